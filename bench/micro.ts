@@ -1,0 +1,70 @@
+// `deno task bench:micro`: mitata timings of the hot paths on every available backend: an MLP
+// training step (batch 256), a velocity evaluation (batch 2,000) and one step of each solver.
+import { bench, do_not_optimize, group, run } from "mitata";
+import { tf } from "../harness/tf.ts";
+import { type BackendName, selectBackend } from "../harness/backend.ts";
+import { discoverPlugins } from "../harness/registry.ts";
+import type { Model, VelocityField } from "../harness/types.ts";
+
+const reg = await discoverPlugins();
+const mlp = reg.models.get("mlp")!;
+const path = reg.paths.get("cond-ot")!;
+const cfm = reg.losses.get("cfm")!;
+const wanted = (Deno.env.get("FMBENCH_MICRO_BACKENDS") ?? "wasm,cpu,webgpu").split(",");
+const extra = Deno.args.includes("--unet");
+
+async function available(name: string): Promise<boolean> {
+  try {
+    await selectBackend(name);
+    return true;
+  } catch (e) {
+    console.error(`skip ${name}: ${(e as Error).message}`);
+    return false;
+  }
+}
+
+function trainStep(model: Model, batch: number) {
+  const opt = tf.train.adam(1e-3);
+  const x1 = tf.randomNormal([batch, 2]), x0 = tf.randomNormal([batch, 2]);
+  const t = tf.randomUniform([batch]) as tf.Tensor1D;
+  return async () => {
+    const v = opt.minimize(() => cfm.loss(model, path, { x0, x1, t }), true)!;
+    do_not_optimize(await v.data());
+    v.dispose();
+  };
+}
+
+for (const name of wanted) {
+  if (!(await available(name))) continue;
+  const be = tf.getBackend() as BackendName;
+  const model = mlp.create({ shape: [2], preset: "default", seed: 0 });
+  const vf: VelocityField = cfm.velocity(model, path);
+  const x = tf.randomNormal([2000, 2]);
+  group(`${be}: MLP 3x256`, () => {
+    bench(`${be} train step, batch 256`, trainStep(model, 256));
+    bench(`${be} velocity eval, batch 2000`, async () => {
+      const v = vf(x, 0.5);
+      do_not_optimize(await v.data());
+      v.dispose();
+    });
+  });
+  group(`${be}: one solver step on the MLP field, batch 2000`, () => {
+    for (const s of reg.solvers.values()) {
+      const opts = s.adaptive
+        ? { t0: 0, t1: 1e-3, rtol: 1e-2, atol: 1e-2 }
+        : { t0: 0, t1: 0.1, steps: 1 };
+      bench(`${be} ${s.name}${s.adaptive ? " (one accepted step)" : ""}`, async () => {
+        const { x: y } = await s.integrate(vf, x, opts);
+        do_not_optimize(await y.data());
+        y.dispose();
+      });
+    }
+  });
+  if (extra) {
+    const { unetMicro } = await import("./unet_micro.ts");
+    await unetMicro(be);
+  }
+  await run({ format: "mitata" });
+  tf.dispose(x);
+  model.dispose();
+}

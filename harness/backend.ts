@@ -1,0 +1,120 @@
+// Backend selection: tensorflow (tfjs-node-gpu, optional lazy import), webgpu on a real adapter,
+// else wasm (vector models) or cpu (conv models: wasm lacks Conv2DBackpropFilter as shipped).
+import { tf } from "./tf.ts";
+import { applyWasmMatMulFix } from "./wasm-fixes.ts";
+
+export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
+export const BACKENDS: BackendName[] = ["tensorflow", "webgpu", "wasm", "cpu"];
+
+export interface BackendInfo {
+  backend: BackendName;
+  device: string;
+  /** Why this backend was chosen, and what was tried first. */
+  notes: string[];
+}
+
+/** Thrown when a forced backend cannot be used; the message says how to enable it. */
+export class BackendUnavailableError extends Error {}
+
+const TFJS_NODE_GPU = "npm:@tensorflow/tfjs-node-gpu@4.22.0";
+
+async function tryTensorflow(): Promise<string | null> {
+  try {
+    // Optional native backend; absent unless the user installed it (see README).
+    await import(TFJS_NODE_GPU);
+    return null;
+  } catch (e) {
+    return `tensorflow: @tensorflow/tfjs-node-gpu not loadable (${firstLine(e)}); ` +
+      `enable it with: deno install --allow-scripts=${TFJS_NODE_GPU} (needs CUDA 11 + cuDNN 8)`;
+  }
+}
+
+async function webgpuAdapter(): Promise<{ ok: boolean; device: string }> {
+  // deno-lint-ignore no-explicit-any
+  const gpu = (globalThis.navigator as any)?.gpu;
+  if (!gpu) return { ok: false, device: "no navigator.gpu" };
+  try {
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) return { ok: false, device: "no adapter" };
+    const info = adapter.info ?? {};
+    const name = [info.vendor, info.architecture, info.device, info.description]
+      .filter((s: string) => s).join(" ") || "unknown adapter";
+    const fallback = adapter.isFallbackAdapter ?? info.isFallbackAdapter ?? false;
+    return { ok: !fallback, device: fallback ? `${name} (software fallback)` : name };
+  } catch (e) {
+    return { ok: false, device: `requestAdapter failed: ${firstLine(e)}` };
+  }
+}
+
+function firstLine(e: unknown): string {
+  return String(e instanceof Error ? e.message : e).split("\n")[0].slice(0, 160);
+}
+
+async function activate(name: BackendName): Promise<void> {
+  if (name === "wasm") await import("@tensorflow/tfjs-backend-wasm");
+  if (name === "webgpu") await import("@tensorflow/tfjs-backend-webgpu");
+  const ok = await tf.setBackend(name);
+  if (!ok) throw new BackendUnavailableError(`backend "${name}" failed to initialise`);
+  await tf.ready();
+  if (name === "wasm") applyWasmMatMulFix();
+}
+
+function cpuDevice(): string {
+  try {
+    return `${Deno.build.arch} ${navigator.hardwareConcurrency} threads`;
+  } catch {
+    return Deno.build.arch;
+  }
+}
+
+/**
+ * Choose and activate a backend. `forced` picks one (or throws a clear error); otherwise
+ * auto-select. `needsConvGrad` routes convolutional training away from wasm.
+ */
+export async function selectBackend(
+  forced?: string,
+  opts: { needsConvGrad?: boolean } = {},
+): Promise<BackendInfo> {
+  const notes: string[] = [];
+  if (forced && forced !== "auto") {
+    if (!BACKENDS.includes(forced as BackendName)) {
+      throw new BackendUnavailableError(
+        `unknown --backend "${forced}"; valid: auto, ${BACKENDS.join(", ")}`,
+      );
+    }
+    const name = forced as BackendName;
+    let device = cpuDevice();
+    if (name === "tensorflow") {
+      const why = await tryTensorflow();
+      if (why) throw new BackendUnavailableError(why);
+      device = "tfjs-node-gpu (CUDA)";
+    }
+    if (name === "webgpu") {
+      const a = await webgpuAdapter();
+      if (a.device.startsWith("no ")) {
+        throw new BackendUnavailableError(`webgpu: ${a.device} (run with a GPU and Vulkan)`);
+      }
+      device = a.device;
+    }
+    await activate(name);
+    notes.push(`forced by --backend ${name}`);
+    return { backend: name, device, notes };
+  }
+  const tfWhy = await tryTensorflow();
+  if (!tfWhy) {
+    await activate("tensorflow");
+    return { backend: "tensorflow", device: "tfjs-node-gpu (CUDA)", notes: ["auto: native"] };
+  }
+  notes.push(tfWhy);
+  const a = await webgpuAdapter();
+  if (a.ok) {
+    await activate("webgpu");
+    notes.push(`webgpu: real adapter ${a.device}`);
+    return { backend: "webgpu", device: a.device, notes };
+  }
+  notes.push(`webgpu: skipped (${a.device})`);
+  const pick: BackendName = opts.needsConvGrad ? "cpu" : "wasm";
+  if (opts.needsConvGrad) notes.push("cpu: wasm lacks Conv2DBackpropFilter for conv training");
+  await activate(pick);
+  return { backend: pick, device: cpuDevice(), notes };
+}

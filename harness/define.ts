@@ -1,0 +1,109 @@
+// define* helpers: validate a plugin's shape at load time and fill in derived members.
+import { affineSample } from "./affine.ts";
+import type { Coupling, Loss, ModelPlugin, Path, Schedule, Solver } from "./types.ts";
+
+/** Raised when a plugin value has the wrong shape; names the member and what was expected. */
+export class PluginShapeError extends Error {
+  constructor(kind: string, name: string | undefined, problem: string) {
+    super(`${kind}${name ? ` "${name}"` : ""}: ${problem}`);
+    this.name = "PluginShapeError";
+  }
+}
+
+type Check = [member: string, type: string];
+
+function check(kind: string, value: unknown, members: Check[]): Record<string, unknown> {
+  if (value === null || typeof value !== "object") {
+    throw new PluginShapeError(kind, undefined, `expected an object, got ${typeof value}`);
+  }
+  const v = value as Record<string, unknown>;
+  const name = typeof v.name === "string" ? v.name : undefined;
+  for (const [member, type] of members) {
+    const got = typeof v[member];
+    if (got !== type) {
+      throw new PluginShapeError(kind, name, `member "${member}" must be a ${type}, got ${got}`);
+    }
+  }
+  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name!)) {
+    throw new PluginShapeError(kind, name, `name must match [A-Za-z0-9._-]+ (got "${name}")`);
+  }
+  return v;
+}
+
+const BASE: Check[] = [["name", "string"], ["description", "string"]];
+
+/** Input to definePath: a full path, or an affine one that supplies only its schedule. */
+export type PathInput =
+  & Omit<Path, "sample" | "sourceStd" | "tRange">
+  & { sourceStd?: number; sample?: Path["sample"]; tRange?: [number, number] };
+
+/**
+ * Define a probability path. Affine paths give `schedule` and get `sample` derived.
+ * @example
+ * export default definePath({
+ *   name: "linear", family: "rectified", description: "x_t = t x1 + (1 - t) x0",
+ *   schedule: { alpha: (t) => t, sigma: (t) => 1 - t, dAlpha: () => 1, dSigma: () => -1 },
+ * });
+ */
+export function definePath(p: PathInput): Path {
+  check("path", p, [...BASE, ["family", "string"]]);
+  const sourceStd = p.sourceStd ?? 1;
+  if (!(sourceStd > 0)) throw new PluginShapeError("path", p.name, "sourceStd must be > 0");
+  if (p.schedule) {
+    for (const m of ["alpha", "sigma", "dAlpha", "dSigma"] as const) {
+      if (typeof p.schedule[m] !== "function") {
+        throw new PluginShapeError("path", p.name, `schedule.${m} must be a function of t`);
+      }
+    }
+  }
+  if (!p.sample && !p.schedule) {
+    throw new PluginShapeError("path", p.name, "needs either a schedule (affine) or sample()");
+  }
+  const tRange = p.tRange ?? [0, 1];
+  if (!(tRange[0] >= 0 && tRange[1] <= 1 && tRange[0] < tRange[1])) {
+    throw new PluginShapeError("path", p.name, `tRange must satisfy 0 <= t0 < t1 <= 1`);
+  }
+  const schedule: Schedule | undefined = p.schedule;
+  const sample = p.sample ?? ((x0, x1, t) => affineSample(schedule!, x0, x1, t));
+  return { ...p, sourceStd, sample, tRange };
+}
+
+/** Define a coupling (how a batch pairs source and data samples). */
+export function defineCoupling(c: Coupling): Coupling {
+  check("coupling", c, [...BASE, ["pair", "function"]]);
+  return c;
+}
+
+/** Define a loss: its training objective and its velocity for sampling. */
+export function defineLoss(l: Loss): Loss {
+  check("loss", l, [...BASE, ["predicts", "string"], ["loss", "function"], [
+    "velocity",
+    "function",
+  ]]);
+  return l;
+}
+
+/** Define a model plugin with named presets. */
+export function defineModel(m: ModelPlugin): ModelPlugin {
+  check("model", m, [...BASE, ["create", "function"], ["presets", "object"], [
+    "defaultPreset",
+    "string",
+  ]]);
+  if (!(m.defaultPreset in m.presets)) {
+    throw new PluginShapeError(
+      "model",
+      m.name,
+      `defaultPreset "${m.defaultPreset}" is not one of: ${Object.keys(m.presets).join(", ")}`,
+    );
+  }
+  return m;
+}
+
+/** Define an ODE solver. */
+export function defineSolver(s: Solver): Solver {
+  check("solver", s, [...BASE, ["integrate", "function"], ["order", "number"], [
+    "adaptive",
+    "boolean",
+  ]]);
+  return s;
+}

@@ -1,0 +1,145 @@
+// Evaluate one trained model: sample with every solver setting (NFE counted by the harness),
+// score the samples, measure NLL and straightness, and keep a few points for the report.
+import { countNfe } from "./solve/nfe.ts";
+import type { DataSource } from "./data/source.ts";
+import type { EvalRecord, NllRecord } from "./results/schema.ts";
+import { logLikelihood, summarizeNll } from "./metrics/nll.ts";
+import { type Tensor, tf } from "./tf.ts";
+import type { Path, Solver, VelocityField } from "./types.ts";
+import type { EvalConfig, SolverSetting } from "./suites/types.ts";
+import { subSeed } from "./rng.ts";
+
+/** Scores generated samples against held-out data, e.g. { w2 } or { fid }. */
+export type QualityFn = (samples: Tensor) => Promise<Record<string, number>>;
+
+export interface SamplingPlan {
+  solver: Solver;
+  settings: SolverSetting[];
+}
+
+/** Solve options for a suite setting on a path's time range. */
+export function solveOptions(path: Path, s: SolverSetting, backward = false) {
+  const [a, b] = path.tRange;
+  return {
+    t0: backward ? b : a,
+    t1: backward ? a : b,
+    steps: typeof s.steps === "number" ? s.steps : undefined,
+    gridKind: typeof s.grid === "string" ? s.grid : undefined,
+    rtol: typeof s.rtol === "number" ? s.rtol : undefined,
+    atol: typeof s.atol === "number" ? s.atol : undefined,
+  };
+}
+
+function message(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split("\n")[0].slice(0, 400);
+}
+
+/** Source samples x0 ~ N(0, std^2 I) shared by every solver (same seed). */
+export function sourceNoise(path: Path, shape: number[], n: number, seed: number): Tensor {
+  return tf.randomNormal([n, ...shape], 0, path.sourceStd, "float32", seed & 0x7fffffff);
+}
+
+/**
+ * Sample with each solver setting and score the result. A failing setting is recorded with its
+ * reason and the others go on. `keep` receives the samples of the first adaptive setting.
+ */
+export async function evaluateSampling(
+  vf: VelocityField,
+  path: Path,
+  shape: number[],
+  plans: SamplingPlan[],
+  n: number,
+  seed: number,
+  quality: QualityFn,
+  keep?: (samples: Tensor) => Promise<void>,
+): Promise<EvalRecord[]> {
+  const x0 = sourceNoise(path, shape, n, subSeed(seed, "sample"));
+  const out: EvalRecord[] = [];
+  let kept = false;
+  try {
+    for (const { solver, settings } of plans) {
+      for (const setting of settings) {
+        const counted = countNfe(vf);
+        const start = performance.now();
+        try {
+          const { x } = await solver.integrate(counted.f, x0, solveOptions(path, setting));
+          try {
+            const metrics = await quality(x);
+            if (keep && solver.adaptive && !kept) {
+              await keep(x);
+              kept = true;
+            }
+            out.push({
+              solver: solver.name,
+              setting,
+              status: "ok",
+              nfe: counted.count(),
+              metrics,
+              seconds: (performance.now() - start) / 1000,
+            });
+          } finally {
+            x.dispose();
+          }
+        } catch (e) {
+          out.push({
+            solver: solver.name,
+            setting,
+            status: "failed",
+            error: message(e),
+            nfe: counted.count(),
+            metrics: {},
+            seconds: (performance.now() - start) / 1000,
+          });
+        }
+      }
+    }
+  } finally {
+    x0.dispose();
+  }
+  return out;
+}
+
+/** Test-set NLL with each configured divergence estimator, using the adaptive solver. */
+export async function evaluateNll(
+  vf: VelocityField,
+  path: Path,
+  data: DataSource,
+  solver: Solver,
+  cfg: EvalConfig["nll"],
+  seed: number,
+  bitsPerDim: boolean,
+): Promise<NllRecord[]> {
+  const out: NllRecord[] = [];
+  const n = Math.min(cfg.n, data.nTest);
+  const x1 = data.testSet(n);
+  const dims = data.shape.reduce((a, b) => a * b, 1);
+  const setting = { rtol: cfg.rtol, atol: cfg.atol };
+  try {
+    for (const estimator of cfg.estimators) {
+      const start = performance.now();
+      const { logp, nfe } = await logLikelihood(vf, x1, {
+        solver,
+        solveOpts: solveOptions(path, setting, true),
+        sourceStd: path.sourceStd,
+        divergence: estimator,
+        probes: cfg.probes,
+        noise: cfg.noise,
+        seed: subSeed(seed, `nll-${estimator}`),
+      });
+      const s = summarizeNll(logp, { dims, bitsPerDim });
+      out.push({
+        ...s,
+        estimator,
+        probes: estimator === "hutchinson" ? cfg.probes : undefined,
+        noise: estimator === "hutchinson" ? cfg.noise : undefined,
+        solver: solver.name,
+        setting,
+        nfe,
+        seconds: (performance.now() - start) / 1000,
+      });
+    }
+  } finally {
+    x1.dispose();
+  }
+  return out;
+}

@@ -1,0 +1,46 @@
+// Progress reporting: a redrawn bar per training run on a terminal, periodic plain lines otherwise.
+import type { TrainProgress } from "./train.ts";
+
+export interface ProgressSink {
+  update(p: TrainProgress): void;
+  done(summary: string): void;
+}
+
+const enc = new TextEncoder();
+
+function fmtSecs(s: number): string {
+  if (!Number.isFinite(s)) return "?";
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${s.toFixed(0)}s`;
+}
+
+/** A bar on a TTY (stderr), or a line every `every` seconds when not a terminal. */
+export function progressFor(
+  label: string,
+  opts: { tty?: boolean; every?: number } = {},
+): ProgressSink {
+  const tty = opts.tty ?? Deno.stderr.isTerminal();
+  const every = (opts.every ?? 10) * 1000;
+  let lastLine = 0;
+  return {
+    update(p) {
+      const eta = (p.total - p.step) / p.itPerSec;
+      const stats = `${p.step}/${p.total} loss ${p.loss.toFixed(4)} ${
+        p.itPerSec.toFixed(1)
+      } it/s ETA ${fmtSecs(eta)}`;
+      if (tty) {
+        const width = 24;
+        const filled = Math.round((p.step / p.total) * width);
+        const bar = "█".repeat(filled) + "░".repeat(width - filled);
+        Deno.stderr.writeSync(enc.encode(`\r\x1b[2K${label} ${bar} ${stats}`));
+      } else if (performance.now() - lastLine >= every || p.step === p.total) {
+        lastLine = performance.now();
+        console.error(`${label} ${stats}`);
+      }
+    },
+    done(summary) {
+      if (tty) Deno.stderr.writeSync(enc.encode(`\r\x1b[2K`));
+      console.error(`${label} ${summary}`);
+    },
+  };
+}

@@ -1,0 +1,130 @@
+// Plugin discovery: scan plugins/<kind>/*.ts, import each, validate its default export with the
+// kind's define* helper, and collect load failures (with file and reason) instead of stopping.
+import { defineCoupling, defineLoss, defineModel, definePath, defineSolver } from "./define.ts";
+import type { Coupling, Loss, ModelPlugin, Path, PluginKind, Solver } from "./types.ts";
+import type { PluginEntry, PluginFailure } from "./results/schema.ts";
+
+export const PLUGIN_KINDS: PluginKind[] = ["paths", "couplings", "losses", "models", "solvers"];
+
+const VALIDATE: Record<PluginKind, (v: never) => unknown> = {
+  paths: definePath,
+  couplings: defineCoupling,
+  losses: defineLoss,
+  models: defineModel,
+  solvers: defineSolver,
+};
+
+export interface Registry {
+  paths: Map<string, Path>;
+  couplings: Map<string, Coupling>;
+  losses: Map<string, Loss>;
+  models: Map<string, ModelPlugin>;
+  solvers: Map<string, Solver>;
+  entries: PluginEntry[];
+  failures: PluginFailure[];
+}
+
+/** The built-in plugin root (this repository's plugins/ folder). */
+export const BUILTIN_PLUGINS: URL = new URL("../plugins/", import.meta.url);
+
+/** A file is a plugin if it is a .ts file, not a test, and does not start with "_". */
+export function isPluginFile(name: string): boolean {
+  return name.endsWith(".ts") && !name.startsWith("_") && !/[._]test\.ts$/.test(name) &&
+    !name.endsWith(".d.ts");
+}
+
+async function listFiles(dir: URL): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && isPluginFile(e.name)) names.push(e.name);
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+  return names.sort();
+}
+
+function reason(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split("\n")[0].slice(0, 400);
+}
+
+/**
+ * Discover plugins under each root (a folder with paths/, couplings/, losses/, models/,
+ * solvers/). Later roots may add plugins; a duplicate name is a failure of the later file.
+ * @example
+ * const reg = await discoverPlugins([BUILTIN_PLUGINS]);
+ * console.log([...reg.paths.keys()]);
+ */
+export async function discoverPlugins(roots: URL[] = [BUILTIN_PLUGINS]): Promise<Registry> {
+  const reg: Registry = {
+    paths: new Map(),
+    couplings: new Map(),
+    losses: new Map(),
+    models: new Map(),
+    solvers: new Map(),
+    entries: [],
+    failures: [],
+  };
+  for (const root of roots) {
+    for (const kind of PLUGIN_KINDS) {
+      const dir = new URL(`${kind}/`, root);
+      for (const name of await listFiles(dir)) {
+        const url = new URL(name, dir);
+        const file = displayPath(url);
+        try {
+          const mod = await import(url.href);
+          if (!("default" in mod)) {
+            throw new Error("no default export (export default define…({…}))");
+          }
+          const plugin = VALIDATE[kind](mod.default as never) as {
+            name: string;
+            description: string;
+            family?: string;
+          };
+          const map = reg[kind] as Map<string, unknown>;
+          if (map.has(plugin.name)) {
+            const first = reg.entries.find((e) => e.kind === kind && e.name === plugin.name);
+            throw new Error(
+              `duplicate ${kind} name "${plugin.name}" (already defined by ${first?.file})`,
+            );
+          }
+          map.set(plugin.name, plugin);
+          reg.entries.push({
+            kind,
+            name: plugin.name,
+            family: plugin.family,
+            description: plugin.description,
+            file,
+          });
+        } catch (e) {
+          reg.failures.push({ kind, file, reason: reason(e) });
+        }
+      }
+    }
+  }
+  return reg;
+}
+
+function displayPath(url: URL): string {
+  const path = decodeURIComponent(url.pathname);
+  const cwd = Deno.cwd();
+  return path.startsWith(cwd + "/") ? path.slice(cwd.length + 1) : path;
+}
+
+/** Look up a plugin by name or throw an error listing the valid names. */
+export function pick<T>(map: Map<string, T>, kind: string, name: string): T {
+  const v = map.get(name);
+  if (!v) throw new UnknownNameError(kind, name, [...map.keys()]);
+  return v;
+}
+
+/** An unknown plugin, data set or method name; the CLI turns it into exit code 2. */
+export class UnknownNameError extends Error {
+  constructor(kind: string, name: string, valid: string[]) {
+    super(`unknown ${kind} "${name}"; valid: ${valid.join(", ") || "(none loaded)"}`);
+    this.name = "UnknownNameError";
+  }
+}

@@ -1,0 +1,185 @@
+// CLI: re-render <run-dir>/report.html from results.json, or merge shard results into one run.
+import { parseArgs } from "node:util";
+import { dirname, join } from "node:path";
+import { RESULTS_SCHEMA, type ResultsFile } from "./results/schema.ts";
+import { MergeError, mergeResults } from "../reports/merge.ts";
+import { renderReport } from "../reports/render.ts";
+
+const USAGE = `usage:
+  deno task report <run-dir>
+      re-render <run-dir>/report.html from <run-dir>/results.json
+  deno task report --merge <shard-dir>... [--out <dir>] [--allow-mixed-commits]
+      merge shard results into <dir>/results.json and <dir>/report.html
+      (default <dir>: runs/merged-<timestamp>)
+
+flags:
+  --merge                 merge the shard run directories given as arguments
+  --out <dir>             output directory for --merge
+  --allow-mixed-commits   let --merge accept shards built from different commits
+  -h, --help              show this help`;
+
+const VALID_FLAGS = "--merge, --out <dir>, --allow-mixed-commits, -h/--help";
+
+/** A user-facing failure: the message is printed as is and the CLI exits with `code`. */
+export class CliError extends Error {
+  constructor(message: string, readonly code = 1) {
+    super(message);
+    this.name = "CliError";
+  }
+}
+
+/** Where a run directory's (or a results.json path's) results file lives. */
+export function resultsPath(dirOrFile: string): string {
+  return dirOrFile.endsWith(".json") ? dirOrFile : join(dirOrFile, "results.json");
+}
+
+/** Check the fields the report relies on; names the file and the first bad field. */
+export function checkResults(value: unknown, path: string): ResultsFile {
+  const bad = (what: string) => new CliError(`${path}: ${what}`);
+  if (value === null || typeof value !== "object") throw bad("expected a JSON object");
+  const v = value as Record<string, unknown>;
+  if (v.schema !== RESULTS_SCHEMA) {
+    throw bad(`schema is ${JSON.stringify(v.schema)}, expected "${RESULTS_SCHEMA}"`);
+  }
+  for (const key of ["runs", "methods"]) {
+    if (!Array.isArray(v[key])) throw bad(`"${key}" must be an array`);
+  }
+  for (const key of ["manifest", "plugins", "headline"]) {
+    if (v[key] === null || typeof v[key] !== "object") throw bad(`"${key}" must be an object`);
+  }
+  const p = v.plugins as Record<string, unknown>;
+  if (!Array.isArray(p.loaded) || !Array.isArray(p.failures)) {
+    throw bad(`"plugins" must have arrays "loaded" and "failures"`);
+  }
+  const h = v.headline as Record<string, unknown>;
+  if (h.quality !== "w2" && h.quality !== "fid") {
+    throw bad(`headline.quality is ${JSON.stringify(h.quality)}, expected "w2" or "fid"`);
+  }
+  if (h.nll !== "nats" && h.nll !== "bpd") {
+    throw bad(`headline.nll is ${JSON.stringify(h.nll)}, expected "nats" or "bpd"`);
+  }
+  if (typeof h.adaptiveSolver !== "string") throw bad(`headline.adaptiveSolver must be a string`);
+  return value as ResultsFile;
+}
+
+/** Read and check `<dirOrFile>/results.json`. */
+export async function readResults(dirOrFile: string): Promise<ResultsFile> {
+  const path = resultsPath(dirOrFile);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new CliError(`results.json not found: ${path}`);
+    throw new CliError(`cannot read ${path}: ${e instanceof Error ? e.message : e}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new CliError(`${path} is not valid JSON: ${e instanceof Error ? e.message : e}`);
+  }
+  return checkResults(value, path);
+}
+
+async function write(path: string, text: string): Promise<void> {
+  try {
+    await Deno.mkdir(dirname(path), { recursive: true });
+    await Deno.writeTextFile(path, text);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+      throw new CliError(
+        `cannot write ${path}: the report task may only write under runs/ ` +
+          `(deno.json grants --allow-write=runs); use a directory under runs/`,
+      );
+    }
+    throw new CliError(`cannot write ${path}: ${e instanceof Error ? e.message : e}`);
+  }
+}
+
+/** Default merge output: runs/merged-YYYY-MM-DDTHH-MM-SSZ. */
+export function defaultMergeDir(now = new Date()): string {
+  return join("runs", `merged-${now.toISOString().slice(0, 19).replace(/:/g, "-")}Z`);
+}
+
+/**
+ * Run the report CLI on `args` (without the program name) and return the exit code:
+ * 0 success, 1 failure (missing or bad results, merge error), 2 usage error.
+ */
+export async function main(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        merge: { type: "boolean", default: false },
+        out: { type: "string" },
+        "allow-mixed-commits": { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const unknown = /Unknown option '([^']+)'/.exec(msg);
+    console.error(
+      `report: ${unknown ? `unknown flag ${unknown[1]}` : msg.split(". ")[0]}; ` +
+        `valid flags: ${VALID_FLAGS} (see --help)`,
+    );
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  try {
+    if (!values.merge) {
+      if (values.out !== undefined || values["allow-mixed-commits"]) {
+        throw new CliError("--out and --allow-mixed-commits only apply with --merge", 2);
+      }
+      if (positionals.length !== 1) {
+        throw new CliError(
+          `expected exactly one run directory, got ${positionals.length}` +
+            (positionals.length ? `: ${positionals.join(" ")}` : ""),
+          2,
+        );
+      }
+      const results = await readResults(positionals[0]);
+      const out = join(dirname(resultsPath(positionals[0])), "report.html");
+      await write(out, renderReport(results));
+      console.log(`wrote ${out}`);
+      return 0;
+    }
+    if (positionals.length === 0) {
+      throw new CliError("--merge needs the shard run directories to merge", 2);
+    }
+    const shards = [];
+    for (const p of positionals) shards.push(await readResults(p));
+    const merged = mergeResults(shards, {
+      names: positionals.map(resultsPath),
+      allowMixedCommits: values["allow-mixed-commits"],
+    });
+    const dir = values.out ?? defaultMergeDir();
+    await write(join(dir, "results.json"), JSON.stringify(merged, null, 2) + "\n");
+    await write(join(dir, "report.html"), renderReport(merged));
+    console.log(
+      `merged ${shards.length} shard(s) of ${merged.suite} (${merged.runs.length} runs) into ` +
+        `${join(dir, "results.json")} and ${join(dir, "report.html")}`,
+    );
+    return 0;
+  } catch (e) {
+    if (e instanceof CliError) {
+      console.error(`report: ${e.message}`);
+      if (e.code === 2) console.error(USAGE);
+      return e.code;
+    }
+    if (e instanceof MergeError) {
+      console.error(`report --merge: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

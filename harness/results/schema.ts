@@ -1,0 +1,123 @@
+// The versioned results.json schema: a run manifest, the plugin inventory and one record per
+// trained (dataset, method, model) with its evaluations. Every report figure traces to this file.
+
+export const RESULTS_SCHEMA = "fmbench/results@1";
+
+export interface RunManifest {
+  commit: string;
+  dirty: boolean;
+  versions: { fmbench: string; deno: string; v8: string; typescript: string; tfjs: string };
+  backend: string;
+  device: string;
+  backendNotes: string[];
+  os: string;
+  seed: number;
+  /** The full resolved suite configuration (what configHash hashes). */
+  config: Record<string, unknown>;
+  configHash: string;
+  startedAt: string;
+  finishedAt?: string;
+  wallSeconds?: number;
+  /** Command line that produced the run. */
+  argv: string[];
+}
+
+export interface PluginEntry {
+  kind: string;
+  name: string;
+  family?: string;
+  description: string;
+  file: string;
+}
+
+export interface PluginFailure {
+  kind: string;
+  file: string;
+  reason: string;
+}
+
+export interface MethodEntry {
+  label: string;
+  path: string;
+  coupling: string;
+  loss: string;
+  /** For reflow: the label of the method whose model makes the pairs. */
+  teacher?: string;
+  family: string;
+}
+
+/** One solver setting's sampling evaluation of a trained model. */
+export interface EvalRecord {
+  solver: string;
+  /** e.g. { steps: 8 } or { rtol: 1e-5, atol: 1e-5 } or { steps: 8, grid: "edm" } */
+  setting: Record<string, number | string>;
+  status: "ok" | "failed";
+  error?: string;
+  /** Velocity evaluations per sample path, counted by the harness. */
+  nfe: number;
+  /** e.g. { w2: 0.12 } (toy2d) or { fid: 35.1 } (images); a value that could not be computed is absent, with a reason in notes. */
+  metrics: Record<string, number>;
+  notes?: Record<string, string>;
+  seconds: number;
+}
+
+export interface NllRecord {
+  /** Mean negative log-likelihood in nats per data point (toy2d) or per image. */
+  nats: number;
+  /** bits/dim for 8-bit images (dequantised); absent for continuous data. */
+  bpd?: number;
+  /** Standard error of the mean of the reported unit (bpd for images, nats otherwise). */
+  stderr: number;
+  n: number;
+  estimator: "exact" | "hutchinson";
+  probes?: number;
+  noise?: "rademacher" | "gaussian";
+  solver: string;
+  setting: Record<string, number | string>;
+  /** Velocity evaluations per trajectory (divergence VJPs not included). */
+  nfe: number;
+  seconds: number;
+}
+
+export interface TrainRecord {
+  steps: number;
+  batch: number;
+  seconds: number;
+  /** [step, loss] pairs, thinned. */
+  lossCurve: Array<[number, number]>;
+  finalLoss: number;
+}
+
+export interface RunRecord {
+  id: string;
+  /** Hash of everything that determines this run; a resumed run is reused only if it matches. */
+  configHash?: string;
+  dataset: string;
+  method: string;
+  model: string;
+  preset: string;
+  paramCount: number;
+  status: "ok" | "failed";
+  error?: string;
+  train?: TrainRecord;
+  evals: EvalRecord[];
+  nll: NllRecord[];
+  /** Liu et al.'s straightness along trajectories of the adaptive solver (lower is straighter). */
+  straightness?: number;
+  /** Where derived inputs came from, e.g. reflow pairs: teacher, solver, seed, count, file. */
+  provenance?: Record<string, unknown>;
+  /** Small sample of generated data: 2-D points, or data-URI PNG grids for images. */
+  samples?: { points?: number[][]; trajectories?: number[][][]; image?: string };
+}
+
+export interface ResultsFile {
+  schema: typeof RESULTS_SCHEMA;
+  suite: string;
+  shard?: { index: number; count: number };
+  manifest: RunManifest;
+  plugins: { loaded: PluginEntry[]; failures: PluginFailure[] };
+  methods: MethodEntry[];
+  /** Column conventions for the report: which metric is quality, which solver is "adaptive". */
+  headline: { quality: "w2" | "fid"; nll: "nats" | "bpd"; adaptiveSolver: string };
+  runs: RunRecord[];
+}

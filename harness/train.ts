@@ -1,0 +1,149 @@
+// The training loop: Adam with warm-up, gradient clipping, optional EMA, step or wall-clock
+// budget, a NaN/Inf guard, thinned loss curve, and progress callbacks.
+import type { DataSource } from "./data/source.ts";
+import { rng, subSeed } from "./rng.ts";
+import { type Tensor, tf } from "./tf.ts";
+import type { Coupling, Loss, Model, Path, Teacher } from "./types.ts";
+
+export interface TrainConfig {
+  steps: number;
+  batch: number;
+  lr: number;
+  /** Linear warm-up steps for the learning rate. */
+  warmup: number;
+  /** Clip the global gradient norm to this value (0 = off). */
+  clip: number;
+  /** EMA decay of the weights used for evaluation (0 = off). */
+  ema: number;
+  /** Stop after this many minutes even if steps remain (0 = no time budget). */
+  minutes: number;
+  seed: number;
+  /** Record the loss every this many steps. */
+  logEvery: number;
+}
+
+export interface TrainProgress {
+  step: number;
+  total: number;
+  loss: number;
+  itPerSec: number;
+}
+
+export interface TrainOutcome {
+  steps: number;
+  seconds: number;
+  lossCurve: Array<[number, number]>;
+  finalLoss: number;
+  /** Present when EMA is on: copy EMA weights into the model for evaluation. */
+  useEma(): void;
+  dispose(): void;
+}
+
+/** Thrown by the NaN/Inf guard: names the step and the loss value. */
+export class NonFiniteLossError extends Error {}
+
+export interface TrainInput {
+  model: Model;
+  path: Path;
+  loss: Loss;
+  coupling: Coupling;
+  data: DataSource;
+  teacher?: Teacher;
+  config: TrainConfig;
+  onProgress?: (p: TrainProgress) => void;
+}
+
+/** Train a model; resolves with the loss curve, throws NonFiniteLossError on NaN/Inf loss. */
+export async function train(input: TrainInput): Promise<TrainOutcome> {
+  const { model, path, loss, coupling, data, config: c } = input;
+  const vars = model.variables();
+  const opt = tf.train.adam(c.lr);
+  const ema = c.ema > 0 ? vars.map((v) => tf.variable(v, false)) : [];
+  const u = rng(subSeed(c.seed, "time"));
+  const [tMin, tMax] = path.tRange;
+  const curve: Array<[number, number]> = [];
+  const start = performance.now();
+  let pending: tf.Scalar[] = [];
+  let step = 0;
+  let last = NaN;
+  const deadline = c.minutes > 0 ? start + c.minutes * 60_000 : Infinity;
+  try {
+    for (; step < c.steps && performance.now() < deadline; step++) {
+      const s = subSeed(c.seed, step);
+      const x1raw = data.trainBatch(c.batch, s);
+      const x0raw = tf.randomNormal(x1raw.shape, 0, path.sourceStd, "float32", s & 0x7fffffff);
+      const [x0, x1] = await coupling.pair(x0raw, x1raw, { seed: s, teacher: input.teacher });
+      x0raw.dispose();
+      x1raw.dispose();
+      const ts = new Float32Array(c.batch);
+      for (let i = 0; i < c.batch; i++) ts[i] = tMin + (tMax - tMin) * u();
+      const t = tf.tensor1d(ts);
+      const lrNow = c.warmup > 0 ? c.lr * Math.min(1, (step + 1) / c.warmup) : c.lr;
+      (opt as unknown as { learningRate: number }).learningRate = lrNow;
+      const value = tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(
+          () => loss.loss(model, path, { x0, x1, t }),
+          vars,
+        );
+        const clipped = c.clip > 0 ? clipByGlobalNorm(grads, c.clip) : grads;
+        opt.applyGradients(clipped as unknown as Record<string, tf.Variable>);
+        return value;
+      });
+      tf.dispose([x0, x1, t]);
+      if (ema.length) {
+        tf.tidy(() => {
+          vars.forEach((v, i) =>
+            ema[i].assign(tf.add(tf.mul(ema[i], c.ema), tf.mul(v, 1 - c.ema)))
+          );
+        });
+      }
+      pending.push(value);
+      if ((step + 1) % c.logEvery === 0 || step + 1 === c.steps) {
+        const vals = await Promise.all(pending.map((p) => p.data()));
+        tf.dispose(pending);
+        pending = [];
+        const mean = vals.reduce((a, v) => a + v[0], 0) / vals.length;
+        if (!Number.isFinite(mean)) {
+          throw new NonFiniteLossError(
+            `loss became ${mean} by step ${step + 1} (path ${path.name}, loss ${loss.name}); ` +
+              `try a lower --lr or enable clipping`,
+          );
+        }
+        last = mean;
+        curve.push([step + 1, mean]);
+        const secs = (performance.now() - start) / 1000;
+        input.onProgress?.({
+          step: step + 1,
+          total: c.steps,
+          loss: mean,
+          itPerSec: (step + 1) / secs,
+        });
+      }
+    }
+  } finally {
+    tf.dispose(pending);
+    opt.dispose();
+  }
+  return {
+    steps: step,
+    seconds: (performance.now() - start) / 1000,
+    lossCurve: curve,
+    finalLoss: last,
+    useEma() {
+      vars.forEach((v, i) => ema[i] && v.assign(ema[i]));
+    },
+    dispose() {
+      tf.dispose(ema);
+    },
+  };
+}
+
+function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): tf.NamedTensorMap {
+  const names = Object.keys(grads);
+  const sq = tf.addN(names.map((k) => tf.sum(tf.square(grads[k]))));
+  const norm = tf.sqrt(sq);
+  const scale = tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6)));
+  const out: tf.NamedTensorMap = {};
+  for (const k of names) out[k] = tf.mul(grads[k], scale) as Tensor;
+  return out;
+}

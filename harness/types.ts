@@ -1,0 +1,140 @@
+// The plugin contracts: paths, couplings, losses, models and solvers, and the values they share.
+import type { Scalar, Tensor, Tensor1D } from "./tf.ts";
+
+/** What solvers integrate: dx/dt = f(x, t). Returns a new tensor the caller owns. */
+export type VelocityField = (x: Tensor, t: number) => Tensor;
+
+/** An affine path x_t = alpha(t) x1 + sigma(t) x0, with time derivatives. */
+export interface Schedule {
+  alpha(t: number): number;
+  sigma(t: number): number;
+  dAlpha(t: number): number;
+  dSigma(t: number): number;
+}
+
+/** The sample of a path at times t for paired source x0 and data x1. */
+export interface PathSample {
+  xt: Tensor;
+  ut: Tensor;
+}
+
+/** A probability path from the source (t = 0) to the data (t = 1). */
+export interface Path {
+  name: string;
+  family: "diffusion" | "ot" | "rectified" | string;
+  description: string;
+  /** Standard deviation of the isotropic Gaussian source N(0, std^2 I). */
+  sourceStd: number;
+  /** Present for affine paths: everything else can be derived from it. */
+  schedule?: Schedule;
+  /**
+   * Times used for training, sampling and likelihood; [0, 1] unless the path is singular at an
+   * end (the VP path stops at 1 - 1e-5, as in Lipman et al.).
+   */
+  tRange: [number, number];
+  /** x_t and the conditional velocity u_t(x_t | x0, x1) at per-example times t. */
+  sample(x0: Tensor, x1: Tensor, t: Tensor1D): PathSample;
+}
+
+/** Everything a coupling may use besides the two batches. */
+export interface CouplingContext {
+  /** Seed for this batch (deterministic per step). */
+  seed: number;
+  /** Present for couplings that need an earlier method's model (reflow). */
+  teacher?: Teacher;
+}
+
+/** An earlier trained method that a coupling (reflow) may draw pairs from. */
+export interface Teacher {
+  method: string;
+  /** Pairs (x0, Phi(x0)) generated once per run and cached; index into them per batch. */
+  pairs(n: number, seed: number): Promise<[Tensor, Tensor]>;
+}
+
+/** How source and data samples are paired in a batch. */
+export interface Coupling {
+  name: string;
+  description: string;
+  /** If set, this coupling needs a teacher method (its label given by the suite). */
+  needsTeacher?: boolean;
+  pair(x0: Tensor, x1: Tensor, ctx: CouplingContext): Promise<[Tensor, Tensor]>;
+}
+
+/** A trainable network: inputs x of the data shape (with batch) and per-example times. */
+export interface Model {
+  apply(x: Tensor, t: Tensor1D, training?: boolean): Tensor;
+  /** Trainable variables in a stable order. */
+  variables(): import("./tf.ts").tf.Variable[];
+  paramCount(): number;
+  dispose(): void;
+}
+
+export interface ModelSpec {
+  /** Shape of one data point, e.g. [2] or [32, 32, 3]. */
+  shape: number[];
+  preset: string;
+  seed: number;
+}
+
+export interface ModelPlugin {
+  name: string;
+  description: string;
+  /** Data kinds the model accepts. */
+  accepts: Array<"vector" | "image">;
+  presets: Record<string, Record<string, unknown>>;
+  defaultPreset: string;
+  /** Whether training needs convolution gradients (routes backend choice). */
+  usesConvolution: boolean;
+  create(spec: ModelSpec): Model;
+}
+
+/** The batch a loss sees: paired samples and times. */
+export interface LossBatch {
+  x0: Tensor;
+  x1: Tensor;
+  t: Tensor1D;
+}
+
+/** What the network predicts, how to train it, and how its output becomes a velocity. */
+export interface Loss {
+  name: string;
+  description: string;
+  predicts: "velocity" | "epsilon" | string;
+  loss(model: Model, path: Path, batch: LossBatch): Scalar;
+  velocity(model: Model, path: Path): VelocityField;
+}
+
+export interface SolveOptions {
+  t0: number;
+  t1: number;
+  /** Fixed-step solvers: number of steps (ignored when grid is given). */
+  steps?: number;
+  /** Fixed-step solvers: explicit increasing or decreasing time grid from t0 to t1. */
+  grid?: number[];
+  /** Fixed-step solvers: the kind of grid built from `steps` ("uniform" default, "edm"). */
+  gridKind?: string;
+  rtol?: number;
+  atol?: number;
+  /** Adaptive solvers: abort after this many accepted+rejected steps. */
+  maxSteps?: number;
+}
+
+export interface SolveResult {
+  x: Tensor;
+  /** Steps taken (accepted, rejected); informational, NFE is counted by the harness. */
+  stats?: { accepted?: number; rejected?: number };
+}
+
+/** An ODE solver for dx/dt = f(x, t) on tensors of any shape. */
+export interface Solver {
+  name: string;
+  description: string;
+  order: number;
+  adaptive: boolean;
+  /** Velocity evaluations per step for fixed-step solvers (euler 1, midpoint 2, rk4 4). */
+  evalsPerStep?: number;
+  integrate(f: VelocityField, x0: Tensor, opts: SolveOptions): Promise<SolveResult>;
+}
+
+export type PluginKind = "paths" | "couplings" | "losses" | "models" | "solvers";
+export type AnyPlugin = Path | Coupling | Loss | ModelPlugin | Solver;

@@ -1,0 +1,196 @@
+// Convolution gradients for tfjs-backend-wasm: adds the missing Conv2DBackpropFilter and replaces
+// the slow scalar Conv2DBackpropInput, both rewritten as XNNPACK Conv2D calls on reshaped inputs.
+import { tf } from "./tf.ts";
+
+type Info = tf.TensorInfo;
+type Attrs = tf.NamedAttrMap;
+// deno-lint-ignore no-explicit-any
+type WasmBackend = any;
+type Pads = [[number, number], [number, number], [number, number], [number, number]];
+
+let registered = false;
+
+function wasmKernel(name: string): tf.KernelConfig["kernelFunc"] {
+  const k = tf.getKernel(name, "wasm");
+  if (!k) {
+    throw new Error(
+      `wasm-conv-grads: kernel "${name}" is not registered for wasm; ` +
+        `import "@tensorflow/tfjs-backend-wasm" (and set the backend) first`,
+    );
+  }
+  return k.kernelFunc;
+}
+
+/** Runs wasm kernels on backend-level tensor infos and frees every intermediate at the end. */
+class KernelScope {
+  private temps: Info[] = [];
+  constructor(private backend: WasmBackend) {}
+
+  run(name: string, inputs: Record<string, Info>, attrs: Attrs = {}): Info {
+    const out = wasmKernel(name)({ inputs, backend: this.backend, attrs }) as Info;
+    this.temps.push(out);
+    return out;
+  }
+
+  reshape(x: Info, shape: number[]): Info {
+    return this.run("Reshape", { x }, { shape });
+  }
+
+  transpose(x: Info, perm: number[]): Info {
+    return this.run("Transpose", { x }, { perm });
+  }
+
+  /** Crop to [0, size) on every axis; returns x itself when nothing would be cut. */
+  crop(x: Info, size: number[]): Info {
+    if (size.every((s, i) => s === x.shape[i])) return x;
+    return this.run("Slice", { x }, { begin: size.map(() => 0), size });
+  }
+
+  /** Stride-1 convolution with explicit padding (NHWC) through the XNNPACK Conv2D kernel. */
+  conv(x: Info, filter: Info, pad: Pads, dilations: [number, number] = [1, 1]): Info {
+    const attrs = { strides: [1, 1], pad, dataFormat: "NHWC", dilations };
+    return this.run("Conv2D", { x, filter }, attrs as unknown as Attrs);
+  }
+
+  /** Take `keep` out of the scope so it survives dispose(); it becomes the caller's. */
+  release(keep: Info): Info {
+    this.temps = this.temps.filter((t) => t !== keep);
+    return keep;
+  }
+
+  dispose(): void {
+    for (const t of this.temps) this.backend.disposeData(t.dataId);
+    this.temps = [];
+  }
+}
+
+function checkNHWC(kernel: string, dataFormat: unknown): void {
+  if (dataFormat !== undefined && dataFormat !== "NHWC") {
+    throw new Error(`wasm ${kernel}: dataFormat "${dataFormat}" is not supported; use "NHWC"`);
+  }
+}
+
+type ConvInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
+
+function convInfo(
+  xShape: number[],
+  filterShape: number[],
+  attrs: Attrs,
+): ConvInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as [number, number] | number,
+    1,
+    attrs.pad as "same" | "valid" | number,
+    attrs.dimRoundingMode as "floor" | "round" | "ceil" | undefined,
+    false,
+    "channelsLast",
+  );
+}
+
+/**
+ * dW[i, j, ci, co] = sum_{b, y, x} xpad[b, y*sh + i, x*sw + j, ci] dy[b, y, x, co].
+ * With ci as the batch, b as the input channel and dy as a (Ho x Wo) filter dilated by the
+ * stride, that is one stride-1 convolution: conv(x^T [Ci,H,W,B], dy^T [Ho,Wo,B,Co]).
+ */
+function conv2DBackpropFilter(
+  args: { inputs: Record<string, Info>; backend: WasmBackend; attrs?: Attrs },
+): Info {
+  const { inputs: { x, dy }, backend } = args;
+  const attrs = args.attrs ?? {};
+  checkNHWC("Conv2DBackpropFilter", attrs.dataFormat);
+  const filterShape = attrs.filterShape as number[];
+  const info = convInfo(x.shape, filterShape, attrs);
+  const { top, left } = info.padInfo;
+  const kh = info.filterHeight, kw = info.filterWidth;
+  const bottom = kh + (info.outHeight - 1) * info.strideHeight - info.inHeight - top;
+  const right = kw + (info.outWidth - 1) * info.strideWidth - info.inWidth - left;
+  const s = new KernelScope(backend);
+  try {
+    const xt = s.transpose(x, [3, 1, 2, 0]); // [Ci, H, W, B]
+    const f = s.transpose(dy, [1, 2, 0, 3]); // [Ho, Wo, B, Co]
+    const pad: Pads = [[0, 0], [top, Math.max(bottom, 0)], [left, Math.max(right, 0)], [0, 0]];
+    const r = s.conv(xt, f, pad, [info.strideHeight, info.strideWidth]); // [Ci, >=kh, >=kw, Co]
+    const rc = s.crop(r, [info.inChannels, kh, kw, info.outChannels]);
+    return s.release(s.transpose(rc, [1, 2, 0, 3]));
+  } finally {
+    s.dispose();
+  }
+}
+
+/**
+ * dx = full correlation of dy (zero-dilated by the stride) with the spatially flipped filter,
+ * its in/out channels swapped: one stride-1 XNNPACK convolution instead of the scalar loop.
+ */
+function makeConv2DBackpropInput(fallback: tf.KernelConfig["kernelFunc"]) {
+  return (args: { inputs: Record<string, Info>; backend: WasmBackend; attrs?: Attrs }): Info => {
+    const { inputs: { dy, filter }, backend } = args;
+    const attrs = args.attrs ?? {};
+    checkNHWC("Conv2DBackpropInput", attrs.dataFormat);
+    const inputShape = attrs.inputShape as number[];
+    const info = convInfo(inputShape, filter.shape, attrs);
+    const kh = info.filterHeight, kw = info.filterWidth;
+    const sh = info.strideHeight, sw = info.strideWidth;
+    const top = kh - 1 - info.padInfo.top, left = kw - 1 - info.padInfo.left;
+    // Padding wider than the filter never comes from "same"/"valid"; keep the original kernel.
+    if (top < 0 || left < 0) return fallback(args) as Info;
+    const [B, Ho, Wo, Co] = dy.shape;
+    const Ci = info.inChannels, H = info.inHeight, W = info.inWidth;
+    const s = new KernelScope(backend);
+    try {
+      let d = dy;
+      if (sw > 1) {
+        const r = s.reshape(d, [B * Ho, Wo, 1, Co]);
+        const p = s.run("PadV2", { x: r }, {
+          paddings: [[0, 0], [0, 0], [0, sw - 1], [0, 0]],
+          constantValue: 0,
+        });
+        d = s.reshape(p, [B, Ho, Wo * sw, Co]);
+      }
+      if (sh > 1) {
+        const rowLen = d.shape[2] * Co;
+        const r = s.reshape(d, [B, Ho, 1, rowLen]);
+        const p = s.run("PadV2", { x: r }, {
+          paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0]],
+          constantValue: 0,
+        });
+        d = s.reshape(p, [B, Ho * sh, d.shape[2], Co]);
+      }
+      const flipped = s.run("Reverse", { x: filter }, { dims: [0, 1] });
+      const wt = s.transpose(flipped, [0, 1, 3, 2]); // [kh, kw, Co, Ci]
+      const bottom = Math.max(0, H + kh - 1 - d.shape[1] - top);
+      const right = Math.max(0, W + kw - 1 - d.shape[2] - left);
+      const r = s.conv(d, wt, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+      return s.release(s.crop(r, [B, H, W, Ci]));
+    } finally {
+      s.dispose();
+    }
+  };
+}
+
+/**
+ * Register convolution gradient kernels for the wasm backend (idempotent). tfjs-backend-wasm
+ * 4.22 has no Conv2DBackpropFilter and a scalar-loop Conv2DBackpropInput (~12x slower than the
+ * forward); both become XNNPACK Conv2D calls here. Call after the wasm backend is set.
+ * Still missing on wasm (unused by fmbench models): DepthwiseConv2dNativeBackpropFilter/Input.
+ */
+export function registerWasmConvGrads(): void {
+  if (registered) return;
+  const original = tf.getKernel("Conv2DBackpropInput", "wasm");
+  wasmKernel("Conv2D"); // fails with a clear message when the wasm backend is absent
+  if (!original) throw new Error("wasm-conv-grads: wasm Conv2DBackpropInput missing");
+  if (!tf.getKernel("Conv2DBackpropFilter", "wasm")) {
+    tf.registerKernel({
+      kernelName: "Conv2DBackpropFilter",
+      backendName: "wasm",
+      kernelFunc: conv2DBackpropFilter as tf.KernelConfig["kernelFunc"],
+    });
+  }
+  tf.unregisterKernel("Conv2DBackpropInput", "wasm");
+  tf.registerKernel({
+    ...original, // keeps its setupFunc, which the fallback path needs
+    kernelFunc: makeConv2DBackpropInput(original.kernelFunc) as tf.KernelConfig["kernelFunc"],
+  });
+  registered = true;
+}

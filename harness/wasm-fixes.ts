@@ -1,0 +1,49 @@
+// Speed fix for tfjs-backend-wasm: its matmul with transposeA/transposeB is 10-20x slower than an
+// explicit Transpose followed by a plain matmul, and every backward pass uses transposed matmuls.
+import { tf } from "./tf.ts";
+
+type KernelFunc = tf.KernelConfig["kernelFunc"];
+type Info = tf.TensorInfo;
+
+let applied = false;
+
+/** Re-register wasm BatchMatMul and _FusedMatMul so transposes happen explicitly first. */
+export function applyWasmMatMulFix(): void {
+  if (applied) return;
+  const transpose = tf.getKernel("Transpose", "wasm")?.kernelFunc;
+  if (!transpose) return;
+  for (const name of ["BatchMatMul", "_FusedMatMul"]) {
+    const cfg = tf.getKernel(name, "wasm");
+    if (!cfg) continue;
+    const inner = cfg.kernelFunc;
+    const wrapped: KernelFunc = (args) => {
+      const attrs = args.attrs as { transposeA?: boolean; transposeB?: boolean };
+      if (!attrs.transposeA && !attrs.transposeB) return inner(args);
+      // deno-lint-ignore no-explicit-any
+      const backend = args.backend as any;
+      const inputs = { ...args.inputs } as Record<string, Info>;
+      const temps: Info[] = [];
+      const flip = (key: "a" | "b") => {
+        const x = inputs[key];
+        const perm = x.shape.map((_, i) => i);
+        const n = perm.length;
+        [perm[n - 2], perm[n - 1]] = [perm[n - 1], perm[n - 2]];
+        const y = transpose({ inputs: { x }, backend, attrs: { perm } }) as Info;
+        temps.push(y);
+        inputs[key] = y;
+      };
+      if (attrs.transposeA) flip("a");
+      if (attrs.transposeB) flip("b");
+      const out = inner({
+        ...args,
+        inputs,
+        attrs: { ...args.attrs, transposeA: false, transposeB: false },
+      });
+      for (const t of temps) backend.disposeData(t.dataId);
+      return out;
+    };
+    tf.unregisterKernel(name, "wasm");
+    tf.registerKernel({ ...cfg, kernelFunc: wrapped });
+  }
+  applied = true;
+}

@@ -1,0 +1,73 @@
+// U-Net hyper-parameters: the presets and the check of a preset against an input shape.
+
+/** Architecture of a U-Net. */
+export interface UNetConfig {
+  /** Base channel count; level i has ch * mult[i] channels. */
+  ch: number;
+  mult: number[];
+  /** Residual blocks per level on the way down (the way up has one more). */
+  numRes: number;
+  /** Spatial sizes (height) at which blocks are followed by self-attention. */
+  attnRes: number[];
+  dropout: number;
+  /** GroupNorm groups (must divide every channel count). */
+  groups: number;
+  heads: number;
+  /** Times t in [0, 1] are multiplied by this before the sinusoidal embedding. */
+  timeScale: number;
+}
+
+/** Presets: tiny for tests, small for CPU benchmarks, paper = DDPM's CIFAR-10 network. */
+export const UNET_PRESETS: Record<string, UNetConfig> = {
+  tiny: {
+    ch: 16,
+    mult: [1, 2],
+    numRes: 1,
+    attnRes: [16],
+    dropout: 0,
+    groups: 8,
+    heads: 1,
+    timeScale: 1000,
+  },
+  small: {
+    ch: 64,
+    mult: [1, 2, 2],
+    numRes: 2,
+    attnRes: [16],
+    dropout: 0.1,
+    groups: 32,
+    heads: 1,
+    timeScale: 1000,
+  },
+  paper: {
+    ch: 128,
+    mult: [1, 2, 2, 2],
+    numRes: 2,
+    attnRes: [16],
+    dropout: 0.1,
+    groups: 32,
+    heads: 1,
+    timeScale: 1000,
+  },
+};
+
+/** Validate a preset name and an input shape [H, W, C]; returns the config. */
+export function resolveConfig(preset: string, shape: number[]): UNetConfig {
+  const cfg = UNET_PRESETS[preset];
+  if (!cfg) {
+    throw new Error(
+      `unet: unknown preset "${preset}"; valid: ${Object.keys(UNET_PRESETS).join(", ")}`,
+    );
+  }
+  if (shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new Error(`unet: data shape must be [H, W, C] (an image), got [${shape.join(", ")}]`);
+  }
+  const f = 2 ** (cfg.mult.length - 1);
+  if (shape[0] % f !== 0 || shape[1] % f !== 0) {
+    throw new Error(
+      `unet: preset "${preset}" downsamples ${cfg.mult.length - 1} times, so H and W must be ` +
+        `multiples of ${f}; got ${shape[0]}x${shape[1]}`,
+    );
+  }
+  return cfg;
+}

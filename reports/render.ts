@@ -1,0 +1,596 @@
+// Renders one self-contained HTML report (inline CSS and SVG, no scripts) from a results file.
+import type { ResultsFile, RunRecord } from "../harness/results/schema.ts";
+import {
+  type Chart,
+  qualityVsNfeChart,
+  renameSvgIds,
+  sampleCharts,
+  seriesColors,
+  trainingChart,
+} from "./charts.ts";
+import { markup, raw, safeDataImageUri, type SafeHtml } from "./escape.ts";
+import type { MergedManifest } from "./merge.ts";
+import {
+  buildTables,
+  datasetsOf,
+  formatDuration,
+  formatSetting,
+  renderTable,
+  runsOf,
+  seriesLabels,
+} from "./table.ts";
+
+/** Section ids every report has, in page order (the browser check looks for each). */
+export const SECTION_IDS = [
+  "comparison",
+  "quality-vs-nfe",
+  "samples",
+  "training",
+  "failures",
+  "manifest",
+  "plugins",
+  "about",
+] as const;
+
+const SECTION_TITLES: Record<(typeof SECTION_IDS)[number], string> = {
+  comparison: "Comparison",
+  "quality-vs-nfe": "Quality vs NFE",
+  samples: "Samples",
+  training: "Training",
+  failures: "Failures",
+  manifest: "Run manifest",
+  plugins: "Plugins",
+  about: "About the metrics",
+};
+
+/** The report's stylesheet: screen layout plus a print stylesheet. No external fonts. */
+const REPORT_CSS = `
+:root { color-scheme: light; --ink: #1d2129; --muted: #5f6673; --line: #d9dce1;
+  --best: #e6f4ea; --bad: #b3261e; --bg: #fff; --panel: #f6f7f9; }
+* { box-sizing: border-box; }
+html { background: var(--bg); color: var(--ink); }
+body { margin: 0 auto; max-width: 1120px; padding: 24px 28px 48px;
+  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+h1 { font-size: 26px; margin: 0 0 4px; letter-spacing: -0.01em; }
+h1 .suite { color: #2f4fb0; }
+h2 { font-size: 20px; margin: 36px 0 10px; padding-bottom: 4px; border-bottom: 2px solid var(--ink); }
+h3 { font-size: 16px; margin: 20px 0 8px; }
+code, pre { font: 12.5px/1.45 ui-monospace, "SF Mono", Menlo, Consolas, "Liberation Mono", monospace; }
+pre { background: var(--panel); padding: 10px 12px; overflow: auto; border-radius: 4px; }
+a { color: #2f4fb0; }
+.facts { color: var(--muted); margin: 0 0 10px; font-size: 14px; }
+.howto { background: var(--panel); border-left: 4px solid #2f4fb0; padding: 10px 14px;
+  margin: 12px 0; max-width: 70em; }
+.banner { background: #fff4e5; border-left: 4px solid #e08600; padding: 8px 14px; }
+nav { display: flex; flex-wrap: wrap; gap: 4px 16px; font-size: 14px; padding: 6px 0;
+  border-bottom: 1px solid var(--line); }
+.lede { color: var(--muted); max-width: 70em; margin: 4px 0 10px; }
+.empty { color: var(--muted); font-style: italic; }
+.note { color: var(--muted); font-size: 12.5px; margin: 4px 0 0; }
+.table-wrap { overflow-x: auto; margin: 6px 0 18px; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+table.comparison { min-width: 760px; width: 100%; border-top: 2px solid var(--ink);
+  border-bottom: 2px solid var(--ink); }
+table.comparison caption { text-align: left; font-weight: 700; font-size: 16px; padding: 6px 0; }
+table.comparison thead th { border-bottom: 1px solid var(--ink); vertical-align: bottom;
+  font-weight: 600; padding: 6px 10px; }
+table.comparison td, table.comparison tbody th { padding: 7px 10px; border-bottom: 1px solid var(--line);
+  vertical-align: top; }
+table.comparison tbody tr:last-child > * { border-bottom: 0; }
+th { text-align: left; }
+.num { text-align: right; white-space: nowrap; }
+.unit { font-weight: 400; font-size: 11.5px; color: var(--muted); }
+.arrow { color: var(--muted); font-weight: 400; }
+.method { font-weight: 600; }
+.recipe { font-size: 12px; color: var(--muted); font-weight: 400; }
+td.best { background: var(--best); }
+.best-mark { color: #188038; margin-left: 3px; font-size: 12px; }
+td.na, .na { color: var(--muted); }
+td.na sup { color: var(--bad); margin-left: 1px; }
+tr.failed th .method { text-decoration: line-through; color: var(--muted); }
+.tag-failed { color: var(--bad); font-weight: 600; font-size: 12.5px; }
+.footnotes { font-size: 12.5px; color: var(--muted); margin: 6px 0 0; padding-left: 22px; }
+.swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px;
+  margin-right: 6px; vertical-align: -1px; }
+.legend { display: flex; flex-wrap: wrap; gap: 4px 18px; font-size: 13px; margin: 4px 0 6px; }
+figure { margin: 8px 0 16px; }
+figure.chart svg { display: block; max-width: 100%; height: auto; }
+figcaption { font-weight: 600; font-size: 14px; }
+.row { display: flex; flex-wrap: wrap; gap: 0 28px; }
+.sample-grid { display: flex; flex-wrap: wrap; gap: 8px 20px; }
+.sample figure { margin: 0; }
+.sample figcaption { font-weight: 600; font-size: 13px; }
+img.grid { display: block; width: 256px; max-width: 100%; height: auto; image-rendering: pixelated;
+  border: 1px solid var(--line); margin-top: 4px; }
+table.plain { font-size: 13.5px; width: 100%; }
+table.plain th, table.plain td { padding: 5px 8px; border-bottom: 1px solid var(--line);
+  vertical-align: top; text-align: left; }
+table.plain thead th { border-bottom: 1.5px solid var(--ink); }
+table.plain td.num, table.plain th.num { text-align: right; }
+table.config td:first-child { width: 32%; }
+.reason { color: var(--bad); }
+table.failures td:nth-child(4) { white-space: nowrap; }
+dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: 4px 18px; margin: 8px 0; }
+dl.kv dt { color: var(--muted); }
+dl.kv dd { margin: 0; }
+ul.notes { margin: 0; padding-left: 18px; }
+dl.about dt { font-weight: 700; margin-top: 10px; }
+dl.about dd { margin: 2px 0 0 0; max-width: 70em; }
+.formula { font: inherit; border-radius: 3px;
+  background: var(--panel); padding: 0 4px; white-space: nowrap; }
+footer { margin-top: 40px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--line);
+  padding-top: 8px; }
+@media print {
+  @page { margin: 14mm; }
+  body { max-width: none; padding: 0; font-size: 10.5pt; }
+  nav, .howto a { display: none; }
+  a { color: inherit; text-decoration: none; }
+  h2 { break-after: avoid; margin-top: 18pt; }
+  h3 { break-after: avoid; }
+  table, figure, .dataset > h3 + * { break-inside: avoid; }
+  .table-wrap { overflow: visible; }
+  td.best { background: none; }
+  table.comparison { min-width: 0; }
+  details > pre { display: none; }
+  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+}
+`;
+
+/** No scripts, no network: only inline styles and data: images may load. */
+const CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'";
+
+interface Ctx {
+  results: ResultsFile;
+  colors: Map<string, string>;
+  charts: Chart[];
+  images: number;
+  qualityName: string;
+}
+
+/** "2025-01-02T03:04:05.000Z" -> "2025-01-02 03:04 UTC"; anything else is shown as given. */
+function formatTime(iso: string | undefined): string {
+  const d = new Date(iso ?? "");
+  return Number.isNaN(d.getTime())
+    ? String(iso ?? "")
+    : `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+function legend(series: string[], colors: Map<string, string>): SafeHtml {
+  return markup`<div class="legend">${
+    series.map((s) =>
+      markup`<span class="key"><span class="swatch" style="background:${
+        colors.get(s) ?? "#999"
+      }"></span>${s}</span>`
+    )
+  }</div>`;
+}
+
+function figure(ctx: Ctx, chart: Chart, withLegend: boolean): SafeHtml {
+  ctx.charts.push(chart);
+  // Ids must be unique in the page: prefix them with the chart's number. Inline SVG in HTML
+  // needs no namespace declaration; dropping it keeps the page free of URLs.
+  const svg = renameSvgIds(chart.svg, `chart${ctx.charts.length}-`)
+    .replace(/^(<svg\b[^>]*?) xmlns="http:\/\/www\.w3\.org\/2000\/svg"/, "$1");
+  return markup`<figure class="chart" data-chart="${chart.kind}" data-dataset="${chart.dataset}">
+<figcaption>${
+    !withLegend && chart.series.length === 1 ? swatch(ctx, chart.series[0]) : ""
+  }${chart.title}</figcaption>${withLegend ? legend(chart.series, ctx.colors) : ""}${raw(svg)}${
+    chart.note ? markup`<p class="note">${chart.note}</p>` : ""
+  }</figure>`;
+}
+
+function section(id: (typeof SECTION_IDS)[number], body: SafeHtml | SafeHtml[]): SafeHtml {
+  return markup`<section id="${id}"><h2>${SECTION_TITLES[id]}</h2>${body}</section>\n`;
+}
+
+function comparisonSection(ctx: Ctx): SafeHtml {
+  const tables = buildTables(ctx.results);
+  const { adaptiveSolver } = ctx.results.headline;
+  return section("comparison", [
+    markup`<p class="lede">One table per dataset · lower is better everywhere · <strong>bold ★</strong>
+= best in column · ${ctx.qualityName} and NFE from <code>${adaptiveSolver}</code> at its tightest
+tolerance (hover a cell for the setting) · n/a cells have a footnote with the reason.</p>`,
+    ...tables.map((t) => renderTable(t, ctx.colors)),
+    tables.length ? markup`` : markup`<p class="empty">This results file has no runs.</p>`,
+  ]);
+}
+
+function perDataset(
+  ctx: Ctx,
+  make: (dataset: string) => SafeHtml | null,
+  none: (dataset: string) => string,
+): SafeHtml[] {
+  return datasetsOf(ctx.results).map((d) => {
+    const body = make(d);
+    return markup`<div class="dataset"><h3>${d}</h3>${
+      body ?? markup`<p class="empty">${none(d)}</p>`
+    }</div>`;
+  });
+}
+
+function qualitySection(ctx: Ctx): SafeHtml {
+  return section("quality-vs-nfe", [
+    markup`<p class="lede">${ctx.qualityName} of generated samples against the number of velocity
+evaluations (NFE, log scale), one panel per solver. Fixed-step solvers trace a curve as the step
+count grows; the adaptive solver's points are its tolerance settings. Lower-left is better.
+Failed evaluations are not drawn (see Failures).</p>`,
+    ...perDataset(ctx, (d) => {
+      const c = qualityVsNfeChart(ctx.results, d, ctx.colors);
+      return c ? figure(ctx, c, true) : null;
+    }, (d) => `No successful evaluation of ${d} has a ${ctx.qualityName} value.`),
+  ]);
+}
+
+function trainingSection(ctx: Ctx): SafeHtml {
+  const charts = perDataset(ctx, (d) => {
+    const c = trainingChart(ctx.results, d, ctx.colors);
+    return c ? figure(ctx, c, true) : null;
+  }, (d) => `No training-loss curve was recorded for ${d}.`);
+  return section("training", [
+    markup`<p class="lede">Training loss against step for each method (each method's own
+objective, so levels are not comparable across losses).</p>`,
+    markup`<div class="row">${charts}</div>`,
+  ]);
+}
+
+function imageFigure(ctx: Ctx, run: RunRecord, label: string): SafeHtml {
+  const uri = safeDataImageUri(run.samples?.image);
+  if (!uri) {
+    return markup`<figure class="sample"><figcaption>${label}</figcaption><p class="empty">The
+sample image is not an inline base64 PNG/JPEG/GIF/WebP data URI, so it is not shown.</p></figure>`;
+  }
+  ctx.images++;
+  const alt = `generated samples: ${label}`;
+  return markup`<figure class="sample"><figcaption>${swatch(ctx, label)}${label}</figcaption>
+<img class="grid" src="${uri}" alt="${alt}"></figure>`;
+}
+
+function swatch(ctx: Ctx, series: string): SafeHtml {
+  const c = ctx.colors.get(series);
+  return c ? markup`<span class="swatch" style="background:${c}"></span>` : markup``;
+}
+
+function samplesSection(ctx: Ctx): SafeHtml {
+  const labels = seriesLabels(ctx.results);
+  return section("samples", [
+    markup`<p class="lede">Generated samples per method.${
+      ctx.results.runs.some((r) => r.samples?.points?.length)
+        ? ` 2-D data: dots are samples (one shared view per dataset, clipped to the central 99%),
+grey lines a few sampling trajectories from the source (open circle) to the sample (filled).`
+        : ""
+    }${
+      ctx.results.runs.some((r) => r.samples?.image)
+        ? " Images: the sample grid each run saved (PNG), scaled to 256 px wide without smoothing."
+        : ""
+    }</p>`,
+    ...perDataset(ctx, (d) => {
+      const runs = runsOf(ctx.results, d);
+      const scatters = sampleCharts(ctx.results, d, ctx.colors);
+      const shown = new Set(scatters.map((c) => c.runId));
+      const figs: SafeHtml[] = scatters.map((c) =>
+        markup`<div class="sample">${figure(ctx, c, false)}</div>`
+      );
+      for (const r of runs) {
+        if (!shown.has(r.id) && r.samples?.image !== undefined) {
+          figs.push(imageFigure(ctx, r, labels.get(r.id) ?? r.method));
+        }
+      }
+      return figs.length ? markup`<div class="sample-grid">${figs}</div>` : null;
+    }, (d) => `No samples were recorded for ${d}.`),
+  ]);
+}
+
+interface FailureRow {
+  kind: string;
+  dataset: string;
+  method: string;
+  where: string;
+  reason: string;
+}
+
+/** Every failed run, failed eval, missing headline metric and plugin load failure. */
+export function collectFailures(results: ResultsFile): FailureRow[] {
+  const rows: FailureRow[] = [];
+  const q = results.headline.quality;
+  for (const r of results.runs) {
+    if (r.status !== "ok") {
+      rows.push({
+        kind: "run",
+        dataset: r.dataset,
+        method: r.method,
+        where: `${r.model}/${r.preset}`,
+        reason: r.error ?? "no reason recorded",
+      });
+    }
+    for (const e of r.evals ?? []) {
+      const where = `${e.solver} ${formatSetting(e.setting)}`.trim();
+      if (e.status !== "ok") {
+        rows.push({
+          kind: "eval",
+          dataset: r.dataset,
+          method: r.method,
+          where,
+          reason: e.error ?? "no reason recorded",
+        });
+      } else if (e.metrics?.[q] === undefined) {
+        rows.push({
+          kind: `missing ${q}`,
+          dataset: r.dataset,
+          method: r.method,
+          where,
+          reason: e.notes?.[q] ?? (Object.values(e.notes ?? {}).join("; ") || "no reason recorded"),
+        });
+      }
+    }
+  }
+  for (const f of results.plugins.failures) {
+    rows.push({ kind: "plugin load", dataset: "", method: "", where: f.file, reason: f.reason });
+  }
+  return rows;
+}
+
+/** A plain table: header labels (a "num" class right-aligns) and rows of cells. */
+function plainTable(cls: string, headers: string[], rows: unknown[][]): SafeHtml {
+  const head = headers.map((h) =>
+    h.endsWith(" num") ? markup`<th class="num">${h.slice(0, -4)}</th>` : markup`<th>${h}</th>`
+  );
+  const body = rows.map((r) => markup`<tr>${r.map((c) => markup`<td>${c}</td>`)}</tr>\n`);
+  return markup`<div class="table-wrap"><table class="${cls}"><thead><tr>${head}</tr></thead>
+<tbody>${body}</tbody></table></div>`;
+}
+
+function code(text: unknown): SafeHtml {
+  return markup`<code>${text}</code>`;
+}
+
+function reason(text: unknown): SafeHtml {
+  return markup`<span class="reason">${text}</span>`;
+}
+
+function failuresSection(ctx: Ctx): SafeHtml {
+  const rows = collectFailures(ctx.results);
+  if (rows.length === 0) return section("failures", markup`<p class="empty">No failures.</p>`);
+  return section("failures", [
+    markup`<p class="lede">${rows.length} failure${rows.length === 1 ? "" : "s"}.</p>`,
+    plainTable(
+      "plain failures",
+      ["Kind", "Dataset", "Method", "Where", "Reason"],
+      rows.map((r) => [r.kind, r.dataset, r.method, code(r.where), reason(r.reason)]),
+    ),
+  ]);
+}
+
+function flatten(value: unknown, prefix: string, out: Array<[string, string]>, depth = 0): void {
+  const scalarArray = Array.isArray(value) &&
+    value.every((v) => v === null || typeof v !== "object");
+  if (value !== null && typeof value === "object" && !scalarArray && depth < 4) {
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (entries.length === 0) out.push([prefix, Array.isArray(value) ? "[]" : "{}"]);
+    for (const [k, v] of entries) flatten(v, prefix ? `${prefix}.${k}` : k, out, depth + 1);
+  } else {
+    out.push([prefix, typeof value === "string" ? value : JSON.stringify(value)]);
+  }
+}
+
+function kv(rows: Array<[string, unknown]>): SafeHtml {
+  return markup`<dl class="kv">${rows.map(([k, v]) => markup`<dt>${k}</dt><dd>${v}</dd>\n`)}</dl>`;
+}
+
+function manifestSection(ctx: Ctx): SafeHtml {
+  const r = ctx.results;
+  const m = r.manifest as MergedManifest;
+  const v = m.versions ?? ({} as MergedManifest["versions"]);
+  const shardInfo = r.shard
+    ? `shard ${r.shard.index} of ${r.shard.count} (0-based index): this file holds only part of the run`
+    : m.mergedFrom
+    ? `merged from ${m.mergedFrom.length} shard${m.mergedFrom.length === 1 ? "" : "s"} (below)`
+    : "complete run (not sharded)";
+  const config: Array<[string, string]> = [];
+  flatten(m.config ?? {}, "", config);
+  const shown = config.slice(0, 80);
+  const mergedTable = m.mergedFrom?.length
+    ? [
+      markup`<h3>Merged shards</h3>`,
+      plainTable(
+        "plain",
+        ["Shard", "Source", "Commit", "Backend", "Device", "Started", "Wall time num", "Runs num"],
+        m.mergedFrom.map((s) => [
+          `${s.index} / ${s.count}`,
+          code(s.source),
+          code(`${s.commit.slice(0, 12)}${s.dirty ? " (dirty)" : ""}`),
+          s.backend,
+          s.device,
+          formatTime(s.startedAt),
+          s.wallSeconds !== undefined ? formatDuration(s.wallSeconds) : "n/a",
+          s.runs,
+        ]),
+      ),
+    ]
+    : [];
+  const dirty = m.dirty ? markup` <span class="tag-failed">dirty working tree</span>` : "";
+  const versions =
+    `fmbench ${v.fmbench}, Deno ${v.deno}, V8 ${v.v8}, TypeScript ${v.typescript}, tfjs ${v.tfjs}`;
+  const notes = m.backendNotes?.length
+    ? markup`<ul class="notes">${m.backendNotes.map((n) => markup`<li>${n}</li>`)}</ul>`
+    : "none";
+  const more: SafeHtml = config.length > shown.length
+    ? markup`<p class="note">Showing ${shown.length} of ${config.length} settings; the full
+configuration is below.</p>`
+    : markup``;
+  const json = JSON.stringify(m.config ?? {}, null, 2);
+  return section("manifest", [
+    kv([
+      ["Suite", r.suite],
+      ["Commit", markup`${code(m.commit)}${dirty}`],
+      ["Versions", versions],
+      ["Backend", m.backend],
+      ["Device", m.device],
+      ["Backend notes", notes],
+      ["OS", m.os],
+      ["Seed", m.seed],
+      ["Config hash", code(m.configHash)],
+      ["Started", formatTime(m.startedAt)],
+      ["Finished", m.finishedAt ? formatTime(m.finishedAt) : "not recorded (run did not finish?)"],
+      [
+        m.mergedFrom ? "Wall time (sum over shards)" : "Wall time",
+        m.wallSeconds !== undefined ? formatDuration(m.wallSeconds) : "not recorded",
+      ],
+      ["Shards", shardInfo],
+      ["Command", code((m.argv ?? []).join(" "))],
+    ]),
+    ...mergedTable,
+    markup`<h3>Configuration</h3>`,
+    plainTable("plain config", ["Setting", "Value"], shown.map(([k, val]) => [code(k), code(val)])),
+    more,
+    markup`<details><summary>Full configuration (JSON)</summary><pre>${json}</pre></details>`,
+  ]);
+}
+
+function pluginsSection(ctx: Ctx): SafeHtml {
+  const { loaded, failures } = ctx.results.plugins;
+  const sorted = [...loaded].sort((a, b) =>
+    a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name)
+  );
+  const s = (n: number) => n === 1 ? "" : "s";
+  return section("plugins", [
+    markup`<p class="lede">${`${loaded.length} plugin${
+      s(loaded.length)
+    } loaded, ${failures.length} failed to load.`}</p>`,
+    plainTable(
+      "plain",
+      ["Kind", "Name", "Family", "Description", "File"],
+      sorted.map((
+        p,
+      ) => [p.kind, markup`<strong>${p.name}</strong>`, p.family, p.description, code(p.file)]),
+    ),
+    ...(failures.length
+      ? [
+        markup`<h3>Load failures</h3>`,
+        plainTable(
+          "plain failures",
+          ["Kind", "File", "Reason"],
+          failures.map((f) => [f.kind, code(f.file), reason(f.reason)]),
+        ),
+      ]
+      : []),
+  ]);
+}
+
+function aboutSection(ctx: Ctx): SafeHtml {
+  const solver = code(ctx.results.headline.adaptiveSolver);
+  return section(
+    "about",
+    markup`<dl class="about">
+<dt>NLL</dt><dd>Negative log-likelihood of held-out data under the model's ODE flow, by the
+instantaneous change-of-variables formula (exact divergence, or Hutchinson's estimator with
+random probes), ± the standard error of the mean. For continuous (2-D) data it is in nats per
+data point. For 8-bit images it is in <em>bits per dimension</em>:
+<span class="formula">bpd = -log p(y) / (D ln 2) + 7</span>, where D is the number of pixel
+values and <span class="formula">y = (x + u)/128 - 1</span> with x ∈ {0, …, 255} and
+u ~ U[0, 1)<sup>D</sup> (uniform dequantisation, mapping pixels into [-1, 1)); the +7 = log₂ 128
+undoes the change of scale from [0, 256) to [-1, 1) in each dimension. Averaged over u this is an
+upper bound on the bits/dim of the discrete 8-bit data.</dd>
+<dt>W2</dt><dd>2-Wasserstein distance between generated samples and held-out data (toy data).</dd>
+<dt>FID</dt><dd>Fréchet inception distance between generated and held-out images.</dd>
+<dt>NFE</dt><dd>Number of velocity-field evaluations per sample path, counted by the harness
+(not reported by the solver). The table's NFE column is the count of the adaptive solver
+${solver} for the same evaluation as the quality column (its tightest tolerance); the
+quality-vs-NFE charts show every solver and setting.</dd>
+<dt>Straightness</dt><dd>Liu et al.'s straightness of sampling trajectories: the mean squared
+deviation of the velocity from the straight displacement x₁ − x₀ along the ${solver}
+trajectories; 0 means perfectly straight paths.</dd>
+<dt>Train time</dt><dd>Wall-clock training time on the run's backend; compare only across
+runs on the same device.</dd>
+<dt>Which value a cell shows</dt><dd>Quality and NFE: the ${solver} evaluation with the
+tightest tolerance (smallest rtol, then atol); if that evaluation failed the cell is n/a rather
+than falling back to a looser one. NLL: the first NLL record computed with ${solver} (else the
+first recorded). The ★ marks the lowest mean in a column (all tied values); it is not a
+significance test, so compare NLL differences with their standard errors.</dd>
+</dl>`,
+  );
+}
+
+/**
+ * Render a results file as one self-contained HTML document: inline CSS (screen and print),
+ * inline SVG charts, data-URI images, no scripts and no external resources. Every string from
+ * the results file is escaped.
+ */
+export function renderReport(results: ResultsFile): string {
+  const ctx: Ctx = {
+    results,
+    colors: seriesColors(results),
+    charts: [],
+    images: 0,
+    qualityName: results.headline.quality === "fid" ? "FID" : "W2",
+  };
+  const body = [
+    comparisonSection(ctx),
+    qualitySection(ctx),
+    samplesSection(ctx),
+    trainingSection(ctx),
+    failuresSection(ctx),
+    manifestSection(ctx),
+    pluginsSection(ctx),
+    aboutSection(ctx),
+  ];
+  const m = results.manifest;
+  const failures = collectFailures(results).length;
+  const datasets = datasetsOf(results);
+  const facts = [
+    `${datasets.length} dataset${datasets.length === 1 ? "" : "s"}`,
+    `${results.methods.length} method${results.methods.length === 1 ? "" : "s"}`,
+    `${results.runs.length} trained model${results.runs.length === 1 ? "" : "s"}`,
+    `backend ${m.backend} on ${m.device}`,
+    `commit ${String(m.commit).slice(0, 12)}${m.dirty ? " (dirty)" : ""}`,
+    formatTime(m.finishedAt ?? m.startedAt),
+  ];
+  const shardBanner = results.shard
+    ? markup`<p class="banner">This is shard ${results.shard.index} of ${results.shard.count}: it
+holds only part of the run. Merge all shards with <code>deno task report --merge</code>.</p>`
+    : "";
+  const nav = SECTION_IDS.map((id) => markup`<a href="#${id}">${SECTION_TITLES[id]}</a>`);
+  const failLink = failures
+    ? markup` · <a href="#failures" class="tag-failed">${failures} failure${
+      failures === 1 ? "" : "s"
+    }</a>`
+    : "";
+  const nllUnit = results.headline.nll === "bpd" ? "bits/dim" : "nats";
+  const version = m.versions?.fmbench ?? "";
+  const doc = markup`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="${raw(CSP)}">
+<meta name="generator" content="fmbench ${version}">
+<meta name="fmbench-sections" content="${SECTION_IDS.join(" ")}">
+<meta name="fmbench-charts" content="${ctx.charts.length}">
+<meta name="fmbench-images" content="${ctx.images}">
+<title>fmbench report: ${results.suite}</title>
+<style>${raw(REPORT_CSS)}</style>
+</head>
+<body>
+<header>
+<h1>fmbench report: <span class="suite">${results.suite}</span></h1>
+<p class="facts">${facts.map((f, i) => markup`${i ? " · " : ""}<span>${f}</span>`)}${failLink}</p>
+${shardBanner}
+<p class="howto"><strong>How to read this.</strong> Each table below compares training recipes
+(rows: a probability path, a coupling and a loss) on one dataset, as in Lipman et al.'s Table 1.
+All columns are lower-is-better and the best value is bold with a ★: NLL (${nllUnit}, ± standard
+error), sample quality (${ctx.qualityName}), the number of function evaluations (NFE) the adaptive
+solver ${code(results.headline.adaptiveSolver)} needed, trajectory straightness and training
+time. The charts then show how quality trades off against NFE for each solver, the samples
+themselves and the training curves; colours match the swatches in the tables. Every value comes
+from ${code("results.json")}; missing values are marked n/a with a reason, and all failures are
+listed under <a href="#failures">Failures</a>.</p>
+<nav>${nav}</nav>
+</header>
+<main>
+${body}</main>
+<footer>Generated by fmbench ${version} from results.json (schema ${results.schema}) · config hash
+${m.configHash} · ${ctx.charts.length} charts, ${ctx.images} images.</footer>
+</body>
+</html>
+`;
+  return doc.value;
+}

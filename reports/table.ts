@@ -1,0 +1,375 @@
+// The comparison table (shape of Lipman et al. Table 1): per dataset, methods x headline metrics.
+import type {
+  EvalRecord,
+  MethodEntry,
+  NllRecord,
+  ResultsFile,
+  RunRecord,
+} from "../harness/results/schema.ts";
+import { markup, type SafeHtml } from "./escape.ts";
+
+/** The table's columns, in display order. Lower is better for every one of them. */
+export type ColumnKey = "nll" | "quality" | "nfe" | "straightness" | "trainTime";
+export const COLUMN_KEYS: ColumnKey[] = ["nll", "quality", "nfe", "straightness", "trainTime"];
+
+/** One cell: a number (with optional stderr) or "n/a" with the reason it is missing. */
+export interface TableCell {
+  /** The value ranked for "best"; absent when the cell is n/a. */
+  value?: number;
+  stderr?: number;
+  /** Display text: the formatted value, or "n/a". */
+  text: string;
+  /** Why the value is missing (n/a cells only). */
+  reason?: string;
+  /** Where the value came from (solver setting, estimator), for a tooltip. */
+  detail?: string;
+  /** Lowest value in its column (only marked when at least two rows have a value). */
+  best?: boolean;
+  /** 1-based footnote number holding `reason`, set for n/a cells. */
+  footnote?: number;
+}
+
+/** A column header: a title, a unit line, and a longer explanation for the tooltip. */
+export interface TableColumn {
+  key: ColumnKey;
+  title: string;
+  sub: string;
+  help: string;
+}
+
+/** One trained (method, model) on the dataset. */
+export interface TableRow {
+  runId: string;
+  /** The method label, or "label [model]" when one method was trained with several models. */
+  series: string;
+  method: MethodEntry | undefined;
+  methodLabel: string;
+  model: string;
+  preset: string;
+  paramCount: number;
+  status: "ok" | "failed";
+  cells: Record<ColumnKey, TableCell>;
+}
+
+/** The comparison table for one dataset. */
+export interface DatasetTable {
+  dataset: string;
+  columns: TableColumn[];
+  rows: TableRow[];
+  /** Reasons for n/a cells; cell.footnote indexes this list from 1. */
+  footnotes: string[];
+}
+
+/** Datasets in order of first appearance in the runs. */
+export function datasetsOf(results: ResultsFile): string[] {
+  return [...new Set(results.runs.map((r) => r.dataset))];
+}
+
+/** Runs of one dataset, ordered as results.methods lists the methods, then by model. */
+export function runsOf(results: ResultsFile, dataset: string): RunRecord[] {
+  const order = new Map(results.methods.map((m, i) => [m.label, i]));
+  const rank = (r: RunRecord) => order.get(r.method) ?? results.methods.length;
+  return results.runs.filter((r) => r.dataset === dataset)
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) =>
+      rank(a.r) - rank(b.r) || a.r.method.localeCompare(b.r.method) ||
+      a.r.model.localeCompare(b.r.model) || a.i - b.i
+    )
+    .map(({ r }) => r);
+}
+
+/**
+ * The series name of every run (keyed by run id): the method label, with the model appended
+ * in brackets only where a method was trained with more than one model on some dataset.
+ * Charts and tables use it for legends and colours.
+ */
+export function seriesLabels(results: ResultsFile): Map<string, string> {
+  const models = new Map<string, Set<string>>();
+  for (const r of results.runs) {
+    const key = `${r.dataset}\u0000${r.method}`;
+    if (!models.has(key)) models.set(key, new Set());
+    models.get(key)!.add(`${r.model}/${r.preset}`);
+  }
+  const ambiguous = new Set(
+    [...models].filter(([, s]) => s.size > 1).map(([k]) => k.split("\u0000")[1]),
+  );
+  return new Map(
+    results.runs.map((
+      r,
+    ) => [r.id, ambiguous.has(r.method) ? `${r.method} [${r.model}/${r.preset}]` : r.method]),
+  );
+}
+
+/** Render a solver setting compactly, e.g. "rtol=1e-5, atol=1e-5" or "steps=8". */
+export function formatSetting(setting: Record<string, number | string> | undefined): string {
+  const entries = Object.entries(setting ?? {});
+  return entries.map(([k, v]) => `${k}=${typeof v === "number" ? formatNumber(v) : v}`)
+    .join(", ");
+}
+
+/** Format a number for display: integers exactly, otherwise three significant digits. */
+export function formatNumber(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (Number.isInteger(v) && Math.abs(v) < 1e7) return String(v);
+  const a = Math.abs(v);
+  if (a >= 1000) return v.toFixed(0);
+  if (a >= 1e-3) return String(Number(v.toPrecision(3)));
+  return v.toExponential(2).replace(/\.?0+e/, "e");
+}
+
+/** Format a mean with its standard error, both rounded to the stderr's two leading digits. */
+export function formatWithError(v: number, stderr: number | undefined): string {
+  if (stderr === undefined || !Number.isFinite(stderr) || stderr <= 0) return formatNumber(v);
+  const decimals = Math.max(0, Math.min(6, 1 - Math.floor(Math.log10(stderr))));
+  return `${v.toFixed(decimals)} ± ${stderr.toFixed(decimals)}`;
+}
+
+/** Format a duration in seconds as "12.3 s", "4m 05s" or "1h 02m". */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return String(seconds);
+  if (seconds < 60) return `${seconds < 10 ? seconds.toFixed(2) : seconds.toFixed(1)} s`;
+  const s = Math.round(seconds);
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`;
+  const m = Math.round(s / 60);
+  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, "0")}m`;
+}
+
+function tol(e: EvalRecord, key: "rtol" | "atol"): number {
+  const v = Number(e.setting?.[key]);
+  return Number.isFinite(v) ? v : Infinity;
+}
+
+/**
+ * The evaluation behind the table's quality and NFE columns: the adaptive solver's eval with
+ * the tightest tolerance (smallest rtol, then atol; first listed on ties), failed or not.
+ */
+export function headlineEval(run: RunRecord, adaptiveSolver: string): EvalRecord | undefined {
+  const candidates = (run.evals ?? []).filter((e) => e.solver === adaptiveSolver);
+  let best: EvalRecord | undefined;
+  for (const e of candidates) {
+    if (
+      !best || tol(e, "rtol") < tol(best, "rtol") ||
+      (tol(e, "rtol") === tol(best, "rtol") && tol(e, "atol") < tol(best, "atol"))
+    ) best = e;
+  }
+  return best;
+}
+
+/** The NLL record behind the NLL column: the first one computed with the adaptive solver. */
+export function headlineNll(run: RunRecord, adaptiveSolver: string): NllRecord | undefined {
+  const nll = run.nll ?? [];
+  return nll.find((n) => n.solver === adaptiveSolver) ?? nll[0];
+}
+
+const na = (reason: string): TableCell => ({ text: "n/a", reason });
+
+function evalLabel(e: { solver: string; setting: Record<string, number | string> }): string {
+  const s = formatSetting(e.setting);
+  return s ? `${e.solver} (${s})` : e.solver;
+}
+
+function nllCell(run: RunRecord, results: ResultsFile): TableCell {
+  const n = headlineNll(run, results.headline.adaptiveSolver);
+  if (!n) return na("no NLL evaluation recorded for this run");
+  const probes = n.probes ? `, ${n.probes} ${n.noise ? `${n.noise} ` : ""}probe(s)` : "";
+  const detail = `${n.estimator}${probes}, ${evalLabel(n)}, n=${n.n}, NFE ${n.nfe}`;
+  const bpd = results.headline.nll === "bpd";
+  const value = bpd ? n.bpd : n.nats;
+  if (value === undefined) {
+    return na("the NLL record has no bits/dim value (bpd is only defined for 8-bit images)");
+  }
+  if (!Number.isFinite(value)) return na(`the NLL value is not finite (${value})`);
+  // The record's stderr is in bits/dim whenever bpd is present (see NllRecord.stderr).
+  if (!bpd && n.bpd !== undefined) {
+    return { value, text: formatNumber(value), detail: `${detail}; stderr only in bits/dim` };
+  }
+  return { value, stderr: n.stderr, text: formatWithError(value, n.stderr), detail };
+}
+
+function evalCells(run: RunRecord, results: ResultsFile): [TableCell, TableCell] {
+  const { adaptiveSolver, quality } = results.headline;
+  const e = headlineEval(run, adaptiveSolver);
+  if (!e) {
+    const reason = `no evaluation with the adaptive solver "${adaptiveSolver}" was recorded`;
+    return [na(reason), na(reason)];
+  }
+  const where = evalLabel(e);
+  if (e.status !== "ok") {
+    const reason = `${where} failed: ${e.error ?? "no reason recorded"}`;
+    return [na(reason), na(reason)];
+  }
+  const q = e.metrics?.[quality];
+  const qCell: TableCell = q !== undefined && Number.isFinite(q)
+    ? { value: q, text: formatNumber(q), detail: where }
+    : na(
+      `${quality.toUpperCase()} not computed for ${where}: ` +
+        (e.notes?.[quality] ??
+          (Object.values(e.notes ?? {}).join("; ") || "no reason recorded")),
+    );
+  const nfeCell: TableCell = Number.isFinite(e.nfe)
+    ? { value: e.nfe, text: formatNumber(e.nfe), detail: where }
+    : na(`NFE not recorded for ${where}`);
+  return [qCell, nfeCell];
+}
+
+function runCells(run: RunRecord, results: ResultsFile): Record<ColumnKey, TableCell> {
+  if (run.status !== "ok") {
+    const reason = `run failed: ${run.error ?? "no reason recorded"}`;
+    const cell = na(reason);
+    return { nll: cell, quality: cell, nfe: cell, straightness: cell, trainTime: cell };
+  }
+  const [quality, nfe] = evalCells(run, results);
+  const straightness: TableCell = run.straightness !== undefined &&
+      Number.isFinite(run.straightness)
+    ? {
+      value: run.straightness,
+      text: formatNumber(run.straightness),
+      detail: `${results.headline.adaptiveSolver} trajectories`,
+    }
+    : na("straightness was not computed for this run");
+  const trainTime: TableCell = run.train && Number.isFinite(run.train.seconds)
+    ? {
+      value: run.train.seconds,
+      text: formatDuration(run.train.seconds),
+      detail: `${run.train.steps} steps x batch ${run.train.batch}`,
+    }
+    : na("no training record");
+  return { nll: nllCell(run, results), quality, nfe, straightness, trainTime };
+}
+
+/** The column headers for a results file's headline conventions. */
+export function tableColumns(results: ResultsFile): TableColumn[] {
+  const { adaptiveSolver, quality, nll } = results.headline;
+  const q = quality === "fid" ? "FID" : "W2";
+  return [
+    {
+      key: "nll",
+      title: "NLL",
+      sub: nll === "bpd" ? "bits/dim" : "nats",
+      help: nll === "bpd"
+        ? "negative log-likelihood in bits per dimension (dequantised 8-bit data), ± stderr"
+        : "negative log-likelihood in nats per data point, ± stderr",
+    },
+    {
+      key: "quality",
+      title: q,
+      sub: adaptiveSolver,
+      help: `${
+        q === "FID" ? "Fréchet inception distance" : "2-Wasserstein distance to held-out data"
+      } of samples from the adaptive solver ${adaptiveSolver} (tightest tolerance)`,
+    },
+    {
+      key: "nfe",
+      title: "NFE",
+      sub: adaptiveSolver,
+      help:
+        `velocity evaluations per sample path used by ${adaptiveSolver}, counted by the harness`,
+    },
+    {
+      key: "straightness",
+      title: "Straightness",
+      sub: "0 = straight",
+      help: "Liu et al.'s straightness of the sampling trajectories (lower is straighter)",
+    },
+    {
+      key: "trainTime",
+      title: "Train time",
+      sub: "wall clock",
+      help: "training wall-clock time on this run's backend",
+    },
+  ];
+}
+
+/** Build the comparison tables (one per dataset) from a results file. */
+export function buildTables(results: ResultsFile): DatasetTable[] {
+  const methods = new Map(results.methods.map((m) => [m.label, m]));
+  const series = seriesLabels(results);
+  return datasetsOf(results).map((dataset) => {
+    const rows: TableRow[] = runsOf(results, dataset).map((run) => ({
+      runId: run.id,
+      series: series.get(run.id) ?? run.method,
+      method: methods.get(run.method),
+      methodLabel: run.method,
+      model: run.model,
+      preset: run.preset,
+      paramCount: run.paramCount,
+      status: run.status,
+      cells: runCells(run, results),
+    }));
+    for (const key of COLUMN_KEYS) {
+      const values = rows.map((r) => r.cells[key].value).filter((v): v is number =>
+        v !== undefined
+      );
+      if (values.length < 2) continue;
+      const min = Math.min(...values);
+      for (const r of rows) if (r.cells[key].value === min) r.cells[key].best = true;
+    }
+    const footnotes: string[] = [];
+    for (const r of rows) {
+      for (const key of COLUMN_KEYS) {
+        const cell = r.cells[key];
+        if (cell.reason === undefined) continue;
+        let i = footnotes.indexOf(cell.reason);
+        if (i < 0) i = footnotes.push(cell.reason) - 1;
+        cell.footnote = i + 1;
+      }
+    }
+    return { dataset, columns: tableColumns(results), rows, footnotes };
+  });
+}
+
+/** Human-readable parameter count: 1234 -> "1.23k". */
+export function formatCount(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  if (n >= 1e6) return `${Number((n / 1e6).toPrecision(3))}M`;
+  if (n >= 1e3) return `${Number((n / 1e3).toPrecision(3))}k`;
+  return String(n);
+}
+
+function renderCell(cell: TableCell): SafeHtml {
+  if (cell.reason !== undefined) {
+    return markup`<td class="num na" title="${cell.reason}">n/a<sup>${cell.footnote}</sup></td>`;
+  }
+  if (cell.best) {
+    const title = cell.detail ? `best in column; ${cell.detail}` : "best in column";
+    const mark = markup`<span class="best-mark" aria-label="best">★</span>`;
+    return markup`<td class="num best" title="${title}"><strong>${cell.text}</strong>${mark}</td>`;
+  }
+  return markup`<td class="num" title="${cell.detail ?? ""}">${cell.text}</td>`;
+}
+
+function renderRowHead(row: TableRow, color: string | undefined): SafeHtml {
+  const m = row.method;
+  const recipe = m
+    ? `${m.path} · ${m.coupling} · ${m.loss}`
+    : "method not listed in results.methods";
+  const teacher = m?.teacher ? ` · reflow of ${m.teacher}` : "";
+  const swatch = color ? markup`<span class="swatch" style="background:${color}"></span>` : "";
+  const failed = row.status === "failed" ? markup` <span class="tag-failed">failed</span>` : "";
+  const model = `${row.model}/${row.preset} · ${formatCount(row.paramCount)} params`;
+  return markup`<th scope="row">${swatch}<span class="method">${row.series}</span>${failed}\
+<div class="recipe">${recipe}${teacher}</div><div class="recipe">${model}</div></th>`;
+}
+
+/**
+ * Render one dataset's table as HTML. `colors` maps series names to CSS colours (trusted,
+ * generated by charts.ts) for the swatch linking a row to the charts.
+ */
+export function renderTable(table: DatasetTable, colors?: Map<string, string>): SafeHtml {
+  const head = table.columns.map((c) =>
+    markup`<th scope="col" class="num" title="${c.help}">${c.title} \
+<span class="arrow">↓</span><div class="unit">${c.sub}</div></th>`
+  );
+  const body = table.rows.map((r) =>
+    markup`<tr class="${r.status === "failed" ? "failed" : ""}">${
+      renderRowHead(r, colors?.get(r.series))
+    }${table.columns.map((c) => renderCell(r.cells[c.key]))}</tr>`
+  );
+  const notes = table.footnotes.length
+    ? markup`<ol class="footnotes">${table.footnotes.map((f) => markup`<li>${f}</li>`)}</ol>`
+    : "";
+  return markup`<div class="table-wrap"><table class="comparison" data-dataset="${table.dataset}">
+<caption>${table.dataset}</caption>
+<thead><tr><th scope="col">Method <div class="unit">path · coupling · loss</div></th>${head}</tr></thead>
+<tbody>${body}</tbody></table>${notes}</div>`;
+}

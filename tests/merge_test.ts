@@ -1,0 +1,142 @@
+// Tests for shard merging: a clean merge, and clear errors for missing, duplicate, mismatched shards.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { ResultsFile } from "../harness/results/schema.ts";
+import { main } from "../harness/report-cli.ts";
+import { type MergedManifest, MergeError, mergeResults } from "../reports/merge.ts";
+import { renderReport } from "../reports/render.ts";
+import { buildTables } from "../reports/table.ts";
+import { buildFixture, shardFixture } from "./fixtures.ts";
+
+const full = buildFixture();
+const names = (n: number) => Array.from({ length: n }, (_, i) => `runs/shard-${i}/results.json`);
+
+function throwsMerge(fn: () => unknown, re: RegExp): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof MergeError, `expected MergeError, got ${e}`);
+    assert.match(e.message, re);
+    return true;
+  });
+}
+
+Deno.test("merging two shards restores the full run", () => {
+  const shards = shardFixture(full, 2);
+  assert.ok(shards[0].runs.length > 0 && shards[1].runs.length > 0);
+  const merged = mergeResults(shards, { names: names(2) });
+  assert.equal(merged.shard, undefined);
+  assert.equal(merged.suite, full.suite);
+  assert.deepEqual(merged.runs.map((r) => r.id).sort(), full.runs.map((r) => r.id).sort());
+  assert.deepEqual(merged.methods, full.methods);
+  assert.deepEqual(merged.plugins, full.plugins);
+  assert.deepEqual(merged.headline, full.headline);
+  assert.deepEqual(buildTables(merged), buildTables(full));
+  const m = merged.manifest as MergedManifest;
+  assert.equal(m.configHash, full.manifest.configHash);
+  assert.deepEqual(m.config, full.manifest.config, "config (what configHash hashes) is unchanged");
+  assert.equal(m.backend, "wasm + webgpu");
+  assert.equal(m.wallSeconds, 600 + 660);
+  assert.equal(m.startedAt, "2025-01-02T03:00:00.000Z");
+  assert.equal(m.finishedAt, "2025-01-02T03:11:00.000Z");
+  assert.deepEqual(m.mergedFrom!.map((s) => [s.index, s.count, s.source, s.runs]), [
+    [0, 2, names(2)[0], 3],
+    [1, 2, names(2)[1], 3],
+  ]);
+  // Input order does not matter.
+  const swapped = mergeResults([shards[1], shards[0]], { names: [names(2)[1], names(2)[0]] });
+  assert.deepEqual(swapped, merged);
+  const page = renderReport(merged);
+  assert.match(page, /merged from 2 shards/);
+  assert.match(page, /<h3>Merged shards<\/h3>/);
+  // A single shard also renders, with a banner saying it is partial.
+  assert.match(renderReport(shards[0]), /This is shard 0 of 2: it\s+holds only part of the run/);
+});
+
+Deno.test("a missing shard is named, with the indices that were found", () => {
+  const [s0, , s2] = shardFixture(full, 3);
+  throwsMerge(
+    () => mergeResults([s0, s2], { names: ["a.json", "c.json"] }),
+    /missing shard index 1 of 3 .*got 0 from a\.json, 2 from c\.json/,
+  );
+});
+
+Deno.test("a duplicate shard names both files", () => {
+  const [s0, s1] = shardFixture(full, 2);
+  throwsMerge(
+    () => mergeResults([s0, s1, s0], { names: ["a.json", "b.json", "c.json"] }),
+    /shard index 0 \(of 2\) appears twice: in a\.json and c\.json/,
+  );
+});
+
+Deno.test("a config, suite, count or commit mismatch names the offending file", () => {
+  const fresh = () => shardFixture(full, 2);
+  let [s0, s1] = fresh();
+  s1.manifest.configHash = "ffffffff";
+  throwsMerge(
+    () => mergeResults([s0, s1], { names: ["a.json", "b.json"] }),
+    /b\.json belongs to a different run: its configHash is "ffffffff" but a\.json has "3f9a1c0d7e2b"/,
+  );
+  [s0, s1] = fresh();
+  s1.suite = "images";
+  throwsMerge(() => mergeResults([s0, s1], { names: ["a.json", "b.json"] }), /b\.json .*suite/);
+  [s0, s1] = fresh();
+  s1.shard = { index: 1, count: 3 };
+  throwsMerge(
+    () => mergeResults([s0, s1], { names: ["a.json", "b.json"] }),
+    /shard counts disagree: b\.json says 3 shards but a\.json says 2/,
+  );
+  [s0, s1] = fresh();
+  s1.shard = { index: 2, count: 2 };
+  throwsMerge(
+    () => mergeResults([s0, s1], { names: ["a.json", "b.json"] }),
+    /b\.json: shard index 2 is out of range; expected an integer in 0\.\.1/,
+  );
+  [s0, s1] = fresh();
+  s1.manifest.commit = "deadbeef";
+  throwsMerge(
+    () => mergeResults([s0, s1], { names: ["a.json", "b.json"] }),
+    /--allow-mixed-commits/,
+  );
+  const mixed = mergeResults([s0, s1], { allowMixedCommits: true });
+  assert.equal(mixed.manifest.commit, `${full.manifest.commit} + deadbeef`);
+  [s0, s1] = fresh();
+  s1.runs.push(structuredClone(s0.runs[0]));
+  throwsMerge(
+    () => mergeResults([s0, s1], { names: ["a.json", "b.json"] }),
+    /appears in both a\.json and b\.json/,
+  );
+  throwsMerge(() => mergeResults([full]), /input #1 has no "shard" field/);
+  throwsMerge(() => mergeResults([]), /nothing to merge/);
+});
+
+Deno.test("report CLI --merge writes results.json and report.html", async () => {
+  const dir = await Deno.makeTempDir();
+  const origError = console.error, origLog = console.log;
+  const errors: string[] = [];
+  console.error = (...a: unknown[]) => errors.push(a.join(" "));
+  console.log = () => {};
+  try {
+    const dirs: string[] = [];
+    for (const s of shardFixture(full, 2)) {
+      const d = join(dir, `shard-${s.shard!.index}`);
+      await Deno.mkdir(d);
+      await Deno.writeTextFile(join(d, "results.json"), JSON.stringify(s));
+      dirs.push(d);
+    }
+    const out = join(dir, "merged");
+    assert.equal(await main(["--merge", ...dirs, "--out", out]), 0);
+    const merged: ResultsFile = JSON.parse(await Deno.readTextFile(join(out, "results.json")));
+    assert.equal(merged.runs.length, full.runs.length);
+    assert.equal(merged.shard, undefined);
+    assert.equal(await Deno.readTextFile(join(out, "report.html")), renderReport(merged));
+    assert.equal(await main(["--merge", dirs[0], "--out", out]), 1);
+    assert.match(errors.at(-1)!, /missing shard index 1 of 2/);
+    assert.equal(await main(["--merge", dirs[0], join(dir, "nope")]), 1);
+    assert.match(errors.at(-1)!, /results\.json not found: .*nope\/results\.json/);
+    assert.equal(await main(["--merge"]), 2);
+    assert.equal(await main([dirs[0], "--out", out]), 2);
+  } finally {
+    console.error = origError;
+    console.log = origLog;
+    await Deno.remove(dir, { recursive: true });
+  }
+});

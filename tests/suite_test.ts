@@ -1,0 +1,148 @@
+// End to end through the CLI: a tiny toy2d run with a dropped-in path, resume, shards, bad flags.
+import assert from "node:assert/strict";
+import { main } from "../harness/cli.ts";
+import { readResults } from "../harness/results/io.ts";
+import { SQUARE_PATH, tempPluginRoot } from "./helpers/plugins.ts";
+
+const TINY = [
+  "--suite",
+  "toy2d",
+  "--datasets",
+  "moons",
+  "--preset",
+  "tiny",
+  "--steps",
+  "30",
+  "--batch",
+  "64",
+  "--samples",
+  "64",
+  "--nll-points",
+  "32",
+  "--reflow-pairs",
+  "256",
+  "--backend",
+  "wasm",
+];
+
+async function quiet<T>(fn: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
+  const log = console.log, error = console.error;
+  let out = "", err = "";
+  console.log = (...a: unknown[]) => void (out += a.join(" ") + "\n");
+  console.error = (...a: unknown[]) => void (err += a.join(" ") + "\n");
+  try {
+    return { value: await fn(), out, err };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+Deno.test("suite: a new path file is discovered, trained and evaluated; re-running resumes", async () => {
+  const root = await tempPluginRoot({ "square-ot.ts": SQUARE_PATH });
+  const out = await Deno.makeTempDir({ prefix: "fmbench-run-" });
+  const args = [
+    ...TINY,
+    "--plugins",
+    decodeURIComponent(root.pathname),
+    "--out",
+    out,
+    "--methods",
+    "1-RF,2-RF,FM w/ square-ot",
+    "--solvers",
+    "euler,dopri5",
+  ];
+  const first = await quiet(() => main(args));
+  assert.equal(first.value, 0, first.err);
+  const res = await readResults(`${out}/results.json`);
+  assert.deepEqual(res.runs.map((r) => r.method), ["1-RF", "2-RF", "FM w/ square-ot"]);
+  for (const r of res.runs) {
+    assert.equal(r.status, "ok", r.error);
+    const euler8 = r.evals.find((e) =>
+      e.solver === "euler" && e.setting.steps === 8 && !e.setting.grid
+    )!;
+    assert.equal(euler8.nfe, 8, "NFE of euler is its step count");
+    assert.ok(Number.isFinite(euler8.metrics.w2) && euler8.metrics.w2 > 0);
+    const exact = r.nll.find((n) => n.estimator === "exact")!;
+    assert.ok(Number.isFinite(exact.nats) && exact.n === 32);
+    assert.ok(r.straightness! >= 0);
+    assert.ok(r.samples?.points?.length && r.samples.trajectories?.length);
+  }
+  const student = res.runs.find((r) => r.method === "2-RF")!;
+  const prov = student.provenance!.reflow as Record<string, unknown>;
+  assert.equal(prov.teacher, "1-RF");
+  assert.equal(prov.n, 256);
+  assert.ok(res.plugins.loaded.some((p) => p.name === "square-ot"));
+  assert.ok((await Deno.stat(`${out}/report.html`)).size > 1000);
+  assert.equal(res.manifest.backend, "wasm");
+  assert.match(res.manifest.versions.tfjs, /^4\./);
+
+  // Same command again: every run is complete with a matching config hash, so nothing retrains.
+  const second = await quiet(() => main(args));
+  assert.equal(second.value, 0);
+  assert.equal((second.err.match(/skipped \(resume\)/g) ?? []).length, 3, second.err);
+  const again = await readResults(`${out}/results.json`);
+  assert.deepEqual(again.runs.map((r) => r.train), res.runs.map((r) => r.train));
+  await Deno.remove(out, { recursive: true });
+  await Deno.remove(decodeURIComponent(root.pathname), { recursive: true });
+});
+
+Deno.test("suite: reflow pairs are reproducible from the seed", async () => {
+  const dirs = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+  for (const d of dirs) {
+    const r = await quiet(() =>
+      main([
+        ...TINY,
+        "--methods",
+        "1-RF",
+        "--solvers",
+        "dopri5",
+        "--out",
+        d,
+        "--no-report",
+        "--reflow-pairs",
+        "128",
+        "--methods",
+        "2-RF",
+      ])
+    );
+    assert.equal(r.value, 0, r.err);
+  }
+  const [a, b] = await Promise.all(
+    dirs.map((d) => Deno.readFile(`${d}/reflow/moons__1-rf__mlp-tiny.f32`)),
+  );
+  assert.equal(a.length, 128 * 2 * 2 * 4);
+  assert.deepEqual(a, b);
+  const prov = JSON.parse(await Deno.readTextFile(`${dirs[0]}/reflow/moons__1-rf__mlp-tiny.json`));
+  assert.equal(prov.teacher, "1-RF");
+  assert.equal(prov.solver, "dopri5");
+  assert.ok(prov.nfe > 0);
+  for (const d of dirs) await Deno.remove(d, { recursive: true });
+});
+
+Deno.test("cli: bad flags, plugin and data-set names exit 2 and list the valid ones", async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [["--bogus"], /valid flags: .*--suite/],
+    [["--paths", "nope"], /unknown path "nope"; valid: .*cond-ot/],
+    [["--datasets", "spiral"], /unknown toy2d data set "spiral"; valid: .*moons/],
+    [["--solvers", "rk9"], /unknown solver "rk9"; valid: .*euler/],
+    [["--suite", "mnist"], /unknown suite "mnist"/],
+    [["--steps", "ten"], /--steps must be an integer/],
+    [["--shard", "2/2"], /--shard must be I\/N/],
+    [["--backend", "quantum"], /unknown --backend "quantum"/],
+    [["--models", "mlp:huge"], /unknown preset of model mlp "huge"/],
+  ];
+  for (const [argv, re] of cases) {
+    const r = await quiet(() => main([...argv, "--out", "/nonexistent/never-written"]));
+    assert.equal(r.value, 2, `${argv.join(" ")}: exit ${r.value}`);
+    assert.match(r.err, re);
+  }
+});
+
+Deno.test("cli: --list prints every plugin with kind, name, family and description", async () => {
+  const r = await quiet(() => main(["--list"]));
+  assert.equal(r.value, 0);
+  assert.match(r.out, /paths\s+cond-ot\s+ot\s+Conditional OT path/);
+  assert.match(r.out, /solvers\s+dopri5/);
+  assert.match(r.out, /models\s+mlp/);
+});
