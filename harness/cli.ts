@@ -11,6 +11,7 @@ import { printSummary } from "./summary.ts";
 
 export const FLAGS = {
   suite: { type: "string", default: "toy2d" },
+  budget: { type: "string" },
   datasets: { type: "string", default: "default" },
   methods: { type: "string", default: "all" },
   paths: { type: "string", default: "all" },
@@ -42,6 +43,7 @@ export const HELP = `fmbench: train and compare flow-matching recipes
 Usage: deno task bench [flags]
 
   --suite NAME        toy2d (default) | ${Object.keys(SUITES).join(" | ")}
+  --budget NAME       cifar10: quick (default, any machine) | small (GPU, ~20 min/method) | paper
   --datasets LIST     comma list or "all" (default: the suite's defaults)
   --methods LIST      method labels, e.g. "FM w/ OT,1-RF" (default all)
   --paths LIST        keep methods using these paths (default all)
@@ -132,7 +134,14 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
   if (!methods.length) {
     throw new UsageError("no method matches the --methods/--paths/--couplings/--losses filters");
   }
-  const kind = suite.name === "toy2d" ? "vector" : "image";
+  const budgets = Object.keys(suite.budgets);
+  const budget = v.budget ?? budgets[0];
+  if (!budgets.includes(budget)) {
+    throw new UnknownNameError(`budget of suite ${suite.name}`, budget, budgets);
+  }
+  const dataDir = v["data-dir"] ?? Deno.env.get("FMBENCH_DATA_DIR") ?? "data";
+  const defaults = suite.defaults(budget, { dataDir });
+  const kind = suite.kind;
   const defaultModel = [...reg.models.values()].find((m) => m.accepts.includes(kind))?.name;
   const modelNames = v.models === "default"
     ? [defaultModel ?? "mlp"]
@@ -142,7 +151,10 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
     const [name, p] = spec.split(":");
     const plugin = reg.models.get(name);
     if (!plugin) throw new UnknownNameError("model", name, [...reg.models.keys()]);
-    const preset = v.preset ?? p ?? plugin.defaultPreset;
+    const preset = v.preset ?? p ??
+      (defaults.preset && defaults.preset in plugin.presets
+        ? defaults.preset
+        : plugin.defaultPreset);
     if (!(preset in plugin.presets)) {
       throw new UnknownNameError(`preset of model ${name}`, preset, Object.keys(plugin.presets));
     }
@@ -153,19 +165,19 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
   const solvers = solverNames.map((name) => {
     const s = reg.solvers.get(name);
     if (!s) throw new UnknownNameError("solver", name, [...reg.solvers.keys()]);
-    return { name, settings: SOLVER_SETTINGS[name] ?? defaultSettings(s.adaptive) };
+    return { name, settings: defaults.solvers[name] ?? defaultSettings(s.adaptive) };
   });
   const adaptive = solvers.find((s) => reg.solvers.get(s.name)!.adaptive)?.name ??
     [...reg.solvers.values()].find((s) => s.adaptive)?.name;
   if (!adaptive) {
     throw new UsageError("no adaptive solver loaded (dopri5); NLL and the NFE column need one");
   }
-  const train = { ...suite.defaults.train };
+  const train = { ...defaults.train };
   train.steps = num(v.steps, "steps", { int: true, min: 1 }) ?? train.steps;
   train.batch = num(v.batch, "batch", { int: true, min: 2 }) ?? train.batch;
   train.lr = num(v.lr, "lr", { min: 0 }) ?? train.lr;
   train.minutes = num(v.minutes, "minutes", { min: 0 }) ?? train.minutes;
-  const evalCfg = { ...suite.defaults.eval };
+  const evalCfg = { ...defaults.eval };
   evalCfg.samples = num(v.samples, "samples", { int: true, min: 2 }) ?? evalCfg.samples;
   evalCfg.nll = {
     ...evalCfg.nll,
@@ -173,7 +185,6 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
   };
   evalCfg.reflowPairs = num(v["reflow-pairs"], "reflow-pairs", { int: true, min: 2 }) ??
     evalCfg.reflowPairs;
-  const dataDir = v["data-dir"] ?? Deno.env.get("FMBENCH_DATA_DIR") ?? "data";
   return {
     suite: suite.name,
     datasets,
@@ -184,7 +195,7 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
     train,
     eval: evalCfg,
     seed: num(v.seed, "seed", { int: true, min: 0 })!,
-    data: { ...suite.defaults.data, ...(kind === "image" ? { dataDir } : {}) },
+    data: { ...defaults.data, budget },
   };
 }
 

@@ -8,9 +8,17 @@ import { type Tensor, tf } from "./tf.ts";
 import type { Path, Solver, VelocityField } from "./types.ts";
 import type { EvalConfig, SolverSetting } from "./suites/types.ts";
 import { subSeed } from "./rng.ts";
+import { dequantize } from "./metrics/bits-per-dim.ts";
 
 /** Scores generated samples against held-out data, e.g. { w2 } or { fid }. */
 export type QualityFn = (samples: Tensor) => Promise<Record<string, number>>;
+
+/** A suite's scorer; `notes` say why a metric is n/a (e.g. FID without Inception weights). */
+export interface Quality {
+  fn: QualityFn;
+  notes?: Record<string, string>;
+  dispose(): void;
+}
 
 export interface SamplingPlan {
   solver: Solver;
@@ -50,7 +58,7 @@ export async function evaluateSampling(
   plans: SamplingPlan[],
   n: number,
   seed: number,
-  quality: QualityFn,
+  quality: Quality,
   keep?: (samples: Tensor) => Promise<void>,
 ): Promise<EvalRecord[]> {
   const x0 = sourceNoise(path, shape, n, subSeed(seed, "sample"));
@@ -64,7 +72,7 @@ export async function evaluateSampling(
         try {
           const { x } = await solver.integrate(counted.f, x0, solveOptions(path, setting));
           try {
-            const metrics = await quality(x);
+            const metrics = await quality.fn(x);
             if (keep && solver.adaptive && !kept) {
               await keep(x);
               kept = true;
@@ -75,6 +83,7 @@ export async function evaluateSampling(
               status: "ok",
               nfe: counted.count(),
               metrics,
+              notes: quality.notes,
               seconds: (performance.now() - start) / 1000,
             });
           } finally {
@@ -111,7 +120,16 @@ export async function evaluateNll(
 ): Promise<NllRecord[]> {
   const out: NllRecord[] = [];
   const n = Math.min(cfg.n, data.nTest);
-  const x1 = data.testSet(n);
+  let x1: Tensor;
+  if (bitsPerDim) {
+    // 8-bit data: likelihood of uniformly dequantised y = (x + u) / 128 - 1 (see bits-per-dim.ts).
+    if (!data.rawTest) throw new Error(`${data.name}: bits/dim needs the raw 8-bit test data`);
+    const raw = data.rawTest(n);
+    x1 = dequantize(raw, subSeed(seed, "dequantize"));
+    raw.dispose();
+  } else {
+    x1 = data.testSet(n);
+  }
   const dims = data.shape.reduce((a, b) => a * b, 1);
   const setting = { rtol: cfg.rtol, atol: cfg.atol };
   try {

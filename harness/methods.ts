@@ -4,14 +4,26 @@ import type { MethodEntry } from "./results/schema.ts";
 import type { Registry } from "./registry.ts";
 import { UnknownNameError } from "./registry.ts";
 
-/** The comparison of Lipman et al. Table 1 plus OT-CFM and rectified flow (1-RF, 2-RF). */
-export const NAMED_METHODS: Omit<MethodEntry, "family">[] = [
+type NamedMethod = Omit<MethodEntry, "family"> & { optional?: boolean };
+
+/**
+ * The comparison of Lipman et al. Table 1 plus OT-CFM and rectified flow (1-RF, 2-RF). Optional
+ * methods run only when a filter names them (their label or coupling).
+ */
+export const NAMED_METHODS: NamedMethod[] = [
   { label: "FM w/ OT", path: "cond-ot", coupling: "independent", loss: "cfm" },
   { label: "FM w/ Diffusion", path: "vp-diffusion", coupling: "independent", loss: "cfm" },
   { label: "DDPM-style", path: "vp-diffusion", coupling: "independent", loss: "eps" },
   { label: "OT-CFM", path: "cond-ot", coupling: "minibatch-ot", loss: "cfm" },
   { label: "1-RF", path: "linear", coupling: "independent", loss: "cfm" },
   { label: "2-RF", path: "linear", coupling: "reflow", loss: "cfm", teacher: "1-RF" },
+  {
+    label: "OT-CFM (Sinkhorn)",
+    path: "cond-ot",
+    coupling: "minibatch-ot-sinkhorn",
+    loss: "cfm",
+    optional: true,
+  },
 ];
 
 export interface MethodFilter {
@@ -28,7 +40,10 @@ export interface MethodFilter {
 export function resolveMethods(reg: Registry, filter: MethodFilter = {}): MethodEntry[] {
   const available = (m: Omit<MethodEntry, "family">) =>
     reg.paths.has(m.path) && reg.couplings.has(m.coupling) && reg.losses.has(m.loss);
-  const all: Omit<MethodEntry, "family">[] = NAMED_METHODS.filter(available);
+  const asked = (m: NamedMethod) =>
+    !m.optional || filter.methods?.includes(m.label) || filter.couplings?.includes(m.coupling);
+  const all: Omit<MethodEntry, "family">[] = NAMED_METHODS.filter((m) => available(m) && asked(m))
+    .map(({ optional: _, ...m }) => m);
   const used = new Set(NAMED_METHODS.map((m) => m.path));
   for (const name of reg.paths.keys()) {
     if (!used.has(name)) {

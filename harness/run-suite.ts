@@ -152,6 +152,13 @@ export async function runSuite(o: RunSuiteOptions): Promise<ResultsFile> {
   for (const [i, u] of units.entries()) {
     const hash = unitHash(cfg, u);
     const label = `[${i + 1}/${units.length}] ${u.dataset} · ${u.method.label} · ${u.model.name}`;
+    if (o.suite.reference && !results.references?.[u.dataset]) {
+      const data = await o.suite.load(u.dataset, cfg);
+      results.references = {
+        ...results.references,
+        [u.dataset]: await o.suite.reference(data, cfg),
+      };
+    }
     const prior = reusable.get(u.id);
     const needPairs = cfg.methods.some((m) => m.teacher === u.method.label);
     if (prior && prior.configHash === hash) {
@@ -231,7 +238,7 @@ async function runUnit(
   };
   const before = tf.memory().numTensors;
   let model: import("./types.ts").Model | undefined;
-  let quality: { fn: import("./evaluate.ts").QualityFn; dispose(): void } | undefined;
+  let quality: import("./evaluate.ts").Quality | undefined;
   try {
     const data = await o.suite.load(u.dataset, cfg);
     const path = pick(reg.paths, "path", u.method.path);
@@ -288,7 +295,7 @@ async function runUnit(
       plans,
       cfg.eval.samples,
       evalSeed,
-      quality.fn,
+      quality,
       async (x) => {
         const pts = await x.array() as number[][];
         record.samples = {

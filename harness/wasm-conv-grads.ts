@@ -1,5 +1,5 @@
-// Convolution gradients for tfjs-backend-wasm: adds the missing Conv2DBackpropFilter and replaces
-// the slow scalar Conv2DBackpropInput, both rewritten as XNNPACK Conv2D calls on reshaped inputs.
+// Convolution training on tfjs-backend-wasm: adds the missing Conv2DBackpropFilter and replaces the
+// scalar-loop Conv2DBackpropInput (both become XNNPACK Conv2D calls); splits slow batched matmuls.
 import { tf } from "./tf.ts";
 
 type Info = tf.TensorInfo;
@@ -30,6 +30,12 @@ class KernelScope {
     const out = wasmKernel(name)({ inputs, backend: this.backend, attrs }) as Info;
     this.temps.push(out);
     return out;
+  }
+
+  /** Add an info made outside run() so that dispose() frees it too. */
+  track(x: Info): Info {
+    this.temps.push(x);
+    return x;
   }
 
   reshape(x: Info, shape: number[]): Info {
@@ -170,9 +176,61 @@ function makeConv2DBackpropInput(fallback: tf.KernelConfig["kernelFunc"]) {
 }
 
 /**
+ * The shipped wasm BatchMatMul is ~15x slower per FLOP with more than one batch matrix than with
+ * one (only the latter reaches XNNPACK); attention's per-example q k^T and w v hit that path.
+ * Split such calls into one 2-D product per batch entry (transposes done once up front).
+ */
+/** Multiply-adds per matrix product below which splitting costs more than it saves. */
+const SPLIT_MIN_MACS = 32 * 32 * 32;
+
+function makeBatchSplitMatMul(inner: tf.KernelConfig["kernelFunc"]) {
+  return (args: { inputs: Record<string, Info>; backend: WasmBackend; attrs?: Attrs }): Info => {
+    const { inputs: { a, b }, backend } = args;
+    const attrs = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean };
+    const outerA = a.shape.slice(0, -2), outerB = b.shape.slice(0, -2);
+    const batch = outerA.reduce((p, d) => p * d, 1);
+    const sameOuter = outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]);
+    const [m, k] = attrs.transposeA ? [a.shape.at(-1)!, a.shape.at(-2)!] : a.shape.slice(-2);
+    const n = attrs.transposeB ? b.shape.at(-2)! : b.shape.at(-1)!;
+    const small = m * k * n < SPLIT_MIN_MACS; // per-call overhead would dominate
+    if (batch <= 1 || !sameOuter || small || a.dtype !== "float32" || b.dtype !== "float32") {
+      return inner(args) as Info;
+    }
+    const s = new KernelScope(backend);
+    try {
+      const as3 = (x: Info, transposed?: boolean) => {
+        const r = s.reshape(x, [batch, x.shape[x.shape.length - 2], x.shape[x.shape.length - 1]]);
+        return transposed ? s.transpose(r, [0, 2, 1]) : r;
+      };
+      const a3 = as3(a, attrs.transposeA), b3 = as3(b, attrs.transposeB);
+      const parts: Info[] = [];
+      const entry = (x3: Info, i: number) => {
+        const [, r, c] = x3.shape;
+        return s.reshape(s.run("Slice", { x: x3 }, { begin: [i, 0, 0], size: [1, r, c] }), [r, c]);
+      };
+      for (let i = 0; i < batch; i++) {
+        const ai = entry(a3, i), bi = entry(b3, i);
+        const oi = inner({
+          ...args,
+          inputs: { a: ai, b: bi },
+          attrs: { transposeA: false, transposeB: false },
+        }) as Info;
+        s.track(oi);
+        parts.push(s.reshape(oi, [1, m, n]));
+      }
+      const cat = s.run("Concat", parts as unknown as Record<string, Info>, { axis: 0 });
+      return s.release(s.reshape(cat, [...outerA, m, n]));
+    } finally {
+      s.dispose();
+    }
+  };
+}
+
+/**
  * Register convolution gradient kernels for the wasm backend (idempotent). tfjs-backend-wasm
- * 4.22 has no Conv2DBackpropFilter and a scalar-loop Conv2DBackpropInput (~12x slower than the
- * forward); both become XNNPACK Conv2D calls here. Call after the wasm backend is set.
+ * 4.22 has no Conv2DBackpropFilter and a scalar-loop Conv2DBackpropInput (~10x slower than the
+ * forward); both become XNNPACK Conv2D calls here. BatchMatMul with several batch matrices (as in
+ * attention) is split into 2-D products, ~4x faster. Call after the wasm backend is set.
  * Still missing on wasm (unused by fmbench models): DepthwiseConv2dNativeBackpropFilter/Input.
  */
 export function registerWasmConvGrads(): void {
@@ -185,6 +243,14 @@ export function registerWasmConvGrads(): void {
       kernelName: "Conv2DBackpropFilter",
       backendName: "wasm",
       kernelFunc: conv2DBackpropFilter as tf.KernelConfig["kernelFunc"],
+    });
+  }
+  const matMul = tf.getKernel("BatchMatMul", "wasm");
+  if (matMul) {
+    tf.unregisterKernel("BatchMatMul", "wasm");
+    tf.registerKernel({
+      ...matMul,
+      kernelFunc: makeBatchSplitMatMul(matMul.kernelFunc) as tf.KernelConfig["kernelFunc"],
     });
   }
   tf.unregisterKernel("Conv2DBackpropInput", "wasm");

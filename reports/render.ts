@@ -72,6 +72,7 @@ table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 table.comparison { min-width: 760px; width: 100%; border-top: 2px solid var(--ink);
   border-bottom: 2px solid var(--ink); }
 table.comparison caption { text-align: left; font-weight: 700; font-size: 16px; padding: 6px 0; }
+table.comparison caption .reference { font-weight: 400; font-size: 12px; color: #555; }
 table.comparison thead th { border-bottom: 1px solid var(--ink); vertical-align: bottom;
   font-weight: 600; padding: 6px 10px; }
 table.comparison td, table.comparison tbody th { padding: 7px 10px; border-bottom: 1px solid var(--line);

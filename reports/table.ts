@@ -58,6 +58,8 @@ export interface DatasetTable {
   rows: TableRow[];
   /** Reasons for n/a cells; cell.footnote indexes this list from 1. */
   footnotes: string[];
+  /** The quality a perfect model would score on this data set (finite-sample floor), if known. */
+  reference?: Record<string, number>;
 }
 
 /** Datasets in order of first appearance in the runs. */
@@ -314,7 +316,8 @@ export function buildTables(results: ResultsFile): DatasetTable[] {
         cell.footnote = i + 1;
       }
     }
-    return { dataset, columns: tableColumns(results), rows, footnotes };
+    const reference = results.references?.[dataset];
+    return { dataset, columns: tableColumns(results), rows, footnotes, reference };
   });
 }
 
@@ -369,7 +372,14 @@ export function renderTable(table: DatasetTable, colors?: Map<string, string>): 
     ? markup`<ol class="footnotes">${table.footnotes.map((f) => markup`<li>${f}</li>`)}</ol>`
     : "";
   return markup`<div class="table-wrap"><table class="comparison" data-dataset="${table.dataset}">
-<caption>${table.dataset}</caption>
+<caption>${table.dataset}${
+    table.reference
+      ? markup`<span class="reference"> · reference: ${
+        Object.entries(table.reference).map(([k, v]) => `${k.toUpperCase()} ${v.toFixed(4)}`)
+          .join(", ")
+      } between two held-out samples of the same size (the floor a perfect model reaches)</span>`
+      : ""
+  }</caption>
 <thead><tr><th scope="col">Method <div class="unit">path · coupling · loss</div></th>${head}</tr></thead>
 <tbody>${body}</tbody></table>${notes}</div>`;
 }

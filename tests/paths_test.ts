@@ -115,3 +115,23 @@ Deno.test("paths: integrating the Gaussian marginal field from the source gives 
     tf.dispose([x0, x]);
   }
 });
+
+Deno.test("paths: straightness of the exact Gaussian marginal flow — OT/linear are straighter than VP", async () => {
+  const { flowStraightness } = await import("../harness/metrics/straightness.ts");
+  const m = 2, s = 0.1;
+  const straightness = async (name: string) => {
+    const p = reg.paths.get(name)!, sch = p.schedule!;
+    const c = gaussianMarginalVelocity(sch, m, s, p.sourceStd);
+    const f = (x: tf.Tensor, t: number) =>
+      tf.tidy(() => tf.add(tf.mul(x, c(1, t) - c(0, t)), c(0, t)));
+    const x0 = tf.randomNormal([1000, 1], 0, 1, "float32", 1);
+    const v = await flowStraightness(f, x0, 400, { t0: p.tRange[0], t1: p.tRange[1] });
+    x0.dispose();
+    return v;
+  };
+  const ot = await straightness("cond-ot"), lin = await straightness("linear");
+  const vp = await straightness("vp-diffusion");
+  // For N(0,1) -> N(2, 0.01) the OT flow is nearly straight; VP's speed is concentrated late.
+  assert.ok(ot < 0.1 && lin < 0.1, `ot ${ot}, linear ${lin}`);
+  assert.ok(vp > 10 * ot, `vp ${vp} vs ot ${ot}`);
+});

@@ -13,7 +13,12 @@ export interface FoldedConv {
 /** Folded convolutions by PyTorch module name (e.g. "Mixed_5b.branch1x1"). */
 export type ConvTable = Map<string, FoldedConv>;
 
-type Pad = "valid" | "same" | [[number, number], [number, number], [number, number], [number, number]];
+type Pad = "valid" | "same" | [
+  [number, number],
+  [number, number],
+  [number, number],
+  [number, number],
+];
 
 /** The tfjs padding equal to PyTorch's symmetric zero padding [ph, pw] for this conv. */
 export function tfPadding(spec: ConvSpec): Pad {

@@ -89,7 +89,9 @@ export class RunningStats {
   finalize(): GaussianStats {
     const d = this.dim;
     if (this.count < 2) {
-      throw new Error(`RunningStats.finalize: need at least 2 rows for a covariance, got ${this.count}`);
+      throw new Error(
+        `RunningStats.finalize: need at least 2 rows for a covariance, got ${this.count}`,
+      );
     }
     const sigma = new Float64Array(d * d);
     const inv = 1 / (this.count - 1);

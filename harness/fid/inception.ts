@@ -62,7 +62,10 @@ export function checkInceptionTensors(dir: TensorDirectory, source: string): voi
 }
 
 /** Fold BatchNorm into the conv (in float64) and transpose OIHW to HWIO. */
-function foldConv(file: SafetensorsFile, c: ConvSpec): { filter: Float32Array; bias: Float32Array } {
+function foldConv(
+  file: SafetensorsFile,
+  c: ConvSpec,
+): { filter: Float32Array; bias: Float32Array } {
   const w = file.float32(`${c.name}.conv.weight`);
   const gamma = file.float64(`${c.name}.bn.weight`);
   const beta = file.float64(`${c.name}.bn.bias`);
@@ -137,15 +140,17 @@ export class FidInception {
       x = next;
     };
     const conv = (name: string) => (t: Tensor) => basicConv(t, this.table.get(name)!);
-    step(conv("Conv2d_1a_3x3"));
-    step(conv("Conv2d_2a_3x3"));
-    step((t) => maxPool3x3Stride2(conv("Conv2d_2b_3x3")(t)));
-    step(conv("Conv2d_3b_1x1"));
-    step((t) => maxPool3x3Stride2(conv("Conv2d_4a_3x3")(t)));
-    for (const block of BLOCKS) step((t) => mixedBlock(t, block, this.table));
-    const out = tf.tidy(() => tf.mean(x, [1, 2]) as tf.Tensor2D);
-    x.dispose();
-    return out;
+    try {
+      step(conv("Conv2d_1a_3x3"));
+      step(conv("Conv2d_2a_3x3"));
+      step((t) => maxPool3x3Stride2(conv("Conv2d_2b_3x3")(t)));
+      step(conv("Conv2d_3b_1x1"));
+      step((t) => maxPool3x3Stride2(conv("Conv2d_4a_3x3")(t)));
+      for (const block of BLOCKS) step((t) => mixedBlock(t, block, this.table));
+      return tf.tidy(() => tf.mean(x, [1, 2]) as tf.Tensor2D);
+    } finally {
+      x.dispose();
+    }
   }
 
   /** Free the weights. */

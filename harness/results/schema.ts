@@ -120,4 +120,9 @@ export interface ResultsFile {
   /** Column conventions for the report: which metric is quality, which solver is "adaptive". */
   headline: { quality: "w2" | "fid"; nll: "nats" | "bpd"; adaptiveSolver: string };
   runs: RunRecord[];
+  /**
+   * Per data set, the quality metric between two disjoint held-out samples of the evaluation
+   * size: what a perfect model would score (the finite-sample floor of W2), e.g. { w2: 0.21 }.
+   */
+  references?: Record<string, Record<string, number>>;
 }

@@ -16,18 +16,18 @@ export const TOY2D_TRAIN: Omit<TrainConfig, "seed"> = {
 };
 
 export const TOY2D_EVAL: EvalConfig = {
-  samples: 1000,
+  samples: 500,
   nll: {
-    n: 1000,
+    n: 500,
     estimators: ["exact", "hutchinson"],
-    probes: 4,
+    probes: 2,
     noise: "rademacher",
     rtol: 1e-5,
     atol: 1e-5,
   },
   straightnessSteps: 100,
   trajectories: 12,
-  reflowPairs: 10000,
+  reflowPairs: 5000,
 };
 
 export const TOY2D_DATA = { nTrain: 20000, nTest: 2000 };

@@ -18,6 +18,7 @@ import {
 } from "./_unet/params.ts";
 import { makeResBlock, type ResBlock, resBlock } from "./_unet/resblock.ts";
 import { timeEmbedding } from "./_unet/timeembed.ts";
+import { upsample2x } from "./_unet/upsample.ts";
 
 /** One step of the network: a residual block with optional attention, or a resampling conv. */
 type Stage =
@@ -117,9 +118,7 @@ function forward(
     if (s.kind === "res") {
       h = runRes(tf.concat([h, hs.pop()!], 3), s);
     } else {
-      const [, hh, ww] = h.shape;
-      const big = tf.image.resizeNearestNeighbor(h as tf.Tensor4D, [hh * 2, ww * 2]);
-      h = conv(big, (s as { conv: Conv }).conv);
+      h = conv(upsample2x(h), (s as { conv: Conv }).conv);
     }
   }
   return conv(silu(groupNorm(h, net.normOut)), net.convOut);

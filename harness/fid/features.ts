@@ -1,0 +1,78 @@
+// Stream images batch by batch through the FID Inception network into float64 mean/covariance.
+import { type Tensor, tf } from "../tf.ts";
+import { type GaussianStats, RunningStats } from "./frechet.ts";
+
+/** What turns images into feature vectors: FidInception, or a stand-in in tests. */
+export interface FeatureExtractor {
+  /** Feature dimension. */
+  readonly dim: number;
+  /** Features [B, dim] of images NHWC with values in [0, 1]. */
+  features(images: Tensor): tf.Tensor2D;
+}
+
+/** How images arrive: value range and whether to round to 8 bits as a PNG round trip would. */
+export interface ImageFormat {
+  /** Value range of the incoming images, mapped linearly to [0, 1] (default [0, 1]). */
+  range?: [number, number];
+  /**
+   * Clip to [0, 1] and round to multiples of 1/255 first (default true), as when samples are
+   * saved as 8-bit PNGs (torchvision save_image) and read back by pytorch-fid.
+   */
+  quantize?: boolean;
+}
+
+/** Map images NHWC in `range` to [0, 1], optionally clipped and rounded to 8 bits. */
+export function toUnitImages(images: Tensor, format: ImageFormat = {}): Tensor {
+  const [lo, hi] = format.range ?? [0, 1];
+  if (!(hi > lo)) throw new Error(`image range must satisfy lo < hi, got [${lo}, ${hi}]`);
+  const quantize = format.quantize ?? true;
+  return tf.tidy(() => {
+    let x = tf.cast(images, "float32");
+    if (lo !== 0 || hi !== 1) x = tf.div(tf.sub(x, lo), hi - lo);
+    // floor(255 x + 0.5), as torchvision's save_image rounds before writing a PNG.
+    if (quantize) x = tf.div(tf.floor(tf.add(tf.mul(tf.clipByValue(x, 0, 1), 255), 0.5)), 255);
+    return x;
+  });
+}
+
+/** Options for streamFeatureStats. */
+export interface StreamOptions extends ImageFormat {
+  extractor: FeatureExtractor;
+  /** Images [count, H, W, C] starting at `offset`; the tensor is disposed after use. */
+  images: (offset: number, count: number) => Promise<Tensor>;
+  n: number;
+  /** Images per forward pass (default 50, as pytorch-fid). */
+  batch?: number;
+  /** Called after each batch with the number of images done. */
+  onProgress?: (done: number, n: number) => void;
+}
+
+/** Pool3 feature statistics (float64 mean and N-1 covariance) of n streamed images. */
+export async function streamFeatureStats(opts: StreamOptions): Promise<GaussianStats> {
+  const { extractor, n } = opts;
+  const batch = opts.batch ?? 50;
+  if (!Number.isInteger(n) || n < 2) throw new Error(`FID: n must be an integer >= 2, got ${n}`);
+  if (!Number.isInteger(batch) || batch < 1) {
+    throw new Error(`FID: batch must be a positive integer, got ${batch}`);
+  }
+  const stats = new RunningStats(extractor.dim);
+  for (let offset = 0; offset < n; offset += batch) {
+    const count = Math.min(batch, n - offset);
+    const raw = await opts.images(offset, count);
+    try {
+      if (raw.shape[0] !== count) {
+        throw new Error(`FID: asked for ${count} images, got a tensor of shape [${raw.shape}]`);
+      }
+      const feats = tf.tidy(() => extractor.features(toUnitImages(raw, opts)));
+      try {
+        stats.add(await feats.data());
+      } finally {
+        feats.dispose();
+      }
+    } finally {
+      raw.dispose();
+    }
+    opts.onProgress?.(offset + count, n);
+  }
+  return stats.finalize();
+}

@@ -1,0 +1,198 @@
+// The cifar10 suite: CIFAR-10 32x32 from the official binary files, the U-Net, FID against cached
+// training-set statistics (n/a without Inception weights), bits/dim via Hutchinson, and budgets.
+import { loadCifar10 } from "../data/cifar10.ts";
+import { imageSource } from "../data/image-source.ts";
+import type { DataSource } from "../data/source.ts";
+import type { Quality } from "../evaluate.ts";
+import { streamFeatureStats } from "../fid/features.ts";
+import { inceptionPath, loadFidModel } from "../fid/fid.ts";
+import { frechetDistance } from "../fid/frechet.ts";
+import { referenceStats } from "../fid/reference-stats.ts";
+import type { TrainConfig } from "../train.ts";
+import type { EvalConfig, SolverSetting, SuiteConfig } from "./types.ts";
+
+export interface CifarData {
+  dataDir: string;
+  /** Training images read (all 50,000 by default; fewer for quick runs). */
+  trainLimit: number;
+  testLimit: number;
+  /** Training images behind the FID reference statistics. */
+  fidReference: number;
+}
+
+/** A budget: model preset, training, evaluation and solver settings that go together. */
+export interface CifarBudget {
+  description: string;
+  preset: string;
+  train: Omit<TrainConfig, "seed">;
+  eval: EvalConfig;
+  data: Omit<CifarData, "dataDir">;
+  solvers: Record<string, SolverSetting[]>;
+}
+
+const evalBase: EvalConfig = {
+  samples: 64,
+  nll: { n: 8, estimators: ["hutchinson"], probes: 1, noise: "rademacher", rtol: 1e-3, atol: 1e-3 },
+  straightnessSteps: 8,
+  trajectories: 0,
+  reflowPairs: 256,
+};
+
+/** Budgets, from a CPU smoke run to Lipman et al.'s protocol. */
+export const CIFAR_BUDGETS: Record<string, CifarBudget> = {
+  quick: {
+    description:
+      "runs anywhere in minutes: tiny U-Net, 60 steps, 64 samples (numbers are not meaningful)",
+    preset: "tiny",
+    train: {
+      steps: 60,
+      batch: 16,
+      lr: 2e-4,
+      warmup: 10,
+      clip: 1,
+      ema: 0,
+      minutes: 0,
+      logEvery: 10,
+    },
+    eval: evalBase,
+    data: { trainLimit: 2000, testLimit: 500, fidReference: 500 },
+    solvers: {
+      euler: [{ steps: 1 }, { steps: 2 }, { steps: 4 }],
+      midpoint: [{ steps: 2 }],
+      heun: [{ steps: 2 }],
+      rk4: [{ steps: 1 }],
+      dopri5: [{ rtol: 1e-3, atol: 1e-3 }],
+    },
+  },
+  small: {
+    description: "a GPU run of about an hour per method: small U-Net, 20 min wall-clock budget",
+    preset: "small",
+    train: {
+      steps: 200_000,
+      batch: 128,
+      lr: 2e-4,
+      warmup: 1000,
+      clip: 1,
+      ema: 0.9999,
+      minutes: 20,
+      logEvery: 100,
+    },
+    eval: {
+      samples: 5000,
+      nll: {
+        n: 1000,
+        estimators: ["hutchinson"],
+        probes: 1,
+        noise: "rademacher",
+        rtol: 1e-5,
+        atol: 1e-5,
+      },
+      straightnessSteps: 100,
+      trajectories: 0,
+      reflowPairs: 50_000,
+    },
+    data: { trainLimit: 50_000, testLimit: 10_000, fidReference: 50_000 },
+    solvers: {
+      euler: [1, 2, 4, 8, 16, 32, 100].map((steps) => ({ steps })),
+      midpoint: [2, 4, 8, 16, 50].map((steps) => ({ steps })),
+      rk4: [1, 2, 4, 8, 25].map((steps) => ({ steps })),
+      dopri5: [{ rtol: 1e-5, atol: 1e-5 }],
+    },
+  },
+  paper: {
+    description: "Lipman et al.'s protocol: paper U-Net (~36M), 50,000 FID samples, dopri5 at 1e-5",
+    preset: "paper",
+    train: {
+      steps: 400_000,
+      batch: 128,
+      lr: 5e-4,
+      warmup: 5000,
+      clip: 1,
+      ema: 0.9999,
+      minutes: 0,
+      logEvery: 500,
+    },
+    eval: {
+      samples: 50_000,
+      nll: {
+        n: 10_000,
+        estimators: ["hutchinson"],
+        probes: 1,
+        noise: "rademacher",
+        rtol: 1e-5,
+        atol: 1e-5,
+      },
+      straightnessSteps: 100,
+      trajectories: 0,
+      reflowPairs: 100_000,
+    },
+    data: { trainLimit: 50_000, testLimit: 10_000, fidReference: 50_000 },
+    solvers: { euler: [{ steps: 100 }], dopri5: [{ rtol: 1e-5, atol: 1e-5 }] },
+  },
+};
+
+const cache = new Map<string, DataSource>();
+
+/** Load CIFAR-10 once per (dataDir, limits); downloads when absent (see harness/data/cifar10.ts). */
+export async function loadCifarSource(d: CifarData): Promise<DataSource> {
+  const key = `${d.dataDir}|${d.trainLimit}|${d.testLimit}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const onProgress = (p: { phase: string; message: string }) => {
+    if (p.phase !== "read") console.error(`cifar10: ${p.message}`);
+  };
+  const train = await loadCifar10({
+    dataDir: d.dataDir,
+    split: "train",
+    limit: d.trainLimit,
+    onProgress,
+  });
+  const test = await loadCifar10({
+    dataDir: d.dataDir,
+    split: "test",
+    limit: d.testLimit,
+    onProgress,
+  });
+  const src = imageSource("cifar10", train, test, [32, 32, 3]);
+  cache.set(key, src);
+  return src;
+}
+
+/** FID of generated samples against cached training statistics, or an n/a note. */
+export async function cifarQuality(data: DataSource, cfg: SuiteConfig): Promise<Quality> {
+  const d = cfg.data as unknown as CifarData;
+  const model = await loadFidModel(inceptionPath(d.dataDir));
+  if (!model.available) {
+    return { fn: () => Promise.resolve({}), notes: { fid: model.reason }, dispose() {} };
+  }
+  const ref = await referenceStats({
+    dataDir: d.dataDir,
+    dataset: "cifar10",
+    split: "train",
+    n: Math.min(d.fidReference, data.nTrain),
+    extractor: model.extractor,
+    weightsSha256: model.contentSha256,
+    images: (offset, count) => Promise.resolve(data.trainImages!(offset, count)),
+    range: [-1, 1],
+    onProgress: (done, n) =>
+      done === n && console.error(`fid: reference statistics of ${n} images`),
+  });
+  return {
+    async fn(samples) {
+      const n = samples.shape[0];
+      const stats = await streamFeatureStats({
+        extractor: model.extractor,
+        images: (offset, count) => Promise.resolve(samples.slice(offset, count)),
+        n,
+        range: [-1, 1],
+      });
+      return { fid: frechetDistance(ref.stats, stats) };
+    },
+    notes: {
+      fid: `FID vs ${ref.provenance.n} training images; Inception sha256 ${
+        model.sha256.slice(0, 16)
+      }`,
+    },
+    dispose() {},
+  };
+}
