@@ -160,8 +160,9 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
     }
     return { name, preset };
   });
+  // By default: the solvers the budget has settings for, plus any solver fmbench does not ship.
   const solverNames = list(v.solvers, [...reg.solvers.keys()], "solvers") ??
-    [...reg.solvers.keys()];
+    [...reg.solvers.keys()].filter((n) => n in defaults.solvers || !(n in SOLVER_SETTINGS));
   const solvers = solverNames.map((name) => {
     const s = reg.solvers.get(name);
     if (!s) throw new UnknownNameError("solver", name, [...reg.solvers.keys()]);
@@ -208,11 +209,12 @@ function printList(reg: Registry) {
   for (const r of rows) {
     console.log([r[0].padEnd(w[0]), r[1].padEnd(w[1]), r[2].padEnd(w[2]), r[3]].join("  "));
   }
-  console.log(
-    `\nsuites: ${
-      Object.values(SUITES).map((s) => `${s.name} (${s.datasets.join(", ")})`).join("; ")
-    }`,
-  );
+  console.log("\nsuites:");
+  for (const s of Object.values(SUITES)) {
+    console.log(`  ${s.name}: ${s.description}; data sets ${s.datasets.join(", ")}`);
+    for (const [b, d] of Object.entries(s.budgets)) console.log(`    --budget ${b}: ${d}`);
+  }
+
   if (reg.failures.length) {
     console.log(`\nload failures (${reg.failures.length}):`);
     for (const f of reg.failures) console.log(`  ${f.kind}  ${f.file}: ${f.reason}`);
