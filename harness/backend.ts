@@ -1,7 +1,8 @@
 // Backend selection: tensorflow (tfjs-node-gpu, optional lazy import), webgpu on a real adapter,
-// else wasm (vector models) or cpu (conv models: wasm lacks Conv2DBackpropFilter as shipped).
+// else wasm, with fmbench's convolution-gradient kernels registered (wasm ships none).
 import { tf } from "./tf.ts";
 import { applyWasmMatMulFix } from "./wasm-fixes.ts";
+import { registerWasmConvGrads } from "./wasm-conv-grads.ts";
 
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
 export const BACKENDS: BackendName[] = ["tensorflow", "webgpu", "wasm", "cpu"];
@@ -56,7 +57,10 @@ async function activate(name: BackendName): Promise<void> {
   const ok = await tf.setBackend(name);
   if (!ok) throw new BackendUnavailableError(`backend "${name}" failed to initialise`);
   await tf.ready();
-  if (name === "wasm") applyWasmMatMulFix();
+  if (name === "wasm") {
+    applyWasmMatMulFix();
+    registerWasmConvGrads();
+  }
 }
 
 function cpuDevice(): string {
@@ -69,7 +73,7 @@ function cpuDevice(): string {
 
 /**
  * Choose and activate a backend. `forced` picks one (or throws a clear error); otherwise
- * auto-select. `needsConvGrad` routes convolutional training away from wasm.
+ * auto-select. `needsConvGrad` notes that conv training relies on fmbench's wasm kernels.
  */
 export async function selectBackend(
   forced?: string,
@@ -113,8 +117,15 @@ export async function selectBackend(
     return { backend: "webgpu", device: a.device, notes };
   }
   notes.push(`webgpu: skipped (${a.device})`);
-  const pick: BackendName = opts.needsConvGrad ? "cpu" : "wasm";
-  if (opts.needsConvGrad) notes.push("cpu: wasm lacks Conv2DBackpropFilter for conv training");
-  await activate(pick);
-  return { backend: pick, device: cpuDevice(), notes };
+  try {
+    await activate("wasm");
+    if (opts.needsConvGrad) {
+      notes.push("wasm: convolution gradients by fmbench's kernels (harness/wasm-conv-grads.ts)");
+    }
+    return { backend: "wasm", device: cpuDevice(), notes };
+  } catch (e) {
+    notes.push(`wasm: unavailable (${firstLine(e)}); using cpu`);
+    await activate("cpu");
+    return { backend: "cpu", device: cpuDevice(), notes };
+  }
 }

@@ -23,6 +23,7 @@ export const FLAGS = {
   steps: { type: "string" },
   batch: { type: "string" },
   lr: { type: "string" },
+  "micro-batch": { type: "string" },
   minutes: { type: "string" },
   samples: { type: "string" },
   "nll-points": { type: "string" },
@@ -55,6 +56,7 @@ Usage: deno task bench [flags]
   --steps N           training steps per (method, model)
   --batch N           training batch size
   --lr X              Adam learning rate
+  --micro-batch N     examples per forward/backward pass, gradients summed (0 = whole batch)
   --minutes X         wall-clock training budget per run (stops early; 0 = none)
   --samples N         generated samples per solver setting
   --nll-points N      held-out points for the NLL average
@@ -178,6 +180,8 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
   train.batch = num(v.batch, "batch", { int: true, min: 2 }) ?? train.batch;
   train.lr = num(v.lr, "lr", { min: 0 }) ?? train.lr;
   train.minutes = num(v.minutes, "minutes", { min: 0 }) ?? train.minutes;
+  train.microBatch = num(v["micro-batch"], "micro-batch", { int: true, min: 0 }) ??
+    train.microBatch;
   const evalCfg = { ...defaults.eval };
   evalCfg.samples = num(v.samples, "samples", { int: true, min: 2 }) ?? evalCfg.samples;
   evalCfg.nll = {

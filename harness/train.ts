@@ -20,6 +20,12 @@ export interface TrainConfig {
   seed: number;
   /** Record the loss every this many steps. */
   logEvery: number;
+  /**
+   * Examples per forward/backward pass (0 = the whole batch): gradients of the passes are summed
+   * before one optimizer step, the same gradient as one pass for models without batch statistics.
+   * Bounds memory on wasm, which keeps every intermediate until the backward pass ends.
+   */
+  microBatch?: number;
 }
 
 export interface TrainProgress {
@@ -80,15 +86,7 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
       const t = tf.tensor1d(ts);
       const lrNow = c.warmup > 0 ? c.lr * Math.min(1, (step + 1) / c.warmup) : c.lr;
       (opt as unknown as { learningRate: number }).learningRate = lrNow;
-      const value = tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(
-          () => loss.loss(model, path, { x0, x1, t }),
-          vars,
-        );
-        const clipped = c.clip > 0 ? clipByGlobalNorm(grads, c.clip) : grads;
-        opt.applyGradients(clipped as unknown as Record<string, tf.Variable>);
-        return value;
-      });
+      const value = step1(model, path, loss, vars, opt, { x0, x1, t }, c);
       tf.dispose([x0, x1, t]);
       if (ema.length) {
         tf.tidy(() => {
@@ -136,6 +134,44 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
       tf.dispose(ema);
     },
   };
+}
+
+/** One optimizer step over the batch, in micro-batches if configured; returns the mean loss. */
+function step1(
+  model: Model,
+  path: Path,
+  loss: Loss,
+  vars: tf.Variable[],
+  opt: tf.Optimizer,
+  batch: { x0: Tensor; x1: Tensor; t: tf.Tensor1D },
+  c: TrainConfig,
+): tf.Scalar {
+  const n = batch.x0.shape[0];
+  const micro = c.microBatch && c.microBatch < n ? c.microBatch : n;
+  return tf.tidy(() => {
+    let total: tf.Scalar | undefined;
+    let grads: tf.NamedTensorMap = {};
+    for (let start = 0; start < n; start += micro) {
+      const m = Math.min(micro, n - start);
+      const part = (x: Tensor) => (m === n ? x : x.slice(start, m));
+      const r = tf.variableGrads(() =>
+        tf.mul(
+          loss.loss(model, path, {
+            x0: part(batch.x0),
+            x1: part(batch.x1),
+            t: part(batch.t) as tf.Tensor1D,
+          }),
+          m / n,
+        ) as tf.Scalar, vars);
+      total = total ? tf.add(total, r.value) : r.value;
+      grads = start === 0
+        ? r.grads
+        : Object.fromEntries(Object.keys(r.grads).map((k) => [k, tf.add(grads[k], r.grads[k])]));
+    }
+    const clipped = c.clip > 0 ? clipByGlobalNorm(grads, c.clip) : grads;
+    opt.applyGradients(clipped as unknown as Record<string, tf.Variable>);
+    return total!;
+  });
 }
 
 function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): tf.NamedTensorMap {

@@ -76,6 +76,7 @@ export const CIFAR_BUDGETS: Record<string, CifarBudget> = {
       ema: 0.9999,
       minutes: 20,
       logEvery: 100,
+      microBatch: 32,
     },
     eval: {
       samples: 5000,
@@ -111,6 +112,7 @@ export const CIFAR_BUDGETS: Record<string, CifarBudget> = {
       ema: 0.9999,
       minutes: 0,
       logEvery: 500,
+      microBatch: 8,
     },
     eval: {
       samples: 50_000,
