@@ -1,5 +1,6 @@
 // `deno task bench:micro`: mitata timings of the hot paths on every available backend: an MLP
-// training step (batch 256), a velocity evaluation (batch 2,000) and one step of each solver.
+// training step (batch 256), a velocity evaluation (batch 2,000), one step of each solver, and
+// with --unet the U-Net small training step at batch 128 and one velocity evaluation.
 import { bench, do_not_optimize, group, run } from "mitata";
 import { tf } from "../harness/tf.ts";
 import { type BackendName, selectBackend } from "../harness/backend.ts";
@@ -60,11 +61,20 @@ for (const name of wanted) {
       });
     }
   });
-  if (extra) {
-    const { unetMicro } = await import("./unet_micro.ts");
-    await unetMicro(be);
-  }
   await run({ format: "mitata" });
+  if (extra) {
+    // The U-Net step takes tens of seconds on CPU backends: plain timings, not mitata's loop.
+    const { unetMicro } = await import("./unet_micro.ts");
+    const r = await unetMicro(be, { preset: "small", batch: 128, reps: 1 });
+    console.log(
+      `${be}: U-Net small (${r.params} params) train step at batch ${r.batch} ` +
+        `(micro-batch ${r.microBatch}): ${(r.train.msPerStep / 1000).toFixed(1)} s, ` +
+        `${r.train.imagesPerSec.toFixed(2)} images/s; velocity eval: ` +
+        `${(r.forward.msPerEval / 1000).toFixed(1)} s, ${
+          r.forward.imagesPerSec.toFixed(1)
+        } images/s`,
+    );
+  }
   tf.dispose(x);
   model.dispose();
 }
