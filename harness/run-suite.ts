@@ -184,6 +184,11 @@ export async function runSuite(o: RunSuiteOptions): Promise<ResultsFile> {
   return results;
 }
 
+/** Mid-training checkpoint of a run (removed once the run has trained). */
+function checkpointFile(o: RunSuiteOptions, u: Unit): string {
+  return `${o.outDir}/checkpoints/${u.id}.safetensors`;
+}
+
 function pairsFile(o: RunSuiteOptions, u: Unit): string {
   return `${o.outDir}/reflow/${u.id}`;
 }
@@ -269,7 +274,14 @@ async function runUnit(
       teacher,
       config: { ...cfg.train, seed: subSeed(cfg.seed, `train-${u.id}`) },
       onProgress: (p) => bar.update(p),
+      checkpoint: {
+        file: checkpointFile(o, u),
+        key: hash,
+        every: Math.max(cfg.train.logEvery, Math.ceil(cfg.train.steps / 10)),
+      },
+      onResume: (step) => log(`${label}: resuming training from its checkpoint at step ${step}`),
     });
+    await Deno.remove(checkpointFile(o, u)).catch(() => {});
     if (cfg.train.ema > 0) outcome.useEma();
     outcome.dispose();
     record.train = {
@@ -366,14 +378,16 @@ async function runUnit(
     }
     const best = record.evals.find((e) => e.solver === cfg.adaptiveSolver && e.status === "ok");
     const nll = record.nll[0];
+    const q = o.suite.headline.quality;
+    const qText = best && q in best.metrics ? `${q} ${best.metrics[q].toFixed(4)}` : `${q} n/a`;
     log(
       `${label}: eval ${((performance.now() - evalStart) / 1000).toFixed(1)}s` +
-        (best
-          ? ` · ${
-            Object.entries(best.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(" ")
-          } @ ${best.nfe} NFE`
+        (best ? ` · ${qText} @ ${best.nfe} NFE` : "") +
+        (nll
+          ? ` · NLL ${
+            nll.bpd !== undefined ? `${nll.bpd.toFixed(3)} bits/dim` : `${nll.nats.toFixed(3)} nats`
+          }`
           : "") +
-        (nll ? ` · NLL ${nll.nats.toFixed(3)} nats` : "") +
         (record.straightness !== undefined
           ? ` · straightness ${record.straightness.toFixed(4)}`
           : ""),

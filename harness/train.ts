@@ -1,5 +1,6 @@
 // The training loop: Adam with warm-up, gradient clipping, optional EMA, step or wall-clock
 // budget, a NaN/Inf guard, thinned loss curve, and progress callbacks.
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import type { DataSource } from "./data/source.ts";
 import { rng, subSeed } from "./rng.ts";
 import { type Tensor, tf } from "./tf.ts";
@@ -57,6 +58,10 @@ export interface TrainInput {
   teacher?: Teacher;
   config: TrainConfig;
   onProgress?: (p: TrainProgress) => void;
+  /** Save weights, EMA, Adam state and step every `every` steps; resume from `file` if `key` matches. */
+  checkpoint?: { file: string; key: string; every: number };
+  /** Called when training resumed from a checkpoint at this step. */
+  onResume?: (step: number) => void;
 }
 
 /** Train a model; resolves with the loss curve, throws NonFiniteLossError on NaN/Inf loss. */
@@ -65,13 +70,22 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
   const vars = model.variables();
   const opt = tf.train.adam(c.lr);
   const ema = c.ema > 0 ? vars.map((v) => tf.variable(v, false)) : [];
-  const u = rng(subSeed(c.seed, "time"));
   const [tMin, tMax] = path.tRange;
-  const curve: Array<[number, number]> = [];
+  let curve: Array<[number, number]> = [];
   const start = performance.now();
   let pending: tf.Scalar[] = [];
   let step = 0;
   let last = NaN;
+  const ck = input.checkpoint;
+  if (ck) {
+    const state = await loadCheckpoint(ck.file, ck.key, vars, ema, opt);
+    if (state) {
+      ({ step, curve } = state);
+      last = state.lastLoss;
+      input.onResume?.(step);
+    }
+  }
+  const resumedAt = step;
   const deadline = c.minutes > 0 ? start + c.minutes * 60_000 : Infinity;
   try {
     for (; step < c.steps && performance.now() < deadline; step++) {
@@ -81,6 +95,8 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
       const [x0, x1] = await coupling.pair(x0raw, x1raw, { seed: s, teacher: input.teacher });
       x0raw.dispose();
       x1raw.dispose();
+      // Times from a per-step stream, so a resumed run draws what an uninterrupted one would.
+      const u = rng(subSeed(c.seed, `time-${step}`));
       const ts = new Float32Array(c.batch);
       for (let i = 0; i < c.batch; i++) ts[i] = tMin + (tMax - tMin) * u();
       const t = tf.tensor1d(ts);
@@ -109,12 +125,21 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
         }
         last = mean;
         curve.push([step + 1, mean]);
+      }
+      if (ck && ((step + 1) % ck.every === 0) && step + 1 < c.steps) {
+        await saveCheckpoint(ck.file, ck.key, vars, ema, opt, {
+          step: step + 1,
+          curve,
+          lastLoss: last,
+        });
+      }
+      if ((step + 1) % c.logEvery === 0 || step + 1 === c.steps) {
         const secs = (performance.now() - start) / 1000;
         input.onProgress?.({
           step: step + 1,
           total: c.steps,
-          loss: mean,
-          itPerSec: (step + 1) / secs,
+          loss: last,
+          itPerSec: (step + 1 - resumedAt) / secs,
         });
       }
     }

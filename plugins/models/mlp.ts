@@ -15,6 +15,9 @@ const presets: Record<string, MlpPreset> = {
   wide: { hidden: 512, layers: 4 },
 };
 
+/** Instances created, so variable names stay unique when several models are alive. */
+let instances = 0;
+
 function create(spec: ModelSpec): Model {
   const p = presets[spec.preset];
   if (!p) {
@@ -24,6 +27,7 @@ function create(spec: ModelSpec): Model {
   }
   const dim = spec.shape.reduce((a, b) => a * b, 1);
   const sizes = [dim + 1, ...Array(p.layers).fill(p.hidden), dim];
+  const id = instances++;
   const weights: tf.Variable[] = [];
   const biases: tf.Variable[] = [];
   for (let i = 0; i + 1 < sizes.length; i++) {
@@ -37,8 +41,8 @@ function create(spec: ModelSpec): Model {
       subSeed(spec.seed, i),
     );
     const b = tf.zeros([sizes[i + 1]]);
-    weights.push(tf.variable(w, true, `mlp/w${i}`));
-    biases.push(tf.variable(b, true, `mlp/b${i}`));
+    weights.push(tf.variable(w, true, `mlp${id}/w${i}`));
+    biases.push(tf.variable(b, true, `mlp${id}/b${i}`));
     tf.dispose([w, b]);
   }
   return {
