@@ -26,6 +26,8 @@ export async function saveCheckpoint(
   for (const [i, v] of ema.entries()) await put(`ema/${i}`, v);
   const optWeights = await opt.getWeights();
   for (const [i, w] of optWeights.entries()) await put(`opt/${i}`, w.tensor);
+  // getWeights() makes a fresh scalar for the iteration count; the rest are the optimizer's own.
+  for (const w of optWeights) if (!(w.tensor instanceof tf.Variable)) w.tensor.dispose();
   const metadata = {
     format: "fmbench/checkpoint@1",
     key,

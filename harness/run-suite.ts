@@ -1,7 +1,7 @@
 // Run a suite: for each (data set, model, method) train once, evaluate with every solver, write
 // results.json after each run (partial results survive), resume matching runs, render the report.
 import type { BackendInfo } from "./backend.ts";
-import { evaluateNll, evaluateSampling, sourceNoise } from "./evaluate.ts";
+import { evaluateNll, evaluateSampling, type Quality, sourceNoise } from "./evaluate.ts";
 import { buildManifest } from "./manifest.ts";
 import { flowStraightness } from "./metrics/straightness.ts";
 import { recordTrajectories } from "./trajectories.ts";
@@ -24,10 +24,10 @@ import {
 } from "./results/schema.ts";
 import { subSeed } from "./rng.ts";
 import type { SuiteDef } from "./suites/index.ts";
-import type { SuiteConfig } from "./suites/types.ts";
+import type { SolverSetting, SuiteConfig } from "./suites/types.ts";
 import { tf } from "./tf.ts";
 import { train } from "./train.ts";
-import type { Teacher } from "./types.ts";
+import type { Model, Solver, Teacher } from "./types.ts";
 
 type TeacherWithProvenance = Teacher & { provenance: ReflowProvenance };
 
@@ -165,7 +165,7 @@ export async function runSuite(o: RunSuiteOptions): Promise<ResultsFile> {
       const pairs = needPairs ? await cachedPairs(o, cfg, u, hash) : null;
       if (!needPairs || pairs) {
         if (pairs) {
-          teachers.set(`${u.dataset}|${u.model.name}|${u.method.label}`, teacherFrom(pairs));
+          teachers.set(teacherKey(u, u.method.label), teacherFrom(pairs));
         }
         results.runs.push(prior);
         log(`${label}: complete in ${o.outDir}, skipped (resume)`);
@@ -187,6 +187,11 @@ export async function runSuite(o: RunSuiteOptions): Promise<ResultsFile> {
 /** Mid-training checkpoint of a run (removed once the run has trained). */
 function checkpointFile(o: RunSuiteOptions, u: Unit): string {
   return `${o.outDir}/checkpoints/${u.id}.safetensors`;
+}
+
+/** Key of a teacher's pairs: the same data set and model, the teacher method's label. */
+function teacherKey(u: Unit, method: string): string {
+  return `${u.dataset}|${u.model.name}|${method}`;
 }
 
 function pairsFile(o: RunSuiteOptions, u: Unit): string {
@@ -216,34 +221,29 @@ async function runUnit(
   o: RunSuiteOptions,
   u: Unit,
   hash: string,
-  plans: Array<
-    { solver: import("./types.ts").Solver; settings: import("./suites/types.ts").SolverSetting[] }
-  >,
-  adaptive: import("./types.ts").Solver,
+  plans: Array<{ solver: Solver; settings: SolverSetting[] }>,
+  adaptive: Solver,
   teachers: Map<string, TeacherWithProvenance>,
   label: string,
   needPairs: boolean,
 ): Promise<RunRecord> {
   const { config: cfg, registry: reg } = o;
   const log = o.log ?? ((l: string) => console.error(l));
-  const base = {
+  const record: RunRecord = {
     id: u.id,
     dataset: u.dataset,
     method: u.method.label,
     model: u.model.name,
     preset: u.model.preset,
     configHash: hash,
-  };
-  const record: RunRecord = {
-    ...base,
     paramCount: 0,
     status: "ok",
     evals: [],
     nll: [],
   };
   const before = tf.memory().numTensors;
-  let model: import("./types.ts").Model | undefined;
-  let quality: import("./evaluate.ts").Quality | undefined;
+  let model: Model | undefined;
+  let quality: Quality | undefined;
   try {
     const data = await o.suite.load(u.dataset, cfg);
     const path = pick(reg.paths, "path", u.method.path);
@@ -255,7 +255,7 @@ async function runUnit(
     }
     let teacher: Teacher | undefined;
     if (coupling.needsTeacher) {
-      teacher = teachers.get(`${u.dataset}|${u.model.name}|${u.method.teacher}`);
+      teacher = teachers.get(teacherKey(u, u.method.teacher!));
       if (!teacher) throw new Error(`teacher "${u.method.teacher}" did not produce reflow pairs`);
     }
     model = modelPlugin.create({
@@ -373,7 +373,7 @@ async function runUnit(
       };
       await Deno.mkdir(`${o.outDir}/reflow`, { recursive: true });
       await savePairs(pairsFile(o, u), pairs);
-      teachers.set(`${u.dataset}|${u.model.name}|${u.method.label}`, teacherFrom(pairs));
+      teachers.set(teacherKey(u, u.method.label), teacherFrom(pairs));
       record.provenance = { ...record.provenance, reflowPairs: pairs.provenance };
     }
     const best = record.evals.find((e) => e.solver === cfg.adaptiveSolver && e.status === "ok");
@@ -406,7 +406,7 @@ async function runUnit(
 }
 
 function teacherProvenance(teachers: Map<string, TeacherWithProvenance>, u: Unit) {
-  const t = teachers.get(`${u.dataset}|${u.model.name}|${u.method.teacher}`);
+  const t = teachers.get(teacherKey(u, u.method.teacher!));
   return t?.provenance;
 }
 

@@ -143,6 +143,9 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
         });
       }
     }
+  } catch (e) {
+    tf.dispose(ema);
+    throw e;
   } finally {
     tf.dispose(pending);
     opt.dispose();

@@ -43,6 +43,7 @@ Deno.test("checkpoint: an interrupted run resumes to the same weights, EMA and l
   const want = await weights(a.model);
 
   const b = parts();
+  const before = tf.memory().numTensors;
   await assert.rejects(
     train({
       ...b,
@@ -54,6 +55,8 @@ Deno.test("checkpoint: an interrupted run resumes to the same weights, EMA and l
     /simulated interruption/,
   );
   b.model.dispose();
+  // Saving leaves nothing behind (the model's own variables are gone with dispose()).
+  assert.ok(tf.memory().numTensors <= before - b.model.variables().length, "checkpoint leaked");
 
   const c = parts();
   let resumedAt = -1;
