@@ -140,6 +140,13 @@ export async function runSuite(o: RunSuiteOptions): Promise<ResultsFile> {
     runs: [],
   };
   const units = planUnits(cfg, o.shard);
+  const planned = new Set(units.map((u) => u.id));
+  if (previous?.runs.some((r) => !planned.has(r.id))) {
+    // This run will not rewrite every earlier record: keep the earlier file instead of losing them.
+    const backup = `${o.outDir}/results.before-${manifest.startedAt.replace(/[:.]/g, "-")}.json`;
+    await Deno.copyFile(`${o.outDir}/results.json`, backup);
+    log(`resume: ${o.outDir}/results.json has runs outside this plan; kept a copy at ${backup}`);
+  }
   const adaptive = pick(reg.solvers, "solver", cfg.adaptiveSolver);
   const plans = cfg.solvers.map((s) => ({
     solver: pick(reg.solvers, "solver", s.name),

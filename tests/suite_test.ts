@@ -83,6 +83,16 @@ Deno.test("suite: a new path file is discovered, trained and evaluated; re-runni
   assert.equal((second.err.match(/skipped \(resume\)/g) ?? []).length, 3, second.err);
   const again = await readResults(`${out}/results.json`);
   assert.deepEqual(again.runs.map((r) => r.train), res.runs.map((r) => r.train));
+
+  // A narrower re-run in the same folder keeps the earlier file rather than dropping its runs.
+  const narrow = await quiet(() =>
+    main([...args.slice(0, -4), "--methods", "1-RF", "--solvers", "euler,dopri5"])
+  );
+  assert.equal(narrow.value, 0, narrow.err);
+  assert.match(narrow.err, /kept a copy at/);
+  const backups = [...Deno.readDirSync(out)].filter((e) => e.name.startsWith("results.before-"));
+  assert.equal(backups.length, 1);
+  assert.equal((await readResults(`${out}/${backups[0].name}`)).runs.length, 3);
   await Deno.remove(out, { recursive: true });
   await Deno.remove(decodeURIComponent(root.pathname), { recursive: true });
 });
