@@ -8,6 +8,7 @@ import { SUITES } from "./suites/index.ts";
 import { defaultSettings, SOLVER_SETTINGS } from "./suites/toy2d.ts";
 import type { SuiteConfig } from "./suites/types.ts";
 import { printSummary } from "./summary.ts";
+import { whereToPutFiles } from "./data/cifar10.ts";
 
 export const FLAGS = {
   suite: { type: "string", default: "toy2d" },
@@ -266,6 +267,20 @@ export async function main(
         );
         Deno.exit(130);
       });
+    }
+    if (suite.kind === "image") {
+      // Load the data once up front: a missing data set is one clear error, not a failed run each.
+      try {
+        await suite.load(config.datasets[0], config);
+      } catch (e) {
+        const reason = (e as Error).message;
+        console.error(
+          reason.startsWith("CIFAR-10 is not available")
+            ? `error: ${reason}`
+            : `error: ${whereToPutFiles(String(config.data.dataDir), reason)}`,
+        );
+        return 1;
+      }
     }
     const results = await runSuite({
       suite,
