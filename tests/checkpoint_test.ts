@@ -30,7 +30,7 @@ const parts = () => ({
   config,
 });
 
-async function weights(m: { variables(): tf.Variable[] }) {
+function weights(m: { variables(): tf.Variable[] }): Promise<number[][]> {
   return Promise.all(m.variables().map(async (v) => Array.from(await v.data())));
 }
 
