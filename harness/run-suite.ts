@@ -5,6 +5,7 @@ import { evaluateNll, evaluateSampling, type Quality, sourceNoise } from "./eval
 import { buildManifest } from "./manifest.ts";
 import { flowStraightness } from "./metrics/straightness.ts";
 import { recordTrajectories } from "./trajectories.ts";
+import { imageGridDataUri } from "./png.ts";
 import { progressFor } from "./progress.ts";
 import { pick, type Registry } from "./registry.ts";
 import {
@@ -316,11 +317,14 @@ async function runUnit(
       evalSeed,
       quality,
       async (x) => {
-        const pts = await x.array() as number[][];
-        record.samples = {
-          ...record.samples,
-          points: data.kind === "vector" ? pts.slice(0, 500) : undefined,
-        };
+        if (data.kind === "vector") {
+          const pts = await x.array() as number[][];
+          record.samples = { ...record.samples, points: pts.slice(0, 500) };
+        } else {
+          const few = x.slice(0, Math.min(16, x.shape[0]));
+          record.samples = { ...record.samples, image: await imageGridDataUri(few, 4) };
+          few.dispose();
+        }
       },
     );
     record.nll = await evaluateNll(
