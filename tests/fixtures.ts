@@ -1,4 +1,5 @@
 // Builds small synthetic results.json fixtures (toy 2-D or image suites, optionally sharded).
+import { pngChunk } from "../harness/png.ts";
 import {
   type EvalRecord,
   type MethodEntry,
@@ -141,25 +142,12 @@ function points2d(dataset: string, method: string, seed: number, n: number) {
   return { points, trajectories };
 }
 
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
 function u32(n: number): number[] {
   return [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
 }
 
 function chunk(type: string, data: Uint8Array): number[] {
-  const body = new Uint8Array([...new TextEncoder().encode(type), ...data]);
-  return [...u32(data.length), ...body, ...u32(crc32(body))];
+  return [...pngChunk(type, data)];
 }
 
 /** Encode an RGB image as a PNG data URI (zlib with stored, uncompressed deflate blocks). */
