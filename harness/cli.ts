@@ -8,7 +8,7 @@ import { SUITES } from "./suites/index.ts";
 import { defaultSettings, SOLVER_SETTINGS } from "./suites/toy2d.ts";
 import type { SuiteConfig } from "./suites/types.ts";
 import { printSummary } from "./summary.ts";
-import { whereToPutFiles } from "./data/cifar10.ts";
+import { Cifar10Error, whereToPutFiles } from "./data/cifar10.ts";
 
 export const FLAGS = {
   suite: { type: "string", default: "toy2d" },
@@ -273,11 +273,14 @@ export async function main(
       try {
         await suite.load(config.datasets[0], config);
       } catch (e) {
+        // The loader's own errors already say where the files go; wrap anything else.
         const reason = (e as Error).message;
         console.error(
-          reason.startsWith("CIFAR-10 is not available")
-            ? `error: ${reason}`
-            : `error: ${whereToPutFiles(String(config.data.dataDir), reason)}`,
+          `error: ${
+            e instanceof Cifar10Error
+              ? reason
+              : whereToPutFiles(String(config.data.dataDir), reason)
+          }`,
         );
         return 1;
       }

@@ -261,7 +261,7 @@ async function runUnit(
     if (!modelPlugin.accepts.includes(data.kind)) {
       throw new Error(`model "${modelPlugin.name}" does not accept ${data.kind} data`);
     }
-    let teacher: Teacher | undefined;
+    let teacher: TeacherWithProvenance | undefined;
     if (coupling.needsTeacher) {
       teacher = teachers.get(teacherKey(u, u.method.teacher!));
       if (!teacher) throw new Error(`teacher "${u.method.teacher}" did not produce reflow pairs`);
@@ -364,7 +364,7 @@ async function runUnit(
       x0.dispose();
     }
     if (teacher) {
-      record.provenance = { ...record.provenance, reflow: teacherProvenance(teachers, u) };
+      record.provenance = { ...record.provenance, reflow: teacher.provenance };
     }
     if (needPairs) {
       const expect = pairsExpectation(cfg, u, hash, data.shape);
@@ -414,11 +414,6 @@ async function runUnit(
   const leaked = tf.memory().numTensors - before;
   if (leaked > 0) log(`${label}: warning: ${leaked} tensors not released`);
   return record;
-}
-
-function teacherProvenance(teachers: Map<string, TeacherWithProvenance>, u: Unit) {
-  const t = teachers.get(teacherKey(u, u.method.teacher!));
-  return t?.provenance;
 }
 
 async function writeReport(outDir: string, results: ResultsFile, log: (l: string) => void) {

@@ -102,7 +102,7 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
       const t = tf.tensor1d(ts);
       const lrNow = c.warmup > 0 ? c.lr * Math.min(1, (step + 1) / c.warmup) : c.lr;
       (opt as unknown as { learningRate: number }).learningRate = lrNow;
-      const value = step1(model, path, loss, vars, opt, { x0, x1, t }, c);
+      const value = optimizerStep(model, path, loss, vars, opt, { x0, x1, t }, c);
       tf.dispose([x0, x1, t]);
       if (ema.length) {
         tf.tidy(() => {
@@ -112,7 +112,8 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
         });
       }
       pending.push(value);
-      if ((step + 1) % c.logEvery === 0 || step + 1 === c.steps) {
+      const logNow = (step + 1) % c.logEvery === 0 || step + 1 === c.steps;
+      if (logNow) {
         const vals = await Promise.all(pending.map((p) => p.data()));
         tf.dispose(pending);
         pending = [];
@@ -133,7 +134,7 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
           lastLoss: last,
         });
       }
-      if ((step + 1) % c.logEvery === 0 || step + 1 === c.steps) {
+      if (logNow) {
         const secs = (performance.now() - start) / 1000;
         input.onProgress?.({
           step: step + 1,
@@ -165,7 +166,7 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
 }
 
 /** One optimizer step over the batch, in micro-batches if configured; returns the mean loss. */
-function step1(
+function optimizerStep(
   model: Model,
   path: Path,
   loss: Loss,

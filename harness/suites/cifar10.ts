@@ -30,6 +30,11 @@ export interface CifarBudget {
   solvers: Record<string, SolverSetting[]>;
 }
 
+/** Bits/dim on n test images: Hutchinson divergence with one Rademacher probe at tolerance tol. */
+function imageNll(n: number, tol: number): EvalConfig["nll"] {
+  return { n, estimators: ["hutchinson"], probes: 1, noise: "rademacher", rtol: tol, atol: tol };
+}
+
 /** Budgets, from a CPU smoke run to Lipman et al.'s protocol. */
 export const CIFAR_BUDGETS: Record<string, CifarBudget> = {
   quick: {
@@ -49,14 +54,7 @@ export const CIFAR_BUDGETS: Record<string, CifarBudget> = {
     },
     eval: {
       samples: 32,
-      nll: {
-        n: 4,
-        estimators: ["hutchinson"],
-        probes: 1,
-        noise: "rademacher",
-        rtol: 1e-3,
-        atol: 1e-3,
-      },
+      nll: imageNll(4, 1e-3),
       straightnessSteps: 4,
       trajectories: 0,
       reflowPairs: 64,
@@ -84,14 +82,7 @@ export const CIFAR_BUDGETS: Record<string, CifarBudget> = {
     },
     eval: {
       samples: 5000,
-      nll: {
-        n: 1000,
-        estimators: ["hutchinson"],
-        probes: 1,
-        noise: "rademacher",
-        rtol: 1e-5,
-        atol: 1e-5,
-      },
+      nll: imageNll(1000, 1e-5),
       straightnessSteps: 100,
       trajectories: 0,
       reflowPairs: 50_000,
@@ -120,14 +111,7 @@ export const CIFAR_BUDGETS: Record<string, CifarBudget> = {
     },
     eval: {
       samples: 50_000,
-      nll: {
-        n: 10_000,
-        estimators: ["hutchinson"],
-        probes: 1,
-        noise: "rademacher",
-        rtol: 1e-5,
-        atol: 1e-5,
-      },
+      nll: imageNll(10_000, 1e-5),
       straightnessSteps: 100,
       trajectories: 0,
       reflowPairs: 100_000,
