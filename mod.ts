@@ -1,4 +1,5 @@
-// fmbench's public API: plugin contracts and define* helpers, discovery, suites, and reports.
+// fmbench's public API: the plugin SDK (core/mod.ts) plus running a suite, rendering its report
+// and loading the FID network.
 /**
  * @example Add a path: save as plugins/paths/my-path.ts, then `deno task bench --paths my-path`.
  * ```ts
@@ -10,27 +11,13 @@
  * ```
  * @module
  */
-export type * from "./harness/types.ts";
-export type * from "./harness/results/schema.ts";
-export {
-  defineCoupling,
-  defineLoss,
-  defineModel,
-  definePath,
-  defineSolver,
-  PluginShapeError,
-} from "./harness/define.ts";
-export {
-  affineSample,
-  epsilonFromVelocity,
-  scoreFromEpsilon,
-  velocityFromEpsilon,
-} from "./harness/affine.ts";
+export * from "./core/mod.ts";
+export type * from "./results/schema.ts";
 export { BUILTIN_PLUGINS, discoverPlugins, type Registry } from "./harness/registry.ts";
 export { NAMED_METHODS, resolveMethods } from "./harness/methods.ts";
-export { runSuite } from "./harness/run-suite.ts";
-export { SUITES } from "./harness/suites/index.ts";
-export { selectBackend } from "./harness/backend.ts";
-export { countNfe } from "./harness/solve/nfe.ts";
-export { tf } from "./harness/tf.ts";
+export { runSuite, type RunSuiteOptions } from "./harness/run-suite.ts";
+export { SUITES } from "./harness/suites/mod.ts";
+export { selectBackend } from "./harness/backend/select.ts";
+export { loadFidModel } from "./harness/metrics/fid/fid.ts";
+export { readResults } from "./results/io.ts";
 export { renderReport } from "./reports/render.ts";

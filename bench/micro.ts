@@ -2,10 +2,10 @@
 // training step (batch 256), a velocity evaluation (batch 2,000), one step of each solver, and
 // with --unet the U-Net small training step at batch 128 and one velocity evaluation.
 import { bench, do_not_optimize, group, run } from "mitata";
-import { tf } from "../harness/tf.ts";
-import { type BackendName, selectBackend } from "../harness/backend.ts";
+import { tf } from "../core/tf.ts";
+import { type BackendName, selectBackend } from "../harness/backend/select.ts";
 import { discoverPlugins } from "../harness/registry.ts";
-import type { Model, VelocityField } from "../harness/types.ts";
+import type { Model, VelocityField } from "../core/types.ts";
 
 const reg = await discoverPlugins();
 const mlp = reg.models.get("mlp")!;

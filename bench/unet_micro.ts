@@ -1,8 +1,8 @@
 // U-Net micro-benchmark: one flow-matching training step and one velocity evaluation, plain timings.
-import { selectBackend } from "../harness/backend.ts";
-import { rng } from "../harness/rng.ts";
-import { tf } from "../harness/tf.ts";
-import { registerWasmConvGrads } from "../harness/wasm-conv-grads.ts";
+import { selectBackend } from "../harness/backend/select.ts";
+import { rng } from "../core/rng.ts";
+import { tf } from "../core/tf.ts";
+import { registerWasmConvGrads } from "../harness/backend/wasm-conv-grads.ts";
 import unet from "../plugins/models/unet.ts";
 
 /** What unetMicro measured (wall-clock, median over the timed repetitions). */

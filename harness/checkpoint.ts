@@ -1,7 +1,7 @@
 // Training checkpoints: weights, EMA weights, Adam state, step and loss curve in one safetensors
 // file, written atomically, so an interrupted run resumes where it stopped.
-import { encodeSafetensors, readSafetensors } from "./fid/safetensors.ts";
-import { tf } from "./tf.ts";
+import { encodeSafetensors, readSafetensors } from "./store/safetensors.ts";
+import { tf } from "../core/tf.ts";
 
 export interface CheckpointState {
   step: number;

@@ -1,14 +1,21 @@
 // Evaluate one trained model: sample with every solver setting (NFE counted by the harness),
 // score the samples, measure NLL and straightness, and keep a few points for the report.
-import { countNfe } from "./solve/nfe.ts";
+import {
+  countNfe,
+  type Path,
+  type SolveOptions,
+  type Solver,
+  subSeed,
+  type Tensor,
+  type VelocityField,
+} from "../core/mod.ts";
+import type { EvalRecord, NllRecord } from "../results/schema.ts";
 import type { DataSource } from "./data/source.ts";
-import type { EvalRecord, NllRecord } from "./results/schema.ts";
-import { logLikelihood, summarizeNll } from "./metrics/nll.ts";
-import { type Tensor, tf } from "./tf.ts";
-import type { Path, Solver, VelocityField } from "./types.ts";
-import type { EvalConfig, SolverSetting } from "./suites/types.ts";
-import { subSeed } from "./rng.ts";
+import { firstLine } from "./error-message.ts";
 import { dequantize } from "./metrics/bits-per-dim.ts";
+import { logLikelihood, summarizeNll } from "./metrics/nll.ts";
+import { sourceNoise } from "./source-noise.ts";
+import type { EvalConfig, SolverSetting } from "./suites/types.ts";
 
 /** Scores generated samples against held-out data, e.g. { w2 } or { fid }. */
 export type QualityFn = (samples: Tensor) => Promise<Record<string, number>>;
@@ -25,26 +32,21 @@ export interface SamplingPlan {
   settings: SolverSetting[];
 }
 
-/** Solve options for a suite setting on a path's time range. */
-export function solveOptions(path: Path, s: SolverSetting, backward = false) {
+/**
+ * Solve options for a suite setting on a path's time range (backward: from data to source).
+ * @example
+ * solveOptions(path, { steps: 8, grid: "edm" }); // { t0: 0, t1: 1, steps: 8, gridKind: "edm", ... }
+ */
+export function solveOptions(path: Path, s: SolverSetting, backward = false): SolveOptions {
   const [a, b] = path.tRange;
   return {
     t0: backward ? b : a,
     t1: backward ? a : b,
-    steps: typeof s.steps === "number" ? s.steps : undefined,
-    gridKind: typeof s.grid === "string" ? s.grid : undefined,
-    rtol: typeof s.rtol === "number" ? s.rtol : undefined,
-    atol: typeof s.atol === "number" ? s.atol : undefined,
+    steps: s.steps,
+    gridKind: s.grid,
+    rtol: s.rtol,
+    atol: s.atol,
   };
-}
-
-function message(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split("\n")[0].slice(0, 400);
-}
-
-/** Source samples x0 ~ N(0, std^2 I) shared by every solver (same seed). */
-export function sourceNoise(path: Path, shape: number[], n: number, seed: number): Tensor {
-  return tf.randomNormal([n, ...shape], 0, path.sourceStd, "float32", seed & 0x7fffffff);
 }
 
 /**
@@ -94,7 +96,7 @@ export async function evaluateSampling(
             solver: solver.name,
             setting,
             status: "failed",
-            error: message(e),
+            error: firstLine(e),
             nfe: counted.count(),
             metrics: {},
             seconds: (performance.now() - start) / 1000,

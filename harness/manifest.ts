@@ -1,8 +1,8 @@
 // The run manifest: git commit, tool versions, backend and device, OS, seed, config and times.
-import { tf } from "./tf.ts";
-import type { BackendInfo } from "./backend.ts";
-import type { RunManifest } from "./results/schema.ts";
-import { configHash } from "./results/io.ts";
+import { tf } from "../core/tf.ts";
+import type { BackendInfo } from "./backend/select.ts";
+import type { RunManifest } from "../results/schema.ts";
+import { configHash } from "../results/io.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 async function git(args: string[]): Promise<string | null> {

@@ -1,6 +1,6 @@
 // Methods: named (path, coupling, loss) triples with the labels papers use, plus one
 // "FM w/ <path>" method for every other discovered path so a new path file is benchmarked.
-import type { MethodEntry } from "./results/schema.ts";
+import type { MethodEntry } from "../results/schema.ts";
 import type { Registry } from "./registry.ts";
 import { UnknownNameError } from "./registry.ts";
 

@@ -1,8 +1,15 @@
 // Plugin discovery: scan plugins/<kind>/*.ts, import each, validate its default export with the
 // kind's define* helper, and collect load failures (with file and reason) instead of stopping.
-import { defineCoupling, defineLoss, defineModel, definePath, defineSolver } from "./define.ts";
-import type { Coupling, Loss, ModelPlugin, Path, PluginKind, Solver } from "./types.ts";
-import type { PluginEntry, PluginFailure } from "./results/schema.ts";
+import { firstLine } from "./error-message.ts";
+import {
+  defineCoupling,
+  defineLoss,
+  defineModel,
+  definePath,
+  defineSolver,
+} from "../core/define.ts";
+import type { Coupling, Loss, ModelPlugin, Path, PluginKind, Solver } from "../core/types.ts";
+import type { PluginEntry, PluginFailure } from "../results/schema.ts";
 
 export const PLUGIN_KINDS: PluginKind[] = ["paths", "couplings", "losses", "models", "solvers"];
 
@@ -44,11 +51,6 @@ async function listFiles(dir: URL): Promise<string[]> {
     throw e;
   }
   return names.sort();
-}
-
-function reason(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return msg.split("\n")[0].slice(0, 400);
 }
 
 /**
@@ -100,7 +102,7 @@ export async function discoverPlugins(roots: URL[] = [BUILTIN_PLUGINS]): Promise
             file,
           });
         } catch (e) {
-          reg.failures.push({ kind, file, reason: reason(e) });
+          reg.failures.push({ kind, file, reason: firstLine(e) });
         }
       }
     }

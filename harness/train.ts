@@ -1,10 +1,11 @@
 // The training loop: Adam with warm-up, gradient clipping, optional EMA, step or wall-clock
 // budget, a NaN/Inf guard, thinned loss curve, and progress callbacks.
+import { sourceNoise } from "./source-noise.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import type { DataSource } from "./data/source.ts";
-import { rng, subSeed } from "./rng.ts";
-import { type Tensor, tf } from "./tf.ts";
-import type { Coupling, Loss, Model, Path, Teacher } from "./types.ts";
+import { rng, subSeed } from "../core/rng.ts";
+import { type Tensor, tf } from "../core/tf.ts";
+import type { Coupling, Loss, Model, Path, Teacher } from "../core/types.ts";
 
 export interface TrainConfig {
   steps: number;
@@ -91,7 +92,7 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
     for (; step < c.steps && performance.now() < deadline; step++) {
       const s = subSeed(c.seed, step);
       const x1raw = data.trainBatch(c.batch, s);
-      const x0raw = tf.randomNormal(x1raw.shape, 0, path.sourceStd, "float32", s & 0x7fffffff);
+      const x0raw = sourceNoise(path, x1raw.shape.slice(1), x1raw.shape[0], s);
       const [x0, x1] = await coupling.pair(x0raw, x1raw, { seed: s, teacher: input.teacher });
       x0raw.dispose();
       x1raw.dispose();

@@ -1,7 +1,7 @@
 // Report charts as standalone SVG strings, drawn by Observable Plot on a linkedom server-side DOM.
 import * as Plot from "@observablehq/plot";
 import { parseHTML } from "linkedom";
-import type { ResultsFile, RunRecord } from "../harness/results/schema.ts";
+import type { ResultsFile, RunRecord } from "../results/schema.ts";
 import { formatNumber, formatSetting, runsOf, seriesLabels } from "./table.ts";
 
 /** One rendered chart: a standalone SVG plus what the HTML around it needs. */

@@ -5,7 +5,7 @@ import {
   type ResultsFile,
   type RunManifest,
   type RunRecord,
-} from "../harness/results/schema.ts";
+} from "../results/schema.ts";
 
 /** What the merged manifest records about each input shard (manifest.mergedFrom). */
 export interface ShardSummary {
@@ -26,7 +26,7 @@ export interface ShardSummary {
 }
 
 /**
- * A manifest that may carry `mergedFrom` (not yet in harness/results/schema.ts; the report
+ * A manifest that may carry `mergedFrom` (not yet in results/schema.ts; the report
  * reads it when present).
  */
 export type MergedManifest = RunManifest & { mergedFrom?: ShardSummary[] };

@@ -1,5 +1,5 @@
 // Renders one self-contained HTML report (inline CSS and SVG, no scripts) from a results file.
-import type { ResultsFile, RunRecord } from "../harness/results/schema.ts";
+import type { ResultsFile, RunRecord } from "../results/schema.ts";
 import {
   type Chart,
   qualityVsNfeChart,

@@ -1,11 +1,6 @@
 // The comparison table (shape of Lipman et al. Table 1): per dataset, methods x headline metrics.
-import type {
-  EvalRecord,
-  MethodEntry,
-  NllRecord,
-  ResultsFile,
-  RunRecord,
-} from "../harness/results/schema.ts";
+import type { MethodEntry, ResultsFile, RunRecord, SolverSetting } from "../results/schema.ts";
+import { headlineEval, headlineNll } from "../results/headline.ts";
 import { markup, type SafeHtml } from "./escape.ts";
 
 /** The table's columns, in display order. Lower is better for every one of them. */
@@ -103,8 +98,10 @@ export function seriesLabels(results: ResultsFile): Map<string, string> {
 }
 
 /** Render a solver setting compactly, e.g. "rtol=1e-5, atol=1e-5" or "steps=8". */
-export function formatSetting(setting: Record<string, number | string> | undefined): string {
-  const entries = Object.entries(setting ?? {});
+export function formatSetting(
+  setting: Readonly<Record<string, number | string | undefined>> | undefined,
+): string {
+  const entries = Object.entries(setting ?? {}).filter(([, v]) => v !== undefined);
   return entries.map(([k, v]) => `${k}=${typeof v === "number" ? formatNumber(v) : v}`)
     .join(", ");
 }
@@ -136,36 +133,9 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, "0")}m`;
 }
 
-function tol(e: EvalRecord, key: "rtol" | "atol"): number {
-  const v = Number(e.setting?.[key]);
-  return Number.isFinite(v) ? v : Infinity;
-}
-
-/**
- * The evaluation behind the table's quality and NFE columns: the adaptive solver's eval with
- * the tightest tolerance (smallest rtol, then atol; first listed on ties), failed or not.
- */
-export function headlineEval(run: RunRecord, adaptiveSolver: string): EvalRecord | undefined {
-  const candidates = (run.evals ?? []).filter((e) => e.solver === adaptiveSolver);
-  let best: EvalRecord | undefined;
-  for (const e of candidates) {
-    if (
-      !best || tol(e, "rtol") < tol(best, "rtol") ||
-      (tol(e, "rtol") === tol(best, "rtol") && tol(e, "atol") < tol(best, "atol"))
-    ) best = e;
-  }
-  return best;
-}
-
-/** The NLL record behind the NLL column: the first one computed with the adaptive solver. */
-export function headlineNll(run: RunRecord, adaptiveSolver: string): NllRecord | undefined {
-  const nll = run.nll ?? [];
-  return nll.find((n) => n.solver === adaptiveSolver) ?? nll[0];
-}
-
 const na = (reason: string): TableCell => ({ text: "n/a", reason });
 
-function evalLabel(e: { solver: string; setting: Record<string, number | string> }): string {
+function evalLabel(e: { solver: string; setting: SolverSetting }): string {
   const s = formatSetting(e.setting);
   return s ? `${e.solver} (${s})` : e.solver;
 }

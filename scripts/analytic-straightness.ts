@@ -1,7 +1,7 @@
 // Straightness of the EXACT marginal flow (a perfect model) of each affine path on a Gaussian
 // mixture, e.g. 8gaussians: `deno run --allow-read scripts/analytic-straightness.ts`.
 import { discoverPlugins } from "../harness/registry.ts";
-import { normals, rng } from "../harness/rng.ts";
+import { normals, rng } from "../core/rng.ts";
 
 /** Posterior-weighted marginal velocity of a mixture of N(m_k, s^2 I) under an affine path. */
 function mixtureVelocity(

@@ -5,9 +5,9 @@ import {
   type AssignmentOptions,
   solveAssignment,
   solveAssignmentWithDuals,
-} from "../harness/ot/assignment.ts";
-import { sqdist } from "../harness/ot/sqdist.ts";
-import { normals, rng } from "../harness/rng.ts";
+} from "../core/ot/assignment.ts";
+import { sqdist } from "../core/ot/sqdist.ts";
+import { normals, rng } from "../core/rng.ts";
 
 const INITS: AssignmentOptions["init"][] = ["auction", "reduction"];
 

@@ -1,6 +1,6 @@
 // Training checkpoints: a run interrupted mid-way resumes to exactly the uninterrupted result.
 import assert from "node:assert/strict";
-import { tf } from "../harness/tf.ts";
+import { tf } from "../core/tf.ts";
 import { vectorSource } from "../harness/data/source.ts";
 import { loadToy2d } from "../harness/data/toy2d.ts";
 import { discoverPlugins } from "../harness/registry.ts";

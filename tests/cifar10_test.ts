@@ -14,7 +14,7 @@ import {
   toTensor,
 } from "../harness/data/cifar10.ts";
 import { md5File, verifyMd5 } from "../harness/data/md5.ts";
-import { tf } from "../harness/tf.ts";
+import { tf } from "../core/tf.ts";
 
 await tf.setBackend("cpu");
 

@@ -2,12 +2,12 @@
 // entropic one: optimality against brute force, permutation outputs, marginals, the small-epsilon
 // limit, seeded pair sampling, ownership and tensor leaks.
 import assert from "node:assert/strict";
-import { selectBackend } from "../harness/backend.ts";
-import { solveAssignment } from "../harness/ot/assignment.ts";
-import { samplePairs, sinkhorn } from "../harness/ot/sinkhorn.ts";
-import { sqdist, sqdistTensor } from "../harness/ot/sqdist.ts";
-import { normals, rng } from "../harness/rng.ts";
-import { tf } from "../harness/tf.ts";
+import { selectBackend } from "../harness/backend/select.ts";
+import { solveAssignment } from "../core/ot/assignment.ts";
+import { samplePairs, sinkhorn } from "../core/ot/sinkhorn.ts";
+import { sqdist, sqdistTensor } from "../core/ot/sqdist.ts";
+import { normals, rng } from "../core/rng.ts";
+import { tf } from "../core/tf.ts";
 import independent from "../plugins/couplings/independent.ts";
 import minibatchOt, { createMinibatchOt } from "../plugins/couplings/minibatch-ot.ts";
 

@@ -1,13 +1,13 @@
 // Builds small synthetic results.json fixtures (toy 2-D or image suites, optionally sharded).
-import { pngChunk } from "../harness/png.ts";
+import { pngChunk } from "../harness/store/png.ts";
 import {
   type EvalRecord,
   type MethodEntry,
   RESULTS_SCHEMA,
   type ResultsFile,
   type RunRecord,
-} from "../harness/results/schema.ts";
-import { normals, rng, subSeed } from "../harness/rng.ts";
+} from "../results/schema.ts";
+import { normals, rng, subSeed } from "../core/rng.ts";
 
 /** The hostile strings planted in the fixture, so tests can check they come out escaped. */
 export const HOSTILE_METHOD = "<img src=x onerror=alert(1)>";

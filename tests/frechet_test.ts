@@ -9,8 +9,8 @@ import {
   type GaussianStats,
   prepareGaussian,
   RunningStats,
-} from "../harness/fid/frechet.ts";
-import { normals, rng } from "../harness/rng.ts";
+} from "../harness/metrics/fid/frechet.ts";
+import { normals, rng } from "../core/rng.ts";
 
 function gauss(mu: number[], sigma: number[][]): GaussianStats {
   const d = mu.length;

@@ -1,5 +1,5 @@
 // Closed forms for Gaussian data N(m, s^2 I) under an affine path with source N(0, std^2 I).
-import type { Schedule } from "../harness/types.ts";
+import type { Schedule } from "../core/types.ts";
 
 /**
  * The marginal velocity u(x, t) = a' m + (a' a s^2 + sg' sg std^2) / v (x - a m),

@@ -1,31 +1,31 @@
 // Tests for the FID Inception network (seeded random weights in a temp safetensors file, checked
 // against PyTorch values), its weight checks, its pools and resize, and the FID pipeline.
 import assert from "node:assert/strict";
-import { selectBackend } from "../harness/backend.ts";
-import { rng } from "../harness/rng.ts";
-import { tf } from "../harness/tf.ts";
-import { avgPool3x3ExcludePad, maxPool3x3Same } from "../harness/fid/blocks.ts";
-import { computeFid, loadFidModel, sha256Hex } from "../harness/fid/fid.ts";
+import { selectBackend } from "../harness/backend/select.ts";
+import { rng } from "../core/rng.ts";
+import { tf } from "../core/tf.ts";
+import { avgPool3x3ExcludePad, maxPool3x3Same } from "../harness/metrics/fid/blocks.ts";
+import { computeFid, loadFidModel, sha256Hex } from "../harness/metrics/fid/fid.ts";
 import {
   type FeatureExtractor,
   streamFeatureStats,
   toUnitImages,
-} from "../harness/fid/features.ts";
-import { batchStats } from "../harness/fid/frechet.ts";
-import { checkInceptionTensors, InceptionWeightsError } from "../harness/fid/inception.ts";
+} from "../harness/metrics/fid/features.ts";
+import { batchStats } from "../harness/metrics/fid/frechet.ts";
+import { checkInceptionTensors, InceptionWeightsError } from "../harness/metrics/fid/inception.ts";
 import {
   allConvs,
   expectedTensors,
   FC_PARAMS,
   featureParamCount,
-} from "../harness/fid/inception-spec.ts";
-import { referenceStats, referenceStatsPath } from "../harness/fid/reference-stats.ts";
-import { encodeSafetensors, type TensorToWrite } from "../harness/fid/safetensors.ts";
+} from "../harness/metrics/fid/inception-spec.ts";
+import { referenceStats, referenceStatsPath } from "../harness/metrics/fid/reference-stats.ts";
+import { encodeSafetensors, type TensorToWrite } from "../harness/store/safetensors.ts";
 
 await selectBackend("wasm");
 
 /**
- * PyTorch's output for the seeded weights and input below: harness/fid/torch_golden.py run with
+ * PyTorch's output for the seeded weights and input below: harness/metrics/fid/torch_golden.py run with
  * torch 1.13.0 / torchvision 0.14.1 (Debian), torchvision Inception3 patched as pytorch-fid's
  * fid_inception_v3, forward as pytorch-fid's InceptionV3 (resize 299 bilinear, 2x-1, pool3).
  */

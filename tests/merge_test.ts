@@ -1,8 +1,8 @@
 // Tests for shard merging: a clean merge, and clear errors for missing, duplicate, mismatched shards.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { ResultsFile } from "../harness/results/schema.ts";
-import { main } from "../harness/report-cli.ts";
+import type { ResultsFile } from "../results/schema.ts";
+import { main } from "../cli/report.ts";
 import { type MergedManifest, MergeError, mergeResults } from "../reports/merge.ts";
 import { renderReport } from "../reports/render.ts";
 import { buildTables } from "../reports/table.ts";

@@ -1,10 +1,10 @@
 // Tests for divergence, log-likelihood (nats) and bits/dim against closed-form Gaussian flows.
 import assert from "node:assert/strict";
-import { tf } from "../harness/tf.ts";
-import { selectBackend } from "../harness/backend.ts";
-import type { VelocityField } from "../harness/types.ts";
-import { normals, rng } from "../harness/rng.ts";
-import { countNfe } from "../harness/solve/nfe.ts";
+import { tf } from "../core/tf.ts";
+import { selectBackend } from "../harness/backend/select.ts";
+import type { VelocityField } from "../core/types.ts";
+import { normals, rng } from "../core/rng.ts";
+import { countNfe } from "../core/solve/nfe.ts";
 import {
   drawProbes,
   exactDivergence,

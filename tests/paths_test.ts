@@ -1,9 +1,9 @@
 // Affine paths against their mathematics: boundaries, d/dt of samples, Gaussian closed forms.
 import assert from "node:assert/strict";
-import { tf } from "../harness/tf.ts";
-import { epsilonFromVelocity, velocityFromEpsilon } from "../harness/affine.ts";
+import { tf } from "../core/tf.ts";
+import { epsilonFromVelocity, velocityFromEpsilon } from "../core/affine.ts";
 import { discoverPlugins } from "../harness/registry.ts";
-import { normals, rng } from "../harness/rng.ts";
+import { normals, rng } from "../core/rng.ts";
 import { gaussianMarginalVelocity, posteriorX1 } from "./gaussian.ts";
 
 await tf.setBackend("cpu");

@@ -1,7 +1,7 @@
 // PNG sample grids: valid chunks and CRCs, pixels that round-trip, grid layout, report-safe URI.
 import assert from "node:assert/strict";
-import { encodePng, imageGridDataUri } from "../harness/png.ts";
-import { tf } from "../harness/tf.ts";
+import { encodePng, imageGridDataUri } from "../harness/store/png.ts";
+import { tf } from "../core/tf.ts";
 import { safeDataImageUri } from "../reports/escape.ts";
 
 await tf.setBackend("cpu");

@@ -1,8 +1,8 @@
 // Tests for the HTML report: table values and best marks, charts, sections, escaping, no URLs.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { ResultsFile } from "../harness/results/schema.ts";
-import { main } from "../harness/report-cli.ts";
+import type { ResultsFile } from "../results/schema.ts";
+import { main } from "../cli/report.ts";
 import { logTicks, qualityVsNfeChart, sampleCharts, trainingChart } from "../reports/charts.ts";
 import { escapeHtml, markup, raw, safeDataImageUri } from "../reports/escape.ts";
 import { renderReport, SECTION_IDS } from "../reports/render.ts";

@@ -1,10 +1,10 @@
 // Tests for the ODE solvers: convergence orders, dopri5 tolerance, NFE counts, guards, hygiene.
 import assert from "node:assert/strict";
-import { tf } from "../harness/tf.ts";
-import type { Solver, VelocityField } from "../harness/types.ts";
-import { countNfe } from "../harness/solve/nfe.ts";
-import { SolverError } from "../harness/solve/errors.ts";
-import { timeGrid } from "../harness/solve/time-grid.ts";
+import { tf } from "../core/tf.ts";
+import type { Solver, VelocityField } from "../core/types.ts";
+import { countNfe } from "../core/solve/nfe.ts";
+import { SolverError } from "../core/solve/errors.ts";
+import { timeGrid } from "../core/solve/time-grid.ts";
 import euler from "../plugins/solvers/euler.ts";
 import midpoint from "../plugins/solvers/midpoint.ts";
 import heun from "../plugins/solvers/heun.ts";

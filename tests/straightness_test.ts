@@ -3,9 +3,9 @@
 // the array-level quadrature rules, tensor hygiene and validation.
 import assert from "node:assert/strict";
 import { flowStraightness, straightness } from "../harness/metrics/straightness.ts";
-import { normals, rng } from "../harness/rng.ts";
-import { type Tensor, tf } from "../harness/tf.ts";
-import type { VelocityField } from "../harness/types.ts";
+import { normals, rng } from "../core/rng.ts";
+import { type Tensor, tf } from "../core/tf.ts";
+import type { VelocityField } from "../core/types.ts";
 
 await tf.setBackend("cpu");
 

@@ -1,7 +1,7 @@
 // End to end through the CLI: a tiny toy2d run with a dropped-in path, resume, shards, bad flags.
 import assert from "node:assert/strict";
-import { main } from "../harness/cli.ts";
-import { readResults } from "../harness/results/io.ts";
+import { main } from "../cli/bench.ts";
+import { readResults } from "../results/io.ts";
 import { SQUARE_PATH, tempPluginRoot } from "./helpers/plugins.ts";
 
 const TINY = [

@@ -1,7 +1,8 @@
-// Tests for harness/solve/time-grid.ts: endpoints, monotonicity, EDM density and errors.
+// Tests for core/solve/time-grid.ts: endpoints, monotonicity, EDM density and errors.
 import assert from "node:assert/strict";
-import { EDM_RHO, GRID_KINDS, isGridKind, timeGrid } from "../harness/solve/time-grid.ts";
-import { resolveGrid } from "../harness/solve/fixed-step.ts";
+import { EDM_RHO, GRID_KINDS, isGridKind, timeGrid } from "../core/solve/time-grid.ts";
+import { resolveGrid } from "../core/solve/fixed-step.ts";
+import type { SolveOptions } from "../core/types.ts";
 
 function diffs(g: number[]): number[] {
   return g.slice(1).map((t, i) => t - g[i]);
@@ -69,5 +70,7 @@ Deno.test("resolveGrid: steps + gridKind, explicit grids and their validation", 
   assert.throws(() => resolveGrid("euler", { t0: 0, t1: 1 }), /euler: .*steps/);
   assert.throws(() => resolveGrid("rk4", { t0: 0, t1: 1, grid: [0, 0.7, 0.5, 1] }), /increasing/);
   assert.throws(() => resolveGrid("rk4", { t0: 0, t1: 1, grid: [0, 0.5] }), /from t0=0 to t1=1/);
-  assert.throws(() => resolveGrid("rk4", { t0: 0, t1: 1, steps: 2, gridKind: "x" }), /valid/);
+  // An untyped caller (e.g. a plugin written in JavaScript) may still pass an unknown kind.
+  const unknownKind = { t0: 0, t1: 1, steps: 2, gridKind: "x" } as unknown as SolveOptions;
+  assert.throws(() => resolveGrid("rk4", unknownKind), /valid/);
 });

@@ -2,8 +2,8 @@
 // sorted-matching formula, brute force, and the seeded subsampling variant.
 import assert from "node:assert/strict";
 import { w2, w2Subsampled } from "../harness/metrics/w2.ts";
-import { sqdist } from "../harness/ot/sqdist.ts";
-import { normals, rng } from "../harness/rng.ts";
+import { sqdist } from "../core/ot/sqdist.ts";
+import { normals, rng } from "../core/rng.ts";
 
 const close = (a: number, b: number, tol: number, msg = "") =>
   assert.ok(Math.abs(a - b) <= tol, `${msg} ${a} vs ${b} (tol ${tol})`);

@@ -1,10 +1,10 @@
 // wasm convolution gradients (registerWasmConvGrads) against the cpu backend, kernel by kernel
 // and through a whole tiny U-Net.
 import assert from "node:assert/strict";
-import { selectBackend } from "../harness/backend.ts";
-import { rng } from "../harness/rng.ts";
-import { tf } from "../harness/tf.ts";
-import { registerWasmConvGrads } from "../harness/wasm-conv-grads.ts";
+import { selectBackend } from "../harness/backend/select.ts";
+import { rng } from "../core/rng.ts";
+import { tf } from "../core/tf.ts";
+import { registerWasmConvGrads } from "../harness/backend/wasm-conv-grads.ts";
 import { upsample2x } from "../plugins/models/_unet/upsample.ts";
 import unet from "../plugins/models/unet.ts";
 

@@ -1,8 +1,8 @@
 // CIFAR-10 (binary version) loader: finds or downloads, verifies and extracts the archive, parses
 // records into NHWC bytes, and turns batches into [-1, 1] tensors with random horizontal flips.
 import { join, resolve } from "node:path";
-import { rng } from "../rng.ts";
-import { type Tensor, tf } from "../tf.ts";
+import { rng } from "../../core/rng.ts";
+import { type Tensor, tf } from "../../core/tf.ts";
 import { verifyMd5 } from "./md5.ts";
 import { extractTarGz } from "./tar.ts";
 

@@ -1,7 +1,7 @@
 // A data source over 8-bit NHWC images in memory (CIFAR-10): flipped training batches in [-1, 1],
 // held-out images, and the raw 0..255 values that bits/dim dequantises.
-import { rng } from "../rng.ts";
-import { type Tensor, tf } from "../tf.ts";
+import { rng } from "../../core/rng.ts";
+import { type Tensor, tf } from "../../core/tf.ts";
 import { toTensor } from "./cifar10.ts";
 import type { DataSource } from "./source.ts";
 

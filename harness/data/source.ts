@@ -1,6 +1,6 @@
 // The data-source contract the training loop and metrics use, and a source over in-memory vectors.
-import { rng } from "../rng.ts";
-import { type Tensor, tf } from "../tf.ts";
+import { rng } from "../../core/rng.ts";
+import { type Tensor, tf } from "../../core/tf.ts";
 
 export interface DataSource {
   name: string;

@@ -1,5 +1,5 @@
 // Deterministic 2-D toy data sets (moons, 8gaussians, checkerboard, ...) with a held-out split.
-import { normals, rng } from "../rng.ts";
+import { normals, rng } from "../../core/rng.ts";
 
 export type Toy2dGenerator = (n: number, u: () => number) => Float32Array;
 

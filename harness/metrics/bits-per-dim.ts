@@ -1,6 +1,6 @@
 // Bits per dimension for 8-bit images: uniform dequantisation and the change of units.
-import { rng } from "../rng.ts";
-import { type Tensor, tf } from "../tf.ts";
+import { rng } from "../../core/rng.ts";
+import { type Tensor, tf } from "../../core/tf.ts";
 
 /** log2(128): bits per dimension added by the scaling y = (x + u) / 128 - 1. */
 export const DEQUANT_BITS = 7;

@@ -1,7 +1,7 @@
 // Divergence of a velocity field: exact (D one-hot VJPs) or Hutchinson (k random-probe VJPs).
-import { normals, rng, subSeed } from "../rng.ts";
-import { type Tensor, type Tensor1D, tf } from "../tf.ts";
-import type { VelocityField } from "../types.ts";
+import { normals, rng, subSeed } from "../../core/rng.ts";
+import { type Tensor, type Tensor1D, tf } from "../../core/tf.ts";
+import type { VelocityField } from "../../core/types.ts";
 
 /** How the divergence is computed: exactly, or by Hutchinson's trace estimator. */
 export type DivergenceEstimator = "exact" | "hutchinson";

@@ -1,7 +1,7 @@
 // Log-likelihood of data under a flow by integrating the augmented ODE [x, logp] from t=1 to t=0.
-import { countNfe } from "../solve/nfe.ts";
-import { type Tensor, tf } from "../tf.ts";
-import type { SolveOptions, Solver, VelocityField } from "../types.ts";
+import { countNfe } from "../../core/solve/nfe.ts";
+import { type Tensor, tf } from "../../core/tf.ts";
+import type { SolveOptions, Solver, VelocityField } from "../../core/types.ts";
 import { bitsPerDim } from "./bits-per-dim.ts";
 import {
   DIVERGENCE_ESTIMATORS,
@@ -16,7 +16,6 @@ import {
 export type NllSolveOptions = Omit<SolveOptions, "t0" | "t1"> & {
   t0?: number;
   t1?: number;
-  [extra: string]: unknown;
 };
 
 /** Options of logLikelihood. */

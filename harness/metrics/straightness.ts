@@ -1,8 +1,8 @@
 // Straightness of a learned flow (Liu et al. 2022, "Flow Straight and Fast"):
 // S = int_0^1 E |(X_1 - X_0) - v(X_t, t)|^2 dt, zero exactly when every trajectory is a straight
 // line traversed at constant speed. Computed from plain arrays, or by Euler-integrating a field.
-import { type Tensor, tf } from "../tf.ts";
-import type { VelocityField } from "../types.ts";
+import { type Tensor, tf } from "../../core/tf.ts";
+import type { VelocityField } from "../../core/types.ts";
 
 /**
  * Straightness from recorded trajectories of n points, independent of the solver that made them.

@@ -1,8 +1,8 @@
 // Exact 2-Wasserstein distance between two equal-size empirical measures (uniform weights) by
 // optimal assignment on float64 squared distances, plus a seeded subsampling variant.
-import { solveAssignment } from "../ot/assignment.ts";
-import { sqdist } from "../ot/sqdist.ts";
-import { rng } from "../rng.ts";
+import { solveAssignment } from "../../core/ot/assignment.ts";
+import { sqdist } from "../../core/ot/sqdist.ts";
+import { rng } from "../../core/rng.ts";
 
 /**
  * W2 between the empirical measures of a and b (each n points of dimension d, row-major):

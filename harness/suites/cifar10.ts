@@ -1,24 +1,25 @@
 // The cifar10 suite: CIFAR-10 32x32 from the official binary files, the U-Net, FID against cached
 // training-set statistics (n/a without Inception weights), bits/dim via Hutchinson, and budgets.
-import { loadCifar10 } from "../data/cifar10.ts";
+import { Cifar10Error, loadCifar10, whereToPutFiles } from "../data/cifar10.ts";
 import { imageSource } from "../data/image-source.ts";
 import type { DataSource } from "../data/source.ts";
 import type { Quality } from "../evaluate.ts";
-import { streamFeatureStats } from "../fid/features.ts";
-import { inceptionPath, loadFidModel } from "../fid/fid.ts";
-import { frechetDistance } from "../fid/frechet.ts";
-import { referenceStats } from "../fid/reference-stats.ts";
+import { firstLine } from "../error-message.ts";
+import { computeFid, inceptionPath, loadFidModel } from "../metrics/fid/fid.ts";
+import { prepareGaussian } from "../metrics/fid/frechet.ts";
+import { referenceStats } from "../metrics/fid/reference-stats.ts";
 import type { TrainConfig } from "../train.ts";
-import type { EvalConfig, SolverSetting, SuiteConfig } from "./types.ts";
+import type { EvalConfig, SolverSetting, SuiteConfig, SuiteDef } from "./types.ts";
 
-export interface CifarData {
+/** The cifar10 suite's data settings. */
+export type CifarData = {
   dataDir: string;
   /** Training images read (all 50,000 by default; fewer for quick runs). */
   trainLimit: number;
   testLimit: number;
   /** Training images behind the FID reference statistics. */
   fidReference: number;
-}
+};
 
 /** A budget: model preset, training, evaluation and solver settings that go together. */
 export interface CifarBudget {
@@ -149,8 +150,11 @@ export async function loadCifarSource(d: CifarData): Promise<DataSource> {
 }
 
 /** FID of generated samples against cached training statistics, or an n/a note. */
-export async function cifarQuality(data: DataSource, cfg: SuiteConfig): Promise<Quality> {
-  const d = cfg.data as unknown as CifarData;
+export async function cifarQuality(
+  data: DataSource,
+  cfg: SuiteConfig<CifarData>,
+): Promise<Quality> {
+  const d = cfg.data;
   const model = await loadFidModel(inceptionPath(d.dataDir));
   if (!model.available) {
     return { fn: () => Promise.resolve({}), notes: { fid: model.reason }, dispose() {} };
@@ -167,16 +171,22 @@ export async function cifarQuality(data: DataSource, cfg: SuiteConfig): Promise<
     onProgress: (done, n) =>
       done === n && console.error(`fid: reference statistics of ${n} images`),
   });
+  const reference = prepareGaussian(ref.stats);
   return {
     async fn(samples) {
-      const n = samples.shape[0];
-      const stats = await streamFeatureStats({
+      let offset = 0;
+      const { fid } = await computeFid({
         extractor: model.extractor,
-        images: (offset, count) => Promise.resolve(samples.slice(offset, count)),
-        n,
+        reference,
+        n: samples.shape[0],
         range: [-1, 1],
+        generate: (count) => {
+          const batch = samples.slice(offset, count);
+          offset += count;
+          return Promise.resolve(batch);
+        },
       });
-      return { fid: frechetDistance(ref.stats, stats) };
+      return { fid };
     },
     notes: {
       fid: `FID vs ${ref.provenance.n} training images; Inception sha256 ${
@@ -186,3 +196,38 @@ export async function cifarQuality(data: DataSource, cfg: SuiteConfig): Promise<
     dispose() {},
   };
 }
+
+/** The cifar10 suite: FID against training-set statistics and bits/dim on the test set. */
+export const cifar10Suite: SuiteDef<CifarData> = {
+  name: "cifar10",
+  description: "CIFAR-10 32x32 (official binary files); FID and bits/dim; U-Net",
+  datasets: ["cifar10"],
+  defaultDatasets: ["cifar10"],
+  budgets: Object.fromEntries(Object.entries(CIFAR_BUDGETS).map(([k, b]) => [k, b.description])),
+  defaults(budget, { dataDir }) {
+    const b = CIFAR_BUDGETS[budget];
+    return {
+      train: b.train,
+      eval: b.eval,
+      data: { ...b.data, dataDir },
+      solvers: b.solvers,
+      preset: b.preset,
+    };
+  },
+  kind: "image",
+  async preflight(cfg) {
+    // Load the data once up front: a missing data set is one clear error, not a failed run each.
+    try {
+      await loadCifarSource(cfg.data);
+      return undefined;
+    } catch (e) {
+      // The loader's own errors already say where the files go; wrap anything else.
+      return e instanceof Cifar10Error
+        ? e.message
+        : whereToPutFiles(cfg.data.dataDir, firstLine(e));
+    }
+  },
+  load: (_dataset, cfg) => loadCifarSource(cfg.data),
+  quality: cifarQuality,
+  headline: { quality: "fid", nll: "bpd" },
+};

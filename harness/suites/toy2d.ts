@@ -1,6 +1,9 @@
-// The toy2d suite's defaults: 2-D data sets, the MLP, every solver at 1..100 NFE, exact metrics.
-import type { EvalConfig, SolverSetting } from "./types.ts";
+// The toy2d suite: 2-D data sets, the MLP, every solver at 1..100 NFE, exact W2 and NLL.
+import { vectorSource } from "../data/source.ts";
+import { loadToy2d, TOY2D } from "../data/toy2d.ts";
+import { w2 } from "../metrics/w2.ts";
 import type { TrainConfig } from "../train.ts";
+import type { EvalConfig, SolverSetting, SuiteDef } from "./types.ts";
 
 export const TOY2D_DATASETS = ["moons", "8gaussians", "checkerboard"];
 
@@ -30,7 +33,10 @@ export const TOY2D_EVAL: EvalConfig = {
   reflowPairs: 5000,
 };
 
-export const TOY2D_DATA = { nTrain: 20000, nTest: 2000 };
+/** The toy2d suite's data settings: points drawn for training and held out. */
+export type Toy2dData = { nTrain: number; nTest: number };
+
+export const TOY2D_DATA: Toy2dData = { nTrain: 20000, nTest: 2000 };
 
 /** Default settings per solver: NFE from 1 (or the solver's minimum) up to about 100. */
 export const SOLVER_SETTINGS: Record<string, SolverSetting[]> = {
@@ -48,3 +54,45 @@ export const SOLVER_SETTINGS: Record<string, SolverSetting[]> = {
 export function defaultSettings(adaptive: boolean): SolverSetting[] {
   return adaptive ? [{ rtol: 1e-5, atol: 1e-5 }] : [1, 2, 4, 8, 16, 32].map((steps) => ({ steps }));
 }
+
+/** The toy2d suite: exact W2 against held-out points and exact or Hutchinson NLL in nats. */
+export const toy2dSuite: SuiteDef<Toy2dData> = {
+  name: "toy2d",
+  description: "2-D toy data (moons, 8gaussians, checkerboard, circles); exact W2 and NLL",
+  datasets: Object.keys(TOY2D),
+  defaultDatasets: TOY2D_DATASETS,
+  budgets: { default: "MLP 3x256, 1000 steps at batch 256, 500 samples per solver setting" },
+  defaults: () => ({
+    train: TOY2D_TRAIN,
+    eval: TOY2D_EVAL,
+    data: TOY2D_DATA,
+    solvers: SOLVER_SETTINGS,
+  }),
+  kind: "vector",
+  load(dataset, cfg) {
+    const s = loadToy2d(dataset, cfg.data.nTrain, cfg.data.nTest, cfg.seed);
+    return Promise.resolve(vectorSource(dataset, s.train, s.test, 2));
+  },
+  async quality(data, cfg) {
+    const n = Math.min(cfg.eval.samples, data.nTest);
+    const ref = data.testSet(n);
+    const refData = await ref.data() as Float32Array;
+    ref.dispose();
+    return {
+      fn: async (samples) => {
+        const got = await samples.data() as Float32Array;
+        const m = Math.min(n, samples.shape[0]);
+        return { w2: w2(got.subarray(0, m * 2), refData.subarray(0, m * 2), m, 2) };
+      },
+      dispose() {},
+    };
+  },
+  async reference(data, cfg) {
+    const n = Math.min(cfg.eval.samples, Math.floor(data.nTest / 2));
+    const all = data.testSet(2 * n);
+    const v = await all.data() as Float32Array;
+    all.dispose();
+    return { w2: w2(v.subarray(0, 2 * n), v.subarray(2 * n, 4 * n), n, 2) };
+  },
+  headline: { quality: "w2", nll: "nats" },
+};

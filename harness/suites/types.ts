@@ -1,9 +1,10 @@
-// The resolved configuration of a suite run (what the config hash covers).
-import type { MethodEntry } from "../results/schema.ts";
+// The suite contract: a typed suite definition and the resolved configuration it runs with.
+import type { MethodEntry, SolverSetting } from "../../results/schema.ts";
+import type { DataSource } from "../data/source.ts";
+import type { Quality } from "../evaluate.ts";
 import type { TrainConfig } from "../train.ts";
 
-/** One solver setting: { steps: 8 }, { steps: 8, grid: "edm" } or { rtol: 1e-5, atol: 1e-5 }. */
-export type SolverSetting = Record<string, number | string>;
+export type { SolverSetting };
 
 export interface EvalConfig {
   /** Generated samples per solver setting (and held-out points they are compared with). */
@@ -25,7 +26,8 @@ export interface EvalConfig {
   reflowPairs: number;
 }
 
-export interface SuiteConfig {
+/** The resolved configuration of a suite run (what the config hash covers). */
+export interface SuiteConfig<Data = Record<string, unknown>> {
   suite: string;
   datasets: string[];
   methods: MethodEntry[];
@@ -35,5 +37,44 @@ export interface SuiteConfig {
   train: Omit<TrainConfig, "seed">;
   eval: EvalConfig;
   seed: number;
-  data: Record<string, unknown>;
+  /** The suite's own data settings plus the budget they came from. */
+  data: Data & { budget: string };
+}
+
+/** Budget-dependent defaults of a suite. */
+export interface SuiteDefaults<Data> {
+  train: SuiteConfig["train"];
+  eval: EvalConfig;
+  data: Data;
+  solvers: Record<string, SolverSetting[]>;
+  /** Model preset used unless --preset or NAME:PRESET says otherwise. */
+  preset?: string;
+}
+
+/**
+ * A benchmark suite: its data sets, budgets, how samples are scored, and what the report's
+ * headline columns are. `Data` is the suite's own data settings (sizes, data directory).
+ */
+export interface SuiteDef<Data = Record<string, unknown>> {
+  name: string;
+  description: string;
+  datasets: string[];
+  defaultDatasets: string[];
+  /** Named budgets (first is the default) and their descriptions. */
+  budgets: Record<string, string>;
+  defaults(budget: string, opts: { dataDir: string }): SuiteDefaults<Data>;
+  /** Data kind, which picks the default model. */
+  kind: "vector" | "image";
+  /**
+   * Checks that must pass before any training (e.g. "CIFAR-10 is missing, put it here"):
+   * resolves with the problem in one message, or undefined when the suite can run.
+   */
+  preflight?(cfg: SuiteConfig<Data>): Promise<string | undefined>;
+  /** Data for one data set of the suite. */
+  load(dataset: string, cfg: SuiteConfig<Data>): Promise<DataSource>;
+  /** How generated samples are scored against held-out data. */
+  quality(data: DataSource, cfg: SuiteConfig<Data>): Promise<Quality>;
+  /** The quality metric between two disjoint held-out samples (a perfect model's score). */
+  reference?(data: DataSource, cfg: SuiteConfig<Data>): Promise<Record<string, number>>;
+  headline: { quality: "w2" | "fid"; nll: "nats" | "bpd" };
 }

@@ -1,5 +1,5 @@
 // Independent coupling: the source and data batches are paired as drawn (x0 ~ p0, x1 ~ q apart).
-import { defineCoupling } from "../../harness/define.ts";
+import { defineCoupling } from "../../core/mod.ts";
 
 /**
  * Returns the batches unchanged. Ownership: pair() returns new tensors (clones, which share the

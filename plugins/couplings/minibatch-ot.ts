@@ -1,11 +1,14 @@
 // Minibatch OT coupling (OT-CFM, Tong et al.; Pooladian et al.): pair each batch by the optimal
 // transport plan for squared Euclidean cost between its flattened examples, exact or entropic.
-import { defineCoupling } from "../../harness/define.ts";
-import { solveAssignment } from "../../harness/ot/assignment.ts";
-import { samplePairs, sinkhorn } from "../../harness/ot/sinkhorn.ts";
-import { sqdistTensor } from "../../harness/ot/sqdist.ts";
-import { tf } from "../../harness/tf.ts";
-import type { Coupling } from "../../harness/types.ts";
+import {
+  type Coupling,
+  defineCoupling,
+  samplePairs,
+  sinkhorn,
+  solveAssignment,
+  sqdistTensor,
+  tf,
+} from "../../core/mod.ts";
 
 /** How a minibatch OT coupling solves each batch. */
 export interface MinibatchOtOptions {

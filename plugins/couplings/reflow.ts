@@ -1,6 +1,5 @@
 // k-rectified flow coupling: pairs (x0, Phi(x0)) generated once by an earlier method's model.
-import { defineCoupling } from "../../harness/define.ts";
-import { tf } from "../../harness/tf.ts";
+import { defineCoupling, tf } from "../../core/mod.ts";
 
 export default defineCoupling({
   name: "reflow",

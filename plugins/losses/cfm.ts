@@ -1,6 +1,5 @@
 // Conditional flow matching: regress the network on the conditional velocity u_t(x_t | x0, x1).
-import { defineLoss } from "../../harness/define.ts";
-import { tf } from "../../harness/tf.ts";
+import { defineLoss, tf } from "../../core/mod.ts";
 
 export default defineLoss({
   name: "cfm",

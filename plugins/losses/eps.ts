@@ -1,9 +1,6 @@
 // Noise prediction (DDPM-style denoising score matching) for any affine path; samples with the
 // probability-flow ODE velocity derived from the predicted noise and the path's schedule.
-import { velocityFromEpsilon } from "../../harness/affine.ts";
-import { defineLoss } from "../../harness/define.ts";
-import { tf } from "../../harness/tf.ts";
-import type { Path, Schedule } from "../../harness/types.ts";
+import { defineLoss, type Path, type Schedule, tf, velocityFromEpsilon } from "../../core/mod.ts";
 
 function scheduleOf(path: Path): Schedule {
   if (!path.schedule) {

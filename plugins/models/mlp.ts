@@ -1,8 +1,13 @@
 // MLP velocity network for vector data: input [x, t], SiLU hidden layers, linear output.
-import { defineModel } from "../../harness/define.ts";
-import { subSeed } from "../../harness/rng.ts";
-import { type Tensor, type Tensor1D, tf } from "../../harness/tf.ts";
-import type { Model, ModelSpec } from "../../harness/types.ts";
+import {
+  defineModel,
+  type Model,
+  type ModelSpec,
+  subSeed,
+  type Tensor,
+  type Tensor1D,
+  tf,
+} from "../../core/mod.ts";
 
 interface MlpPreset {
   hidden: number;

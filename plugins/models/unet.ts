@@ -1,8 +1,13 @@
 // Diffusion U-Net model plugin (DDPM / Lipman et al. CIFAR-10 style) built from tf ops.
-import { defineModel } from "../../harness/define.ts";
-import { subSeed } from "../../harness/rng.ts";
-import { type Tensor, type Tensor1D, tf } from "../../harness/tf.ts";
-import type { Model, ModelSpec } from "../../harness/types.ts";
+import {
+  defineModel,
+  type Model,
+  type ModelSpec,
+  subSeed,
+  type Tensor,
+  type Tensor1D,
+  tf,
+} from "../../core/mod.ts";
 import { type AttnBlock, attnBlock, makeAttnBlock } from "./_unet/attention.ts";
 import { resolveConfig, UNET_PRESETS, type UNetConfig } from "./_unet/config.ts";
 import { groupNorm, type GroupNormParams, makeGroupNorm } from "./_unet/groupnorm.ts";

@@ -1,5 +1,5 @@
 // Lipman et al.'s conditional OT path: mu_t = t x1, sigma_t = 1 - (1 - sigma_min) t.
-import { definePath } from "../../harness/define.ts";
+import { definePath } from "../../core/mod.ts";
 
 /** sigma_min of the path; Lipman et al. use a small positive value. */
 export const SIGMA_MIN = 1e-4;

@@ -1,5 +1,5 @@
 // Trigonometric path: alpha = sin(pi t / 2), sigma = cos(pi t / 2).
-import { definePath } from "../../harness/define.ts";
+import { definePath } from "../../core/mod.ts";
 
 const h = Math.PI / 2;
 

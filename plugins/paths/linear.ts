@@ -1,5 +1,5 @@
 // Rectified flow's straight path: x_t = t x1 + (1 - t) x0 (cond-ot with sigma_min = 0).
-import { definePath } from "../../harness/define.ts";
+import { definePath } from "../../core/mod.ts";
 
 export default definePath({
   name: "linear",

@@ -1,5 +1,5 @@
 // Variance-exploding diffusion path: x_t = x1 + sigma(t) z, sigma from sigma_max (t=0) to sigma_min.
-import { definePath } from "../../harness/define.ts";
+import { definePath } from "../../core/mod.ts";
 
 export const SIGMA_MIN = 0.01;
 /** For 2-D toy data in [-4, 4]; Song et al. use the largest pairwise data distance. */

@@ -1,5 +1,5 @@
 // Lipman et al.'s variance-preserving diffusion path (eqs. 18-19), noise at t = 0, data at t = 1.
-import { definePath } from "../../harness/define.ts";
+import { definePath } from "../../core/mod.ts";
 
 /** Linear beta schedule of the VP SDE, as in Song et al. and Lipman et al. */
 export const BETA_MIN = 0.1;

@@ -1,9 +1,16 @@
 // Adaptive Dormand-Prince 5(4) with FSAL, error-norm step control and Hairer's initial step.
-import { defineSolver } from "../../harness/define.ts";
-import { SolverError } from "../../harness/solve/errors.ts";
-import { combine, rkStages, type Tableau } from "../../harness/solve/fixed-step.ts";
-import { type Tensor, tf } from "../../harness/tf.ts";
-import type { SolveOptions, SolveResult, VelocityField } from "../../harness/types.ts";
+import {
+  combine,
+  defineSolver,
+  rkStages,
+  type SolveOptions,
+  SolverError,
+  type SolveResult,
+  type Tableau,
+  type Tensor,
+  tf,
+  type VelocityField,
+} from "../../core/mod.ts";
 
 const NAME = "dopri5";
 

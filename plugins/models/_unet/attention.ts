@@ -1,5 +1,5 @@
 // Self-attention block over the spatial positions of a feature map (DDPM AttnBlock, multi-head).
-import { type Tensor, tf } from "../../../harness/tf.ts";
+import { type Tensor, tf } from "../../../core/mod.ts";
 import { groupNorm, type GroupNormParams, makeGroupNorm } from "./groupnorm.ts";
 import { type Dense, dense, makeDense, type Params } from "./params.ts";
 

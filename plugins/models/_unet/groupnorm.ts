@@ -1,5 +1,5 @@
 // Group normalisation built from reshape + tf.moments-style statistics, with a learned affine.
-import { type Tensor, tf } from "../../../harness/tf.ts";
+import { type Tensor, tf } from "../../../core/mod.ts";
 import type { Params } from "./params.ts";
 
 /** Learned scale and shift of one GroupNorm layer. */

@@ -1,6 +1,5 @@
 // Seeded parameter store for the U-Net, plus the dense / 1x1 / 3x3 layers built on it.
-import { rng } from "../../../harness/rng.ts";
-import { type Tensor, tf } from "../../../harness/tf.ts";
+import { rng, type Tensor, tf } from "../../../core/mod.ts";
 
 /** Creates trainable variables in a fixed order from one seed, and remembers their names. */
 export class Params {

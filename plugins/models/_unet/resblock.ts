@@ -1,5 +1,5 @@
 // Residual block of the diffusion U-Net: GN, SiLU, conv, time injection, GN, SiLU, dropout, conv.
-import { type Tensor, tf } from "../../../harness/tf.ts";
+import { type Tensor, tf } from "../../../core/mod.ts";
 import { groupNorm, type GroupNormParams, makeGroupNorm } from "./groupnorm.ts";
 import {
   type Conv,

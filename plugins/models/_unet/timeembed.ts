@@ -1,5 +1,5 @@
 // Sinusoidal time embedding (Transformer / DDPM style) of per-example times.
-import { type Tensor, tf } from "../../../harness/tf.ts";
+import { type Tensor, tf } from "../../../core/mod.ts";
 
 /**
  * Embed times t [B] as [B, dim]: [sin(s t f_0..f_{h-1}), cos(s t f_0..f_{h-1})] with h = dim / 2,

@@ -1,5 +1,5 @@
 // Nearest-neighbour 2x upsampling with an explicit gradient (the sum over each 2x2 block).
-import { type Tensor, tf } from "../../../harness/tf.ts";
+import { type Tensor, tf } from "../../../core/mod.ts";
 
 function upsampleWithGrad(x: Tensor) {
   const [, h, w] = x.shape;

@@ -1,6 +1,6 @@
 // Record a few Euler trajectories of a 2-D flow for the report's scatter plots.
-import { type Tensor, tf } from "./tf.ts";
-import type { VelocityField } from "./types.ts";
+import { type Tensor, tf } from "../../core/tf.ts";
+import type { VelocityField } from "../../core/types.ts";
 
 /** States of each example at every Euler step: result[i][k] is example i at step k. */
 export async function recordTrajectories(

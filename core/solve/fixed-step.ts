@@ -1,16 +1,9 @@
 // Shared explicit Runge-Kutta machinery: Butcher tableaux, one RK step, and the fixed-grid loop.
+import { defineSolver } from "../define.ts";
 import { type Tensor, tf } from "../tf.ts";
-import type { SolveOptions, SolveResult, VelocityField } from "../types.ts";
+import type { SolveOptions, Solver, SolveResult, VelocityField } from "../types.ts";
 import { SolverError } from "./errors.ts";
-import { type GridKind, timeGrid } from "./time-grid.ts";
-
-/** Solve options of the fixed-step solvers: SolveOptions plus the grid kind used with `steps`. */
-export type FixedStepOptions = SolveOptions & {
-  /** Grid used when `steps` is given and `grid` is not (default "uniform"). */
-  gridKind?: GridKind | string;
-  /** Exponent of the "edm" grid (default 7). */
-  rho?: number;
-};
+import { timeGrid } from "./time-grid.ts";
 
 /** An explicit Butcher tableau: nodes c, lower-triangular stage weights a, output weights b. */
 export interface Tableau {
@@ -87,7 +80,7 @@ export function rkStep(f: VelocityField, x: Tensor, t: number, h: number, tab: T
  * The time grid a fixed-step solve uses: `opts.grid` (checked: monotone, from t0 to t1) or
  * `timeGrid(opts.gridKind ?? "uniform", opts.steps, t0, t1)`.
  */
-export function resolveGrid(solver: string, opts: FixedStepOptions): number[] {
+export function resolveGrid(solver: string, opts: SolveOptions): number[] {
   const { t0, t1 } = opts;
   if (!Number.isFinite(t0) || !Number.isFinite(t1)) {
     throw new Error(`${solver}: t0 and t1 must be finite, got t0=${t0}, t1=${t1}`);
@@ -138,7 +131,7 @@ export async function integrateFixed(
   tab: Tableau,
   f: VelocityField,
   x0: Tensor,
-  opts: FixedStepOptions,
+  opts: SolveOptions,
 ): Promise<SolveResult> {
   if (opts.t0 === opts.t1 && opts.grid === undefined) return { x: tf.clone(x0) };
   const grid = resolveGrid(solver, opts);
@@ -156,4 +149,32 @@ export async function integrateFixed(
     throw e;
   }
   return { x, stats: { accepted: grid.length - 1, rejected: 0 } };
+}
+
+/** What a fixed-step solver plugin states about itself: everything but how it integrates. */
+export interface FixedStepSolverInput {
+  name: string;
+  description: string;
+  /** Convergence order of the method. */
+  order: number;
+  tableau: Tableau;
+}
+
+/**
+ * A fixed-step solver plugin from its Butcher tableau: one velocity evaluation per stage, on the
+ * grid built from `steps` (and `gridKind`) or given as `grid`.
+ * @example
+ * export default fixedStepSolver({
+ *   name: "euler", description: "Explicit Euler", order: 1,
+ *   tableau: { c: [0], a: [[]], b: [1] },
+ * });
+ */
+export function fixedStepSolver(s: FixedStepSolverInput): Solver {
+  const { tableau, ...meta } = s;
+  return defineSolver({
+    ...meta,
+    adaptive: false,
+    evalsPerStep: tableau.c.length,
+    integrate: (f, x0, opts) => integrateFixed(s.name, tableau, f, x0, opts),
+  });
 }

@@ -1,5 +1,5 @@
 // PNG encoding of generated images for the report: an RGB grid as a base64 data URI.
-import { type Tensor, tf } from "./tf.ts";
+import { type Tensor, tf } from "../../core/tf.ts";
 
 const CRC_TABLE = Uint32Array.from({ length: 256 }, (_, n) => {
   let c = n;

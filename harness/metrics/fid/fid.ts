@@ -1,6 +1,6 @@
 // Public FID entry: load pytorch-fid's Inception weights (or say why FID is n/a) and compute the
 // FID of generated images against reference statistics.
-import type { Tensor } from "../tf.ts";
+import type { Tensor } from "../../../core/tf.ts";
 import {
   type FrechetParts,
   frechetParts,
@@ -11,7 +11,7 @@ import {
 import { type FeatureExtractor, type ImageFormat, streamFeatureStats } from "./features.ts";
 import { type FidInception, inceptionFromSafetensors } from "./inception.ts";
 import { expectedTensors } from "./inception-spec.ts";
-import { SafetensorsFile } from "./safetensors.ts";
+import { SafetensorsFile } from "../../store/safetensors.ts";
 
 /** The weights file name the harness looks for in the data dir. */
 export const INCEPTION_FILE = "pt_inception-2015-12-05.safetensors";
@@ -22,7 +22,7 @@ export const INCEPTION_ENV = "FMBENCH_INCEPTION";
 /** How to obtain the weights, appended to the "not found" message. */
 export const HOW_TO_GET_WEIGHTS =
   "download pytorch-fid's pt_inception-2015-12-05-6726825d.pth and convert it to safetensors " +
-  `(see harness/fid/README.md), then put it at data/${INCEPTION_FILE} or set ${INCEPTION_ENV}`;
+  `(see harness/metrics/fid/README.md), then put it at data/${INCEPTION_FILE} or set ${INCEPTION_ENV}`;
 
 /** The weights path: $FMBENCH_INCEPTION if set, else <dataDir>/pt_inception-2015-12-05.safetensors. */
 export function inceptionPath(dataDir = "data"): string {

@@ -24,7 +24,13 @@ export function isGridKind(kind: string): kind is GridKind {
  * @example
  * timeGrid("edm", 4, 0, 1); // [0, 0.9, ..., 1] with the shortest step last
  */
-export function timeGrid(kind: string, steps: number, t0: number, t1: number, rho = EDM_RHO) {
+export function timeGrid(
+  kind: string,
+  steps: number,
+  t0: number,
+  t1: number,
+  rho: number = EDM_RHO,
+): number[] {
   if (!isGridKind(kind)) {
     throw new Error(`unknown time grid "${kind}"; valid kinds: ${GRID_KINDS.join(", ")}`);
   }

@@ -1,7 +1,19 @@
 // The versioned results.json schema: a run manifest, the plugin inventory and one record per
 // trained (dataset, method, model) with its evaluations. Every report figure traces to this file.
 
+import type { GridKind } from "../core/solve/time-grid.ts";
+
 export const RESULTS_SCHEMA = "fmbench/results@1";
+
+/**
+ * One solver setting: a fixed-step solver's step count (and time grid, "uniform" by default),
+ * or an adaptive solver's tolerances. The members of the other kind are absent.
+ * @example
+ * const settings: SolverSetting[] = [{ steps: 8 }, { steps: 8, grid: "edm" }, { rtol: 1e-5, atol: 1e-5 }];
+ */
+export type SolverSetting =
+  | { steps: number; grid?: GridKind; rtol?: undefined; atol?: undefined }
+  | { rtol: number; atol: number; steps?: undefined; grid?: undefined };
 
 export interface RunManifest {
   commit: string;
@@ -50,7 +62,7 @@ export interface MethodEntry {
 export interface EvalRecord {
   solver: string;
   /** e.g. { steps: 8 } or { rtol: 1e-5, atol: 1e-5 } or { steps: 8, grid: "edm" } */
-  setting: Record<string, number | string>;
+  setting: SolverSetting;
   status: "ok" | "failed";
   error?: string;
   /** Velocity evaluations per sample path, counted by the harness. */
@@ -73,7 +85,7 @@ export interface NllRecord {
   probes?: number;
   noise?: "rademacher" | "gaussian";
   solver: string;
-  setting: Record<string, number | string>;
+  setting: SolverSetting;
   /** Velocity evaluations per trajectory (divergence VJPs not included). */
   nfe: number;
   seconds: number;

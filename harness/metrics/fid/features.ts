@@ -1,5 +1,5 @@
 // Stream images batch by batch through the FID Inception network into float64 mean/covariance.
-import { type Tensor, tf } from "../tf.ts";
+import { type Tensor, tf } from "../../../core/tf.ts";
 import { type GaussianStats, RunningStats } from "./frechet.ts";
 
 /** What turns images into feature vectors: FidInception, or a stand-in in tests. */

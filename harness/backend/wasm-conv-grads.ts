@@ -1,6 +1,6 @@
 // Convolution training on tfjs-backend-wasm: adds the missing Conv2DBackpropFilter and replaces the
 // scalar-loop Conv2DBackpropInput (both become XNNPACK Conv2D calls); splits slow batched matmuls.
-import { tf } from "./tf.ts";
+import { tf } from "../../core/tf.ts";
 
 type Info = tf.TensorInfo;
 type Attrs = tf.NamedAttrMap;

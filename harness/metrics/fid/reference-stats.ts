@@ -1,10 +1,10 @@
 // FID reference statistics of a dataset's images: computed once, cached in the data dir as a
 // safetensors file (provenance in its JSON header, float64 mu/sigma/sqrt(sigma)), then reused.
-import type { Tensor } from "../tf.ts";
+import type { Tensor } from "../../../core/tf.ts";
 import type { PreparedGaussian } from "./frechet.ts";
 import { prepareGaussian } from "./frechet.ts";
 import { type FeatureExtractor, type ImageFormat, streamFeatureStats } from "./features.ts";
-import { encodeSafetensors, readSafetensors } from "./safetensors.ts";
+import { encodeSafetensors, readSafetensors } from "../../store/safetensors.ts";
 
 /** Version tag of the cache layout and of the feature pipeline it was computed with. */
 export const REFERENCE_FORMAT = "fmbench/fid-ref@1";

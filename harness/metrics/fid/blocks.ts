@@ -1,6 +1,6 @@
 // The FID Inception-v3 forward pass in tf ops (NHWC): BasicConv2d with BatchNorm folded in, the
 // pools with PyTorch's padding semantics, and the mixed blocks A, B, C, D, E_1 and E_2.
-import { type Tensor, tf } from "../tf.ts";
+import { type Tensor, tf } from "../../../core/tf.ts";
 import type { BlockSpec, ConvSpec } from "./inception-spec.ts";
 
 /** A BasicConv2d ready to run: HWIO filter and bias with BatchNorm folded in. */

@@ -1,7 +1,7 @@
 // CLI: re-render <run-dir>/report.html from results.json, or merge shard results into one run.
 import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
-import { RESULTS_SCHEMA, type ResultsFile } from "./results/schema.ts";
+import { readResults, ResultsFileError, resultsPath } from "../results/io.ts";
 import { MergeError, mergeResults } from "../reports/merge.ts";
 import { renderReport } from "../reports/render.ts";
 
@@ -26,59 +26,6 @@ export class CliError extends Error {
     super(message);
     this.name = "CliError";
   }
-}
-
-/** Where a run directory's (or a results.json path's) results file lives. */
-export function resultsPath(dirOrFile: string): string {
-  return dirOrFile.endsWith(".json") ? dirOrFile : join(dirOrFile, "results.json");
-}
-
-/** Check the fields the report relies on; names the file and the first bad field. */
-export function checkResults(value: unknown, path: string): ResultsFile {
-  const bad = (what: string) => new CliError(`${path}: ${what}`);
-  if (value === null || typeof value !== "object") throw bad("expected a JSON object");
-  const v = value as Record<string, unknown>;
-  if (v.schema !== RESULTS_SCHEMA) {
-    throw bad(`schema is ${JSON.stringify(v.schema)}, expected "${RESULTS_SCHEMA}"`);
-  }
-  for (const key of ["runs", "methods"]) {
-    if (!Array.isArray(v[key])) throw bad(`"${key}" must be an array`);
-  }
-  for (const key of ["manifest", "plugins", "headline"]) {
-    if (v[key] === null || typeof v[key] !== "object") throw bad(`"${key}" must be an object`);
-  }
-  const p = v.plugins as Record<string, unknown>;
-  if (!Array.isArray(p.loaded) || !Array.isArray(p.failures)) {
-    throw bad(`"plugins" must have arrays "loaded" and "failures"`);
-  }
-  const h = v.headline as Record<string, unknown>;
-  if (h.quality !== "w2" && h.quality !== "fid") {
-    throw bad(`headline.quality is ${JSON.stringify(h.quality)}, expected "w2" or "fid"`);
-  }
-  if (h.nll !== "nats" && h.nll !== "bpd") {
-    throw bad(`headline.nll is ${JSON.stringify(h.nll)}, expected "nats" or "bpd"`);
-  }
-  if (typeof h.adaptiveSolver !== "string") throw bad(`headline.adaptiveSolver must be a string`);
-  return value as ResultsFile;
-}
-
-/** Read and check `<dirOrFile>/results.json`. */
-export async function readResults(dirOrFile: string): Promise<ResultsFile> {
-  const path = resultsPath(dirOrFile);
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new CliError(`results.json not found: ${path}`);
-    throw new CliError(`cannot read ${path}: ${e instanceof Error ? e.message : e}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new CliError(`${path} is not valid JSON: ${e instanceof Error ? e.message : e}`);
-  }
-  return checkResults(value, path);
 }
 
 async function write(path: string, text: string): Promise<void> {
@@ -173,6 +120,10 @@ export async function main(args: string[]): Promise<number> {
       console.error(`report: ${e.message}`);
       if (e.code === 2) console.error(USAGE);
       return e.code;
+    }
+    if (e instanceof ResultsFileError) {
+      console.error(`report: ${e.message}`);
+      return 1;
     }
     if (e instanceof MergeError) {
       console.error(`report --merge: ${e.message}`);

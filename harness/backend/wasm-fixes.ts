@@ -1,6 +1,6 @@
 // Speed fix for tfjs-backend-wasm: its matmul with transposeA/transposeB is 10-20x slower than an
 // explicit Transpose followed by a plain matmul, and every backward pass uses transposed matmuls.
-import { tf } from "./tf.ts";
+import { tf } from "../../core/tf.ts";
 
 type KernelFunc = tf.KernelConfig["kernelFunc"];
 type Info = tf.TensorInfo;

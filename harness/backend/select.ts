@@ -1,6 +1,7 @@
 // Backend selection: tensorflow (tfjs-node-gpu, optional lazy import), webgpu on a real adapter,
 // else wasm, with fmbench's convolution-gradient kernels registered (wasm ships none).
-import { tf } from "./tf.ts";
+import { firstLine } from "../error-message.ts";
+import { tf } from "../../core/tf.ts";
 import { applyWasmMatMulFix } from "./wasm-fixes.ts";
 import { registerWasmConvGrads } from "./wasm-conv-grads.ts";
 
@@ -25,7 +26,7 @@ async function tryTensorflow(): Promise<string | null> {
     await import(TFJS_NODE_GPU);
     return null;
   } catch (e) {
-    return `tensorflow: @tensorflow/tfjs-node-gpu not loadable (${firstLine(e)}); ` +
+    return `tensorflow: @tensorflow/tfjs-node-gpu not loadable (${firstLine(e, 160)}); ` +
       `enable it with: deno install --allow-scripts=${TFJS_NODE_GPU} (needs CUDA 11 + cuDNN 8)`;
   }
 }
@@ -43,12 +44,8 @@ async function webgpuAdapter(): Promise<{ ok: boolean; device: string }> {
     const fallback = adapter.isFallbackAdapter ?? info.isFallbackAdapter ?? false;
     return { ok: !fallback, device: fallback ? `${name} (software fallback)` : name };
   } catch (e) {
-    return { ok: false, device: `requestAdapter failed: ${firstLine(e)}` };
+    return { ok: false, device: `requestAdapter failed: ${firstLine(e, 160)}` };
   }
-}
-
-function firstLine(e: unknown): string {
-  return String(e instanceof Error ? e.message : e).split("\n")[0].slice(0, 160);
 }
 
 async function activate(name: BackendName): Promise<void> {
@@ -120,11 +117,13 @@ export async function selectBackend(
   try {
     await activate("wasm");
     if (opts.needsConvGrad) {
-      notes.push("wasm: convolution gradients by fmbench's kernels (harness/wasm-conv-grads.ts)");
+      notes.push(
+        "wasm: convolution gradients by fmbench's kernels (harness/backend/wasm-conv-grads.ts)",
+      );
     }
     return { backend: "wasm", device: cpuDevice(), notes };
   } catch (e) {
-    notes.push(`wasm: unavailable (${firstLine(e)}); using cpu`);
+    notes.push(`wasm: unavailable (${firstLine(e, 160)}); using cpu`);
     await activate("cpu");
     return { backend: "cpu", device: cpuDevice(), notes };
   }

@@ -6,9 +6,9 @@
 # the values the test compares against. Needs torch + torchvision (Debian: python3-torch,
 # python3-torchvision); not a test dependency.
 #
-#   deno eval 'import {expectedTensors as e} from "./harness/fid/inception-spec.ts";
+#   deno eval 'import {expectedTensors as e} from "./harness/metrics/fid/inception-spec.ts";
 #     console.log(JSON.stringify(e()))' > /tmp/manifest.json
-#   /usr/bin/python3 harness/fid/torch_golden.py /tmp/manifest.json
+#   /usr/bin/python3 harness/metrics/fid/torch_golden.py /tmp/manifest.json
 import json
 import sys
 

@@ -1,14 +1,9 @@
 // Plain-text summary table of a run for the terminal and CI logs (the report has the full view).
-import type { EvalRecord, ResultsFile, RunRecord } from "./results/schema.ts";
+import { headlineEval } from "../results/headline.ts";
+import type { ResultsFile, RunRecord } from "../results/schema.ts";
 
 function fmt(v: number | undefined, digits = 3): string {
   return v === undefined || !Number.isFinite(v) ? "n/a" : v.toFixed(digits);
-}
-
-/** The adaptive solver's eval at its tightest tolerance (the headline NFE/quality cell). */
-export function headlineEval(r: RunRecord, adaptive: string): EvalRecord | undefined {
-  const evals = r.evals.filter((e) => e.solver === adaptive && e.status === "ok");
-  return evals.sort((a, b) => Number(a.setting.rtol ?? 1) - Number(b.setting.rtol ?? 1))[0];
 }
 
 function eulerAt(r: RunRecord, steps: number, q: string): string {
@@ -49,11 +44,12 @@ export function summaryRows(res: ResultsFile): string[][] {
       const v = unit === "bpd" ? n.bpd : n.nats;
       return `${fmt(v)}±${fmt(n.stderr, 3)}`;
     };
+    const ok = h?.status === "ok";
     rows.push([
       r.dataset,
       r.method,
-      h ? fmt(h.metrics[q]) : "n/a",
-      h ? String(h.nfe) : "n/a",
+      ok ? fmt(h.metrics[q]) : h ? "failed" : "n/a",
+      ok ? String(h.nfe) : "n/a",
       nll("exact"),
       nll("hutchinson"),
       fmt(r.straightness, 4),

@@ -1,6 +1,6 @@
 // pytorch-fid's FID Inception-v3 feature network (pool3, 2048-d) in tfjs, with weights loaded
 // from a safetensors file under pytorch-fid's tensor names and checked name by name.
-import { type Tensor, tf } from "../tf.ts";
+import { type Tensor, tf } from "../../../core/tf.ts";
 import { basicConv, type ConvTable, maxPool3x3Stride2, mixedBlock } from "./blocks.ts";
 import {
   allConvs,
@@ -12,7 +12,7 @@ import {
   featureParamCount,
   INCEPTION_SIZE,
 } from "./inception-spec.ts";
-import { FLOAT_DTYPES, type SafetensorsFile } from "./safetensors.ts";
+import { FLOAT_DTYPES, type SafetensorsFile } from "../../store/safetensors.ts";
 
 /** Raised when the weights file lacks a tensor or has one of the wrong shape or dtype. */
 export class InceptionWeightsError extends Error {
@@ -41,7 +41,7 @@ export function checkInceptionTensors(dir: TensorDirectory, source: string): voi
       throw new InceptionWeightsError(
         `Inception weights ${source}: missing tensor "${want.name}" (expected shape ` +
           `[${want.shape}]); the file has ${n} tensors, expected pytorch-fid's names ` +
-          `(pt_inception-2015-12-05 state_dict, see harness/fid/README.md)`,
+          `(pt_inception-2015-12-05 state_dict, see harness/metrics/fid/README.md)`,
       );
     }
     const same = got.shape.length === want.shape.length &&
@@ -102,7 +102,7 @@ export class FidInception {
   /** Feature dimension (2048). */
   readonly dim = FEATURE_DIM;
   /** Trainable parameters as PyTorch counts them (conv weights + BN affine), fc excluded. */
-  readonly paramCount = featureParamCount();
+  readonly paramCount: number = featureParamCount();
   private disposed = false;
 
   constructor(private readonly table: ConvTable) {}

@@ -1,4 +1,5 @@
 // The plugin contracts: paths, couplings, losses, models and solvers, and the values they share.
+import type { GridKind } from "./solve/time-grid.ts";
 import type { Scalar, Tensor, Tensor1D } from "./tf.ts";
 
 /** What solvers integrate: dx/dt = f(x, t). Returns a new tensor the caller owns. */
@@ -112,7 +113,9 @@ export interface SolveOptions {
   /** Fixed-step solvers: explicit increasing or decreasing time grid from t0 to t1. */
   grid?: number[];
   /** Fixed-step solvers: the kind of grid built from `steps` ("uniform" default, "edm"). */
-  gridKind?: string;
+  gridKind?: GridKind;
+  /** Fixed-step solvers: exponent of the "edm" grid (default 7). */
+  rho?: number;
   rtol?: number;
   atol?: number;
   /** Adaptive solvers: abort after this many accepted+rejected steps. */

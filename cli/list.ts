@@ -1,0 +1,26 @@
+// `deno task bench --list`: every plugin with its kind, family and description, the suites and
+// their budgets, and the plugin files that failed to load.
+import type { Registry } from "../harness/registry.ts";
+import { SUITES } from "../harness/suites/mod.ts";
+
+/** Print the plugin inventory, the suites and the load failures. */
+export function printList(reg: Registry) {
+  const rows = reg.entries.map((e) => [e.kind, e.name, e.family ?? "", e.description]);
+  const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length), 6));
+  console.log(
+    ["kind".padEnd(w[0]), "name".padEnd(w[1]), "family".padEnd(w[2]), "description"].join("  "),
+  );
+  for (const r of rows) {
+    console.log([r[0].padEnd(w[0]), r[1].padEnd(w[1]), r[2].padEnd(w[2]), r[3]].join("  "));
+  }
+  console.log("\nsuites:");
+  for (const s of Object.values(SUITES)) {
+    console.log(`  ${s.name}: ${s.description}; data sets ${s.datasets.join(", ")}`);
+    for (const [b, d] of Object.entries(s.budgets)) console.log(`    --budget ${b}: ${d}`);
+  }
+
+  if (reg.failures.length) {
+    console.log(`\nload failures (${reg.failures.length}):`);
+    for (const f of reg.failures) console.log(`  ${f.kind}  ${f.file}: ${f.reason}`);
+  }
+}

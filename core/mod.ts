@@ -1,0 +1,58 @@
+// The plugin SDK: everything a path, coupling, loss, model or solver plugin imports, and nothing else.
+/**
+ * fmbench's plugin SDK. Built-in plugins under `plugins/` and plugins in an outside folder
+ * (`--plugins DIR`) import only this module (or the repository's `mod.ts`, which re-exports it).
+ *
+ * @example An affine path needs only its schedule:
+ * ```ts
+ * import { definePath } from "./mod.ts";
+ * export default definePath({
+ *   name: "square-ot", family: "ot", description: "x_t = t^2 x1 + (1 - t^2) x0",
+ *   schedule: { alpha: (t) => t * t, sigma: (t) => 1 - t * t, dAlpha: (t) => 2 * t, dSigma: (t) => -2 * t },
+ * });
+ * ```
+ * @module
+ */
+export type * from "./types.ts";
+export {
+  defineCoupling,
+  defineLoss,
+  defineModel,
+  definePath,
+  defineSolver,
+  type PathInput,
+  PluginShapeError,
+} from "./define.ts";
+export {
+  affineSample,
+  ALPHA_FLOOR,
+  coeff,
+  epsilonFromVelocity,
+  scoreFromEpsilon,
+  velocityFromEpsilon,
+} from "./affine.ts";
+export { normals, rng, subSeed } from "./rng.ts";
+export { type Scalar, type Tensor, type Tensor1D, tf } from "./tf.ts";
+export { SolverError } from "./solve/errors.ts";
+export {
+  assertFinite,
+  combine,
+  fixedStepSolver,
+  type FixedStepSolverInput,
+  integrateFixed,
+  resolveGrid,
+  rkStages,
+  rkStep,
+  type Tableau,
+} from "./solve/fixed-step.ts";
+export { EDM_RHO, GRID_KINDS, type GridKind, isGridKind, timeGrid } from "./solve/time-grid.ts";
+export { type CountedField, countNfe } from "./solve/nfe.ts";
+export {
+  type Assignment,
+  type AssignmentOptions,
+  type AssignmentWithDuals,
+  solveAssignment,
+  solveAssignmentWithDuals,
+} from "./ot/assignment.ts";
+export { samplePairs, sinkhorn, type SinkhornOptions, type SinkhornResult } from "./ot/sinkhorn.ts";
+export { sqdist, sqdistTensor } from "./ot/sqdist.ts";

@@ -1,0 +1,83 @@
+// The plan of a suite: which runs (data set, model, method) happen, in what order, in which shard,
+// and the hash of everything that determines each run's result (its resume key).
+import { configHash } from "../results/io.ts";
+import type { MethodEntry } from "../results/schema.ts";
+import type { SuiteConfig } from "./suites/types.ts";
+
+/** One run of the grid: a method trained on a data set with a model, then evaluated. */
+export interface Run {
+  dataset: string;
+  model: { name: string; preset: string };
+  method: MethodEntry;
+  /** Stable id, safe as a file name (see runId). */
+  id: string;
+}
+
+/** A slice of the grid: shard `index` (0-based) of `count`. */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+/**
+ * Stable run id, safe as a file name.
+ * @example
+ * runId("moons", "FM w/ OT", "mlp", "default"); // "moons__fm-w-ot__mlp-default"
+ */
+export function runId(dataset: string, method: string, model: string, preset: string): string {
+  const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9.]+/g, "-").replace(/^-|-$/g, "");
+  return `${slug(dataset)}__${slug(method)}__${slug(model)}-${slug(preset)}`;
+}
+
+/**
+ * The grid in run order, grouped so that a reflow student shares a shard with its teacher:
+ * groups are (data set, model, teacher chain) and shard i of n takes groups g with g % n == i.
+ * @example
+ * const runs = planRuns(config, { index: 0, count: 2 });
+ */
+export function planRuns(cfg: SuiteConfig, shard?: Shard): Run[] {
+  const groups: Run[][] = [];
+  for (const dataset of cfg.datasets) {
+    for (const model of cfg.models) {
+      const byRoot = new Map<string, Run[]>();
+      for (const method of cfg.methods) {
+        let root = method;
+        while (root.teacher) root = cfg.methods.find((m) => m.label === root.teacher)!;
+        const list = byRoot.get(root.label) ?? [];
+        list.push({
+          dataset,
+          model,
+          method,
+          id: runId(dataset, method.label, model.name, model.preset),
+        });
+        byRoot.set(root.label, list);
+      }
+      groups.push(...byRoot.values());
+    }
+  }
+  return groups.filter((_, g) => !shard || g % shard.count === shard.index).flat();
+}
+
+/**
+ * The part of the config that determines one run's result: a resumed run is reused only when
+ * its recorded hash equals this.
+ * @example
+ * const hash = runHash(config, planRuns(config)[0]);
+ */
+export function runHash(cfg: SuiteConfig, run: Run): string {
+  const teacher = run.method.teacher
+    ? cfg.methods.find((m) => m.label === run.method.teacher)
+    : undefined;
+  return configHash({
+    suite: cfg.suite,
+    dataset: run.dataset,
+    model: run.model,
+    method: run.method,
+    teacher,
+    train: cfg.train,
+    eval: cfg.eval,
+    solvers: cfg.solvers,
+    seed: cfg.seed,
+    data: cfg.data,
+  });
+}

@@ -1,0 +1,13 @@
+// The suites fmbench knows, by name: one complete, typed suite definition per file.
+import { cifar10Suite } from "./cifar10.ts";
+import { toy2dSuite } from "./toy2d.ts";
+import type { SuiteDef } from "./types.ts";
+
+export type { EvalConfig, SolverSetting, SuiteConfig, SuiteDef, SuiteDefaults } from "./types.ts";
+
+/**
+ * Every suite, by name (the first is the CLI's default).
+ * @example
+ * const suite = SUITES["toy2d"]; // suite.defaultDatasets: ["moons", "8gaussians", "checkerboard"]
+ */
+export const SUITES: Record<string, SuiteDef> = { toy2d: toy2dSuite, cifar10: cifar10Suite };

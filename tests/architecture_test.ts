@@ -1,0 +1,131 @@
+// The layout is the architecture: import rules between folders, and an outside plugin folder of
+// every kind that imports nothing but mod.ts, loaded and exercised like the built-in plugins.
+import assert from "node:assert/strict";
+import { dirname, join, relative } from "node:path";
+import { BUILTIN_PLUGINS, discoverPlugins, tf } from "../mod.ts";
+import { OUTSIDE_PLUGINS, tempPluginRoot } from "./helpers/plugins.ts";
+
+const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
+
+/** Every .ts file under a folder of the repository, as repository-relative paths. */
+async function tsFiles(folder: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(join(ROOT, dir))) {
+      const rel = `${dir}/${e.name}`;
+      if (e.isDirectory) await walk(rel);
+      else if (e.name.endsWith(".ts")) out.push(rel);
+    }
+  };
+  await walk(folder);
+  return out.sort();
+}
+
+/** The specifiers a file imports (static, dynamic and type-only imports and re-exports). */
+async function importsOf(file: string): Promise<string[]> {
+  const text = await Deno.readTextFile(join(ROOT, file));
+  const specs: string[] = [];
+  for (const m of text.matchAll(/(?:from|import)\s*\(?\s*"([^"]+)"/g)) specs.push(m[1]);
+  return specs;
+}
+
+/** A relative specifier as a repository-relative path; bare and npm: specifiers as they are. */
+function target(file: string, spec: string): string {
+  return spec.startsWith(".") ? relative(ROOT, join(ROOT, dirname(file), spec)) : spec;
+}
+
+/** Every (file, imported path) pair under `folder` that `allowed` rejects. */
+async function violations(folder: string, allowed: (to: string) => boolean): Promise<string[]> {
+  const bad: string[] = [];
+  for (const file of await tsFiles(folder)) {
+    for (const spec of await importsOf(file)) {
+      const to = target(file, spec);
+      if (!allowed(to)) bad.push(`${file} imports ${to}`);
+    }
+  }
+  return bad;
+}
+
+const under = (to: string, folder: string) => to.startsWith(`${folder}/`);
+const builtin = (to: string) => to.startsWith("node:");
+const CHART_LIBS = ["@observablehq/plot", "linkedom"];
+const pluginMayImport = (to: string) => to === "core/mod.ts" || under(to, "plugins");
+
+Deno.test("import rules: plugins import only core/mod.ts (and files of their own plugin folder)", async () => {
+  const bad = await violations("plugins", pluginMayImport);
+  assert.deepEqual(bad, []);
+});
+
+Deno.test("import rules: core/ imports nothing from the engine, results, reports or entry points", async () => {
+  const bad = await violations("core", (to) => under(to, "core") || to === "@tensorflow/tfjs");
+  assert.deepEqual(bad, []);
+});
+
+Deno.test("import rules: harness/ imports neither reports/ nor cli/", async () => {
+  const bad = await violations("harness", (to) => !under(to, "reports") && !under(to, "cli"));
+  assert.deepEqual(bad, []);
+});
+
+Deno.test("import rules: reports/ read only results/ (and their own helpers and chart libraries)", async () => {
+  const bad = await violations(
+    "reports",
+    (to) => under(to, "reports") || under(to, "results") || builtin(to) || CHART_LIBS.includes(to),
+  );
+  assert.deepEqual(bad, []);
+});
+
+Deno.test("import rules: results/ depends on nothing but core's types", async () => {
+  const bad = await violations(
+    "results",
+    (to) => under(to, "results") || builtin(to) || under(to, "core"),
+  );
+  assert.deepEqual(bad, []);
+});
+
+Deno.test("import rules: the checker itself catches a plugin that reaches into the engine", () => {
+  const to = target("plugins/paths/bad.ts", "../../harness/train.ts");
+  assert.equal(to, "harness/train.ts");
+  assert.ok(!pluginMayImport(to));
+  assert.ok(pluginMayImport(target("plugins/models/unet.ts", "./_unet/config.ts")));
+});
+
+Deno.test("outside plugins of every kind, importing only mod.ts, load and work", async () => {
+  const root = await tempPluginRoot(OUTSIDE_PLUGINS);
+  try {
+    const reg = await discoverPlugins([BUILTIN_PLUGINS, root]);
+    assert.deepEqual(reg.failures, []);
+    const path = reg.paths.get("square-ot")!;
+    const coupling = reg.couplings.get("reversed")!;
+    const loss = reg.losses.get("half-cfm")!;
+    const modelPlugin = reg.models.get("affine")!;
+    const solver = reg.solvers.get("ralston")!;
+    for (const p of [path, coupling, loss, modelPlugin, solver]) assert.ok(p, "loaded");
+    assert.equal(solver.evalsPerStep, 2);
+    assert.equal(solver.adaptive, false);
+
+    const before = tf.memory().numTensors;
+    const x0 = tf.tensor2d([[0, 0], [1, 1], [2, 2]]);
+    const x1 = tf.tensor2d([[3, 3], [4, 4], [5, 5]]);
+    const [a, b] = await coupling.pair(x0, x1, { seed: 0 });
+    assert.deepEqual(await b.array(), [[5, 5], [4, 4], [3, 3]]);
+    const model = modelPlugin.create({ shape: [2], preset: "default", seed: 0 });
+    const t = tf.tensor1d([0.5, 0.5, 0.5]);
+    const value = loss.loss(model, path, { x0: a, x1: b, t });
+    // Zero model: 0.5 * mean(u_t^2), u_t = 2t x1 - 2t x0 = x1 - x0 at t = 0.5.
+    const u = [[5, 5], [3, 3], [1, 1]].flat();
+    assert.ok(
+      Math.abs((await value.data())[0] - 0.5 * u.reduce((s, v) => s + v * v, 0) / 6) < 1e-5,
+    );
+    // dx/dt = x (a = 1, b = 0) from 1 over [0, 1]: Ralston's method is within 1% of e at 16 steps.
+    const one = tf.ones([2]), start = tf.ones([1, 2]);
+    model.variables()[0].assign(one);
+    const vf = loss.velocity(model, path);
+    const { x } = await solver.integrate(vf, start, { t0: 0, t1: 1, steps: 16 });
+    assert.ok(Math.abs((await x.data())[0] - Math.E) < 0.01 * Math.E);
+    tf.dispose([x0, x1, a, b, t, value, x, one, start]);
+    model.dispose();
+    assert.equal(tf.memory().numTensors, before, "no tensors leak");
+  } finally {
+    await Deno.remove(decodeURIComponent(root.pathname), { recursive: true });
+  }
+});
