@@ -1,6 +1,7 @@
 // `deno task bench:micro`: mitata timings of the hot paths on every available backend: an MLP
 // training step (batch 256), a velocity evaluation (batch 2,000), one step of each solver, and
-// with --unet the U-Net small training step at batch 128 and one velocity evaluation.
+// with --unet the U-Net small training step at batch 128 and one velocity evaluation; with
+// --four the four paths compared with PyTorch (bench/four.ts; --json prints JSON lines).
 import { bench, do_not_optimize, group, run } from "mitata";
 import { tf } from "../core/tf.ts";
 import { type BackendName, selectBackend } from "../harness/backend/select.ts";
@@ -13,6 +14,12 @@ const path = reg.paths.get("cond-ot")!;
 const cfm = reg.losses.get("cfm")!;
 const wanted = (Deno.env.get("FMBENCH_MICRO_BACKENDS") ?? "wasm,cpu,webgpu").split(",");
 const extra = Deno.args.includes("--unet");
+const four = Deno.args.includes("--four");
+const json = Deno.args.includes("--json");
+const arg = (name: string) => {
+  const i = Deno.args.indexOf(name);
+  return i >= 0 ? Deno.args[i + 1] : undefined;
+};
 
 async function available(name: string): Promise<boolean> {
   try {
@@ -38,6 +45,22 @@ function trainStep(model: Model, batch: number) {
 for (const name of wanted) {
   if (!(await available(name))) continue;
   const be = tf.getBackend() as BackendName;
+  if (four) {
+    const { timeFour } = await import("./four.ts");
+    const rows = await timeFour({
+      reps: Number(arg("--reps") ?? 15),
+      unetReps: Number(arg("--unet-reps") ?? 5),
+      only: arg("--only")?.split(","),
+    });
+    for (const r of rows) {
+      if (json) console.log(JSON.stringify(r));
+      else {
+        const extras = r.nfe !== undefined ? ` (${r.nfe} NFE)` : "";
+        console.log(`${be} ${r.name}: ${r.ms.toFixed(2)} ms median of ${r.reps}${extras}`);
+      }
+    }
+    continue;
+  }
   const model = mlp.create({ shape: [2], preset: "default", seed: 0 });
   const vf: VelocityField = cfm.velocity(model, path);
   const x = tf.randomNormal([2000, 2]);

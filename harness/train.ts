@@ -166,8 +166,12 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
   };
 }
 
-/** One optimizer step over the batch, in micro-batches if configured; returns the mean loss. */
-function optimizerStep(
+/**
+ * One optimizer step over the batch, in micro-batches if configured; returns the mean loss.
+ * @example
+ * const loss = optimizerStep(model, path, cfm, model.variables(), opt, { x0, x1, t }, config);
+ */
+export function optimizerStep(
   model: Model,
   path: Path,
   loss: Loss,
