@@ -15,6 +15,8 @@ interface Row {
   side: string;
   name: string;
   ms: number;
+  cpuMs: number;
+  all: number[];
   [k: string]: unknown;
 }
 
@@ -77,6 +79,7 @@ const sides: Array<{ tag: string; cmd: string; args: string[]; cwd: string }> = 
       "run",
       "--allow-read",
       "--allow-env",
+      "--allow-ffi",
       "bench/micro.ts",
       "--four",
       "--json",
@@ -89,12 +92,14 @@ const sides: Array<{ tag: string; cmd: string; args: string[]; cwd: string }> = 
 ];
 if (v.before) sides.push({ ...sides[1], tag: "before", cwd: v.before });
 const per: Record<string, Record<string, number[]>> = {};
+const perCpu: Record<string, Record<string, number[]>> = {};
 const extra: Record<string, Record<string, unknown>> = {};
 for (let round = 0; round < Number(v.rounds); round++) {
   for (const s of sides) {
     const rows = await runJsonLines(s.cmd, s.args, s.cwd, s.tag);
     for (const r of rows) {
       ((per[r.name] ??= {})[s.tag] ??= []).push(r.ms);
+      ((perCpu[r.name] ??= {})[s.tag] ??= []).push(r.cpuMs);
       extra[`${r.name}/${s.tag}`] = r;
     }
     console.error(
@@ -104,26 +109,38 @@ for (let round = 0; round < Number(v.rounds); round++) {
     );
   }
 }
-const load = await Deno.readTextFile("/proc/loadavg").catch(() => "?");
+const tags = sides.map((s) => s.tag).filter((t) => t !== "torch");
 console.log(
-  `\n| path | PyTorch ms | fmbench ms | ratio |${v.before ? " before ms | before ratio |" : ""}`,
+  `\n| path | PyTorch ms (CPU ms) | ${
+    tags.map((t) => `${t} ms (CPU ms) | ${t} / PyTorch: wall (CPU)`).join(" | ")
+  } |`,
 );
-console.log(`|---|---|---|---|${v.before ? "---|---|" : ""}`);
+console.log(`|---|---|${tags.map(() => "---|---").join("|")}|`);
 for (const [name, bySide] of Object.entries(per)) {
-  const t = median(bySide.torch ?? []), f = median(bySide.fmbench ?? []);
   const nfe = (tag: string) => {
     const e = extra[`${name}/${tag}`]?.nfe;
-    return e !== undefined ? ` (${e} NFE)` : "";
+    return e !== undefined ? `, ${e} NFE` : "";
   };
-  let line = `| ${name} | ${t.toFixed(2)}${nfe("torch")} | ${f.toFixed(2)}${nfe("fmbench")} | ${
-    (f / t).toFixed(2)
-  }x |`;
-  if (v.before) {
-    const b = median(bySide.before ?? []);
-    line += ` ${b.toFixed(2)}${nfe("before")} | ${(b / t).toFixed(2)}x |`;
-  }
-  console.log(line);
+  const t = median(bySide.torch ?? []), tc = median(perCpu[name].torch ?? []);
+  const cells = tags.map((tag) => {
+    const f = median(bySide[tag] ?? []), fc = median(perCpu[name][tag] ?? []);
+    return `${f.toFixed(2)} (${fc.toFixed(2)}${nfe(tag)}) | ${(f / t).toFixed(2)}x (${
+      (fc / tc).toFixed(2)
+    }x)`;
+  });
+  console.log(
+    `| ${name} | ${t.toFixed(2)} (${tc.toFixed(2)}${nfe("torch")}) | ${cells.join(" | ")} |`,
+  );
 }
+const load = (() => {
+  try {
+    return Deno.loadavg().map((x) => x.toFixed(1)).join(" ");
+  } catch {
+    return "unknown (needs --allow-sys)";
+  }
+})();
 console.log(
-  `\nmedian over ${v.rounds} interleaved rounds of per-round medians; load average ${load.trim()}`,
+  `\nmedians over ${v.rounds} interleaved rounds of per-round medians; wall = elapsed time, ` +
+    `CPU = process CPU time (user + system), which does not count time the other processes hold ` +
+    `the core; load average ${load}`,
 );

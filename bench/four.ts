@@ -1,8 +1,10 @@
 // The four hot paths compared with PyTorch (bench/torch_reference.py): MLP train step at batch
 // 256, velocity eval at batch 2,000, dopri5 sampling of 2,000 points, U-Net small step at batch 32.
+import process from "node:process";
 import { tf } from "../core/tf.ts";
 import type { Model, VelocityField } from "../core/types.ts";
 import { discoverPlugins } from "../harness/registry.ts";
+import { createAdam } from "../harness/fused-adam.ts";
 import { optimizerStep } from "../harness/train.ts";
 import { TOY2D_TRAIN } from "../harness/suites/toy2d.ts";
 
@@ -11,8 +13,11 @@ export interface FourTiming {
   side: "fmbench";
   name: "mlp_train" | "velocity" | "dopri5" | "unet_train";
   ms: number;
+  /** Median CPU time of a repetition (this process, all threads). */
+  cpuMs: number;
   reps: number;
   all: number[];
+  cpuAll: number[];
   backend: string;
   [extra: string]: unknown;
 }
@@ -56,21 +61,32 @@ function setDetWeights(model: Model, gain: number, outGain: number): void {
   }
 }
 
+/**
+ * Median wall time and median CPU time (process.cpuUsage: this process, all its threads) of
+ * `reps` repetitions after `warmup` ones. On a shared machine the CPU time is the steadier figure:
+ * it does not count the time other processes hold the core.
+ */
 async function median(
   f: () => Promise<unknown> | unknown,
   reps: number,
   warmup = 2,
-): Promise<{ ms: number; all: number[] }> {
+): Promise<{ ms: number; cpuMs: number; all: number[]; cpuAll: number[] }> {
   for (let i = 0; i < warmup; i++) await f();
-  const all: number[] = [];
+  const all: number[] = [], cpuAll: number[] = [];
   for (let i = 0; i < reps; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await f();
     all.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpuAll.push((c.user + c.system) / 1000);
   }
-  const s = [...all].sort((a, b) => a - b);
-  const ms = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  return { ms, all: all.map((x) => Math.round(x * 1000) / 1000) };
+  const mid = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  const r3 = (x: number) => Math.round(x * 1000) / 1000;
+  return { ms: mid(all), cpuMs: mid(cpuAll), all: all.map(r3), cpuAll: cpuAll.map(r3) };
 }
 
 export interface FourOptions {
@@ -83,109 +99,154 @@ export interface FourOptions {
   outGain?: number;
 }
 
+/** One of the four hot paths, set up and ready to run repeatedly. */
+export interface FourCase {
+  name: FourTiming["name"];
+  /** One repetition (a training step, an evaluation, a solve), awaited to completion. */
+  run(): Promise<void>;
+  /** What to report beside the timing (batch, NFE, parameters). */
+  extra(): Record<string, unknown>;
+  dispose(): void;
+}
+
+const ALL: FourTiming["name"][] = ["mlp_train", "velocity", "dopri5", "unet_train"];
+
 /**
- * Time the four hot paths on the current backend with the harness's own training step.
+ * Set up the four hot paths (or those in `only`) on the current backend, with the harness's own
+ * training step (harness/train.ts optimizerStep), velocity field and dopri5 plugin.
  * @example
- * for (const r of await timeFour({ reps: 5 })) console.log(r.name, r.ms);
+ * const cases = await fourCases({ only: ["velocity"] });
+ * await cases[0].run();
+ * cases.forEach((c) => c.dispose());
  */
-export async function timeFour(o: FourOptions = {}): Promise<FourTiming[]> {
-  const reps = o.reps ?? 15, unetReps = o.unetReps ?? 5;
+export async function fourCases(o: FourOptions = {}): Promise<FourCase[]> {
   const gain = o.gain ?? 5, outGain = o.outGain ?? 0.5;
-  const only = new Set(o.only ?? ["mlp_train", "velocity", "dopri5", "unet_train"]);
+  const only = new Set(o.only ?? ALL);
   const reg = await discoverPlugins();
   const path = reg.paths.get("cond-ot")!, cfm = reg.losses.get("cfm")!;
-  const backend = tf.getBackend();
-  const out: FourTiming[] = [];
-  const emit = (name: FourTiming["name"], r: { ms: number; all: number[] }, extra = {}) =>
-    out.push({
-      side: "fmbench",
-      name,
-      ms: r.ms,
-      reps: r.all.length,
-      all: r.all,
-      backend,
-      ...extra,
-    });
   const trainCfg = { ...TOY2D_TRAIN, seed: 0 };
+  const cases: FourCase[] = [];
+
+  const trainCase = (
+    name: FourTiming["name"],
+    model: Model,
+    shape: number[],
+    lr: number,
+  ): FourCase => {
+    const opt = createAdam(lr);
+    const x1 = tf.randomUniform(shape, -1, 1, "float32", 1);
+    const x0 = tf.randomNormal(shape, 0, 1, "float32", 2);
+    const t = tf.randomUniform([shape[0]], 0, 1, "float32", 3) as tf.Tensor1D;
+    const vars = model.variables();
+    const cfg = { ...trainCfg, lr };
+    return {
+      name,
+      async run() {
+        const v = optimizerStep(model, path, cfm, vars, opt, { x0, x1, t }, cfg);
+        await v.data();
+        v.dispose();
+      },
+      extra: () => ({ batch: shape[0], params: model.paramCount() }),
+      dispose() {
+        opt.dispose();
+        tf.dispose([x0, x1, t]);
+        model.dispose();
+      },
+    };
+  };
 
   if (only.has("mlp_train")) {
     const model = reg.models.get("mlp")!.create({ shape: [2], preset: "default", seed: 0 });
-    const opt = tf.train.adam(trainCfg.lr);
-    const x1 = tf.randomNormal([256, 2], 0, 1, "float32", 1);
-    const x0 = tf.randomNormal([256, 2], 0, 1, "float32", 2);
-    const t = tf.randomUniform([256], 0, 1, "float32", 3) as tf.Tensor1D;
-    const vars = model.variables();
-    const r = await median(async () => {
-      const v = optimizerStep(model, path, cfm, vars, opt, { x0, x1, t }, trainCfg);
-      await v.data();
-      v.dispose();
-    }, reps);
-    emit("mlp_train", r, { batch: 256 });
-    opt.dispose();
-    tf.dispose([x0, x1, t]);
-    model.dispose();
+    cases.push(trainCase("mlp_train", model, [256, 2], trainCfg.lr));
   }
-
   if (only.has("velocity") || only.has("dopri5")) {
     const model = reg.models.get("mlp")!.create({ shape: [2], preset: "default", seed: 0 });
     setDetWeights(model, gain, outGain);
     const vf: VelocityField = cfm.velocity(model, path);
     const x = tf.tensor2d(detNormal(4000, 7), [2000, 2]);
+    let owners = (only.has("velocity") ? 1 : 0) + (only.has("dopri5") ? 1 : 0);
+    const release = () => {
+      if (--owners === 0) {
+        x.dispose();
+        model.dispose();
+      }
+    };
     if (only.has("velocity")) {
-      const r = await median(async () => {
-        const v = vf(x, 0.5);
-        await v.data();
-        v.dispose();
-      }, reps);
-      emit("velocity", r, { batch: 2000 });
+      cases.push({
+        name: "velocity",
+        async run() {
+          const v = vf(x, 0.5);
+          await v.data();
+          v.dispose();
+        },
+        extra: () => ({ batch: 2000 }),
+        dispose: release,
+      });
     }
     if (only.has("dopri5")) {
       const dopri5 = reg.solvers.get("dopri5")!;
-      let nfe = 0;
+      let nfe = 0, meanAbs = NaN;
       const counted: VelocityField = (y, tt) => {
         nfe++;
         return vf(y, tt);
       };
-      let meanAbs = NaN;
-      const solve = async () => {
-        nfe = 0;
-        const { x: y } = await dopri5.integrate(counted, x, {
-          t0: 0,
-          t1: 1,
-          rtol: 1e-5,
-          atol: 1e-5,
-        });
-        meanAbs = (await tf.tidy(() => tf.mean(tf.abs(y))).data())[0];
-        y.dispose();
-      };
-      const r = await median(solve, Math.max(3, Math.floor(reps / 3)), 1);
-      emit("dopri5", r, { batch: 2000, nfe, rtol: 1e-5, atol: 1e-5, mean_abs: meanAbs });
+      cases.push({
+        name: "dopri5",
+        async run() {
+          nfe = 0;
+          const opts = { t0: 0, t1: 1, rtol: 1e-5, atol: 1e-5 };
+          const { x: y } = await dopri5.integrate(counted, x, opts);
+          const m = tf.tidy(() => tf.mean(tf.abs(y)));
+          meanAbs = (await m.data())[0];
+          m.dispose();
+          y.dispose();
+        },
+        extra: () => ({ batch: 2000, nfe, rtol: 1e-5, atol: 1e-5, mean_abs: meanAbs }),
+        dispose: release,
+      });
     }
-    x.dispose();
-    model.dispose();
   }
-
   if (only.has("unet_train")) {
-    const model = reg.models.get("unet")!.create({ shape: [32, 32, 3], preset: "small", seed: 0 });
-    const opt = tf.train.adam(1e-4);
-    const x1 = tf.randomUniform([32, 32, 32, 3], -1, 1, "float32", 1);
-    const x0 = tf.randomNormal([32, 32, 32, 3], 0, 1, "float32", 2);
-    const t = tf.randomUniform([32], 0, 1, "float32", 3) as tf.Tensor1D;
-    const vars = model.variables();
-    const cfg = { ...trainCfg, lr: 1e-4 };
-    const r = await median(
-      async () => {
-        const v = optimizerStep(model, path, cfm, vars, opt, { x0, x1, t }, cfg);
-        await v.data();
-        v.dispose();
-      },
-      unetReps,
-      1,
-    );
-    emit("unet_train", r, { batch: 32, params: model.paramCount() });
-    opt.dispose();
-    tf.dispose([x0, x1, t]);
-    model.dispose();
+    const model = reg.models.get("unet")!.create({
+      shape: [32, 32, 3],
+      preset: "small",
+      seed: 0,
+    });
+    cases.push(trainCase("unet_train", model, [32, 32, 32, 3], 1e-4));
+  }
+  return cases;
+}
+
+/**
+ * Time the four hot paths on the current backend: the median of `reps` repetitions after a
+ * warm-up (`unetReps` for the U-Net, a third of `reps` for dopri5).
+ * @example
+ * for (const r of await timeFour({ reps: 5 })) console.log(r.name, r.ms);
+ */
+export async function timeFour(o: FourOptions = {}): Promise<FourTiming[]> {
+  const reps = o.reps ?? 15, unetReps = o.unetReps ?? 5;
+  const backend = tf.getBackend();
+  const out: FourTiming[] = [];
+  for (const c of await fourCases(o)) {
+    const n = c.name === "unet_train"
+      ? unetReps
+      : c.name === "dopri5"
+      ? Math.max(3, Math.floor(reps / 3))
+      : reps;
+    const warm = c.name === "unet_train" || c.name === "dopri5" ? 1 : 2;
+    const r = await median(() => c.run(), n, warm);
+    out.push({
+      side: "fmbench",
+      name: c.name,
+      ms: r.ms,
+      cpuMs: r.cpuMs,
+      reps: r.all.length,
+      all: r.all,
+      cpuAll: r.cpuAll,
+      backend,
+      ...c.extra(),
+    });
+    c.dispose();
   }
   return out;
 }

@@ -297,14 +297,17 @@ def dopri5(f, y0, t0=0.0, t1=1.0, rtol=1e-5, atol=1e-5):
 
 
 def median_ms(fn, reps, warmup=2):
+    """Median wall and CPU milliseconds (process time, all threads) over reps, and the lists."""
     for _ in range(warmup):
         fn()
-    ms = []
+    ms, cpu = [], []
     for _ in range(reps):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         fn()
         ms.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(ms), ms
+        cpu.append((time.process_time() - c0) * 1000)
+    return statistics.median(ms), ms, statistics.median(cpu), cpu
 
 
 def det_normal(n, seed):
@@ -329,9 +332,11 @@ def main():
     torch.manual_seed(0)
     meta = {"torch": torch.__version__, "threads": torch.get_num_threads()}
 
-    def emit(name, ms, all_ms, **extra):
-        print(json.dumps({"side": "torch", "name": name, "ms": ms, "reps": len(all_ms),
-                          "all": [round(x, 3) for x in all_ms], **meta, **extra}), flush=True)
+    def emit(name, r, **extra):
+        ms, all_ms, cpu, all_cpu = r
+        print(json.dumps({"side": "torch", "name": name, "ms": ms, "cpuMs": cpu,
+                          "reps": len(all_ms), "all": [round(x, 3) for x in all_ms],
+                          "cpuAll": [round(x, 3) for x in all_cpu], **meta, **extra}), flush=True)
 
     if "mlp_train" in only:
         model = Mlp()
@@ -345,8 +350,7 @@ def main():
             opt.step()
             return float(loss)  # fmbench's micro step reads the loss back, too
 
-        ms, all_ms = median_ms(step, a.reps)
-        emit("mlp_train", ms, all_ms, batch=256)
+        emit("mlp_train", median_ms(step, a.reps), batch=256)
 
     if "velocity" in only or "dopri5" in only:
         model = Mlp()
@@ -358,12 +362,11 @@ def main():
             return model(y, torch.full((y.shape[0],), float(tt)))
 
         if "velocity" in only:
-            ms, all_ms = median_ms(lambda: vf(x, 0.5), a.reps)
-            emit("velocity", ms, all_ms, batch=2000)
+            emit("velocity", median_ms(lambda: vf(x, 0.5), a.reps), batch=2000)
         if "dopri5" in only:
             y, nfe = dopri5(vf, x)
-            ms, all_ms = median_ms(lambda: dopri5(vf, x), max(3, a.reps // 3), warmup=1)
-            emit("dopri5", ms, all_ms, batch=2000, nfe=nfe, rtol=1e-5, atol=1e-5,
+            r = median_ms(lambda: dopri5(vf, x), max(3, a.reps // 3), warmup=1)
+            emit("dopri5", r, batch=2000, nfe=nfe, rtol=1e-5, atol=1e-5,
                  mean_abs=float(y.abs().mean()))
             if a.torchdiffeq:
                 from torchdiffeq import odeint  # from PYTHONPATH, see the module docstring
@@ -375,11 +378,11 @@ def main():
                     return vf(y, tt)
 
                 ts = torch.tensor([0.0, 1.0])
-                ms, all_ms = median_ms(
+                r = median_ms(
                     lambda: odeint(fode, x, ts, rtol=1e-5, atol=1e-5, method="dopri5"),
                     max(3, a.reps // 3), warmup=1)
                 n_runs = max(3, a.reps // 3) + 1
-                emit("dopri5_torchdiffeq", ms, all_ms, batch=2000, nfe=calls[0] // n_runs)
+                emit("dopri5_torchdiffeq", r, batch=2000, nfe=calls[0] // n_runs)
 
     if "unet_train" in only:
         torch.manual_seed(0)
@@ -397,8 +400,7 @@ def main():
             opt.step()
             return float(loss)
 
-        ms, all_ms = median_ms(ustep, a.unet_reps, warmup=1)
-        emit("unet_train", ms, all_ms, batch=32, params=n_params)
+        emit("unet_train", median_ms(ustep, a.unet_reps, warmup=1), batch=32, params=n_params)
 
 
 if __name__ == "__main__":

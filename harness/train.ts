@@ -1,5 +1,6 @@
 // The training loop: Adam with warm-up, gradient clipping, optional EMA, step or wall-clock
 // budget, a NaN/Inf guard, thinned loss curve, and progress callbacks.
+import { createAdam, FusedAdam } from "./fused-adam.ts";
 import { sourceNoise } from "./source-noise.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import type { DataSource } from "./data/source.ts";
@@ -69,7 +70,7 @@ export interface TrainInput {
 export async function train(input: TrainInput): Promise<TrainOutcome> {
   const { model, path, loss, coupling, data, config: c } = input;
   const vars = model.variables();
-  const opt = tf.train.adam(c.lr);
+  const opt = createAdam(c.lr);
   const ema = c.ema > 0 ? vars.map((v) => tf.variable(v, false)) : [];
   const [tMin, tMax] = path.tRange;
   let curve: Array<[number, number]> = [];
@@ -202,8 +203,13 @@ export function optimizerStep(
         ? r.grads
         : Object.fromEntries(Object.keys(r.grads).map((k) => [k, tf.add(grads[k], r.grads[k])]));
     }
-    const clipped = c.clip > 0 ? clipByGlobalNorm(grads, c.clip) : grads;
-    opt.applyGradients(clipped as unknown as Record<string, tf.Variable>);
+    if (opt instanceof FusedAdam) {
+      opt.clipNorm = c.clip; // clipped inside its update, without extra kernels
+      opt.applyGradients(grads);
+    } else {
+      const clipped = c.clip > 0 ? clipByGlobalNorm(grads, c.clip) : grads;
+      opt.applyGradients(clipped as unknown as Record<string, tf.Variable>);
+    }
     return total!;
   });
 }

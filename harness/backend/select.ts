@@ -2,6 +2,9 @@
 // else wasm, with fmbench's convolution-gradient kernels registered (wasm ships none).
 import { firstLine } from "../error-message.ts";
 import { tf } from "../../core/tf.ts";
+import { loadBlas } from "./native-blas.ts";
+import { registerBlasMatMul } from "./wasm-blas-matmul.ts";
+import { registerBlasReduce } from "./wasm-blas-reduce.ts";
 import { applyWasmMatMulFix } from "./wasm-fixes.ts";
 import { registerWasmConvGrads } from "./wasm-conv-grads.ts";
 
@@ -48,16 +51,24 @@ async function webgpuAdapter(): Promise<{ ok: boolean; device: string }> {
   }
 }
 
-async function activate(name: BackendName): Promise<void> {
+/** Activate a backend; returns notes on what fmbench changed in it (wasm's native BLAS). */
+async function activate(name: BackendName): Promise<string[]> {
   if (name === "wasm") await import("@tensorflow/tfjs-backend-wasm");
   if (name === "webgpu") await import("@tensorflow/tfjs-backend-webgpu");
   const ok = await tf.setBackend(name);
   if (!ok) throw new BackendUnavailableError(`backend "${name}" failed to initialise`);
   await tf.ready();
-  if (name === "wasm") {
-    applyWasmMatMulFix();
-    registerWasmConvGrads();
-  }
+  if (name !== "wasm") return [];
+  applyWasmMatMulFix();
+  registerWasmConvGrads();
+  const { blas, why } = loadBlas();
+  if (!blas) return [`wasm: matrix products by XNNPACK (no native BLAS: ${why})`];
+  registerBlasMatMul(blas);
+  registerBlasReduce(blas);
+  return [
+    `wasm: matrix products and sums by native BLAS ${blas.path} through FFI` +
+    (blas.threads ? ` (${blas.threads} thread${blas.threads > 1 ? "s" : ""})` : ""),
+  ];
 }
 
 function cpuDevice(): string {
@@ -97,8 +108,7 @@ export async function selectBackend(
       }
       device = a.device;
     }
-    await activate(name);
-    notes.push(`forced by --backend ${name}`);
+    notes.push(`forced by --backend ${name}`, ...await activate(name));
     return { backend: name, device, notes };
   }
   const tfWhy = await tryTensorflow();
@@ -115,7 +125,7 @@ export async function selectBackend(
   }
   notes.push(`webgpu: skipped (${a.device})`);
   try {
-    await activate("wasm");
+    notes.push(...await activate("wasm"));
     if (opts.needsConvGrad) {
       notes.push(
         "wasm: convolution gradients by fmbench's kernels (harness/backend/wasm-conv-grads.ts)",

@@ -1,5 +1,7 @@
-// Speed fix for tfjs-backend-wasm: its matmul with transposeA/transposeB is 10-20x slower than an
-// explicit Transpose followed by a plain matmul, and every backward pass uses transposed matmuls.
+// Speed fixes for tfjs-backend-wasm: its matmul with transposeA/transposeB is 10-20x slower than an
+// explicit Transpose followed by a plain matmul (every backward pass uses transposed matmuls), and
+// its Identity copies the data where sharing it is enough (the gradient tape clones every tensor
+// it saves for the backward pass).
 import { tf } from "../../core/tf.ts";
 
 type KernelFunc = tf.KernelConfig["kernelFunc"];
@@ -45,5 +47,28 @@ export function applyWasmMatMulFix(): void {
     tf.unregisterKernel(name, "wasm");
     tf.registerKernel({ ...cfg, kernelFunc: wrapped });
   }
+  shareIdentity();
   applied = true;
+}
+
+/**
+ * Identity (what tf.clone and the tape's saved tensors run) shares the input's data with a
+ * reference count, as the cpu backend's does, instead of copying it: tensors are immutable, and
+ * an assigned variable gets new data rather than writes into the old.
+ */
+function shareIdentity(): void {
+  const cfg = tf.getKernel("Identity", "wasm");
+  if (!cfg) return;
+  const copy = cfg.kernelFunc;
+  tf.unregisterKernel("Identity", "wasm");
+  tf.registerKernel({
+    ...cfg,
+    kernelFunc: (args) => {
+      const x = (args.inputs as { x: Info }).x;
+      if (x.dtype === "string") return copy(args);
+      // deno-lint-ignore no-explicit-any
+      (args.backend as any).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  });
 }

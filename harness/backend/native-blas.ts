@@ -1,0 +1,143 @@
+// Native matrix products for the wasm backend: a system BLAS's cblas_sgemm (OpenBLAS, Apple
+// Accelerate) called through Deno FFI directly on the wasm heap, several times XNNPACK's speed.
+
+/** The BLAS entry points fmbench calls. Pointers are views into the wasm heap. */
+export interface Blas {
+  /** Path of the loaded library. */
+  path: string;
+  /** Threads the library uses (1 unless FMBENCH_BLAS_THREADS says otherwise). */
+  threads: number;
+  /**
+   * Row-major C = alpha op(A) op(B) + beta C (cblas_sgemm with CblasRowMajor).
+   * @example
+   * blas.sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n);
+   */
+  sgemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    lda: number,
+    b: Float32Array,
+    ldb: number,
+    beta: number,
+    c: Float32Array,
+    ldc: number,
+  ): void;
+}
+
+const SYMBOLS = {
+  cblas_sgemm: {
+    parameters: [
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "f32",
+      "buffer",
+      "i32",
+      "buffer",
+      "i32",
+      "f32",
+      "buffer",
+      "i32",
+    ],
+    result: "void",
+  },
+  openblas_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
+} as const;
+
+const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
+
+/** Where a BLAS is looked for, in order, when FMBENCH_BLAS does not name one. */
+export function blasCandidates(os: string = Deno.build.os): string[] {
+  if (os === "darwin") return ["/System/Library/Frameworks/Accelerate.framework/Accelerate"];
+  if (os === "windows") return ["libopenblas.dll"];
+  return ["libopenblas.so.0", "libopenblas.so", "libblas.so.3", "libcblas.so.3"];
+}
+
+/** Why no BLAS was loaded, or the loaded one. */
+export type BlasLoad = { blas: Blas; why?: undefined } | { blas?: undefined; why: string };
+
+let cached: BlasLoad | undefined;
+
+function env(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Load a system BLAS through FFI, once. `FMBENCH_BLAS=off` disables it; `FMBENCH_BLAS=/path/lib`
+ * names the library; `FMBENCH_BLAS_THREADS=N` sets OpenBLAS's thread count (default 1: one core
+ * per fmbench process, so that --jobs workers do not oversubscribe the machine).
+ * @example
+ * const { blas, why } = loadBlas();
+ * console.log(blas ? `BLAS: ${blas.path}` : `no BLAS: ${why}`);
+ */
+export function loadBlas(): BlasLoad {
+  if (cached) return cached;
+  cached = tryLoad();
+  return cached;
+}
+
+function tryLoad(): BlasLoad {
+  const wanted = env("FMBENCH_BLAS");
+  if (wanted === "off" || wanted === "0") return { why: "disabled by FMBENCH_BLAS=off" };
+  try {
+    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
+      return { why: "needs --allow-ffi (deno task bench grants it)" };
+    }
+  } catch {
+    return { why: "FFI permission could not be queried" };
+  }
+  const threads = Number(env("FMBENCH_BLAS_THREADS") ?? 1);
+  if (!(Number.isInteger(threads) && threads >= 1)) {
+    return { why: `FMBENCH_BLAS_THREADS must be a positive integer, got "${threads}"` };
+  }
+  const tried: string[] = [];
+  for (const path of wanted ? [wanted] : blasCandidates()) {
+    try {
+      const lib = Deno.dlopen(path, SYMBOLS);
+      lib.symbols.openblas_set_num_threads?.(threads);
+      const f = lib.symbols.cblas_sgemm;
+      return {
+        blas: {
+          path,
+          threads: lib.symbols.openblas_set_num_threads ? threads : 0,
+          sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+            f(
+              ROW_MAJOR,
+              ta ? TRANS : NO_TRANS,
+              tb ? TRANS : NO_TRANS,
+              m,
+              n,
+              k,
+              alpha,
+              a as Float32Array<ArrayBuffer>,
+              lda,
+              b as Float32Array<ArrayBuffer>,
+              ldb,
+              beta,
+              c as Float32Array<ArrayBuffer>,
+              ldc,
+            );
+          },
+        },
+      };
+    } catch (e) {
+      tried.push(`${path} (${(e as Error).message.split("\n")[0].slice(0, 80)})`);
+    }
+  }
+  return {
+    why: `no BLAS with cblas_sgemm found: tried ${tried.join("; ")}; set FMBENCH_BLAS=/path/to/` +
+      `libopenblas.so or install OpenBLAS (apt-get install libopenblas0)`,
+  };
+}

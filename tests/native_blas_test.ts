@@ -1,0 +1,129 @@
+// wasm kernels over a native BLAS (BatchMatMul, Sum, Mean) and wasm's shared-data Identity against
+// the cpu backend; the BLAS tests are skipped, with the reason, where no BLAS can be loaded.
+import assert from "node:assert/strict";
+import { rng } from "../core/rng.ts";
+import { tf } from "../core/tf.ts";
+import { selectBackend } from "../harness/backend/select.ts";
+import { blasCandidates, loadBlas } from "../harness/backend/native-blas.ts";
+import { axisRuns } from "../harness/backend/wasm-blas-reduce.ts";
+
+const info = await selectBackend("wasm");
+const { blas, why } = loadBlas();
+if (!blas) console.error(`native BLAS tests skipped: ${why}`);
+
+function randomArray(n: number, seed: number): Float32Array {
+  const u = rng(seed);
+  return Float32Array.from({ length: n }, () => u() - 0.5);
+}
+
+/** f evaluated on wasm and on cpu with the same inputs; returns both results' values. */
+function onBoth(
+  shapes: number[][],
+  f: (...xs: tf.Tensor[]) => tf.Tensor,
+): { wasm: Float32Array; cpu: Float32Array; shape: number[] } {
+  const run = (backend: string) => {
+    tf.setBackend(backend);
+    return tf.tidy(() => {
+      const xs = shapes.map((s, i) =>
+        tf.tensor(randomArray(s.reduce((a, b) => a * b, 1), i + 1), s)
+      );
+      const y = f(...xs);
+      return { values: y.dataSync() as Float32Array, shape: y.shape };
+    });
+  };
+  const c = run("cpu");
+  const w = run("wasm");
+  assert.deepEqual(w.shape, c.shape);
+  return { wasm: w.values, cpu: c.values, shape: w.shape };
+}
+
+function assertClose(a: Float32Array, b: Float32Array, tol: number, what: string) {
+  assert.equal(a.length, b.length, what);
+  for (let i = 0; i < a.length; i++) {
+    assert.ok(
+      Math.abs(a[i] - b[i]) <= tol * (1 + Math.abs(b[i])),
+      `${what}[${i}]: ${a[i]} vs ${b[i]}`,
+    );
+  }
+}
+
+Deno.test("the backend notes say whether matrix products use a native BLAS", () => {
+  const note = info.notes.find((n) => n.startsWith("wasm: matrix products"));
+  assert.ok(note, info.notes.join("; "));
+  assert.equal(note.includes("native BLAS"), !!blas, note);
+});
+
+Deno.test("blasCandidates lists a library for each OS", () => {
+  for (const os of ["linux", "darwin", "windows"]) assert.ok(blasCandidates(os).length > 0);
+});
+
+Deno.test({
+  name: "BLAS BatchMatMul matches cpu: transposes, batches, broadcast batch",
+  ignore: !blas,
+  fn() {
+    const cases: Array<[number[], number[], boolean, boolean]> = [
+      [[5, 7], [7, 3], false, false],
+      [[7, 5], [7, 3], true, false],
+      [[5, 7], [3, 7], false, true],
+      [[7, 5], [3, 7], true, true],
+      [[4, 5, 7], [4, 7, 3], false, false],
+      [[2, 3, 7, 5], [2, 3, 3, 7], true, true],
+      [[4, 5, 7], [7, 3], false, false],
+      [[5, 7], [4, 7, 3], false, false],
+      [[1, 1], [1, 300], false, false],
+    ];
+    for (const [sa, sb, ta, tb] of cases) {
+      const r = onBoth([sa, sb], (a, b) => tf.matMul(a, b, ta, tb));
+      assertClose(r.wasm, r.cpu, 1e-5, `matMul ${sa} ${sb} ${ta} ${tb}`);
+    }
+  },
+});
+
+Deno.test("axisRuns merges neighbouring kept and reduced axes", () => {
+  assert.deepEqual(axisRuns([2, 3, 4, 5], [1, 2]), [
+    { size: 2, reduced: false },
+    { size: 12, reduced: true },
+    { size: 5, reduced: false },
+  ]);
+  assert.deepEqual(axisRuns([2, 3, 4], [0, 2]), [
+    { size: 2, reduced: true },
+    { size: 3, reduced: false },
+    { size: 4, reduced: true },
+  ]);
+});
+
+Deno.test({
+  name: "BLAS Sum and Mean match cpu over any set of axes, keepDims or not",
+  ignore: !blas,
+  fn() {
+    const shape = [3, 4, 5, 2, 6];
+    const axesList: number[][] = [[0], [4], [1, 2], [0, 4], [1, 2, 4], [0, 1, 2, 3, 4], [2, 0]];
+    for (const axes of axesList) {
+      for (const keepDims of [false, true]) {
+        const s = onBoth([shape], (x) => tf.sum(x, axes, keepDims));
+        assertClose(s.wasm, s.cpu, 1e-5, `sum ${axes} ${keepDims}`);
+        const m = onBoth([shape], (x) => tf.mean(x, axes, keepDims));
+        assertClose(m.wasm, m.cpu, 1e-5, `mean ${axes} ${keepDims}`);
+      }
+    }
+    // Many outer blocks with a kept inner run: the original kernel's path.
+    const big = onBoth([[600, 3, 2]], (x) => tf.sum(x, 1));
+    assertClose(big.wasm, big.cpu, 1e-5, "sum over the middle of [600, 3, 2]");
+  },
+});
+
+Deno.test("wasm Identity shares data and the clone outlives its source", () => {
+  tf.setBackend("wasm");
+  const a = tf.tensor([1, 2, 3]);
+  const b = a.clone();
+  a.dispose();
+  assert.deepEqual(Array.from(b.dataSync()), [1, 2, 3]);
+  b.dispose();
+  // A variable assigned new values leaves an earlier clone of it untouched.
+  const v = tf.variable(tf.tensor([4, 5]));
+  const c = v.clone();
+  v.assign(tf.tensor([6, 7]));
+  assert.deepEqual(Array.from(c.dataSync()), [4, 5]);
+  assert.deepEqual(Array.from(v.dataSync()), [6, 7]);
+  tf.dispose([c, v]);
+});
