@@ -11,6 +11,7 @@ import {
   tf,
   type VelocityField,
 } from "../core/mod.ts";
+import { headlineEval, headlineNll } from "../results/headline.ts";
 import type { RunRecord } from "../results/schema.ts";
 import type { DataSource } from "./data/source.ts";
 import { firstLine } from "./error-message.ts";
@@ -99,7 +100,12 @@ export async function runOne(
       const reflowPairs = await ctx.teachers.publish(run, hash, vf, parts.path, parts.data.shape);
       record.provenance = { ...record.provenance, reflowPairs };
     }
-    ctx.log(`${label}: ${evalSummary(ctx, record, (performance.now() - evalStart) / 1000)}`);
+    const evalSeconds = (performance.now() - evalStart) / 1000;
+    ctx.log(
+      `${label}: ${
+        evalLogLine(record, ctx.config.adaptiveSolver, ctx.suite.headline.quality, evalSeconds)
+      }`,
+    );
   } catch (e) {
     record.status = "failed";
     record.error = firstLine(e);
@@ -252,16 +258,29 @@ async function samplePreview(data: DataSource, x: tf.Tensor): Promise<RunRecord[
   }
 }
 
-/** The one-line log of a finished evaluation: headline quality and NFE, NLL, straightness. */
-function evalSummary(ctx: RunContext, record: RunRecord, seconds: number): string {
-  const best = record.evals.find((e) =>
-    e.solver === ctx.config.adaptiveSolver && e.status === "ok"
-  );
-  const nll = record.nll[0];
-  const q = ctx.suite.headline.quality;
-  const qText = best && q in best.metrics ? `${q} ${best.metrics[q].toFixed(4)}` : `${q} n/a`;
-  return `eval ${seconds.toFixed(1)}s` +
-    (best ? ` · ${qText} @ ${best.nfe} NFE` : "") +
+/**
+ * The one-line log of a finished evaluation: the headline quality and NFE (results/headline.ts's
+ * rule: the adaptive solver at its tightest tolerance, a failure shown as such), NLL, straightness.
+ * @example
+ * evalLogLine(record, "dopri5", "w2", 12.3); // "eval 12.3s · w2 0.1234 @ 134 NFE · NLL 2.345 nats"
+ */
+export function evalLogLine(
+  record: RunRecord,
+  adaptiveSolver: string,
+  quality: string,
+  seconds: number,
+): string {
+  const h = headlineEval(record, adaptiveSolver);
+  let qText = "";
+  if (h && h.status !== "ok") {
+    const setting = Object.entries(h.setting ?? {}).map(([k, v]) => `${k}=${v}`).join(" ");
+    qText = ` · ${quality} failed (${h.solver} ${setting}: ${h.error ?? "no reason recorded"})`;
+  } else if (h) {
+    const v = h.metrics[quality];
+    qText = ` · ${quality} ${v !== undefined ? v.toFixed(4) : "n/a"} @ ${h.nfe} NFE`;
+  }
+  const nll = headlineNll(record, adaptiveSolver);
+  return `eval ${seconds.toFixed(1)}s` + qText +
     (nll
       ? ` · NLL ${
         nll.bpd !== undefined ? `${nll.bpd.toFixed(3)} bits/dim` : `${nll.nats.toFixed(3)} nats`

@@ -112,7 +112,7 @@ Deno.test({
   },
 });
 
-Deno.test("wasm Identity shares data and the clone outlives its source", () => {
+Deno.test("wasm Identity and same-dtype Cast share data; the copy outlives its source", () => {
   tf.setBackend("wasm");
   const a = tf.tensor([1, 2, 3]);
   const b = a.clone();
@@ -126,4 +126,12 @@ Deno.test("wasm Identity shares data and the clone outlives its source", () => {
   assert.deepEqual(Array.from(c.dataSync()), [4, 5]);
   assert.deepEqual(Array.from(v.dataSync()), [6, 7]);
   tf.dispose([c, v]);
+  // Cast to the same dtype shares too; to another dtype it converts.
+  const f = tf.tensor([1.5, -2.5]);
+  const same = tf.cast(f, "float32"), ints = tf.cast(f, "int32");
+  f.dispose();
+  assert.deepEqual(Array.from(same.dataSync()), [1.5, -2.5]);
+  assert.equal(ints.dtype, "int32");
+  assert.deepEqual(Array.from(ints.dataSync()), [1, -2]);
+  tf.dispose([same, ints]);
 });

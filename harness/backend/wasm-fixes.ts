@@ -52,23 +52,27 @@ export function applyWasmMatMulFix(): void {
 }
 
 /**
- * Identity (what tf.clone and the tape's saved tensors run) shares the input's data with a
- * reference count, as the cpu backend's does, instead of copying it: tensors are immutable, and
- * an assigned variable gets new data rather than writes into the old.
+ * Identity (what tf.clone and the tape's saved tensors run) and Cast to the same dtype (the
+ * gradient of a clone) share the input's data with a reference count, as the cpu backend does,
+ * instead of copying it: tensors are immutable, and an assigned variable gets new data rather
+ * than writes into the old.
  */
 function shareIdentity(): void {
-  const cfg = tf.getKernel("Identity", "wasm");
-  if (!cfg) return;
-  const copy = cfg.kernelFunc;
-  tf.unregisterKernel("Identity", "wasm");
-  tf.registerKernel({
-    ...cfg,
-    kernelFunc: (args) => {
-      const x = (args.inputs as { x: Info }).x;
-      if (x.dtype === "string") return copy(args);
-      // deno-lint-ignore no-explicit-any
-      (args.backend as any).incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-    },
-  });
+  for (const name of ["Identity", "Cast"]) {
+    const cfg = tf.getKernel(name, "wasm");
+    if (!cfg) continue;
+    const copy = cfg.kernelFunc;
+    tf.unregisterKernel(name, "wasm");
+    tf.registerKernel({
+      ...cfg,
+      kernelFunc: (args) => {
+        const x = (args.inputs as { x: Info }).x;
+        const dtype = (args.attrs as { dtype?: string } | undefined)?.dtype ?? x.dtype;
+        if (x.dtype === "string" || dtype !== x.dtype) return copy(args);
+        // deno-lint-ignore no-explicit-any
+        (args.backend as any).incRef(x.dataId);
+        return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+      },
+    });
+  }
 }
