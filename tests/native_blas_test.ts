@@ -135,3 +135,29 @@ Deno.test("wasm Identity and same-dtype Cast share data; the copy outlives its s
   assert.deepEqual(Array.from(ints.dataSync()), [1, -2]);
   tf.dispose([same, ints]);
 });
+
+Deno.test("wasm Slice and SplitV (block copies) match cpu", () => {
+  const shape = [3, 4, 5, 6];
+  const slices: Array<[number[], number[]]> = [
+    [[0, 0, 0, 0], [3, 4, 5, 6]],
+    [[1, 0, 0, 0], [2, 4, 5, 6]],
+    [[0, 1, 2, 0], [3, 2, 3, 6]],
+    [[0, 0, 0, 2], [3, 4, 5, 3]],
+    [[2, 3, 4, 5], [1, 1, 1, 1]],
+    [[0, 1, 0, 1], [3, 3, 5, 4]],
+  ];
+  for (const [begin, size] of slices) {
+    const r = onBoth([shape], (x) => tf.slice(x, begin, size));
+    assertClose(r.wasm, r.cpu, 0, `slice ${begin} ${size}`);
+  }
+  for (const [axis, sizes] of [[3, [2, 4]], [1, [1, 3]], [0, [1, 1, 1]], [2, [5]]] as const) {
+    const parts = (backend: string) => {
+      tf.setBackend(backend);
+      return tf.tidy(() => {
+        const x = tf.tensor(randomArray(360, 9), shape);
+        return tf.split(x, [...sizes], axis).map((p) => Array.from(p.dataSync()));
+      });
+    };
+    assert.deepEqual(parts("wasm"), parts("cpu"), `split axis ${axis}`);
+  }
+});

@@ -3,9 +3,11 @@
 import { firstLine } from "../error-message.ts";
 import { tf } from "../../core/tf.ts";
 import { loadBlas } from "./native-blas.ts";
+import { registerBlasConvGrads } from "./wasm-blas-conv.ts";
 import { registerBlasMatMul } from "./wasm-blas-matmul.ts";
 import { registerBlasReduce } from "./wasm-blas-reduce.ts";
 import { applyWasmMatMulFix } from "./wasm-fixes.ts";
+import { registerWasmSlice } from "./wasm-slice.ts";
 import { registerWasmConvGrads } from "./wasm-conv-grads.ts";
 
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
@@ -61,12 +63,14 @@ async function activate(name: BackendName): Promise<string[]> {
   if (name !== "wasm") return [];
   applyWasmMatMulFix();
   registerWasmConvGrads();
+  registerWasmSlice();
   const { blas, why } = loadBlas();
   if (!blas) return [`wasm: matrix products by XNNPACK (no native BLAS: ${why})`];
   registerBlasMatMul(blas);
   registerBlasReduce(blas);
+  registerBlasConvGrads(blas);
   return [
-    `wasm: matrix products and sums by native BLAS ${blas.path} through FFI` +
+    `wasm: matrix products, sums and stride-1 convolution gradients by native BLAS ${blas.path} through FFI` +
     (blas.threads ? ` (${blas.threads} thread${blas.threads > 1 ? "s" : ""})` : ""),
   ];
 }
