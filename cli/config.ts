@@ -4,7 +4,7 @@ import { type Registry, UnknownNameError } from "../harness/registry.ts";
 import { SUITES } from "../harness/suites/mod.ts";
 import { defaultSettings, SOLVER_SETTINGS } from "../harness/suites/toy2d.ts";
 import type { SuiteConfig } from "../harness/suites/types.ts";
-import { list, num, UsageError, type Values } from "./flags.ts";
+import { list, num, parseSeeds, UsageError, type Values } from "./flags.ts";
 
 /** Build the suite config from flags and the registry (throws UsageError/UnknownNameError). */
 export function buildConfig(v: Values, reg: Registry): SuiteConfig {
@@ -81,6 +81,8 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
   };
   evalCfg.reflowPairs = num(v["reflow-pairs"], "reflow-pairs", { int: true, min: 2 }) ??
     evalCfg.reflowPairs;
+  const seeds = parseSeeds(v.seed, v.seeds) ??
+    Array.from({ length: defaults.seeds ?? 1 }, (_, i) => i);
   return {
     suite: suite.name,
     datasets,
@@ -90,7 +92,8 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
     adaptiveSolver: adaptive,
     train,
     eval: evalCfg,
-    seed: num(v.seed, "seed", { int: true, min: 0 })!,
+    seed: seeds[0],
+    seeds,
     data: { ...defaults.data, budget },
   };
 }

@@ -21,7 +21,8 @@ export const FLAGS = {
   samples: { type: "string" },
   "nll-points": { type: "string" },
   "reflow-pairs": { type: "string" },
-  seed: { type: "string", default: "0" },
+  seed: { type: "string" },
+  seeds: { type: "string" },
   backend: { type: "string", default: "auto" },
   out: { type: "string" },
   plugins: { type: "string" },
@@ -55,6 +56,9 @@ Usage: deno task bench [flags]
   --nll-points N      held-out points for the NLL average
   --reflow-pairs N    pairs a reflow teacher generates
   --seed N            seed for data, init, noise (default 0)
+  --seeds LIST|N      run every (data set, method, model) once per seed: "0,1,2", or N for
+                      seeds 0..N-1 (default: the budget's, 1 for toy2d); the report shows
+                      mean ± standard deviation across seeds
   --backend NAME      auto (default) | tensorflow | webgpu | wasm | cpu
   --out DIR           output dir (default runs/<suite>-<timestamp>); re-running resumes
   --plugins DIR       extra plugin root with paths/, couplings/, ... sub-folders
@@ -95,6 +99,40 @@ export function num(
     );
   }
   return x;
+}
+
+/**
+ * --seed / --seeds into the list of seeds (undefined when neither is given): "--seeds 0,4,7"
+ * lists them, "--seeds 3" means 0, 1, 2, "--seed 5" means [5]; giving both is an error.
+ * @example
+ * parseSeeds(undefined, "3"); // [0, 1, 2]
+ */
+export function parseSeeds(
+  seed: string | undefined,
+  seeds: string | undefined,
+): number[] | undefined {
+  if (seed !== undefined && seeds !== undefined) {
+    throw new UsageError(
+      `give --seed N or --seeds LIST, not both (got --seed ${seed} --seeds ${seeds})`,
+    );
+  }
+  if (seed !== undefined) return [num(seed, "seed", { int: true, min: 0 })!];
+  if (seeds === undefined) return undefined;
+  const bad = () =>
+    new UsageError(
+      `--seeds must be a count N >= 1 (seeds 0..N-1) or a comma list of distinct integers >= 0 ` +
+        `(e.g. 0,1,2), got "${seeds}"`,
+    );
+  const list = seeds.includes(",");
+  const parts = seeds.split(",").map((s) => s.trim()).filter((p) => !list || p !== "");
+  if (!parts.length || parts.some((p) => !/^\d+$/.test(p))) throw bad();
+  const values = parts.map(Number);
+  if (!list) {
+    if (values[0] < 1 || values[0] > 1000) throw bad();
+    return Array.from({ length: values[0] }, (_, i) => i);
+  }
+  if (new Set(values).size !== values.length) throw bad();
+  return values;
 }
 
 export function parseShard(v: string | undefined): { index: number; count: number } | undefined {

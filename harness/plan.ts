@@ -4,11 +4,13 @@ import { configHash } from "../results/io.ts";
 import type { MethodEntry } from "../results/schema.ts";
 import type { SuiteConfig } from "./suites/types.ts";
 
-/** One run of the grid: a method trained on a data set with a model, then evaluated. */
+/** One run of the grid: a method trained on a data set with a model and a seed, then evaluated. */
 export interface Run {
   dataset: string;
   model: { name: string; preset: string };
   method: MethodEntry;
+  /** Seed of everything random in the run: data draw, initial weights, batches, sampling noise. */
+  seed: number;
   /** Stable id, safe as a file name (see runId). */
   id: string;
 }
@@ -20,42 +22,71 @@ export interface Shard {
 }
 
 /**
- * Stable run id, safe as a file name.
+ * Stable run id, safe as a file name; `seed` is appended when the suite runs several seeds.
  * @example
  * runId("moons", "FM w/ OT", "mlp", "default"); // "moons__fm-w-ot__mlp-default"
+ * runId("moons", "FM w/ OT", "mlp", "default", 2); // "moons__fm-w-ot__mlp-default__s2"
  */
-export function runId(dataset: string, method: string, model: string, preset: string): string {
+export function runId(
+  dataset: string,
+  method: string,
+  model: string,
+  preset: string,
+  seed?: number,
+): string {
   const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9.]+/g, "-").replace(/^-|-$/g, "");
-  return `${slug(dataset)}__${slug(method)}__${slug(model)}-${slug(preset)}`;
+  const base = `${slug(dataset)}__${slug(method)}__${slug(model)}-${slug(preset)}`;
+  return seed === undefined ? base : `${base}__s${seed}`;
+}
+
+/** The seeds of a config: its `seeds` list, or its one `seed`. */
+export function seedsOf(cfg: SuiteConfig): number[] {
+  return cfg.seeds?.length ? cfg.seeds : [cfg.seed];
 }
 
 /**
- * The grid in run order, grouped so that a reflow student shares a shard with its teacher:
- * groups are (data set, model, teacher chain) and shard i of n takes groups g with g % n == i.
+ * The grid in run order (seed by seed), grouped so that a reflow student shares a shard with its
+ * teacher: groups are (seed, data set, model, teacher chain), and shard i of n takes the groups
+ * g with g % n == i.
  * @example
  * const runs = planRuns(config, { index: 0, count: 2 });
  */
 export function planRuns(cfg: SuiteConfig, shard?: Shard): Run[] {
+  return planGroups(cfg).filter((_, g) => !shard || g % shard.count === shard.index).flat();
+}
+
+/**
+ * The grid as its groups, in run order: each group is one teacher chain (a method and the reflow
+ * students trained on its pairs) for one seed, data set and model; groups are independent.
+ * @example
+ * const groups = planGroups(config); // groups[0][0] is the first run
+ */
+export function planGroups(cfg: SuiteConfig): Run[][] {
+  const seeds = seedsOf(cfg);
   const groups: Run[][] = [];
-  for (const dataset of cfg.datasets) {
-    for (const model of cfg.models) {
-      const byRoot = new Map<string, Run[]>();
-      for (const method of cfg.methods) {
-        let root = method;
-        while (root.teacher) root = cfg.methods.find((m) => m.label === root.teacher)!;
-        const list = byRoot.get(root.label) ?? [];
-        list.push({
-          dataset,
-          model,
-          method,
-          id: runId(dataset, method.label, model.name, model.preset),
-        });
-        byRoot.set(root.label, list);
+  for (const seed of seeds) {
+    for (const dataset of cfg.datasets) {
+      for (const model of cfg.models) {
+        const byRoot = new Map<string, Run[]>();
+        for (const method of cfg.methods) {
+          let root = method;
+          while (root.teacher) root = cfg.methods.find((m) => m.label === root.teacher)!;
+          const list = byRoot.get(root.label) ?? [];
+          const idSeed = seeds.length > 1 ? seed : undefined;
+          list.push({
+            dataset,
+            model,
+            method,
+            seed,
+            id: runId(dataset, method.label, model.name, model.preset, idSeed),
+          });
+          byRoot.set(root.label, list);
+        }
+        groups.push(...byRoot.values());
       }
-      groups.push(...byRoot.values());
     }
   }
-  return groups.filter((_, g) => !shard || g % shard.count === shard.index).flat();
+  return groups;
 }
 
 /**
@@ -77,7 +108,7 @@ export function runHash(cfg: SuiteConfig, run: Run): string {
     train: cfg.train,
     eval: cfg.eval,
     solvers: cfg.solvers,
-    seed: cfg.seed,
+    seed: run.seed,
     data: cfg.data,
   });
 }

@@ -73,6 +73,7 @@ export async function runOne(
     method: run.method.label,
     model: run.model.name,
     preset: run.model.preset,
+    seed: run.seed,
     configHash: hash,
     paramCount: 0,
     status: "ok",
@@ -86,7 +87,7 @@ export async function runOne(
     model = parts.modelPlugin.create({
       shape: parts.data.shape,
       preset: run.model.preset,
-      seed: subSeed(ctx.config.seed, run.id),
+      seed: subSeed(run.seed, run.id),
     });
     record.paramCount = model.paramCount();
     await trainStep(ctx, run, hash, label, parts, model, record);
@@ -121,7 +122,7 @@ export async function runOne(
 /** Load the data and pick the run's plugins (and its reflow teacher). */
 async function resolveParts(ctx: RunContext, run: Run): Promise<RunParts> {
   const reg = ctx.registry;
-  const data = await ctx.suite.load(run.dataset, ctx.config);
+  const data = await ctx.suite.load(run.dataset, { ...ctx.config, seed: run.seed });
   const path = pick(reg.paths, "path", run.method.path);
   const loss = pick(reg.losses, "loss", run.method.loss);
   const coupling = pick(reg.couplings, "coupling", run.method.coupling);
@@ -152,7 +153,7 @@ async function trainStep(
     coupling: parts.coupling,
     data: parts.data,
     teacher: parts.teacher,
-    config: { ...cfg.train, seed: subSeed(cfg.seed, `train-${run.id}`) },
+    config: { ...cfg.train, seed: subSeed(run.seed, `train-${run.id}`) },
     onProgress: (p) => bar.update(p),
     checkpoint: {
       file: checkpointFile(ctx.outDir, run),
@@ -188,7 +189,7 @@ async function evaluateStep(
 ): Promise<void> {
   const cfg = ctx.config;
   const { data, path } = parts;
-  const evalSeed = subSeed(cfg.seed, `eval-${run.dataset}`);
+  const evalSeed = subSeed(run.seed, `eval-${run.dataset}`);
   let quality: Quality | undefined;
   try {
     quality = await ctx.suite.quality(data, cfg);

@@ -179,9 +179,9 @@ export class Teachers {
     return pairs.provenance;
   }
 
-  /** A teacher's pairs are keyed by data set, model and the teacher method's label. */
+  /** A teacher's pairs are keyed by seed, data set, model and the teacher method's label. */
   #key(run: Run, method: string): string {
-    return `${run.dataset}|${run.model.name}|${method}`;
+    return `${run.seed}|${run.dataset}|${run.model.name}|${method}`;
   }
 
   #file(run: Run): string {
@@ -195,7 +195,7 @@ export class Teachers {
       model: `${run.model.name}/${run.model.preset}`,
       solver: this.cfg.adaptiveSolver,
       setting: { rtol: this.cfg.eval.nll.rtol, atol: this.cfg.eval.nll.atol },
-      seed: subSeed(this.cfg.seed, `reflow-${run.id}`),
+      seed: subSeed(run.seed, `reflow-${run.id}`),
       n: this.cfg.eval.reflowPairs,
       shape,
       teacherConfigHash: hash,

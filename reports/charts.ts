@@ -2,6 +2,7 @@
 import * as Plot from "@observablehq/plot";
 import { parseHTML } from "linkedom";
 import type { ResultsFile, RunRecord } from "../results/schema.ts";
+import { groupSeeds, meanSd, seedOf, seedsIn } from "./seeds.ts";
 import { formatNumber, formatSetting, runsOf, seriesLabels } from "./table.ts";
 
 /** One rendered chart: a standalone SVG plus what the HTML around it needs. */
@@ -149,7 +150,12 @@ interface QualityPoint {
   /** One line per (series, solver, variant). */
   line: string;
   nfe: number;
+  /** Mean over seeds (the one value with one seed). */
   q: number;
+  /** Mean - and + one standard deviation across seeds; n = seeds with a value. */
+  lo: number;
+  hi: number;
+  n: number;
   tip: string;
 }
 
@@ -180,21 +186,53 @@ export function qualityVsNfeChart(
   const metric = results.headline.quality;
   const name = metric === "fid" ? "FID" : "W2";
   const points: QualityPoint[] = [];
+  // One point per (series, solver, setting): the mean over seeds, with its spread.
+  const acc = new Map<
+    string,
+    {
+      series: string;
+      e: { solver: string; setting: Record<string, unknown> };
+      q: number[];
+      nfe: number[];
+    }
+  >();
   for (const run of runsOf(results, dataset)) {
     if (run.status !== "ok") continue;
     const series = labels.get(run.id) ?? run.method;
     for (const e of run.evals ?? []) {
       const q = e.metrics?.[metric];
       if (e.status !== "ok" || !(e.nfe > 0) || q === undefined || !Number.isFinite(q)) continue;
-      const tip = `${series}\n${e.solver} ${formatSetting(e.setting)}\nNFE ${
-        formatNumber(e.nfe)
-      }, ${name} ${formatNumber(q)}`;
-      const variant = formatSetting(
-        Object.fromEntries(Object.entries(e.setting ?? {}).filter(([k]) => !SWEPT.has(k))),
-      );
-      const line = `${series}\u0000${e.solver}\u0000${variant}`;
-      points.push({ series, solver: e.solver, variant, line, nfe: e.nfe, q, tip });
+      const key = `${series}\u0000${e.solver}\u0000${JSON.stringify(e.setting ?? {})}`;
+      if (!acc.has(key)) acc.set(key, { series, e, q: [], nfe: [] });
+      acc.get(key)!.q.push(q);
+      acc.get(key)!.nfe.push(e.nfe);
     }
+  }
+  for (const { series, e, q: qs, nfe: nfes } of acc.values()) {
+    const { mean: q, sd, n } = meanSd(qs);
+    const nfe = meanSd(nfes).mean;
+    const spread = n > 1 ? ` ± ${formatNumber(sd)} (sd over ${n} seeds)` : "";
+    const tip = `${series}\n${e.solver} ${
+      formatSetting(e.setting as Record<string, number>)
+    }\nNFE ${formatNumber(nfe)}, ${name} ${formatNumber(q)}${spread}`;
+    const variant = formatSetting(
+      Object.fromEntries(
+        Object.entries(e.setting ?? {}).filter(([k]) => !SWEPT.has(k)),
+      ) as Record<string, number>,
+    );
+    const line = `${series}\u0000${e.solver}\u0000${variant}`;
+    points.push({
+      series,
+      solver: e.solver,
+      variant,
+      line,
+      nfe,
+      q,
+      lo: q - sd,
+      hi: q + sd,
+      n,
+      tip,
+    });
   }
   if (points.length === 0) return null;
   // Panels in order of first appearance, the adaptive solver last.
@@ -206,6 +244,9 @@ export function qualityVsNfeChart(
     .slice(0, SYMBOLS.length);
   const symbolOf = new Map(variants.map((v, i) => [v, SYMBOLS[i]]));
   const logY = wideRange(points.map((p) => p.q));
+  // On a log axis an error bar reaching 0 or below is cut at a tenth of the mean.
+  if (logY) { for (const p of points) p.lo = Math.max(p.lo, p.q / 10); }
+  const bars = points.filter((p) => p.n > 1 && p.hi > p.lo);
   const el = Plot.plot({
     document: plotDocument(),
     width: Math.min(1060, 120 + 470 * solvers.length),
@@ -252,6 +293,15 @@ export function qualityVsNfeChart(
         strokeWidth: 1.4,
         strokeDasharray: "4,3",
       }),
+      Plot.ruleX(bars, {
+        x: "nfe",
+        y1: "lo",
+        y2: "hi",
+        stroke: "series",
+        fx: "solver",
+        strokeWidth: 1.2,
+        strokeOpacity: 0.8,
+      }),
       Plot.dot(points, {
         x: "nfe",
         y: "q",
@@ -271,6 +321,9 @@ export function qualityVsNfeChart(
     series,
     svg: finishSvg(el),
     note: [
+      bars.length
+        ? `Points are means over seeds; vertical bars span ± one standard deviation.`
+        : "",
       logY ? `${name} on a log scale (values span ≥ 10x).` : "",
       variants.length > 1
         ? `Markers: ● step/tolerance sweep; ${
@@ -288,15 +341,28 @@ export function trainingChart(
   colors: Map<string, string> = seriesColors(results),
 ): Chart | null {
   const labels = seriesLabels(results);
-  const rows: Array<{ series: string; step: number; loss: number }> = [];
-  for (const run of runsOf(results, dataset)) {
-    const series = labels.get(run.id) ?? run.method;
-    for (const [step, loss] of run.train?.lossCurve ?? []) {
-      if (Number.isFinite(step) && Number.isFinite(loss)) rows.push({ series, step, loss });
+  // Per series and step: the mean loss over seeds, and a band of ± one standard deviation.
+  const rows: Array<{ series: string; step: number; loss: number; lo: number; hi: number }> = [];
+  let seeded = false;
+  for (const runs of groupSeeds(results, runsOf(results, dataset))) {
+    const series = labels.get(runs[0].id) ?? runs[0].method;
+    const bySteps = new Map<number, number[]>();
+    for (const run of runs) {
+      for (const [step, loss] of run.train?.lossCurve ?? []) {
+        if (!Number.isFinite(step) || !Number.isFinite(loss)) continue;
+        if (!bySteps.has(step)) bySteps.set(step, []);
+        bySteps.get(step)!.push(loss);
+      }
+    }
+    for (const [step, losses] of [...bySteps].sort((a, b) => a[0] - b[0])) {
+      const { mean, sd, n } = meanSd(losses);
+      if (n > 1) seeded = true;
+      rows.push({ series, step, loss: mean, lo: mean - sd, hi: mean + sd });
     }
   }
   if (rows.length === 0) return null;
   const logY = wideRange(rows.map((r) => r.loss));
+  if (logY) { for (const r of rows) r.lo = Math.max(r.lo, r.loss / 10); }
   const el = Plot.plot({
     document: plotDocument(),
     width: 500,
@@ -313,6 +379,9 @@ export function trainingChart(
     color: colorScale(colors),
     marks: [
       Plot.frame({ stroke: "#ccc" }),
+      ...(seeded
+        ? [Plot.areaY(rows, { x: "step", y1: "lo", y2: "hi", fill: "series", fillOpacity: 0.18 })]
+        : []),
       Plot.line(rows, { x: "step", y: "loss", stroke: "series", strokeWidth: 1.5 }),
     ],
   }) as unknown as SvgElement;
@@ -323,6 +392,7 @@ export function trainingChart(
     title: `${dataset}: training loss`,
     series,
     svg: finishSvg(el),
+    note: seeded ? "Lines are means over seeds; bands span ± one standard deviation." : undefined,
   };
 }
 
@@ -361,7 +431,11 @@ export function sampleCharts(
   colors: Map<string, string> = seriesColors(results),
 ): Chart[] {
   const labels = seriesLabels(results);
-  const runs = runsOf(results, dataset).filter((r) => r.samples?.points?.some(is2d));
+  const multiSeed = seedsIn(results).length > 1;
+  // One scatter per series: the run of its lowest seed that has samples.
+  const runs = groupSeeds(results, runsOf(results, dataset))
+    .map((g) => g.find((r) => r.samples?.points?.some(is2d)))
+    .filter((r): r is RunRecord => r !== undefined);
   const domain = sampleDomain(runs);
   if (!domain) return [];
   return runs.map((run) => {
@@ -403,6 +477,7 @@ export function sampleCharts(
     }) as unknown as SvgElement;
     const notes = [
       `${pts.length}${pts.length < all.length ? ` of ${all.length}` : ""} samples`,
+      ...(multiSeed ? [`seed ${seedOf(results, run)}`] : []),
       trajs.length ? `${trajs.length} trajectories` : "no trajectories recorded",
     ];
     return {

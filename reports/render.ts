@@ -10,6 +10,7 @@ import {
 } from "./charts.ts";
 import { markup, raw, safeDataImageUri, type SafeHtml } from "./escape.ts";
 import type { MergedManifest } from "./merge.ts";
+import { BEST_RULE, seedsIn } from "./seeds.ts";
 import {
   buildTables,
   datasetsOf,
@@ -187,10 +188,17 @@ function section(id: (typeof SECTION_IDS)[number], body: SafeHtml | SafeHtml[]):
 function comparisonSection(ctx: Ctx): SafeHtml {
   const tables = buildTables(ctx.results);
   const { adaptiveSolver } = ctx.results.headline;
+  const seeds = seedsIn(ctx.results);
+  const spread = seeds.length > 1
+    ? markup` · every cell is the mean ± standard deviation over ${seeds.length} seeds (${
+      seeds.join(", ")
+    })`
+    : markup` · one seed (${seeds.join(", ")}): run with <code>--seeds 3</code> for the spread`;
   return section("comparison", [
-    markup`<p class="lede">One table per dataset · lower is better everywhere · <strong>bold ★</strong>
-= best in column · ${ctx.qualityName} and NFE from <code>${adaptiveSolver}</code> at its tightest
-tolerance (hover a cell for the setting) · n/a cells have a footnote with the reason.</p>`,
+    markup`<p class="lede">One table per dataset · lower is better everywhere${spread} ·
+${ctx.qualityName} and NFE from <code>${adaptiveSolver}</code> at its tightest tolerance (hover a
+cell for the setting) · n/a cells have a footnote with the reason.</p>
+<p class="lede rule"><strong>bold ★</strong>: ${BEST_RULE}.</p>`,
     ...tables.map((t) => renderTable(t, ctx.colors)),
     tables.length ? markup`` : markup`<p class="empty">This results file has no runs.</p>`,
   ]);
@@ -505,8 +513,11 @@ runs on the same device.</dd>
 <dt>Which value a cell shows</dt><dd>Quality and NFE: the ${solver} evaluation with the
 tightest tolerance (smallest rtol, then atol); if that evaluation failed the cell is n/a rather
 than falling back to a looser one. NLL: the first NLL record computed with ${solver} (else the
-first recorded). The ★ marks the lowest mean in a column (all tied values); it is not a
-significance test, so compare NLL differences with their standard errors.</dd>
+first recorded).</dd>
+<dt>Seeds and the ★</dt><dd>With several seeds every (data set, method, model) is trained and
+evaluated once per seed (data draw, initial weights, batches and sampling noise all follow the
+seed), and a cell shows the mean ± the standard deviation across seeds. ${BEST_RULE}. It is a
+screen against marking noise, not a significance test.</dd>
 </dl>`,
   );
 }

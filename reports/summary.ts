@@ -1,19 +1,46 @@
 // Plain-text summary table of a run for the terminal and CI logs (the report has the full view).
 import { headlineEval } from "../results/headline.ts";
 import type { ResultsFile, RunRecord } from "../results/schema.ts";
+import { groupSeeds, meanSd, seedsIn } from "./seeds.ts";
 
 function fmt(v: number | undefined, digits = 3): string {
   return v === undefined || !Number.isFinite(v) ? "n/a" : v.toFixed(digits);
 }
 
-function eulerAt(r: RunRecord, steps: number, q: string): string {
-  const e = r.evals.find((e) =>
-    e.solver === "euler" && e.setting.steps === steps && !e.setting.grid
-  );
-  return e?.status === "ok" ? fmt(e.metrics[q]) : "n/a";
+/** The summary cells of one run: [quality, NFE, NLL exact, NLL hutch, straightness, euler@1..8, train s]. */
+function runRow(res: ResultsFile, r: RunRecord): Array<{ text: string; value?: number }> {
+  const q = res.headline.quality;
+  const unit = res.headline.nll;
+  const h = headlineEval(r, res.headline.adaptiveSolver);
+  const num = (v: number | undefined, digits = 3) => ({ text: fmt(v, digits), value: v });
+  const nll = (est: string) => {
+    const n = r.nll.find((x) => x.estimator === est);
+    if (!n) return { text: "n/a" };
+    const v = unit === "bpd" ? n.bpd : n.nats;
+    return { text: `${fmt(v)}±${fmt(n.stderr, 3)}`, value: v };
+  };
+  const ok = h?.status === "ok";
+  const euler = (steps: number) => {
+    const e = r.evals.find((e) =>
+      e.solver === "euler" && e.setting.steps === steps && !e.setting.grid
+    );
+    return e?.status === "ok" ? num(e.metrics[q]) : { text: "n/a" };
+  };
+  return [
+    ok ? num(h.metrics[q]) : { text: h ? "failed" : "n/a" },
+    ok ? { text: String(h.nfe), value: h.nfe } : { text: "n/a" },
+    nll("exact"),
+    nll("hutchinson"),
+    num(r.straightness, 4),
+    euler(1),
+    euler(2),
+    euler(4),
+    euler(8),
+    num(r.train?.seconds, 1),
+  ];
 }
 
-/** Rows of the summary: one per run. */
+/** Rows of the summary: one per (data set, method, model); mean±sd over seeds when several. */
 export function summaryRows(res: ResultsFile): string[][] {
   const q = res.headline.quality;
   const unit = res.headline.nll;
@@ -31,33 +58,29 @@ export function summaryRows(res: ResultsFile): string[][] {
     "@8",
     "train s",
   ];
+  const digits = [3, 0, 3, 3, 4, 3, 3, 3, 3, 1];
   const rows = [header];
-  for (const r of res.runs) {
-    if (r.status !== "ok") {
+  for (const runs of groupSeeds(res, res.runs)) {
+    const r = runs[0];
+    const ok = runs.filter((x) => x.status === "ok");
+    if (ok.length === 0) {
       rows.push([r.dataset, r.method, `FAILED: ${r.error ?? ""}`.slice(0, 60)]);
       continue;
     }
-    const h = headlineEval(r, res.headline.adaptiveSolver);
-    const nll = (est: string) => {
-      const n = r.nll.find((x) => x.estimator === est);
-      if (!n) return "n/a";
-      const v = unit === "bpd" ? n.bpd : n.nats;
-      return `${fmt(v)}±${fmt(n.stderr, 3)}`;
-    };
-    const ok = h?.status === "ok";
+    const cells = ok.map((x) => runRow(res, x));
+    const label = runs.length > 1 ? `${r.method} (${ok.length}/${runs.length} seeds)` : r.method;
     rows.push([
       r.dataset,
-      r.method,
-      ok ? fmt(h.metrics[q]) : h ? "failed" : "n/a",
-      ok ? String(h.nfe) : "n/a",
-      nll("exact"),
-      nll("hutchinson"),
-      fmt(r.straightness, 4),
-      eulerAt(r, 1, q),
-      eulerAt(r, 2, q),
-      eulerAt(r, 4, q),
-      eulerAt(r, 8, q),
-      fmt(r.train?.seconds, 1),
+      label,
+      ...cells[0].map((first, c) => {
+        if (cells.length === 1) return first.text;
+        const vs = cells.map((row) => row[c].value).filter((v): v is number =>
+          v !== undefined && Number.isFinite(v)
+        );
+        if (vs.length === 0) return first.text;
+        const { mean, sd } = meanSd(vs);
+        return `${mean.toFixed(digits[c])}±${sd.toFixed(Math.max(digits[c], 1))}`;
+      }),
     ]);
   }
   return rows;
@@ -71,6 +94,10 @@ export function printSummary(res: ResultsFile): void {
   console.log(line(rows[0]));
   console.log(`|${w.map((n) => "-".repeat(n + 2)).join("|")}|`);
   for (const r of rows.slice(1)) console.log(line(r));
+  const seeds = seedsIn(res);
+  if (seeds.length > 1) {
+    console.log(`\nmean±sd over seeds ${seeds.join(", ")} (NLL: mean±sd of the per-seed means)`);
+  }
   console.log(
     `\nwall time ${
       fmt(res.manifest.wallSeconds, 1)

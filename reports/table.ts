@@ -2,6 +2,7 @@
 import type { MethodEntry, ResultsFile, RunRecord, SolverSetting } from "../results/schema.ts";
 import { headlineEval, headlineNll } from "../results/headline.ts";
 import { markup, type SafeHtml } from "./escape.ts";
+import { bestIndex, groupSeeds, meanSd, seedOf, seedsIn } from "./seeds.ts";
 
 /** The table's columns, in display order. Lower is better for every one of them. */
 export type ColumnKey = "nll" | "quality" | "nfe" | "straightness" | "trainTime";
@@ -9,16 +10,20 @@ export const COLUMN_KEYS: ColumnKey[] = ["nll", "quality", "nfe", "straightness"
 
 /** One cell: a number (with optional stderr) or "n/a" with the reason it is missing. */
 export interface TableCell {
-  /** The value ranked for "best"; absent when the cell is n/a. */
+  /** The value ranked for "best" (the mean over seeds); absent when the cell is n/a. */
   value?: number;
   stderr?: number;
+  /** Standard deviation across seeds (runs of several seeds only). */
+  spread?: number;
+  /** Seeds with a value, of the row's seeds (runs of several seeds only). */
+  seeds?: { used: number; total: number };
   /** Display text: the formatted value, or "n/a". */
   text: string;
   /** Why the value is missing (n/a cells only). */
   reason?: string;
   /** Where the value came from (solver setting, estimator), for a tooltip. */
   detail?: string;
-  /** Lowest value in its column (only marked when at least two rows have a value). */
+  /** Best in its column by the rule of reports/seeds.ts (BEST_RULE). */
   best?: boolean;
   /** 1-based footnote number holding `reason`, set for n/a cells. */
   footnote?: number;
@@ -32,9 +37,13 @@ export interface TableColumn {
   help: string;
 }
 
-/** One trained (method, model) on the dataset. */
+/** One trained (method, model) on the dataset: one run per seed. */
 export interface TableRow {
+  /** The first seed's run. */
   runId: string;
+  /** Every seed's run, by ascending seed. */
+  runIds: string[];
+  seeds: number[];
   /** The method label, or "label [model]" when one method was trained with several models. */
   series: string;
   method: MethodEntry | undefined;
@@ -209,8 +218,18 @@ function runCells(run: RunRecord, results: ResultsFile): Record<ColumnKey, Table
   return { nll: nllCell(run, results), quality, nfe, straightness, trainTime };
 }
 
-/** The column headers for a results file's headline conventions. */
+/** The column headers for a results file's headline conventions (and its number of seeds). */
 export function tableColumns(results: ResultsFile): TableColumn[] {
+  const n = seedsIn(results).length;
+  const cols = headlineColumns(results);
+  if (n < 2) return cols;
+  return cols.map((c) => ({
+    ...c,
+    help: `${c.help.replace(/, ± stderr$/, "")}; mean ± standard deviation over ${n} seeds`,
+  }));
+}
+
+function headlineColumns(results: ResultsFile): TableColumn[] {
   const { adaptiveSolver, quality, nll } = results.headline;
   const q = quality === "fid" ? "FID" : "W2";
   return [
@@ -252,29 +271,70 @@ export function tableColumns(results: ResultsFile): TableColumn[] {
   ];
 }
 
+/**
+ * One cell from the same column of every seed's run: a single seed's cell as it is; several
+ * seeds give mean ± standard deviation over the seeds that have a value (n/a when none has).
+ */
+function seedCell(cells: TableCell[], key: ColumnKey): TableCell {
+  if (cells.length === 1) return cells[0];
+  const ok = cells.filter((c) => c.value !== undefined);
+  const missing = cells.filter((c) => c.value === undefined);
+  if (ok.length === 0) {
+    const reasons = [...new Set(missing.map((c) => c.reason ?? "no reason recorded"))];
+    return na(`every seed: ${reasons.join("; ")}`);
+  }
+  const { mean, sd } = meanSd(ok.map((c) => c.value!));
+  const text = key === "trainTime"
+    ? (sd > 0 ? `${formatDuration(mean)} ± ${formatDuration(sd)}` : formatDuration(mean))
+    : formatWithError(mean, sd);
+  const notes = [
+    `mean ± standard deviation over ${ok.length} of ${cells.length} seeds`,
+    ok[0].detail,
+    ...(missing.length
+      ? [`${missing.length} seed(s) n/a: ${[...new Set(missing.map((c) => c.reason))].join("; ")}`]
+      : []),
+  ].filter((s) => s);
+  return {
+    value: mean,
+    spread: sd,
+    seeds: { used: ok.length, total: cells.length },
+    text,
+    detail: notes.join("; "),
+  };
+}
+
 /** Build the comparison tables (one per dataset) from a results file. */
 export function buildTables(results: ResultsFile): DatasetTable[] {
   const methods = new Map(results.methods.map((m) => [m.label, m]));
   const series = seriesLabels(results);
   return datasetsOf(results).map((dataset) => {
-    const rows: TableRow[] = runsOf(results, dataset).map((run) => ({
-      runId: run.id,
-      series: series.get(run.id) ?? run.method,
-      method: methods.get(run.method),
-      methodLabel: run.method,
-      model: run.model,
-      preset: run.preset,
-      paramCount: run.paramCount,
-      status: run.status,
-      cells: runCells(run, results),
-    }));
+    const rows: TableRow[] = groupSeeds(results, runsOf(results, dataset)).map((runs) => {
+      const run = runs[0];
+      const perSeed = runs.map((r) => runCells(r, results));
+      const cells = Object.fromEntries(
+        COLUMN_KEYS.map((k) => [k, seedCell(perSeed.map((c) => c[k]), k)]),
+      ) as Record<ColumnKey, TableCell>;
+      return {
+        runId: run.id,
+        runIds: runs.map((r) => r.id),
+        seeds: runs.map((r) => seedOf(results, r)),
+        series: series.get(run.id) ?? run.method,
+        method: methods.get(run.method),
+        methodLabel: run.method,
+        model: run.model,
+        preset: run.preset,
+        paramCount: run.paramCount,
+        status: runs.every((r) => r.status === "failed") ? "failed" : "ok",
+        cells,
+      };
+    });
     for (const key of COLUMN_KEYS) {
-      const values = rows.map((r) => r.cells[key].value).filter((v): v is number =>
-        v !== undefined
-      );
-      if (values.length < 2) continue;
-      const min = Math.min(...values);
-      for (const r of rows) if (r.cells[key].value === min) r.cells[key].best = true;
+      const withValue = rows.filter((r) => r.cells[key].value !== undefined);
+      const i = bestIndex(withValue.map((r) => {
+        const c = r.cells[key];
+        return { value: c.value!, spread: c.spread ?? c.stderr ?? 0 };
+      }));
+      if (i >= 0) withValue[i].cells[key].best = true;
     }
     const footnotes: string[] = [];
     for (const r of rows) {

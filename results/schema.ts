@@ -108,6 +108,8 @@ export interface RunRecord {
   method: string;
   model: string;
   preset: string;
+  /** The run's seed (absent in files written before seeds: the manifest's seed). */
+  seed?: number;
   paramCount: number;
   status: "ok" | "failed";
   error?: string;

@@ -111,7 +111,10 @@ Deno.test("table: known W2 and NFE cells, best marks, n/a with reason", () => {
   assert.match(row, new RegExp(`<td class="num" title="[^"]*">${KNOWN_CELL.nfe}</td>`));
   const hostile = rowHtml(moons, HOSTILE_METHOD);
   assert.match(hostile, /<td class="num best"[^>]*><strong>32<\/strong>/);
-  assert.equal(count(moons, /class="num best"/g), 5, "one best per column, no ties in moons");
+  // NLL 2.475 ± 0.021 vs the runner-up's 2.497 ± 0.021: a gap of 0.022 is within the combined
+  // spread √(0.021² + 0.021²) ≈ 0.030, so that column gets no ★; the other four do.
+  assert.equal(count(moons, /class="num best"/g), 4, "a best in 4 columns, none for NLL");
+  assert.match(row, /<td class="num" title="[^"]*">2\.475 ± 0\.021<\/td>/);
   // The headline eval is dopri5 at rtol 1e-5 (tightest), not rtol 1e-3.
   assert.match(row, /title="best in column; dopri5 \(rtol=1e-5, atol=1e-5\)"/);
   assert.match(row, /2\.475 ± 0\.021/);

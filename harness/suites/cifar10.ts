@@ -29,6 +29,8 @@ export interface CifarBudget {
   eval: EvalConfig;
   data: Omit<CifarData, "dataDir">;
   solvers: Record<string, SolverSetting[]>;
+  /** Seeds run per (method, model); --seed/--seeds override. */
+  seeds: number;
 }
 
 /** Bits/dim on n test images: Hutchinson divergence with one Rademacher probe at tolerance tol. */
@@ -41,7 +43,7 @@ export const CIFAR_BUDGETS: Record<string, CifarBudget> = {
   quick: {
     description:
       "a smoke run on any machine: tiny U-Net, 40 steps, 32 samples, ~4 min per method on " +
-      "2 CPU cores (numbers are not meaningful)",
+      "2 CPU cores, 1 seed (numbers are not meaningful)",
     preset: "tiny",
     train: {
       steps: 40,
@@ -66,9 +68,11 @@ export const CIFAR_BUDGETS: Record<string, CifarBudget> = {
       rk4: [{ steps: 1 }],
       dopri5: [{ rtol: 1e-3, atol: 1e-3 }],
     },
+    seeds: 1,
   },
   small: {
-    description: "a GPU run of about an hour per method: small U-Net, 20 min wall-clock budget",
+    description:
+      "a GPU run of about an hour per method: small U-Net, 20 min wall-clock budget, 1 seed",
     preset: "small",
     train: {
       steps: 200_000,
@@ -95,9 +99,11 @@ export const CIFAR_BUDGETS: Record<string, CifarBudget> = {
       rk4: [1, 2, 4, 8, 25].map((steps) => ({ steps })),
       dopri5: [{ rtol: 1e-5, atol: 1e-5 }],
     },
+    seeds: 1,
   },
   paper: {
-    description: "Lipman et al.'s protocol: paper U-Net (~36M), 50,000 FID samples, dopri5 at 1e-5",
+    description:
+      "Lipman et al.'s protocol: paper U-Net (~36M), 50,000 FID samples, dopri5 at 1e-5, 1 seed",
     preset: "paper",
     train: {
       steps: 400_000,
@@ -119,6 +125,7 @@ export const CIFAR_BUDGETS: Record<string, CifarBudget> = {
     },
     data: { trainLimit: 50_000, testLimit: 10_000, fidReference: 50_000 },
     solvers: { euler: [{ steps: 100 }], dopri5: [{ rtol: 1e-5, atol: 1e-5 }] },
+    seeds: 1,
   },
 };
 
@@ -212,6 +219,7 @@ export const cifar10Suite: SuiteDef<CifarData> = {
       data: { ...b.data, dataDir },
       solvers: b.solvers,
       preset: b.preset,
+      seeds: b.seeds,
     };
   },
   kind: "image",

@@ -61,12 +61,15 @@ export const toy2dSuite: SuiteDef<Toy2dData> = {
   description: "2-D toy data (moons, 8gaussians, checkerboard, circles); exact W2 and NLL",
   datasets: Object.keys(TOY2D),
   defaultDatasets: TOY2D_DATASETS,
-  budgets: { default: "MLP 3x256, 1000 steps at batch 256, 500 samples per solver setting" },
+  budgets: {
+    default: "MLP 3x256, 1000 steps at batch 256, 500 samples per solver setting, 1 seed",
+  },
   defaults: () => ({
     train: TOY2D_TRAIN,
     eval: TOY2D_EVAL,
     data: TOY2D_DATA,
     solvers: SOLVER_SETTINGS,
+    seeds: 1,
   }),
   kind: "vector",
   load(dataset, cfg) {

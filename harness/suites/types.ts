@@ -36,7 +36,10 @@ export interface SuiteConfig<Data = Record<string, unknown>> {
   adaptiveSolver: string;
   train: Omit<TrainConfig, "seed">;
   eval: EvalConfig;
+  /** The first seed (the one seed of a single-seed run). */
   seed: number;
+  /** Every seed: each (data set, method, model) is trained and evaluated once per seed. */
+  seeds?: number[];
   /** The suite's own data settings plus the budget they came from. */
   data: Data & { budget: string };
 }
@@ -49,6 +52,8 @@ export interface SuiteDefaults<Data> {
   solvers: Record<string, SolverSetting[]>;
   /** Model preset used unless --preset or NAME:PRESET says otherwise. */
   preset?: string;
+  /** How many seeds (0, 1, ...) the budget runs unless --seed/--seeds say otherwise (default 1). */
+  seeds?: number;
 }
 
 /**
