@@ -1,6 +1,13 @@
 // Per-kernel wall time on a tfjs backend: wraps every registered kernel of the backend with a timer,
 // so a profile splits a step into kernel time (by kernel name) and everything else (JS overhead).
+import process from "node:process";
 import { tf } from "../core/tf.ts";
+
+/** Milliseconds of CPU time this process has used (all threads): steadier than wall time on a shared machine. */
+export function cpuNow(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
 
 /** Accumulated calls and milliseconds per kernel name since the last reset. */
 export interface KernelTimes {
@@ -18,15 +25,19 @@ export interface KernelTimer {
 }
 
 /**
- * Wrap every kernel registered for `backend` with a wall-clock timer. Kernels that call other
- * kernels (fmbench's wasm gradient kernels do) are timed as the outermost call only.
+ * Wrap every kernel registered for `backend` with a timer (`clock`: wall time by default, or
+ * cpuNow). Kernels that call other kernels (fmbench's wasm gradient kernels do) are timed as the
+ * outermost call only.
  * @example
  * const timer = installKernelTimer("wasm");
  * step();
  * console.log([...timer.times.ms].sort((a, b) => b[1] - a[1]).slice(0, 5));
  * timer.uninstall();
  */
-export function installKernelTimer(backend: string): KernelTimer {
+export function installKernelTimer(
+  backend: string,
+  clock: () => number = () => performance.now(),
+): KernelTimer {
   const times: KernelTimes = { calls: new Map(), ms: new Map() };
   const originals = tf.getKernelsForBackend(backend);
   let depth = 0;
@@ -40,11 +51,11 @@ export function installKernelTimer(backend: string): KernelTimer {
       kernelFunc: (args) => {
         if (depth > 0) return inner(args);
         depth++;
-        const t0 = performance.now();
+        const t0 = clock();
         try {
           return inner(args);
         } finally {
-          const dt = performance.now() - t0;
+          const dt = clock() - t0;
           depth--;
           total += dt;
           times.ms.set(name, (times.ms.get(name) ?? 0) + dt);

@@ -60,7 +60,7 @@ export const BEST_RULE = "★ marks the lowest mean in a column only where it is
  */
 export function bestIndex(cells: Array<{ value: number; spread: number }>): number {
   if (cells.length < 2) return -1;
-  const order = cells.map((c, i) => i).sort((a, b) => cells[a].value - cells[b].value);
+  const order = cells.map((_, i) => i).sort((a, b) => cells[a].value - cells[b].value);
   const [a, b] = [cells[order[0]], cells[order[1]]];
   const combined = Math.sqrt(a.spread * a.spread + b.spread * b.spread);
   return b.value - a.value > combined ? order[0] : -1;
