@@ -9,7 +9,9 @@ import type { ResultsFile } from "../results/schema.ts";
 import { renderReport } from "../reports/render.ts";
 import { printSummary } from "../reports/summary.ts";
 import { buildConfig } from "./config.ts";
-import { HELP, parseFlags, parseShard, UsageError } from "./flags.ts";
+import { HELP, parseFlags, parseJobs, parseShard, UsageError } from "./flags.ts";
+import { resolveJobs, runJobs } from "./jobs.ts";
+import { planGroups } from "../harness/plan.ts";
 import { printList } from "./list.ts";
 
 export { buildConfig } from "./config.ts";
@@ -54,6 +56,10 @@ export async function main(
     }
     const config = buildConfig(v, reg);
     const shard = parseShard(v.shard);
+    const jobsFlag = parseJobs(v.jobs);
+    if (shard && jobsFlag !== undefined && jobsFlag !== "auto" && jobsFlag !== "1") {
+      throw new UsageError("--shard runs one slice in one process; drop --jobs or --shard");
+    }
     const suite = SUITES[config.suite];
     const needsConv = config.models.some((m) => reg.models.get(m.name)!.usesConvolution);
     const backend = await selectBackend(v.backend, { needsConvGrad: needsConv });
@@ -62,7 +68,10 @@ export async function main(
     const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
     const outDir = v.out ??
       `runs/${config.suite}-${stamp}${shard ? `-shard${shard.index}of${shard.count}` : ""}`;
-    if (opts.handleSignals) {
+    const choice = shard
+      ? { jobs: 1, why: "--shard runs one slice in one process" }
+      : resolveJobs(jobsFlag, backend.backend, suite.kind, planGroups(config).length);
+    if (opts.handleSignals && choice.jobs === 1) {
       Deno.addSignalListener("SIGINT", () => {
         console.error(
           `\ninterrupted: completed runs are in ${outDir}/results.json; ` +
@@ -75,6 +84,29 @@ export async function main(
     if (problem) {
       console.error(`error: ${problem}`);
       return 1;
+    }
+    if (choice.jobs > 1) {
+      console.error(`jobs: ${choice.jobs} workers (${choice.why}) -> ${outDir}`);
+      const { results, interrupted } = await runJobs({
+        config,
+        registry: reg,
+        roots,
+        backend,
+        outDir,
+        jobs: choice.jobs,
+        argv,
+        why: choice.why,
+      });
+      if (!v["no-report"]) await writeReport(outDir, results);
+      if (interrupted) {
+        console.error(
+          `interrupted: completed runs are in ${outDir}/results.json; ` +
+            `resume with the same command plus --out ${outDir}`,
+        );
+        return 130;
+      }
+      printSummary(results);
+      return results.runs.some((r) => r.status === "ok") ? 0 : 1;
     }
     const results = await runSuite({
       suite,

@@ -27,6 +27,7 @@ export const FLAGS = {
   out: { type: "string" },
   plugins: { type: "string" },
   shard: { type: "string" },
+  jobs: { type: "string" },
   "data-dir": { type: "string" },
   "no-report": { type: "boolean", default: false },
   list: { type: "boolean", default: false },
@@ -63,6 +64,10 @@ Usage: deno task bench [flags]
   --out DIR           output dir (default runs/<suite>-<timestamp>); re-running resumes
   --plugins DIR       extra plugin root with paths/, couplings/, ... sub-folders
   --shard I/N         run only slice I of N of the (data set, model, method) grid
+  --jobs N|auto       run the grid in N workers at once, each its own tfjs instance, merged
+                      into one results.json (default auto: one per core, fewer if memory is
+                      short, never more than the independent groups of runs). On a GPU backend
+                      (webgpu, tensorflow) auto is 1: the workers would share one device
   --data-dir DIR      data directory (default data/, or FMBENCH_DATA_DIR)
   --no-report         write results.json only
   --list              list every plugin (and load failures) and exit
@@ -142,6 +147,19 @@ export function parseShard(v: string | undefined): { index: number; count: numbe
     throw new UsageError(`--shard must be I/N with 0 <= I < N (e.g. 0/2), got "${v}"`);
   }
   return { index: Number(m[1]), count: Number(m[2]) };
+}
+
+/**
+ * Check --jobs: "auto" or an integer >= 1 (undefined = auto).
+ * @example
+ * parseJobs("4"); // "4"
+ */
+export function parseJobs(v: string | undefined): string | undefined {
+  if (v === undefined || v === "auto") return v;
+  if (!/^\d+$/.test(v) || Number(v) < 1) {
+    throw new UsageError(`--jobs must be "auto" or an integer >= 1, got "${v}"`);
+  }
+  return v;
 }
 
 export type Values = ReturnType<typeof parseFlags>["values"];

@@ -3,6 +3,7 @@
 import { readResultsForResume, writeResults } from "../results/io.ts";
 import { RESULTS_SCHEMA, type ResultsFile, type RunRecord } from "../results/schema.ts";
 import type { BackendInfo } from "./backend/select.ts";
+import type { ProgressSink } from "./progress.ts";
 import { buildManifest } from "./manifest.ts";
 import { planRuns, runHash, type Shard } from "./plan.ts";
 import { pick, type Registry } from "./registry.ts";
@@ -19,6 +20,12 @@ export interface RunSuiteOptions {
   shard?: Shard;
   argv?: string[];
   log?: (line: string) => void;
+  /** Progress display of one training run (default: a bar on a terminal, else plain lines). */
+  progress?: (label: string) => ProgressSink;
+  /** When aborted, no further run starts; the results so far are written and returned. */
+  signal?: AbortSignal;
+  /** Called after results.json was rewritten with a finished run. */
+  onSaved?: (results: ResultsFile) => void;
 }
 
 /**
@@ -79,11 +86,13 @@ export async function runSuite(o: RunSuiteOptions): Promise<ResultsFile> {
     })),
     adaptive,
     teachers: new Teachers(o.outDir, cfg, adaptive),
+    progress: o.progress,
   };
   log(
     `fmbench ${cfg.suite}: ${runs.length} runs on ${o.backend.backend} (${o.backend.device}) -> ${o.outDir}`,
   );
   for (const [i, run] of runs.entries()) {
+    if (o.signal?.aborted) break;
     const hash = runHash(cfg, run);
     const label = `[${
       i + 1
@@ -109,6 +118,7 @@ export async function runSuite(o: RunSuiteOptions): Promise<ResultsFile> {
     results.runs.push(await runOne(ctx, run, hash, label));
     results.manifest.wallSeconds = (performance.now() - started) / 1000;
     await writeResults(o.outDir, results);
+    o.onSaved?.(results);
   }
   results.manifest.finishedAt = new Date().toISOString();
   results.manifest.wallSeconds = (performance.now() - started) / 1000;

@@ -19,7 +19,7 @@ import { evaluateNll, evaluateSampling, type Quality, type SamplingPlan } from "
 import { flowStraightness } from "./metrics/straightness.ts";
 import { recordTrajectories } from "./metrics/trajectories.ts";
 import type { Run } from "./plan.ts";
-import { progressFor } from "./progress.ts";
+import { progressFor, type ProgressSink } from "./progress.ts";
 import { pick, type Registry } from "./registry.ts";
 import { sourceNoise } from "./source-noise.ts";
 import { imageGridDataUri } from "./store/png.ts";
@@ -39,6 +39,8 @@ export interface RunContext {
   /** The adaptive solver used for NLL, reflow pairs and the headline NFE. */
   adaptive: Solver;
   teachers: Teachers;
+  /** Progress display of a training run (default progressFor: bar or plain lines). */
+  progress?: (label: string) => ProgressSink;
 }
 
 /** The plugins and data one run uses. */
@@ -145,7 +147,7 @@ async function trainStep(
   record: RunRecord,
 ): Promise<void> {
   const cfg = ctx.config;
-  const bar = progressFor(label);
+  const bar = (ctx.progress ?? progressFor)(label);
   const outcome = await train({
     model,
     path: parts.path,

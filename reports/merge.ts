@@ -45,6 +45,11 @@ export interface MergeOptions {
   names?: string[];
   /** Accept shards built from different commits (they are recorded per shard). */
   allowMixedCommits?: boolean;
+  /**
+   * Merge whichever shards are given even if some indices are missing (a partial result, e.g.
+   * of an interrupted --jobs run); duplicates and mismatches are still errors.
+   */
+  allowMissing?: boolean;
 }
 
 function same(a: unknown, b: unknown): boolean {
@@ -133,7 +138,7 @@ export function mergeResults(files: ResultsFile[], opts: MergeOptions = {}): Res
     byIndex.set(f.shard!.index, i);
   });
   const missing = Array.from({ length: count }, (_, k) => k).filter((k) => !byIndex.has(k));
-  if (missing.length) {
+  if (missing.length && !opts.allowMissing) {
     throw new MergeError(
       `missing shard index ${missing.join(", ")} of ${count} (0-based; expected every index ` +
         `0..${count - 1}); got ${
@@ -186,6 +191,9 @@ export function mergeResults(files: ResultsFile[], opts: MergeOptions = {}): Res
     methods: [...methods.values()].map(({ m }) => m),
     headline: first.headline,
     runs,
+    ...(shards.some((s) => s.references)
+      ? { references: Object.assign({}, ...shards.map((s) => s.references ?? {})) }
+      : {}),
   };
 }
 

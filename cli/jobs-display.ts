@@ -1,0 +1,113 @@
+// The single progress display of a --jobs run: on a terminal, one redrawn line per worker under a
+// summary line; in logs, finished-run lines prefixed by worker and a progress line every 10 s.
+import type { TrainProgress } from "../harness/train.ts";
+
+const enc = new TextEncoder();
+
+function fmtSecs(s: number): string {
+  if (!Number.isFinite(s)) return "?";
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${s.toFixed(0)}s`;
+}
+
+/** What the display shows of one worker. */
+interface WorkerLine {
+  status: string;
+  lastPlain: number;
+}
+
+/**
+ * Progress of N workers in one place. `write` receives raw terminal output (tests pass their
+ * own); `tty` picks the redrawn block or plain lines.
+ * @example
+ * const d = new JobsDisplay(2, 24, { tty: false });
+ * d.progress(0, "[1/3] moons · FM w/ OT · mlp", { step: 10, total: 100, loss: 1, itPerSec: 5 });
+ */
+export class JobsDisplay {
+  #lines: WorkerLine[];
+  #drawn = 0;
+  #lastDraw = 0;
+  #runsDone = 0;
+  #start = performance.now();
+  readonly #tty: boolean;
+  readonly #write: (s: string) => void;
+  readonly #every: number;
+
+  constructor(
+    workers: number,
+    readonly totalRuns: number,
+    opts: { tty?: boolean; write?: (s: string) => void; everySeconds?: number } = {},
+  ) {
+    this.#tty = opts.tty ?? Deno.stderr.isTerminal();
+    // Plain lines go through console.error (so callers that capture the console see them).
+    this.#write = opts.write ??
+      (this.#tty
+        ? (s) => Deno.stderr.writeSync(enc.encode(s))
+        : (s) => console.error(s.endsWith("\n") ? s.slice(0, -1) : s));
+    this.#every = (opts.everySeconds ?? 10) * 1000;
+    this.#lines = Array.from({ length: workers }, () => ({ status: "starting", lastPlain: -Infinity }));
+  }
+
+  /** A line that stays (a finished run, a warning): above the block, or prefixed in logs. */
+  log(worker: number, line: string): void {
+    if (/: eval [\d.]+s|: FAILED:/.test(line)) this.#runsDone++;
+    this.#clear();
+    this.#write(`[w${worker + 1}] ${line}\n`);
+    this.#draw(true);
+  }
+
+  /** A training progress update of a worker. */
+  progress(worker: number, label: string, p: TrainProgress): void {
+    const eta = (p.total - p.step) / p.itPerSec;
+    const text = `${label} ${p.step}/${p.total} loss ${p.loss.toFixed(4)} ${
+      p.itPerSec.toFixed(1)
+    } it/s ETA ${fmtSecs(eta)}`;
+    this.status(worker, text);
+    const w = this.#lines[worker];
+    if (!this.#tty && (performance.now() - w.lastPlain >= this.#every || p.step === p.total)) {
+      w.lastPlain = performance.now();
+      this.#write(`[w${worker + 1}] ${text}\n`);
+    }
+  }
+
+  /** Replace a worker's status line (evaluating, idle, done). */
+  status(worker: number, text: string): void {
+    this.#lines[worker].status = text;
+    this.#draw(false);
+  }
+
+  /** Remove the block (before the final summary is printed). */
+  finish(): void {
+    this.#clear();
+  }
+
+  #header(): string {
+    const secs = (performance.now() - this.#start) / 1000;
+    return `fmbench --jobs ${this.#lines.length}: ${this.#runsDone}/${this.totalRuns} runs ` +
+      `finished · ${fmtSecs(secs)} elapsed`;
+  }
+
+  #clear(): void {
+    if (!this.#tty || this.#drawn === 0) return;
+    this.#write(`\x1b[${this.#drawn}F\x1b[0J`);
+    this.#drawn = 0;
+  }
+
+  #draw(force: boolean): void {
+    if (!this.#tty) return;
+    const now = performance.now();
+    if (!force && now - this.#lastDraw < 100) return;
+    this.#lastDraw = now;
+    let cols = 120;
+    try {
+      cols = Deno.consoleSize().columns;
+    } catch {
+      // not a terminal on stdout: keep the default width
+    }
+    const rows = [this.#header(), ...this.#lines.map((l, i) => `  w${i + 1} ${l.status}`)]
+      .map((r) => r.slice(0, Math.max(20, cols - 1)));
+    this.#clear();
+    this.#write(rows.map((r) => `\x1b[2K${r}\n`).join(""));
+    this.#drawn = rows.length;
+  }
+}
