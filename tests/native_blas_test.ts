@@ -161,3 +161,25 @@ Deno.test("wasm Slice and SplitV (block copies) match cpu", () => {
     assert.deepEqual(parts("wasm"), parts("cpu"), `split axis ${axis}`);
   }
 });
+
+Deno.test({
+  name: "BLAS Conv2D (stride 1, any padding) and the fallback for other strides match cpu",
+  ignore: !blas,
+  fn() {
+    const cases: Array<[number[], number[], number, "same" | "valid"]> = [
+      [[2, 8, 8, 3], [3, 3, 3, 4], 1, "same"],
+      [[2, 9, 7, 3], [3, 3, 3, 5], 1, "valid"],
+      [[1, 10, 11, 2], [1, 1, 2, 3], 1, "same"],
+      [[2, 7, 7, 4], [4, 4, 4, 3], 1, "same"],
+      [[2, 6, 5, 2], [2, 3, 2, 3], 1, "valid"],
+      [[2, 8, 8, 3], [3, 3, 3, 4], 2, "same"],
+    ];
+    for (const [xs, ws, stride, pad] of cases) {
+      const r = onBoth(
+        [xs, ws],
+        (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad),
+      );
+      assertClose(r.wasm, r.cpu, 1e-4, `conv2d ${xs} ${ws} ${stride} ${pad}`);
+    }
+  },
+});

@@ -70,7 +70,7 @@ async function activate(name: BackendName): Promise<string[]> {
   registerBlasReduce(blas);
   registerBlasConvGrads(blas);
   return [
-    `wasm: matrix products, sums and stride-1 convolution gradients by native BLAS ${blas.path} through FFI` +
+    `wasm: matrix products, sums and stride-1 convolutions (and their gradients) by native BLAS ${blas.path} through FFI` +
     (blas.threads ? ` (${blas.threads} thread${blas.threads > 1 ? "s" : ""})` : ""),
   ];
 }

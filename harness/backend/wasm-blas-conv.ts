@@ -1,6 +1,6 @@
-// Stride-1 convolution gradients on the wasm backend through BLAS: with the input zero-padded and
-// the output gradient laid on the same padded pixel grid, tap (i, j) of the filter is a fixed row
-// shift, so dW[i, j] is one sgemm over all pixels and dx accumulates one sgemm per tap.
+// Stride-1 convolutions and their gradients on the wasm backend through BLAS: with the input
+// zero-padded and the output laid on the same padded pixel grid, tap (i, j) of the filter is a
+// fixed row shift, so y and dx accumulate one sgemm per tap and dW[i, j] is one sgemm each.
 import { tf } from "../../core/tf.ts";
 import type { Blas } from "./native-blas.ts";
 
@@ -190,10 +190,55 @@ function makeInputGrad(blas: Blas, fallback: KernelFunc): KernelFunc {
   };
 }
 
+/** y[r] = sum over taps of xpad[r + shift(i, j)] W[i, j], then y is cropped from the grid. */
+function makeForward(blas: Blas, fallback: KernelFunc): KernelFunc {
+  return (args) => {
+    const { x, filter } = args.inputs as { x: Info; filter: Info };
+    const attrs = (args.attrs ?? {}) as Attrs;
+    const g = x.dtype === "float32" ? grid(x.shape, filter.shape, attrs) : undefined;
+    if (!g) return fallback(args);
+    const backend = args.backend as WasmBackend;
+    const out = backend.makeOutput([g.b, g.ho, g.wo, g.co], "float32") as Info;
+    const xp = toGrid(g, heap(backend, x), g.ci, g.h, g.w, g.top, g.left, 0);
+    const z = zeroed(1, g.b * g.hp * g.wp * g.co);
+    const wv = heap(backend, filter);
+    const tap = g.ci * g.co;
+    for (let i = 0; i < g.kh; i++) {
+      for (let j = 0; j < g.kw; j++) {
+        const s = (i * g.wp + j) * g.ci, t = (i * g.kw + j) * tap;
+        blas.sgemm(
+          false,
+          false,
+          g.rows,
+          g.co,
+          g.ci,
+          1,
+          xp.subarray(s, s + g.rows * g.ci),
+          g.ci,
+          wv.subarray(t, t + tap),
+          g.co,
+          1,
+          z.subarray(0, g.rows * g.co),
+          g.co,
+        );
+      }
+    }
+    const y = heap(backend, out);
+    const row = g.wo * g.co;
+    for (let b = 0; b < g.b; b++) {
+      for (let r = 0; r < g.ho; r++) {
+        const src = (b * g.hp + r) * g.wp * g.co;
+        y.set(z.subarray(src, src + row), (b * g.ho + r) * row);
+      }
+    }
+    return out;
+  };
+}
+
 let registered = false;
 
 /**
- * Route stride-1 Conv2DBackpropFilter and Conv2DBackpropInput through BLAS (idempotent); other
+ * Route stride-1 Conv2D, Conv2DBackpropFilter and Conv2DBackpropInput through BLAS (idempotent); other
  * strides, dilations and layouts keep the kernels registered before (harness/backend/
  * wasm-conv-grads.ts). Call after registerWasmConvGrads.
  * @example
@@ -204,6 +249,7 @@ export function registerBlasConvGrads(blas: Blas): void {
   if (registered) return;
   for (
     const [name, make] of [
+      ["Conv2D", makeForward],
       ["Conv2DBackpropFilter", makeFilterGrad],
       ["Conv2DBackpropInput", makeInputGrad],
     ] as const
