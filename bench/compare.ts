@@ -104,7 +104,7 @@ for (let round = 0; round < Number(v.rounds); round++) {
     }
     console.error(
       `round ${round + 1} ${s.tag}: ${
-        rows.map((r) => `${r.name} ${r.ms.toFixed(1)} ms`).join(", ")
+        rows.map((r) => `${r.name} ${r.ms.toFixed(1)} ms (CPU ${r.cpuMs.toFixed(1)})`).join(", ")
       }`,
     );
   }
