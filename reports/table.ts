@@ -44,6 +44,8 @@ export interface TableRow {
   /** Every seed's run, by ascending seed. */
   runIds: string[];
   seeds: number[];
+  /** Seeds whose run failed (the row is "failed" only when all did). */
+  failedSeeds: number[];
   /** The method label, or "label [model]" when one method was trained with several models. */
   series: string;
   method: MethodEntry | undefined;
@@ -318,6 +320,7 @@ export function buildTables(results: ResultsFile): DatasetTable[] {
         runId: run.id,
         runIds: runs.map((r) => r.id),
         seeds: runs.map((r) => seedOf(results, r)),
+        failedSeeds: runs.filter((r) => r.status === "failed").map((r) => seedOf(results, r)),
         series: series.get(run.id) ?? run.method,
         method: methods.get(run.method),
         methodLabel: run.method,
@@ -378,10 +381,17 @@ function renderRowHead(row: TableRow, color: string | undefined): SafeHtml {
     : "method not listed in results.methods";
   const teacher = m?.teacher ? ` · reflow of ${m.teacher}` : "";
   const swatch = color ? markup`<span class="swatch" style="background:${color}"></span>` : "";
-  const failed = row.status === "failed" ? markup` <span class="tag-failed">failed</span>` : "";
+  const failed = row.status === "failed"
+    ? markup` <span class="tag-failed">failed</span>`
+    : row.failedSeeds.length
+    ? markup` <span class="tag-failed">seed ${row.failedSeeds.join(", ")} failed</span>`
+    : "";
+  const seeds = row.seeds.length > 1
+    ? markup`<div class="recipe">${row.seeds.length} seeds (${row.seeds.join(", ")})</div>`
+    : "";
   const model = `${row.model}/${row.preset} · ${formatCount(row.paramCount)} params`;
   return markup`<th scope="row">${swatch}<span class="method">${row.series}</span>${failed}\
-<div class="recipe">${recipe}${teacher}</div><div class="recipe">${model}</div></th>`;
+<div class="recipe">${recipe}${teacher}</div><div class="recipe">${model}</div>${seeds}</th>`;
 }
 
 /**
