@@ -93,6 +93,7 @@ const sides: Array<{ tag: string; cmd: string; args: string[]; cwd: string }> = 
 if (v.before) sides.push({ ...sides[1], tag: "before", cwd: v.before });
 const per: Record<string, Record<string, number[]>> = {};
 const perCpu: Record<string, Record<string, number[]>> = {};
+const best: Record<string, Record<string, number>> = {};
 const extra: Record<string, Record<string, unknown>> = {};
 for (let round = 0; round < Number(v.rounds); round++) {
   for (const s of sides) {
@@ -100,6 +101,8 @@ for (let round = 0; round < Number(v.rounds); round++) {
     for (const r of rows) {
       ((per[r.name] ??= {})[s.tag] ??= []).push(r.ms);
       ((perCpu[r.name] ??= {})[s.tag] ??= []).push(r.cpuMs);
+      const b = best[r.name] ??= {};
+      b[s.tag] = Math.min(b[s.tag] ?? Infinity, ...(r.all as number[]));
       extra[`${r.name}/${s.tag}`] = r;
     }
     console.error(
@@ -112,7 +115,7 @@ for (let round = 0; round < Number(v.rounds); round++) {
 const tags = sides.map((s) => s.tag).filter((t) => t !== "torch");
 console.log(
   `\n| path | PyTorch ms (CPU ms) | ${
-    tags.map((t) => `${t} ms (CPU ms) | ${t} / PyTorch: wall (CPU)`).join(" | ")
+    tags.map((t) => `${t} ms (CPU ms) | ${t} / PyTorch: wall (CPU; fastest rep)`).join(" | ")
   } |`,
 );
 console.log(`|---|---|${tags.map(() => "---|---").join("|")}|`);
@@ -126,7 +129,7 @@ for (const [name, bySide] of Object.entries(per)) {
     const f = median(bySide[tag] ?? []), fc = median(perCpu[name][tag] ?? []);
     return `${f.toFixed(2)} (${fc.toFixed(2)}${nfe(tag)}) | ${(f / t).toFixed(2)}x (${
       (fc / tc).toFixed(2)
-    }x)`;
+    }x; fastest ${(best[name][tag] / best[name].torch).toFixed(2)}x)`;
   });
   console.log(
     `| ${name} | ${t.toFixed(2)} (${tc.toFixed(2)}${nfe("torch")}) | ${cells.join(" | ")} |`,
@@ -142,5 +145,6 @@ const load = (() => {
 console.log(
   `\nmedians over ${v.rounds} interleaved rounds of per-round medians; wall = elapsed time, ` +
     `CPU = process CPU time (user + system), which does not count time the other processes hold ` +
-    `the core; load average ${load}`,
+    `the core; fastest rep = ratio of each side's fastest single repetition in any round; ` +
+    `load average ${load}`,
 );
