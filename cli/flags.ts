@@ -16,6 +16,7 @@ export const FLAGS = {
   steps: { type: "string" },
   batch: { type: "string" },
   lr: { type: "string" },
+  clip: { type: "string" },
   "micro-batch": { type: "string" },
   minutes: { type: "string" },
   samples: { type: "string" },
@@ -49,6 +50,7 @@ Usage: deno task bench [flags]
   --steps N           training steps per (method, model)
   --batch N           training batch size
   --lr X              Adam learning rate
+  --clip X            clip the global gradient norm to X (0 = off; toy2d default 0, cifar10 1)
   --micro-batch N     examples per forward/backward pass, gradients summed (0 = whole batch)
   --minutes X         wall-clock training budget per run (stops early; 0 = none)
   --samples N         generated samples per solver setting
@@ -57,6 +59,7 @@ Usage: deno task bench [flags]
   --seed N            seed for data, init, noise (default 0)
   --backend NAME      auto (default) | tensorflow | webgpu | wasm | cpu
   --out DIR           output dir (default runs/<suite>-<timestamp>); re-running resumes
+                      (Ctrl-C or SIGTERM stops at a safe point and saves; twice exits at once)
   --plugins DIR       extra plugin root with paths/, couplings/, ... sub-folders
   --shard I/N         run only slice I of N of the (data set, model, method) grid
   --data-dir DIR      data directory (default data/, or FMBENCH_DATA_DIR)

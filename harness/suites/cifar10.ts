@@ -8,6 +8,7 @@ import { firstLine } from "../error-message.ts";
 import { computeFid, inceptionPath, loadFidModel } from "../metrics/fid/fid.ts";
 import { prepareGaussian } from "../metrics/fid/frechet.ts";
 import { referenceStats } from "../metrics/fid/reference-stats.ts";
+import { throwIfStopped } from "../stop.ts";
 import type { TrainConfig } from "../train.ts";
 import type { EvalConfig, SolverSetting, SuiteConfig, SuiteDef } from "./types.ts";
 
@@ -173,7 +174,7 @@ export async function cifarQuality(
   });
   const reference = prepareGaussian(ref.stats);
   return {
-    async fn(samples) {
+    async fn(samples, stop) {
       let offset = 0;
       const { fid } = await computeFid({
         extractor: model.extractor,
@@ -181,6 +182,7 @@ export async function cifarQuality(
         n: samples.shape[0],
         range: [-1, 1],
         generate: (count) => {
+          throwIfStopped(stop); // between Inception batches
           const batch = samples.slice(offset, count);
           offset += count;
           return Promise.resolve(batch);

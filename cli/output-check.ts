@@ -1,0 +1,48 @@
+// Up-front check of the output folder: one that cannot be written (a file, read-only, outside
+// the folders the task may write) is refused in one line before any training starts.
+import { firstLine } from "../harness/error-message.ts";
+
+function reason(e: unknown): string {
+  if (e instanceof Deno.errors.NotCapable) {
+    return "Deno's permissions do not allow writing there (deno task bench may write under " +
+      "runs/ and data/ only: --allow-write=runs,data in deno.json)";
+  }
+  if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (e instanceof Deno.errors.NotADirectory) return "a part of the path is a file, not a folder";
+  return firstLine(e);
+}
+
+/**
+ * Why `dir` cannot hold fmbench's outputs, in one line, or undefined when it can. A missing
+ * folder is created; an existing one is probed with a small file that is removed at once.
+ * @example
+ * const problem = await outputFolderProblem("runs/x", "--out"); // undefined: fine
+ */
+export async function outputFolderProblem(
+  dir: string,
+  what = "--out",
+): Promise<string | undefined> {
+  const cannot = (e: unknown) => `${what} ${dir} cannot be written: ${reason(e)}`;
+  try {
+    const info = await Deno.stat(dir);
+    if (!info.isDirectory) {
+      return `${what} ${dir} is a file, not a folder; give a new folder, or an earlier run's ` +
+        `folder to resume it`;
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) return cannot(e);
+    try {
+      await Deno.mkdir(dir, { recursive: true });
+    } catch (e) {
+      return cannot(e);
+    }
+  }
+  const probe = `${dir}/.fmbench-write-test-${Deno.pid}`;
+  try {
+    await Deno.writeTextFile(probe, "");
+    await Deno.remove(probe);
+  } catch (e) {
+    return cannot(e);
+  }
+  return undefined;
+}
