@@ -154,7 +154,7 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
       if (step === 0) {
         const first = (await value.data())[0];
         if (!Number.isFinite(first)) {
-          throw new NonFiniteLossError(nonFiniteHint(first, 1, c, input));
+          throw new NonFiniteLossError(nonFiniteHint(first, 1, c, input, true));
         }
       }
       const logNow = (step + 1) % c.logEvery === 0 || step + 1 === c.steps;
@@ -168,7 +168,7 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
         carried = [];
         const mean = vals.reduce((a, v) => a + v, 0) / vals.length;
         if (!Number.isFinite(mean)) {
-          throw new NonFiniteLossError(nonFiniteHint(mean, step + 1, c, input, curve.length === 0));
+          throw new NonFiniteLossError(nonFiniteHint(mean, step + 1, c, input, false));
         }
         last = mean;
         curve.push([step + 1, mean]);
@@ -216,24 +216,26 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
 }
 
 /**
- * The NaN guard's message: NaN from the very first steps (no finite loss ever) points at the path
- * or loss plugin; later NaN at the optimisation, with the flags that change it.
+ * The NaN guard's message. NaN at the very first step, before any weight update, cannot come from
+ * the learning rate: it points at the path or loss plugin. Later NaN points at the optimisation
+ * first, with the flags that change it.
  */
 function nonFiniteHint(
   value: number,
   step: number,
   c: TrainConfig,
   input: TrainInput,
-  fromStart = true,
+  fromStart: boolean,
 ): string {
   const what =
     `loss became ${value} by step ${step} (path ${input.path.name}, loss ${input.loss.name})`;
   if (fromStart) {
-    return `${what}, before any finite loss: this points at the path or loss plugin (e.g. a ` +
+    return `${what}, before any weight update: this points at the path or loss plugin (e.g. a ` +
       `division by zero at an end of its time range), not the learning rate`;
   }
   const clip = c.clip > 0 ? `a smaller --clip (now ${c.clip})` : "gradient clipping, e.g. --clip 1";
-  return `${what}; try a lower --lr (now ${c.lr}) or ${clip}`;
+  return `${what}; try a lower --lr (now ${c.lr}) or ${clip}; if it persists, check the path ` +
+    `and loss plugins`;
 }
 
 /** One optimizer step over the batch, in micro-batches if configured; returns the mean loss. */

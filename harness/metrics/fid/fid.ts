@@ -19,10 +19,17 @@ export const INCEPTION_FILE = "pt_inception-2015-12-05.safetensors";
 /** Environment variable that overrides the weights path. */
 export const INCEPTION_ENV = "FMBENCH_INCEPTION";
 
-/** How to obtain the weights, appended to the "not found" message. */
-export const HOW_TO_GET_WEIGHTS =
-  "download pytorch-fid's pt_inception-2015-12-05-6726825d.pth and convert it to safetensors " +
-  `(see harness/metrics/fid/README.md), then put it at data/${INCEPTION_FILE} or set ${INCEPTION_ENV}`;
+/**
+ * Why FID is n/a when the weights file is missing, naming the file that was searched (in the
+ * data dir given by --data-dir / FMBENCH_DATA_DIR, or the one FMBENCH_INCEPTION names).
+ * @example
+ * weightsNotFound("/scratch/data/pt_inception-2015-12-05.safetensors");
+ */
+export function weightsNotFound(searched: string): string {
+  return `n/a: Inception weights not found at ${searched}; download pytorch-fid's ` +
+    "pt_inception-2015-12-05-6726825d.pth, convert it to safetensors " +
+    `(see harness/metrics/fid/README.md) and put it there, or set ${INCEPTION_ENV} to its path`;
+}
 
 /** The weights path: $FMBENCH_INCEPTION if set, else <dataDir>/pt_inception-2015-12-05.safetensors. */
 export function inceptionPath(dataDir = "data"): string {
@@ -79,7 +86,7 @@ export async function loadFidModel(weightsPath?: string): Promise<FidModel | Fid
     if (e instanceof Deno.errors.NotFound) {
       return {
         available: false,
-        reason: `n/a: Inception weights not found at ${path}; ${HOW_TO_GET_WEIGHTS}`,
+        reason: weightsNotFound(path),
       };
     }
     throw e;
