@@ -9,7 +9,9 @@ function reason(e: unknown): string {
   }
   if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (e instanceof Deno.errors.NotADirectory) return "a part of the path is a file, not a folder";
-  return firstLine(e);
+  // "Read-only file system (os error 30): mkdir '/x/y'" -> "read-only file system"
+  const m = firstLine(e).replace(/ \(os error \d+\)/, "").replace(/: \w+ '.*'$/, "");
+  return m.charAt(0).toLowerCase() + m.slice(1);
 }
 
 /**

@@ -132,6 +132,9 @@ Deno.test("loadFidModel: a missing file is n/a with the path; a partial file nam
     if (r.available) return;
     assert.ok(r.reason.startsWith(`n/a: Inception weights not found at ${missing}`), r.reason);
     assert.match(r.reason, /pt_inception-2015-12-05-6726825d\.pth/);
+    // It names only the file it searched: no advice to use data/ when another folder was given.
+    assert.match(r.reason, /and put it there, or set FMBENCH_INCEPTION to its path$/);
+    assert.doesNotMatch(r.reason, /data\//);
     // Only the stem's first conv: the first missing tensor is Conv2d_2a_3x3.conv.weight.
     const partial = `${dir}/partial.safetensors`;
     const all = seededWeightsStem();
