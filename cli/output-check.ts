@@ -39,7 +39,7 @@ export async function outputFolderProblem(
       return cannot(e);
     }
   }
-  const probe = `${dir}/.fmbench-write-test-${Deno.pid}`;
+  const probe = `${dir}/.fmbench-write-test.tmp-${Deno.pid}`; // swept like any temporary file
   try {
     await Deno.writeTextFile(probe, "");
     await Deno.remove(probe);

@@ -63,6 +63,8 @@ export interface ResumableOptions<R> {
   onRecord?: (records: R[]) => Promise<void>;
   /** Checked at every velocity evaluation; a stop throws Cancelled and records nothing. */
   stop?: StopRequest;
+  /** The run's id in phase markers (harness/trace.ts). */
+  traceId?: string;
 }
 
 /**
@@ -116,7 +118,7 @@ export async function evaluateSampling(
           continue;
         }
         throwIfStopped(stop);
-        await phase("eval", `${solver.name} ${settingText(setting)}`);
+        await phase("eval", `${opts.traceId ?? "-"} ${solver.name} ${settingText(setting)}`);
         const counted = countNfe(stoppable(vf, stop));
         const start = performance.now();
         let record: EvalRecord;
@@ -205,7 +207,7 @@ export async function evaluateNll(
         continue;
       }
       throwIfStopped(opts.stop);
-      await phase("nll", estimator);
+      await phase("nll", `${opts.traceId ?? "-"} ${estimator}`);
       const start = performance.now();
       const { logp, nfe } = await logLikelihood(vf, x1, {
         stop: opts.stop,

@@ -290,6 +290,7 @@ async function evaluateStep(
         {
           done: record.evals,
           stop: ctx.stop,
+          traceId: run.id,
           keep: async (x) => {
             record.samples = { ...record.samples, ...await samplePreview(data, x) };
           },
@@ -316,6 +317,7 @@ async function evaluateStep(
         {
           done: record.nll,
           stop: ctx.stop,
+          traceId: run.id,
           onRecord: (nll) => {
             record.nll = nll;
             return ctx.persist(record);
