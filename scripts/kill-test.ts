@@ -341,7 +341,8 @@ function chooseTargets(markers: Marker[], perKind: number, signals: Sig[], rando
 
 /**
  * Time from `signal` to exit once in each phase kind of `kinds` (no reference run, no resume
- * checks): what a scheduler's grace period must cover. Each session starts afresh.
+ * checks): what a scheduler's grace period must cover. Each session resumes the previous one, so
+ * later phases come without redoing the earlier ones.
  */
 async function measureGrace(
   args: string[],
@@ -353,7 +354,7 @@ async function measureGrace(
   console.log(`grace: time from ${signal} to exit, ${commandLine(args)}`);
   const secs: number[] = [];
   for (const kind of kinds) {
-    const dir = `${ROOT}/${base}/grace-${kind.replace(/[^a-z0-9]+/gi, "-")}`;
+    const dir = `${base}/grace`; // relative to ROOT
     const bench = new Bench([...args, "--out", dir], 0);
     let fire: (() => void) | undefined;
     const aimed = new Promise<void>((r) => (fire = r));
@@ -380,7 +381,7 @@ async function measureGrace(
   console.log(
     `grace needed: max ${Math.max(...secs).toFixed(2)} s, median ${median(secs).toFixed(2)} s`,
   );
-  await Deno.remove(`${ROOT}/${base}`, { recursive: true }).catch(() => {});
+  await Deno.remove(`${base}`, { recursive: true }).catch(() => {});
   return 0;
 }
 
@@ -415,9 +416,10 @@ async function main(): Promise<number> {
   const pauseMs = Number(v["pause-ms"] ?? (v.short ? 120 : 200));
   const random = rng(Number(v.seed));
   const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
+  Deno.chdir(ROOT); // the bench runs here; every path below is relative to it
   const base = v.out ?? `runs/kill-test-${stamp}`;
   const ref = `${base}/uninterrupted`, dir = `${base}/killed`;
-  await Deno.remove(`${ROOT}/${base}`, { recursive: true }).catch(() => {});
+  await Deno.remove(base, { recursive: true }).catch(() => {});
   if (v.grace) {
     const kinds = [
       "train",
@@ -440,7 +442,7 @@ async function main(): Promise<number> {
     console.log(`the uninterrupted run failed (exit ${st.code})`);
     return 1;
   }
-  const expected = await readResults(`${ROOT}/${ref}`);
+  const expected = await readResults(`${ref}`);
   const refMarkers = whole.markers;
   const refIndex = new Map<string, number>();
   refMarkers.forEach((m, i) => !isWrite(m.kind) && !refIndex.has(m.key) && refIndex.set(m.key, i));
@@ -464,7 +466,7 @@ async function main(): Promise<number> {
     // Aim at the last non-write marker at or before the target (its phase's start).
     let anchor = target.index;
     while (anchor > 0 && isWrite(refMarkers[anchor].kind)) anchor--;
-    const o = await killOnce(args, `${ROOT}/${dir}`, target, refIndex, anchor, pauseMs, random);
+    const o = await killOnce(args, `${dir}`, target, refIndex, anchor, pauseMs, random);
     if (o.missed) {
       console.log(
         `  ${o.signal.padEnd(7)} aimed at ${target.kind.padEnd(16)} missed: the session ` +
@@ -489,14 +491,14 @@ async function main(): Promise<number> {
   await last.done;
   const problems: string[] = [];
   if (fin.code !== 0) problems.push(`final resume exited ${fin.code}`);
-  const got = await readResults(`${ROOT}/${dir}`);
+  const got = await readResults(`${dir}`);
   if (!got.runs.every((r) => r.status === "ok")) problems.push("not every run is complete");
   if (got.runs.length !== expected.runs.length) problems.push("a different number of runs");
-  const diff = diffFigures(expected, `${ROOT}/${ref}`, got, `${ROOT}/${dir}`);
-  const stale = await staleTemps(`${ROOT}/${dir}`);
+  const diff = diffFigures(expected, `${ref}`, got, `${dir}`);
+  const stale = await staleTemps(`${dir}`);
   for (const leftover of ["checkpoints", "weights"]) {
     try {
-      await Deno.stat(`${ROOT}/${dir}/${leftover}`);
+      await Deno.stat(`${dir}/${leftover}`);
       problems.push(`${leftover}/ left behind`);
     } catch {
       // removed once every run was complete
@@ -540,7 +542,7 @@ async function main(): Promise<number> {
     `${outcomes.length} kills, ${survived} survived, ${lost} lost ` +
       `(${((performance.now() - t0) / 1000).toFixed(0)} s)`,
   );
-  if (!v.keep && lost === 0) await Deno.remove(`${ROOT}/${base}`, { recursive: true });
+  if (!v.keep && lost === 0) await Deno.remove(`${base}`, { recursive: true });
   return lost === 0 ? 0 : 1;
 }
 
