@@ -176,8 +176,7 @@ async function tryRead(dir: string): Promise<ResultsFile | "missing" | string> {
 /** Problems if `after` lost anything `before` had (complete runs, recorded pieces). */
 function lostSince(before: ResultsFile, after: ResultsFile, dir: string): string[] {
   const problems: string[] = [];
-  const fig = (r: RunRecord) =>
-    JSON.stringify(figuresOf({ ...before, runs: [r], references: undefined }, dir));
+  const fig = (r: RunRecord) => JSON.stringify(figuresOf({ ...before, runs: [r] }, dir));
   for (const b of before.runs) {
     const a = after.runs.find((r) => r.id === b.id);
     if (!a) {
@@ -187,18 +186,22 @@ function lostSince(before: ResultsFile, after: ResultsFile, dir: string): string
     if (b.status === "ok") {
       if (a.status !== "ok" || fig(a) !== fig(b)) problems.push(`complete run ${b.id} changed`);
     } else if (b.status === "partial") {
-      const prefix = (x: RunRecord): RunRecord => ({
-        ...x,
-        evals: x.evals.slice(0, b.evals.length),
-        nll: x.nll.slice(0, b.nll.length),
-        status: "partial",
-        sessions: undefined,
-        samples: b.samples?.points ? x.samples : b.samples,
-        straightness: b.straightness === undefined ? undefined : x.straightness,
-        provenance: b.provenance,
-      });
+      // Everything the partial record had must still be there, unchanged.
+      const same = (x: unknown, y: unknown) =>
+        JSON.stringify(figuresOf({ ...before, runs: [x as RunRecord] }, dir)) ===
+          JSON.stringify(figuresOf({ ...before, runs: [y as RunRecord] }, dir));
+      const kept = (field: keyof RunRecord) =>
+        b[field] === undefined || same({ [field]: a[field] }, { [field]: b[field] });
       if (a.status === "failed") problems.push(`partial run ${b.id} now failed: ${a.error}`);
-      else if (fig(prefix(a)) !== fig(prefix(b))) problems.push(`partial run ${b.id} lost work`);
+      if (!same({ e: a.evals.slice(0, b.evals.length) }, { e: b.evals })) {
+        problems.push(`partial run ${b.id} lost solver evaluations`);
+      }
+      if (!same({ n: a.nll.slice(0, b.nll.length) }, { n: b.nll })) {
+        problems.push(`partial run ${b.id} lost NLL estimates`);
+      }
+      for (const f of ["train", "straightness", "samples"] as const) {
+        if (!kept(f)) problems.push(`partial run ${b.id} lost or changed ${f}`);
+      }
     }
   }
   return problems;
@@ -253,25 +256,30 @@ async function killOnce(
     if (armed && (!isWrite(target.kind) || m.kind === target.kind)) fire!();
   });
   const status = bench.child.status;
+  let exited = false;
+  status.then(() => (exited = true));
   const finished = await Promise.race([aimed.then(() => false), status.then(() => true)]);
   const problems: string[] = [];
   let before: ResultsFile | "missing" | string = "missing";
-  let sentAt = 0;
+  let sentAt = 0, sent = false;
   let phase = "finished before the kill";
   if (!finished) {
     await new Promise((r) => setTimeout(r, random() * pauseMs * 1.5));
     before = await tryRead(dir);
     phase = bench.lastKind();
     sentAt = performance.now();
-    try {
-      bench.child.kill(target.signal);
-    } catch {
-      // already exited
+    if (!exited) {
+      try {
+        bench.child.kill(target.signal);
+        sent = true;
+      } catch {
+        // it ended between the check and the signal
+      }
     }
   }
   const st = await status;
   await bench.done;
-  if (finished) {
+  if (finished || !sent) {
     const problems = st.code === 0 ? [] : [`exit ${st.code} without a kill`];
     return {
       target,
