@@ -264,7 +264,9 @@ async function killOnce(
   let sentAt = 0, sent = false;
   let phase = "finished before the kill";
   if (!finished) {
-    await new Promise((r) => setTimeout(r, random() * pauseMs * 1.5));
+    // A write is aimed inside its pause (between fsync and rename); a phase anywhere near its start.
+    const span = isWrite(target.kind) ? 0.9 : 1.5;
+    await new Promise((r) => setTimeout(r, random() * pauseMs * span));
     before = await tryRead(dir);
     phase = bench.lastKind();
     sentAt = performance.now();
@@ -366,10 +368,16 @@ async function measureGrace(
     const bench = new Bench([...args, "--out", dir], 0);
     let fire: (() => void) | undefined;
     const aimed = new Promise<void>((r) => (fire = r));
-    bench.onMarker((m) => m.kind === kind && fire!());
+    bench.onMarker((m) => (m.kind === kind || m.kind.startsWith(`${kind}:`)) && fire!());
     const status = bench.child.status;
     if (await Promise.race([aimed.then(() => false), status.then(() => true)])) {
-      console.log(`  ${kind}: the run finished before this phase`);
+      const st = await status;
+      await bench.done;
+      console.log(
+        `  ${kind}: the run ended (exit ${st.code}) before this phase: ${
+          bench.lines.slice(-2).join(" | ")
+        }`,
+      );
       continue;
     }
     // A random moment inside the phase's first second.
@@ -429,14 +437,8 @@ async function main(): Promise<number> {
   const ref = `${base}/uninterrupted`, dir = `${base}/killed`;
   await Deno.remove(base, { recursive: true }).catch(() => {});
   if (v.grace) {
-    const kinds = [
-      "train",
-      "write-checkpoint",
-      "eval:euler",
-      "eval:dopri5",
-      "nll:hutchinson",
-      "straightness",
-    ];
+    // In the order a run meets them (solvers run in name order: dopri5 before euler).
+    const kinds = ["train", "write-checkpoint", "eval:dopri5", "eval:euler", "nll", "straightness"];
     return await measureGrace(args, base, v.grace as Sig, kinds, random);
   }
   const t0 = performance.now();
