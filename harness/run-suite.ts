@@ -50,6 +50,13 @@ export async function writeResults(dir: string, results: ResultsFile): Promise<s
   return file;
 }
 
+/** Remove checkpoints/ and weights/ when nothing is left in them. */
+async function removeEmptyFolders(outDir: string): Promise<void> {
+  for (const sub of ["checkpoints", "weights"]) {
+    await Deno.remove(`${outDir}/${sub}`).catch(() => {}); // fails (and is kept) unless empty
+  }
+}
+
 /**
  * Run (or resume) a suite into outDir and return the final results. Every finished piece of a
  * run (training, each solver setting, each NLL estimator, straightness) is written to
@@ -164,12 +171,11 @@ export async function runSuite(o: RunSuiteOptions): Promise<ResultsFile> {
   } catch (e) {
     if (!isCancelled(e)) throw e;
     await save();
+    await removeEmptyFolders(o.outDir);
     throw new SuiteInterrupted(results, during);
   }
   results.manifest.finishedAt = new Date().toISOString();
   await save();
-  for (const sub of ["checkpoints", "weights"]) {
-    await Deno.remove(`${o.outDir}/${sub}`).catch(() => {}); // only when empty
-  }
+  await removeEmptyFolders(o.outDir);
   return results;
 }

@@ -65,8 +65,11 @@ export interface TrainInput {
   teacher?: Teacher;
   config: TrainConfig;
   onProgress?: (p: TrainProgress) => void;
-  /** Save weights, EMA, Adam state and step every `every` steps; resume from `file` if `key` matches. */
-  checkpoint?: { file: string; key: string; every: number };
+  /**
+   * Save weights, EMA, Adam state and step every `every` steps, and at least every
+   * `everySeconds` seconds of training (default 300); resume from `file` if `key` matches.
+   */
+  checkpoint?: { file: string; key: string; every: number; everySeconds?: number };
   /** Called when training resumed from a checkpoint at this step. */
   onResume?: (step: number) => void;
   /**
@@ -109,6 +112,7 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
     }
   }
   const resumedAt = step;
+  let savedAt = performance.now();
   const deadline = c.minutes > 0 ? start + (c.minutes * 60 - priorSeconds) * 1000 : Infinity;
   const seconds = () => priorSeconds + (performance.now() - start) / 1000;
   /** The state after `done` completed steps, for a checkpoint. */
@@ -173,8 +177,11 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
         last = mean;
         curve.push([step + 1, mean]);
       }
-      if (ck && ((step + 1) % ck.every === 0) && step + 1 < c.steps) {
+      const due = ck && ((step + 1) % ck.every === 0 ||
+        performance.now() - savedAt > (ck.everySeconds ?? 300) * 1000);
+      if (ck && due && step + 1 < c.steps) {
         await saveCheckpoint(ck.file, ck.key, vars, ema, opt, await stateNow(step + 1));
+        savedAt = performance.now();
       }
       if (logNow) {
         const secs = (performance.now() - start) / 1000;

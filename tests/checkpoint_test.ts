@@ -178,3 +178,24 @@ Deno.test("train: the NaN guard names the plugin for NaN from the start, the fla
   );
   for (const x of [a, b]) x.model.dispose();
 });
+
+Deno.test("checkpoint: a time-based interval saves even when the step interval is never reached", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/ck.safetensors`;
+  const a = parts();
+  await assert.rejects(
+    train({
+      ...a,
+      config: { ...config, logEvery: 1 },
+      // every 1000 steps would never save; every 0 seconds saves after each step
+      checkpoint: { file, key: "k", every: 1000, everySeconds: 0 },
+      onProgress: (p) => {
+        if (p.step === 5) throw new Error("crash");
+      },
+    }),
+    /crash/,
+  );
+  a.model.dispose();
+  assert.equal((await loadCheckpoint(file, "k", [], [], tf.train.adam(1)))?.step, 5);
+  await Deno.remove(dir, { recursive: true });
+});
