@@ -417,6 +417,7 @@ async function main(): Promise<number> {
       out: { type: "string" },
       keep: { type: "boolean", default: false },
       grace: { type: "string" },
+      phases: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     allowPositionals: true,
@@ -424,7 +425,7 @@ async function main(): Promise<number> {
   if (v.help) {
     console.log(
       "usage: deno task kill-test [--short] [--kills K] [--seed N] [--pause-ms MS] [--out DIR] " +
-        "[--keep] [--grace SIGTERM|SIGINT] [-- bench flags]",
+        "[--keep] [--grace SIGTERM|SIGINT [--phases a,b]] [-- bench flags]",
     );
     return 0;
   }
@@ -438,7 +439,8 @@ async function main(): Promise<number> {
   await Deno.remove(base, { recursive: true }).catch(() => {});
   if (v.grace) {
     // In the order a run meets them (solvers run in name order: dopri5 before euler).
-    const kinds = ["train", "write-checkpoint", "eval:dopri5", "eval:euler", "nll", "straightness"];
+    const kinds = v.phases?.split(",") ??
+      ["train", "write-checkpoint", "eval:dopri5", "eval:euler", "nll", "straightness"];
     return await measureGrace(args, base, v.grace as Sig, kinds, random);
   }
   const t0 = performance.now();
