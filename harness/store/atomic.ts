@@ -76,20 +76,25 @@ export async function removeDurably(path: string): Promise<boolean> {
   return true;
 }
 
-/** Whether process `pid` is alive; unknowable without /proc, then treated as gone. */
-function alive(pid: number): boolean {
+/**
+ * Whether process `pid` may still be writing. /proc answers when Deno may read it (--allow-all);
+ * otherwise only this process counts as alive: a run folder has one writer at a time (its lock),
+ * so another process's temporary file there was left by a process that died mid-write.
+ */
+function mayBeWriting(pid: number): boolean {
   if (pid === Deno.pid) return true;
   try {
     Deno.statSync(`/proc/${pid}`);
     return true;
   } catch {
-    return false;
+    return false; // gone, or /proc not readable
   }
 }
 
 /**
- * Remove `*.tmp-<pid>` files whose writer is no longer running, in `dir` and its sub-folders
- * (down to `depth` levels); returns the removed paths. A missing folder is fine.
+ * Remove `*.tmp-<pid>` files of writers that are gone (see mayBeWriting), in `dir` and its
+ * sub-folders (down to `depth` levels); returns the removed paths. A missing folder is fine.
+ * Call it when this process owns the folder (before writing anything there).
  * @example
  * const removed = await removeStaleTemps("runs/x"); // ["runs/x/results.json.tmp-4242"]
  */
@@ -110,7 +115,7 @@ export async function removeStaleTemps(dir: string, depth = 3): Promise<string[]
         continue;
       }
       const m = /\.tmp-(\d+)$/.exec(e.name);
-      if (m && !alive(Number(m[1]))) {
+      if (m && !mayBeWriting(Number(m[1]))) {
         await Deno.remove(p).catch(() => {});
         removed.push(p);
       }

@@ -80,7 +80,7 @@ export async function describeRunFolder(outDir: string): Promise<string[]> {
   let totals: Totals = {};
   const labels = new Map<string, string>();
   if (!(await exists(file))) {
-    lines.push("results.json: not written yet (no run had finished a step)");
+    lines.push("results.json: not written yet (no run had finished training)");
   } else {
     try {
       const res = await readResults(file);
