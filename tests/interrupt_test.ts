@@ -92,7 +92,7 @@ Deno.test("interrupt: repeated stops at safe points, each resumed, give the unin
     assert.match(r.err, /^interrupted by a stop request/m);
     assert.match(r.err, new RegExp(`resume with: deno task bench(:gpu)? .* --out ${out}$`, "m"));
     claimed += await claimedFilesExist(out, r.err);
-    for (const m of r.err.matchAll(/partial: {2}[^:]+: (not trained yet|trained)/g)) {
+    for (const m of r.err.matchAll(/partial: {2}[^:]+: (training not finished|trained)/g)) {
       phases.add(m[1]);
     }
     // Progress is never lost: complete runs and recorded evaluations only grow.

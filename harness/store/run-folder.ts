@@ -58,7 +58,7 @@ const of = (n: number, total: number | undefined) =>
 
 /** What a partial record holds: "trained; 12 of 28 solver settings, 0 of 2 NLL estimators". */
 function partialDetail(r: RunRecord, t: Totals): string {
-  if (!r.train) return "not trained yet";
+  if (!r.train) return "training not finished";
   const parts = [
     `trained (${r.train.steps} steps)`,
     `${of(r.evals.length, t.settings)} solver settings`,
