@@ -69,7 +69,7 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
   const train = { ...defaults.train };
   train.steps = num(v.steps, "steps", { int: true, min: 1 }) ?? train.steps;
   train.batch = num(v.batch, "batch", { int: true, min: 2 }) ?? train.batch;
-  train.lr = num(v.lr, "lr", { min: 0 }) ?? train.lr;
+  train.lr = num(v.lr, "lr", { above: 0 }) ?? train.lr;
   train.minutes = num(v.minutes, "minutes", { min: 0 }) ?? train.minutes;
   train.microBatch = num(v["micro-batch"], "micro-batch", { int: true, min: 0 }) ??
     train.microBatch;

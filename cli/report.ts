@@ -4,6 +4,10 @@ import { dirname, join } from "node:path";
 import { readResults, ResultsFileError, resultsPath } from "../results/io.ts";
 import { MergeError, mergeResults } from "../reports/merge.ts";
 import { renderReport } from "../reports/render.ts";
+import { isPermissionError, permissionMessage, unexpectedMessage } from "./explain-error.ts";
+import { defaultMergeDir, REPORT_FLAGS } from "./grants.ts";
+
+export { defaultMergeDir } from "./grants.ts";
 
 const USAGE = `usage:
   deno task report <run-dir>
@@ -33,19 +37,9 @@ async function write(path: string, text: string): Promise<void> {
     await Deno.mkdir(dirname(path), { recursive: true });
     await Deno.writeTextFile(path, text);
   } catch (e) {
-    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
-      throw new CliError(
-        `cannot write ${path}: the report task may only write under runs/ ` +
-          `(deno.json grants --allow-write=runs); use a directory under runs/`,
-      );
-    }
+    if (isPermissionError(e)) throw new CliError(permissionMessage(e, "report"));
     throw new CliError(`cannot write ${path}: ${e instanceof Error ? e.message : e}`);
   }
-}
-
-/** Default merge output: runs/merged-YYYY-MM-DDTHH-MM-SSZ. */
-export function defaultMergeDir(now = new Date()): string {
-  return join("runs", `merged-${now.toISOString().slice(0, 19).replace(/:/g, "-")}Z`);
 }
 
 /**
@@ -59,12 +53,7 @@ export async function main(args: string[]): Promise<number> {
       args,
       allowPositionals: true,
       strict: true,
-      options: {
-        merge: { type: "boolean", default: false },
-        out: { type: "string" },
-        "allow-mixed-commits": { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
+      options: REPORT_FLAGS,
     });
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
@@ -129,7 +118,10 @@ export async function main(args: string[]): Promise<number> {
       console.error(`report --merge: ${e.message}`);
       return 1;
     }
-    throw e;
+    console.error(
+      `report: ${isPermissionError(e) ? permissionMessage(e, "report") : unexpectedMessage(e)}`,
+    );
+    return 1;
   }
 }
 
