@@ -87,8 +87,7 @@ export function holderState(h: LockInfo): "alive" | "dead" | "unknown" {
   const me = ownLockInfo();
   if (h.host !== me.host) return "unknown";
   if (h.bootId && me.bootId && h.bootId !== me.bootId) return "dead";
-  if (h.pid === me.pid) return "alive";
-  if (!me.procStart) return "unknown"; // no /proc here: cannot look the PID up
+  if (!me.procStart) return h.pid === me.pid ? "alive" : "unknown"; // no /proc: cannot look up
   const start = procStart(h.pid);
   if (start === undefined) return "dead";
   return h.procStart && h.procStart !== start ? "dead" : "alive";
