@@ -1,7 +1,7 @@
 // CLI: re-render <run-dir>/report.html from results.json, or merge shard results into one run.
 import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
-import { readResults, ResultsFileError, resultsPath } from "../results/io.ts";
+import { backupIfUnreadable, readResults, ResultsFileError, resultsPath } from "../results/io.ts";
 import { MergeError, mergeResults } from "../reports/merge.ts";
 import { renderReport } from "../reports/render.ts";
 import { isPermissionError, permissionMessage, unexpectedMessage } from "./explain-error.ts";
@@ -97,6 +97,8 @@ export async function main(args: string[]): Promise<number> {
       allowMixedCommits: values["allow-mixed-commits"],
     });
     const dir = values.out ?? defaultMergeDir();
+    // Never overwrite a results.json that cannot be read (it may be the only copy of a run).
+    await backupIfUnreadable(join(dir, "results.json"), (l) => console.error(`report: ${l}`));
     await write(join(dir, "results.json"), JSON.stringify(merged, null, 2) + "\n");
     await write(join(dir, "report.html"), renderReport(merged));
     console.log(

@@ -137,4 +137,6 @@ export interface ResultsFile {
    * size: what a perfect model would score (the finite-sample floor of W2), e.g. { w2: 0.21 }.
    */
   references?: Record<string, Record<string, number>>;
+  /** The budget the run used; `smoke` marks a budget whose numbers are not meaningful. */
+  budget?: { name: string; description: string; smoke: boolean };
 }
