@@ -79,9 +79,9 @@ export interface ProbeDeps {
   gpu: () => any;
 }
 
-// deno-lint-ignore no-explicit-any
 const realDeps: ProbeDeps = {
   nodes: gpuDeviceNodes,
+  // deno-lint-ignore no-explicit-any
   gpu: () => (globalThis.navigator as any)?.gpu,
 };
 
