@@ -9,7 +9,7 @@ import {
   type Tensor,
   type VelocityField,
 } from "../core/mod.ts";
-import type { EvalRecord, NllRecord } from "../results/schema.ts";
+import type { EvalRecord, NllRecord, SampleSource } from "../results/schema.ts";
 import type { DataSource } from "./data/source.ts";
 import { firstLine } from "./error-message.ts";
 import { dequantize } from "./metrics/bits-per-dim.ts";
@@ -51,7 +51,8 @@ export function solveOptions(path: Path, s: SolverSetting, backward = false): So
 
 /**
  * Sample with each solver setting and score the result. A failing setting is recorded with its
- * reason and the others go on. `keep` receives the samples of the first adaptive setting.
+ * reason and the others go on. `keep` receives the samples of the first adaptive setting that
+ * succeeds, and which solver, setting and NFE made them (the report labels the grid with it).
  */
 export async function evaluateSampling(
   vf: VelocityField,
@@ -61,7 +62,7 @@ export async function evaluateSampling(
   n: number,
   seed: number,
   quality: Quality,
-  keep?: (samples: Tensor) => Promise<void>,
+  keep?: (samples: Tensor, from: SampleSource) => Promise<void>,
 ): Promise<EvalRecord[]> {
   const x0 = sourceNoise(path, shape, n, subSeed(seed, "sample"));
   const out: EvalRecord[] = [];
@@ -76,7 +77,7 @@ export async function evaluateSampling(
           try {
             const metrics = await quality.fn(x);
             if (keep && solver.adaptive && !kept) {
-              await keep(x);
+              await keep(x, { solver: solver.name, setting, nfe: counted.count() });
               kept = true;
             }
             out.push({

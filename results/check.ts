@@ -173,7 +173,12 @@ const runRecord = obj({
   nll: arr(nllRecord),
   "straightness?": num({ nullable: true, min: 0, why: "a mean squared deviation" }),
   "provenance?": anyObject,
-  "samples?": obj({ "points?": arr(arr()), "trajectories?": arr(arr()), "image?": str }),
+  "samples?": obj({
+    "points?": arr(arr()),
+    "trajectories?": arr(arr()),
+    "image?": str,
+    "from?": obj({ solver: str, setting, nfe: num({ int: true, min: 0 }) }),
+  }),
 });
 
 const shardSummary = obj({

@@ -73,6 +73,13 @@ export interface EvalRecord {
   seconds: number;
 }
 
+/** The evaluation whose samples a run keeps for the report: solver, setting and its NFE. */
+export interface SampleSource {
+  solver: string;
+  setting: SolverSetting;
+  nfe: number;
+}
+
 export interface NllRecord {
   /** Mean negative log-likelihood in nats per data point (toy2d) or per image. */
   nats: number;
@@ -118,8 +125,16 @@ export interface RunRecord {
   straightness?: number;
   /** Where derived inputs came from, e.g. reflow pairs: teacher, solver, seed, count, file. */
   provenance?: Record<string, unknown>;
-  /** Small sample of generated data: 2-D points, or data-URI PNG grids for images. */
-  samples?: { points?: number[][]; trajectories?: number[][][]; image?: string };
+  /**
+   * Small sample of generated data: 2-D points, or data-URI PNG grids for images, and which
+   * evaluation made them (`from`; absent in files written before it was recorded).
+   */
+  samples?: {
+    points?: number[][];
+    trajectories?: number[][][];
+    image?: string;
+    from?: SampleSource;
+  };
 }
 
 export interface ResultsFile {

@@ -204,6 +204,7 @@ export const cifar10Suite: SuiteDef<CifarData> = {
   datasets: ["cifar10"],
   defaultDatasets: ["cifar10"],
   budgets: Object.fromEntries(Object.entries(CIFAR_BUDGETS).map(([k, b]) => [k, b.description])),
+  smokeBudgets: ["quick"],
   defaults(budget, { dataDir }) {
     const b = CIFAR_BUDGETS[budget];
     return {
