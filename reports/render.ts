@@ -203,7 +203,6 @@ function comparisonSection(ctx: Ctx): SafeHtml {
     markup`<p class="lede">One table per dataset · lower is better everywhere · <strong>bold ★</strong>
 = best in column · ${ctx.qualityName} and NFE from <code>${adaptiveSolver}</code> at its tightest
 tolerance (hover a cell for the setting) · n/a cells have a footnote with the reason.</p>`,
-    smokeBanner(ctx.results),
     ...missingNotes(ctx.results),
     ...tables.map((t) =>
       markup`${headlineMargins(t, ctx.results.headline.quality)}${renderTable(t, ctx.colors)}`
