@@ -18,7 +18,7 @@ Usage: deno task bench [flags]
   --solvers LIST      solver plugins (default all)
   --steps N           training steps per (method, model)
   --batch N           training batch size
-  --lr X              Adam learning rate
+  --lr X              Adam learning rate (> 0)
   --micro-batch N     examples per forward/backward pass, gradients summed (0 = whole batch)
   --minutes X         wall-clock training budget per run (stops early; 0 = none)
   --samples N         generated samples per solver setting
@@ -26,11 +26,16 @@ Usage: deno task bench [flags]
   --reflow-pairs N    pairs a reflow teacher generates
   --seed N            seed for data, init, noise (default 0)
   --backend NAME      auto (default) | tensorflow | webgpu | wasm | cpu
-  --out DIR           output dir (default runs/<suite>-<timestamp>); re-running resumes
-  --plugins DIR       extra plugin root with paths/, couplings/, ... sub-folders
+  --out DIR           output dir, anywhere (default runs/<suite>-<timestamp>); re-running
+                      resumes; one run at a time per dir (DIR/.fmbench.lock)
+  --plugins DIR       extra plugin root with paths/, couplings/, ... sub-folders (must exist);
+                      a name two files define is an error naming both
   --shard I/N         run only slice I of N of the (data set, model, method) grid
-  --data-dir DIR      data directory (default data/, or FMBENCH_DATA_DIR)
+  --data-dir DIR      data directory, anywhere (default data/, or FMBENCH_DATA_DIR)
   --no-report         write results.json only
   --list              list every plugin (and load failures) and exit
   -h, --help          this help
+
+deno task bench grants write access to exactly --out and --data-dir (see README, Permissions);
+errors are one line (FMBENCH_DEBUG=1 shows an unexpected error's stack trace).
 `;

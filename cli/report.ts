@@ -20,7 +20,10 @@ flags:
   --merge                 merge the shard run directories given as arguments
   --out <dir>             output directory for --merge
   --allow-mixed-commits   let --merge accept shards built from different commits
-  -h, --help              show this help`;
+  -h, --help              show this help
+
+It may write only <run-dir>, or the --merge output <dir> (anywhere). A results.json that cannot be
+read is refused with the field named; one about to be overwritten is moved aside first.`;
 
 const VALID_FLAGS = "--merge, --out <dir>, --allow-mixed-commits, -h/--help";
 
