@@ -1,7 +1,11 @@
 // Turns an error that reached a CLI's top level into one line for the user: a missing permission
 // says what this run may write and how to choose it; anything else is one line, not a trace.
 
-/** Whether `e` is Deno refusing an operation for lack of a permission. */
+/**
+ * Whether `e` is Deno refusing an operation for lack of a permission.
+ * @example
+ * isPermissionError(new Deno.errors.NotCapable("Requires write access")); // true
+ */
 export function isPermissionError(e: unknown): boolean {
   return e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied;
 }

@@ -126,7 +126,11 @@ export function benchLaunch(argv: string[], ctx: GrantContext, gpu = false): Lau
   };
 }
 
-/** The flags of `deno task report` (cli/report.ts parses the same set). */
+/**
+ * The flags of `deno task report` (cli/report.ts parses the same set).
+ * @example
+ * parseArgs({ args: ["--merge", "a", "b"], options: REPORT_FLAGS, allowPositionals: true });
+ */
 export const REPORT_FLAGS = {
   merge: { type: "boolean", default: false },
   out: { type: "string" },

@@ -7,7 +7,11 @@ import { benchLaunch, type GrantContext, type Launch, reportLaunch } from "./gra
 
 const ROOT = new URL("../", import.meta.url);
 
-/** The launcher's modes: the first argument of cli/launch.ts. */
+/**
+ * The launcher's modes: the first argument of cli/launch.ts.
+ * @example
+ * MODES["report"](["runs/x"], processContext()).script; // "cli/report.ts"
+ */
 export const MODES: Record<string, (argv: string[], ctx: GrantContext) => Launch> = {
   bench: (argv, ctx) => benchLaunch(argv, ctx),
   "bench:gpu": (argv, ctx) => benchLaunch(argv, ctx, true),
@@ -23,7 +27,11 @@ function existsSync(path: string): boolean {
   }
 }
 
-/** The grant context of this process: its folder, FMBENCH_DATA_DIR if readable, the disk. */
+/**
+ * The grant context of this process: its folder, FMBENCH_DATA_DIR if readable, the disk.
+ * @example
+ * benchLaunch(["--out", "/tmp/run"], processContext()).writes; // ["/tmp/run"]
+ */
 export function processContext(): GrantContext {
   return {
     cwd: Deno.cwd(),

@@ -16,7 +16,11 @@ export interface LockInfo {
   command?: string;
 }
 
-/** A second run found the folder locked by a live process; the message names the holder. */
+/**
+ * A second run found the folder locked by a live process; the message names the holder.
+ * @example
+ * try { await acquireRunLock("runs/x"); } catch (e) { if (e instanceof LockHeldError) console.error(e.message); }
+ */
 export class LockHeldError extends Error {
   constructor(
     readonly dir: string,
