@@ -20,6 +20,7 @@ import {
   featureParamCount,
 } from "../harness/metrics/fid/inception-spec.ts";
 import { referenceStats, referenceStatsPath } from "../harness/metrics/fid/reference-stats.ts";
+import { seededWeights } from "./helpers/inception-weights.ts";
 import { encodeSafetensors, type TensorToWrite } from "../harness/store/safetensors.ts";
 
 await selectBackend("wasm");
@@ -43,27 +44,6 @@ const GOLDEN = {
   paramsWithFc: 23850960,
   bnRunningValues: 34432,
 };
-
-/** Seeded weights under pytorch-fid's names, in the order and formulas torch_golden.py uses. */
-function seededWeights(seed: number): Record<string, TensorToWrite> {
-  const u = rng(seed);
-  const out: Record<string, TensorToWrite> = {};
-  for (const t of expectedTensors()) {
-    const n = t.shape.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(n);
-    const kind = t.name.split(".").slice(-2).join(".");
-    if (kind === "conv.weight") {
-      const scale = Math.sqrt(6 / (n / t.shape[0]));
-      for (let i = 0; i < n; i++) data[i] = (2 * u() - 1) * scale;
-    } else if (kind === "bn.weight" || kind === "bn.running_var") {
-      for (let i = 0; i < n; i++) data[i] = 0.5 + u();
-    } else {
-      for (let i = 0; i < n; i++) data[i] = 0.4 * u() - 0.2;
-    }
-    out[t.name] = { shape: t.shape, data };
-  }
-  return out;
-}
 
 Deno.test("inception spec: 94 BasicConv2d, 470 tensors, parameter counts match PyTorch", () => {
   assert.equal(allConvs().length, 94);
@@ -130,8 +110,9 @@ Deno.test("loadFidModel: a missing file is n/a with the path; a partial file nam
     const r = await loadFidModel(missing);
     assert.equal(r.available, false);
     if (r.available) return;
-    assert.ok(r.reason.startsWith(`n/a: Inception weights not found at ${missing}`), r.reason);
-    assert.match(r.reason, /pt_inception-2015-12-05-6726825d\.pth/);
+    assert.ok(r.reason.startsWith(`n/a: Inception weights not found; looked for ${missing}`), r.reason);
+    assert.match(r.reason, /deno task fid:weights/);
+    assert.match(r.reason, /releases\/download\/fid_weights\/pt_inception-2015-12-05-6726825d\.pth/);
     // Only the stem's first conv: the first missing tensor is Conv2d_2a_3x3.conv.weight.
     const partial = `${dir}/partial.safetensors`;
     const all = seededWeightsStem();

@@ -127,39 +127,21 @@ export class TorchCheckpoint {
 
   private decode<T extends Float32Array | Float64Array>(name: string, out: T): T {
     const t = this.require(name);
-    const raw = t.storage.bytes!;
-    const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    const le = this.littleEndian;
-    let read: (i: number) => number;
-    switch (t.dtype) {
-      case "F32":
-        read = (i) => dv.getFloat32(4 * i, le);
-        break;
-      case "F64":
-        read = (i) => dv.getFloat64(8 * i, le);
-        break;
-      case "F16":
-        read = (i) => halfToFloat(dv.getUint16(2 * i, le));
-        break;
-      case "BF16": {
-        const f = new Float32Array(1);
-        const bits = new Uint32Array(f.buffer);
-        read = (i) => ((bits[0] = dv.getUint16(2 * i, le) << 16), f[0]);
-        break;
-      }
-      default:
-        throw new TorchCheckpointError(
-          this.source,
-          `tensor "${name}" has dtype ${t.dtype}; decodable: F32, F64, F16, BF16`,
-        );
-    }
-    // Walk the strided view in row-major order (an odometer over the multi-index).
+    const read = this.reader(name, t);
+    // Walk the strided view in row-major order (an odometer over the multi-index); the last axis
+    // is copied in a tight loop.
     const rank = t.shape.length;
+    if (rank === 0) {
+      if (out.length) out[0] = read(t.offset);
+      return out;
+    }
+    const inner = t.shape[rank - 1];
+    const step = t.stride[rank - 1];
     const idx = new Array<number>(rank).fill(0);
     let src = t.offset;
-    for (let o = 0; o < out.length; o++) {
-      out[o] = read(src);
-      for (let d = rank - 1; d >= 0; d--) {
+    for (let o = 0; o < out.length; o += inner) {
+      for (let k = 0; k < inner; k++) out[o + k] = read(src + k * step);
+      for (let d = rank - 2; d >= 0; d--) {
         if (++idx[d] < t.shape[d]) {
           src += t.stride[d];
           break;
@@ -169,6 +151,41 @@ export class TorchCheckpoint {
       }
     }
     return out;
+  }
+
+  /** Element i of the tensor's storage as a number (a typed-array view when aligned and LE). */
+  private reader(name: string, t: TorchTensor): (i: number) => number {
+    const raw = t.storage.bytes!;
+    const le = this.littleEndian;
+    const native = le === (new Uint8Array(new Uint16Array([1]).buffer)[0] === 1);
+    if (native && (t.dtype === "F32" || t.dtype === "F64")) {
+      const size = t.dtype === "F32" ? 4 : 8;
+      // Typed views need aligned offsets: copy once if the storage is not aligned.
+      const bytes = raw.byteOffset % size === 0 ? raw : raw.slice();
+      const n = Math.floor(bytes.byteLength / size);
+      const arr = t.dtype === "F32"
+        ? new Float32Array(bytes.buffer, bytes.byteOffset, n)
+        : new Float64Array(bytes.buffer, bytes.byteOffset, n);
+      return (i) => arr[i];
+    }
+    const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    switch (t.dtype) {
+      case "F32":
+        return (i) => dv.getFloat32(4 * i, le);
+      case "F64":
+        return (i) => dv.getFloat64(8 * i, le);
+      case "F16":
+        return (i) => halfToFloat(dv.getUint16(2 * i, le));
+      case "BF16": {
+        const f = new Float32Array(1);
+        const bits = new Uint32Array(f.buffer);
+        return (i) => ((bits[0] = dv.getUint16(2 * i, le) << 16), f[0]);
+      }
+    }
+    throw new TorchCheckpointError(
+      this.source,
+      `tensor "${name}" has dtype ${t.dtype}; decodable: F32, F64, F16, BF16`,
+    );
   }
 }
 

@@ -30,6 +30,9 @@ export interface PthSpec {
 
 /** Little-endian float32 bytes of values. */
 export function f32Bytes(values: ArrayLike<number>): Uint8Array {
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] === 1) {
+    return new Uint8Array(Float32Array.from(values).buffer);
+  }
   const out = new Uint8Array(values.length * 4);
   const dv = new DataView(out.buffer);
   for (let i = 0; i < values.length; i++) dv.setFloat32(4 * i, values[i], true);

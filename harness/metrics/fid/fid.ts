@@ -128,8 +128,12 @@ export interface EnsureOptions {
   dataDir: string;
   /** Download the weights when missing and the network is allowed (default true). */
   download?: boolean;
-  fetch?: typeof fetch;
   onProgress?: (done: number, total: number | undefined) => void;
+  /** Mirror and test overrides of the source (defaults: pytorch-fid's URL and hashes). */
+  url?: string;
+  fetch?: typeof fetch;
+  sha256?: string;
+  sha256Prefix?: string;
 }
 
 /** Whether this process may reach every host the download needs. */
@@ -165,7 +169,10 @@ export async function ensureFidModel(opts: EnsureOptions): Promise<FidModel | Fi
   try {
     await downloadInceptionWeights({
       target: search.target,
+      url: opts.url,
       fetch: opts.fetch,
+      sha256: opts.sha256,
+      sha256Prefix: opts.sha256Prefix,
       onProgress: opts.onProgress,
     });
   } catch (e) {
