@@ -92,14 +92,23 @@ Deno.test("a code-made pytorch-fid .pth (zip and legacy) equals the safetensors 
 
 Deno.test("a .pth missing a tensor or with a wrong shape is an error naming the tensor", async () => {
   await withTempDir(async (dir) => {
-    const cut = { ...spec, tensors: spec.tensors.filter(([n]) => n !== "Mixed_6c.branch7x7dbl_4.bn.running_var") };
+    const cut = {
+      ...spec,
+      tensors: spec.tensors.filter(([n]) => n !== "Mixed_6c.branch7x7dbl_4.bn.running_var"),
+    };
     await Deno.writeFile(join(dir, "cut.pth"), encodePthLegacy(cut));
     await assert.rejects(
       loadFidModel(join(dir, "cut.pth")),
       /cut\.pth: missing tensor "Mixed_6c\.branch7x7dbl_4\.bn\.running_var"/,
     );
-    await Deno.writeFile(join(dir, "junk.pth"), new TextEncoder().encode("<html>rate limited</html>"));
-    await assert.rejects(loadFidModel(join(dir, "junk.pth")), /junk\.pth: neither a PyTorch checkpoint/);
+    await Deno.writeFile(
+      join(dir, "junk.pth"),
+      new TextEncoder().encode("<html>rate limited</html>"),
+    );
+    await assert.rejects(
+      loadFidModel(join(dir, "junk.pth")),
+      /junk\.pth: neither a PyTorch checkpoint/,
+    );
   });
 });
 
@@ -117,7 +126,9 @@ function fakeFetch(body: Uint8Array, announce = body.length) {
         c.close();
       },
     });
-    return Promise.resolve(new Response(stream, { headers: { "content-length": String(announce) } }));
+    return Promise.resolve(
+      new Response(stream, { headers: { "content-length": String(announce) } }),
+    );
   }) as typeof fetch;
   return state;
 }
@@ -153,13 +164,24 @@ Deno.test("download: a wrong hash, a wrong prefix or a partial body keeps nothin
     const target = join(dir, INCEPTION_PTH);
     const cases: Array<[Parameters<typeof downloadInceptionWeights>[0], RegExp]> = [
       // The real prefix cannot match this body.
-      [{ target, fetch: fakeFetch(body).fetch }, new RegExp(`promises it starts with ${INCEPTION_SHA256_PREFIX}`)],
+      [
+        { target, fetch: fakeFetch(body).fetch },
+        new RegExp(`promises it starts with ${INCEPTION_SHA256_PREFIX}`),
+      ],
       // Prefix right, rest wrong.
       [
-        { target, fetch: fakeFetch(body).fetch, sha256Prefix: hash.slice(0, 8), sha256: hash.slice(0, 8) + "0".repeat(56) },
+        {
+          target,
+          fetch: fakeFetch(body).fetch,
+          sha256Prefix: hash.slice(0, 8),
+          sha256: hash.slice(0, 8) + "0".repeat(56),
+        },
         /expected 0*.*the prefix .* matches.*put the file there by hand: curl -L -o /,
       ],
-      [{ target, fetch: fakeFetch(body, body.length + 10).fetch }, /partial download .*: 15 of 25 bytes/],
+      [
+        { target, fetch: fakeFetch(body, body.length + 10).fetch },
+        /partial download .*: 15 of 25 bytes/,
+      ],
     ];
     for (const [opts, re] of cases) {
       await assert.rejects(downloadInceptionWeights(opts), (e: Error) => {
@@ -182,7 +204,10 @@ Deno.test("ensureFidModel: downloads when missing, then loads; offline it says w
       assert.match(na.reason, /^n\/a: Inception weights not found; looked for /);
       assert.ok(na.reason.includes(join(dir, INCEPTION_PTH)), na.reason);
       assert.ok(na.reason.includes(join(dir, INCEPTION_SAFETENSORS)), na.reason);
-      assert.ok(na.reason.includes(`curl -L -o ${join(dir, INCEPTION_PTH)} ${INCEPTION_URL}`), na.reason);
+      assert.ok(
+        na.reason.includes(`curl -L -o ${join(dir, INCEPTION_PTH)} ${INCEPTION_URL}`),
+        na.reason,
+      );
       assert.ok(na.reason.includes(`deno task fid:weights --data-dir ${dir}`), na.reason);
       assert.match(na.reason, /download failed: cannot download .*error sending request/);
     }

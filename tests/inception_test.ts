@@ -110,9 +110,15 @@ Deno.test("loadFidModel: a missing file is n/a with the path; a partial file nam
     const r = await loadFidModel(missing);
     assert.equal(r.available, false);
     if (r.available) return;
-    assert.ok(r.reason.startsWith(`n/a: Inception weights not found; looked for ${missing}`), r.reason);
+    assert.ok(
+      r.reason.startsWith(`n/a: Inception weights not found; looked for ${missing}`),
+      r.reason,
+    );
     assert.match(r.reason, /deno task fid:weights/);
-    assert.match(r.reason, /releases\/download\/fid_weights\/pt_inception-2015-12-05-6726825d\.pth/);
+    assert.match(
+      r.reason,
+      /releases\/download\/fid_weights\/pt_inception-2015-12-05-6726825d\.pth/,
+    );
     // Only the stem's first conv: the first missing tensor is Conv2d_2a_3x3.conv.weight.
     const partial = `${dir}/partial.safetensors`;
     const all = seededWeightsStem();

@@ -47,7 +47,9 @@ function expectedSmall(): Record<string, number[]> {
   const permuted: number[] = [];
   for (let a = 0; a < 2; a++) {
     for (let b = 0; b < 3; b++) {
-      for (let c = 0; c < 2; c++) for (let d = 0; d < 2; d++) permuted.push(v(a + 2 * b + 12 * c + 6 * d));
+      for (let c = 0; c < 2; c++) {
+        for (let d = 0; d < 2; d++) permuted.push(v(a + 2 * b + 12 * c + 6 * d));
+      }
     }
   }
   return {
@@ -128,7 +130,11 @@ Deno.test("hostile pickles are refused with the global or opcode named; nothing 
       /refused global os\.system/,
     ],
     // An allowed global that is not a function: torch.FloatStorage(...) via REDUCE.
-    ["REDUCE torch.FloatStorage", raw("ctorch\nFloatStorage\n", 0x29, 0x52), /refused call of torch\.FloatStorage/],
+    [
+      "REDUCE torch.FloatStorage",
+      raw("ctorch\nFloatStorage\n", 0x29, 0x52),
+      /refused call of torch\.FloatStorage/,
+    ],
     // REDUCE of something that is not a global at all.
     ["REDUCE of a string", raw(0x58, 1, 0, 0, 0, "x", 0x29, 0x52), /REDUCE of a string/],
     ["INST os system", raw("(ios\nsystem\n"), /refused opcode 0x69 INST/],
@@ -169,8 +175,13 @@ Deno.test("hostile pickles are refused with the global or opcode named; nothing 
     return true;
   });
   // A REDUCE of torch's rebuilder with a non-storage argument is refused too.
-  const fake = zipWith(raw("ctorch._utils\n_rebuild_tensor_v2\n", 0x58, 1, 0, 0, 0, "x", 0x85, 0x52));
-  assert.throws(() => readTorchCheckpoint(fake, "fake.pth"), /first argument is a string, not a storage/);
+  const fake = zipWith(
+    raw("ctorch._utils\n_rebuild_tensor_v2\n", 0x58, 1, 0, 0, 0, "x", 0x85, 0x52),
+  );
+  assert.throws(
+    () => readTorchCheckpoint(fake, "fake.pth"),
+    /first argument is a string, not a storage/,
+  );
 });
 
 Deno.test("unpickle: the data opcodes of a state dict's pickle", () => {
@@ -184,7 +195,10 @@ Deno.test("unpickle: the data opcodes of a state dict's pickle", () => {
   assert.ok(a instanceof PickleTuple);
   assert.deepEqual(a.items, [1, 2]);
   assert.deepEqual(value.get("b"), [null, true, 3.5, -7, 70000, 2 ** 40]);
-  assert.throws(() => unpickle(Uint8Array.from([0x80, 2, 0x58, 9, 0, 0]), { source: "cut", globals: {} }), /cut: truncated/);
+  assert.throws(
+    () => unpickle(Uint8Array.from([0x80, 2, 0x58, 9, 0, 0]), { source: "cut", globals: {} }),
+    /cut: truncated/,
+  );
 });
 
 Deno.test("broken checkpoints: errors name the file and the problem", () => {
@@ -202,7 +216,8 @@ Deno.test("broken checkpoints: errors name the file and the problem", () => {
   const zip = new ZipArchive(good, "x");
   const e0 = zip.entry("archive/data/0")!;
   const flipped = good.slice();
-  const dataStart = e0.localOffset + 30 + new DataView(good.buffer).getUint16(e0.localOffset + 26, true) +
+  const dataStart = e0.localOffset + 30 +
+    new DataView(good.buffer).getUint16(e0.localOffset + 26, true) +
     new DataView(good.buffer).getUint16(e0.localOffset + 28, true);
   flipped[dataStart + 5] ^= 1;
   bad(flipped, /entry "archive\/data\/0" is corrupt: CRC-32/);
@@ -213,7 +228,10 @@ Deno.test("broken checkpoints: errors name the file and the problem", () => {
   bad(deflated, /"archive\/data\.pkl" is compressed \(method 8\)/);
   // A missing storage entry, a view past its storage, a non-tensor value.
   const spec = smallSpec();
-  bad(storedZip([["archive/data.pkl", encodePthZipPickle(spec)]]), /storage entry archive\/data\/0 is missing/);
+  bad(
+    storedZip([["archive/data.pkl", encodePthZipPickle(spec)]]),
+    /storage entry archive\/data\/0 is missing/,
+  );
   spec.tensors.push(["past", { storage: "0", offset: 20, shape: [2, 3], stride: [3, 1] }]);
   bad(encodePthZip(spec), /reaches element 25 of storage "0", which holds 24/);
   const notTensor = zipWith(new PickleWriter().op(0x7d).str("epoch").int(3).op(0x73).bytes());

@@ -381,7 +381,9 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions, offset = 0): 
         if (!(fn instanceof PickleGlobal)) fail(`REDUCE of a ${describe(fn)} at byte ${at}`);
         const g = opts.globals[(fn as PickleGlobal).qualified];
         if (!g.call) {
-          fail(`refused call of ${(fn as PickleGlobal).qualified} at byte ${at} (not callable here)`);
+          fail(
+            `refused call of ${(fn as PickleGlobal).qualified} at byte ${at} (not callable here)`,
+          );
         }
         if (!(args instanceof PickleTuple)) fail(`REDUCE arguments are not a tuple at byte ${at}`);
         const out = g.call!((args as PickleTuple).items);

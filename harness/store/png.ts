@@ -2,7 +2,6 @@
 import { type Tensor, tf } from "../../core/tf.ts";
 import { crc32 } from "./crc32.ts";
 
-
 /** One PNG chunk: length, type, data and the CRC-32 of type and data. */
 export function pngChunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length);

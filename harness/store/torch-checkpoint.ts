@@ -193,7 +193,22 @@ export class TorchCheckpoint {
 export function torchFormatOf(bytes: Uint8Array): TorchFormat | undefined {
   if (looksLikeZip(bytes)) return "zip";
   // Legacy: PROTO 2, then LONG1 of 10 bytes holding the magic number.
-  const legacy = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
+  const legacy = [
+    0x80,
+    0x02,
+    0x8a,
+    0x0a,
+    0x6c,
+    0xfc,
+    0x9c,
+    0x46,
+    0xf9,
+    0x20,
+    0x6a,
+    0xa8,
+    0x50,
+    0x19,
+  ];
   if (bytes.length >= legacy.length && legacy.every((b, i) => bytes[i] === b)) return "legacy";
   return undefined;
 }
@@ -256,7 +271,9 @@ function stateDictGlobals(source: string): Record<string, AllowedGlobal> {
   const allowed: Record<string, AllowedGlobal> = {
     "collections.OrderedDict": {
       call: (args) => {
-        if (args.length !== 0) bad(`OrderedDict called with ${args.length} arguments, expected none`);
+        if (args.length !== 0) {
+          bad(`OrderedDict called with ${args.length} arguments, expected none`);
+        }
         return new Map();
       },
       // The state is the instance __dict__ (torch keeps `_metadata` there): not needed, dropped.
@@ -378,7 +395,9 @@ function readZip(bytes: Uint8Array, source: string): TorchCheckpoint {
   const tensors = stateDict(value, source);
   for (const s of storages.values()) {
     const name = `${prefix}data/${s.key}`;
-    if (!zip.entry(name)) throw new TorchCheckpointError(source, `storage entry ${name} is missing`);
+    if (!zip.entry(name)) {
+      throw new TorchCheckpointError(source, `storage entry ${name} is missing`);
+    }
     s.bytes = zip.read(name);
     checkLength(s, source);
   }

@@ -58,7 +58,9 @@ export class ZipArchive {
       ({ count, cdSize, cdOffset } = this.zip64Directory(eocd));
     }
     if (cdOffset + cdSize > bytes.length) {
-      throw this.error(`truncated: the central directory ends past the file's ${bytes.length} bytes`);
+      throw this.error(
+        `truncated: the central directory ends past the file's ${bytes.length} bytes`,
+      );
     }
     let at = cdOffset;
     for (let i = 0; i < count; i++) {

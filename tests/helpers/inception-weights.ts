@@ -1,9 +1,19 @@
 // Test helper: seeded pseudo-random FID Inception weights under pytorch-fid's names and shapes,
 // as safetensors tensors or as a torch.save state dict with shared and strided storages.
 import { rng } from "../../core/rng.ts";
-import { allConvs, expectedTensors, FEATURE_DIM } from "../../harness/metrics/fid/inception-spec.ts";
+import {
+  allConvs,
+  expectedTensors,
+  FEATURE_DIM,
+} from "../../harness/metrics/fid/inception-spec.ts";
 import type { TensorToWrite } from "../../harness/store/safetensors.ts";
-import { contiguousStrides, f32Bytes, i64Bytes, type PthSpec, type PthStorage } from "./torch-pth.ts";
+import {
+  contiguousStrides,
+  f32Bytes,
+  i64Bytes,
+  type PthSpec,
+  type PthStorage,
+} from "./torch-pth.ts";
 
 /** Seeded weights under pytorch-fid's names, in the order and formulas torch_golden.py uses. */
 export function seededWeights(seed: number): Record<string, TensorToWrite> {
@@ -98,7 +108,17 @@ export function inceptionPthSpec(weights: Record<string, TensorToWrite>): PthSpe
   }
   const fc = new Float32Array(1008 * FEATURE_DIM + 1008).fill(0.25);
   const fcKey = add(fc);
-  tensors.push(["fc.weight", { storage: fcKey, offset: 0, shape: [1008, FEATURE_DIM], stride: [FEATURE_DIM, 1] }]);
-  tensors.push(["fc.bias", { storage: fcKey, offset: 1008 * FEATURE_DIM, shape: [1008], stride: [1] }]);
+  tensors.push(["fc.weight", {
+    storage: fcKey,
+    offset: 0,
+    shape: [1008, FEATURE_DIM],
+    stride: [FEATURE_DIM, 1],
+  }]);
+  tensors.push(["fc.bias", {
+    storage: fcKey,
+    offset: 1008 * FEATURE_DIM,
+    shape: [1008],
+    stride: [1],
+  }]);
   return { storages, tensors };
 }

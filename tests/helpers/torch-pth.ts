@@ -152,7 +152,10 @@ export function stateDictPickle(spec: PthSpec, legacy: boolean): Uint8Array {
 
 /** torch.save's zip layout: `<prefix>/data.pkl`, `<prefix>/data/<key>`, `<prefix>/version`. */
 export function encodePthZip(spec: PthSpec, prefix = "archive"): Uint8Array {
-  const entries: Array<[string, Uint8Array]> = [[`${prefix}/data.pkl`, stateDictPickle(spec, false)]];
+  const entries: Array<[string, Uint8Array]> = [[
+    `${prefix}/data.pkl`,
+    stateDictPickle(spec, false),
+  ]];
   for (const [key, s] of spec.storages) entries.push([`${prefix}/data/${key}`, s.data]);
   entries.push([`${prefix}/version`, new TextEncoder().encode("3\n")]);
   return storedZip(entries);
