@@ -27,6 +27,7 @@ export const FLAGS = {
   plugins: { type: "string" },
   shard: { type: "string" },
   "data-dir": { type: "string" },
+  "fid-batch": { type: "string" },
   "no-report": { type: "boolean", default: false },
   list: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
@@ -59,7 +60,10 @@ Usage: deno task bench [flags]
   --out DIR           output dir (default runs/<suite>-<timestamp>); re-running resumes
   --plugins DIR       extra plugin root with paths/, couplings/, ... sub-folders
   --shard I/N         run only slice I of N of the (data set, model, method) grid
-  --data-dir DIR      data directory (default data/, or FMBENCH_DATA_DIR)
+  --data-dir DIR      data directory (default data/, or FMBENCH_DATA_DIR); the FID weights
+                      are looked for (and downloaded to) here too
+  --fid-batch N       cifar10: images per Inception forward pass (default by backend: 50 on
+                      CPU backends, 500 on GPU backends)
   --no-report         write results.json only
   --list              list every plugin (and load failures) and exit
   -h, --help          this help

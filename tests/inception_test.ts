@@ -12,6 +12,7 @@ import {
   toUnitImages,
 } from "../harness/metrics/fid/features.ts";
 import { batchStats } from "../harness/metrics/fid/frechet.ts";
+import { kid } from "../harness/metrics/fid/kid.ts";
 import { checkInceptionTensors, InceptionWeightsError } from "../harness/metrics/fid/inception.ts";
 import {
   allConvs,
@@ -290,7 +291,8 @@ Deno.test("fid pipeline: streaming, quantisation, cached reference reuse and com
     const stats = await streamFeatureStats({ extractor: tinyExtractor, images, n: 10, batch: 3 });
     const whole = tf.tensor4d(all, [10, 4, 4, 3]);
     const feats = tinyExtractor.features(whole);
-    const once = batchStats(feats.dataSync(), 6);
+    const featsOnce = feats.dataSync() as Float32Array;
+    const once = batchStats(featsOnce, 6);
     tf.dispose([whole, feats]);
     once.sigma.forEach((v, i) => assert.ok(Math.abs(v - stats.sigma[i]) < 1e-12));
     const opts = {
@@ -309,8 +311,14 @@ Deno.test("fid pipeline: streaming, quantisation, cached reference reuse and com
     const again = await referenceStats(opts);
     assert.equal(again.reused, true);
     assert.deepEqual(again.stats.sigma, first.stats.sigma);
-    assert.deepEqual(again.stats.sqrtSigma, first.stats.sqrtSigma);
+    assert.deepEqual(again.stats.factor, first.stats.factor);
+    assert.equal(first.provenance.kidFeatures, 10);
+    assert.deepEqual(again.features, first.features);
+    assert.deepEqual(first.features, Float32Array.from(featsOnce));
     assert.equal(again.provenance.weightsSha256, "abc");
+    const fewer = await referenceStats({ ...opts, kidFeatures: 4 });
+    assert.equal(fewer.reused, false, "a different KID feature count recomputes");
+    assert.deepEqual(fewer.features, Float32Array.from(featsOnce.subarray(0, 4 * 6)));
     const other = await referenceStats({ ...opts, weightsSha256: "def" });
     assert.equal(other.reused, false, "different weights must recompute");
     // Same images generated in [-1, 1]: FID 0 against their own statistics.
@@ -328,12 +336,17 @@ Deno.test("fid pipeline: streaming, quantisation, cached reference reuse and com
       extractor: tinyExtractor,
       generate,
       reference: first.stats,
+      referenceFeatures: first.features,
+      kid: { subsets: 3, seed: 5 },
       n: 10,
       batch: 4,
       range: [-1, 1],
     });
     assert.ok(Math.abs(r.fid) < 1e-9, `fid ${r.fid}`);
     assert.equal(r.n, 10);
+    // KID on the kept generated features (the same images) equals KID of the features directly.
+    assert.deepEqual(r.kid, kid(featsOnce, first.features, 6, { subsets: 3, seed: 5 }));
+    assert.equal(r.kid?.subsetSize, 10);
     assert.equal(tf.memory().numTensors, before);
   } finally {
     await Deno.remove(dir, { recursive: true });

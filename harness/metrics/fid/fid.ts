@@ -8,7 +8,8 @@ import {
   type PreparedGaussian,
   prepareGaussian,
 } from "./frechet.ts";
-import { type FeatureExtractor, type ImageFormat, streamFeatureStats } from "./features.ts";
+import { type FeatureExtractor, type ImageFormat, streamFeatures } from "./features.ts";
+import { kid, type KidOptions, type KidResult } from "./kid.ts";
 import { type FidInception, inceptionFromWeights, type WeightSource } from "./inception.ts";
 import { expectedTensors } from "./inception-spec.ts";
 import {
@@ -207,42 +208,63 @@ export interface ComputeFidOptions extends ImageFormat {
   extractor: FeatureExtractor;
   /** n fresh generated images NHWC (1 or 3 channels); disposed after use. */
   generate: (n: number) => Promise<Tensor>;
-  /** Reference statistics (prepared ones reuse their square root). */
+  /** Reference statistics (prepared ones reuse their factor). */
   reference: GaussianStats | PreparedGaussian;
   /** Number of generated images (pytorch-fid convention: 50,000 for CIFAR-10). */
   n: number;
   /** Images per call to generate and per forward pass (default 50). */
   batch?: number;
+  /** Reference features [m, dim] for KID; without them no KID is computed. */
+  referenceFeatures?: Float32Array;
+  /** KID subsets, subset size, seed and Gram route (see kid.ts). */
+  kid?: KidOptions;
   onProgress?: (done: number, n: number) => void;
 }
 
-/** An FID value with its terms, the generated statistics and timings. */
+/** An FID value with its terms, the generated statistics, KID (if asked) and timings. */
 export interface FidResult extends FrechetParts {
   n: number;
   stats: GaussianStats;
-  /** Seconds spent generating + extracting features, and in the Frechet distance. */
-  seconds: { features: number; frechet: number };
+  kid?: KidResult;
+  /** Seconds spent generating + extracting features, in the Frechet distance and in KID. */
+  seconds: { features: number; frechet: number; kid?: number };
 }
 
-/** FID of n generated images against reference statistics. */
+/**
+ * FID (and KID when reference features are given) of n generated images.
+ * @example
+ * const r = await computeFid({ extractor, reference: ref.stats, referenceFeatures: ref.features, n: 5000, generate });
+ * r.fid; r.kid?.mean;
+ */
 export async function computeFid(opts: ComputeFidOptions): Promise<FidResult> {
   const t0 = performance.now();
-  const stats = await streamFeatureStats({
+  const wantKid = opts.referenceFeatures !== undefined;
+  const streamed = await streamFeatures({
     extractor: opts.extractor,
     images: (_offset, count) => opts.generate(count),
     n: opts.n,
     batch: opts.batch,
+    keep: wantKid ? opts.n : 0,
     range: opts.range,
     quantize: opts.quantize,
     onProgress: opts.onProgress,
   });
   const t1 = performance.now();
-  const parts = frechetParts(prepareGaussian(opts.reference), stats);
+  const parts = frechetParts(prepareGaussian(opts.reference), streamed.stats);
   const t2 = performance.now();
+  const k = wantKid
+    ? kid(streamed.features, opts.referenceFeatures!, opts.extractor.dim, opts.kid)
+    : undefined;
+  const t3 = performance.now();
   return {
     ...parts,
     n: opts.n,
-    stats,
-    seconds: { features: (t1 - t0) / 1000, frechet: (t2 - t1) / 1000 },
+    stats: streamed.stats,
+    kid: k,
+    seconds: {
+      features: (t1 - t0) / 1000,
+      frechet: (t2 - t1) / 1000,
+      ...(k ? { kid: (t3 - t2) / 1000 } : {}),
+    },
   };
 }
