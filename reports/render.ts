@@ -91,6 +91,7 @@ td.na sup { color: var(--bad); margin-left: 1px; }
 tr.failed th .method { text-decoration: line-through; color: var(--muted); }
 .tag-failed { color: var(--bad); font-weight: 600; font-size: 12.5px; }
 .footnotes { font-size: 12.5px; color: var(--muted); margin: 6px 0 0; padding-left: 22px; }
+.protocol { font-size: 12.5px; color: var(--muted); margin: 6px 0 0; overflow-wrap: anywhere; }
 .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px;
   margin-right: 6px; vertical-align: -1px; }
 .legend { display: flex; flex-wrap: wrap; gap: 4px 18px; font-size: 13px; margin: 4px 0 6px; }
