@@ -33,10 +33,14 @@ export function spectrumMatrix(l: ArrayLike<number>, seed: number, reflectors = 
   const s = new Float64Array(d * d);
   for (let i = 0; i < d; i++) s[i * d + i] = l[i];
   const z = normals(rng(seed), reflectors * d);
-  for (let k = 0; k < reflectors; k++) reflect(s, d, Float64Array.from(z.subarray(k * d, (k + 1) * d)));
+  for (let k = 0; k < reflectors; k++) {
+    reflect(s, d, Float64Array.from(z.subarray(k * d, (k + 1) * d)));
+  }
   // Symmetrise the round-off.
   for (let i = 0; i < d; i++) {
-    for (let j = i + 1; j < d; j++) s[i * d + j] = s[j * d + i] = 0.5 * (s[i * d + j] + s[j * d + i]);
+    for (let j = i + 1; j < d; j++) {
+      s[i * d + j] = s[j * d + i] = 0.5 * (s[i * d + j] + s[j * d + i]);
+    }
   }
   return s;
 }

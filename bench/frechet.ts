@@ -2,7 +2,11 @@
 // Cholesky + tridiagonal eigenvalues) next to the previous one (ml-matrix eigendecompositions)
 // and SciPy's sqrtm (bench/frechet_scipy.py, when /usr/bin/python3 has scipy), same inputs.
 import { frechetCases } from "./frechet-cases.ts";
-import { frechetParts, type GaussianStats, prepareGaussian } from "../harness/metrics/fid/frechet.ts";
+import {
+  frechetParts,
+  type GaussianStats,
+  prepareGaussian,
+} from "../harness/metrics/fid/frechet.ts";
 import { frechetPartsEigen, symmetricSqrt } from "../harness/metrics/fid/frechet-eigen.ts";
 
 /** One case's timings (seconds) and values. */
@@ -24,19 +28,29 @@ const time = <T>(f: () => T): [T, number] => {
   return [out, (performance.now() - t0) / 1000];
 };
 
-async function scipyFrechet(a: GaussianStats, b: GaussianStats): Promise<{ fid: number; seconds: number } | string> {
-  const dir = await Deno.makeTempDir({ prefix: "frechet-" });
+/** pytorch-fid's computation in SciPy (bench/frechet_scipy.py), the inputs sent on stdin. */
+async function scipyFrechet(
+  a: GaussianStats,
+  b: GaussianStats,
+): Promise<{ fid: number; seconds: number } | string> {
   try {
-    const put = (name: string, x: Float64Array) => Deno.writeFile(`${dir}/${name}`, new Uint8Array(x.buffer));
-    await Promise.all([put("mu1", a.mu), put("mu2", b.mu), put("s1", a.sigma), put("s2", b.sigma)]);
     const script = new URL("./frechet_scipy.py", import.meta.url).pathname;
-    const out = await new Deno.Command("/usr/bin/python3", { args: [script, dir, String(a.dim)] }).output();
-    if (!out.success) return `SciPy run failed: ${new TextDecoder().decode(out.stderr).trim().split("\n").at(-1)}`;
+    const child = new Deno.Command("/usr/bin/python3", {
+      args: [script, String(a.dim)],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const w = child.stdin.getWriter();
+    for (const x of [a.mu, b.mu, a.sigma, b.sigma]) await w.write(new Uint8Array(x.buffer));
+    await w.close();
+    const out = await child.output();
+    if (!out.success) {
+      return `SciPy run failed: ${new TextDecoder().decode(out.stderr).trim().split("\n").at(-1)}`;
+    }
     return JSON.parse(new TextDecoder().decode(out.stdout));
   } catch (e) {
     return `SciPy not run: ${e instanceof Error ? e.message : e}`;
-  } finally {
-    await Deno.remove(dir, { recursive: true });
   }
 }
 
@@ -44,14 +58,20 @@ async function scipyFrechet(a: GaussianStats, b: GaussianStats): Promise<{ fid: 
  * Time the routes on the cases of bench/frechet-cases.ts at dimension d. `old` runs the previous
  * route too (minutes at d = 2048); `scipy` runs bench/frechet_scipy.py.
  * @example
- * const rows = await frechetBench(2048, { old: true, scipy: true, cases: 1 });
+ * const rows = await frechetBench(2048, { old: true, scipy: true, cases: [0, 1] });
  */
 export async function frechetBench(
   d: number,
-  opts: { old?: boolean; scipy?: boolean; cases?: number; log?: (line: string) => void } = {},
+  opts: {
+    old?: boolean;
+    scipy?: boolean;
+    /** Which of frechetCases(d) to run: [start, end) (default all). */
+    cases?: [number, number];
+    log?: (line: string) => void;
+  } = {},
 ): Promise<FrechetBenchRow[]> {
   const rows: FrechetBenchRow[] = [];
-  for (const c of frechetCases(d).slice(0, opts.cases ?? Infinity)) {
+  for (const c of frechetCases(d).slice(...(opts.cases ?? [0, Infinity]))) {
     const [prepared, newPrepare] = time(() => prepareGaussian(c.a));
     const [parts, newDistance] = time(() => frechetParts(prepared, c.b));
     const row: FrechetBenchRow = { case: c.name, newPrepare, newDistance, fid: { new: parts.fid } };
@@ -80,11 +100,16 @@ export function formatRow(r: FrechetBenchRow): string {
   const s = (x: number | undefined) => (x === undefined ? "-" : `${x.toFixed(1)} s`);
   const rel = (x: number | undefined) =>
     x === undefined ? "-" : ((r.fid.new - x) / Math.abs(x)).toExponential(1);
-  return `${r.case}: new ${s(r.newPrepare)} prepare + ${s(r.newDistance)} distance; ` +
-    `previous ${s(r.oldPrepare)} + ${s(r.oldDistance)}; SciPy sqrtm ${s(r.scipy)}; ` +
-    `FID ${r.fid.new.toPrecision(10)} (rel. diff. to previous ${rel(r.fid.old)}, to SciPy ${
-      rel(r.fid.scipy)
-    })`;
+  const old = r.oldPrepare === undefined
+    ? ""
+    : `; previous ${s(r.oldPrepare)} + ${s(r.oldDistance)} (FID rel. diff. ${rel(r.fid.old)})`;
+  const scipy = r.scipy === undefined
+    ? ""
+    : `; SciPy sqrtm ${s(r.scipy)} (FID rel. diff. ${rel(r.fid.scipy)})`;
+  return `${r.case}: new ${s(r.newPrepare)} prepare + ${
+    s(r.newDistance)
+  } distance${old}${scipy}; ` +
+    `FID ${r.fid.new.toPrecision(10)}`;
 }
 
 if (import.meta.main) {

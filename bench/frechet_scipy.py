@@ -1,8 +1,8 @@
 # Bench reference for `deno task bench:micro --fid`: pytorch-fid's Frechet distance (the matrix
 # square root of S1 S2 by scipy.linalg.sqrtm, an eps * I offset when it is not finite, the real
-# part's trace), timed on the covariances bench/frechet.ts writes. Prints one JSON line.
+# part's trace), timed on the covariances bench/frechet.ts sends. Prints one JSON line.
 #
-#   /usr/bin/python3 bench/frechet_scipy.py DIR D    (DIR holds mu1, mu2, s1, s2 as raw LE float64)
+#   /usr/bin/python3 bench/frechet_scipy.py D < inputs   (stdin: mu1, mu2, s1, s2, raw LE float64)
 import json
 import sys
 import time
@@ -25,10 +25,13 @@ def frechet(mu1, s1, mu2, s2, eps=1e-6):
 
 
 def main():
-    folder, d = sys.argv[1], int(sys.argv[2])
-    load = lambda name, shape: np.fromfile(f"{folder}/{name}", dtype="<f8").reshape(shape)
-    mu1, mu2 = load("mu1", (d,)), load("mu2", (d,))
-    s1, s2 = load("s1", (d, d)), load("s2", (d, d))
+    d = int(sys.argv[1])
+    raw = np.frombuffer(sys.stdin.buffer.read(), dtype="<f8")
+    if raw.size != 2 * d + 2 * d * d:
+        sys.exit(f"expected {2 * d + 2 * d * d} float64 values on stdin, got {raw.size}")
+    mu1, mu2 = raw[:d], raw[d:2 * d]
+    s1 = raw[2 * d:2 * d + d * d].reshape(d, d)
+    s2 = raw[2 * d + d * d:].reshape(d, d)
     t0 = time.perf_counter()
     fid, tr = frechet(mu1, s1, mu2, s2)
     seconds = time.perf_counter() - t0

@@ -208,14 +208,21 @@ Deno.test("stats: bad input is rejected", () => {
 
 Deno.test("linalg: symmetric eigenvalues of known spectra (dense, repeated, zero, 1x1, 2x2)", () => {
   for (const [d, seed] of [[1, 1], [2, 2], [3, 3], [40, 4], [97, 5]]) {
-    const l = Array.from({ length: d }, (_, i) => (i % 7 === 3 ? 0 : i % 5 === 1 ? 2.5 : 1 + i * 0.37));
+    const l = Array.from(
+      { length: d },
+      (_, i) => (i % 7 === 3 ? 0 : i % 5 === 1 ? 2.5 : 1 + i * 0.37),
+    );
     const s = spectrumMatrix(l, seed);
     const got = symmetricEigenvalues(s, d);
     const want = [...l].sort((a, b) => a - b);
     got.forEach((v, i) => close(v, want[i], 1e-12 * (1 + d), `d=${d} eigenvalue ${i}`));
   }
   // Already tridiagonal and diagonal inputs (no reflection needed).
-  assert.deepEqual([...symmetricEigenvalues(Float64Array.of(3, 0, 0, 0, 1, 0, 0, 0, 2), 3)], [1, 2, 3]);
+  assert.deepEqual([...symmetricEigenvalues(Float64Array.of(3, 0, 0, 0, 1, 0, 0, 0, 2), 3)], [
+    1,
+    2,
+    3,
+  ]);
 });
 
 Deno.test("linalg: pivoted Cholesky reconstructs PSD matrices and reveals their rank", () => {
@@ -233,7 +240,13 @@ Deno.test("linalg: pivoted Cholesky reconstructs PSD matrices and reveals their 
       }
     }
   }
-  const m = matmul(Float64Array.of(1, 2, 3, 4, 5, 6), Float64Array.of(7, 8, 9, 10, 11, 12), 2, 3, 2);
+  const m = matmul(
+    Float64Array.of(1, 2, 3, 4, 5, 6),
+    Float64Array.of(7, 8, 9, 10, 11, 12),
+    2,
+    3,
+    2,
+  );
   assert.deepEqual([...m], [58, 64, 139, 154]);
 });
 

@@ -82,6 +82,9 @@ Deno.test("kid: unbiased: equal distributions average to 0 within the subset noi
 });
 
 Deno.test("kid: bad input is rejected", () => {
-  assert.throws(() => kid(new Float32Array(7), new Float32Array(8), 4), /not multiples of dimension 4/);
+  assert.throws(
+    () => kid(new Float32Array(7), new Float32Array(8), 4),
+    /not multiples of dimension 4/,
+  );
   assert.throws(() => kid(new Float32Array(4), new Float32Array(8), 4), /at least 2 features/);
 });

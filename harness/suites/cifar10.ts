@@ -10,7 +10,7 @@ import { tf } from "../../core/tf.ts";
 import { computeFid, ensureFidModel, type FidModel } from "../metrics/fid/fid.ts";
 import { defaultFeatureBatch } from "../metrics/fid/features.ts";
 import { tfDotProducts } from "../metrics/fid/kid.ts";
-import { PIPELINE, referenceStats, type ReferenceStats } from "../metrics/fid/reference-stats.ts";
+import { type ReferenceStats, referenceStats } from "../metrics/fid/reference-stats.ts";
 import { byteProgress } from "../progress.ts";
 import type { FeatureMetricProtocol } from "../../results/schema.ts";
 import type { TrainConfig } from "../train.ts";

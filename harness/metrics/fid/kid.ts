@@ -141,7 +141,9 @@ export function kid(
   const subsets = opts.subsets ?? 100;
   const m = Math.min(opts.subsetSize ?? 1000, nGenerated, nReference);
   if (m < 2) {
-    throw new Error(`KID: needs at least 2 features on each side, got ${nGenerated} and ${nReference}`);
+    throw new Error(
+      `KID: needs at least 2 features on each side, got ${nGenerated} and ${nReference}`,
+    );
   }
   const dot = opts.dot ?? cpuDotProducts;
   const u = rng(opts.seed ?? 0);

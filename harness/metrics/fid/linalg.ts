@@ -81,7 +81,9 @@ export function matmul(
   const c = new Float64Array(m * n);
   for (let k0 = 0; k0 < k; k0 += KB) {
     const k1 = Math.min(k, k0 + KB);
-    for (let j0 = 0; j0 < n; j0 += JB) gemmTile(c, n, a, k, b, n, 0, m, k0, k1, j0, Math.min(n, j0 + JB));
+    for (let j0 = 0; j0 < n; j0 += JB) {
+      gemmTile(c, n, a, k, b, n, 0, m, k0, k1, j0, Math.min(n, j0 + JB));
+    }
   }
   return c;
 }
@@ -158,7 +160,12 @@ export function pivotedCholesky(s: Float64Array, d: number, tol?: number): Pivot
  * L^T S L (r x r, symmetric) for a symmetric d x d S and a lower-trapezoidal d x r L, skipping
  * L's zero blocks: about (1 + 2/3) d^2 r flops instead of 4 d^2 r.
  */
-export function congruenceLower(s: Float64Array, l: Float64Array, d: number, r: number): Float64Array {
+export function congruenceLower(
+  s: Float64Array,
+  l: Float64Array,
+  d: number,
+  r: number,
+): Float64Array {
   // W = S L (d x r): L[k][j] = 0 for j > k, so a k-tile only reaches columns j < k1.
   const w = new Float64Array(d * r);
   for (let k0 = 0; k0 < d; k0 += KB) {
@@ -177,7 +184,9 @@ export function congruenceLower(s: Float64Array, l: Float64Array, d: number, r: 
     const i1 = Math.min(r, i0 + IB);
     for (let k0 = i0; k0 < d; k0 += KB) {
       const k1 = Math.min(d, k0 + KB);
-      for (let j0 = i0; j0 < r; j0 += JB) gemmTile(m, r, lt, d, w, r, i0, i1, k0, k1, j0, Math.min(r, j0 + JB));
+      for (let j0 = i0; j0 < r; j0 += JB) {
+        gemmTile(m, r, lt, d, w, r, i0, i1, k0, k1, j0, Math.min(r, j0 + JB));
+      }
     }
   }
   for (let i = 0; i < r; i++) for (let j = i + 1; j < r; j++) m[j * r + i] = m[i * r + j];
@@ -190,7 +199,10 @@ export function congruenceLower(s: Float64Array, l: Float64Array, d: number, r: 
  * (off[i] = T[i+1][i], off[n-1] = 0). Each step's rank-2 update is fused with the next step's
  * matrix-vector product, so the trailing triangle is swept once per column.
  */
-export function tridiagonalize(a: Float64Array, n: number): { diag: Float64Array; off: Float64Array } {
+export function tridiagonalize(
+  a: Float64Array,
+  n: number,
+): { diag: Float64Array; off: Float64Array } {
   const diag = new Float64Array(n);
   const off = new Float64Array(n);
   if (n === 1) diag[0] = a[0];

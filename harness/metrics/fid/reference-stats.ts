@@ -117,7 +117,9 @@ export async function readReferenceStats(
     date: m.date ?? "",
   };
   // An older layout: the caller recomputes (its provenance does not match).
-  if (provenance.format !== REFERENCE_FORMAT) return { stats: empty(), features: new Float32Array(), provenance };
+  if (provenance.format !== REFERENCE_FORMAT) {
+    return { stats: empty(), features: new Float32Array(), provenance };
+  }
   const mu = file.float64("mu");
   const d = mu.length;
   const sigma = file.float64("sigma");
@@ -141,7 +143,13 @@ export async function readReferenceStats(
 
 function empty(): PreparedGaussian {
   const z = new Float64Array();
-  return { dim: 0, n: 0, mu: z, sigma: z, factor: { l: z, perm: new Int32Array(), rank: 0, tol: 0 } };
+  return {
+    dim: 0,
+    n: 0,
+    mu: z,
+    sigma: z,
+    factor: { l: z, perm: new Int32Array(), rank: 0, tol: 0 },
+  };
 }
 
 /** Why a cached provenance does not fit the request, or null if it does. */
