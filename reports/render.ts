@@ -190,7 +190,9 @@ function comparisonSection(ctx: Ctx): SafeHtml {
   const { adaptiveSolver } = ctx.results.headline;
   return section("comparison", [
     markup`<p class="lede">One table per dataset · lower is better everywhere · <strong>bold ★</strong>
-= best in column · ${ctx.qualityName} and NFE from <code>${adaptiveSolver}</code> at its tightest
+= best in column · ${
+      ctx.qualityName === "FID" ? "FID, KID" : ctx.qualityName
+    } and NFE from <code>${adaptiveSolver}</code> at its tightest
 tolerance (hover a cell for the setting) · n/a cells have a footnote with the reason.</p>`,
     ...tables.map((t) => renderTable(t, ctx.colors)),
     tables.length ? markup`` : markup`<p class="empty">This results file has no runs.</p>`,

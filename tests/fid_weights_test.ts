@@ -194,6 +194,24 @@ Deno.test("download: a wrong hash, a wrong prefix or a partial body keeps nothin
   });
 });
 
+Deno.test("download: a silent network is given up on, not waited for forever", async () => {
+  await withTempDir(async (dir) => {
+    const silent = ((_url: string, init?: RequestInit) =>
+      new Promise((_resolve, reject) => {
+        init?.signal?.addEventListener("abort", () => reject(new DOMException("aborted")));
+      })) as typeof fetch;
+    await assert.rejects(
+      downloadInceptionWeights({
+        target: join(dir, INCEPTION_PTH),
+        fetch: silent,
+        stallSeconds: 0.05,
+      }),
+      /cannot download .*no answer within 0\.05 s.*curl -L -o/,
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
+  });
+});
+
 Deno.test("ensureFidModel: downloads when missing, then loads; offline it says where to put the file", async () => {
   await withTempDir(async (dir) => {
     // Offline: n/a naming the folder searched, the URL, the command and the exact target path.

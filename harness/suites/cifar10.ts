@@ -210,18 +210,27 @@ export function cifarProtocol(
   };
 }
 
+/** Why FID is n/a, per data dir: the download is tried once per process, not once per run. */
+const unavailable = new Map<string, string>();
+
 /** FID and KID of generated samples against cached training statistics, or n/a notes. */
 export async function cifarQuality(
   data: DataSource,
   cfg: SuiteConfig<CifarData>,
 ): Promise<Quality> {
   const d = cfg.data;
-  const model = await ensureFidModel({
-    dataDir: d.dataDir,
-    onProgress: byteProgress("fid: Inception weights"),
-  });
+  const known = unavailable.get(d.dataDir);
+  const model = known !== undefined
+    ? await ensureFidModel({ dataDir: d.dataDir, download: false })
+    : await ensureFidModel({
+      dataDir: d.dataDir,
+      onProgress: byteProgress("fid: Inception weights"),
+    });
   if (!model.available) {
-    const notes = { fid: model.reason, kid: model.reason };
+    if (known === undefined) console.error(`fid: ${model.reason}`);
+    const reason = known ?? model.reason;
+    unavailable.set(d.dataDir, reason);
+    const notes = { fid: reason, kid: reason };
     return { fn: () => Promise.resolve({}), notes, dispose() {} };
   }
   const batch = d.fidBatch > 0 ? d.fidBatch : defaultFeatureBatch(tf.getBackend());

@@ -106,6 +106,8 @@ export interface DownloadOptions {
   sha256Prefix?: string;
   /** Called as bytes arrive (total from Content-Length, when sent). */
   onProgress?: (done: number, total: number | undefined) => void;
+  /** Give up when no response or no new bytes arrive for this long (default 60 s). */
+  stallSeconds?: number;
 }
 
 /** A verified download. */
@@ -133,12 +135,25 @@ export async function downloadInceptionWeights(opts: DownloadOptions): Promise<D
   const hash = createHash("sha256");
   let bytes = 0;
   let total: number | undefined;
+  // A silent network (a firewall that drops packets) must not hang the run: abort on a stall.
+  const stallMs = (opts.stallSeconds ?? 60) * 1000;
+  const abort = new AbortController();
+  let timer = setTimeout(() => abort.abort(), stallMs);
+  const alive = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => abort.abort(), stallMs);
+  };
   try {
     let res: Response;
     try {
-      res = await (opts.fetch ?? fetch)(url);
+      res = await (opts.fetch ?? fetch)(url, { signal: abort.signal });
+      alive();
     } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
+      const msg = abort.signal.aborted
+        ? `no answer within ${stallMs / 1000} s`
+        : e instanceof Error
+        ? e.message
+        : String(e);
       const why = e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied
         ? `no network permission (${msg}); the task needs --allow-net=${INCEPTION_HOSTS.join(",")}`
         : `no network? (${msg})`;
@@ -159,11 +174,13 @@ export async function downloadInceptionWeights(opts: DownloadOptions): Promise<D
         while (off < chunk.length) off += await file.write(chunk.subarray(off));
         hash.update(chunk);
         bytes += chunk.length;
+        alive();
         opts.onProgress?.(bytes, total);
       }
     } catch (e) {
+      const why = abort.signal.aborted ? `no data for ${stallMs / 1000} s` : String(e);
       throw new WeightsDownloadError(
-        `download of ${url} broke off after ${bytes} bytes (${e}). Run again, or ${byHand}`,
+        `download of ${url} broke off after ${bytes} bytes (${why}). Run again, or ${byHand}`,
       );
     }
     if (total !== undefined && bytes !== total) {
@@ -188,6 +205,7 @@ export async function downloadInceptionWeights(opts: DownloadOptions): Promise<D
     await Deno.rename(tmp, target);
     return { path: target, bytes, sha256 };
   } finally {
+    clearTimeout(timer);
     await Deno.remove(tmp).catch(() => {});
   }
 }
