@@ -227,7 +227,10 @@ Deno.test("ensureFidModel: downloads when missing, then loads; offline it says w
         na.reason,
       );
       assert.ok(na.reason.includes(`deno task fid:weights --data-dir ${dir}`), na.reason);
-      assert.match(na.reason, /download failed: cannot download .*error sending request/);
+      assert.match(
+        na.reason,
+        /\(the download failed: cannot download .*: no network \(error sending request\)\)\. Get them/,
+      );
     }
     assert.deepEqual([...Deno.readDirSync(dir)], []);
     // No download allowed: the same message without trying.

@@ -158,14 +158,12 @@ function netAllowed(): boolean {
 export async function ensureFidModel(opts: EnsureOptions): Promise<FidModel | FidUnavailable> {
   const search = findInceptionWeights(opts.dataDir);
   if (search.found) return await loadFidModel(search.found);
-  const notFound = `n/a: Inception weights not found; ${howToGetWeights(search)}`;
-  if (opts.download === false) return { available: false, reason: notFound };
+  const notFound = (why = "") =>
+    `n/a: Inception weights not found; ${howToGetWeights(search, why)}`;
+  if (opts.download === false) return { available: false, reason: notFound() };
   if (!opts.fetch && !netAllowed()) {
-    return {
-      available: false,
-      reason: `${notFound} (no download: network access to ${INCEPTION_HOSTS.join(", ")} ` +
-        `is not allowed)`,
-    };
+    const why = `no download: network access to ${INCEPTION_HOSTS.join(", ")} is not allowed`;
+    return { available: false, reason: notFound(why) };
   }
   try {
     await downloadInceptionWeights({
@@ -178,7 +176,7 @@ export async function ensureFidModel(opts: EnsureOptions): Promise<FidModel | Fi
     });
   } catch (e) {
     if (!(e instanceof WeightsDownloadError)) throw e;
-    return { available: false, reason: `${notFound} (download failed: ${e.message})` };
+    return { available: false, reason: notFound(`the download failed: ${e.problem}`) };
   }
   return await loadFidModel(search.target);
 }

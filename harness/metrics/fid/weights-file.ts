@@ -75,9 +75,17 @@ export function findInceptionWeights(dataDir = "data"): WeightsSearch {
   return { found: searched.find(isFile), searched, dir, target };
 }
 
-/** The "how to get the weights" part of the n/a message: command, URL and exact path. */
-export function howToGetWeights(search: Pick<WeightsSearch, "searched" | "target">): string {
-  return `looked for ${search.searched.join(" and ")}. ` +
+/**
+ * The "how to get the weights" part of the n/a message: the paths searched, why nothing was
+ * downloaded (if given), the command, the URL and the exact path.
+ * @example
+ * howToGetWeights(findInceptionWeights("data")); // "looked for /abs/data/pt_inception-...pth and ... Get them with ..."
+ */
+export function howToGetWeights(
+  search: Pick<WeightsSearch, "searched" | "target">,
+  why = "",
+): string {
+  return `looked for ${search.searched.join(" and ")}${why ? ` (${why})` : ""}. ` +
     `Get them with \`deno task fid:weights --data-dir ${dirOf(search.target)}\` ` +
     `(downloads ${INCEPTION_URL}, ~92 MB), or by hand: ` +
     `curl -L -o ${search.target} ${INCEPTION_URL}`;
@@ -89,8 +97,12 @@ function dirOf(path: string): string {
 
 /** Raised when the download fails; the message says what to do instead. */
 export class WeightsDownloadError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(
+    /** What went wrong, without the advice (for callers that give their own). */
+    readonly problem: string,
+    advice: string,
+  ) {
+    super(`${problem}. ${advice}`);
     this.name = "WeightsDownloadError";
   }
 }
@@ -156,13 +168,14 @@ export async function downloadInceptionWeights(opts: DownloadOptions): Promise<D
         : String(e);
       const why = e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied
         ? `no network permission (${msg}); the task needs --allow-net=${INCEPTION_HOSTS.join(",")}`
-        : `no network? (${msg})`;
-      throw new WeightsDownloadError(`cannot download ${url}: ${why}. Or ${byHand}`);
+        : `no network (${msg})`;
+      throw new WeightsDownloadError(`cannot download ${url}: ${why}`, `Or ${byHand}`);
     }
     if (!res.ok || !res.body) {
       await res.body?.cancel();
       throw new WeightsDownloadError(
-        `GET ${url} answered HTTP ${res.status} ${res.statusText}. Or ${byHand}`,
+        `GET ${url} answered HTTP ${res.status} ${res.statusText}`,
+        `Or ${byHand}`,
       );
     }
     const len = Number(res.headers.get("content-length"));
@@ -180,26 +193,29 @@ export async function downloadInceptionWeights(opts: DownloadOptions): Promise<D
     } catch (e) {
       const why = abort.signal.aborted ? `no data for ${stallMs / 1000} s` : String(e);
       throw new WeightsDownloadError(
-        `download of ${url} broke off after ${bytes} bytes (${why}). Run again, or ${byHand}`,
+        `download of ${url} broke off after ${bytes} bytes (${why})`,
+        `Run again, or ${byHand}`,
       );
     }
     if (total !== undefined && bytes !== total) {
       throw new WeightsDownloadError(
-        `partial download of ${url}: ${bytes} of ${total} bytes. Run again, or ${byHand}`,
+        `partial download of ${url}: ${bytes} of ${total} bytes`,
+        `Run again, or ${byHand}`,
       );
     }
     const sha256 = hash.digest("hex");
     if (!sha256.startsWith(prefix)) {
       throw new WeightsDownloadError(
         `${url} downloaded with SHA-256 ${sha256}, but the file name promises it starts with ` +
-          `${prefix}: not the published file. Nothing was kept.`,
+          `${prefix}: not the published file`,
+        "Nothing was kept.",
       );
     }
     if (sha256 !== full) {
       throw new WeightsDownloadError(
         `${url} downloaded with SHA-256 ${sha256}, expected ${full} (the prefix ${prefix} ` +
-          `matches; the full value is from a third-party record). Nothing was kept; if you trust ` +
-          `the file, ${byHand}`,
+          `matches; the full value is from a third-party record)`,
+        `Nothing was kept; if you trust the file, ${byHand}`,
       );
     }
     await Deno.rename(tmp, target);
