@@ -95,7 +95,11 @@ export async function frechetBench(
   return rows;
 }
 
-/** One line per case: seconds per route and the relative differences of the FID values. */
+/**
+ * One line per case: seconds per route and the relative differences of the FID values.
+ * @example
+ * (await frechetBench(512, { cases: [0, 1] })).map(formatRow);
+ */
 export function formatRow(r: FrechetBenchRow): string {
   const s = (x: number | undefined) => (x === undefined ? "-" : `${x.toFixed(1)} s`);
   const rel = (x: number | undefined) =>

@@ -1,7 +1,11 @@
 // A restricted unpickler: the data opcodes of pickle protocols 2-4 and only the globals a caller
 // allows; every other global, opcode or call is refused with an error naming it. Nothing runs.
 
-/** Raised for a pickle that is malformed or asks for something not allowed. */
+/**
+ * Raised for a pickle that is malformed or asks for something not allowed.
+ * @example
+ * new PickleError("x.pkl", "refused global os.system").message; // "pickle x.pkl: refused global os.system"
+ */
 export class PickleError extends Error {
   constructor(source: string, problem: string) {
     super(`pickle ${source}: ${problem}`);
@@ -9,12 +13,20 @@ export class PickleError extends Error {
   }
 }
 
-/** A Python tuple (lists are plain arrays, dicts are Maps). */
+/**
+ * A Python tuple (lists are plain arrays, dicts are Maps).
+ * @example
+ * new PickleTuple([1, 2]).items; // [1, 2]
+ */
 export class PickleTuple {
   constructor(readonly items: PickleValue[]) {}
 }
 
-/** A reference to an allowed global that has not been called (e.g. torch.FloatStorage). */
+/**
+ * A reference to an allowed global that has not been called (e.g. torch.FloatStorage).
+ * @example
+ * new PickleGlobal("collections", "OrderedDict").qualified; // "collections.OrderedDict"
+ */
 export class PickleGlobal {
   constructor(readonly module: string, readonly name: string) {}
   /** "module.name" */
@@ -419,7 +431,11 @@ function long(b: Uint8Array): number | bigint {
   return safe ? Number(v) : v;
 }
 
-/** A short description of a value's kind for error messages. */
+/**
+ * A short description of a value's kind for error messages.
+ * @example
+ * describe(new PickleTuple([])); // "tuple"
+ */
 export function describe(v: PickleValue | undefined): string {
   if (v === null) return "None";
   if (v instanceof PickleTuple) return "tuple";

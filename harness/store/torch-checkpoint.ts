@@ -13,7 +13,11 @@ import {
 } from "./pickle.ts";
 import { looksLikeZip, ZipArchive, ZipError } from "./zip.ts";
 
-/** Raised for a checkpoint that is not a readable state dict; the message names the file. */
+/**
+ * Raised for a checkpoint that is not a readable state dict; the message names the file.
+ * @example
+ * new TorchCheckpointError("w.pth", "no tensor named \"x\"").message; // "PyTorch checkpoint w.pth: no tensor named \"x\""
+ */
 export class TorchCheckpointError extends Error {
   constructor(source: string, problem: string) {
     super(`PyTorch checkpoint ${source}: ${problem}`);
@@ -189,7 +193,11 @@ export class TorchCheckpoint {
   }
 }
 
-/** Which layout the bytes are in, or undefined if neither. */
+/**
+ * Which layout the bytes are in, or undefined if neither.
+ * @example
+ * torchFormatOf(await Deno.readFile("pt_inception-2015-12-05-6726825d.pth")); // "legacy"
+ */
 export function torchFormatOf(bytes: Uint8Array): TorchFormat | undefined {
   if (looksLikeZip(bytes)) return "zip";
   // Legacy: PROTO 2, then LONG1 of 10 bytes holding the magic number.
@@ -217,6 +225,9 @@ export function torchFormatOf(bytes: Uint8Array): TorchFormat | undefined {
  * Parse torch.save bytes holding a state dict (zip or legacy layout). The pickle may only use the
  * globals a state dict needs (collections.OrderedDict, torch._utils._rebuild_tensor_v2 and its
  * relatives, torch.*Storage); anything else is refused before anything is built.
+ * @example
+ * const ckpt = readTorchCheckpoint(await Deno.readFile("model.pth"), "model.pth");
+ * ckpt.names(); // ["conv.weight", ...]
  */
 export function readTorchCheckpoint(bytes: Uint8Array, source: string): TorchCheckpoint {
   const format = torchFormatOf(bytes);
@@ -235,7 +246,11 @@ export function readTorchCheckpoint(bytes: Uint8Array, source: string): TorchChe
   );
 }
 
-/** Read a .pth file from disk; errors name the path. */
+/**
+ * Read a .pth file from disk; errors name the path.
+ * @example
+ * const ckpt = await readTorchCheckpointFile("data/pt_inception-2015-12-05-6726825d.pth");
+ */
 export async function readTorchCheckpointFile(path: string): Promise<TorchCheckpoint> {
   return readTorchCheckpoint(await Deno.readFile(path), path);
 }

@@ -2,7 +2,11 @@
 // entries, each checked against its CRC-32; compressed entries are refused with their name.
 import { crc32 } from "./crc32.ts";
 
-/** Raised for a zip file that cannot be read; the message names the file and the problem. */
+/**
+ * Raised for a zip file that cannot be read; the message names the file and the problem.
+ * @example
+ * new ZipError("w.pth", "truncated: 12 bytes").message; // "zip w.pth: truncated: 12 bytes"
+ */
 export class ZipError extends Error {
   constructor(source: string, problem: string) {
     super(`zip ${source}: ${problem}`);
@@ -30,7 +34,11 @@ const LOCAL = 0x04034b50;
 const U32_MAX = 0xffffffff;
 const U16_MAX = 0xffff;
 
-/** True if the bytes start like a zip file (a local header or an empty archive). */
+/**
+ * True if the bytes start like a zip file (a local header or an empty archive).
+ * @example
+ * looksLikeZip(new Uint8Array([0x50, 0x4b, 3, 4])); // true
+ */
 export function looksLikeZip(bytes: Uint8Array): boolean {
   if (bytes.length < 4) return false;
   const sig = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true);

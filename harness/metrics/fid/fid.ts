@@ -57,7 +57,11 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** Parse weights bytes by their magic: a PyTorch checkpoint (zip or legacy) or safetensors. */
+/**
+ * Parse weights bytes by their magic: a PyTorch checkpoint (zip or legacy) or safetensors.
+ * @example
+ * const { file, format } = parseWeights(await Deno.readFile(path), path); // format "torch-legacy"
+ */
 export function parseWeights(bytes: Uint8Array, path: string): {
   file: WeightSource;
   format: WeightsFormat;

@@ -49,7 +49,11 @@ function matmul(a: Float64Array, b: Float64Array, d: number, upperOnly = false):
   return c;
 }
 
-/** The PSD square root V diag(sqrt(max(l, 0))) V^T of a symmetric matrix. */
+/**
+ * The PSD square root V diag(sqrt(max(l, 0))) V^T of a symmetric matrix.
+ * @example
+ * symmetricSqrt(Float64Array.of(4, 0, 0, 9), 2); // [2, 0, 0, 3]
+ */
 export function symmetricSqrt(a: Float64Array, d: number): Float64Array {
   const { values, v } = symmetricEig(a, d);
   // R = W V^T with W = V diag(sqrt(l)).
@@ -78,6 +82,8 @@ function mirrorUpper(m: Float64Array, d: number): void {
  * tr((S1 S2)^{1/2}) for symmetric PSD S1, S2 given R = sqrt(S1): R S2 R is symmetric PSD and has
  * the eigenvalues of S1 S2, so the trace is the sum of the square roots of its eigenvalues
  * (negative round-off eigenvalues clipped to 0).
+ * @example
+ * traceSqrtProductEigen(symmetricSqrt(s1, d), s2, d);
  */
 export function traceSqrtProductEigen(sqrtS1: Float64Array, s2: Float64Array, d: number): number {
   // M = R (S2 R); only its upper triangle is formed, then mirrored.

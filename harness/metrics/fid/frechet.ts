@@ -187,6 +187,9 @@ export function traceSqrtProduct(f: PivotedCholesky, s2: Float64Array, d: number
 /**
  * The Frechet distance and its terms between N(mu1, S1) and N(mu2, S2). Pass `a` as a
  * PreparedGaussian (see prepareGaussian) to reuse its factor across calls.
+ * @example
+ * const ref = prepareGaussian(referenceStats); // factor once
+ * const { fid, traceSqrt } = frechetParts(ref, generatedStats);
  */
 export function frechetParts(a: GaussianStats | PreparedGaussian, b: GaussianStats): FrechetParts {
   const d = checkDims(a, b);
@@ -195,12 +198,20 @@ export function frechetParts(a: GaussianStats | PreparedGaussian, b: GaussianSta
   return { meanTerm, trace1, trace2, traceSqrt, fid: meanTerm + trace1 + trace2 - 2 * traceSqrt };
 }
 
-/** ||mu1 - mu2||^2 + tr(S1) + tr(S2) - 2 tr((S1 S2)^{1/2}), in float64. */
+/**
+ * ||mu1 - mu2||^2 + tr(S1) + tr(S2) - 2 tr((S1 S2)^{1/2}), in float64.
+ * @example
+ * frechetDistance(a, b); // ||mu1 - mu2||^2 + tr S1 + tr S2 - 2 tr sqrt(S1 S2)
+ */
 export function frechetDistance(a: GaussianStats | PreparedGaussian, b: GaussianStats): number {
   return frechetParts(a, b).fid;
 }
 
-/** The common dimension of two statistics; an error naming both when they differ. */
+/**
+ * The common dimension of two statistics; an error naming both when they differ.
+ * @example
+ * checkDims(a, b); // 2048, or an error naming both dimensions
+ */
 export function checkDims(a: GaussianStats, b: GaussianStats): number {
   const d = a.dim;
   if (b.dim !== d || a.mu.length !== d || b.mu.length !== d) {
@@ -212,7 +223,11 @@ export function checkDims(a: GaussianStats, b: GaussianStats): number {
   return d;
 }
 
-/** The mean term and the two traces. */
+/**
+ * The mean term and the two traces.
+ * @example
+ * const { meanTerm, trace1, trace2 } = cheapTerms(a, b);
+ */
 export function cheapTerms(
   a: GaussianStats,
   b: GaussianStats,

@@ -67,7 +67,11 @@ export function referenceStatsPath(dataDir: string, dataset: string, split: stri
 /** Reference features kept for KID by default (82 MB of float32 at d = 2048). */
 export const KID_REFERENCE_FEATURES = 10_000;
 
-/** Write statistics, KID features and provenance (atomically: temp file, then rename). */
+/**
+ * Write statistics, KID features and provenance (atomically: temp file, then rename).
+ * @example
+ * await writeReferenceStats("data/fid-ref-cifar10-train-50000.safetensors", stats, features, provenance);
+ */
 export async function writeReferenceStats(
   path: string,
   stats: PreparedGaussian,
@@ -92,7 +96,11 @@ export async function writeReferenceStats(
   await Deno.rename(tmp, path);
 }
 
-/** Read a cache file; null if it does not exist. Errors name the file. */
+/**
+ * Read a cache file; null if it does not exist. Errors name the file.
+ * @example
+ * const cached = await readReferenceStats("data/fid-ref-cifar10-train-50000.safetensors"); // or null
+ */
 export async function readReferenceStats(
   path: string,
 ): Promise<
@@ -168,6 +176,9 @@ export function provenanceMismatch(
 /**
  * Reference statistics for (dataset, split, n) computed with these weights: read from the cache
  * in dataDir if its provenance matches, else computed from `images` and cached.
+ * @example
+ * const ref = await referenceStats({ dataDir: "data", dataset: "cifar10", n: 50000, extractor, weightsSha256, images });
+ * ref.stats; ref.features; ref.provenance;
  */
 export async function referenceStats(opts: ReferenceOptions): Promise<ReferenceStats> {
   const split = opts.split ?? "train";

@@ -95,7 +95,11 @@ function dirOf(path: string): string {
   return path.slice(0, path.lastIndexOf("/")) || "/";
 }
 
-/** Raised when the download fails; the message says what to do instead. */
+/**
+ * Raised when the download fails; the message says what to do instead.
+ * @example
+ * new WeightsDownloadError("partial download", "Run again.").problem; // "partial download"
+ */
 export class WeightsDownloadError extends Error {
   constructor(
     /** What went wrong, without the advice (for callers that give their own). */
