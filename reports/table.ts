@@ -210,8 +210,11 @@ function evalCells(run: RunRecord, results: ResultsFile): [TableCell, TableCell,
 /**
  * One line per distinct FID/KID protocol among a dataset's runs: reference set and size, samples
  * per solver setting, preprocessing, KID settings and the weights' hash.
+ * @example
+ * protocolLines(results.runs.filter((r) => r.dataset === "cifar10")); // ["FID/KID protocol: reference cifar10 train, 50,000 images · ..."]
  */
 export function protocolLines(runs: RunRecord[]): string[] {
+  const count = (n: number) => n.toLocaleString("en-US");
   const seen = new Map<string, string>();
   for (const r of runs) {
     for (const e of r.evals ?? []) {
@@ -221,15 +224,16 @@ export function protocolLines(runs: RunRecord[]): string[] {
       if (seen.has(key)) continue;
       const kid = p.kid
         ? `KID: ${p.kid.estimator}, kernel ${p.kid.kernel}, ${p.kid.subsets} subsets of ` +
-          `${p.kid.subsetSize}, against ${p.reference.kidFeatures ?? p.reference.n} reference ` +
-          `features · `
+          `${count(p.kid.subsetSize)}, against ${
+            count(p.reference.kidFeatures ?? p.reference.n)
+          } reference features · `
         : "";
       const published = p.weights.published ? " (pytorch-fid's published file)" : "";
       seen.set(
         key,
         `FID/KID protocol: reference ${p.reference.dataset} ${p.reference.split}, ` +
-          `${p.reference.n.toLocaleString("en-US")} images · ${
-            p.generated.toLocaleString("en-US")
+          `${count(p.reference.n)} images · ${
+            count(p.generated)
           } generated samples per solver setting (solver and NFE: the NFE column and each ` +
           `cell's tooltip) · ${p.preprocessing} · ${kid}${p.network}, ${p.weights.file} ` +
           `sha256 ${p.weights.sha256}${published}`,

@@ -249,7 +249,7 @@ Deno.test("image suites: bits/dim, FID and inline PNG sample grids", () => {
     /^FID\/KID protocol: reference cifar10 train, 50,000 images · 5,000 generated samples/,
   );
   assert.match(protocol, /rounded to 8 bits/);
-  assert.match(protocol, /100 subsets of 1000, against 10000 reference features/);
+  assert.match(protocol, /100 subsets of 1,000, against 10,000 reference features/);
   assert.match(
     protocol,
     /sha256 6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2 \(pytorch-fid&#39;s published file\)/,
