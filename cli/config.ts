@@ -91,6 +91,16 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
     train,
     eval: evalCfg,
     seed: num(v.seed, "seed", { int: true, min: 0 })!,
-    data: { ...defaults.data, budget },
+    data: { ...defaults.data, ...fidBatch(v, defaults.data, suite.name), budget },
   };
+}
+
+/** The --fid-batch override, for suites that compute FID (their data has a fidBatch). */
+function fidBatch(v: Values, data: unknown, suite: string): { fidBatch?: number } {
+  const n = num(v["fid-batch"], "fid-batch", { int: true, min: 1 });
+  if (n === undefined) return {};
+  if (data === null || typeof data !== "object" || !("fidBatch" in data)) {
+    throw new UsageError(`--fid-batch applies to suites with FID (cifar10), not ${suite}`);
+  }
+  return { fidBatch: n };
 }

@@ -27,6 +27,7 @@ export const FLAGS = {
   plugins: { type: "string" },
   shard: { type: "string" },
   "data-dir": { type: "string" },
+  "fid-batch": { type: "string" },
   "no-report": { type: "boolean", default: false },
   list: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },

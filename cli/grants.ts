@@ -5,20 +5,51 @@ import { parseArgs } from "node:util";
 import { dirname, join, resolve } from "node:path";
 import { FLAGS, parseShard, UsageError } from "./flags.ts";
 
+/** A download a suite may make into its data dir: from which hosts, unless a file is there. */
+export interface DataDownload {
+  what: string;
+  hosts: string[];
+  /** Files or folders in the data dir, any one of which makes the download unnecessary. */
+  unlessPresent: string[];
+  /** An environment variable naming the file directly (used instead of the data dir if set). */
+  envFile?: string;
+}
+
+/** The FID Inception weights' download (pytorch-fid's GitHub release; see harness/metrics/fid). */
+export const INCEPTION_DOWNLOAD: DataDownload = {
+  what: "FID Inception weights",
+  hosts: ["github.com", "release-assets.githubusercontent.com"],
+  unlessPresent: ["pt_inception-2015-12-05-6726825d.pth", "pt_inception-2015-12-05.safetensors"],
+  envFile: "FMBENCH_INCEPTION",
+};
+
 /**
  * What each suite touches besides its output folder. Kept here rather than read from the suites,
- * which would load tfjs into the launcher; tests/launch_test.ts checks it against harness/suites.
+ * which would load tfjs into the launcher; tests/launch_test.ts checks it against harness/.
  */
-export const SUITE_NEEDS: Record<
-  string,
-  { dataDir: boolean; download?: { host: string; unlessPresent: string } }
-> = {
-  toy2d: { dataDir: false },
+export const SUITE_NEEDS: Record<string, { dataDir: boolean; downloads: DataDownload[] }> = {
+  toy2d: { dataDir: false, downloads: [] },
   cifar10: {
     dataDir: true,
-    download: { host: "www.cs.toronto.edu", unlessPresent: "cifar-10-batches-bin" },
+    downloads: [
+      { what: "CIFAR-10", hosts: ["www.cs.toronto.edu"], unlessPresent: ["cifar-10-batches-bin"] },
+      INCEPTION_DOWNLOAD,
+    ],
   },
 };
+
+/** The hosts of the downloads that can still happen (their files are not in place). */
+function neededHosts(downloads: DataDownload[], dataDir: string, ctx: GrantContext): string[] {
+  const hosts: string[] = [];
+  for (const d of downloads) {
+    const env = d.envFile ? ctx.env(d.envFile) : undefined;
+    const present = env
+      ? ctx.exists(resolve(ctx.cwd, env))
+      : d.unlessPresent.some((f) => ctx.exists(join(dataDir, f)));
+    if (!present) hosts.push(...d.hosts);
+  }
+  return [...new Set(hosts)];
+}
 
 /** How to start the real CLI: Deno's permission flags, the script and its arguments. */
 export interface Launch {
@@ -81,8 +112,8 @@ function readOnly(script: string, args: string[], extra: string[] = []): Launch 
 
 /**
  * The grants for `deno task bench ARGS`: read anywhere (plugins, data), write only the output
- * folder (and the data dir for a suite that caches data there), the network host of a download
- * only when the data is not already in place, environment variables, and git for the manifest.
+ * folder (and the data dir for a suite that caches data there), the network hosts of a download
+ * only while its files are not in place, environment variables, and git for the manifest.
  * Adds `--out DIR` when the user gave none, so the folder granted is the folder used.
  * @example
  * const l = benchLaunch(["--out", "/tmp/x"], { cwd: "/repo", env: () => undefined, exists: () => false, now: new Date() });
@@ -103,15 +134,13 @@ export function benchLaunch(argv: string[], ctx: GrantContext, gpu = false): Lau
   const suite = v.suite ?? "toy2d";
   const out = v.out ?? defaultOutDir(suite, shard, ctx.now);
   const writes = [resolve(ctx.cwd, grantable(out, "--out"))];
-  const net: string[] = [];
+  let net: string[] = [];
   const needs = SUITE_NEEDS[suite];
   if (needs?.dataDir) {
     const dataDir = v["data-dir"] ?? (ctx.env("FMBENCH_DATA_DIR") || "data");
     const abs = resolve(ctx.cwd, grantable(dataDir, "--data-dir"));
     writes.push(abs);
-    if (needs.download && !ctx.exists(join(abs, needs.download.unlessPresent))) {
-      net.push(needs.download.host);
-    }
+    net = neededHosts(needs.downloads, abs, ctx);
   }
   return {
     permissions: [
@@ -171,5 +200,39 @@ export function reportLaunch(argv: string[], ctx: GrantContext): Launch {
     script: "cli/report.ts",
     args: v.out === undefined ? [...argv, "--out", out] : argv,
     writes: [dir],
+  };
+}
+
+/**
+ * The grants for `deno task fid:weights [--data-dir DIR]`: write the data dir, reach the weights'
+ * hosts. Anything else (help, a bad flag) writes nothing and cli/fid-weights.ts explains it.
+ * @example
+ * fidWeightsLaunch(["--data-dir", "/d"], { cwd: "/repo", env: () => undefined, exists: () => false, now: new Date() }).writes; // ["/d"]
+ */
+export function fidWeightsLaunch(argv: string[], ctx: GrantContext): Launch {
+  const script = "cli/fid-weights.ts";
+  let v;
+  try {
+    v = parseArgs({
+      args: argv,
+      options: { "data-dir": { type: "string" }, help: { type: "boolean", short: "h" } },
+      strict: true,
+    }).values;
+  } catch {
+    return readOnly(script, argv, ["--allow-env"]);
+  }
+  if (v.help) return readOnly(script, argv, ["--allow-env"]);
+  const dataDir = v["data-dir"] ?? (ctx.env("FMBENCH_DATA_DIR") || "data");
+  const abs = resolve(ctx.cwd, grantable(dataDir, "--data-dir"));
+  return {
+    permissions: [
+      "--allow-read",
+      `--allow-write=${abs}`,
+      `--allow-net=${INCEPTION_DOWNLOAD.hosts.join(",")}`,
+      "--allow-env",
+    ],
+    script,
+    args: argv,
+    writes: [abs],
   };
 }

@@ -31,7 +31,10 @@ Usage: deno task bench [flags]
   --plugins DIR       extra plugin root with paths/, couplings/, ... sub-folders (must exist);
                       a name two files define is an error naming both
   --shard I/N         run only slice I of N of the (data set, model, method) grid
-  --data-dir DIR      data directory, anywhere (default data/, or FMBENCH_DATA_DIR)
+  --data-dir DIR      data directory, anywhere (default data/, or FMBENCH_DATA_DIR); the FID
+                      weights are looked for (and downloaded to) here too
+  --fid-batch N       cifar10: images per Inception forward pass (default by backend: 50 on
+                      CPU backends, 500 on GPU backends)
   --no-report         write results.json only
   --list              list every plugin (and load failures) and exit
   -h, --help          this help

@@ -1,9 +1,15 @@
-// `deno task bench|bench:gpu|report`: computes from the flags the permissions the command needs
+// `deno task bench|bench:gpu|report|fid:weights`: computes from the flags the permissions the command needs
 // (cli/grants.ts), starts the real CLI with exactly those, forwards SIGINT/SIGTERM and returns
 // its exit code. It may only read and start Deno itself; it writes nothing.
 import { fileURLToPath } from "node:url";
 import { UsageError } from "./flags.ts";
-import { benchLaunch, type GrantContext, type Launch, reportLaunch } from "./grants.ts";
+import {
+  benchLaunch,
+  fidWeightsLaunch,
+  type GrantContext,
+  type Launch,
+  reportLaunch,
+} from "./grants.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -16,6 +22,7 @@ export const MODES: Record<string, (argv: string[], ctx: GrantContext) => Launch
   bench: (argv, ctx) => benchLaunch(argv, ctx),
   "bench:gpu": (argv, ctx) => benchLaunch(argv, ctx, true),
   report: (argv, ctx) => reportLaunch(argv, ctx),
+  "fid:weights": (argv, ctx) => fidWeightsLaunch(argv, ctx),
 };
 
 function existsSync(path: string): boolean {

@@ -9,7 +9,12 @@ import {
   type Tensor,
   type VelocityField,
 } from "../core/mod.ts";
-import type { EvalRecord, NllRecord, SampleSource } from "../results/schema.ts";
+import type {
+  EvalRecord,
+  FeatureMetricProtocol,
+  NllRecord,
+  SampleSource,
+} from "../results/schema.ts";
 import type { DataSource } from "./data/source.ts";
 import { firstLine } from "./error-message.ts";
 import { dequantize } from "./metrics/bits-per-dim.ts";
@@ -24,6 +29,8 @@ export type QualityFn = (samples: Tensor) => Promise<Record<string, number>>;
 export interface Quality {
   fn: QualityFn;
   notes?: Record<string, string>;
+  /** How the metrics are computed (FID/KID), copied into every evaluation record. */
+  protocol?: FeatureMetricProtocol;
   dispose(): void;
 }
 
@@ -87,6 +94,7 @@ export async function evaluateSampling(
               nfe: counted.count(),
               metrics,
               notes: quality.notes,
+              ...(quality.protocol ? { protocol: quality.protocol } : {}),
               seconds: (performance.now() - start) / 1000,
             });
           } finally {

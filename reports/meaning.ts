@@ -77,16 +77,37 @@ export function missingEverywhere(results: ResultsFile): MissingEverywhere[] {
 }
 
 /**
- * The note shown once (above the tables) for each metric no run has.
+ * Metrics no run has, those missing for the same reasons merged (FID and KID without the
+ * Inception weights are one fact, not two).
  * @example
- * missingNotes(results); // <p class="banner">FID is n/a for all 8 runs (40 evaluations): ...
+ * missingGroups(results); // [{ metrics: ["fid", "kid"], evals: 40, runs: 8, reasons: ["n/a: ..."] }]
+ */
+export function missingGroups(
+  results: ResultsFile,
+): Array<Omit<MissingEverywhere, "metric"> & { metrics: string[] }> {
+  const groups = new Map<string, Omit<MissingEverywhere, "metric"> & { metrics: string[] }>();
+  for (const m of missingEverywhere(results)) {
+    const key = JSON.stringify([m.evals, m.runs, m.reasons]);
+    const g = groups.get(key);
+    if (g) g.metrics.push(m.metric);
+    else groups.set(key, { metrics: [m.metric], evals: m.evals, runs: m.runs, reasons: m.reasons });
+  }
+  return [...groups.values()];
+}
+
+/**
+ * The note shown once (above the tables) for the metrics no run has.
+ * @example
+ * missingNotes(results); // <p class="banner missing">FID and KID are n/a for all 8 runs (40 evaluations): ...
  */
 export function missingNotes(results: ResultsFile): SafeHtml[] {
-  return missingEverywhere(results).map((m) =>
-    markup`<p class="banner missing" data-metric="${m.metric}"><strong>${m.metric.toUpperCase()}
-is n/a for all ${m.runs} run${m.runs === 1 ? "" : "s"}</strong> (${m.evals} evaluations), for
-the same reason: ${m.reasons.join(" / ")}</p>`
-  );
+  return missingGroups(results).map((g) => {
+    const names = g.metrics.map((m) => m.toUpperCase()).join(" and ");
+    return markup`<p class="banner missing" data-metric="${g.metrics.join(" ")}"><strong>${names}
+${g.metrics.length === 1 ? "is" : "are"} n/a for all ${g.runs} run${
+      g.runs === 1 ? "" : "s"
+    }</strong> (${g.evals} evaluations), for the same reason: ${g.reasons.join(" / ")}</p>`;
+  });
 }
 
 /** The winner of a column and its margin over the runner-up, as one sentence; null if < 2 values. */

@@ -12,6 +12,7 @@ import { markup, raw, safeDataImageUri, type SafeHtml } from "./escape.ts";
 import {
   headlineMargins,
   missingEverywhere,
+  missingGroups,
   missingNotes,
   sampleSourceText,
   smokeBanner,
@@ -102,6 +103,7 @@ td.na sup { color: var(--bad); margin-left: 1px; }
 tr.failed th .method { text-decoration: line-through; color: var(--muted); }
 .tag-failed { color: var(--bad); font-weight: 600; font-size: 12.5px; }
 .footnotes { font-size: 12.5px; color: var(--muted); margin: 6px 0 0; padding-left: 22px; }
+.protocol { font-size: 12.5px; color: var(--muted); margin: 6px 0 0; overflow-wrap: anywhere; }
 .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px;
   margin-right: 6px; vertical-align: -1px; }
 .legend { display: flex; flex-wrap: wrap; gap: 4px 18px; font-size: 13px; margin: 4px 0 6px; }
@@ -201,7 +203,9 @@ function comparisonSection(ctx: Ctx): SafeHtml {
   const { adaptiveSolver } = ctx.results.headline;
   return section("comparison", [
     markup`<p class="lede">One table per dataset · lower is better everywhere · <strong>bold ★</strong>
-= best in column · ${ctx.qualityName} and NFE from <code>${adaptiveSolver}</code> at its tightest
+= best in column · ${
+      ctx.qualityName === "FID" ? "FID, KID" : ctx.qualityName
+    } and NFE from <code>${adaptiveSolver}</code> at its tightest
 tolerance (hover a cell for the setting) · n/a cells have a footnote with the reason.</p>`,
     ...missingNotes(ctx.results),
     ...tables.map((t) =>
@@ -349,13 +353,13 @@ export function collectFailures(results: ResultsFile): FailureRow[] {
       }
     }
   }
-  for (const m of everywhere) {
+  for (const g of missingGroups(results)) {
     rows.push({
-      kind: `missing ${m.metric}`,
+      kind: `missing ${g.metrics.join(", ")}`,
       dataset: "all",
-      method: `all ${m.runs} runs`,
-      where: `${m.evals} evaluations`,
-      reason: m.reasons.join(" / "),
+      method: `all ${g.runs} runs`,
+      where: `${g.evals} evaluations`,
+      reason: g.reasons.join(" / "),
     });
   }
   for (const f of results.plugins.failures) {

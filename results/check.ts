@@ -6,6 +6,7 @@
 export const NON_NEGATIVE_METRICS: Record<string, string> = {
   w2: "W2 is a distance",
   fid: "FID is a squared distance",
+  kid_std: "a standard deviation",
 };
 
 /** The first problems found (at most this many are collected). */
@@ -121,6 +122,25 @@ const setting: Check = record(() => (v, p, out) => {
   if (typeof v !== "number" && typeof v !== "string") bad(out, p, v, "a number or a string");
 });
 
+const protocol = obj({
+  network: str,
+  weights: obj({ file: str, sha256: str, "contentSha256?": str, "published?": bool }),
+  reference: obj({
+    dataset: str,
+    split: str,
+    n: num({ int: true, min: 1 }),
+    "kidFeatures?": num({ int: true, min: 1 }),
+  }),
+  generated: num({ int: true, min: 0 }),
+  preprocessing: str,
+  "kid?": obj({
+    subsets: num({ int: true, min: 1 }),
+    subsetSize: num({ int: true, min: 1 }),
+    kernel: str,
+    estimator: str,
+  }),
+});
+
 const evalRecord = obj({
   solver: str,
   setting,
@@ -129,6 +149,7 @@ const evalRecord = obj({
   nfe: num({ int: true, min: 0, why: "a count of velocity evaluations" }),
   metrics: record(metric),
   "notes?": record(() => str),
+  "protocol?": protocol,
   seconds: num({ nullable: true, min: 0 }),
 });
 

@@ -2,10 +2,23 @@
 // running a real run outside runs/, and a permission error explained in one line.
 import assert from "node:assert/strict";
 import { resolve } from "node:path";
-import { benchLaunch, type GrantContext, reportLaunch, SUITE_NEEDS } from "../cli/grants.ts";
+import {
+  benchLaunch,
+  fidWeightsLaunch,
+  type GrantContext,
+  INCEPTION_DOWNLOAD,
+  reportLaunch,
+  SUITE_NEEDS,
+} from "../cli/grants.ts";
 import { permissionMessage } from "../cli/explain-error.ts";
 import { UsageError } from "../cli/flags.ts";
 import { CIFAR10_FOLDER, CIFAR10_URL } from "../harness/data/cifar10.ts";
+import {
+  INCEPTION_ENV,
+  INCEPTION_HOSTS,
+  INCEPTION_PTH,
+  INCEPTION_SAFETENSORS,
+} from "../harness/metrics/fid/weights-file.ts";
 import { SUITES } from "../harness/suites/mod.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -37,13 +50,28 @@ Deno.test("grants: bench writes exactly --out (default chosen and passed on), no
   assert.deepEqual(benchLaunch(["--out", "rel/dir"], ctx()).writes, ["/repo/rel/dir"]);
 });
 
-Deno.test("grants: cifar10 adds its data dir, and the network only while the data is missing", () => {
+Deno.test("grants: cifar10 adds its data dir, and each download's hosts only while its files are missing", () => {
   const args = ["--suite", "cifar10", "--out", "/o", "--data-dir", "/d"];
+  const net = (c: GrantContext) => grant(benchLaunch(args, c).permissions, "--allow-net");
   const missing = benchLaunch(args, ctx());
   assert.deepEqual(missing.writes, ["/o", "/d"]);
-  assert.equal(grant(missing.permissions, "--allow-net"), "--allow-net=www.cs.toronto.edu");
-  const present = benchLaunch(args, ctx({ exists: (p) => p === `/d/${CIFAR10_FOLDER}` }));
-  assert.equal(grant(present.permissions, "--allow-net"), undefined);
+  assert.equal(
+    grant(missing.permissions, "--allow-net"),
+    "--allow-net=www.cs.toronto.edu,github.com,release-assets.githubusercontent.com",
+  );
+  const have = (...files: string[]) => ctx({ exists: (p) => files.includes(p) });
+  assert.equal(
+    net(have(`/d/${CIFAR10_FOLDER}`)),
+    "--allow-net=github.com,release-assets.githubusercontent.com",
+    "data in place: only the weights' hosts",
+  );
+  assert.equal(net(have(`/d/${INCEPTION_PTH}`)), "--allow-net=www.cs.toronto.edu");
+  assert.equal(net(have(`/d/${CIFAR10_FOLDER}`, `/d/${INCEPTION_SAFETENSORS}`)), undefined);
+  const envWeights = ctx({
+    env: (n) => n === INCEPTION_ENV ? "/w/inception.pth" : undefined,
+    exists: (p) => p === `/d/${CIFAR10_FOLDER}` || p === "/w/inception.pth",
+  });
+  assert.equal(net(envWeights), undefined, "$FMBENCH_INCEPTION names a file that is there");
   const env = benchLaunch(
     ["--suite", "cifar10", "--out", "/o"],
     ctx({
@@ -57,6 +85,15 @@ Deno.test("grants: cifar10 adds its data dir, and the network only while the dat
   ]);
   const gpu = benchLaunch(args, ctx(), true);
   assert.ok(gpu.permissions.includes("--allow-ffi") && gpu.permissions.includes("--allow-sys"));
+});
+
+Deno.test("grants: fid:weights writes only the data dir and reaches only the weights' hosts", () => {
+  const l = fidWeightsLaunch(["--data-dir", "/d"], ctx());
+  assert.deepEqual(l.writes, ["/d"]);
+  assert.equal(grant(l.permissions, "--allow-net"), `--allow-net=${INCEPTION_HOSTS.join(",")}`);
+  assert.deepEqual(fidWeightsLaunch([], ctx()).writes, ["/repo/data"]);
+  assert.deepEqual(fidWeightsLaunch(["--bogus"], ctx()).writes, []);
+  assert.deepEqual(fidWeightsLaunch(["--help"], ctx()).writes, []);
 });
 
 Deno.test("grants: help, list and bad flags write nothing; a comma in a path is a usage error", () => {
@@ -90,8 +127,13 @@ Deno.test("grants: SUITE_NEEDS matches the suites (kept apart so the launcher lo
   for (const [name, s] of Object.entries(SUITES)) {
     assert.equal(SUITE_NEEDS[name].dataDir, s.kind === "image", name);
   }
-  assert.equal(SUITE_NEEDS.cifar10.download?.host, new URL(CIFAR10_URL).host);
-  assert.equal(SUITE_NEEDS.cifar10.download?.unlessPresent, CIFAR10_FOLDER);
+  const [cifar, weights] = SUITE_NEEDS.cifar10.downloads;
+  assert.deepEqual(cifar.hosts, [new URL(CIFAR10_URL).host]);
+  assert.deepEqual(cifar.unlessPresent, [CIFAR10_FOLDER]);
+  assert.equal(weights, INCEPTION_DOWNLOAD);
+  assert.deepEqual(INCEPTION_DOWNLOAD.hosts, INCEPTION_HOSTS);
+  assert.deepEqual(INCEPTION_DOWNLOAD.unlessPresent, [INCEPTION_PTH, INCEPTION_SAFETENSORS]);
+  assert.equal(INCEPTION_DOWNLOAD.envFile, INCEPTION_ENV);
 });
 
 Deno.test("permission errors become one line naming what this run may write", () => {
