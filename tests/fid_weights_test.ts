@@ -1,6 +1,7 @@
 // Tests for getting the FID weights: pytorch-fid's .pth read directly (code-made, real names and
 // shapes) equals the safetensors route bit for bit; the download (fake fetch) is atomic, checked
 // and reported; without network the message names the URL and the exact path.
+import { MODES } from "../cli/launch.ts";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
@@ -266,11 +267,16 @@ Deno.test("the recorded full SHA-256 agrees with the prefix the file name carrie
   assert.ok(INCEPTION_URL.endsWith(`-${INCEPTION_SHA256_PREFIX}.pth`));
 });
 
-Deno.test("deno.json: the bench tasks may reach exactly the CIFAR-10 host and the weights' hosts", async () => {
+Deno.test("the bench tasks may reach exactly the CIFAR-10 host and the weights' hosts", async () => {
+  // The tasks start cli/launch.ts, which grants the hosts a run needs (cli/grants.ts): with
+  // nothing in the data dir, a cifar10 run may reach both downloads' hosts and no other.
   const cfg = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
   const want = [new URL(CIFAR10_URL).host, ...INCEPTION_HOSTS].sort();
+  const ctx = { cwd: "/repo", env: () => undefined, exists: () => false, now: new Date() };
   for (const task of ["bench", "bench:gpu", "fid:weights"]) {
-    const m = /--allow-net=(\S+)/.exec(cfg.tasks[task]);
+    assert.match(cfg.tasks[task], new RegExp(`cli/launch\\.ts ${task}$`), task);
+    const l = MODES[task](task === "fid:weights" ? [] : ["--suite", "cifar10"], ctx);
+    const m = /^--allow-net=(\S+)$/.exec(l.permissions.find((p) => p.startsWith("--allow-net="))!);
     assert.ok(m, `${task} has --allow-net`);
     const hosts = m[1].split(",").sort();
     assert.deepEqual(hosts, task === "fid:weights" ? [...INCEPTION_HOSTS].sort() : want, task);
