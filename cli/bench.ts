@@ -3,10 +3,16 @@
 // report and print a summary table.
 import { BackendUnavailableError, selectBackend } from "../harness/backend/select.ts";
 import { firstLine } from "../harness/error-message.ts";
-import { BUILTIN_PLUGINS, discoverPlugins, UnknownNameError } from "../harness/registry.ts";
+import {
+  BUILTIN_PLUGINS,
+  conflictMessage,
+  discoverPlugins,
+  UnknownNameError,
+} from "../harness/registry.ts";
 import { runSuite, SuiteInterrupted } from "../harness/run-suite.ts";
 import type { StopRequest } from "../harness/stop.ts";
 import { writeFileAtomic } from "../harness/store/atomic.ts";
+import { acquireRunLock, LockHeldError, type RunLock } from "../harness/store/lock.ts";
 import { describeRunFolder } from "../harness/store/run-folder.ts";
 import { SUITES } from "../harness/suites/mod.ts";
 import { phase } from "../harness/trace.ts";
@@ -15,13 +21,18 @@ import type { ResultsFile } from "../results/schema.ts";
 import { renderReport } from "../reports/render.ts";
 import { printSummary } from "../reports/summary.ts";
 import { buildConfig } from "./config.ts";
-import { HELP, parseFlags, parseShard, UsageError } from "./flags.ts";
+import { isPermissionError, permissionMessage, unexpectedMessage } from "./explain-error.ts";
+import { parseFlags, parseShard, UsageError } from "./flags.ts";
+import { defaultOutDir } from "./grants.ts";
+import { HELP } from "./help.ts";
 import { printList } from "./list.ts";
 import { outputFolderProblem } from "./output-check.ts";
+import { pluginRoot } from "./plugin-root.ts";
 import { handleSignals, type SignalControl } from "./signals.ts";
 
 export { buildConfig } from "./config.ts";
-export { FLAGS, HELP, parseShard, UsageError } from "./flags.ts";
+export { FLAGS, parseShard, UsageError } from "./flags.ts";
+export { HELP } from "./help.ts";
 
 /** Render report.html beside results.json; a failure is reported and leaves results.json intact. */
 async function writeReport(outDir: string, results: ResultsFile): Promise<void> {
@@ -82,16 +93,19 @@ async function reportInterruption(
 }
 
 /**
- * The CLI entry; returns the process exit code. `handleSignals` makes SIGINT/SIGTERM stop the
- * suite at a safe point (the real CLI); `stop` is a stop request for tests.
+ * The CLI entry; returns the process exit code (0 ok, 1 failed, 2 usage, 130/143 stopped by
+ * SIGINT/SIGTERM). Every error ends as one line on stderr: usage and permission errors
+ * explained, anything else without a trace. `handleSignals` makes SIGINT/SIGTERM stop the suite
+ * at a safe point (the real CLI); `stop` is a stop request for tests.
  * @example
- * const code = await main(["--datasets", "moons", "--steps", "300"]);
+ * const code = await main(["--datasets", "moons", "--steps", "300", "--out", "/tmp/run"]);
  */
 export async function main(
   argv: string[],
   opts: { handleSignals?: boolean; stop?: StopRequest } = {},
 ): Promise<number> {
   let signals: SignalControl | undefined;
+  let lock: RunLock | undefined;
   try {
     const { values: v } = parseFlags(argv);
     if (v.help) {
@@ -99,23 +113,20 @@ export async function main(
       return 0;
     }
     const roots = [BUILTIN_PLUGINS];
-    if (v.plugins) {
-      roots.push(new URL(`${v.plugins.replace(/\/?$/, "/")}`, `file://${Deno.cwd()}/`));
-    }
+    if (v.plugins) roots.push(await pluginRoot(v.plugins));
     const reg = await discoverPlugins(roots);
     if (v.list) {
       printList(reg);
       return 0;
     }
+    if (reg.conflicts.length) throw new UsageError(conflictMessage(reg.conflicts));
     for (const f of reg.failures) {
       console.error(`warning: plugin ${f.file} not loaded: ${f.reason}`);
     }
     const config = buildConfig(v, reg);
     const shard = parseShard(v.shard);
     const suite = SUITES[config.suite];
-    const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
-    const outDir = v.out ??
-      `runs/${config.suite}-${stamp}${shard ? `-shard${shard.index}of${shard.count}` : ""}`;
+    const outDir = v.out ?? defaultOutDir(config.suite, shard);
     const outProblem = await outputFolderProblem(outDir, v.out ? "--out" : "the output folder");
     if (outProblem) {
       console.error(`error: ${outProblem}`);
@@ -135,6 +146,10 @@ export async function main(
       console.error(`error: ${problem}`);
       return 1;
     }
+    lock = await acquireRunLock(outDir, {
+      command: ["deno task bench", ...argv].join(" "),
+      log: (l) => console.error(l),
+    });
     let results: ResultsFile;
     try {
       results = await runSuite({
@@ -166,8 +181,12 @@ export async function main(
       console.error(`error: ${e.message}`);
       return 2;
     }
-    throw e;
+    if (e instanceof LockHeldError) console.error(`error: ${e.message}`);
+    else if (isPermissionError(e)) console.error(`error: ${permissionMessage(e, "bench")}`);
+    else console.error(`error: ${unexpectedMessage(e)}`);
+    return 1;
   } finally {
+    lock?.release();
     signals?.close();
   }
 }

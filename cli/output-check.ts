@@ -1,12 +1,10 @@
 // Up-front check of the output folder: one that cannot be written (a file, read-only, outside
 // the folders the task may write) is refused in one line before any training starts.
 import { firstLine } from "../harness/error-message.ts";
+import { permissionMessage } from "./explain-error.ts";
 
 function reason(e: unknown): string {
-  if (e instanceof Deno.errors.NotCapable) {
-    return "Deno's permissions do not allow writing there (deno task bench may write under " +
-      "runs/ and data/ only: --allow-write=runs,data in deno.json)";
-  }
+  if (e instanceof Deno.errors.NotCapable) return permissionMessage(e, "bench");
   if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (e instanceof Deno.errors.NotADirectory) return "a part of the path is a file, not a folder";
   // "Read-only file system (os error 30): mkdir '/x/y'" -> "read-only file system"

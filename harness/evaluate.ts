@@ -10,7 +10,12 @@ import {
   type VelocityField,
 } from "../core/mod.ts";
 import { stableJson } from "../results/io.ts";
-import type { EvalRecord, NllRecord } from "../results/schema.ts";
+import type {
+  EvalRecord,
+  FeatureMetricProtocol,
+  NllRecord,
+  SampleSource,
+} from "../results/schema.ts";
 import type { DataSource } from "./data/source.ts";
 import { firstLine } from "./error-message.ts";
 import { dequantize } from "./metrics/bits-per-dim.ts";
@@ -30,6 +35,8 @@ export type QualityFn = (samples: Tensor, stop?: StopRequest) => Promise<Record<
 export interface Quality {
   fn: QualityFn;
   notes?: Record<string, string>;
+  /** How the metrics are computed (FID/KID), copied into every evaluation record. */
+  protocol?: FeatureMetricProtocol;
   dispose(): void;
 }
 
@@ -89,7 +96,8 @@ function settingText(s: SolverSetting): string {
  * Sample with each solver setting (in plan order) and score the result. A failing setting is
  * recorded with its reason and the others go on; settings in `done` are kept, not re-run (every
  * setting samples from the same seeded source noise, so the records equal an uninterrupted run's).
- * `keep` receives the samples of the first adaptive setting.
+ * `keep` receives the samples of the first adaptive setting that succeeds, and which solver,
+ * setting and NFE made them (the report labels the grid with it).
  * @example
  * const evals = await evaluateSampling(vf, path, [2], plans, 500, seed, quality, { onRecord: save });
  */
@@ -101,7 +109,9 @@ export async function evaluateSampling(
   n: number,
   seed: number,
   quality: Quality,
-  opts: ResumableOptions<EvalRecord> & { keep?: (samples: Tensor) => Promise<void> } = {},
+  opts: ResumableOptions<EvalRecord> & {
+    keep?: (samples: Tensor, from: SampleSource) => Promise<void>;
+  } = {},
 ): Promise<EvalRecord[]> {
   const { keep, stop } = opts;
   const done = opts.done ?? [];
@@ -128,7 +138,7 @@ export async function evaluateSampling(
           try {
             const metrics = await quality.fn(x, stop);
             if (keep && solver.adaptive && !kept) {
-              await keep(x);
+              await keep(x, { solver: solver.name, setting, nfe: counted.count() });
               kept = true;
             }
             record = {
@@ -138,6 +148,7 @@ export async function evaluateSampling(
               nfe: counted.count(),
               metrics,
               notes: quality.notes,
+              ...(quality.protocol ? { protocol: quality.protocol } : {}),
               seconds: (performance.now() - start) / 1000,
             };
           } finally {

@@ -10,6 +10,7 @@ import { pick, type Registry } from "./registry.ts";
 import { type RunContext, runOne } from "./run.ts";
 import { removeStaleTemps, writeFileAtomic } from "./store/atomic.ts";
 import { isCancelled, type StopRequest, throwIfStopped } from "./stop.ts";
+import { budgetRecord } from "./suites/mod.ts";
 import type { SuiteConfig, SuiteDef } from "./suites/types.ts";
 import { Teachers } from "./teachers.ts";
 
@@ -107,6 +108,7 @@ export async function runSuite(o: RunSuiteOptions): Promise<ResultsFile> {
     plugins: { loaded: reg.entries, failures: reg.failures },
     methods: cfg.methods,
     headline: { ...o.suite.headline, adaptiveSolver: cfg.adaptiveSolver },
+    budget: budgetRecord(o.suite, cfg.data.budget),
     runs: [],
   };
   const save = async () => {

@@ -291,8 +291,8 @@ async function evaluateStep(
           done: record.evals,
           stop: ctx.stop,
           traceId: run.id,
-          keep: async (x) => {
-            record.samples = { ...record.samples, ...await samplePreview(data, x) };
+          keep: async (x, from) => {
+            record.samples = { ...record.samples, ...await samplePreview(data, x), from };
           },
           onRecord: (evals) => {
             record.evals = evals;

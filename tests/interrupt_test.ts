@@ -152,6 +152,9 @@ Deno.test("resume: a stale temporary file from a killed write is removed at star
   );
   assert.equal(r.value, 0, r.err);
   assert.match(r.err, /removed .*results\.json\.tmp-999999999, a temporary file left by/);
-  assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name).sort(), ["results.json"]);
+  assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name).sort(), [
+    ".fmbench.lock",
+    "results.json",
+  ]);
   await Deno.remove(out, { recursive: true });
 });
