@@ -130,7 +130,7 @@ export async function main(
     const outProblem = await outputFolderProblem(outDir, v.out ? "--out" : "the output folder");
     if (outProblem) {
       console.error(`error: ${outProblem}`);
-      return 2;
+      return 1;
     }
     if (opts.handleSignals) {
       signals = await handleSignals();

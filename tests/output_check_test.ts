@@ -27,7 +27,7 @@ Deno.test("output check: --out naming a file, or a folder under a file, is refus
   ];
   for (const [out, re] of cases) {
     const r = await quiet(() => main([...RUN, "--out", out]));
-    assert.equal(r.value, 2, r.err);
+    assert.equal(r.value, 1, r.err);
     assert.match(r.err, re);
     assert.equal(r.err.trim().split("\n").length, 1, `one line: ${r.err}`);
     assert.doesNotMatch(r.err, /backend|trained|fmbench toy2d/, "refused before any work");
@@ -44,7 +44,7 @@ Deno.test("output check: a read-only folder is refused in one line", {
   await Deno.chmod(dir, 0o555);
   try {
     const r = await quiet(() => main([...RUN, "--out", dir]));
-    assert.equal(r.value, 2);
+    assert.equal(r.value, 1);
     assert.match(r.err, /^error: --out .* cannot be written: permission denied$/m);
   } finally {
     await Deno.chmod(dir, 0o755);
