@@ -1,5 +1,6 @@
 // Up-front check of the output folder: one that cannot be written (a file, read-only, outside
 // the folders the task may write) is refused in one line before any training starts.
+import { dirname, resolve } from "node:path";
 import { firstLine } from "../harness/error-message.ts";
 import { permissionMessage } from "./explain-error.ts";
 
@@ -13,8 +14,9 @@ function reason(e: unknown): string {
 }
 
 /**
- * Why `dir` cannot hold fmbench's outputs, in one line, or undefined when it can. A missing
- * folder is created; an existing one is probed with a small file that is removed at once.
+ * Why `dir` cannot hold fmbench's outputs, in one line, or undefined when it can. The folder is
+ * probed with a small file that is removed at once; folders created for the probe are removed
+ * again, so a run refused later (a bad flag, missing data) leaves nothing behind.
  * @example
  * const problem = await outputFolderProblem("runs/x", "--out"); // undefined: fine
  */
@@ -23,6 +25,7 @@ export async function outputFolderProblem(
   what = "--out",
 ): Promise<string | undefined> {
   const cannot = (e: unknown) => `${what} ${dir} cannot be written: ${reason(e)}`;
+  let created: string | undefined;
   try {
     const info = await Deno.stat(dir);
     if (!info.isDirectory) {
@@ -32,6 +35,7 @@ export async function outputFolderProblem(
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) return cannot(e);
     try {
+      created = await topmostMissing(dir);
       await Deno.mkdir(dir, { recursive: true });
     } catch (e) {
       return cannot(e);
@@ -43,6 +47,23 @@ export async function outputFolderProblem(
     await Deno.remove(probe);
   } catch (e) {
     return cannot(e);
+  } finally {
+    if (created) await Deno.remove(created, { recursive: true }).catch(() => {});
   }
   return undefined;
+}
+
+/** The outermost folder of `dir` that does not exist yet (what a recursive mkdir creates). */
+async function topmostMissing(dir: string): Promise<string> {
+  let missing = resolve(dir);
+  for (let parent = dirname(missing); parent !== missing; parent = dirname(missing)) {
+    try {
+      await Deno.stat(parent);
+      return missing;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      missing = parent;
+    }
+  }
+  return missing;
 }
