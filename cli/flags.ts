@@ -1,6 +1,6 @@
-// The bench CLI's flags: their definitions, the help text, and parsing with clear usage errors.
+// The bench CLI's flags: their definitions and parsing with clear usage errors. Kept free of
+// engine imports, so that the launcher (cli/launch.ts) can parse flags without loading tfjs.
 import { parseArgs } from "node:util";
-import { SUITES } from "../harness/suites/mod.ts";
 
 export const FLAGS = {
   suite: { type: "string", default: "toy2d" },
@@ -16,6 +16,7 @@ export const FLAGS = {
   steps: { type: "string" },
   batch: { type: "string" },
   lr: { type: "string" },
+  clip: { type: "string" },
   "micro-batch": { type: "string" },
   minutes: { type: "string" },
   samples: { type: "string" },
@@ -29,50 +30,11 @@ export const FLAGS = {
   shard: { type: "string" },
   jobs: { type: "string" },
   "data-dir": { type: "string" },
+  "fid-batch": { type: "string" },
   "no-report": { type: "boolean", default: false },
   list: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
 } as const;
-
-export const HELP = `fmbench: train and compare flow-matching recipes
-
-Usage: deno task bench [flags]
-
-  --suite NAME        toy2d (default) | ${Object.keys(SUITES).join(" | ")}
-  --budget NAME       cifar10: quick (default, any machine) | small (GPU, ~20 min/method) | paper
-  --datasets LIST     comma list or "all" (default: the suite's defaults)
-  --methods LIST      method labels, e.g. "FM w/ OT,1-RF" (default all)
-  --paths LIST        keep methods using these paths (default all)
-  --couplings LIST    keep methods using these couplings (default all)
-  --losses LIST       keep methods using these losses (default all)
-  --models LIST       model plugins, NAME or NAME:PRESET (default: the suite's model)
-  --preset NAME       preset for every model (overrides NAME:PRESET)
-  --solvers LIST      solver plugins (default all)
-  --steps N           training steps per (method, model)
-  --batch N           training batch size
-  --lr X              Adam learning rate
-  --micro-batch N     examples per forward/backward pass, gradients summed (0 = whole batch)
-  --minutes X         wall-clock training budget per run (stops early; 0 = none)
-  --samples N         generated samples per solver setting
-  --nll-points N      held-out points for the NLL average
-  --reflow-pairs N    pairs a reflow teacher generates
-  --seed N            seed for data, init, noise (default 0)
-  --seeds LIST|N      run every (data set, method, model) once per seed: "0,1,2", or N for
-                      seeds 0..N-1 (default: the budget's, 1 for toy2d); the report shows
-                      mean ± standard deviation across seeds
-  --backend NAME      auto (default) | tensorflow | webgpu | wasm | cpu
-  --out DIR           output dir (default runs/<suite>-<timestamp>); re-running resumes
-  --plugins DIR       extra plugin root with paths/, couplings/, ... sub-folders
-  --shard I/N         run only slice I of N of the (data set, model, method) grid
-  --jobs N|auto       run the grid in N workers at once, each its own tfjs instance, merged
-                      into one results.json (default auto: one per core, fewer if memory is
-                      short, never more than the independent groups of runs). On a GPU backend
-                      (webgpu, tensorflow) auto is 1: the workers would share one device
-  --data-dir DIR      data directory (default data/, or FMBENCH_DATA_DIR)
-  --no-report         write results.json only
-  --list              list every plugin (and load failures) and exit
-  -h, --help          this help
-`;
 
 /** A bad flag value; the CLI exits 2 with this message. */
 export class UsageError extends Error {
@@ -89,18 +51,29 @@ export function list(v: string | undefined, all: string[], what: string): string
   return items;
 }
 
+/**
+ * A numeric flag value, or undefined when the flag is absent; `min` is inclusive, `above` is an
+ * exclusive lower bound (e.g. a learning rate must be > 0).
+ * @example
+ * num("0.001", "lr", { above: 0 }); // 0.001
+ * num("0", "lr", { above: 0 }); // throws UsageError: --lr must be a number > 0, got "0"
+ */
 export function num(
   v: string | undefined,
   flag: string,
-  opts: { int?: boolean; min?: number } = {},
-) {
+  opts: { int?: boolean; min?: number; above?: number } = {},
+): number | undefined {
   if (v === undefined) return undefined;
   const x = Number(v);
-  if (!Number.isFinite(x) || (opts.int && !Number.isInteger(x)) || x < (opts.min ?? -Infinity)) {
+  const low = opts.above !== undefined ? x <= opts.above : x < (opts.min ?? -Infinity);
+  if (v.trim() === "" || !Number.isFinite(x) || (opts.int && !Number.isInteger(x)) || low) {
+    const bound = opts.above !== undefined
+      ? ` > ${opts.above}`
+      : opts.min !== undefined
+      ? ` >= ${opts.min}`
+      : "";
     throw new UsageError(
-      `--${flag} must be ${opts.int ? "an integer" : "a number"}${
-        opts.min !== undefined ? ` >= ${opts.min}` : ""
-      }, got "${v}"`,
+      `--${flag} must be ${opts.int ? "an integer" : "a number"}${bound}, got "${v}"`,
     );
   }
   return x;

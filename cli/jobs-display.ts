@@ -45,7 +45,10 @@ export class JobsDisplay {
         ? (s) => Deno.stderr.writeSync(enc.encode(s))
         : (s) => console.error(s.endsWith("\n") ? s.slice(0, -1) : s));
     this.#every = (opts.everySeconds ?? 10) * 1000;
-    this.#lines = Array.from({ length: workers }, () => ({ status: "starting", lastPlain: -Infinity }));
+    this.#lines = Array.from(
+      { length: workers },
+      () => ({ status: "starting", lastPlain: -Infinity }),
+    );
   }
 
   /** A line that stays (a finished run, a warning): above the block, or prefixed in logs. */

@@ -5,7 +5,8 @@ import { selectBackend } from "../harness/backend/select.ts";
 import { firstLine } from "../harness/error-message.ts";
 import type { TrainProgress } from "../harness/train.ts";
 import { discoverPlugins } from "../harness/registry.ts";
-import { runSuite } from "../harness/run-suite.ts";
+import { runSuite, SuiteInterrupted } from "../harness/run-suite.ts";
+import type { StopRequest } from "../harness/stop.ts";
 import { SUITES } from "../harness/suites/mod.ts";
 import type { SuiteConfig } from "../harness/suites/types.ts";
 
@@ -20,6 +21,8 @@ export type ToWorker =
     argv: string[];
     /** Total shards of the grid. */
     count: number;
+    /** An Int32 stop flag the parent sets; read at every safe point. */
+    stopFlag: SharedArrayBuffer;
   }
   | { type: "run"; shard: number; outDir: string }
   | { type: "exit" };
@@ -32,6 +35,7 @@ export type FromWorker =
   | { type: "trained"; label: string; summary: string }
   | { type: "saved"; shard: number }
   | { type: "done"; shard: number; ok: number; failed: number }
+  | { type: "interrupted"; shard: number; during?: string }
   | { type: "error"; shard?: number; message: string };
 
 const post = (m: FromWorker) => self.postMessage(m);
@@ -42,14 +46,39 @@ let registry: any, backend: any;
 
 async function prepare(m: Extract<ToWorker, { type: "init" }>): Promise<void> {
   init = m;
+  const flag = new Int32Array(m.stopFlag);
+  stop = {
+    get aborted() {
+      return Atomics.load(flag, 0) > 0;
+    },
+  };
   registry = await discoverPlugins(m.roots.map((r) => new URL(r)));
   backend = await selectBackend(m.backend);
   post({ type: "ready", backend: backend.backend, device: backend.device, notes: backend.notes });
 }
 
+let stop: StopRequest | undefined;
+
 async function runShard(shard: number, outDir: string): Promise<void> {
   const m = init!;
-  const results = await runSuite({
+  if (stop?.aborted) {
+    post({ type: "interrupted", shard });
+    return;
+  }
+  let results;
+  try {
+    results = await runShardSuite(m, shard, outDir);
+  } catch (e) {
+    if (!(e instanceof SuiteInterrupted)) throw e;
+    post({ type: "interrupted", shard, during: e.during });
+    return;
+  }
+  const ok = results.runs.filter((r) => r.status === "ok").length;
+  post({ type: "done", shard, ok, failed: results.runs.length - ok });
+}
+
+function runShardSuite(m: Extract<ToWorker, { type: "init" }>, shard: number, outDir: string) {
+  return runSuite({
     suite: SUITES[m.config.suite],
     config: m.config,
     registry,
@@ -63,9 +92,8 @@ async function runShard(shard: number, outDir: string): Promise<void> {
       update: (p) => post({ type: "progress", label, p }),
       done: (summary) => post({ type: "trained", label, summary }),
     }),
+    stop,
   });
-  const ok = results.runs.filter((r) => r.status === "ok").length;
-  post({ type: "done", shard, ok, failed: results.runs.length - ok });
 }
 
 self.onmessage = async (e: MessageEvent<ToWorker>) => {

@@ -10,9 +10,11 @@ import { buildManifest } from "../harness/manifest.ts";
 import { planGroups } from "../harness/plan.ts";
 import { SUITES } from "../harness/suites/mod.ts";
 import type { SuiteConfig } from "../harness/suites/types.ts";
-import { readResults, readResultsForResume, writeResults } from "../results/io.ts";
+import { readResults, readResultsForResume } from "../results/io.ts";
+import { writeResults } from "../harness/run-suite.ts";
 import { RESULTS_SCHEMA, type ResultsFile } from "../results/schema.ts";
 import type { Registry } from "../harness/registry.ts";
+import type { StopRequest } from "../harness/stop.ts";
 import { mergeResults } from "../reports/merge.ts";
 
 /** Memory a worker may need: the MLP suites are small; a U-Net's wasm heap grows to GBs. */
@@ -95,6 +97,8 @@ export interface JobsInput {
   argv: string[];
   /** Where the choice of N came from, for the manifest. */
   why: string;
+  /** A stop request (Ctrl-C through cli/signals.ts): every worker stops at its next safe point. */
+  stop?: StopRequest;
 }
 
 /** The outcome: the merged results and whether Ctrl-C cut the run short. */
@@ -127,8 +131,9 @@ async function seedShard(top: ResultsFile | null, outDir: string, dir: string, i
 
 /**
  * Run the grid in `jobs` workers and merge the shards into <out>/results.json (and the reflow
- * pairs into <out>/reflow/). Ctrl-C (SIGINT) or SIGTERM stops every worker at once; the shards'
- * completed runs are merged all the same, so the results stay valid and a re-run resumes.
+ * pairs into <out>/reflow/). A stop request reaches every worker through shared memory, which
+ * each reads at its safe points (within a training or solver step): they save what they have and
+ * end; the shards are merged all the same, so the results stay valid and a re-run resumes.
  * @example
  * const { results } = await runJobs({ config, registry, roots, backend, outDir, jobs: 2, argv, why });
  */
@@ -176,17 +181,14 @@ export async function runJobs(o: JobsInput): Promise<JobsOutcome> {
   let live = o.jobs;
   let finishAll!: () => void;
   const allDone = new Promise<void>((resolve) => (finishAll = resolve));
-  const stopAll = () => {
-    if (interrupted) return;
+  // The workers' stop flag: shared memory they read synchronously, set when o.stop is.
+  const stopFlag = new SharedArrayBuffer(4);
+  const poll = setInterval(() => {
+    if (!o.stop?.aborted || interrupted) return;
     interrupted = true;
-    display.finish();
-    console.error("\ninterrupted: stopping every worker; the runs completed so far are kept");
-    for (const w of workers) w.terminate();
-    finishAll();
-  };
-  const onSignal = () => stopAll();
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  for (const s of signals) Deno.addSignalListener(s, onSignal);
+    Atomics.store(new Int32Array(stopFlag), 0, 1);
+    display.log(0, "stop requested: every worker stops at its next safe point and saves");
+  }, 100);
   const next = (k: number) => {
     const shard = queue.shift();
     if (shard === undefined || interrupted) {
@@ -207,7 +209,10 @@ export async function runJobs(o: JobsInput): Promise<JobsOutcome> {
       const m = e.data;
       if (m.type === "ready") next(k);
       else if (m.type === "log") display.log(k, m.line);
-      else if (m.type === "saved") merge(false);
+      else if (m.type === "interrupted") {
+        display.status(k, `stopped${m.during ? ` during ${m.during}` : ""}`);
+        if (--live === 0) finishAll();
+      } else if (m.type === "saved") merge(false);
       else if (m.type === "progress") display.progress(k, m.label, m.p);
       else if (m.type === "trained") {
         display.log(k, `${m.label} ${m.summary}`);
@@ -235,11 +240,12 @@ export async function runJobs(o: JobsInput): Promise<JobsOutcome> {
         backend: o.backend.backend,
         argv: o.argv,
         count,
+        stopFlag,
       } satisfies ToWorker,
     );
   }
   await allDone;
-  for (const s of signals) Deno.removeSignalListener(s, onSignal);
+  clearInterval(poll);
   for (const w of workers) w.terminate();
   display.finish();
   const results = await merge(true) ??

@@ -9,6 +9,14 @@ import {
   trainingChart,
 } from "./charts.ts";
 import { markup, raw, safeDataImageUri, type SafeHtml } from "./escape.ts";
+import {
+  headlineMargins,
+  missingEverywhere,
+  missingGroups,
+  missingNotes,
+  sampleSourceText,
+  smokeBanner,
+} from "./meaning.ts";
 import type { MergedManifest } from "./merge.ts";
 import { BEST_RULE, seedsIn } from "./seeds.ts";
 import {
@@ -19,7 +27,9 @@ import {
   renderTable,
   runsOf,
   seriesLabels,
+  straightnessWhere,
 } from "./table.ts";
+import { commandLine } from "../results/command.ts";
 
 /** Section ids every report has, in page order (the browser check looks for each). */
 export const SECTION_IDS = [
@@ -63,6 +73,10 @@ a { color: #2f4fb0; }
 .howto { background: var(--panel); border-left: 4px solid #2f4fb0; padding: 10px 14px;
   margin: 12px 0; max-width: 70em; }
 .banner { background: #fff4e5; border-left: 4px solid #e08600; padding: 8px 14px; }
+.banner.smoke { background: #fdecea; border-left-color: var(--bad); font-size: 16px; }
+.banner.missing { background: var(--panel); border-left-color: var(--muted); font-size: 14px; }
+ul.headline { margin: 4px 0 2px; padding-left: 20px; font-size: 14px; }
+details.config > summary { cursor: pointer; font-weight: 600; margin: 6px 0; }
 nav { display: flex; flex-wrap: wrap; gap: 4px 16px; font-size: 14px; padding: 6px 0;
   border-bottom: 1px solid var(--line); }
 .lede { color: var(--muted); max-width: 70em; margin: 4px 0 10px; }
@@ -92,6 +106,7 @@ td.na sup { color: var(--bad); margin-left: 1px; }
 tr.failed th .method { text-decoration: line-through; color: var(--muted); }
 .tag-failed { color: var(--bad); font-weight: 600; font-size: 12.5px; }
 .footnotes { font-size: 12.5px; color: var(--muted); margin: 6px 0 0; padding-left: 22px; }
+.protocol { font-size: 12.5px; color: var(--muted); margin: 6px 0 0; overflow-wrap: anywhere; }
 .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px;
   margin-right: 6px; vertical-align: -1px; }
 .legend { display: flex; flex-wrap: wrap; gap: 4px 18px; font-size: 13px; margin: 4px 0 6px; }
@@ -102,6 +117,7 @@ figcaption { font-weight: 600; font-size: 14px; }
 .sample-grid { display: flex; flex-wrap: wrap; gap: 8px 20px; }
 .sample figure { margin: 0; }
 .sample figcaption { font-weight: 600; font-size: 13px; }
+.sample .note { max-width: 250px; }
 img.grid { display: block; width: 256px; max-width: 100%; height: auto; image-rendering: pixelated;
   border: 1px solid var(--line); margin-top: 4px; }
 table.plain { font-size: 13.5px; width: 100%; }
@@ -196,10 +212,17 @@ function comparisonSection(ctx: Ctx): SafeHtml {
     : markup` · one seed (${seeds.join(", ")}): run with <code>--seeds 3</code> for the spread`;
   return section("comparison", [
     markup`<p class="lede">One table per dataset · lower is better everywhere${spread} ·
-${ctx.qualityName} and NFE from <code>${adaptiveSolver}</code> at its tightest tolerance (hover a
-cell for the setting) · n/a cells have a footnote with the reason.</p>
+${
+      ctx.qualityName === "FID"
+        ? "FID, KID"
+        : ctx.qualityName
+    } and NFE from <code>${adaptiveSolver}</code> at its tightest tolerance (hover a cell for the
+setting) · n/a cells have a footnote with the reason.</p>
 <p class="lede rule"><strong>bold ★</strong>: ${BEST_RULE}.</p>`,
-    ...tables.map((t) => renderTable(t, ctx.colors)),
+    ...missingNotes(ctx.results),
+    ...tables.map((t) =>
+      markup`${headlineMargins(t, ctx.results.headline.quality)}${renderTable(t, ctx.colors)}`
+    ),
     tables.length ? markup`` : markup`<p class="empty">This results file has no runs.</p>`,
   ]);
 }
@@ -250,8 +273,9 @@ sample image is not an inline base64 PNG/JPEG/GIF/WebP data URI, so it is not sh
   }
   ctx.images++;
   const alt = `generated samples: ${label}`;
+  const from = sampleSourceText(ctx.results, run);
   return markup`<figure class="sample"><figcaption>${swatch(ctx, label)}${label}</figcaption>
-<img class="grid" src="${uri}" alt="${alt}"></figure>`;
+<img class="grid" src="${uri}" alt="${alt}"><p class="note">made by ${from}</p></figure>`;
 }
 
 function swatch(ctx: Ctx, series: string): SafeHtml {
@@ -271,14 +295,21 @@ grey lines a few sampling trajectories from the source (open circle) to the samp
       ctx.results.runs.some((r) => r.samples?.image)
         ? " Images: the sample grid each run saved (PNG), scaled to 256 px wide without smoothing."
         : ""
-    }</p>`,
+    } Under each: the solver, setting and NFE that made the samples ("inferred" for files
+written before this was recorded: the first successful evaluation of the adaptive solver, which is
+the one the engine keeps).</p>`,
     ...perDataset(ctx, (d) => {
       const runs = runsOf(ctx.results, d);
       const scatters = sampleCharts(ctx.results, d, ctx.colors);
       const shown = new Set(scatters.map((c) => c.runId));
-      const figs: SafeHtml[] = scatters.map((c) =>
-        markup`<div class="sample">${figure(ctx, c, false)}</div>`
-      );
+      const byId = new Map(runs.map((r) => [r.id, r]));
+      const figs: SafeHtml[] = scatters.map((c) => {
+        const run = byId.get(c.runId!);
+        const from = run ? `; made by ${sampleSourceText(ctx.results, run)}` : "";
+        return markup`<div class="sample">${
+          figure(ctx, { ...c, note: `${c.note}${from}` }, false)
+        }</div>`;
+      });
       for (const r of runs) {
         if (!shown.has(r.id) && r.samples?.image !== undefined) {
           figs.push(imageFigure(ctx, r, labels.get(r.id) ?? r.method));
@@ -301,14 +332,18 @@ interface FailureRow {
 export function collectFailures(results: ResultsFile): FailureRow[] {
   const rows: FailureRow[] = [];
   const q = results.headline.quality;
+  // A metric no run has is one row, not one per evaluation (reports/meaning.ts).
+  const everywhere = missingEverywhere(results);
   for (const r of results.runs) {
     if (r.status !== "ok") {
       rows.push({
-        kind: "run",
+        kind: r.status === "partial" ? "incomplete run" : "run",
         dataset: r.dataset,
         method: r.method,
         where: `${r.model}/${r.preset}`,
-        reason: r.error ?? "no reason recorded",
+        reason: r.status === "partial"
+          ? "interrupted before it finished; resuming with the same command and --out completes it"
+          : r.error ?? "no reason recorded",
       });
     }
     for (const e of r.evals ?? []) {
@@ -321,7 +356,7 @@ export function collectFailures(results: ResultsFile): FailureRow[] {
           where,
           reason: e.error ?? "no reason recorded",
         });
-      } else if (e.metrics?.[q] === undefined) {
+      } else if (e.metrics?.[q] === undefined && !everywhere.some((m) => m.metric === q)) {
         rows.push({
           kind: `missing ${q}`,
           dataset: r.dataset,
@@ -331,6 +366,15 @@ export function collectFailures(results: ResultsFile): FailureRow[] {
         });
       }
     }
+  }
+  for (const g of missingGroups(results)) {
+    rows.push({
+      kind: `missing ${g.metrics.join(", ")}`,
+      dataset: "all",
+      method: `all ${g.runs} runs`,
+      where: `${g.evals} evaluations`,
+      reason: g.reasons.join(" / "),
+    });
   }
   for (const f of results.plugins.failures) {
     rows.push({ kind: "plugin load", dataset: "", method: "", where: f.file, reason: f.reason });
@@ -396,7 +440,6 @@ function manifestSection(ctx: Ctx): SafeHtml {
     : "complete run (not sharded)";
   const config: Array<[string, string]> = [];
   flatten(m.config ?? {}, "", config);
-  const shown = config.slice(0, 80);
   const mergedTable = m.mergedFrom?.length
     ? [
       markup`<h3>Merged shards</h3>`,
@@ -422,10 +465,6 @@ function manifestSection(ctx: Ctx): SafeHtml {
   const notes = m.backendNotes?.length
     ? markup`<ul class="notes">${m.backendNotes.map((n) => markup`<li>${n}</li>`)}</ul>`
     : "none";
-  const more: SafeHtml = config.length > shown.length
-    ? markup`<p class="note">Showing ${shown.length} of ${config.length} settings; the full
-configuration is below.</p>`
-    : markup``;
   const json = JSON.stringify(m.config ?? {}, null, 2);
   return section("manifest", [
     kv([
@@ -445,12 +484,17 @@ configuration is below.</p>`
         m.wallSeconds !== undefined ? formatDuration(m.wallSeconds) : "not recorded",
       ],
       ["Shards", shardInfo],
-      ["Command", code((m.argv ?? []).join(" "))],
+      ["Command", code(commandLine(m.argv ?? []))],
     ]),
     ...mergedTable,
     markup`<h3>Configuration</h3>`,
-    plainTable("plain config", ["Setting", "Value"], shown.map(([k, val]) => [code(k), code(val)])),
-    more,
+    markup`<details class="config"><summary>Show all ${config.length} settings</summary>${
+      plainTable(
+        "plain config",
+        ["Setting", "Value"],
+        config.map(([k, val]) => [code(k), code(val)]),
+      )
+    }</details>`,
     markup`<details><summary>Full configuration (JSON)</summary><pre>${json}</pre></details>`,
   ]);
 }
@@ -505,9 +549,11 @@ upper bound on the bits/dim of the discrete 8-bit data.</dd>
 (not reported by the solver). The table's NFE column is the count of the adaptive solver
 ${solver} for the same evaluation as the quality column (its tightest tolerance); the
 quality-vs-NFE charts show every solver and setting.</dd>
-<dt>Straightness</dt><dd>Liu et al.'s straightness of sampling trajectories: the mean squared
-deviation of the velocity from the straight displacement x₁ − x₀ along the ${solver}
-trajectories; 0 means perfectly straight paths.</dd>
+<dt>Straightness</dt><dd>Liu et al.'s straightness of the learned flow,
+<span class="formula">S = E ∫ ‖(X₁ − X₀) − v(X_t, t)‖² dt</span> (summed over coordinates),
+measured along uniform ${straightnessWhere(ctx.results)} of the model's ODE over the path's time
+range, from up to 500 seeded source samples; 0 means straight paths at constant speed. It
+describes the flow, not the sampling solvers.</dd>
 <dt>Train time</dt><dd>Wall-clock training time on the run's backend; compare only across
 runs on the same device.</dd>
 <dt>Which value a cell shows</dt><dd>Quality and NFE: the ${solver} evaluation with the
@@ -586,6 +632,7 @@ holds only part of the run. Merge all shards with <code>deno task report --merge
 <h1>fmbench report: <span class="suite">${results.suite}</span></h1>
 <p class="facts">${facts.map((f, i) => markup`${i ? " · " : ""}<span>${f}</span>`)}${failLink}</p>
 ${shardBanner}
+${smokeBanner(results)}
 <p class="howto"><strong>How to read this.</strong> Each table below compares training recipes
 (rows: a probability path, a coupling and a loss) on one dataset, as in Lipman et al.'s Table 1.
 All columns are lower-is-better and the best value is bold with a ★: NLL (${nllUnit}, ± standard

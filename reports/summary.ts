@@ -64,7 +64,10 @@ export function summaryRows(res: ResultsFile): string[][] {
     const r = runs[0];
     const ok = runs.filter((x) => x.status === "ok");
     if (ok.length === 0) {
-      rows.push([r.dataset, r.method, `FAILED: ${r.error ?? ""}`.slice(0, 60)]);
+      const why = r.status === "partial"
+        ? "INCOMPLETE: interrupted, resume it"
+        : `FAILED: ${r.error ?? ""}`.slice(0, 60);
+      rows.push([r.dataset, r.method, why]);
       continue;
     }
     const cells = ok.map((x) => runRow(res, x));

@@ -5,8 +5,16 @@ import { markup, type SafeHtml } from "./escape.ts";
 import { bestIndex, groupSeeds, meanSd, seedOf, seedsIn } from "./seeds.ts";
 
 /** The table's columns, in display order. Lower is better for every one of them. */
-export type ColumnKey = "nll" | "quality" | "nfe" | "straightness" | "trainTime";
-export const COLUMN_KEYS: ColumnKey[] = ["nll", "quality", "nfe", "straightness", "trainTime"];
+export type ColumnKey = "nll" | "quality" | "kid" | "nfe" | "straightness" | "trainTime";
+/** Every column; "kid" is shown only when the quality metric is FID (tableColumns). */
+export const COLUMN_KEYS: ColumnKey[] = [
+  "nll",
+  "quality",
+  "kid",
+  "nfe",
+  "straightness",
+  "trainTime",
+];
 
 /** One cell: a number (with optional stderr) or "n/a" with the reason it is missing. */
 export interface TableCell {
@@ -53,7 +61,7 @@ export interface TableRow {
   model: string;
   preset: string;
   paramCount: number;
-  status: "ok" | "failed";
+  status: RunRecord["status"];
   cells: Record<ColumnKey, TableCell>;
 }
 
@@ -66,6 +74,8 @@ export interface DatasetTable {
   footnotes: string[];
   /** The quality a perfect model would score on this data set (finite-sample floor), if known. */
   reference?: Record<string, number>;
+  /** How the table's FID/KID were computed, one line per distinct protocol (FID suites). */
+  protocol?: string[];
 }
 
 /** Datasets in order of first appearance in the runs. */
@@ -169,45 +179,117 @@ function nllCell(run: RunRecord, results: ResultsFile): TableCell {
   return { value, stderr: n.stderr, text: formatWithError(value, n.stderr), detail };
 }
 
-function evalCells(run: RunRecord, results: ResultsFile): [TableCell, TableCell] {
+function evalCells(run: RunRecord, results: ResultsFile): [TableCell, TableCell, TableCell] {
   const { adaptiveSolver, quality } = results.headline;
   const e = headlineEval(run, adaptiveSolver);
   if (!e) {
     const reason = `no evaluation with the adaptive solver "${adaptiveSolver}" was recorded`;
-    return [na(reason), na(reason)];
+    return [na(reason), na(reason), na(reason)];
   }
   const where = evalLabel(e);
   if (e.status !== "ok") {
     const reason = `${where} failed: ${e.error ?? "no reason recorded"}`;
-    return [na(reason), na(reason)];
+    return [na(reason), na(reason), na(reason)];
   }
+  const samples = e.protocol ? `, ${e.protocol.generated} samples, NFE ${e.nfe}` : "";
+  const why = (metric: string) =>
+    e.notes?.[metric] ?? (Object.values(e.notes ?? {}).join("; ") || "no reason recorded");
+  // FID and KID missing for the same reason (e.g. no Inception weights) share one footnote.
+  const both = e.metrics?.[quality] === undefined && e.metrics?.kid === undefined &&
+    why(quality) === why("kid");
+  const missing = (metric: string) =>
+    na(`${both ? "FID/KID" : metric.toUpperCase()} not computed for ${where}: ${why(metric)}`);
   const q = e.metrics?.[quality];
   const qCell: TableCell = q !== undefined && Number.isFinite(q)
-    ? { value: q, text: formatNumber(q), detail: where }
-    : na(
-      `${quality.toUpperCase()} not computed for ${where}: ` +
-        (e.notes?.[quality] ??
-          (Object.values(e.notes ?? {}).join("; ") || "no reason recorded")),
-    );
+    ? { value: q, text: formatNumber(q), detail: `${where}${samples}` }
+    : missing(quality);
+  const k = e.metrics?.kid;
+  const kStd = e.metrics?.kid_std;
+  const kidCell: TableCell = k !== undefined && Number.isFinite(k)
+    ? {
+      value: k,
+      text: formatWithError(k, kStd),
+      detail: `${where}${samples}; ± std over ${e.protocol?.kid?.subsets ?? "the"} subsets`,
+    }
+    : missing("kid");
   const nfeCell: TableCell = Number.isFinite(e.nfe)
     ? { value: e.nfe, text: formatNumber(e.nfe), detail: where }
     : na(`NFE not recorded for ${where}`);
-  return [qCell, nfeCell];
+  return [qCell, kidCell, nfeCell];
+}
+
+/**
+ * One line per distinct FID/KID protocol among a dataset's runs: reference set and size, samples
+ * per solver setting, preprocessing, KID settings and the weights' hash.
+ * @example
+ * protocolLines(results.runs.filter((r) => r.dataset === "cifar10")); // ["FID/KID protocol: reference cifar10 train, 50,000 images · ..."]
+ */
+export function protocolLines(runs: RunRecord[]): string[] {
+  const count = (n: number) => n.toLocaleString("en-US");
+  const seen = new Map<string, string>();
+  for (const r of runs) {
+    for (const e of r.evals ?? []) {
+      const p = e.protocol;
+      if (!p) continue;
+      const key = JSON.stringify(p);
+      if (seen.has(key)) continue;
+      const kid = p.kid
+        ? `KID: ${p.kid.estimator}, kernel ${p.kid.kernel}, ${p.kid.subsets} subsets of ` +
+          `${count(p.kid.subsetSize)}, against ${
+            count(p.reference.kidFeatures ?? p.reference.n)
+          } reference features · `
+        : "";
+      const published = p.weights.published ? " (pytorch-fid's published file)" : "";
+      seen.set(
+        key,
+        `FID/KID protocol: reference ${p.reference.dataset} ${p.reference.split}, ` +
+          `${count(p.reference.n)} images · ${
+            count(p.generated)
+          } generated samples per solver setting (solver and NFE: the NFE column and each ` +
+          `cell's tooltip) · ${p.preprocessing} · ${kid}${p.network}, ${p.weights.file} ` +
+          `sha256 ${p.weights.sha256}${published}`,
+      );
+    }
+  }
+  return [...seen.values()];
+}
+
+/**
+ * The Euler steps straightness was measured with (the run config's eval.straightnessSteps).
+ * @example
+ * straightnessSteps(results); // 100
+ */
+export function straightnessSteps(results: ResultsFile): number | undefined {
+  const cfg = results.manifest.config as { eval?: { straightnessSteps?: unknown } } | undefined;
+  const n = cfg?.eval?.straightnessSteps;
+  return typeof n === "number" ? n : undefined;
+}
+
+/**
+ * Where straightness is measured, in words: "explicit-Euler trajectories (100 steps)".
+ * @example
+ * straightnessWhere(results); // "explicit-Euler trajectories (100 steps)"
+ */
+export function straightnessWhere(results: ResultsFile): string {
+  const n = straightnessSteps(results);
+  return `explicit-Euler trajectories${n === undefined ? "" : ` (${n} steps)`}`;
 }
 
 function runCells(run: RunRecord, results: ResultsFile): Record<ColumnKey, TableCell> {
   if (run.status !== "ok") {
-    const reason = `run failed: ${run.error ?? "no reason recorded"}`;
+    const reason = run.status === "partial"
+      ? "run incomplete (interrupted): resume it with the same command and --out"
+      : `run failed: ${run.error ?? "no reason recorded"}`;
     const cell = na(reason);
-    return { nll: cell, quality: cell, nfe: cell, straightness: cell, trainTime: cell };
+    return { nll: cell, quality: cell, kid: cell, nfe: cell, straightness: cell, trainTime: cell };
   }
-  const [quality, nfe] = evalCells(run, results);
+  const [quality, kid, nfe] = evalCells(run, results);
   const straightness: TableCell = run.straightness !== undefined &&
       Number.isFinite(run.straightness)
     ? {
       value: run.straightness,
       text: formatNumber(run.straightness),
-      detail: `${results.headline.adaptiveSolver} trajectories`,
+      detail: straightnessWhere(results),
     }
     : na("straightness was not computed for this run");
   const trainTime: TableCell = run.train && Number.isFinite(run.train.seconds)
@@ -217,7 +299,7 @@ function runCells(run: RunRecord, results: ResultsFile): Record<ColumnKey, Table
       detail: `${run.train.steps} steps x batch ${run.train.batch}`,
     }
     : na("no training record");
-  return { nll: nllCell(run, results), quality, nfe, straightness, trainTime };
+  return { nll: nllCell(run, results), quality, kid, nfe, straightness, trainTime };
 }
 
 /** The column headers for a results file's headline conventions (and its number of seeds). */
@@ -234,7 +316,7 @@ export function tableColumns(results: ResultsFile): TableColumn[] {
 function headlineColumns(results: ResultsFile): TableColumn[] {
   const { adaptiveSolver, quality, nll } = results.headline;
   const q = quality === "fid" ? "FID" : "W2";
-  return [
+  const columns: TableColumn[] = [
     {
       key: "nll",
       title: "NLL",
@@ -251,6 +333,15 @@ function headlineColumns(results: ResultsFile): TableColumn[] {
         q === "FID" ? "Fréchet inception distance" : "2-Wasserstein distance to held-out data"
       } of samples from the adaptive solver ${adaptiveSolver} (tightest tolerance)`,
     },
+    ...(quality === "fid"
+      ? [{
+        key: "kid" as const,
+        title: "KID",
+        sub: `${adaptiveSolver} · ± std`,
+        help: `kernel inception distance (unbiased MMD² with the cubic polynomial kernel, mean ` +
+          `± std over subsets) of the same samples as the FID column`,
+      }]
+      : []),
     {
       key: "nfe",
       title: "NFE",
@@ -262,7 +353,8 @@ function headlineColumns(results: ResultsFile): TableColumn[] {
       key: "straightness",
       title: "Straightness",
       sub: "0 = straight",
-      help: "Liu et al.'s straightness of the sampling trajectories (lower is straighter)",
+      help: "Liu et al.'s straightness of the learned flow along explicit-Euler trajectories " +
+        "(lower is straighter)",
     },
     {
       key: "trainTime",
@@ -271,6 +363,7 @@ function headlineColumns(results: ResultsFile): TableColumn[] {
       help: "training wall-clock time on this run's backend",
     },
   ];
+  return columns;
 }
 
 /**
@@ -309,29 +402,37 @@ function seedCell(cells: TableCell[], key: ColumnKey): TableCell {
 export function buildTables(results: ResultsFile): DatasetTable[] {
   const methods = new Map(results.methods.map((m) => [m.label, m]));
   const series = seriesLabels(results);
+  const columns = tableColumns(results);
+  const keys = columns.map((c) => c.key);
   return datasetsOf(results).map((dataset) => {
-    const rows: TableRow[] = groupSeeds(results, runsOf(results, dataset)).map((runs) => {
-      const run = runs[0];
-      const perSeed = runs.map((r) => runCells(r, results));
+    const runs = runsOf(results, dataset);
+    const rows: TableRow[] = groupSeeds(results, runs).map((group) => {
+      const run = group[0];
+      const perSeed = group.map((r) => runCells(r, results));
       const cells = Object.fromEntries(
         COLUMN_KEYS.map((k) => [k, seedCell(perSeed.map((c) => c[k]), k)]),
       ) as Record<ColumnKey, TableCell>;
+      const statuses = group.map((r) => r.status);
       return {
         runId: run.id,
-        runIds: runs.map((r) => r.id),
-        seeds: runs.map((r) => seedOf(results, r)),
-        failedSeeds: runs.filter((r) => r.status === "failed").map((r) => seedOf(results, r)),
+        runIds: group.map((r) => r.id),
+        seeds: group.map((r) => seedOf(results, r)),
+        failedSeeds: group.filter((r) => r.status === "failed").map((r) => seedOf(results, r)),
         series: series.get(run.id) ?? run.method,
         method: methods.get(run.method),
         methodLabel: run.method,
         model: run.model,
         preset: run.preset,
         paramCount: run.paramCount,
-        status: runs.every((r) => r.status === "failed") ? "failed" : "ok",
+        status: statuses.includes("ok")
+          ? "ok"
+          : statuses.includes("partial")
+          ? "partial"
+          : "failed",
         cells,
       };
     });
-    for (const key of COLUMN_KEYS) {
+    for (const key of keys) {
       const withValue = rows.filter((r) => r.cells[key].value !== undefined);
       const i = bestIndex(withValue.map((r) => {
         const c = r.cells[key];
@@ -341,7 +442,7 @@ export function buildTables(results: ResultsFile): DatasetTable[] {
     }
     const footnotes: string[] = [];
     for (const r of rows) {
-      for (const key of COLUMN_KEYS) {
+      for (const key of keys) {
         const cell = r.cells[key];
         if (cell.reason === undefined) continue;
         let i = footnotes.indexOf(cell.reason);
@@ -350,7 +451,15 @@ export function buildTables(results: ResultsFile): DatasetTable[] {
       }
     }
     const reference = results.references?.[dataset];
-    return { dataset, columns: tableColumns(results), rows, footnotes, reference };
+    const protocol = protocolLines(runs);
+    return {
+      dataset,
+      columns,
+      rows,
+      footnotes,
+      reference,
+      ...(protocol.length ? { protocol } : {}),
+    };
   });
 }
 
@@ -383,6 +492,8 @@ function renderRowHead(row: TableRow, color: string | undefined): SafeHtml {
   const swatch = color ? markup`<span class="swatch" style="background:${color}"></span>` : "";
   const failed = row.status === "failed"
     ? markup` <span class="tag-failed">failed</span>`
+    : row.status === "partial"
+    ? markup` <span class="tag-failed">incomplete</span>`
     : row.failedSeeds.length
     ? markup` <span class="tag-failed">seed ${row.failedSeeds.join(", ")} failed</span>`
     : "";
@@ -404,13 +515,14 @@ export function renderTable(table: DatasetTable, colors?: Map<string, string>): 
 <span class="arrow">↓</span><div class="unit">${c.sub}</div></th>`
   );
   const body = table.rows.map((r) =>
-    markup`<tr class="${r.status === "failed" ? "failed" : ""}">${
+    markup`<tr class="${r.status === "ok" ? "" : "failed"}">${
       renderRowHead(r, colors?.get(r.series))
     }${table.columns.map((c) => renderCell(r.cells[c.key]))}</tr>`
   );
   const notes = table.footnotes.length
     ? markup`<ol class="footnotes">${table.footnotes.map((f) => markup`<li>${f}</li>`)}</ol>`
     : "";
+  const protocol = (table.protocol ?? []).map((p) => markup`<p class="protocol">${p}</p>`);
   return markup`<div class="table-wrap"><table class="comparison" data-dataset="${table.dataset}">
 <caption>${table.dataset}${
     table.reference
@@ -421,5 +533,5 @@ export function renderTable(table: DatasetTable, colors?: Map<string, string>): 
       : ""
   }</caption>
 <thead><tr><th scope="col">Method <div class="unit">path · coupling · loss</div></th>${head}</tr></thead>
-<tbody>${body}</tbody></table>${notes}</div>`;
+<tbody>${body}</tbody></table>${protocol}${notes}</div>`;
 }
