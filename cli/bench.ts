@@ -1,6 +1,11 @@
 // `deno task bench`: parse flags, discover plugins, pick the backend, run the suite, write the
 // report and print a summary table.
-import { BackendUnavailableError, selectBackend } from "../harness/backend/select.ts";
+import {
+  type BackendName,
+  BackendUnavailableError,
+  defaultEvalBatch,
+  selectBackend,
+} from "../harness/backend/select.ts";
 import { firstLine } from "../harness/error-message.ts";
 import { BUILTIN_PLUGINS, discoverPlugins, UnknownNameError } from "../harness/registry.ts";
 import { runSuite } from "../harness/run-suite.ts";
@@ -59,6 +64,10 @@ export async function main(
     const backend = await selectBackend(v.backend, { needsConvGrad: needsConv });
     console.error(`backend: ${backend.backend} on ${backend.device}`);
     for (const n of backend.notes) console.error(`  ${n}`);
+    if (config.eval.batch === undefined) {
+      const b = defaultEvalBatch(backend.backend as BackendName, suite.kind);
+      if (b !== undefined) config.eval = { ...config.eval, batch: b };
+    }
     const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
     const outDir = v.out ??
       `runs/${config.suite}-${stamp}${shard ? `-shard${shard.index}of${shard.count}` : ""}`;

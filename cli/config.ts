@@ -81,6 +81,8 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
   };
   evalCfg.reflowPairs = num(v["reflow-pairs"], "reflow-pairs", { int: true, min: 2 }) ??
     evalCfg.reflowPairs;
+  const evalBatch = num(v["eval-batch"], "eval-batch", { int: true, min: 1 });
+  if (evalBatch !== undefined) evalCfg.batch = evalBatch;
   return {
     suite: suite.name,
     datasets,

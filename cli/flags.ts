@@ -21,6 +21,7 @@ export const FLAGS = {
   samples: { type: "string" },
   "nll-points": { type: "string" },
   "reflow-pairs": { type: "string" },
+  "eval-batch": { type: "string" },
   seed: { type: "string", default: "0" },
   backend: { type: "string", default: "auto" },
   out: { type: "string" },
@@ -54,6 +55,8 @@ Usage: deno task bench [flags]
   --samples N         generated samples per solver setting
   --nll-points N      held-out points for the NLL average
   --reflow-pairs N    pairs a reflow teacher generates
+  --eval-batch N      examples per sampling/likelihood/FID batch (default: 2-D data all at once;
+                      images 256 on webgpu/tensorflow, 32 on wasm/cpu)
   --seed N            seed for data, init, noise (default 0)
   --backend NAME      auto (default) | tensorflow | webgpu | wasm | cpu
   --out DIR           output dir (default runs/<suite>-<timestamp>); re-running resumes

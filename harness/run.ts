@@ -197,6 +197,7 @@ async function evaluateStep(
       async (x) => {
         record.samples = { ...record.samples, ...await samplePreview(data, x) };
       },
+      { batch: cfg.eval.batch },
     );
   } finally {
     quality?.dispose();
@@ -209,6 +210,7 @@ async function evaluateStep(
     cfg.eval.nll,
     evalSeed,
     data.kind === "image",
+    cfg.eval.batch,
   ).catch((e) => {
     record.provenance = { ...record.provenance, nllError: firstLine(e) };
     return [];
@@ -224,6 +226,7 @@ async function evaluateStep(
     record.straightness = await flowStraightness(vf, x0, cfg.eval.straightnessSteps, {
       t0: ta,
       t1: tb,
+      batch: cfg.eval.batch,
     });
     if (data.kind === "vector" && cfg.eval.trajectories > 0) {
       const few = x0.slice(0, Math.min(cfg.eval.trajectories, x0.shape[0]));

@@ -167,6 +167,7 @@ export class Teachers {
       shape,
       expect.n,
       expect.seed,
+      this.cfg.eval.batch,
     );
     const pairs: ReflowPairs = {
       x0: gen.x0,

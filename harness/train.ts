@@ -74,7 +74,9 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
   const [tMin, tMax] = path.tRange;
   let curve: Array<[number, number]> = [];
   const start = performance.now();
-  let pending: tf.Scalar[] = [];
+  // The losses since the last log step, summed on the device: one scalar read per log step.
+  let lossSum: tf.Scalar | null = null;
+  let summed = 0;
   let step = 0;
   let last = NaN;
   const ck = input.checkpoint;
@@ -103,7 +105,7 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
       const t = tf.tensor1d(ts);
       const lrNow = c.warmup > 0 ? c.lr * Math.min(1, (step + 1) / c.warmup) : c.lr;
       (opt as unknown as { learningRate: number }).learningRate = lrNow;
-      const value = optimizerStep(model, path, loss, vars, opt, { x0, x1, t }, c);
+      const value = optimizerStep(model, path, loss, vars, opt, { x0, x1, t, ts }, c);
       tf.dispose([x0, x1, t]);
       if (ema.length) {
         tf.tidy(() => {
@@ -112,17 +114,24 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
           );
         });
       }
-      pending.push(value);
+      if (lossSum) {
+        const sum: tf.Scalar = tf.add(lossSum, value);
+        tf.dispose([lossSum, value]);
+        lossSum = sum;
+      } else lossSum = value;
+      summed++;
       const logNow = (step + 1) % c.logEvery === 0 || step + 1 === c.steps;
       if (logNow) {
-        const vals = await Promise.all(pending.map((p) => p.data()));
-        tf.dispose(pending);
-        pending = [];
-        const mean = vals.reduce((a, v) => a + v[0], 0) / vals.length;
+        // The only read of the step loop: asynchronous, one scalar, every logEvery steps.
+        const mean = (await lossSum.data())[0] / summed;
+        lossSum.dispose();
+        lossSum = null;
+        const first = step + 2 - summed;
+        summed = 0;
         if (!Number.isFinite(mean)) {
           throw new NonFiniteLossError(
-            `loss became ${mean} by step ${step + 1} (path ${path.name}, loss ${loss.name}); ` +
-              `try a lower --lr or enable clipping`,
+            `loss became ${mean} in steps ${first}..${step + 1} ` +
+              `(path ${path.name}, loss ${loss.name}); try a lower --lr or enable clipping`,
           );
         }
         last = mean;
@@ -149,7 +158,7 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
     tf.dispose(ema);
     throw e;
   } finally {
-    tf.dispose(pending);
+    lossSum?.dispose();
     opt.dispose();
   }
   return {
@@ -173,7 +182,7 @@ function optimizerStep(
   loss: Loss,
   vars: tf.Variable[],
   opt: tf.Optimizer,
-  batch: { x0: Tensor; x1: Tensor; t: tf.Tensor1D },
+  batch: { x0: Tensor; x1: Tensor; t: tf.Tensor1D; ts: Float32Array },
   c: TrainConfig,
 ): tf.Scalar {
   const n = batch.x0.shape[0];
@@ -184,13 +193,11 @@ function optimizerStep(
     for (let start = 0; start < n; start += micro) {
       const m = Math.min(micro, n - start);
       const part = (x: Tensor) => (m === n ? x : x.slice(start, m));
+      // Times from the host copy: paths read them back (affineSample), so never slice on a GPU.
+      const t = m === n ? batch.t : tf.tensor1d(batch.ts.subarray(start, start + m));
       const r = tf.variableGrads(() =>
         tf.mul(
-          loss.loss(model, path, {
-            x0: part(batch.x0),
-            x1: part(batch.x1),
-            t: part(batch.t) as tf.Tensor1D,
-          }),
+          loss.loss(model, path, { x0: part(batch.x0), x1: part(batch.x1), t }),
           m / n,
         ) as tf.Scalar, vars);
       total = total ? tf.add(total, r.value) : r.value;

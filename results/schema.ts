@@ -21,6 +21,16 @@ export interface RunManifest {
   versions: { fmbench: string; deno: string; v8: string; typescript: string; tfjs: string };
   backend: string;
   device: string;
+  /** webgpu: the adapter (vendor, architecture, device, description, software fallback or not). */
+  adapter?: {
+    vendor: string;
+    architecture: string;
+    device: string;
+    description: string;
+    isFallback: boolean;
+  };
+  /** CPU backends (wasm, cpu): the threads the backend really computes on. */
+  threads?: number;
   backendNotes: string[];
   os: string;
   seed: number;

@@ -168,6 +168,7 @@ export async function cifarQuality(
     weightsSha256: model.contentSha256,
     images: (offset, count) => Promise.resolve(data.trainImages!(offset, count)),
     range: [-1, 1],
+    batch: cfg.eval.batch,
     onProgress: (done, n) =>
       done === n && console.error(`fid: reference statistics of ${n} images`),
   });
@@ -180,6 +181,7 @@ export async function cifarQuality(
         reference,
         n: samples.shape[0],
         range: [-1, 1],
+        batch: cfg.eval.batch,
         generate: (count) => {
           const batch = samples.slice(offset, count);
           offset += count;

@@ -1,0 +1,10 @@
+import { tf } from "./core/tf.ts";
+import { selectBackend } from "./harness/backend/select.ts";
+await selectBackend("webgpu");
+let t = performance.now();
+const lap = (s: string) => { console.log(s, (performance.now()-t).toFixed(0)); t = performance.now(); };
+await tf.setBackend("cpu"); lap("to cpu");
+const a = tf.randomNormal([2,32,32,16]); await a.data(); lap("cpu rand");
+await tf.setBackend("webgpu"); lap("to webgpu");
+const b = tf.randomNormal([2,32,32,16]); await b.data(); lap("webgpu rand");
+const c = tf.add(b, 1); await c.data(); lap("webgpu add");
