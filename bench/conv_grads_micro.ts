@@ -60,12 +60,7 @@ export async function convGradsMicro(
         shape,
       );
     const x = rand(xs), w = rand(ws), dy = rand([batch, ho, ho, co]);
-    const attrs = {
-      strides: [stride, stride],
-      pad: "same",
-      dataFormat: "NHWC",
-      dimRoundingMode: undefined,
-    };
+    const attrs = { strides: [stride, stride], pad: "same", dataFormat: "NHWC" };
     const gflop = (2 * batch * ho * ho * 9 * ci * co) / 1e9;
     const shape = `${h}x${h}x${ci}->${co}${stride > 1 ? " s2" : ""}`;
     const calls = {

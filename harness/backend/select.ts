@@ -94,8 +94,10 @@ async function activate(name: BackendName): Promise<void> {
     applyWasmMatMulFix();
     registerWasmConvGrads();
   }
-  if (name === "webgpu") registerWebgpuConvGrads();
+  if (name === "webgpu") convGrads = registerWebgpuConvGrads();
 }
+
+let convGrads: "fmbench" | "tfjs" = "fmbench";
 
 function webgpuFailure(): string {
   const req = lastWebgpuDevice().request;
@@ -132,7 +134,9 @@ function webgpuNotes(): string[] {
       JSON.stringify(req.requiredLimits)
     }`,
     ...req.notes.map((n) => `webgpu device: ${n}`),
-    "webgpu: convolution gradients by fmbench's kernels (harness/backend/webgpu-conv-grads.ts)",
+    convGrads === "fmbench"
+      ? "webgpu: convolution gradients by fmbench's kernels (harness/backend/webgpu-conv-grads.ts)"
+      : "webgpu: convolution gradients by tfjs's kernels (FMBENCH_WEBGPU_CONV_GRADS=tfjs)",
   ];
 }
 

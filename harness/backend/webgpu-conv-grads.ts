@@ -169,6 +169,7 @@ function makeConv2DBackpropInput(fallback: KernelFunc) {
 }
 
 let originals: { filter: KernelFunc; input: KernelFunc } | null = null;
+let active: "fmbench" | "tfjs" = "fmbench";
 
 /**
  * tfjs-backend-webgpu's own convolution-gradient kernels, as they were before
@@ -178,16 +179,31 @@ export function tfjsWebgpuConvGrads(): { filter: KernelFunc; input: KernelFunc }
   return originals;
 }
 
+/** Which convolution-gradient kernels webgpu uses: FMBENCH_WEBGPU_CONV_GRADS=fmbench|tfjs. */
+export function webgpuConvGradsChoice(): "fmbench" | "tfjs" {
+  let v: string | undefined;
+  try {
+    v = Deno.env.get("FMBENCH_WEBGPU_CONV_GRADS");
+  } catch {
+    v = undefined; // no --allow-env: the default
+  }
+  if (v === undefined || v === "" || v === "fmbench") return "fmbench";
+  if (v === "tfjs") return "tfjs";
+  throw new Error(`FMBENCH_WEBGPU_CONV_GRADS must be "fmbench" or "tfjs", got "${v}"`);
+}
+
 /**
  * Replace tfjs-backend-webgpu's Conv2DBackpropFilter and Conv2DBackpropInput with fmbench's
- * (idempotent). Call after the webgpu backend is set. NCHW inputs and explicit paddings wider
- * than the filter go to tfjs's kernels.
+ * (idempotent), unless FMBENCH_WEBGPU_CONV_GRADS=tfjs keeps tfjs's (for side-by-side timings of
+ * a whole training step). Call after the webgpu backend is set. NCHW inputs and explicit
+ * paddings wider than the filter go to tfjs's kernels. Returns which kernels are in use.
  * @example
  * await tf.setBackend("webgpu");
- * registerWebgpuConvGrads();
+ * registerWebgpuConvGrads(); // "fmbench"
  */
-export function registerWebgpuConvGrads(): void {
-  if (originals) return;
+export function registerWebgpuConvGrads(): "fmbench" | "tfjs" {
+  const choice = webgpuConvGradsChoice();
+  if (originals) return active;
   const filter = tf.getKernel("Conv2DBackpropFilter", BACKEND);
   const input = tf.getKernel("Conv2DBackpropInput", BACKEND);
   if (!filter || !input) {
@@ -197,6 +213,8 @@ export function registerWebgpuConvGrads(): void {
     );
   }
   originals = { filter: filter.kernelFunc, input: input.kernelFunc };
+  active = choice;
+  if (choice === "tfjs") return active;
   tf.unregisterKernel("Conv2DBackpropFilter", BACKEND);
   tf.registerKernel({
     ...filter,
@@ -207,4 +225,5 @@ export function registerWebgpuConvGrads(): void {
     ...input,
     kernelFunc: makeConv2DBackpropInput(input.kernelFunc) as KernelFunc,
   });
+  return active;
 }
