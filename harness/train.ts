@@ -90,6 +90,24 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
   }
   const resumedAt = step;
   const deadline = c.minutes > 0 ? start + c.minutes * 60_000 : Infinity;
+  /** Read the mean loss of the steps since the last read (one scalar) up to step `upTo`. */
+  const readLoss = async (upTo: number) => {
+    if (!lossSum) return;
+    // The only read of the step loop: asynchronous, one scalar, every logEvery steps.
+    const mean = (await lossSum.data())[0] / summed;
+    lossSum.dispose();
+    lossSum = null;
+    const first = upTo + 1 - summed;
+    summed = 0;
+    if (!Number.isFinite(mean)) {
+      throw new NonFiniteLossError(
+        `loss became ${mean} in steps ${first}..${upTo} ` +
+          `(path ${path.name}, loss ${loss.name}); try a lower --lr or enable clipping`,
+      );
+    }
+    last = mean;
+    curve.push([upTo, mean]);
+  };
   try {
     for (; step < c.steps && performance.now() < deadline; step++) {
       const s = subSeed(c.seed, step);
@@ -121,22 +139,7 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
       } else lossSum = value;
       summed++;
       const logNow = (step + 1) % c.logEvery === 0 || step + 1 === c.steps;
-      if (logNow) {
-        // The only read of the step loop: asynchronous, one scalar, every logEvery steps.
-        const mean = (await lossSum.data())[0] / summed;
-        lossSum.dispose();
-        lossSum = null;
-        const first = step + 2 - summed;
-        summed = 0;
-        if (!Number.isFinite(mean)) {
-          throw new NonFiniteLossError(
-            `loss became ${mean} in steps ${first}..${step + 1} ` +
-              `(path ${path.name}, loss ${loss.name}); try a lower --lr or enable clipping`,
-          );
-        }
-        last = mean;
-        curve.push([step + 1, mean]);
-      }
+      if (logNow) await readLoss(step + 1);
       if (ck && ((step + 1) % ck.every === 0) && step + 1 < c.steps) {
         await saveCheckpoint(ck.file, ck.key, vars, ema, opt, {
           step: step + 1,
@@ -154,6 +157,8 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
         });
       }
     }
+    // Stopped by the time budget between log steps: the last steps' loss still counts.
+    await readLoss(step);
   } catch (e) {
     tf.dispose(ema);
     throw e;

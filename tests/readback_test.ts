@@ -132,3 +132,21 @@ Deno.test("NaN guard: a non-finite loss fails the run naming the steps it happen
   assert.equal(tf.memory().numTensors, before, "tensors leaked by the failed run");
   model.dispose();
 });
+
+Deno.test("a run stopped by its time budget between log steps still records its last losses", async () => {
+  const model = mlp.create({ shape: [2], preset: "default", seed: 0 });
+  const out = await train({
+    model,
+    path: condOt,
+    loss: cfm,
+    coupling: independent,
+    data: toyData(),
+    config: { ...CONFIG, steps: 10_000, logEvery: 10_000, minutes: 0.002 },
+  });
+  assert.ok(out.steps >= 1 && out.steps < 10_000, `${out.steps} steps`);
+  assert.equal(out.lossCurve.length, 1);
+  assert.equal(out.lossCurve[0][0], out.steps);
+  assert.ok(Number.isFinite(out.finalLoss));
+  out.dispose();
+  model.dispose();
+});

@@ -1,6 +1,6 @@
 // Convolution gradients on tfjs-backend-webgpu from its matmul and forward-convolution programs:
 // the filter gradient as an im2col matmul split over the batch (tfjs's is one thread per weight
-// looping over every pixel), the input gradient as one forward convolution.
+// looping over every pixel), the input gradient of stride-1 convolutions as one forward one.
 import { tf } from "../../core/tf.ts";
 import { KernelScope, type Pads } from "./kernel-scope.ts";
 
@@ -127,8 +127,11 @@ function makeConv2DBackpropFilter(fallback: KernelFunc) {
 }
 
 /**
- * dx = full correlation of dy (zero-dilated by the stride) with the spatially flipped filter,
- * its in/out channels swapped: one stride-1 forward convolution (tfjs's Conv2DMMProgram).
+ * dx = full correlation of dy with the spatially flipped filter, its in/out channels swapped:
+ * one stride-1 forward convolution (tfjs's vectorised Conv2DMMProgram). Strided convolutions
+ * (whose dy would have to be zero-dilated: 3/4 of the products wasted at stride 2) and channel
+ * counts that are not multiples of 4 (no vec4 path) stay with tfjs's own matmul-based kernel,
+ * which was faster for them on the software adapter (bench/conv_grads_micro.ts).
  */
 function makeConv2DBackpropInput(fallback: KernelFunc) {
   return (args: Args): Info => {
@@ -139,28 +142,18 @@ function makeConv2DBackpropInput(fallback: KernelFunc) {
     const kh = info.filterHeight, kw = info.filterWidth;
     const sh = info.strideHeight, sw = info.strideWidth;
     const top = kh - 1 - info.padInfo.top, left = kw - 1 - info.padInfo.left;
+    const vec4 = info.inChannels % 4 === 0 && info.outChannels % 4 === 0;
     // Padding wider than the filter never comes from "same"/"valid"; keep tfjs's kernel.
-    if (top < 0 || left < 0) return fallback(args) as Info;
-    const [B, Ho, Wo, Co] = dy.shape;
-    const Ci = info.inChannels, H = info.inHeight, W = info.inWidth;
+    if (top < 0 || left < 0 || sh > 1 || sw > 1 || !vec4) return fallback(args) as Info;
+    const B = dy.shape[0], Ci = info.inChannels, H = info.inHeight, W = info.inWidth;
     const s = new KernelScope(BACKEND, backend);
     try {
-      let d = dy;
-      if (sw > 1) {
-        const p = s.pad(s.reshape(d, [B * Ho, Wo, 1, Co]), [[0, 0], [0, 0], [0, sw - 1], [0, 0]]);
-        d = s.reshape(p, [B, Ho, Wo * sw, Co]);
-      }
-      if (sh > 1) {
-        const row = d.shape[2] * Co;
-        const p = s.pad(s.reshape(d, [B, Ho, 1, row]), [[0, 0], [0, 0], [0, sh - 1], [0, 0]]);
-        d = s.reshape(p, [B, Ho * sh, d.shape[2], Co]);
-      }
       const flipped = s.run("Reverse", { x: filter }, { dims: [0, 1] });
       const wt = s.transpose(flipped, [0, 1, 3, 2]); // [kh, kw, Co, Ci]
-      const bottom = Math.max(0, H + kh - 1 - d.shape[1] - top);
-      const right = Math.max(0, W + kw - 1 - d.shape[2] - left);
+      const bottom = Math.max(0, H + kh - 1 - dy.shape[1] - top);
+      const right = Math.max(0, W + kw - 1 - dy.shape[2] - left);
       const pads: Pads = [[0, 0], [top, bottom], [left, right], [0, 0]];
-      const r = s.conv(d, wt, pads);
+      const r = s.conv(dy, wt, pads);
       return s.release(s.slice(r, [0, 0, 0, 0], [B, H, W, Ci]));
     } finally {
       s.dispose();
