@@ -4,7 +4,9 @@ bench/unet_micro.ts (flow-matching loss on the linear path, backward, Adam; batc
 
 Usage: python3 bench/torch_unet.py [--preset small] [--batch 128] [--reps 10]
        [--device cuda|cpu] [--expect-params N] [--tf32]
-Prints one JSON object. Exits 3 when --expect-params differs from this model's count.
+       python3 bench/torch_unet.py --check FILE.safetensors  (from bench/unet_export.ts)
+Prints one JSON object. Exits 3 when --expect-params differs from this model's count; with
+--check, loads fmbench's weights and input and exits 4 when the output differs from fmbench's.
 """
 import argparse
 import json
@@ -164,6 +166,51 @@ def param_count(model):
     return sum(p.numel() for p in model.parameters())
 
 
+def read_safetensors(path):
+    """{name: float tensor} and the metadata of a safetensors file (F32/F64 only)."""
+    import struct
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    meta = header.pop("__metadata__", {})
+    out = {}
+    for name, e in header.items():
+        a, b = e["data_offsets"]
+        dtype = {"F32": torch.float32, "F64": torch.float64}[e["dtype"]]
+        buf = bytearray(raw[8 + n + a:8 + n + b])
+        out[name] = torch.frombuffer(buf, dtype=dtype).reshape(e["shape"]).float()
+    return out, meta
+
+
+def check_against(path, device):
+    """Load fmbench's weights into this model (creation order, layouts converted) and compare
+    the outputs on fmbench's input: the same architecture gives the same velocity."""
+    tensors, meta = read_safetensors(path)
+    model = UNet(meta["preset"]).to(device).eval()
+    params = list(model.parameters())
+    n_ts = len([k for k in tensors if k.startswith("param.")])
+    if n_ts != len(params):
+        return {"error": f"{n_ts} fmbench variables, {len(params)} torch parameters"}
+    with torch.no_grad():
+        for i, p in enumerate(params):
+            w = tensors[f"param.{i}"]
+            if w.dim() == 4:  # conv [kh, kw, Ci, Co] -> [Co, Ci, kh, kw]
+                w = w.permute(3, 2, 0, 1)
+            elif w.dim() == 2:  # dense [Ci, Co] -> Linear [Co, Ci] (or a 1x1 conv)
+                w = w.t()
+            if w.numel() != p.numel() or (w.dim() == p.dim() and w.shape != p.shape):
+                return {"error": f"parameter {i}: fmbench {list(w.shape)}, torch {list(p.shape)}"}
+            p.copy_(w.reshape(p.shape))
+        x = tensors["x"].permute(0, 3, 1, 2).to(device)
+        v = model(x, tensors["t"].to(device)).permute(0, 2, 3, 1).cpu()
+    ref = tensors["v"]
+    diff = (v - ref).abs().max().item()
+    scale = ref.abs().max().item()
+    return {"preset": meta["preset"], "params": param_count(model), "maxAbsDiff": diff,
+            "maxAbsOutput": scale, "relDiff": diff / scale if scale else diff}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="small", choices=sorted(PRESETS))
@@ -173,7 +220,15 @@ def main():
     ap.add_argument("--expect-params", type=int)
     ap.add_argument("--tf32", action="store_true",
                     help="allow TF32 matmuls/convolutions (default: full fp32, as webgpu)")
+    ap.add_argument("--check", metavar="FILE",
+                    help="compare with fmbench's output (bench/unet_export.ts) and exit")
     a = ap.parse_args()
+    if a.check:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        r = check_against(a.check, torch.device(a.device))
+        print(json.dumps(r))
+        sys.exit(4 if "error" in r or r["relDiff"] > 1e-4 else 0)
     torch.manual_seed(0)
     dev = torch.device(a.device)
     if dev.type == "cuda":

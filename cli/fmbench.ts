@@ -3,6 +3,7 @@
 import { parseArgs } from "node:util";
 import { convGradsMicro, convGradsTable } from "../bench/conv_grads_micro.ts";
 import { unetMicro } from "../bench/unet_micro.ts";
+import { exportUnet } from "../bench/unet_export.ts";
 import { BackendUnavailableError, probeWebgpu, selectBackend } from "../harness/backend/select.ts";
 import { lastWebgpuDevice } from "../harness/backend/webgpu-device.ts";
 import { tf } from "../core/tf.ts";
@@ -16,6 +17,9 @@ export const USAGE = `fmbench <command> [args]
                        time one U-Net training step and one velocity evaluation (JSON)
   conv-micro [BATCH] [REPS]
                        webgpu convolution gradients, tfjs's kernels against fmbench's (Markdown)
+  unet-export FILE [PRESET]
+                       random U-Net weights, an input and its output (cpu backend) as safetensors,
+                       for python3 bench/torch_unet.py --check FILE
 `;
 
 /** `fmbench adapter`: what Deno's WebGPU finds and what device tfjs gets on it. */
@@ -88,6 +92,12 @@ export async function main(argv: string[]): Promise<number> {
         return await unetStep(rest);
       case "conv-micro":
         return await convMicro(rest);
+      case "unet-export": {
+        if (!rest[0]) throw new Error("unet-export needs an output file");
+        await selectBackend("cpu");
+        await Deno.writeFile(rest[0], await exportUnet(rest[1] ?? "tiny"));
+        return 0;
+      }
       case undefined:
       case "help":
       case "--help":

@@ -2,7 +2,8 @@
 # The GPU proof, on a machine without network or Deno (python3 with torch present), from what
 # scripts/gpu-proof-build.sh put in .gpu/: unpack; print the adapter; time tfjs's and fmbench's
 # webgpu convolution gradients; time the U-Net training step on webgpu (fmbench's and tfjs's
-# convolution gradients) and the same architecture in PyTorch on the same GPU; run a short
+# convolution gradients) and the same architecture in PyTorch on the same GPU (checked to give
+# fmbench's output on the same weights); run a short
 # CIFAR-10 comparison (FM w/ OT, FM w/ Diffusion, 1-RF); write under $OUT: summary.md,
 # timings.json, adapter.json, conv-grads.md, results.json, report.html, log.txt.
 #
@@ -23,8 +24,8 @@ GPU=$ROOT/.gpu
 START=$(date +%s)
 if [ "${PROOF_REHEARSAL:-0}" = 1 ]; then
   : "${PROOF_PRESET:=tiny}" "${PROOF_BATCH:=8}" "${PROOF_CONV_BATCH:=4}" "${PROOF_REPS:=2}"
-  : "${PROOF_MINUTES:=0.1}" "${PROOF_SAMPLES:=16}" "${PROOF_NLL_POINTS:=4}"
-  : "${PROOF_EVAL_BATCH:=8}" "${PROOF_TORCH_DEVICE:=cpu}" "${PROOF_BUDGET_S:=1800}"
+  : "${PROOF_MINUTES:=0.1}" "${PROOF_SAMPLES:=4}" "${PROOF_NLL_POINTS:=2}"
+  : "${PROOF_EVAL_BATCH:=4}" "${PROOF_TORCH_DEVICE:=cpu}" "${PROOF_BUDGET_S:=1800}"
 fi
 BUDGET=${PROOF_BUDGET_S:-560}
 MINUTES=${PROOF_MINUTES:-1.5}
@@ -122,6 +123,12 @@ run $(($(left) / 4)) "$WORK/unet-torch-tf32.json" env PYTHONUNBUFFERED=1 "$PY" \
   bench/torch_unet.py --preset "$PRESET" --batch "$BATCH" --reps 10 \
   --device "$TORCH_DEVICE" --tf32
 
+say "PyTorch U-Net = fmbench's: fmbench's $PRESET output on random weights, reproduced in torch"
+run 120 /dev/null "${FMBENCH[@]}" unet-export "$WORK/unet.safetensors" "$PRESET" &&
+  run 120 "$WORK/unet-check.json" "$PY" bench/torch_unet.py --check "$WORK/unet.safetensors" \
+    --device cpu
+cat "$WORK/unet-check.json" >&2
+
 # Training minutes per method: PROOF_MINUTES, or less so that 3 methods and their evaluation
 # (about a third of the time left) fit.
 n_methods=$(echo "$METHODS" | awk -F, '{ print NF }')
@@ -150,7 +157,7 @@ def load(name):
             return json.load(f)
     except Exception as e:
         return {"error": f"{name}: {e}"}
-t = {k: load(f"unet-{k}.json") for k in ["fmbench", "tfjs", "torch", "torch-tf32"]}
+t = {k: load(f"unet-{k}.json") for k in ["fmbench", "tfjs", "torch", "torch-tf32", "check"]}
 with open(os.path.join(out, "timings.json"), "w") as f:
     json.dump(t, f, indent=1)
 ips = lambda r: r.get("train", {}).get("imagesPerSec")
@@ -160,6 +167,9 @@ if "gpu" in t["torch"]:
     print(f"torch: {t['torch'].get('framework')} on {t['torch']['gpu']}  ")
 print(f"U-Net {t['fmbench'].get('preset', '?')} ({t['fmbench'].get('params', '?')} params, "
       f"torch {t['torch'].get('params', '?')}), training step at batch {t['fmbench'].get('batch', '?')}:\n")
+c = t["check"]
+print(f"same architecture: torch reproduces fmbench's output on random weights to a relative "
+      f"{c.get('relDiff', 'n/a')} ({c.get('error', 'ok')})\n")
 print("| implementation | ms/step | images/s | ratio to torch fp32 |")
 print("|---|---:|---:|---:|")
 base = ips(t["torch"])
@@ -172,6 +182,8 @@ for k, label in [("fmbench", "fmbench webgpu, fmbench conv grads"),
         print(f"| {label} | {r['train']['msPerStep']:.1f} | {ips(r):.1f} | {ratio} |")
     else:
         print(f"| {label} | n/a | n/a | {r.get('error', 'not run')} |")
+def num(x, fmt):
+    return format(x, fmt) if isinstance(x, (int, float)) else "n/a"
 try:
     res = json.load(open(os.path.join(out, "results.json")))
     print("\nCIFAR-10 comparison (results.json, report.html):\n")
@@ -182,8 +194,8 @@ try:
         nll = (r.get("nll") or [{}])[0]
         nfe = next((e.get("nfe") for e in r.get("evals", []) if e["solver"] == "dopri5"), None)
         print(f"| {r['method']} | {r['status']} {r.get('error', '')} | {tr.get('steps', 'n/a')} | "
-              f"{tr.get('seconds', 0):.0f} | {tr.get('finalLoss', float('nan')):.4f} | "
-              f"{nll.get('bpd', float('nan')):.3f} | {nfe} |")
+              f"{num(tr.get('seconds'), '.0f')} | {num(tr.get('finalLoss'), '.4f')} | "
+              f"{num(nll.get('bpd'), '.3f')} | {num(nfe, '.1f')} |")
 except Exception as e:
     print(f"\nno comparison results: {e}")
 PY
