@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { convGradsMicro, convGradsTable } from "../bench/conv_grads_micro.ts";
 import { unetMicro } from "../bench/unet_micro.ts";
 import { exportUnet } from "../bench/unet_export.ts";
-import { BackendUnavailableError, probeWebgpu, selectBackend } from "../harness/backend/select.ts";
+import { BackendUnavailableError, selectBackend, webgpuAdapter } from "../harness/backend/select.ts";
 import { lastWebgpuDevice } from "../harness/backend/webgpu-device.ts";
 import { tf } from "../core/tf.ts";
 
@@ -24,7 +24,7 @@ export const USAGE = `fmbench <command> [args]
 
 /** `fmbench adapter`: what Deno's WebGPU finds and what device tfjs gets on it. */
 async function adapter(): Promise<number> {
-  const probe = await probeWebgpu();
+  const probe = await webgpuAdapter(true);
   const out: Record<string, unknown> = { probe };
   if (probe.facts) {
     try {

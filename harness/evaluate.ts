@@ -10,7 +10,12 @@ import {
   tf,
   type VelocityField,
 } from "../core/mod.ts";
-import type { EvalRecord, NllRecord } from "../results/schema.ts";
+import type {
+  EvalRecord,
+  FeatureMetricProtocol,
+  NllRecord,
+  SampleSource,
+} from "../results/schema.ts";
 import type { DataSource } from "./data/source.ts";
 import { firstLine } from "./error-message.ts";
 import { dequantize } from "./metrics/bits-per-dim.ts";
@@ -25,6 +30,8 @@ export type QualityFn = (samples: Tensor) => Promise<Record<string, number>>;
 export interface Quality {
   fn: QualityFn;
   notes?: Record<string, string>;
+  /** How the metrics are computed (FID/KID), copied into every evaluation record. */
+  protocol?: FeatureMetricProtocol;
   dispose(): void;
 }
 
@@ -91,7 +98,8 @@ export async function solveInBatches(
 /**
  * Sample with each solver setting (in batches of `opts.batch`) and score the result. A failing
  * setting is recorded with its reason and the others go on. `keep` receives the samples of the
- * first adaptive setting. NFE is per trajectory batch (the mean over batches).
+ * first adaptive setting that succeeds, and which solver, setting and NFE made them (the report
+ * labels the grid with it). NFE is per trajectory batch (the mean over batches).
  */
 export async function evaluateSampling(
   vf: VelocityField,
@@ -101,7 +109,7 @@ export async function evaluateSampling(
   n: number,
   seed: number,
   quality: Quality,
-  keep?: (samples: Tensor) => Promise<void>,
+  keep?: (samples: Tensor, from: SampleSource) => Promise<void>,
   opts: { batch?: number } = {},
 ): Promise<EvalRecord[]> {
   const x0 = sourceNoise(path, shape, n, subSeed(seed, "sample"));
@@ -123,7 +131,7 @@ export async function evaluateSampling(
           try {
             const metrics = await quality.fn(x);
             if (keep && solver.adaptive && !kept) {
-              await keep(x);
+              await keep(x, { solver: solver.name, setting, nfe });
               kept = true;
             }
             out.push({
@@ -133,6 +141,7 @@ export async function evaluateSampling(
               nfe,
               metrics,
               notes: quality.notes,
+              ...(quality.protocol ? { protocol: quality.protocol } : {}),
               seconds: (performance.now() - start) / 1000,
             });
           } finally {

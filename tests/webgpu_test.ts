@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { rng } from "../core/rng.ts";
 import { tf } from "../core/tf.ts";
 import type { Model } from "../core/types.ts";
-import { probeWebgpu, selectBackend } from "../harness/backend/select.ts";
+import { selectBackend, webgpuAdapter } from "../harness/backend/select.ts";
 import type { DataSource } from "../harness/data/source.ts";
 import { evaluateNll } from "../harness/evaluate.ts";
 import { train } from "../harness/train.ts";
@@ -24,7 +24,7 @@ import { unetConvShapes } from "./helpers/unet-convs.ts";
 
 /** Why the webgpu tests cannot run here, or undefined when they can. */
 async function unavailable(): Promise<string | undefined> {
-  const probe = await probeWebgpu();
+  const probe = await webgpuAdapter(true);
   if (!probe.facts) return `no WebGPU adapter (${probe.device})`;
   try {
     const info = await selectBackend("webgpu");
