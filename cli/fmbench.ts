@@ -4,7 +4,11 @@ import { parseArgs } from "node:util";
 import { convGradsMicro, convGradsTable } from "../bench/conv_grads_micro.ts";
 import { unetMicro } from "../bench/unet_micro.ts";
 import { exportUnet } from "../bench/unet_export.ts";
-import { BackendUnavailableError, selectBackend, webgpuAdapter } from "../harness/backend/select.ts";
+import {
+  BackendUnavailableError,
+  selectBackend,
+  webgpuAdapter,
+} from "../harness/backend/select.ts";
 import { lastWebgpuDevice } from "../harness/backend/webgpu-device.ts";
 import { tf } from "../core/tf.ts";
 

@@ -48,6 +48,7 @@ tar -C "$stage/data" -cf - cifar-10-batches-bin | xz -T2 -6 >"$GPU/cifar-subset.
 if [ "${PROOF_SKIP_DEBS:-0}" != 1 ]; then
   echo "== Vulkan loader packages (amd64, apt-get download)"
   o="-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=$stage/lists"
+  o="$o -oAPT::Sandbox::User=root" # no _apt user switch: its warnings are noise here
   mkdir -p "$stage/lists/partial"
   # shellcheck disable=SC2086
   apt-get $o update -qq

@@ -18,6 +18,7 @@ import unet from "../plugins/models/unet.ts";
 import condOt from "../plugins/paths/cond-ot.ts";
 import dopri5 from "../plugins/solvers/dopri5.ts";
 import euler from "../plugins/solvers/euler.ts";
+import { ownsInputGrad, splitCount } from "../harness/backend/webgpu-conv-grads.ts";
 import { countReads } from "./helpers/reads.ts";
 import { convGradsReference } from "./helpers/conv-reference.ts";
 import { unetConvShapes } from "./helpers/unet-convs.ts";
@@ -340,4 +341,17 @@ Deno.test({
     model.dispose();
     console.log(`tiny U-Net bits/dim on webgpu: ${got.bpd!.toFixed(4)} (${got.nfe} NFE)`);
   },
+});
+
+Deno.test("webgpu conv grads: the sum split and the input-gradient choice", () => {
+  // 128 images of 32x32 into 288 x 32 outputs (9 tiles): 32 equal parts of 4,096 rows.
+  assert.equal(splitCount(128 * 1024, 9), 32);
+  for (const [n, tiles] of [[131072, 9], [1000, 1], [7 * 256, 1], [300, 4], [12, 1]]) {
+    const s = splitCount(n, tiles);
+    assert.equal(n % s, 0, `${n} % ${s}`);
+    assert.ok(s === 1 || n / s >= 256, `parts of ${n / s} rows`);
+  }
+  assert.equal(splitCount(97 * 256, 1), 97, "at most one part per 256 rows");
+  assert.ok(ownsInputGrad(32, 64, 1));
+  assert.ok(!ownsInputGrad(32, 32, 2) && !ownsInputGrad(3, 32, 1) && !ownsInputGrad(32, 3, 1));
 });

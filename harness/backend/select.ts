@@ -14,7 +14,6 @@ import {
   lastWebgpuDevice,
 } from "./webgpu-device.ts";
 
-
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
 export const BACKENDS: BackendName[] = ["tensorflow", "webgpu", "wasm", "cpu"];
 
@@ -43,7 +42,6 @@ export function defaultEvalBatch(
   if (kind === "vector") return undefined;
   return backend === "webgpu" || backend === "tensorflow" ? 256 : 32;
 }
-
 
 /** Thrown when a forced backend cannot be used; the message says how to enable it. */
 export class BackendUnavailableError extends Error {}

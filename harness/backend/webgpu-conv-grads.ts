@@ -127,6 +127,17 @@ function makeConv2DBackpropFilter(fallback: KernelFunc) {
 }
 
 /**
+ * Whether fmbench's Conv2DBackpropInput computes this convolution's input gradient (stride 1,
+ * both channel counts multiples of 4); otherwise tfjs's kernel does.
+ * @example
+ * ownsInputGrad(32, 32, 1); // true
+ * ownsInputGrad(32, 32, 2); // false: tfjs's kernel
+ */
+export function ownsInputGrad(inChannels: number, outChannels: number, stride: number): boolean {
+  return stride === 1 && inChannels % 4 === 0 && outChannels % 4 === 0;
+}
+
+/**
  * dx = full correlation of dy with the spatially flipped filter, its in/out channels swapped:
  * one stride-1 forward convolution (tfjs's vectorised Conv2DMMProgram). Strided convolutions
  * (whose dy would have to be zero-dilated: 3/4 of the products wasted at stride 2) and channel
@@ -142,9 +153,9 @@ function makeConv2DBackpropInput(fallback: KernelFunc) {
     const kh = info.filterHeight, kw = info.filterWidth;
     const sh = info.strideHeight, sw = info.strideWidth;
     const top = kh - 1 - info.padInfo.top, left = kw - 1 - info.padInfo.left;
-    const vec4 = info.inChannels % 4 === 0 && info.outChannels % 4 === 0;
+    const own = sh === sw && ownsInputGrad(info.inChannels, info.outChannels, sh);
     // Padding wider than the filter never comes from "same"/"valid"; keep tfjs's kernel.
-    if (top < 0 || left < 0 || sh > 1 || sw > 1 || !vec4) return fallback(args) as Info;
+    if (top < 0 || left < 0 || !own) return fallback(args) as Info;
     const B = dy.shape[0], Ci = info.inChannels, H = info.inHeight, W = info.inWidth;
     const s = new KernelScope(BACKEND, backend);
     try {
