@@ -28,6 +28,7 @@ export {
   ALPHA_FLOOR,
   coeff,
   epsilonFromVelocity,
+  epsilonGain,
   scoreFromEpsilon,
   velocityFromEpsilon,
 } from "./affine.ts";

@@ -10,6 +10,7 @@ import {
   tf,
   type VelocityField,
 } from "../core/mod.ts";
+import { stableJson } from "../results/io.ts";
 import type {
   EvalRecord,
   FeatureMetricProtocol,
@@ -21,10 +22,15 @@ import { firstLine } from "./error-message.ts";
 import { dequantize } from "./metrics/bits-per-dim.ts";
 import { logLikelihood, summarizeNll } from "./metrics/nll.ts";
 import { sourceNoise } from "./source-noise.ts";
+import { isCancelled, stoppable, type StopRequest, throwIfStopped } from "./stop.ts";
 import type { EvalConfig, SolverSetting } from "./suites/types.ts";
+import { phase } from "./trace.ts";
 
-/** Scores generated samples against held-out data, e.g. { w2 } or { fid }. */
-export type QualityFn = (samples: Tensor) => Promise<Record<string, number>>;
+/**
+ * Scores generated samples against held-out data, e.g. { w2 } or { fid }; a long scorer checks
+ * `stop` between its batches (throwIfStopped).
+ */
+export type QualityFn = (samples: Tensor, stop?: StopRequest) => Promise<Record<string, number>>;
 
 /** A suite's scorer; `notes` say why a metric is n/a (e.g. FID without Inception weights). */
 export interface Quality {
@@ -55,6 +61,36 @@ export function solveOptions(path: Path, s: SolverSetting, backward = false): So
     rtol: s.rtol,
     atol: s.atol,
   };
+}
+
+/** What evaluateSampling and evaluateNll resume from and report to. */
+export interface ResumableOptions<R> {
+  /** Records already made (by an interrupted session): their settings are not evaluated again. */
+  done?: R[];
+  /** Called with all records so far after each new one, e.g. to persist them at once. */
+  onRecord?: (records: R[]) => Promise<void>;
+  /** Checked at every velocity evaluation; a stop throws Cancelled and records nothing. */
+  stop?: StopRequest;
+  /** The run's id in phase markers (harness/trace.ts). */
+  traceId?: string;
+}
+
+/**
+ * Whether two evaluations are of the same solver setting.
+ * @example
+ * sameSetting({ solver: "euler", setting: { steps: 8 } }, { solver: "euler", setting: { steps: 8 } }); // true
+ */
+export function sameSetting(
+  a: { solver: string; setting: SolverSetting },
+  b: { solver: string; setting: SolverSetting },
+): boolean {
+  return a.solver === b.solver && stableJson(a.setting) === stableJson(b.setting);
+}
+
+/** A setting as the phase markers and logs write it: "steps=8", "steps=8 grid=edm", "rtol=0.001". */
+function settingText(s: SolverSetting): string {
+  return Object.entries(s).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`)
+    .join(" ");
 }
 
 /**
@@ -96,10 +132,14 @@ export async function solveInBatches(
 }
 
 /**
- * Sample with each solver setting (in batches of `opts.batch`) and score the result. A failing
- * setting is recorded with its reason and the others go on. `keep` receives the samples of the
- * first adaptive setting that succeeds, and which solver, setting and NFE made them (the report
- * labels the grid with it). NFE is per trajectory batch (the mean over batches).
+ * Sample with each solver setting (in plan order) and score the result. A failing setting is
+ * recorded with its reason and the others go on; settings in `done` are kept, not re-run (every
+ * setting samples from the same seeded source noise, so the records equal an uninterrupted run's).
+ * `keep` receives the samples of the first adaptive setting that succeeds, and which solver,
+ * setting and NFE made them (the report labels the grid with it). Solves run in batches of
+ * `opts.batch` examples (all at once when absent); NFE is then the mean per batch.
+ * @example
+ * const evals = await evaluateSampling(vf, path, [2], plans, 500, seed, quality, { onRecord: save });
  */
 export async function evaluateSampling(
   vf: VelocityField,
@@ -109,18 +149,32 @@ export async function evaluateSampling(
   n: number,
   seed: number,
   quality: Quality,
-  keep?: (samples: Tensor, from: SampleSource) => Promise<void>,
-  opts: { batch?: number } = {},
+  opts: ResumableOptions<EvalRecord> & {
+    keep?: (samples: Tensor, from: SampleSource) => Promise<void>;
+    batch?: number;
+  } = {},
 ): Promise<EvalRecord[]> {
-  const x0 = sourceNoise(path, shape, n, subSeed(seed, "sample"));
+  const { keep, stop } = opts;
+  const done = opts.done ?? [];
   const out: EvalRecord[] = [];
-  let kept = false;
+  const adaptive = new Set(plans.filter((p) => p.solver.adaptive).map((p) => p.solver.name));
+  let kept = done.some((e) => e.status === "ok" && adaptive.has(e.solver));
+  let x0: Tensor | undefined; // made on first use: a fully recorded run needs no samples
   try {
     for (const { solver, settings } of plans) {
       for (const setting of settings) {
-        const counted = countNfe(vf);
+        const prior = done.find((d) => sameSetting(d, { solver: solver.name, setting }));
+        if (prior) {
+          out.push(prior);
+          continue;
+        }
+        throwIfStopped(stop);
+        await phase("eval", `${opts.traceId ?? "-"} ${solver.name} ${settingText(setting)}`);
+        const counted = countNfe(stoppable(vf, stop));
         const start = performance.now();
+        let record: EvalRecord;
         try {
+          x0 ??= sourceNoise(path, shape, n, subSeed(seed, "sample"));
           const { x, nfe } = await solveInBatches(
             solver,
             counted.f,
@@ -129,12 +183,12 @@ export async function evaluateSampling(
             opts.batch,
           );
           try {
-            const metrics = await quality.fn(x);
+            const metrics = await quality.fn(x, stop);
             if (keep && solver.adaptive && !kept) {
               await keep(x, { solver: solver.name, setting, nfe });
               kept = true;
             }
-            out.push({
+            record = {
               solver: solver.name,
               setting,
               status: "ok",
@@ -143,32 +197,39 @@ export async function evaluateSampling(
               notes: quality.notes,
               ...(quality.protocol ? { protocol: quality.protocol } : {}),
               seconds: (performance.now() - start) / 1000,
-            });
+            };
           } finally {
             x.dispose();
           }
         } catch (e) {
-          out.push({
+          // A stop is not a failure of the setting: nothing is recorded and the caller saves.
+          if (isCancelled(e) || stop?.aborted) throw e;
+          record = {
             solver: solver.name,
             setting,
             status: "failed",
             error: firstLine(e),
-            nfe: counted.count(), // every evaluation until the failure
+            nfe: counted.count(),
             metrics: {},
             seconds: (performance.now() - start) / 1000,
-          });
+          };
         }
+        out.push(record);
+        await opts.onRecord?.([...out]);
       }
     }
   } finally {
-    x0.dispose();
+    x0?.dispose();
   }
   return out;
 }
 
 /**
  * Test-set NLL with each configured divergence estimator, using the adaptive solver, in batches
- * of `batch` examples (all at once when absent).
+ * of `opts.batch` examples (all at once when absent); estimators in `done` are kept, not re-run
+ * (each has its own seeded probes).
+ * @example
+ * const nll = await evaluateNll(vf, path, data, dopri5, cfg.eval.nll, seed, false, { onRecord: save });
  */
 export async function evaluateNll(
   vf: VelocityField,
@@ -178,8 +239,11 @@ export async function evaluateNll(
   cfg: EvalConfig["nll"],
   seed: number,
   bitsPerDim: boolean,
-  batch?: number,
+  opts: ResumableOptions<NllRecord> & { batch?: number } = {},
 ): Promise<NllRecord[]> {
+  const done = opts.done ?? [];
+  const recorded = (est: string) => done.find((d) => d.estimator === est);
+  if (cfg.estimators.every((e) => recorded(e))) return cfg.estimators.map((e) => recorded(e)!);
   const out: NllRecord[] = [];
   const n = Math.min(cfg.n, data.nTest);
   let x1: Tensor;
@@ -196,8 +260,16 @@ export async function evaluateNll(
   const setting = { rtol: cfg.rtol, atol: cfg.atol };
   try {
     for (const estimator of cfg.estimators) {
+      const prior = recorded(estimator);
+      if (prior) {
+        out.push(prior);
+        continue;
+      }
+      throwIfStopped(opts.stop);
+      await phase("nll", `${opts.traceId ?? "-"} ${estimator}`);
       const start = performance.now();
       const { logp, nfe } = await logLikelihood(vf, x1, {
+        stop: opts.stop,
         solver,
         solveOpts: solveOptions(path, setting, true),
         sourceStd: path.sourceStd,
@@ -205,7 +277,7 @@ export async function evaluateNll(
         probes: cfg.probes,
         noise: cfg.noise,
         seed: subSeed(seed, `nll-${estimator}`),
-        batchSize: batch,
+        batchSize: opts.batch,
       });
       const s = summarizeNll(logp, { dims, bitsPerDim });
       out.push({
@@ -218,6 +290,7 @@ export async function evaluateNll(
         nfe,
         seconds: (performance.now() - start) / 1000,
       });
+      await opts.onRecord?.([...out]);
     }
   } finally {
     x1.dispose();

@@ -333,7 +333,7 @@ Deno.test({
       atol: 1e-3,
     };
     const bpd = async () => {
-      const [r] = await evaluateNll(vf, condOt, data, dopri5, nll, 9, true, 2);
+      const [r] = await evaluateNll(vf, condOt, data, dopri5, nll, 9, true, { batch: 2 });
       return r;
     };
     const got = await bpd();
