@@ -79,6 +79,16 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
     ...evalCfg.nll,
     n: num(v["nll-points"], "nll-points", { int: true, min: 2 }) ?? evalCfg.nll.n,
   };
+  const dequant = num(v["nll-dequant"], "nll-dequant", { int: true, min: 1 });
+  if (dequant !== undefined) {
+    if (suite.headline.nll !== "bpd") {
+      throw new UsageError(
+        `--nll-dequant applies to 8-bit image data (bits/dim); suite ${suite.name} reports ` +
+          `NLL in nats of continuous data. Valid with: --suite cifar10`,
+      );
+    }
+    evalCfg.nll.dequant = dequant;
+  }
   evalCfg.reflowPairs = num(v["reflow-pairs"], "reflow-pairs", { int: true, min: 2 }) ??
     evalCfg.reflowPairs;
   return {

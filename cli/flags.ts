@@ -20,6 +20,7 @@ export const FLAGS = {
   minutes: { type: "string" },
   samples: { type: "string" },
   "nll-points": { type: "string" },
+  "nll-dequant": { type: "string" },
   "reflow-pairs": { type: "string" },
   seed: { type: "string", default: "0" },
   backend: { type: "string", default: "auto" },
@@ -53,6 +54,8 @@ Usage: deno task bench [flags]
   --minutes X         wall-clock training budget per run (stops early; 0 = none)
   --samples N         generated samples per solver setting
   --nll-points N      held-out points for the NLL average
+  --nll-dequant K     images: dequantisation samples per image for bits/dim, combined as
+                      log (1/K) sum_k p(x + u_k) (default: the budget's; quick 2, small 5, paper 20)
   --reflow-pairs N    pairs a reflow teacher generates
   --seed N            seed for data, init, noise (default 0)
   --backend NAME      auto (default) | tensorflow | webgpu | wasm | cpu

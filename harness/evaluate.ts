@@ -12,7 +12,7 @@ import {
 import type { EvalRecord, NllRecord } from "../results/schema.ts";
 import type { DataSource } from "./data/source.ts";
 import { firstLine } from "./error-message.ts";
-import { dequantize } from "./metrics/bits-per-dim.ts";
+import { dequantizedLogLikelihood } from "./metrics/dequant-nll.ts";
 import { logLikelihood, summarizeNll } from "./metrics/nll.ts";
 import { sourceNoise } from "./source-noise.ts";
 import type { EvalConfig, SolverSetting } from "./suites/types.ts";
@@ -122,22 +122,22 @@ export async function evaluateNll(
 ): Promise<NllRecord[]> {
   const out: NllRecord[] = [];
   const n = Math.min(cfg.n, data.nTest);
-  let x1: Tensor;
+  const k = bitsPerDim ? cfg.dequant ?? 1 : 1;
+  let x: Tensor;
   if (bitsPerDim) {
-    // 8-bit data: likelihood of uniformly dequantised y = (x + u) / 128 - 1 (see bits-per-dim.ts).
+    // 8-bit data: likelihood of uniformly dequantised y = (x + u) / 128 - 1 (see bits-per-dim.ts),
+    // K draws of u per image combined by log-mean-exp (dequant-nll.ts).
     if (!data.rawTest) throw new Error(`${data.name}: bits/dim needs the raw 8-bit test data`);
-    const raw = data.rawTest(n);
-    x1 = dequantize(raw, subSeed(seed, "dequantize"));
-    raw.dispose();
+    x = data.rawTest(n);
   } else {
-    x1 = data.testSet(n);
+    x = data.testSet(n);
   }
   const dims = data.shape.reduce((a, b) => a * b, 1);
   const setting = { rtol: cfg.rtol, atol: cfg.atol };
   try {
     for (const estimator of cfg.estimators) {
       const start = performance.now();
-      const { logp, nfe } = await logLikelihood(vf, x1, {
+      const opts = {
         solver,
         solveOpts: solveOptions(path, setting, true),
         sourceStd: path.sourceStd,
@@ -145,21 +145,33 @@ export async function evaluateNll(
         probes: cfg.probes,
         noise: cfg.noise,
         seed: subSeed(seed, `nll-${estimator}`),
-      });
-      const s = summarizeNll(logp, { dims, bitsPerDim });
+      };
+      let record: Omit<NllRecord, "estimator" | "solver" | "setting" | "seconds">;
+      if (bitsPerDim) {
+        const r = await dequantizedLogLikelihood(vf, x, k, opts, subSeed(seed, "dequantize"));
+        const single = summarizeNll(r.samples, { dims, bitsPerDim });
+        record = {
+          ...summarizeNll(r.logp, { dims, bitsPerDim }),
+          nfe: r.nfe,
+          dequantSamples: k,
+          ...(k > 1 ? { bpdSingleSample: single.bpd } : {}),
+        };
+      } else {
+        const { logp, nfe } = await logLikelihood(vf, x, opts);
+        record = { ...summarizeNll(logp, { dims, bitsPerDim }), nfe };
+      }
       out.push({
-        ...s,
+        ...record,
         estimator,
         probes: estimator === "hutchinson" ? cfg.probes : undefined,
         noise: estimator === "hutchinson" ? cfg.noise : undefined,
         solver: solver.name,
         setting,
-        nfe,
         seconds: (performance.now() - start) / 1000,
       });
     }
   } finally {
-    x1.dispose();
+    x.dispose();
   }
   return out;
 }

@@ -89,6 +89,13 @@ export interface NllRecord {
   /** Velocity evaluations per trajectory (divergence VJPs not included). */
   nfe: number;
   seconds: number;
+  /**
+   * bits/dim only: uniform dequantisation samples K per image behind `bpd`, combined as
+   * log (1/K) sum_k p(x + u_k) (importance-weighted). Absent in older files: K = 1.
+   */
+  dequantSamples?: number;
+  /** bits/dim with K > 1: the mean single-sample (K = 1) bits/dim over the same draws (>= bpd). */
+  bpdSingleSample?: number;
 }
 
 export interface TrainRecord {

@@ -63,7 +63,10 @@ Deno.test("dopri5-torchdiffeq takes torchdiffeq's steps (accepted and rejected) 
       const got = steps[i];
       assert.equal(got.accepted, want.accepted, `${name} step ${i}: accepted`);
       const span = Math.abs(c.t1 - c.t0);
-      assert.ok(Math.abs(got.t - want.t) < 2e-2 * span, `${name} step ${i}: t ${got.t} vs ${want.t}`);
+      assert.ok(
+        Math.abs(got.t - want.t) < 2e-2 * span,
+        `${name} step ${i}: t ${got.t} vs ${want.t}`,
+      );
       assert.ok(close(got.h, want.h, 2e-2), `${name} step ${i}: h ${got.h} vs ${want.h}`);
     });
     // The first step (no error estimate involved) agrees to float64 precision.

@@ -17,6 +17,8 @@ export interface EvalConfig {
     noise: "rademacher" | "gaussian";
     rtol: number;
     atol: number;
+    /** 8-bit image data: uniform dequantisation samples K per image (log-mean-exp; default 1). */
+    dequant?: number;
   };
   /** Euler steps used to measure straightness. */
   straightnessSteps: number;

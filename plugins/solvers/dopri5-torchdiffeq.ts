@@ -182,9 +182,15 @@ async function integrate(
   }
   const maxSteps = opts.maxSteps ?? 10_000;
   if (!(maxSteps >= 1)) throw new Error(`${NAME}: maxSteps must be >= 1, got ${maxSteps}`);
-  const ctl = { safety: opts.safety ?? 0.9, ifactor: opts.ifactor ?? 10, dfactor: opts.dfactor ?? 0.2 };
+  const ctl = {
+    safety: opts.safety ?? 0.9,
+    ifactor: opts.ifactor ?? 10,
+    dfactor: opts.dfactor ?? 0.2,
+  };
   if (opts.firstStep !== undefined && !(opts.firstStep > 0)) {
-    throw new Error(`${NAME}: firstStep must be > 0 (its sign follows t1 - t0), got ${opts.firstStep}`);
+    throw new Error(
+      `${NAME}: firstStep must be > 0 (its sign follows t1 - t0), got ${opts.firstStep}`,
+    );
   }
   if (t0 === t1) return { x: tf.clone(x0), stats: { accepted: 0, rejected: 0 } };
 
