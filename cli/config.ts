@@ -61,7 +61,8 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
     if (!s) throw new UnknownNameError("solver", name, [...reg.solvers.keys()]);
     return { name, settings: defaults.solvers[name] ?? defaultSettings(s.adaptive) };
   });
-  const adaptive = solvers.find((s) => reg.solvers.get(s.name)!.adaptive)?.name ??
+  const preferred = solvers.find((s) => s.name === defaults.adaptiveSolver)?.name;
+  const adaptive = preferred ?? solvers.find((s) => reg.solvers.get(s.name)!.adaptive)?.name ??
     [...reg.solvers.values()].find((s) => s.adaptive)?.name;
   if (!adaptive) {
     throw new UsageError("no adaptive solver loaded (dopri5); NLL and the NFE column need one");

@@ -7,6 +7,7 @@ import {
   type Solver,
   subSeed,
   type Tensor,
+  tf,
   type VelocityField,
 } from "../core/mod.ts";
 import type { EvalRecord, NllRecord } from "../results/schema.ts";
@@ -49,9 +50,39 @@ export function solveOptions(path: Path, s: SolverSetting, backward = false): So
   };
 }
 
+/** The reference for sampling errors: the given adaptive solver's tightest-tolerance setting. */
+function referenceOf(
+  jobs: Array<{ solver: Solver; setting: SolverSetting }>,
+  solver: string | undefined,
+): number {
+  const tol = (s: SolverSetting, k: "rtol" | "atol") => s[k] ?? Infinity;
+  let best = -1;
+  jobs.forEach((j, i) => {
+    if (j.solver.name !== solver || !j.solver.adaptive) return;
+    const b = best >= 0 ? jobs[best].setting : undefined;
+    if (
+      !b || tol(j.setting, "rtol") < tol(b, "rtol") ||
+      (tol(j.setting, "rtol") === tol(b, "rtol") && tol(j.setting, "atol") < tol(b, "atol"))
+    ) best = i;
+  });
+  return best;
+}
+
+/** Mean squared distance per dimension between two sample batches of the same shape. */
+async function meanSquaredDistance(a: Tensor, b: Tensor): Promise<number> {
+  const m = tf.tidy(() => tf.mean(tf.squaredDifference(a, b)));
+  const v = (await m.data())[0];
+  m.dispose();
+  return v;
+}
+
 /**
  * Sample with each solver setting and score the result. A failing setting is recorded with its
  * reason and the others go on. `keep` receives the samples of the first adaptive setting.
+ * With `referenceSolver`, that adaptive solver's tightest setting runs first and every
+ * fixed-step setting also gets its sampling error: the mean squared distance per dimension
+ * between its samples and the reference's, from the same noise (Lipman et al.'s Fig. 7),
+ * reusing the samples already drawn. Records come back in plan order.
  */
 export async function evaluateSampling(
   vf: VelocityField,
@@ -62,50 +93,71 @@ export async function evaluateSampling(
   seed: number,
   quality: Quality,
   keep?: (samples: Tensor) => Promise<void>,
+  referenceSolver?: string,
 ): Promise<EvalRecord[]> {
   const x0 = sourceNoise(path, shape, n, subSeed(seed, "sample"));
-  const out: EvalRecord[] = [];
+  const jobs = plans.flatMap(({ solver, settings }) =>
+    settings.map((setting) => ({ solver, setting }))
+  );
+  const refIdx = referenceOf(jobs, referenceSolver);
+  const order = refIdx >= 0
+    ? [refIdx, ...jobs.keys().filter((i) => i !== refIdx)]
+    : [...jobs.keys()];
+  const out: EvalRecord[] = new Array(jobs.length);
+  let ref: Tensor | undefined;
+  let refNote: string | undefined;
   let kept = false;
   try {
-    for (const { solver, settings } of plans) {
-      for (const setting of settings) {
-        const counted = countNfe(vf);
-        const start = performance.now();
+    for (const i of order) {
+      const { solver, setting } = jobs[i];
+      const counted = countNfe(vf);
+      const start = performance.now();
+      try {
+        const { x } = await solver.integrate(counted.f, x0, solveOptions(path, setting));
+        let keepX = false;
         try {
-          const { x } = await solver.integrate(counted.f, x0, solveOptions(path, setting));
-          try {
-            const metrics = await quality.fn(x);
-            if (keep && solver.adaptive && !kept) {
-              await keep(x);
-              kept = true;
-            }
-            out.push({
-              solver: solver.name,
-              setting,
-              status: "ok",
-              nfe: counted.count(),
-              metrics,
-              notes: quality.notes,
-              seconds: (performance.now() - start) / 1000,
-            });
-          } finally {
-            x.dispose();
+          const metrics = await quality.fn(x);
+          if (keep && solver.adaptive && !kept) {
+            await keep(x);
+            kept = true;
           }
-        } catch (e) {
-          out.push({
+          const record: EvalRecord = {
             solver: solver.name,
             setting,
-            status: "failed",
-            error: firstLine(e),
+            status: "ok",
             nfe: counted.count(),
-            metrics: {},
+            metrics,
+            notes: quality.notes,
             seconds: (performance.now() - start) / 1000,
-          });
+          };
+          if (i === refIdx) {
+            ref = x;
+            keepX = true;
+          } else if (!solver.adaptive && refIdx >= 0) {
+            const reference = { solver: jobs[refIdx].solver.name, setting: jobs[refIdx].setting };
+            if (ref) record.sampleError = { mse: await meanSquaredDistance(x, ref), reference };
+            else record.notes = { ...record.notes, sampleError: refNote ?? "no reference" };
+          }
+          out[i] = record;
+        } finally {
+          if (!keepX) x.dispose();
         }
+      } catch (e) {
+        if (i === refIdx) refNote = `the reference solve failed: ${firstLine(e)}`;
+        out[i] = {
+          solver: solver.name,
+          setting,
+          status: "failed",
+          error: firstLine(e),
+          nfe: counted.count(),
+          metrics: {},
+          seconds: (performance.now() - start) / 1000,
+        };
       }
     }
   } finally {
     x0.dispose();
+    ref?.dispose();
   }
   return out;
 }

@@ -197,6 +197,7 @@ async function evaluateStep(
       async (x) => {
         record.samples = { ...record.samples, ...await samplePreview(data, x) };
       },
+      cfg.adaptiveSolver,
     );
   } finally {
     quality?.dispose();

@@ -71,6 +71,11 @@ export interface EvalRecord {
   metrics: Record<string, number>;
   notes?: Record<string, string>;
   seconds: number;
+  /**
+   * Fixed-step solvers: the mean squared distance per dimension between these samples and the
+   * reference solution from the same noise (the adaptive solver at its tightest tolerance).
+   */
+  sampleError?: { mse: number; reference: { solver: string; setting: SolverSetting } };
 }
 
 export interface NllRecord {

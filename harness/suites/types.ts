@@ -51,6 +51,12 @@ export interface SuiteDefaults<Data> {
   solvers: Record<string, SolverSetting[]>;
   /** Model preset used unless --preset or NAME:PRESET says otherwise. */
   preset?: string;
+  /**
+   * The adaptive solver for NLL, reflow pairs and the headline NFE when it is among the solvers
+   * (else the first adaptive one): e.g. torchdiffeq's controller where NFE stand beside published
+   * figures counted with torchdiffeq.
+   */
+  adaptiveSolver?: string;
 }
 
 /**
