@@ -100,9 +100,8 @@ export async function evaluateSampling(
     settings.map((setting) => ({ solver, setting }))
   );
   const refIdx = referenceOf(jobs, referenceSolver);
-  const order = refIdx >= 0
-    ? [refIdx, ...jobs.keys().filter((i) => i !== refIdx)]
-    : [...jobs.keys()];
+  const all = jobs.map((_, i) => i);
+  const order = refIdx >= 0 ? [refIdx, ...all.filter((i) => i !== refIdx)] : all;
   const out: EvalRecord[] = new Array(jobs.length);
   let ref: Tensor | undefined;
   let refNote: string | undefined;
