@@ -16,6 +16,19 @@ interface ErrorPoint {
   tip: string;
 }
 
+/** Log ticks: 1-2-5 steps over a few decades, powers of ten (at most ~8) over many. */
+export function errorTicks(lo: number, hi: number): number[] {
+  if (!(lo > 0 && hi >= lo)) return [];
+  const decades = Math.log10(hi / lo);
+  if (decades <= 3) return logTicks(lo, hi);
+  const step = Math.ceil((decades + 1) / 8);
+  const out: number[] = [];
+  for (let e = Math.ceil(Math.log10(lo)); e <= Math.floor(Math.log10(hi)); e += step) {
+    out.push(Number((10 ** e).toPrecision(12)));
+  }
+  return out;
+}
+
 /**
  * Log-log chart of the sampling error (MSE per dimension against the reference solution) by
  * NFE for one data set: one panel per fixed-step solver, one line per series. Null when no
@@ -79,9 +92,7 @@ export function sampleErrorChart(
       type: "log",
       label: "↑ MSE per dimension to the reference (log scale)",
       tickFormat: formatNumber,
-      ticks: logTicks(Math.min(...ys), Math.max(...ys)).filter((_, i, a) =>
-        a.length <= 8 || i % Math.ceil(a.length / 8) === 0
-      ),
+      ticks: errorTicks(Math.min(...ys), Math.max(...ys)),
     },
     fx: { domain: solvers, label: null },
     color: { domain: [...colors.keys()], range: [...colors.values()] },

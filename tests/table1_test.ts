@@ -140,3 +140,10 @@ Deno.test("sampling-error chart: log-log per fixed-step solver, in the report, n
   assert.equal(charts, [...doc.matchAll(/<figure class="chart"/g)].length);
   assert.equal(sampleErrorChart(buildFixture(), "moons"), null);
 });
+
+Deno.test("sampling-error ticks: 1-2-5 over few decades, powers of ten over many", async () => {
+  const { errorTicks } = await import("../reports/sample-error-chart.ts");
+  assert.deepEqual(errorTicks(0.01, 1), [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1]);
+  assert.deepEqual(errorTicks(3e-9, 200), [1e-8, 1e-6, 1e-4, 0.01, 1, 100]);
+  assert.deepEqual(errorTicks(0, 1), []);
+});
