@@ -91,6 +91,8 @@ export function scoreTerms(
  * The score s(x_t, t) from the network output: "scaled" reads it as out / (sigma_t std), the
  * output scaling score_sde uses for its VP models (the network then outputs O(1) values even
  * where the score is ~1/sigma_t ~ 700 next to the data); "raw" reads the output as the score.
+ * Measured on moons (MLP, 1000 steps, exact NLL in nats): raw 3.19 / scaled 2.83 for Score
+ * Matching, raw 3.27 / scaled 2.93 for ScoreFlow; W2 0.83 / 0.59 and 1.04 / 0.65.
  */
 function score(
   spec: Pick<ScoreLossSpec, "output">,
