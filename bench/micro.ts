@@ -1,6 +1,8 @@
 // `deno task bench:micro`: mitata timings of the hot paths on every available backend: an MLP
-// training step (batch 256), a velocity evaluation (batch 2,000), one step of each solver, and
-// with --unet the U-Net small training step at batch 128 and one velocity evaluation.
+// training step (batch 256), a velocity evaluation (batch 2,000), one step of each solver; with
+// --unet the U-Net small training step at batch 128 and one velocity evaluation; with --fid the
+// FID Inception forward (images/s) per backend and the Frechet distance at d = 2048 (new route,
+// previous route, SciPy).
 import { bench, do_not_optimize, group, run } from "mitata";
 import { tf } from "../core/tf.ts";
 import { type BackendName, selectBackend } from "../harness/backend/select.ts";
@@ -13,6 +15,7 @@ const path = reg.paths.get("cond-ot")!;
 const cfm = reg.losses.get("cfm")!;
 const wanted = (Deno.env.get("FMBENCH_MICRO_BACKENDS") ?? "wasm,cpu,webgpu").split(",");
 const extra = Deno.args.includes("--unet");
+const fid = Deno.args.includes("--fid");
 
 async function available(name: string): Promise<boolean> {
   try {
@@ -75,6 +78,22 @@ for (const name of wanted) {
         } images/s`,
     );
   }
+  if (fid) {
+    const { inceptionMicro } = await import("./inception_micro.ts");
+    const r = await inceptionMicro();
+    console.log(
+      `${be}: FID Inception forward (32x32 -> 299x299, seeded weights), batch ${r.batch}: ` +
+        `${r.seconds.toFixed(1)} s, ${r.imagesPerSec.toFixed(2)} images/s`,
+    );
+  }
   tf.dispose(x);
   model.dispose();
+}
+if (fid) {
+  // Plain timings (one run each): the previous route takes minutes at d = 2048.
+  const { frechetBench } = await import("./frechet.ts");
+  console.log("Frechet distance at d = 2048 (seconds; one run each, same inputs):");
+  await frechetBench(2048, { old: true, scipy: true, cases: [0, 2], log: console.log });
+  console.log("the other cases (new route and SciPy):");
+  await frechetBench(2048, { scipy: true, cases: [2, 5], log: console.log });
 }

@@ -2,18 +2,29 @@
 // report and print a summary table.
 import { BackendUnavailableError, selectBackend } from "../harness/backend/select.ts";
 import { firstLine } from "../harness/error-message.ts";
-import { BUILTIN_PLUGINS, discoverPlugins, UnknownNameError } from "../harness/registry.ts";
+import {
+  BUILTIN_PLUGINS,
+  conflictMessage,
+  discoverPlugins,
+  UnknownNameError,
+} from "../harness/registry.ts";
 import { runSuite } from "../harness/run-suite.ts";
+import { acquireRunLock, LockHeldError, type RunLock } from "../harness/store/lock.ts";
 import { SUITES } from "../harness/suites/mod.ts";
 import type { ResultsFile } from "../results/schema.ts";
 import { renderReport } from "../reports/render.ts";
 import { printSummary } from "../reports/summary.ts";
 import { buildConfig } from "./config.ts";
-import { HELP, parseFlags, parseShard, UsageError } from "./flags.ts";
+import { isPermissionError, permissionMessage, unexpectedMessage } from "./explain-error.ts";
+import { parseFlags, parseShard, UsageError } from "./flags.ts";
+import { defaultOutDir } from "./grants.ts";
+import { HELP } from "./help.ts";
 import { printList } from "./list.ts";
+import { pluginRoot } from "./plugin-root.ts";
 
 export { buildConfig } from "./config.ts";
-export { FLAGS, HELP, parseShard, UsageError } from "./flags.ts";
+export { FLAGS, parseShard, UsageError } from "./flags.ts";
+export { HELP } from "./help.ts";
 
 /** Render report.html beside results.json; a failure is reported and leaves results.json intact. */
 async function writeReport(outDir: string, results: ResultsFile): Promise<void> {
@@ -29,11 +40,17 @@ async function writeReport(outDir: string, results: ResultsFile): Promise<void> 
   }
 }
 
-/** The CLI entry; returns the process exit code. */
+/**
+ * The CLI entry; returns the process exit code (0 ok, 1 failed, 2 usage). Every error ends as
+ * one line on stderr: usage and permission errors explained, anything else without a trace.
+ * @example
+ * const code = await main(["--datasets", "moons", "--steps", "300", "--out", "/tmp/run"]);
+ */
 export async function main(
   argv: string[],
   opts: { handleSignals?: boolean } = {},
 ): Promise<number> {
+  let lock: RunLock | undefined;
   try {
     const { values: v } = parseFlags(argv);
     if (v.help) {
@@ -41,14 +58,13 @@ export async function main(
       return 0;
     }
     const roots = [BUILTIN_PLUGINS];
-    if (v.plugins) {
-      roots.push(new URL(`${v.plugins.replace(/\/?$/, "/")}`, `file://${Deno.cwd()}/`));
-    }
+    if (v.plugins) roots.push(await pluginRoot(v.plugins));
     const reg = await discoverPlugins(roots);
     if (v.list) {
       printList(reg);
       return 0;
     }
+    if (reg.conflicts.length) throw new UsageError(conflictMessage(reg.conflicts));
     for (const f of reg.failures) {
       console.error(`warning: plugin ${f.file} not loaded: ${f.reason}`);
     }
@@ -59,9 +75,7 @@ export async function main(
     const backend = await selectBackend(v.backend, { needsConvGrad: needsConv });
     console.error(`backend: ${backend.backend} on ${backend.device}`);
     for (const n of backend.notes) console.error(`  ${n}`);
-    const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
-    const outDir = v.out ??
-      `runs/${config.suite}-${stamp}${shard ? `-shard${shard.index}of${shard.count}` : ""}`;
+    const outDir = v.out ?? defaultOutDir(config.suite, shard);
     if (opts.handleSignals) {
       Deno.addSignalListener("SIGINT", () => {
         console.error(
@@ -76,6 +90,10 @@ export async function main(
       console.error(`error: ${problem}`);
       return 1;
     }
+    lock = await acquireRunLock(outDir, {
+      command: ["deno task bench", ...argv].join(" "),
+      log: (l) => console.error(l),
+    });
     const results = await runSuite({
       suite,
       config,
@@ -96,7 +114,12 @@ export async function main(
       console.error(`error: ${e.message}`);
       return 2;
     }
-    throw e;
+    if (e instanceof LockHeldError) console.error(`error: ${e.message}`);
+    else if (isPermissionError(e)) console.error(`error: ${permissionMessage(e, "bench")}`);
+    else console.error(`error: ${unexpectedMessage(e)}`);
+    return 1;
+  } finally {
+    lock?.release();
   }
 }
 

@@ -70,7 +70,7 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
   const train = { ...defaults.train };
   train.steps = num(v.steps, "steps", { int: true, min: 1 }) ?? train.steps;
   train.batch = num(v.batch, "batch", { int: true, min: 2 }) ?? train.batch;
-  train.lr = num(v.lr, "lr", { min: 0 }) ?? train.lr;
+  train.lr = num(v.lr, "lr", { above: 0 }) ?? train.lr;
   train.minutes = num(v.minutes, "minutes", { min: 0 }) ?? train.minutes;
   train.microBatch = num(v["micro-batch"], "micro-batch", { int: true, min: 0 }) ??
     train.microBatch;
@@ -102,6 +102,16 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
     train,
     eval: evalCfg,
     seed: num(v.seed, "seed", { int: true, min: 0 })!,
-    data: { ...defaults.data, budget },
+    data: { ...defaults.data, ...fidBatch(v, defaults.data, suite.name), budget },
   };
+}
+
+/** The --fid-batch override, for suites that compute FID (their data has a fidBatch). */
+function fidBatch(v: Values, data: unknown, suite: string): { fidBatch?: number } {
+  const n = num(v["fid-batch"], "fid-batch", { int: true, min: 1 });
+  if (n === undefined) return {};
+  if (data === null || typeof data !== "object" || !("fidBatch" in data)) {
+    throw new UsageError(`--fid-batch applies to suites with FID (cifar10), not ${suite}`);
+  }
+  return { fidBatch: n };
 }

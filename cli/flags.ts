@@ -1,6 +1,6 @@
-// The bench CLI's flags: their definitions, the help text, and parsing with clear usage errors.
+// The bench CLI's flags: their definitions and parsing with clear usage errors. Kept free of
+// engine imports, so that the launcher (cli/launch.ts) can parse flags without loading tfjs.
 import { parseArgs } from "node:util";
-import { SUITES } from "../harness/suites/mod.ts";
 
 export const FLAGS = {
   suite: { type: "string", default: "toy2d" },
@@ -28,45 +28,11 @@ export const FLAGS = {
   plugins: { type: "string" },
   shard: { type: "string" },
   "data-dir": { type: "string" },
+  "fid-batch": { type: "string" },
   "no-report": { type: "boolean", default: false },
   list: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
 } as const;
-
-export const HELP = `fmbench: train and compare flow-matching recipes
-
-Usage: deno task bench [flags]
-
-  --suite NAME        toy2d (default) | ${Object.keys(SUITES).join(" | ")}
-  --budget NAME       cifar10: quick (default, any machine) | small (GPU, ~20 min/method) | paper
-  --datasets LIST     comma list or "all" (default: the suite's defaults)
-  --methods LIST      method labels, e.g. "FM w/ OT,1-RF" (default all)
-  --paths LIST        keep methods using these paths (default all)
-  --couplings LIST    keep methods using these couplings (default all)
-  --losses LIST       keep methods using these losses (default all)
-  --models LIST       model plugins, NAME or NAME:PRESET (default: the suite's model)
-  --preset NAME       preset for every model (overrides NAME:PRESET)
-  --solvers LIST      solver plugins (default all)
-  --steps N           training steps per (method, model)
-  --batch N           training batch size
-  --lr X              Adam learning rate
-  --micro-batch N     examples per forward/backward pass, gradients summed (0 = whole batch)
-  --minutes X         wall-clock training budget per run (stops early; 0 = none)
-  --samples N         generated samples per solver setting
-  --nll-points N      held-out points for the NLL average
-  --nll-dequant K     images: dequantisation samples per image for bits/dim, combined as
-                      log (1/K) sum_k p(x + u_k) (default: the budget's; quick 2, small 5, paper 20)
-  --reflow-pairs N    pairs a reflow teacher generates
-  --seed N            seed for data, init, noise (default 0)
-  --backend NAME      auto (default) | tensorflow | webgpu | wasm | cpu
-  --out DIR           output dir (default runs/<suite>-<timestamp>); re-running resumes
-  --plugins DIR       extra plugin root with paths/, couplings/, ... sub-folders
-  --shard I/N         run only slice I of N of the (data set, model, method) grid
-  --data-dir DIR      data directory (default data/, or FMBENCH_DATA_DIR)
-  --no-report         write results.json only
-  --list              list every plugin (and load failures) and exit
-  -h, --help          this help
-`;
 
 /** A bad flag value; the CLI exits 2 with this message. */
 export class UsageError extends Error {
@@ -83,18 +49,29 @@ export function list(v: string | undefined, all: string[], what: string): string
   return items;
 }
 
+/**
+ * A numeric flag value, or undefined when the flag is absent; `min` is inclusive, `above` is an
+ * exclusive lower bound (e.g. a learning rate must be > 0).
+ * @example
+ * num("0.001", "lr", { above: 0 }); // 0.001
+ * num("0", "lr", { above: 0 }); // throws UsageError: --lr must be a number > 0, got "0"
+ */
 export function num(
   v: string | undefined,
   flag: string,
-  opts: { int?: boolean; min?: number } = {},
-) {
+  opts: { int?: boolean; min?: number; above?: number } = {},
+): number | undefined {
   if (v === undefined) return undefined;
   const x = Number(v);
-  if (!Number.isFinite(x) || (opts.int && !Number.isInteger(x)) || x < (opts.min ?? -Infinity)) {
+  const low = opts.above !== undefined ? x <= opts.above : x < (opts.min ?? -Infinity);
+  if (v.trim() === "" || !Number.isFinite(x) || (opts.int && !Number.isInteger(x)) || low) {
+    const bound = opts.above !== undefined
+      ? ` > ${opts.above}`
+      : opts.min !== undefined
+      ? ` >= ${opts.min}`
+      : "";
     throw new UsageError(
-      `--${flag} must be ${opts.int ? "an integer" : "a number"}${
-        opts.min !== undefined ? ` >= ${opts.min}` : ""
-      }, got "${v}"`,
+      `--${flag} must be ${opts.int ? "an integer" : "a number"}${bound}, got "${v}"`,
     );
   }
   return x;

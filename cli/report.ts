@@ -1,9 +1,13 @@
 // CLI: re-render <run-dir>/report.html from results.json, or merge shard results into one run.
 import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
-import { readResults, ResultsFileError, resultsPath } from "../results/io.ts";
+import { backupIfUnreadable, readResults, ResultsFileError, resultsPath } from "../results/io.ts";
 import { MergeError, mergeResults } from "../reports/merge.ts";
 import { renderReport } from "../reports/render.ts";
+import { isPermissionError, permissionMessage, unexpectedMessage } from "./explain-error.ts";
+import { defaultMergeDir, REPORT_FLAGS } from "./grants.ts";
+
+export { defaultMergeDir } from "./grants.ts";
 
 const USAGE = `usage:
   deno task report <run-dir>
@@ -16,7 +20,10 @@ flags:
   --merge                 merge the shard run directories given as arguments
   --out <dir>             output directory for --merge
   --allow-mixed-commits   let --merge accept shards built from different commits
-  -h, --help              show this help`;
+  -h, --help              show this help
+
+It may write only <run-dir>, or the --merge output <dir> (anywhere). A results.json that cannot be
+read is refused with the field named; one about to be overwritten is moved aside first.`;
 
 const VALID_FLAGS = "--merge, --out <dir>, --allow-mixed-commits, -h/--help";
 
@@ -33,19 +40,9 @@ async function write(path: string, text: string): Promise<void> {
     await Deno.mkdir(dirname(path), { recursive: true });
     await Deno.writeTextFile(path, text);
   } catch (e) {
-    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
-      throw new CliError(
-        `cannot write ${path}: the report task may only write under runs/ ` +
-          `(deno.json grants --allow-write=runs); use a directory under runs/`,
-      );
-    }
+    if (isPermissionError(e)) throw new CliError(permissionMessage(e, "report"));
     throw new CliError(`cannot write ${path}: ${e instanceof Error ? e.message : e}`);
   }
-}
-
-/** Default merge output: runs/merged-YYYY-MM-DDTHH-MM-SSZ. */
-export function defaultMergeDir(now = new Date()): string {
-  return join("runs", `merged-${now.toISOString().slice(0, 19).replace(/:/g, "-")}Z`);
 }
 
 /**
@@ -59,12 +56,7 @@ export async function main(args: string[]): Promise<number> {
       args,
       allowPositionals: true,
       strict: true,
-      options: {
-        merge: { type: "boolean", default: false },
-        out: { type: "string" },
-        "allow-mixed-commits": { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
+      options: REPORT_FLAGS,
     });
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
@@ -108,6 +100,8 @@ export async function main(args: string[]): Promise<number> {
       allowMixedCommits: values["allow-mixed-commits"],
     });
     const dir = values.out ?? defaultMergeDir();
+    // Never overwrite a results.json that cannot be read (it may be the only copy of a run).
+    await backupIfUnreadable(join(dir, "results.json"), (l) => console.error(`report: ${l}`));
     await write(join(dir, "results.json"), JSON.stringify(merged, null, 2) + "\n");
     await write(join(dir, "report.html"), renderReport(merged));
     console.log(
@@ -129,7 +123,10 @@ export async function main(args: string[]): Promise<number> {
       console.error(`report --merge: ${e.message}`);
       return 1;
     }
-    throw e;
+    console.error(
+      `report: ${isPermissionError(e) ? permissionMessage(e, "report") : unexpectedMessage(e)}`,
+    );
+    return 1;
   }
 }
 

@@ -10,7 +10,12 @@ import {
   tf,
   type VelocityField,
 } from "../core/mod.ts";
-import type { EvalRecord, NllRecord } from "../results/schema.ts";
+import type {
+  EvalRecord,
+  FeatureMetricProtocol,
+  NllRecord,
+  SampleSource,
+} from "../results/schema.ts";
 import type { DataSource } from "./data/source.ts";
 import { firstLine } from "./error-message.ts";
 import { dequantizedLogLikelihood } from "./metrics/dequant-nll.ts";
@@ -25,6 +30,8 @@ export type QualityFn = (samples: Tensor) => Promise<Record<string, number>>;
 export interface Quality {
   fn: QualityFn;
   notes?: Record<string, string>;
+  /** How the metrics are computed (FID/KID), copied into every evaluation record. */
+  protocol?: FeatureMetricProtocol;
   dispose(): void;
 }
 
@@ -78,7 +85,8 @@ async function meanSquaredDistance(a: Tensor, b: Tensor): Promise<number> {
 
 /**
  * Sample with each solver setting and score the result. A failing setting is recorded with its
- * reason and the others go on. `keep` receives the samples of the first adaptive setting.
+ * reason and the others go on. `keep` receives the samples of the first adaptive setting that
+ * succeeds, and which solver, setting and NFE made them (the report labels the grid with it).
  * With `referenceSolver`, that adaptive solver's tightest setting runs first and every
  * fixed-step setting also gets its sampling error: the mean squared distance per dimension
  * between its samples and the reference's, from the same noise (Lipman et al.'s Fig. 7),
@@ -92,7 +100,7 @@ export async function evaluateSampling(
   n: number,
   seed: number,
   quality: Quality,
-  keep?: (samples: Tensor) => Promise<void>,
+  keep?: (samples: Tensor, from: SampleSource) => Promise<void>,
   referenceSolver?: string,
 ): Promise<EvalRecord[]> {
   const x0 = sourceNoise(path, shape, n, subSeed(seed, "sample"));
@@ -117,7 +125,7 @@ export async function evaluateSampling(
         try {
           const metrics = await quality.fn(x);
           if (keep && solver.adaptive && !kept) {
-            await keep(x);
+            await keep(x, { solver: solver.name, setting, nfe: counted.count() });
             kept = true;
           }
           const record: EvalRecord = {
@@ -127,6 +135,7 @@ export async function evaluateSampling(
             nfe: counted.count(),
             metrics,
             notes: quality.notes,
+            ...(quality.protocol ? { protocol: quality.protocol } : {}),
             seconds: (performance.now() - start) / 1000,
           };
           if (i === refIdx) {

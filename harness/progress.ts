@@ -44,3 +44,36 @@ export function progressFor(
     },
   };
 }
+
+/**
+ * A byte counter for downloads: a redrawn bar on a terminal (stderr), a plain line every `every`
+ * seconds otherwise. Call the returned function with bytes done and the total (if known).
+ * @example
+ * const report = byteProgress("fid weights");
+ * report(1 << 20, 92 << 20); // "fid weights ██░░… 1.0 of 92.0 MB"
+ */
+export function byteProgress(
+  label: string,
+  opts: { tty?: boolean; every?: number } = {},
+): (done: number, total: number | undefined) => void {
+  const tty = opts.tty ?? Deno.stderr.isTerminal();
+  const every = (opts.every ?? 10) * 1000;
+  let last = 0;
+  const mb = (b: number) => (b / 1e6).toFixed(1);
+  return (done, total) => {
+    const finished = total !== undefined && done >= total;
+    const now = performance.now();
+    if (!finished && now - last < (tty ? 100 : every)) return;
+    last = now;
+    const of = total ? ` of ${mb(total)} MB` : " MB";
+    if (tty) {
+      const width = 24;
+      const filled = total ? Math.round((Math.min(done, total) / total) * width) : 0;
+      const bar = total ? `${"█".repeat(filled)}${"░".repeat(width - filled)} ` : "";
+      Deno.stderr.writeSync(enc.encode(`\r\x1b[2K${label} ${bar}${mb(done)}${of}`));
+      if (finished) Deno.stderr.writeSync(enc.encode("\n"));
+    } else {
+      console.error(`${label} ${mb(done)}${of}`);
+    }
+  };
+}

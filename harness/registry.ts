@@ -29,6 +29,15 @@ export interface Registry {
   solvers: Map<string, Solver>;
   entries: PluginEntry[];
   failures: PluginFailure[];
+  /** Names defined by more than one file: none of those files is used (see discoverPlugins). */
+  conflicts: PluginConflict[];
+}
+
+/** One plugin name that several files define; every file is named, none of them is loaded. */
+export interface PluginConflict {
+  kind: PluginKind;
+  name: string;
+  files: string[];
 }
 
 /** The built-in plugin root (this repository's plugins/ folder). */
@@ -55,10 +64,12 @@ async function listFiles(dir: URL): Promise<string[]> {
 
 /**
  * Discover plugins under each root (a folder with paths/, couplings/, losses/, models/,
- * solvers/). Later roots may add plugins; a duplicate name is a failure of the later file.
+ * solvers/). A file that fails to import or validate is a failure with its reason. A name that
+ * two or more files define (a dropped-in file reusing a built-in name, say) is a conflict: every
+ * such file is reported, naming the others, and none of them is used, whichever loads first.
  * @example
  * const reg = await discoverPlugins([BUILTIN_PLUGINS]);
- * console.log([...reg.paths.keys()]);
+ * console.log([...reg.paths.keys()], reg.conflicts);
  */
 export async function discoverPlugins(roots: URL[] = [BUILTIN_PLUGINS]): Promise<Registry> {
   const reg: Registry = {
@@ -69,7 +80,9 @@ export async function discoverPlugins(roots: URL[] = [BUILTIN_PLUGINS]): Promise
     solvers: new Map(),
     entries: [],
     failures: [],
+    conflicts: [],
   };
+  const loaded: Array<{ kind: PluginKind; plugin: NamedPlugin; file: string }> = [];
   for (const root of roots) {
     for (const kind of PLUGIN_KINDS) {
       const dir = new URL(`${kind}/`, root);
@@ -81,33 +94,57 @@ export async function discoverPlugins(roots: URL[] = [BUILTIN_PLUGINS]): Promise
           if (!("default" in mod)) {
             throw new Error("no default export (export default define…({…}))");
           }
-          const plugin = VALIDATE[kind](mod.default as never) as {
-            name: string;
-            description: string;
-            family?: string;
-          };
-          const map = reg[kind] as Map<string, unknown>;
-          if (map.has(plugin.name)) {
-            const first = reg.entries.find((e) => e.kind === kind && e.name === plugin.name);
-            throw new Error(
-              `duplicate ${kind} name "${plugin.name}" (already defined by ${first?.file})`,
-            );
-          }
-          map.set(plugin.name, plugin);
-          reg.entries.push({
-            kind,
-            name: plugin.name,
-            family: plugin.family,
-            description: plugin.description,
-            file,
-          });
+          const plugin = VALIDATE[kind](mod.default as never) as NamedPlugin;
+          loaded.push({ kind, plugin, file });
         } catch (e) {
           reg.failures.push({ kind, file, reason: firstLine(e) });
         }
       }
     }
   }
+  const filesOf = new Map<string, string[]>();
+  for (const { kind, plugin, file } of loaded) {
+    const key = `${kind}\u0000${plugin.name}`;
+    filesOf.set(key, [...(filesOf.get(key) ?? []), file]);
+  }
+  for (const { kind, plugin, file } of loaded) {
+    const files = filesOf.get(`${kind}\u0000${plugin.name}`)!;
+    if (files.length > 1) {
+      if (files[0] === file) reg.conflicts.push({ kind, name: plugin.name, files });
+      const others = files.filter((f) => f !== file).join(", ");
+      reg.failures.push({
+        kind,
+        file,
+        reason: `duplicate ${kind} name "${plugin.name}", also defined by ${others}; ` +
+          `neither file is used: rename one`,
+      });
+      continue;
+    }
+    (reg[kind] as Map<string, unknown>).set(plugin.name, plugin);
+    reg.entries.push({
+      kind,
+      name: plugin.name,
+      family: plugin.family,
+      description: plugin.description,
+      file,
+    });
+  }
   return reg;
+}
+
+type NamedPlugin = { name: string; description: string; family?: string };
+
+/**
+ * The error for plugin names defined twice: every name with all its files.
+ * @example
+ * conflictMessage([{ kind: "paths", name: "cond-ot", files: ["plugins/paths/cond-ot.ts", "my/paths/x.ts"] }]);
+ */
+export function conflictMessage(conflicts: PluginConflict[]): string {
+  return [
+    `${conflicts.length} plugin name${conflicts.length === 1 ? " is" : "s are"} defined by ` +
+    `more than one file, so fmbench cannot tell which one you mean (rename one of each):`,
+    ...conflicts.map((c) => `  ${c.kind} "${c.name}": ${c.files.join(" and ")}`),
+  ].join("\n");
 }
 
 function displayPath(url: URL): string {

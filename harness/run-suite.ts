@@ -7,6 +7,7 @@ import { buildManifest } from "./manifest.ts";
 import { planRuns, runHash, type Shard } from "./plan.ts";
 import { pick, type Registry } from "./registry.ts";
 import { type RunContext, runOne } from "./run.ts";
+import { budgetRecord } from "./suites/mod.ts";
 import type { SuiteConfig, SuiteDef } from "./suites/types.ts";
 import { Teachers } from "./teachers.ts";
 
@@ -56,6 +57,7 @@ export async function runSuite(o: RunSuiteOptions): Promise<ResultsFile> {
     plugins: { loaded: reg.entries, failures: reg.failures },
     methods: cfg.methods,
     headline: { ...o.suite.headline, adaptiveSolver: cfg.adaptiveSolver },
+    budget: budgetRecord(o.suite, cfg.data.budget),
     runs: [],
   };
   const runs = planRuns(cfg, o.shard);

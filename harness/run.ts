@@ -194,8 +194,8 @@ async function evaluateStep(
       cfg.eval.samples,
       evalSeed,
       quality,
-      async (x) => {
-        record.samples = { ...record.samples, ...await samplePreview(data, x) };
+      async (x, from) => {
+        record.samples = { ...record.samples, ...await samplePreview(data, x), from };
       },
       cfg.adaptiveSolver,
     );

@@ -2,6 +2,8 @@
 import * as Plot from "@observablehq/plot";
 import { parseHTML } from "linkedom";
 import type { ResultsFile, RunRecord } from "../results/schema.ts";
+import { clipNote, clipTo, floorNote, offScaleCap } from "./chart-guides.ts";
+import { colorsFor } from "./colors.ts";
 import { formatNumber, formatSetting, runsOf, seriesLabels } from "./table.ts";
 
 /** One rendered chart: a standalone SVG plus what the HTML around it needs. */
@@ -58,19 +60,17 @@ export function plotDocument(): any {
   return doc;
 }
 
-/** A stable colour per series across every chart and table of a report. */
+/**
+ * The colour of every series of a report, in legend order (results.methods order): keyed by
+ * the series name (reports/colors.ts), so a method has the same colour in every report.
+ */
 export function seriesColors(results: ResultsFile): Map<string, string> {
   const labels = seriesLabels(results);
   const order = new Map(results.methods.map((m, i) => [m.label, i]));
   const runs = [...results.runs].sort((a, b) =>
     (order.get(a.method) ?? order.size) - (order.get(b.method) ?? order.size)
   );
-  const colors = new Map<string, string>();
-  for (const r of runs) {
-    const s = labels.get(r.id) ?? r.method;
-    if (!colors.has(s)) colors.set(s, PALETTE[colors.size % PALETTE.length]);
-  }
-  return colors;
+  return colorsFor([...new Set(runs.map((r) => labels.get(r.id) ?? r.method))]);
 }
 
 const ROUNDED_ATTRS = /\s(d|transform|cx|cy|x|y|x1|x2|y1|y2|r|width|height|points)="([^"]*)"/g;
@@ -206,7 +206,13 @@ export function qualityVsNfeChart(
   const variants = ["", ...new Set(points.map((p) => p.variant).filter((v) => v))]
     .slice(0, SYMBOLS.length);
   const symbolOf = new Map(variants.map((v, i) => [v, SYMBOLS[i]]));
-  const logY = wideRange(points.map((p) => p.q));
+  // Off-scale values are drawn at a cap with a ▲ marker; the floor is a dashed line.
+  const cap = offScaleCap(points.map((p) => p.q));
+  const drawn = clipTo(points, cap);
+  const floor = results.references?.[dataset]?.[metric];
+  const hasFloor = floor !== undefined && Number.isFinite(floor) && floor > 0;
+  const ys = [...drawn.map((p) => p.y), ...(hasFloor ? [floor] : [])];
+  const logY = wideRange(ys);
   const el = Plot.plot({
     document: plotDocument(),
     width: Math.min(1060, 120 + 470 * solvers.length),
@@ -225,7 +231,7 @@ export function qualityVsNfeChart(
       type: logY ? "log" : "linear",
       label: `↑ ${name}${logY ? " (log scale)" : ""}`,
       tickFormat: tick,
-      ...(logY ? { ticks: logTicks(...extent(points.map((p) => p.q))) } : {}),
+      ...(logY ? { ticks: logTicks(...extent(ys)) } : {}),
     },
     fx: {
       domain: solvers,
@@ -236,30 +242,41 @@ export function qualityVsNfeChart(
     symbol: { domain: SYMBOLS.map(([n]) => n), range: SYMBOLS.map(([n]) => n) },
     marks: [
       Plot.frame({ stroke: "#ccc" }),
-      Plot.line(points.filter((p) => !p.variant), {
+      ...(hasFloor ? [Plot.ruleY([floor], { stroke: "#555", strokeDasharray: "2,3" })] : []),
+      Plot.line(drawn.filter((p) => !p.variant), {
         x: "nfe",
-        y: "q",
+        y: "y",
         z: "line",
         stroke: "series",
         fx: "solver",
         strokeWidth: 1.8,
       }),
-      Plot.line(points.filter((p) => p.variant), {
+      Plot.line(drawn.filter((p) => p.variant), {
         x: "nfe",
-        y: "q",
+        y: "y",
         z: "line",
         stroke: "series",
         fx: "solver",
         strokeWidth: 1.4,
         strokeDasharray: "4,3",
       }),
-      Plot.dot(points, {
+      Plot.dot(drawn.filter((p) => !p.clipped), {
         x: "nfe",
-        y: "q",
+        y: "y",
         fill: "series",
         symbol: (p: QualityPoint) => (symbolOf.get(p.variant) ?? SYMBOLS[0])[0],
         fx: "solver",
         r: 3.2,
+        title: "tip",
+      }),
+      Plot.dot(drawn.filter((p) => p.clipped), {
+        x: "nfe",
+        y: "y",
+        fill: "series",
+        stroke: "#1d2129",
+        symbol: "triangle",
+        fx: "solver",
+        r: 4.5,
         title: "tip",
       }),
     ],
@@ -273,6 +290,8 @@ export function qualityVsNfeChart(
     svg: finishSvg(el),
     note: [
       logY ? `${name} on a log scale (values span ≥ 10x).` : "",
+      hasFloor ? floorNote(name, formatNumber(floor)) : "",
+      clipNote(drawn, cap, name, formatNumber),
       variants.length > 1
         ? `Markers: ● step/tolerance sweep; ${
           variants.slice(1).map((v) => `${symbolOf.get(v)![1]} ${v} (dashed)`).join("; ")

@@ -9,6 +9,14 @@ import {
   trainingChart,
 } from "./charts.ts";
 import { markup, raw, safeDataImageUri, type SafeHtml } from "./escape.ts";
+import {
+  headlineMargins,
+  missingEverywhere,
+  missingGroups,
+  missingNotes,
+  sampleSourceText,
+  smokeBanner,
+} from "./meaning.ts";
 import { sampleErrorChart } from "./sample-error-chart.ts";
 import type { MergedManifest } from "./merge.ts";
 import {
@@ -63,6 +71,10 @@ a { color: #2f4fb0; }
 .howto { background: var(--panel); border-left: 4px solid #2f4fb0; padding: 10px 14px;
   margin: 12px 0; max-width: 70em; }
 .banner { background: #fff4e5; border-left: 4px solid #e08600; padding: 8px 14px; }
+.banner.smoke { background: #fdecea; border-left-color: var(--bad); font-size: 16px; }
+.banner.missing { background: var(--panel); border-left-color: var(--muted); font-size: 14px; }
+ul.headline { margin: 4px 0 2px; padding-left: 20px; font-size: 14px; }
+details.config > summary { cursor: pointer; font-weight: 600; margin: 6px 0; }
 nav { display: flex; flex-wrap: wrap; gap: 4px 16px; font-size: 14px; padding: 6px 0;
   border-bottom: 1px solid var(--line); }
 .lede { color: var(--muted); max-width: 70em; margin: 4px 0 10px; }
@@ -97,6 +109,7 @@ tr.published .method { font-weight: 500; }
   background: #fff1c2; border-radius: 3px; padding: 0 4px; }
 .published-note ul.note { padding-left: 18px; margin: 2px 0 0; }
 .footnotes { font-size: 12.5px; color: var(--muted); margin: 6px 0 0; padding-left: 22px; }
+.protocol { font-size: 12.5px; color: var(--muted); margin: 6px 0 0; overflow-wrap: anywhere; }
 .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px;
   margin-right: 6px; vertical-align: -1px; }
 .legend { display: flex; flex-wrap: wrap; gap: 4px 18px; font-size: 13px; margin: 4px 0 6px; }
@@ -107,6 +120,7 @@ figcaption { font-weight: 600; font-size: 14px; }
 .sample-grid { display: flex; flex-wrap: wrap; gap: 8px 20px; }
 .sample figure { margin: 0; }
 .sample figcaption { font-weight: 600; font-size: 13px; }
+.sample .note { max-width: 250px; }
 img.grid { display: block; width: 256px; max-width: 100%; height: auto; image-rendering: pixelated;
   border: 1px solid var(--line); margin-top: 4px; }
 table.plain { font-size: 13.5px; width: 100%; }
@@ -195,9 +209,14 @@ function comparisonSection(ctx: Ctx): SafeHtml {
   const { adaptiveSolver } = ctx.results.headline;
   return section("comparison", [
     markup`<p class="lede">One table per dataset · lower is better everywhere · <strong>bold ★</strong>
-= best in column · ${ctx.qualityName} and NFE from <code>${adaptiveSolver}</code> at its tightest
+= best in column · ${
+      ctx.qualityName === "FID" ? "FID, KID" : ctx.qualityName
+    } and NFE from <code>${adaptiveSolver}</code> at its tightest
 tolerance (hover a cell for the setting) · n/a cells have a footnote with the reason.</p>`,
-    ...tables.map((t) => renderTable(t, ctx.colors)),
+    ...missingNotes(ctx.results),
+    ...tables.map((t) =>
+      markup`${headlineMargins(t, ctx.results.headline.quality)}${renderTable(t, ctx.colors)}`
+    ),
     tables.length ? markup`` : markup`<p class="empty">This results file has no runs.</p>`,
   ]);
 }
@@ -254,8 +273,9 @@ sample image is not an inline base64 PNG/JPEG/GIF/WebP data URI, so it is not sh
   }
   ctx.images++;
   const alt = `generated samples: ${label}`;
+  const from = sampleSourceText(ctx.results, run);
   return markup`<figure class="sample"><figcaption>${swatch(ctx, label)}${label}</figcaption>
-<img class="grid" src="${uri}" alt="${alt}"></figure>`;
+<img class="grid" src="${uri}" alt="${alt}"><p class="note">made by ${from}</p></figure>`;
 }
 
 function swatch(ctx: Ctx, series: string): SafeHtml {
@@ -275,14 +295,21 @@ grey lines a few sampling trajectories from the source (open circle) to the samp
       ctx.results.runs.some((r) => r.samples?.image)
         ? " Images: the sample grid each run saved (PNG), scaled to 256 px wide without smoothing."
         : ""
-    }</p>`,
+    } Under each: the solver, setting and NFE that made the samples ("inferred" for files
+written before this was recorded: the first successful evaluation of the adaptive solver, which is
+the one the engine keeps).</p>`,
     ...perDataset(ctx, (d) => {
       const runs = runsOf(ctx.results, d);
       const scatters = sampleCharts(ctx.results, d, ctx.colors);
       const shown = new Set(scatters.map((c) => c.runId));
-      const figs: SafeHtml[] = scatters.map((c) =>
-        markup`<div class="sample">${figure(ctx, c, false)}</div>`
-      );
+      const byId = new Map(runs.map((r) => [r.id, r]));
+      const figs: SafeHtml[] = scatters.map((c) => {
+        const run = byId.get(c.runId!);
+        const from = run ? `; made by ${sampleSourceText(ctx.results, run)}` : "";
+        return markup`<div class="sample">${
+          figure(ctx, { ...c, note: `${c.note}${from}` }, false)
+        }</div>`;
+      });
       for (const r of runs) {
         if (!shown.has(r.id) && r.samples?.image !== undefined) {
           figs.push(imageFigure(ctx, r, labels.get(r.id) ?? r.method));
@@ -305,6 +332,8 @@ interface FailureRow {
 export function collectFailures(results: ResultsFile): FailureRow[] {
   const rows: FailureRow[] = [];
   const q = results.headline.quality;
+  // A metric no run has is one row, not one per evaluation (reports/meaning.ts).
+  const everywhere = missingEverywhere(results);
   for (const r of results.runs) {
     if (r.status !== "ok") {
       rows.push({
@@ -325,7 +354,7 @@ export function collectFailures(results: ResultsFile): FailureRow[] {
           where,
           reason: e.error ?? "no reason recorded",
         });
-      } else if (e.metrics?.[q] === undefined) {
+      } else if (e.metrics?.[q] === undefined && !everywhere.some((m) => m.metric === q)) {
         rows.push({
           kind: `missing ${q}`,
           dataset: r.dataset,
@@ -335,6 +364,15 @@ export function collectFailures(results: ResultsFile): FailureRow[] {
         });
       }
     }
+  }
+  for (const g of missingGroups(results)) {
+    rows.push({
+      kind: `missing ${g.metrics.join(", ")}`,
+      dataset: "all",
+      method: `all ${g.runs} runs`,
+      where: `${g.evals} evaluations`,
+      reason: g.reasons.join(" / "),
+    });
   }
   for (const f of results.plugins.failures) {
     rows.push({ kind: "plugin load", dataset: "", method: "", where: f.file, reason: f.reason });
@@ -400,7 +438,6 @@ function manifestSection(ctx: Ctx): SafeHtml {
     : "complete run (not sharded)";
   const config: Array<[string, string]> = [];
   flatten(m.config ?? {}, "", config);
-  const shown = config.slice(0, 80);
   const mergedTable = m.mergedFrom?.length
     ? [
       markup`<h3>Merged shards</h3>`,
@@ -426,10 +463,6 @@ function manifestSection(ctx: Ctx): SafeHtml {
   const notes = m.backendNotes?.length
     ? markup`<ul class="notes">${m.backendNotes.map((n) => markup`<li>${n}</li>`)}</ul>`
     : "none";
-  const more: SafeHtml = config.length > shown.length
-    ? markup`<p class="note">Showing ${shown.length} of ${config.length} settings; the full
-configuration is below.</p>`
-    : markup``;
   const json = JSON.stringify(m.config ?? {}, null, 2);
   return section("manifest", [
     kv([
@@ -453,8 +486,13 @@ configuration is below.</p>`
     ]),
     ...mergedTable,
     markup`<h3>Configuration</h3>`,
-    plainTable("plain config", ["Setting", "Value"], shown.map(([k, val]) => [code(k), code(val)])),
-    more,
+    markup`<details class="config"><summary>Show all ${config.length} settings</summary>${
+      plainTable(
+        "plain config",
+        ["Setting", "Value"],
+        config.map(([k, val]) => [code(k), code(val)]),
+      )
+    }</details>`,
     markup`<details><summary>Full configuration (JSON)</summary><pre>${json}</pre></details>`,
   ]);
 }
@@ -587,6 +625,7 @@ holds only part of the run. Merge all shards with <code>deno task report --merge
 <h1>fmbench report: <span class="suite">${results.suite}</span></h1>
 <p class="facts">${facts.map((f, i) => markup`${i ? " · " : ""}<span>${f}</span>`)}${failLink}</p>
 ${shardBanner}
+${smokeBanner(results)}
 <p class="howto"><strong>How to read this.</strong> Each table below compares training recipes
 (rows: a probability path, a coupling and a loss) on one dataset, as in Lipman et al.'s Table 1.
 All columns are lower-is-better and the best value is bold with a ★: NLL (${nllUnit}, ± standard

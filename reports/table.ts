@@ -12,8 +12,16 @@ import {
 import { followsTable1, nllUnit, table1Order } from "./table1.ts";
 
 /** The table's columns, in display order. Lower is better for every one of them. */
-export type ColumnKey = "nll" | "quality" | "nfe" | "straightness" | "trainTime";
-export const COLUMN_KEYS: ColumnKey[] = ["nll", "quality", "nfe", "straightness", "trainTime"];
+export type ColumnKey = "nll" | "quality" | "kid" | "nfe" | "straightness" | "trainTime";
+/** Every column; "kid" is shown only when the quality metric is FID (tableColumns). */
+export const COLUMN_KEYS: ColumnKey[] = [
+  "nll",
+  "quality",
+  "kid",
+  "nfe",
+  "straightness",
+  "trainTime",
+];
 
 /** One cell: a number (with optional stderr) or "n/a" with the reason it is missing. */
 export interface TableCell {
@@ -68,6 +76,8 @@ export interface DatasetTable {
    * the solver that counted the measured NFE (for the note on comparability).
    */
   published?: { rows: PublishedTableRow[]; nfeSolver: string };
+  /** How the table's FID/KID were computed, one line per distinct protocol (FID suites). */
+  protocol?: string[];
 }
 
 /** Datasets in order of first appearance in the runs. */
@@ -178,39 +188,88 @@ function nllCell(run: RunRecord, results: ResultsFile): TableCell {
   return { value, stderr: n.stderr, text: formatWithError(value, n.stderr), detail };
 }
 
-function evalCells(run: RunRecord, results: ResultsFile): [TableCell, TableCell] {
+function evalCells(run: RunRecord, results: ResultsFile): [TableCell, TableCell, TableCell] {
   const { adaptiveSolver, quality } = results.headline;
   const e = headlineEval(run, adaptiveSolver);
   if (!e) {
     const reason = `no evaluation with the adaptive solver "${adaptiveSolver}" was recorded`;
-    return [na(reason), na(reason)];
+    return [na(reason), na(reason), na(reason)];
   }
   const where = evalLabel(e);
   if (e.status !== "ok") {
     const reason = `${where} failed: ${e.error ?? "no reason recorded"}`;
-    return [na(reason), na(reason)];
+    return [na(reason), na(reason), na(reason)];
   }
+  const samples = e.protocol ? `, ${e.protocol.generated} samples, NFE ${e.nfe}` : "";
+  const why = (metric: string) =>
+    e.notes?.[metric] ?? (Object.values(e.notes ?? {}).join("; ") || "no reason recorded");
+  // FID and KID missing for the same reason (e.g. no Inception weights) share one footnote.
+  const both = e.metrics?.[quality] === undefined && e.metrics?.kid === undefined &&
+    why(quality) === why("kid");
+  const missing = (metric: string) =>
+    na(`${both ? "FID/KID" : metric.toUpperCase()} not computed for ${where}: ${why(metric)}`);
   const q = e.metrics?.[quality];
   const qCell: TableCell = q !== undefined && Number.isFinite(q)
-    ? { value: q, text: formatNumber(q), detail: where }
-    : na(
-      `${quality.toUpperCase()} not computed for ${where}: ` +
-        (e.notes?.[quality] ??
-          (Object.values(e.notes ?? {}).join("; ") || "no reason recorded")),
-    );
+    ? { value: q, text: formatNumber(q), detail: `${where}${samples}` }
+    : missing(quality);
+  const k = e.metrics?.kid;
+  const kStd = e.metrics?.kid_std;
+  const kidCell: TableCell = k !== undefined && Number.isFinite(k)
+    ? {
+      value: k,
+      text: formatWithError(k, kStd),
+      detail: `${where}${samples}; ± std over ${e.protocol?.kid?.subsets ?? "the"} subsets`,
+    }
+    : missing("kid");
   const nfeCell: TableCell = Number.isFinite(e.nfe)
     ? { value: e.nfe, text: formatNumber(e.nfe), detail: where }
     : na(`NFE not recorded for ${where}`);
-  return [qCell, nfeCell];
+  return [qCell, kidCell, nfeCell];
+}
+
+/**
+ * One line per distinct FID/KID protocol among a dataset's runs: reference set and size, samples
+ * per solver setting, preprocessing, KID settings and the weights' hash.
+ * @example
+ * protocolLines(results.runs.filter((r) => r.dataset === "cifar10")); // ["FID/KID protocol: reference cifar10 train, 50,000 images · ..."]
+ */
+export function protocolLines(runs: RunRecord[]): string[] {
+  const count = (n: number) => n.toLocaleString("en-US");
+  const seen = new Map<string, string>();
+  for (const r of runs) {
+    for (const e of r.evals ?? []) {
+      const p = e.protocol;
+      if (!p) continue;
+      const key = JSON.stringify(p);
+      if (seen.has(key)) continue;
+      const kid = p.kid
+        ? `KID: ${p.kid.estimator}, kernel ${p.kid.kernel}, ${p.kid.subsets} subsets of ` +
+          `${count(p.kid.subsetSize)}, against ${
+            count(p.reference.kidFeatures ?? p.reference.n)
+          } reference features · `
+        : "";
+      const published = p.weights.published ? " (pytorch-fid's published file)" : "";
+      seen.set(
+        key,
+        `FID/KID protocol: reference ${p.reference.dataset} ${p.reference.split}, ` +
+          `${count(p.reference.n)} images · ${
+            count(p.generated)
+          } generated samples per solver setting (solver and NFE: the NFE column and each ` +
+          `cell's tooltip) · ${p.preprocessing} · ${kid}${p.network}, ${p.weights.file} ` +
+          `sha256 ${p.weights.sha256}${published}`,
+      );
+    }
+  }
+  return [...seen.values()];
 }
 
 function runCells(run: RunRecord, results: ResultsFile): Record<ColumnKey, TableCell> {
   if (run.status !== "ok") {
     const reason = `run failed: ${run.error ?? "no reason recorded"}`;
     const cell = na(reason);
-    return { nll: cell, quality: cell, nfe: cell, straightness: cell, trainTime: cell };
+    return { nll: cell, quality: cell, kid: cell, nfe: cell, straightness: cell, trainTime: cell };
   }
-  const [quality, nfe] = evalCells(run, results);
+  const [quality, kid, nfe] = evalCells(run, results);
   const straightness: TableCell = run.straightness !== undefined &&
       Number.isFinite(run.straightness)
     ? {
@@ -226,14 +285,14 @@ function runCells(run: RunRecord, results: ResultsFile): Record<ColumnKey, Table
       detail: `${run.train.steps} steps x batch ${run.train.batch}`,
     }
     : na("no training record");
-  return { nll: nllCell(run, results), quality, nfe, straightness, trainTime };
+  return { nll: nllCell(run, results), quality, kid, nfe, straightness, trainTime };
 }
 
 /** The column headers for a results file's headline conventions. */
 export function tableColumns(results: ResultsFile): TableColumn[] {
   const { adaptiveSolver, quality, nll } = results.headline;
   const q = quality === "fid" ? "FID" : "W2";
-  return [
+  const columns: TableColumn[] = [
     {
       key: "nll",
       title: "NLL",
@@ -251,6 +310,15 @@ export function tableColumns(results: ResultsFile): TableColumn[] {
         q === "FID" ? "Fréchet inception distance" : "2-Wasserstein distance to held-out data"
       } of samples from the adaptive solver ${adaptiveSolver} (tightest tolerance)`,
     },
+    ...(quality === "fid"
+      ? [{
+        key: "kid" as const,
+        title: "KID",
+        sub: `${adaptiveSolver} · ± std`,
+        help: `kernel inception distance (unbiased MMD² with the cubic polynomial kernel, mean ` +
+          `± std over subsets) of the same samples as the FID column`,
+      }]
+      : []),
     {
       key: "nfe",
       title: "NFE",
@@ -271,14 +339,18 @@ export function tableColumns(results: ResultsFile): TableColumn[] {
       help: "training wall-clock time on this run's backend",
     },
   ];
+  return columns;
 }
 
 /** Build the comparison tables (one per dataset) from a results file. */
 export function buildTables(results: ResultsFile): DatasetTable[] {
   const methods = new Map(results.methods.map((m) => [m.label, m]));
   const series = seriesLabels(results);
+  const columns = tableColumns(results);
+  const keys = columns.map((c) => c.key);
   return datasetsOf(results).map((dataset) => {
-    const measured: TableRow[] = runsOf(results, dataset).map((run) => ({
+    const runs = runsOf(results, dataset);
+    const measured: TableRow[] = runs.map((run) => ({
       runId: run.id,
       series: series.get(run.id) ?? run.method,
       method: methods.get(run.method),
@@ -291,7 +363,7 @@ export function buildTables(results: ResultsFile): DatasetTable[] {
     }));
     const table1 = followsTable1(results);
     const rows = table1 ? table1Order(measured) : measured;
-    for (const key of COLUMN_KEYS) {
+    for (const key of keys) {
       const values = rows.map((r) => r.cells[key].value).filter((v): v is number =>
         v !== undefined
       );
@@ -301,7 +373,7 @@ export function buildTables(results: ResultsFile): DatasetTable[] {
     }
     const footnotes: string[] = [];
     for (const r of rows) {
-      for (const key of COLUMN_KEYS) {
+      for (const key of keys) {
         const cell = r.cells[key];
         if (cell.reason === undefined) continue;
         let i = footnotes.indexOf(cell.reason);
@@ -310,13 +382,15 @@ export function buildTables(results: ResultsFile): DatasetTable[] {
       }
     }
     const reference = results.references?.[dataset];
+    const protocol = protocolLines(runs);
     const published = table1 ? publishedTableRows(results, dataset) : [];
     return {
       dataset,
-      columns: tableColumns(results),
+      columns,
       rows,
       footnotes,
       reference,
+      ...(protocol.length ? { protocol } : {}),
       ...(published.length
         ? { published: { rows: published, nfeSolver: results.headline.adaptiveSolver } }
         : {}),
@@ -378,6 +452,7 @@ export function renderTable(table: DatasetTable, colors?: Map<string, string>): 
   const notes = table.footnotes.length
     ? markup`<ol class="footnotes">${table.footnotes.map((f) => markup`<li>${f}</li>`)}</ol>`
     : "";
+  const protocol = (table.protocol ?? []).map((p) => markup`<p class="protocol">${p}</p>`);
   return markup`<div class="table-wrap"><table class="comparison" data-dataset="${table.dataset}">
 <caption>${table.dataset}${
     table.reference
@@ -388,7 +463,7 @@ export function renderTable(table: DatasetTable, colors?: Map<string, string>): 
       : ""
   }</caption>
 <thead><tr><th scope="col">Method <div class="unit">path · coupling · loss</div></th>${head}</tr></thead>
-<tbody>${body}</tbody></table>${notes}${
+<tbody>${body}</tbody></table>${protocol}${notes}${
     table.published ? publishedNote(table.published.nfeSolver, table.published.rows) : ""
   }</div>`;
 }

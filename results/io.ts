@@ -1,6 +1,7 @@
 // Reading and writing results.json atomically, and the stable config hash used for resume.
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { resultsProblems } from "./check.ts";
 import { RESULTS_SCHEMA, type ResultsFile } from "./schema.ts";
 
 /** JSON with object keys sorted, so equal configs hash equally. */
@@ -48,32 +49,30 @@ export function resultsPath(dirOrFile: string): string {
   return dirOrFile.endsWith(".json") ? dirOrFile : join(dirOrFile, "results.json");
 }
 
-/** Check the fields the report relies on; names the file and the first bad field. */
+/**
+ * Check a parsed results file deeply (results/check.ts): the schema tag, then the type of every
+ * field reports and resume read, and the sign of metrics that cannot be negative. A
+ * ResultsFileError names the file, the field path and the value, e.g.
+ * "runs/x/results.json: runs[3].evals[2].metrics.w2 = -5 is negative (W2 is a distance, >= 0)".
+ * @example
+ * const results = checkResults(JSON.parse(text), "runs/x/results.json");
+ */
 export function checkResults(value: unknown, path: string): ResultsFile {
   const bad = (what: string) => new ResultsFileError(`${path}: ${what}`);
-  if (value === null || typeof value !== "object") throw bad("expected a JSON object");
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw bad("expected a JSON object");
+  }
   const v = value as Record<string, unknown>;
   if (v.schema !== RESULTS_SCHEMA) {
     throw bad(`schema is ${JSON.stringify(v.schema)}, expected "${RESULTS_SCHEMA}"`);
   }
-  for (const key of ["runs", "methods"]) {
-    if (!Array.isArray(v[key])) throw bad(`"${key}" must be an array`);
+  const problems = resultsProblems(value);
+  if (problems.length) {
+    const more = problems.length > 3
+      ? `; and ${problems.length - 3} more${problems.length >= 20 ? " (at least)" : ""}`
+      : "";
+    throw bad(problems.slice(0, 3).join("; ") + more);
   }
-  for (const key of ["manifest", "plugins", "headline"]) {
-    if (v[key] === null || typeof v[key] !== "object") throw bad(`"${key}" must be an object`);
-  }
-  const p = v.plugins as Record<string, unknown>;
-  if (!Array.isArray(p.loaded) || !Array.isArray(p.failures)) {
-    throw bad(`"plugins" must have arrays "loaded" and "failures"`);
-  }
-  const h = v.headline as Record<string, unknown>;
-  if (h.quality !== "w2" && h.quality !== "fid") {
-    throw bad(`headline.quality is ${JSON.stringify(h.quality)}, expected "w2" or "fid"`);
-  }
-  if (h.nll !== "nats" && h.nll !== "bpd") {
-    throw bad(`headline.nll is ${JSON.stringify(h.nll)}, expected "nats" or "bpd"`);
-  }
-  if (typeof h.adaptiveSolver !== "string") throw bad(`headline.adaptiveSolver must be a string`);
   return value as ResultsFile;
 }
 
@@ -104,9 +103,34 @@ export async function readResults(dirOrFile: string): Promise<ResultsFile> {
 }
 
 /**
+ * Move a results file that cannot be read as results (bad JSON, wrong schema or field) aside to
+ * `<file>.unreadable-<time>`, before anything overwrites it. Returns the backup path, or null
+ * when the file is absent or reads fine (then it is left alone).
+ * @example
+ * const moved = await backupIfUnreadable("runs/x/results.json", console.error);
+ */
+export async function backupIfUnreadable(
+  file: string,
+  log: (line: string) => void,
+): Promise<string | null> {
+  try {
+    await readResults(file);
+    return null;
+  } catch (e) {
+    if (!(e instanceof ResultsFileError) || /^results\.json not found/.test(e.message)) {
+      return null;
+    }
+    const backup = `${file}.unreadable-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+    await Deno.rename(file, backup);
+    log(`${e.message}; moved it to ${backup}`);
+    return backup;
+  }
+}
+
+/**
  * The results.json a run resumes from: null when there is none; a file that cannot be read as
- * results (bad JSON, wrong schema) is moved aside to `<file>.unreadable-<time>` and reported
- * through `log`, so the new run never silently overwrites it.
+ * results (bad JSON, wrong schema, a bad field) is moved aside to `<file>.unreadable-<time>` and
+ * reported through `log`, so the new run never silently overwrites it.
  * @example
  * const previous = await readResultsForResume("runs/x/results.json", console.error);
  */

@@ -58,6 +58,35 @@ export interface MethodEntry {
   family: string;
 }
 
+/**
+ * How the feature-based metrics (FID, KID) of an evaluation were made: what a reader needs to
+ * compare them with other numbers. Optional: absent on W2 evaluations and in older files.
+ * @example
+ * const p: FeatureMetricProtocol = {
+ *   network: "pytorch-fid InceptionV3 pool3 (2048-d)",
+ *   weights: { file: "pt_inception-2015-12-05-6726825d.pth", sha256: "6726825d...", published: true },
+ *   reference: { dataset: "cifar10", split: "train", n: 50000, kidFeatures: 10000 },
+ *   generated: 5000,
+ *   preprocessing: "[-1, 1] -> [0, 1], clipped, rounded to 8 bits; bilinear resize to 299x299",
+ *   kid: { subsets: 100, subsetSize: 1000, kernel: "(x.y/d + 1)^3", estimator: "unbiased MMD^2" },
+ * };
+ */
+export interface FeatureMetricProtocol {
+  /** The feature network. */
+  network: string;
+  /** The weights file: its name, the SHA-256 of its bytes, of its tensors, and whether it is
+   * the published file (its SHA-256 is pytorch-fid's). */
+  weights: { file: string; sha256: string; contentSha256?: string; published?: boolean };
+  /** The real images: data set, split, how many make the FID statistics, how many KID uses. */
+  reference: { dataset: string; split: string; n: number; kidFeatures?: number };
+  /** Generated samples per evaluation (made by the record's solver and setting, at its NFE). */
+  generated: number;
+  /** How samples become network inputs. */
+  preprocessing: string;
+  /** KID's settings, when KID was computed. */
+  kid?: { subsets: number; subsetSize: number; kernel: string; estimator: string };
+}
+
 /** One solver setting's sampling evaluation of a trained model. */
 export interface EvalRecord {
   solver: string;
@@ -67,15 +96,24 @@ export interface EvalRecord {
   error?: string;
   /** Velocity evaluations per sample path, counted by the harness. */
   nfe: number;
-  /** e.g. { w2: 0.12 } (toy2d) or { fid: 35.1 } (images); a value that could not be computed is absent, with a reason in notes. */
+  /** e.g. { w2: 0.12 } (toy2d) or { fid: 35.1, kid: 0.031, kid_std: 0.002 } (images); a value that could not be computed is absent, with a reason in notes. */
   metrics: Record<string, number>;
   notes?: Record<string, string>;
+  /** How FID/KID were computed (images only). */
+  protocol?: FeatureMetricProtocol;
   seconds: number;
   /**
    * Fixed-step solvers: the mean squared distance per dimension between these samples and the
    * reference solution from the same noise (the adaptive solver at its tightest tolerance).
    */
   sampleError?: { mse: number; reference: { solver: string; setting: SolverSetting } };
+}
+
+/** The evaluation whose samples a run keeps for the report: solver, setting and its NFE. */
+export interface SampleSource {
+  solver: string;
+  setting: SolverSetting;
+  nfe: number;
 }
 
 export interface NllRecord {
@@ -130,8 +168,16 @@ export interface RunRecord {
   straightness?: number;
   /** Where derived inputs came from, e.g. reflow pairs: teacher, solver, seed, count, file. */
   provenance?: Record<string, unknown>;
-  /** Small sample of generated data: 2-D points, or data-URI PNG grids for images. */
-  samples?: { points?: number[][]; trajectories?: number[][][]; image?: string };
+  /**
+   * Small sample of generated data: 2-D points, or data-URI PNG grids for images, and which
+   * evaluation made them (`from`; absent in files written before it was recorded).
+   */
+  samples?: {
+    points?: number[][];
+    trajectories?: number[][][];
+    image?: string;
+    from?: SampleSource;
+  };
 }
 
 export interface ResultsFile {
@@ -149,4 +195,6 @@ export interface ResultsFile {
    * size: what a perfect model would score (the finite-sample floor of W2), e.g. { w2: 0.21 }.
    */
   references?: Record<string, Record<string, number>>;
+  /** The budget the run used; `smoke` marks a budget whose numbers are not meaningful. */
+  budget?: { name: string; description: string; smoke: boolean };
 }

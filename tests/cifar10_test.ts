@@ -320,3 +320,40 @@ Deno.test("a local archive is verified and extracted without downloading", async
     assert.equal(data.labels[4], 1); // file 1, record 0
   });
 });
+
+Deno.test('download: every "deleted" message is printed only once the file is gone', async () => {
+  const { bytes, md5 } = await syntheticArchive();
+  const corrupt = bytes.slice();
+  corrupt[100] ^= 0xff;
+  await withTempDir(async (dir) => {
+    // A corrupt local archive, then a partial download, then a corrupt one, then a good one.
+    await Deno.writeFile(join(dir, CIFAR10_ARCHIVE), corrupt);
+    const checked: string[] = [];
+    const fake = fakeFetch(bytes, [bytes.subarray(0, bytes.length - 10), corrupt]);
+    await loadCifar10({
+      dataDir: dir,
+      split: "test",
+      recordsPerFile: PER_FILE,
+      md5,
+      fetch: fake.fetch,
+      onProgress: (p) => {
+        const m = /(\S+) is corrupt .*; deleted$|; deleted (\S+)$/.exec(p.message);
+        if (!m) return;
+        const path = m[1] ?? m[2];
+        let there = true;
+        try {
+          Deno.statSync(path);
+        } catch {
+          there = false;
+        }
+        assert.equal(there, false, `"${p.message}" while ${path} is still there`);
+        checked.push(path);
+      },
+    }).catch(() => {});
+    assert.deepEqual(checked.map((p) => p.slice(dir.length + 1)), [
+      CIFAR10_ARCHIVE,
+      `${CIFAR10_ARCHIVE}.part`,
+      `${CIFAR10_ARCHIVE}.part`,
+    ]);
+  });
+});

@@ -2,6 +2,7 @@
 import { pngChunk } from "../harness/store/png.ts";
 import {
   type EvalRecord,
+  type FeatureMetricProtocol,
   type MethodEntry,
   RESULTS_SCHEMA,
   type ResultsFile,
@@ -15,6 +16,28 @@ export const HOSTILE_DESCRIPTION = "Pairs by minibatch OT. <script>alert(1)</scr
 
 /** A cell whose rendered values tests look for: moons / fm-ot / dopri5 at rtol 1e-5. */
 export const KNOWN_CELL = { dataset: "moons", method: "fm-ot", w2: 0.0412, nfe: 62 } as const;
+
+/** The FID/KID protocol the image fixture's evaluations carry (fake values, real shape). */
+export const FIXTURE_PROTOCOL: FeatureMetricProtocol = {
+  network: "pytorch-fid InceptionV3 pool3 (2048-d)",
+  weights: {
+    file: "pt_inception-2015-12-05-6726825d.pth",
+    sha256: "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2",
+    contentSha256: "0".repeat(64),
+    published: true,
+  },
+  reference: { dataset: "cifar10", split: "train", n: 50000, kidFeatures: 10000 },
+  generated: 5000,
+  preprocessing: "samples in [-1, 1] mapped to [0, 1], clipped and rounded to 8 bits " +
+    "(floor(255 x + 0.5) / 255, as a PNG round trip); bilinear resize to 299x299 " +
+    "(align_corners=False), scaled to [-1, 1]",
+  kid: {
+    subsets: 100,
+    subsetSize: 1000,
+    kernel: "(x.y/d + 1)^3",
+    estimator: "unbiased MMD^2, mean and std over subsets",
+  },
+};
 
 /** Options for {@link buildFixture}. */
 export interface FixtureOptions {
@@ -57,7 +80,10 @@ function evalsFor(dataset: string, method: string, kind: "toy2d" | "images"): Ev
   const scale = kind === "images" ? 600 : 1;
   const dsFactor = dataset === "moons" || dataset === "cifar10-32" ? 1 : 1.3;
   const metric = (v: number): Record<string, number> =>
-    kind === "images" ? { fid: r4(v * scale) } : { w2: r4(v) };
+    kind === "images"
+      ? { fid: r4(v * scale), kid: r4(v * 0.6), kid_std: r4(0.0008 + v * 0.02) }
+      : { w2: r4(v) };
+  const protocol = kind === "images" ? { protocol: FIXTURE_PROTOCOL } : {};
   const out: EvalRecord[] = [];
   for (const steps of [2, 4, 8, 16]) {
     const q = dsFactor * p.floor + (p.slope * dsFactor) / steps;
@@ -67,6 +93,7 @@ function evalsFor(dataset: string, method: string, kind: "toy2d" | "images"): Ev
       status: "ok",
       nfe: steps,
       metrics: metric(q),
+      ...protocol,
       seconds: r4(0.01 * steps),
     });
   }
@@ -77,6 +104,7 @@ function evalsFor(dataset: string, method: string, kind: "toy2d" | "images"): Ev
     status: "ok",
     nfe: 8,
     metrics: metric(dsFactor * p.floor + (0.7 * p.slope * dsFactor) / 8),
+    ...protocol,
     seconds: 0.08,
   });
   [1e-3, 1e-5].forEach((rtol, i) => {
@@ -88,6 +116,7 @@ function evalsFor(dataset: string, method: string, kind: "toy2d" | "images"): Ev
       status: "ok",
       nfe,
       metrics: metric(q),
+      ...protocol,
       seconds: r4(0.01 * nfe),
     });
   });

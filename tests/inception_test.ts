@@ -12,6 +12,7 @@ import {
   toUnitImages,
 } from "../harness/metrics/fid/features.ts";
 import { batchStats } from "../harness/metrics/fid/frechet.ts";
+import { kid } from "../harness/metrics/fid/kid.ts";
 import { checkInceptionTensors, InceptionWeightsError } from "../harness/metrics/fid/inception.ts";
 import {
   allConvs,
@@ -20,6 +21,7 @@ import {
   featureParamCount,
 } from "../harness/metrics/fid/inception-spec.ts";
 import { referenceStats, referenceStatsPath } from "../harness/metrics/fid/reference-stats.ts";
+import { seededWeights } from "./helpers/inception-weights.ts";
 import { encodeSafetensors, type TensorToWrite } from "../harness/store/safetensors.ts";
 
 await selectBackend("wasm");
@@ -43,27 +45,6 @@ const GOLDEN = {
   paramsWithFc: 23850960,
   bnRunningValues: 34432,
 };
-
-/** Seeded weights under pytorch-fid's names, in the order and formulas torch_golden.py uses. */
-function seededWeights(seed: number): Record<string, TensorToWrite> {
-  const u = rng(seed);
-  const out: Record<string, TensorToWrite> = {};
-  for (const t of expectedTensors()) {
-    const n = t.shape.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(n);
-    const kind = t.name.split(".").slice(-2).join(".");
-    if (kind === "conv.weight") {
-      const scale = Math.sqrt(6 / (n / t.shape[0]));
-      for (let i = 0; i < n; i++) data[i] = (2 * u() - 1) * scale;
-    } else if (kind === "bn.weight" || kind === "bn.running_var") {
-      for (let i = 0; i < n; i++) data[i] = 0.5 + u();
-    } else {
-      for (let i = 0; i < n; i++) data[i] = 0.4 * u() - 0.2;
-    }
-    out[t.name] = { shape: t.shape, data };
-  }
-  return out;
-}
 
 Deno.test("inception spec: 94 BasicConv2d, 470 tensors, parameter counts match PyTorch", () => {
   assert.equal(allConvs().length, 94);
@@ -130,8 +111,15 @@ Deno.test("loadFidModel: a missing file is n/a with the path; a partial file nam
     const r = await loadFidModel(missing);
     assert.equal(r.available, false);
     if (r.available) return;
-    assert.ok(r.reason.startsWith(`n/a: Inception weights not found at ${missing}`), r.reason);
-    assert.match(r.reason, /pt_inception-2015-12-05-6726825d\.pth/);
+    assert.ok(
+      r.reason.startsWith(`n/a: Inception weights not found; looked for ${missing}`),
+      r.reason,
+    );
+    assert.match(r.reason, /deno task fid:weights/);
+    assert.match(
+      r.reason,
+      /releases\/download\/fid_weights\/pt_inception-2015-12-05-6726825d\.pth/,
+    );
     // Only the stem's first conv: the first missing tensor is Conv2d_2a_3x3.conv.weight.
     const partial = `${dir}/partial.safetensors`;
     const all = seededWeightsStem();
@@ -303,7 +291,8 @@ Deno.test("fid pipeline: streaming, quantisation, cached reference reuse and com
     const stats = await streamFeatureStats({ extractor: tinyExtractor, images, n: 10, batch: 3 });
     const whole = tf.tensor4d(all, [10, 4, 4, 3]);
     const feats = tinyExtractor.features(whole);
-    const once = batchStats(feats.dataSync(), 6);
+    const featsOnce = feats.dataSync() as Float32Array;
+    const once = batchStats(featsOnce, 6);
     tf.dispose([whole, feats]);
     once.sigma.forEach((v, i) => assert.ok(Math.abs(v - stats.sigma[i]) < 1e-12));
     const opts = {
@@ -322,8 +311,14 @@ Deno.test("fid pipeline: streaming, quantisation, cached reference reuse and com
     const again = await referenceStats(opts);
     assert.equal(again.reused, true);
     assert.deepEqual(again.stats.sigma, first.stats.sigma);
-    assert.deepEqual(again.stats.sqrtSigma, first.stats.sqrtSigma);
+    assert.deepEqual(again.stats.factor, first.stats.factor);
+    assert.equal(first.provenance.kidFeatures, 10);
+    assert.deepEqual(again.features, first.features);
+    assert.deepEqual(first.features, Float32Array.from(featsOnce));
     assert.equal(again.provenance.weightsSha256, "abc");
+    const fewer = await referenceStats({ ...opts, kidFeatures: 4 });
+    assert.equal(fewer.reused, false, "a different KID feature count recomputes");
+    assert.deepEqual(fewer.features, Float32Array.from(featsOnce.subarray(0, 4 * 6)));
     const other = await referenceStats({ ...opts, weightsSha256: "def" });
     assert.equal(other.reused, false, "different weights must recompute");
     // Same images generated in [-1, 1]: FID 0 against their own statistics.
@@ -341,12 +336,17 @@ Deno.test("fid pipeline: streaming, quantisation, cached reference reuse and com
       extractor: tinyExtractor,
       generate,
       reference: first.stats,
+      referenceFeatures: first.features,
+      kid: { subsets: 3, seed: 5 },
       n: 10,
       batch: 4,
       range: [-1, 1],
     });
     assert.ok(Math.abs(r.fid) < 1e-9, `fid ${r.fid}`);
     assert.equal(r.n, 10);
+    // KID on the kept generated features (the same images) equals KID of the features directly.
+    assert.deepEqual(r.kid, kid(featsOnce, first.features, 6, { subsets: 3, seed: 5 }));
+    assert.equal(r.kid?.subsetSize, 10);
     assert.equal(tf.memory().numTensors, before);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -29,7 +29,8 @@ Deno.test("registry: a dropped-in path is discovered; broken files are reported 
     "throws.ts": `throw new Error("boom at import");`,
     "wrong-shape.ts": `export default { name: "bad", description: "no family" };`,
     "no-default.ts": `export const x = 1;`,
-    "dupe.ts": SQUARE_PATH,
+    "dupe-a.ts": SQUARE_PATH.replace(`"square-ot"`, `"twice"`),
+    "dupe-b.ts": SQUARE_PATH.replace(`"square-ot"`, `"twice"`),
     "_ignored.ts": `throw new Error("must not be imported");`,
   });
   const reg = await discoverPlugins([BUILTIN_PLUGINS, root]);
@@ -39,11 +40,10 @@ Deno.test("registry: a dropped-in path is discovered; broken files are reported 
   assert.match(byFile("throws.ts")!.reason, /boom at import/);
   assert.match(byFile("wrong-shape.ts")!.reason, /member "family" must be a string/);
   assert.match(byFile("no-default.ts")!.reason, /no default export/);
-  assert.match(
-    byFile("square-ot.ts")?.reason ?? byFile("dupe.ts")!.reason,
-    /duplicate paths name "square-ot"/,
-  );
+  assert.match(byFile("dupe-a.ts")!.reason, /duplicate paths name "twice", also .*dupe-b\.ts/);
+  assert.match(byFile("dupe-b.ts")!.reason, /duplicate paths name "twice", also .*dupe-a\.ts/);
+  assert.ok(!reg.paths.has("twice"), "a name defined twice is used from neither file");
   assert.equal(byFile("_ignored.ts"), undefined);
-  assert.equal(reg.failures.length, 4);
+  assert.equal(reg.failures.length, 5);
   await Deno.remove(decodeURIComponent(root.pathname), { recursive: true });
 });

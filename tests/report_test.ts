@@ -236,11 +236,52 @@ Deno.test("image suites: bits/dim, FID and inline PNG sample grids", () => {
   // bpd = nats / (D ln 2) + 7 for the fixture's nats: 3 + 10 * 0.0412 = 3.412 bits/dim.
   assert.match(row, /<strong>3\.412 ± 0\.012<\/strong>/);
   assert.match(row, /<strong>24\.7<\/strong>/);
+  // KID next to FID: mean ± std over subsets, with the samples and NFE in the tooltip.
+  assert.match(doc, /FID <span class="arrow">↓<\/span>.*KID <span class="arrow">↓<\/span>.*NFE/s);
+  assert.match(
+    row,
+    /title="best in column; dopri5 \(rtol=1e-5, atol=1e-5\), 5000 samples, NFE 62; ± std over 100 subsets"><strong>0\.0247 ± 0\.0016<\/strong>/,
+  );
+  // The protocol line under the table: reference, samples, preprocessing, KID, weights' hash.
+  const after = doc.slice(doc.indexOf(tableHtml(doc, "cifar10-32")));
+  const protocol = /<p class="protocol">([^<]*)<\/p>/.exec(after)?.[1] ?? "";
+  assert.match(
+    protocol,
+    /^FID\/KID protocol: reference cifar10 train, 50,000 images · 5,000 generated samples/,
+  );
+  assert.match(protocol, /rounded to 8 bits/);
+  assert.match(protocol, /100 subsets of 1,000, against 10,000 reference features/);
+  assert.match(
+    protocol,
+    /sha256 6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2 \(pytorch-fid&#39;s published file\)/,
+  );
   assert.equal(meta(doc, "fmbench-images"), "6");
   assert.equal(count(doc, /<img class="grid" src="data:image\/png;base64,[A-Za-z0-9+/=]+"/g), 6);
   // quality-vs-NFE + training per dataset; images are not SVG charts.
   assert.equal(meta(doc, "fmbench-charts"), "4");
   assert.equal(count(doc, /<svg[\s>]/g), 4);
+});
+
+Deno.test("FID and KID n/a for one reason share one footnote that says how to get the weights", () => {
+  const r = buildFixture({ kind: "images" });
+  const reason =
+    "n/a: Inception weights not found; looked for /data/pt_inception-2015-12-05-6726825d.pth";
+  for (const run of r.runs) {
+    for (const e of run.evals) {
+      e.metrics = {};
+      e.notes = { fid: reason, kid: reason };
+      delete e.protocol;
+    }
+  }
+  const doc = renderReport(r);
+  const table = doc.slice(doc.indexOf(tableHtml(doc, "cifar10-32")));
+  const notes = table.slice(table.indexOf('<ol class="footnotes">'), table.indexOf("</ol>"));
+  assert.equal(count(notes, /<li>/g), 1, notes);
+  assert.match(
+    notes,
+    /FID\/KID not computed for dopri5 \(rtol=1e-5, atol=1e-5\): n\/a: Inception weights not found; looked for \/data\/pt_inception/,
+  );
+  assert.doesNotMatch(table.slice(0, table.indexOf("</div>")), /class="protocol"/);
 });
 
 Deno.test("partial and failed runs render with reasons instead of throwing", () => {

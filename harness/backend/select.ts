@@ -31,10 +31,80 @@ async function tryTensorflow(): Promise<string | null> {
   }
 }
 
-async function webgpuAdapter(): Promise<{ ok: boolean; device: string }> {
+/**
+ * The GPU device nodes a WebGPU adapter could use on Linux (/dev/dri/renderD*, /dev/nvidia*,
+ * /dev/dxg for WSL, /dev/kfd for ROCm); null elsewhere, where the probe itself must tell.
+ * @example
+ * gpuDeviceNodes(); // [] on a machine without a GPU: no need to probe webgpu
+ */
+export function gpuDeviceNodes(): string[] | null {
+  if (Deno.build.os !== "linux") return null;
+  const nodes: string[] = [];
+  const list = (dir: string, keep: (name: string) => boolean) => {
+    try {
+      for (const e of Deno.readDirSync(dir)) if (keep(e.name)) nodes.push(`${dir}/${e.name}`);
+    } catch {
+      // absent or unreadable: no nodes from there
+    }
+  };
+  list("/dev/dri", (n) => n.startsWith("renderD"));
+  list("/dev", (n) => /^nvidia\d+$/.test(n) || n === "dxg" || n === "kfd");
+  return nodes;
+}
+
+/**
+ * Make the WebGPU probe quiet: the Vulkan/EGL loader tries Wayland, and libwayland prints
+ * "error: XDG_RUNTIME_DIR is invalid or not set in the environment." when that variable is not
+ * an absolute path. A private absolute path that does not exist keeps it silent (the connection
+ * then fails quietly, which is what happens anyway without a display). Returns what it set.
+ * @example
+ * quietWaylandEnv(); // "/tmp/fmbench-no-wayland-1234" when XDG_RUNTIME_DIR was unset
+ */
+export function quietWaylandEnv(): string | undefined {
+  try {
+    const cur = Deno.env.get("XDG_RUNTIME_DIR");
+    if (cur?.startsWith("/")) return undefined;
+    const dir = `/tmp/fmbench-no-wayland-${Deno.pid}`;
+    Deno.env.set("XDG_RUNTIME_DIR", dir);
+    return dir;
+  } catch {
+    return undefined; // no --allow-env: the loader may print its line
+  }
+}
+
+/** What the webgpu probe needs; tests replace these. */
+export interface ProbeDeps {
+  nodes: () => string[] | null;
   // deno-lint-ignore no-explicit-any
-  const gpu = (globalThis.navigator as any)?.gpu;
+  gpu: () => any;
+}
+
+const realDeps: ProbeDeps = {
+  nodes: gpuDeviceNodes,
+  // deno-lint-ignore no-explicit-any
+  gpu: () => (globalThis.navigator as any)?.gpu,
+};
+
+/**
+ * Probe for a real WebGPU adapter. Unless `forced`, a Linux machine with no GPU device node is
+ * not probed at all (nothing to find, and the loader's output would only be noise).
+ * @example
+ * const a = await webgpuAdapter(false); // { ok: false, device: "not probed: no GPU device ..." }
+ */
+export async function webgpuAdapter(
+  forced: boolean,
+  deps: ProbeDeps = realDeps,
+): Promise<{ ok: boolean; device: string }> {
+  const nodes = deps.nodes();
+  if (!forced && nodes !== null && nodes.length === 0) {
+    return {
+      ok: false,
+      device: "not probed: no GPU device (/dev/dri/renderD*, /dev/nvidia*, /dev/dxg, /dev/kfd)",
+    };
+  }
+  const gpu = deps.gpu();
   if (!gpu) return { ok: false, device: "no navigator.gpu" };
+  quietWaylandEnv();
   try {
     const adapter = await gpu.requestAdapter();
     if (!adapter) return { ok: false, device: "no adapter" };
@@ -91,7 +161,7 @@ export async function selectBackend(
       device = "tfjs-node-gpu (CUDA)";
     }
     if (name === "webgpu") {
-      const a = await webgpuAdapter();
+      const a = await webgpuAdapter(true);
       if (a.device.startsWith("no ")) {
         throw new BackendUnavailableError(`webgpu: ${a.device} (run with a GPU and Vulkan)`);
       }
@@ -101,13 +171,18 @@ export async function selectBackend(
     notes.push(`forced by --backend ${name}`);
     return { backend: name, device, notes };
   }
-  const tfWhy = await tryTensorflow();
+  // tfjs-node-gpu needs CUDA, so an NVIDIA device node; without one, skip the import (its
+  // failure message about a missing native addon would read like an error on a CPU machine).
+  const nodes = gpuDeviceNodes();
+  const tfWhy = nodes !== null && !nodes.some((n) => /\/nvidia\d+$/.test(n))
+    ? "tensorflow: skipped (no NVIDIA GPU device)"
+    : await tryTensorflow();
   if (!tfWhy) {
     await activate("tensorflow");
     return { backend: "tensorflow", device: "tfjs-node-gpu (CUDA)", notes: ["auto: native"] };
   }
   notes.push(tfWhy);
-  const a = await webgpuAdapter();
+  const a = await webgpuAdapter(false);
   if (a.ok) {
     await activate("webgpu");
     notes.push(`webgpu: real adapter ${a.device}`);

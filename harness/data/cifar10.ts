@@ -162,12 +162,13 @@ async function archiveOk(path: string, src: Source, what: string): Promise<boole
   src.report({ phase: "verify", message: `verifying MD5 of ${what} ${path}` });
   const check = await verifyMd5(path, src.md5);
   if (check.ok) return true;
+  // Delete first, then say so: the message is only printed once it is true.
+  await Deno.remove(path);
   src.report({
     phase: "retry",
     message:
       `${what} ${path} is corrupt (MD5 ${check.actual}, expected ${check.expected}); deleted`,
   });
-  await Deno.remove(path);
   return false;
 }
 
@@ -189,8 +190,8 @@ async function downloadArchive(dataDir: string, archive: string, src: Source): P
     }
     if (got.total !== undefined && got.bytes !== got.total) {
       lastProblem = `partial download: got ${got.bytes} of ${got.total} bytes`;
-      src.report({ phase: "retry", message: `${lastProblem}; deleted ${part}` });
       await Deno.remove(part);
+      src.report({ phase: "retry", message: `${lastProblem}; deleted ${part}` });
       continue;
     }
     if (await archiveOk(part, src, "downloaded archive")) {

@@ -1,17 +1,6 @@
 // PNG encoding of generated images for the report: an RGB grid as a base64 data URI.
 import { type Tensor, tf } from "../../core/tf.ts";
-
-const CRC_TABLE = Uint32Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 255] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+import { crc32 } from "./crc32.ts";
 
 /** One PNG chunk: length, type, data and the CRC-32 of type and data. */
 export function pngChunk(type: string, data: Uint8Array): Uint8Array {

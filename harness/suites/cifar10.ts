@@ -1,13 +1,18 @@
-// The cifar10 suite: CIFAR-10 32x32 from the official binary files, the U-Net, FID against cached
-// training-set statistics (n/a without Inception weights), bits/dim via Hutchinson, and budgets.
+// The cifar10 suite: CIFAR-10 32x32 from the official binary files, the U-Net, FID and KID against
+// cached training-set statistics (weights downloaded when missing; n/a without them), bits/dim via
+// Hutchinson, and budgets.
 import { Cifar10Error, loadCifar10, whereToPutFiles } from "../data/cifar10.ts";
 import { imageSource } from "../data/image-source.ts";
 import type { DataSource } from "../data/source.ts";
 import type { Quality } from "../evaluate.ts";
 import { firstLine } from "../error-message.ts";
-import { computeFid, inceptionPath, loadFidModel } from "../metrics/fid/fid.ts";
-import { prepareGaussian } from "../metrics/fid/frechet.ts";
-import { referenceStats } from "../metrics/fid/reference-stats.ts";
+import { tf } from "../../core/tf.ts";
+import { computeFid, ensureFidModel, type FidModel } from "../metrics/fid/fid.ts";
+import { defaultFeatureBatch } from "../metrics/fid/features.ts";
+import { tfDotProducts } from "../metrics/fid/kid.ts";
+import { type ReferenceStats, referenceStats } from "../metrics/fid/reference-stats.ts";
+import { byteProgress } from "../progress.ts";
+import type { FeatureMetricProtocol } from "../../results/schema.ts";
 import type { TrainConfig } from "../train.ts";
 import type { EvalConfig, SolverSetting, SuiteConfig, SuiteDef } from "./types.ts";
 
@@ -19,6 +24,10 @@ export type CifarData = {
   testLimit: number;
   /** Training images behind the FID reference statistics. */
   fidReference: number;
+  /** Of those, how many images' features KID compares against (the first ones). */
+  kidReference: number;
+  /** Images per Inception forward pass; 0 = by backend (50 on CPU, 500 on GPU backends). */
+  fidBatch: number;
 };
 
 /** A budget: model preset, training, evaluation and solver settings that go together. */
@@ -71,7 +80,7 @@ export const CIFAR_BUDGETS: Record<string, CifarBudget> = {
       trajectories: 0,
       reflowPairs: 64,
     },
-    data: { trainLimit: 2000, testLimit: 500, fidReference: 500 },
+    data: { trainLimit: 2000, testLimit: 500, fidReference: 500, kidReference: 500, fidBatch: 0 },
     solvers: {
       euler: [{ steps: 1 }, { steps: 2 }, { steps: 4 }],
       rk4: [{ steps: 1 }],
@@ -99,7 +108,13 @@ export const CIFAR_BUDGETS: Record<string, CifarBudget> = {
       trajectories: 0,
       reflowPairs: 50_000,
     },
-    data: { trainLimit: 50_000, testLimit: 10_000, fidReference: 50_000 },
+    data: {
+      trainLimit: 50_000,
+      testLimit: 10_000,
+      fidReference: 50_000,
+      kidReference: 10_000,
+      fidBatch: 0,
+    },
     solvers: {
       euler: [1, 2, 4, 8, 16, 32, 100].map((steps) => ({ steps })),
       midpoint: [2, 4, 8, 16, 50].map((steps) => ({ steps })),
@@ -128,7 +143,13 @@ export const CIFAR_BUDGETS: Record<string, CifarBudget> = {
       trajectories: 0,
       reflowPairs: 100_000,
     },
-    data: { trainLimit: 50_000, testLimit: 10_000, fidReference: 50_000 },
+    data: {
+      trainLimit: 50_000,
+      testLimit: 10_000,
+      fidReference: 50_000,
+      kidReference: 10_000,
+      fidBatch: 0,
+    },
     solvers: {
       euler: [{ steps: 100 }],
       "dopri5-torchdiffeq": [{ rtol: 1e-5, atol: 1e-5 }],
@@ -163,51 +184,108 @@ export async function loadCifarSource(d: CifarData): Promise<DataSource> {
   return src;
 }
 
-/** FID of generated samples against cached training statistics, or an n/a note. */
+/** KID settings (clean-fid's and torch-fidelity's defaults). */
+const KID = { subsets: 100, subsetSize: 1000 };
+
+/** How samples become Inception inputs (features.ts toUnitImages + FidInception.features). */
+const PREPROCESSING = "samples in [-1, 1] mapped to [0, 1], clipped and rounded to 8 bits " +
+  "(floor(255 x + 0.5) / 255, as a PNG round trip); bilinear resize to 299x299 " +
+  "(align_corners=False), scaled to [-1, 1]";
+
+/** The protocol every FID/KID of this suite is computed with (recorded in results.json). */
+export function cifarProtocol(
+  model: FidModel,
+  ref: ReferenceStats,
+  generated: number,
+): FeatureMetricProtocol {
+  const file = model.path.slice(model.path.lastIndexOf("/") + 1);
+  return {
+    network: "pytorch-fid InceptionV3 pool3 (2048-d)",
+    weights: {
+      file,
+      sha256: model.sha256,
+      contentSha256: model.contentSha256,
+      published: model.publishedFile,
+    },
+    reference: {
+      dataset: ref.provenance.dataset,
+      split: ref.provenance.split,
+      n: ref.provenance.n,
+      kidFeatures: ref.provenance.kidFeatures,
+    },
+    generated,
+    preprocessing: PREPROCESSING,
+    kid: {
+      subsets: KID.subsets,
+      subsetSize: Math.min(KID.subsetSize, generated, ref.provenance.kidFeatures),
+      kernel: "(x.y/d + 1)^3",
+      estimator: "unbiased MMD^2, mean and std over subsets",
+    },
+  };
+}
+
+/** Why FID is n/a, per data dir: the download is tried once per process, not once per run. */
+const unavailable = new Map<string, string>();
+
+/** FID and KID of generated samples against cached training statistics, or n/a notes. */
 export async function cifarQuality(
   data: DataSource,
   cfg: SuiteConfig<CifarData>,
 ): Promise<Quality> {
   const d = cfg.data;
-  const model = await loadFidModel(inceptionPath(d.dataDir));
+  const known = unavailable.get(d.dataDir);
+  const model = known !== undefined
+    ? await ensureFidModel({ dataDir: d.dataDir, download: false })
+    : await ensureFidModel({
+      dataDir: d.dataDir,
+      onProgress: byteProgress("fid: Inception weights"),
+    });
   if (!model.available) {
-    return { fn: () => Promise.resolve({}), notes: { fid: model.reason }, dispose() {} };
+    if (known === undefined) console.error(`fid: ${model.reason}`);
+    const reason = known ?? model.reason;
+    unavailable.set(d.dataDir, reason);
+    const notes = { fid: reason, kid: reason };
+    return { fn: () => Promise.resolve({}), notes, dispose() {} };
   }
+  const batch = d.fidBatch > 0 ? d.fidBatch : defaultFeatureBatch(tf.getBackend());
+  const n = Math.min(d.fidReference, data.nTrain);
   const ref = await referenceStats({
     dataDir: d.dataDir,
     dataset: "cifar10",
     split: "train",
-    n: Math.min(d.fidReference, data.nTrain),
+    n,
+    kidFeatures: Math.min(d.kidReference, n),
     extractor: model.extractor,
     weightsSha256: model.contentSha256,
     images: (offset, count) => Promise.resolve(data.trainImages!(offset, count)),
     range: [-1, 1],
-    onProgress: (done, n) =>
-      done === n && console.error(`fid: reference statistics of ${n} images`),
+    batch,
+    onProgress: (done, total) =>
+      done === total && console.error(`fid: reference statistics of ${total} images`),
   });
-  const reference = prepareGaussian(ref.stats);
   return {
     async fn(samples) {
       let offset = 0;
-      const { fid } = await computeFid({
+      const r = await computeFid({
         extractor: model.extractor,
-        reference,
+        reference: ref.stats,
+        referenceFeatures: ref.features,
+        kid: { ...KID, seed: cfg.seed, dot: tfDotProducts },
         n: samples.shape[0],
         range: [-1, 1],
+        batch,
         generate: (count) => {
-          const batch = samples.slice(offset, count);
+          const slice = samples.slice(offset, count);
           offset += count;
-          return Promise.resolve(batch);
+          return Promise.resolve(slice);
         },
       });
-      return { fid };
+      return { fid: r.fid, ...(r.kid ? { kid: r.kid.mean, kid_std: r.kid.std } : {}) };
     },
-    notes: {
-      fid: `FID vs ${ref.provenance.n} training images; Inception sha256 ${
-        model.sha256.slice(0, 16)
-      }`,
+    protocol: cifarProtocol(model, ref, cfg.eval.samples),
+    dispose() {
+      model.extractor.dispose();
     },
-    dispose() {},
   };
 }
 
@@ -218,6 +296,7 @@ export const cifar10Suite: SuiteDef<CifarData> = {
   datasets: ["cifar10"],
   defaultDatasets: ["cifar10"],
   budgets: Object.fromEntries(Object.entries(CIFAR_BUDGETS).map(([k, b]) => [k, b.description])),
+  smokeBudgets: ["quick"],
   defaults(budget, { dataDir }) {
     const b = CIFAR_BUDGETS[budget];
     return {

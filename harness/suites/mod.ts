@@ -1,6 +1,7 @@
 // The suites fmbench knows, by name: one complete, typed suite definition per file.
 import { cifar10Suite } from "./cifar10.ts";
 import { toy2dSuite } from "./toy2d.ts";
+import type { ResultsFile } from "../../results/schema.ts";
 import type { SuiteDef } from "./types.ts";
 
 export type { EvalConfig, SolverSetting, SuiteConfig, SuiteDef, SuiteDefaults } from "./types.ts";
@@ -11,3 +12,17 @@ export type { EvalConfig, SolverSetting, SuiteConfig, SuiteDef, SuiteDefaults } 
  * const suite = SUITES["toy2d"]; // suite.defaultDatasets: ["moons", "8gaussians", "checkerboard"]
  */
 export const SUITES: Record<string, SuiteDef> = { toy2d: toy2dSuite, cifar10: cifar10Suite };
+
+/**
+ * The results file's record of the budget a run used: its name, description and whether it is a
+ * smoke test whose numbers are not meaningful.
+ * @example
+ * budgetRecord(SUITES.cifar10, "quick"); // { name: "quick", description: "...", smoke: true }
+ */
+export function budgetRecord(suite: SuiteDef, name: string): NonNullable<ResultsFile["budget"]> {
+  return {
+    name,
+    description: suite.budgets[name] ?? "",
+    smoke: suite.smokeBudgets?.includes(name) ?? false,
+  };
+}

@@ -70,6 +70,8 @@ export interface SuiteDef<Data = Record<string, unknown>> {
   defaultDatasets: string[];
   /** Named budgets (first is the default) and their descriptions. */
   budgets: Record<string, string>;
+  /** Budgets that are smoke tests: their numbers are not meaningful (the report says so). */
+  smokeBudgets?: string[];
   defaults(budget: string, opts: { dataDir: string }): SuiteDefaults<Data>;
   /** Data kind, which picks the default model. */
   kind: "vector" | "image";

@@ -1,4 +1,5 @@
-// Stream images batch by batch through the FID Inception network into float64 mean/covariance.
+// Stream images batch by batch through the FID Inception network into float64 mean/covariance,
+// keeping the first feature rows when asked (KID needs the features themselves).
 import { type Tensor, tf } from "../../../core/tf.ts";
 import { type GaussianStats, RunningStats } from "./frechet.ts";
 
@@ -41,15 +42,37 @@ export interface StreamOptions extends ImageFormat {
   /** Images [count, H, W, C] starting at `offset`; the tensor is disposed after use. */
   images: (offset: number, count: number) => Promise<Tensor>;
   n: number;
-  /** Images per forward pass (default 50, as pytorch-fid). */
+  /** Images per forward pass (default 50, as pytorch-fid; larger on GPU backends). */
   batch?: number;
+  /** Keep the features of the first `keep` images (default 0), e.g. for KID. */
+  keep?: number;
   /** Called after each batch with the number of images done. */
   onProgress?: (done: number, n: number) => void;
 }
 
 /** Pool3 feature statistics (float64 mean and N-1 covariance) of n streamed images. */
 export async function streamFeatureStats(opts: StreamOptions): Promise<GaussianStats> {
+  return (await streamFeatures(opts)).stats;
+}
+
+/** Statistics of n streamed images and the features of the first `keep` of them. */
+export interface StreamedFeatures {
+  stats: GaussianStats;
+  /** Row-major [kept, dim] float32 features. */
+  features: Float32Array;
+  kept: number;
+}
+
+/**
+ * Stream n images through the extractor: float64 mean/covariance of all of them, and the raw
+ * features of the first `opts.keep`.
+ * @example
+ * const { stats, features } = await streamFeatures({ extractor, images, n: 5000, keep: 5000 });
+ */
+export async function streamFeatures(opts: StreamOptions): Promise<StreamedFeatures> {
   const { extractor, n } = opts;
+  const keep = Math.min(opts.keep ?? 0, n);
+  const kept = new Float32Array(keep * extractor.dim);
   const batch = opts.batch ?? 50;
   if (!Number.isInteger(n) || n < 2) throw new Error(`FID: n must be an integer >= 2, got ${n}`);
   if (!Number.isInteger(batch) || batch < 1) {
@@ -65,7 +88,12 @@ export async function streamFeatureStats(opts: StreamOptions): Promise<GaussianS
       }
       const feats = tf.tidy(() => extractor.features(toUnitImages(raw, opts)));
       try {
-        stats.add(await feats.data());
+        const values = await feats.data();
+        stats.add(values);
+        if (offset < keep) {
+          const rows = Math.min(count, keep - offset);
+          kept.set(values.subarray(0, rows * extractor.dim), offset * extractor.dim);
+        }
       } finally {
         feats.dispose();
       }
@@ -74,5 +102,15 @@ export async function streamFeatureStats(opts: StreamOptions): Promise<GaussianS
     }
     opts.onProgress?.(offset + count, n);
   }
-  return stats.finalize();
+  return { stats: stats.finalize(), features: kept, kept: keep };
+}
+
+/**
+ * Images per Inception forward pass for a tfjs backend: 50 (pytorch-fid's default) on the CPU
+ * backends, 500 on GPU backends, where the activations of 500 299x299 images (~10 GB) fit.
+ * @example
+ * defaultFeatureBatch("tensorflow"); // 500
+ */
+export function defaultFeatureBatch(backend: string): number {
+  return ["tensorflow", "webgpu", "webgl"].includes(backend) ? 500 : 50;
 }

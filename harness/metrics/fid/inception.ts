@@ -1,5 +1,5 @@
 // pytorch-fid's FID Inception-v3 feature network (pool3, 2048-d) in tfjs, with weights loaded
-// from a safetensors file under pytorch-fid's tensor names and checked name by name.
+// from a safetensors file or a PyTorch checkpoint under pytorch-fid's names, checked name by name.
 import { type Tensor, tf } from "../../../core/tf.ts";
 import { basicConv, type ConvTable, maxPool3x3Stride2, mixedBlock } from "./blocks.ts";
 import {
@@ -12,7 +12,7 @@ import {
   featureParamCount,
   INCEPTION_SIZE,
 } from "./inception-spec.ts";
-import { FLOAT_DTYPES, type SafetensorsFile } from "../../store/safetensors.ts";
+import { FLOAT_DTYPES } from "../../store/safetensors.ts";
 
 /** Raised when the weights file lacks a tensor or has one of the wrong shape or dtype. */
 export class InceptionWeightsError extends Error {
@@ -26,6 +26,19 @@ export class InceptionWeightsError extends Error {
 export interface TensorDirectory {
   entry(name: string): { dtype: string; shape: number[] } | undefined;
   names(): string[];
+}
+
+/**
+ * A weights file the network can be built from: SafetensorsFile and TorchCheckpoint both are.
+ * @example
+ * const src: WeightSource = readTorchCheckpoint(bytes, "w.pth"); // or new SafetensorsFile(bytes, "w.safetensors")
+ */
+export interface WeightSource extends TensorDirectory {
+  /** Where the weights came from, for error messages. */
+  readonly source: string;
+  /** A float tensor's values in row-major order. */
+  float32(name: string): Float32Array;
+  float64(name: string): Float64Array;
 }
 
 /**
@@ -63,7 +76,7 @@ export function checkInceptionTensors(dir: TensorDirectory, source: string): voi
 
 /** Fold BatchNorm into the conv (in float64) and transpose OIHW to HWIO. */
 function foldConv(
-  file: SafetensorsFile,
+  file: WeightSource,
   c: ConvSpec,
 ): { filter: Float32Array; bias: Float32Array } {
   const w = file.float32(`${c.name}.conv.weight`);
@@ -164,8 +177,13 @@ export class FidInception {
   }
 }
 
-/** Build the network from a parsed safetensors file, checking every name and shape first. */
-export function inceptionFromSafetensors(file: SafetensorsFile): FidInception {
+/**
+ * Build the network from a weights file (safetensors or PyTorch), checking every name and shape
+ * first.
+ * @example
+ * const net = inceptionFromWeights(readTorchCheckpoint(await Deno.readFile(path), path));
+ */
+export function inceptionFromWeights(file: WeightSource): FidInception {
   checkInceptionTensors(file, file.source);
   const table: ConvTable = new Map();
   for (const spec of allConvs()) {

@@ -1,13 +1,14 @@
-// FID reference statistics of a dataset's images: computed once, cached in the data dir as a
-// safetensors file (provenance in its JSON header, float64 mu/sigma/sqrt(sigma)), then reused.
+// FID/KID reference statistics of a dataset's images: computed once, cached in the data dir as a
+// safetensors file (provenance in its JSON header; float64 mu, sigma and sigma's pivoted Cholesky
+// factor; float32 features of the first images for KID), then reused.
 import type { Tensor } from "../../../core/tf.ts";
 import type { PreparedGaussian } from "./frechet.ts";
 import { prepareGaussian } from "./frechet.ts";
-import { type FeatureExtractor, type ImageFormat, streamFeatureStats } from "./features.ts";
+import { type FeatureExtractor, type ImageFormat, streamFeatures } from "./features.ts";
 import { encodeSafetensors, readSafetensors } from "../../store/safetensors.ts";
 
 /** Version tag of the cache layout and of the feature pipeline it was computed with. */
-export const REFERENCE_FORMAT = "fmbench/fid-ref@1";
+export const REFERENCE_FORMAT = "fmbench/fid-ref@2";
 
 /** The feature pipeline, recorded so a cache made differently is never reused. */
 export const PIPELINE =
@@ -20,7 +21,9 @@ export interface ReferenceProvenance {
   dataset: string;
   split: string;
   n: number;
-  /** SHA-256 (hex) of the Inception weights file the features were computed with. */
+  /** Features kept for KID: those of the first kidFeatures images. */
+  kidFeatures: number;
+  /** SHA-256 (hex) identifying the Inception weights the features were computed with. */
   weightsSha256: string;
   /** ISO time the statistics were computed. */
   date: string;
@@ -29,6 +32,8 @@ export interface ReferenceProvenance {
 /** Reference statistics ready for frechetDistance, with their provenance. */
 export interface ReferenceStats {
   stats: PreparedGaussian;
+  /** Row-major [provenance.kidFeatures, dim] float32 features for KID. */
+  features: Float32Array;
   provenance: ReferenceProvenance;
   path: string;
   /** True if read from the cache, false if computed now. */
@@ -43,6 +48,8 @@ export interface ReferenceOptions extends ImageFormat {
   /** Which images (default "train"). */
   split?: string;
   n: number;
+  /** Features to keep for KID (default min(n, 10,000)). */
+  kidFeatures?: number;
   extractor: FeatureExtractor;
   weightsSha256: string;
   /** Images [count, H, W, C] from index `offset` of the split; disposed after use. */
@@ -57,19 +64,30 @@ export function referenceStatsPath(dataDir: string, dataset: string, split: stri
   return `${dataDir.replace(/\/+$/, "")}/fid-ref-${safe(dataset)}-${safe(split)}-${n}.safetensors`;
 }
 
-/** Write statistics and provenance (atomically: temp file, then rename). */
+/** Reference features kept for KID by default (82 MB of float32 at d = 2048). */
+export const KID_REFERENCE_FEATURES = 10_000;
+
+/**
+ * Write statistics, KID features and provenance (atomically: temp file, then rename).
+ * @example
+ * await writeReferenceStats("data/fid-ref-cifar10-train-50000.safetensors", stats, features, provenance);
+ */
 export async function writeReferenceStats(
   path: string,
   stats: PreparedGaussian,
+  features: Float32Array,
   provenance: ReferenceProvenance,
 ): Promise<void> {
   const d = stats.dim;
-  const meta: Record<string, string> = {};
+  const { l, perm, rank, tol } = stats.factor;
+  const meta: Record<string, string> = { factorTol: String(tol) };
   for (const [k, v] of Object.entries(provenance)) meta[k] = String(v);
   const bytes = encodeSafetensors({
     mu: { shape: [d], data: stats.mu },
     sigma: { shape: [d, d], data: stats.sigma },
-    sqrt_sigma: { shape: [d, d], data: stats.sqrtSigma },
+    factor_l: { shape: [d, rank], data: l },
+    factor_perm: { shape: [d], data: Float64Array.from(perm) },
+    kid_features: { shape: [features.length / d, d], data: features },
   }, meta);
   const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : ".";
   await Deno.mkdir(dir, { recursive: true });
@@ -78,10 +96,16 @@ export async function writeReferenceStats(
   await Deno.rename(tmp, path);
 }
 
-/** Read a cache file; null if it does not exist. Errors name the file. */
+/**
+ * Read a cache file; null if it does not exist. Errors name the file.
+ * @example
+ * const cached = await readReferenceStats("data/fid-ref-cifar10-train-50000.safetensors"); // or null
+ */
 export async function readReferenceStats(
   path: string,
-): Promise<{ stats: PreparedGaussian; provenance: ReferenceProvenance } | null> {
+): Promise<
+  { stats: PreparedGaussian; features: Float32Array; provenance: ReferenceProvenance } | null
+> {
   try {
     await Deno.stat(path);
   } catch (e) {
@@ -96,17 +120,44 @@ export async function readReferenceStats(
     dataset: m.dataset ?? "",
     split: m.split ?? "",
     n: Number(m.n),
+    kidFeatures: Number(m.kidFeatures),
     weightsSha256: m.weightsSha256 ?? "",
     date: m.date ?? "",
   };
+  // An older layout: the caller recomputes (its provenance does not match).
+  if (provenance.format !== REFERENCE_FORMAT) {
+    return { stats: empty(), features: new Float32Array(), provenance };
+  }
   const mu = file.float64("mu");
   const d = mu.length;
   const sigma = file.float64("sigma");
-  const sqrtSigma = file.float64("sqrt_sigma");
-  if (sigma.length !== d * d || sqrtSigma.length !== d * d) {
-    throw new Error(`FID reference ${path}: sigma must be ${d}x${d}`);
+  const lEntry = file.entry("factor_l");
+  const rank = lEntry?.shape[1] ?? -1;
+  const l = file.float64("factor_l");
+  const perm = Int32Array.from(file.float64("factor_perm"));
+  const features = file.float32("kid_features");
+  if (
+    sigma.length !== d * d || rank < 0 || l.length !== d * rank || perm.length !== d ||
+    features.length !== provenance.kidFeatures * d
+  ) {
+    throw new Error(
+      `FID reference ${path}: inconsistent shapes (mu ${d}, sigma ${sigma.length}, factor ` +
+        `[${lEntry?.shape}], kid_features ${features.length / d} rows); delete it to recompute`,
+    );
   }
-  return { stats: { dim: d, n: provenance.n, mu, sigma, sqrtSigma }, provenance };
+  const factor = { l, perm, rank, tol: Number(m.factorTol) };
+  return { stats: { dim: d, n: provenance.n, mu, sigma, factor }, features, provenance };
+}
+
+function empty(): PreparedGaussian {
+  const z = new Float64Array();
+  return {
+    dim: 0,
+    n: 0,
+    mu: z,
+    sigma: z,
+    factor: { l: z, perm: new Int32Array(), rank: 0, tol: 0 },
+  };
 }
 
 /** Why a cached provenance does not fit the request, or null if it does. */
@@ -125,6 +176,9 @@ export function provenanceMismatch(
 /**
  * Reference statistics for (dataset, split, n) computed with these weights: read from the cache
  * in dataDir if its provenance matches, else computed from `images` and cached.
+ * @example
+ * const ref = await referenceStats({ dataDir: "data", dataset: "cifar10", n: 50000, extractor, weightsSha256, images });
+ * ref.stats; ref.features; ref.provenance;
  */
 export async function referenceStats(opts: ReferenceOptions): Promise<ReferenceStats> {
   const split = opts.split ?? "train";
@@ -135,24 +189,25 @@ export async function referenceStats(opts: ReferenceOptions): Promise<ReferenceS
     dataset: opts.dataset,
     split,
     n: opts.n,
+    kidFeatures: Math.min(opts.kidFeatures ?? KID_REFERENCE_FEATURES, opts.n),
     weightsSha256: opts.weightsSha256,
   };
   const cached = await readReferenceStats(path);
   if (cached && provenanceMismatch(cached.provenance, want) === null) {
     return { ...cached, path, reused: true };
   }
-  const stats = prepareGaussian(
-    await streamFeatureStats({
-      extractor: opts.extractor,
-      images: opts.images,
-      n: opts.n,
-      batch: opts.batch,
-      range: opts.range,
-      quantize: opts.quantize,
-      onProgress: opts.onProgress,
-    }),
-  );
+  const streamed = await streamFeatures({
+    extractor: opts.extractor,
+    images: opts.images,
+    n: opts.n,
+    batch: opts.batch,
+    keep: want.kidFeatures,
+    range: opts.range,
+    quantize: opts.quantize,
+    onProgress: opts.onProgress,
+  });
+  const stats = prepareGaussian(streamed.stats);
   const provenance: ReferenceProvenance = { ...want, date: new Date().toISOString() };
-  await writeReferenceStats(path, stats, provenance);
-  return { stats, provenance, path, reused: false };
+  await writeReferenceStats(path, stats, streamed.features, provenance);
+  return { stats, features: streamed.features, provenance, path, reused: false };
 }

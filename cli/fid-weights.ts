@@ -1,0 +1,67 @@
+// CLI: get pytorch-fid's Inception weights into the data dir (download with a progress bar and a
+// SHA-256 check), or check the file already there; prints its path, format and hashes.
+import { parseArgs } from "node:util";
+import { resolveDataDir } from "../harness/data/cifar10.ts";
+import { ensureFidModel } from "../harness/metrics/fid/fid.ts";
+import {
+  findInceptionWeights,
+  INCEPTION_HOSTS,
+  INCEPTION_SHA256,
+  INCEPTION_URL,
+} from "../harness/metrics/fid/weights-file.ts";
+import { byteProgress } from "../harness/progress.ts";
+
+const USAGE = `usage: deno task fid:weights [--data-dir DIR]
+
+Downloads pytorch-fid's FID Inception weights (${INCEPTION_URL})
+into DIR (default: $FMBENCH_DATA_DIR, else data/) unless they are already there, checks the
+SHA-256 (${INCEPTION_SHA256}) and that every tensor loads, and prints the file's hashes.
+Needs network access to ${INCEPTION_HOSTS.join(" and ")} (the task grants exactly these).
+
+flags:
+  --data-dir DIR   where the weights go (the folder the bench searches)
+  -h, --help       show this help`;
+
+async function main(): Promise<number> {
+  let values: { "data-dir"?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: Deno.args,
+      options: { "data-dir": { type: "string" }, help: { type: "boolean", short: "h" } },
+    }));
+  } catch (e) {
+    console.error(`${e instanceof Error ? e.message : e}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const dataDir = resolveDataDir(values["data-dir"]);
+  const had = findInceptionWeights(dataDir).found;
+  console.error(had ? `fid weights: checking ${had}` : `fid weights: downloading ${INCEPTION_URL}`);
+  const model = await ensureFidModel({ dataDir, onProgress: byteProgress("fid weights") });
+  if (!model.available) {
+    console.error(model.reason);
+    return 1;
+  }
+  model.extractor.dispose();
+  console.log(
+    [
+      `path: ${model.path}`,
+      `format: ${model.format}`,
+      `sha256: ${model.sha256}${model.publishedFile ? " (pytorch-fid's published file)" : ""}`,
+      `content sha256 (network tensors): ${model.contentSha256}`,
+    ].join("\n"),
+  );
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main());
+  } catch (e) {
+    console.error(`fid weights: ${e instanceof Error ? e.message : e}`);
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,238 @@
+// The Deno permissions a bench or report command needs, computed from its flags: write access to
+// exactly its output folder (and the data dir a suite caches into), network only when a download
+// can happen. Light on purpose (no engine imports): cli/launch.ts runs it before anything loads.
+import { parseArgs } from "node:util";
+import { dirname, join, resolve } from "node:path";
+import { FLAGS, parseShard, UsageError } from "./flags.ts";
+
+/** A download a suite may make into its data dir: from which hosts, unless a file is there. */
+export interface DataDownload {
+  what: string;
+  hosts: string[];
+  /** Files or folders in the data dir, any one of which makes the download unnecessary. */
+  unlessPresent: string[];
+  /** An environment variable naming the file directly (used instead of the data dir if set). */
+  envFile?: string;
+}
+
+/** The FID Inception weights' download (pytorch-fid's GitHub release; see harness/metrics/fid). */
+export const INCEPTION_DOWNLOAD: DataDownload = {
+  what: "FID Inception weights",
+  hosts: ["github.com", "release-assets.githubusercontent.com"],
+  unlessPresent: ["pt_inception-2015-12-05-6726825d.pth", "pt_inception-2015-12-05.safetensors"],
+  envFile: "FMBENCH_INCEPTION",
+};
+
+/**
+ * What each suite touches besides its output folder. Kept here rather than read from the suites,
+ * which would load tfjs into the launcher; tests/launch_test.ts checks it against harness/.
+ */
+export const SUITE_NEEDS: Record<string, { dataDir: boolean; downloads: DataDownload[] }> = {
+  toy2d: { dataDir: false, downloads: [] },
+  cifar10: {
+    dataDir: true,
+    downloads: [
+      { what: "CIFAR-10", hosts: ["www.cs.toronto.edu"], unlessPresent: ["cifar-10-batches-bin"] },
+      INCEPTION_DOWNLOAD,
+    ],
+  },
+};
+
+/** The hosts of the downloads that can still happen (their files are not in place). */
+function neededHosts(downloads: DataDownload[], dataDir: string, ctx: GrantContext): string[] {
+  const hosts: string[] = [];
+  for (const d of downloads) {
+    const env = d.envFile ? ctx.env(d.envFile) : undefined;
+    const present = env
+      ? ctx.exists(resolve(ctx.cwd, env))
+      : d.unlessPresent.some((f) => ctx.exists(join(dataDir, f)));
+    if (!present) hosts.push(...d.hosts);
+  }
+  return [...new Set(hosts)];
+}
+
+/** How to start the real CLI: Deno's permission flags, the script and its arguments. */
+export interface Launch {
+  /** Permission flags for `deno run`, e.g. ["--allow-read", "--allow-write=/abs/out"]. */
+  permissions: string[];
+  /** The script to run, relative to the repository root ("cli/bench.ts" or "cli/report.ts"). */
+  script: string;
+  /** The arguments for the script: the user's, plus `--out DIR` when the launcher chose DIR. */
+  args: string[];
+  /** The folders the command may write (absolute), for messages and tests. */
+  writes: string[];
+}
+
+/** What the grant computation may look at: the working folder, the environment, the disk. */
+export interface GrantContext {
+  cwd: string;
+  env: (name: string) => string | undefined;
+  exists: (path: string) => boolean;
+  now: Date;
+}
+
+/**
+ * The default output folder of a bench run: runs/<suite>-<UTC time>[-shard<I>of<N>].
+ * @example
+ * defaultOutDir("toy2d", undefined, new Date("2026-01-02T03:04:05Z")); // "runs/toy2d-2026-01-02T03-04-05"
+ */
+export function defaultOutDir(
+  suite: string,
+  shard: { index: number; count: number } | undefined,
+  now = new Date(),
+): string {
+  const stamp = now.toISOString().replace(/[:.]/g, "-").slice(0, 19);
+  return `runs/${suite}-${stamp}${shard ? `-shard${shard.index}of${shard.count}` : ""}`;
+}
+
+/**
+ * Default output of `deno task report --merge`: runs/merged-YYYY-MM-DDTHH-MM-SSZ.
+ * @example
+ * defaultMergeDir(new Date("2026-01-02T03:04:05Z")); // "runs/merged-2026-01-02T03-04-05Z"
+ */
+export function defaultMergeDir(now = new Date()): string {
+  return join("runs", `merged-${now.toISOString().slice(0, 19).replace(/:/g, "-")}Z`);
+}
+
+/** Deno's permission lists are comma-separated, so a path with a comma cannot be granted. */
+function grantable(path: string, flag: string): string {
+  if (path.includes(",")) {
+    throw new UsageError(
+      `${flag} "${path}" contains a comma, which Deno's permission flags cannot express; ` +
+        `choose a folder name without commas`,
+    );
+  }
+  return path;
+}
+
+/** Read-only commands (help, list, a usage error the real CLI will explain) get no writes. */
+function readOnly(script: string, args: string[], extra: string[] = []): Launch {
+  return { permissions: ["--allow-read", ...extra], script, args, writes: [] };
+}
+
+/**
+ * The grants for `deno task bench ARGS`: read anywhere (plugins, data), write only the output
+ * folder (and the data dir for a suite that caches data there), the network hosts of a download
+ * only while its files are not in place, environment variables, and git for the manifest.
+ * Adds `--out DIR` when the user gave none, so the folder granted is the folder used.
+ * @example
+ * const l = benchLaunch(["--out", "/tmp/x"], { cwd: "/repo", env: () => undefined, exists: () => false, now: new Date() });
+ * l.permissions; // [..., "--allow-write=/tmp/x", ...]
+ */
+export function benchLaunch(argv: string[], ctx: GrantContext, gpu = false): Launch {
+  const base = ["--allow-env", "--allow-run=git", gpu ? "--allow-sys" : "--allow-sys=hostname"];
+  if (gpu) base.push("--allow-ffi");
+  let v;
+  let shard;
+  try {
+    v = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }).values;
+    shard = parseShard(v.shard);
+  } catch {
+    return readOnly("cli/bench.ts", argv, base); // cli/bench.ts explains the usage error
+  }
+  if (v.help || v.list) return readOnly("cli/bench.ts", argv, base);
+  const suite = v.suite ?? "toy2d";
+  const out = v.out ?? defaultOutDir(suite, shard, ctx.now);
+  const writes = [resolve(ctx.cwd, grantable(out, "--out"))];
+  let net: string[] = [];
+  const needs = SUITE_NEEDS[suite];
+  if (needs?.dataDir) {
+    const dataDir = v["data-dir"] ?? (ctx.env("FMBENCH_DATA_DIR") || "data");
+    const abs = resolve(ctx.cwd, grantable(dataDir, "--data-dir"));
+    writes.push(abs);
+    net = neededHosts(needs.downloads, abs, ctx);
+  }
+  return {
+    permissions: [
+      "--allow-read",
+      `--allow-write=${writes.join(",")}`,
+      ...(net.length ? [`--allow-net=${net.join(",")}`] : []),
+      ...base,
+    ],
+    script: "cli/bench.ts",
+    args: v.out === undefined ? [...argv, "--out", out] : argv,
+    writes,
+  };
+}
+
+/**
+ * The flags of `deno task report` (cli/report.ts parses the same set).
+ * @example
+ * parseArgs({ args: ["--merge", "a", "b"], options: REPORT_FLAGS, allowPositionals: true });
+ */
+export const REPORT_FLAGS = {
+  merge: { type: "boolean", default: false },
+  out: { type: "string" },
+  "allow-mixed-commits": { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+/**
+ * The grants for `deno task report ARGS`: read anywhere; write the run folder whose report.html
+ * is re-rendered, or the --merge output folder (chosen here when not given).
+ * @example
+ * reportLaunch(["runs/x"], { cwd: "/repo", env: () => undefined, exists: () => true, now: new Date() }).writes; // ["/repo/runs/x"]
+ */
+export function reportLaunch(argv: string[], ctx: GrantContext): Launch {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: REPORT_FLAGS, strict: true, allowPositionals: true });
+  } catch {
+    return readOnly("cli/report.ts", argv);
+  }
+  const { values: v, positionals } = parsed;
+  if (v.help) return readOnly("cli/report.ts", argv);
+  if (!v.merge) {
+    if (positionals.length !== 1 || v.out !== undefined) return readOnly("cli/report.ts", argv);
+    const p = positionals[0];
+    const dir = resolve(ctx.cwd, p.endsWith(".json") ? dirname(p) : p);
+    return {
+      permissions: ["--allow-read", `--allow-write=${grantable(dir, "the run folder")}`],
+      script: "cli/report.ts",
+      args: argv,
+      writes: [dir],
+    };
+  }
+  const out = v.out ?? defaultMergeDir(ctx.now);
+  const dir = resolve(ctx.cwd, grantable(out, "--out"));
+  return {
+    permissions: ["--allow-read", `--allow-write=${dir}`],
+    script: "cli/report.ts",
+    args: v.out === undefined ? [...argv, "--out", out] : argv,
+    writes: [dir],
+  };
+}
+
+/**
+ * The grants for `deno task fid:weights [--data-dir DIR]`: write the data dir, reach the weights'
+ * hosts. Anything else (help, a bad flag) writes nothing and cli/fid-weights.ts explains it.
+ * @example
+ * fidWeightsLaunch(["--data-dir", "/d"], { cwd: "/repo", env: () => undefined, exists: () => false, now: new Date() }).writes; // ["/d"]
+ */
+export function fidWeightsLaunch(argv: string[], ctx: GrantContext): Launch {
+  const script = "cli/fid-weights.ts";
+  let v;
+  try {
+    v = parseArgs({
+      args: argv,
+      options: { "data-dir": { type: "string" }, help: { type: "boolean", short: "h" } },
+      strict: true,
+    }).values;
+  } catch {
+    return readOnly(script, argv, ["--allow-env"]);
+  }
+  if (v.help) return readOnly(script, argv, ["--allow-env"]);
+  const dataDir = v["data-dir"] ?? (ctx.env("FMBENCH_DATA_DIR") || "data");
+  const abs = resolve(ctx.cwd, grantable(dataDir, "--data-dir"));
+  return {
+    permissions: [
+      "--allow-read",
+      `--allow-write=${abs}`,
+      `--allow-net=${INCEPTION_DOWNLOAD.hosts.join(",")}`,
+      "--allow-env",
+    ],
+    script,
+    args: argv,
+    writes: [abs],
+  };
+}

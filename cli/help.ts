@@ -1,0 +1,46 @@
+// The bench CLI's --help text (separate from flags.ts, which must stay light for the launcher).
+import { SUITES } from "../harness/suites/mod.ts";
+
+/** The text `deno task bench --help` prints. */
+export const HELP = `fmbench: train and compare flow-matching recipes
+
+Usage: deno task bench [flags]
+
+  --suite NAME        toy2d (default) | ${Object.keys(SUITES).join(" | ")}
+  --budget NAME       cifar10: quick (default, any machine) | small (GPU, ~20 min/method) | paper
+  --datasets LIST     comma list or "all" (default: the suite's defaults)
+  --methods LIST      method labels, e.g. "FM w/ OT,1-RF" (default all)
+  --paths LIST        keep methods using these paths (default all)
+  --couplings LIST    keep methods using these couplings (default all)
+  --losses LIST       keep methods using these losses (default all)
+  --models LIST       model plugins, NAME or NAME:PRESET (default: the suite's model)
+  --preset NAME       preset for every model (overrides NAME:PRESET)
+  --solvers LIST      solver plugins (default all)
+  --steps N           training steps per (method, model)
+  --batch N           training batch size
+  --lr X              Adam learning rate (> 0)
+  --micro-batch N     examples per forward/backward pass, gradients summed (0 = whole batch)
+  --minutes X         wall-clock training budget per run (stops early; 0 = none)
+  --samples N         generated samples per solver setting
+  --nll-points N      held-out points for the NLL average
+  --nll-dequant K     images: dequantisation samples per image for bits/dim, combined as
+                      log (1/K) sum_k p(x + u_k) (default: the budget's; quick 2, small 5, paper 20)
+  --reflow-pairs N    pairs a reflow teacher generates
+  --seed N            seed for data, init, noise (default 0)
+  --backend NAME      auto (default) | tensorflow | webgpu | wasm | cpu
+  --out DIR           output dir, anywhere (default runs/<suite>-<timestamp>); re-running
+                      resumes; one run at a time per dir (DIR/.fmbench.lock)
+  --plugins DIR       extra plugin root with paths/, couplings/, ... sub-folders (must exist);
+                      a name two files define is an error naming both
+  --shard I/N         run only slice I of N of the (data set, model, method) grid
+  --data-dir DIR      data directory, anywhere (default data/, or FMBENCH_DATA_DIR); the FID
+                      weights are looked for (and downloaded to) here too
+  --fid-batch N       cifar10: images per Inception forward pass (default by backend: 50 on
+                      CPU backends, 500 on GPU backends)
+  --no-report         write results.json only
+  --list              list every plugin (and load failures) and exit
+  -h, --help          this help
+
+deno task bench grants write access to exactly --out and --data-dir (see README, Permissions);
+errors are one line (FMBENCH_DEBUG=1 shows an unexpected error's stack trace).
+`;

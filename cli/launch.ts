@@ -1,0 +1,137 @@
+// `deno task bench|bench:gpu|report|fid:weights`: computes from the flags the permissions the command needs
+// (cli/grants.ts), starts the real CLI with exactly those, forwards SIGINT/SIGTERM and returns
+// its exit code. It may only read and start Deno itself; it writes nothing.
+import { fileURLToPath } from "node:url";
+import { UsageError } from "./flags.ts";
+import {
+  benchLaunch,
+  fidWeightsLaunch,
+  type GrantContext,
+  type Launch,
+  reportLaunch,
+} from "./grants.ts";
+
+const ROOT = new URL("../", import.meta.url);
+
+/**
+ * The launcher's modes: the first argument of cli/launch.ts.
+ * @example
+ * MODES["report"](["runs/x"], processContext()).script; // "cli/report.ts"
+ */
+export const MODES: Record<string, (argv: string[], ctx: GrantContext) => Launch> = {
+  bench: (argv, ctx) => benchLaunch(argv, ctx),
+  "bench:gpu": (argv, ctx) => benchLaunch(argv, ctx, true),
+  report: (argv, ctx) => reportLaunch(argv, ctx),
+  "fid:weights": (argv, ctx) => fidWeightsLaunch(argv, ctx),
+};
+
+function existsSync(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The grant context of this process: its folder, FMBENCH_DATA_DIR if readable, the disk.
+ * @example
+ * benchLaunch(["--out", "/tmp/run"], processContext()).writes; // ["/tmp/run"]
+ */
+export function processContext(): GrantContext {
+  return {
+    cwd: Deno.cwd(),
+    env: (name) => {
+      try {
+        return Deno.env.get(name);
+      } catch {
+        return undefined; // no env permission: the default applies, the child decides anyway
+      }
+    },
+    exists: existsSync,
+    now: new Date(),
+  };
+}
+
+/**
+ * True when a Ctrl-C typed in the terminal reaches the child by itself: the launcher is in the
+ * terminal's foreground process group, which the child shares. Forwarding SIGINT then would
+ * deliver it twice (a second Ctrl-C often means "stop now").
+ * @example
+ * if (!terminalDeliversSigint()) child.kill("SIGINT");
+ */
+export function terminalDeliversSigint(): boolean {
+  try {
+    const stat = Deno.readTextFileSync("/proc/self/stat");
+    // Fields after the command name: state ppid pgrp session tty_nr tpgid ...
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const pgrp = Number(f[2]), tpgid = Number(f[5]);
+    return tpgid > 0 && tpgid === pgrp;
+  } catch {
+    return Deno.stdin.isTerminal(); // no /proc (macOS): a terminal means a shared group
+  }
+}
+
+/**
+ * The `deno run` command line for a launch: no prompts (a missing grant is an error the CLI
+ * explains), this repository's deno.json, the permissions, the script and its arguments.
+ * @example
+ * denoArgs({ permissions: ["--allow-read"], script: "cli/report.ts", args: ["runs/x"], writes: [] });
+ */
+export function denoArgs(l: Launch): string[] {
+  return [
+    "run",
+    "--no-prompt",
+    `--config=${fileURLToPath(new URL("deno.json", ROOT))}`,
+    ...l.permissions,
+    fileURLToPath(new URL(l.script, ROOT)),
+    ...l.args,
+  ];
+}
+
+/**
+ * Start `mode` (bench, bench:gpu, report) with `argv` under the grants its flags need; resolves
+ * with the exit code of the real CLI (128 + signal number when a signal ended it).
+ * @example
+ * Deno.exit(await launch("bench", ["--datasets", "moons", "--out", "/tmp/run"]));
+ */
+export async function launch(mode: string, argv: string[]): Promise<number> {
+  const plan = MODES[mode];
+  if (!plan) {
+    console.error(`launch: unknown mode "${mode}"; valid: ${Object.keys(MODES).join(", ")}`);
+    return 2;
+  }
+  let l: Launch;
+  try {
+    l = plan(argv, processContext());
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`error: ${e.message}`);
+    return 2;
+  }
+  const child = new Deno.Command(Deno.execPath(), {
+    args: denoArgs(l),
+    env: { FMBENCH_WRITABLE: JSON.stringify(l.writes) },
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  const forward = (sig: Deno.Signal) => () => {
+    if (sig === "SIGINT" && terminalDeliversSigint()) return;
+    try {
+      child.kill(sig);
+    } catch {
+      // already gone
+    }
+  };
+  const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, forward(s)] as const);
+  for (const [s, h] of handlers) Deno.addSignalListener(s, h);
+  try {
+    return (await child.status).code;
+  } finally {
+    for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+  }
+}
+
+if (import.meta.main) Deno.exit(await launch(Deno.args[0] ?? "", Deno.args.slice(1)));

@@ -1,0 +1,231 @@
+// Where the FID Inception weights live and how to get them: the file names searched in the data
+// dir, pytorch-fid's release URL, the SHA-256 check, and an atomic download with progress.
+import { createHash } from "node:crypto";
+import { join, resolve } from "node:path";
+
+/** pytorch-fid's checkpoint as published (PyTorch's legacy torch.save stream). */
+export const INCEPTION_PTH = "pt_inception-2015-12-05-6726825d.pth";
+
+/** A safetensors conversion of it (still accepted; see README.md in this folder). */
+export const INCEPTION_SAFETENSORS = "pt_inception-2015-12-05.safetensors";
+
+/** Environment variable that overrides the weights path. */
+export const INCEPTION_ENV = "FMBENCH_INCEPTION";
+
+/** pytorch-fid's release asset (FID_WEIGHTS_URL in pytorch_fid/inception.py). */
+export const INCEPTION_URL =
+  "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/" + INCEPTION_PTH;
+
+/**
+ * Hosts the download needs: github.com answers with a redirect to GitHub's release-asset host.
+ * The bench tasks' --allow-net lists exactly these (plus the CIFAR-10 host).
+ */
+export const INCEPTION_HOSTS = ["github.com", "release-assets.githubusercontent.com"];
+
+/** The first 8 hex digits of the file's SHA-256, carried by its name (torch.hub convention). */
+export const INCEPTION_SHA256_PREFIX = "6726825d";
+
+/**
+ * The full SHA-256 of the .pth file. Not verified on our machines (the file cannot be downloaded
+ * there): it is the value a third-party project records for torch-fidelity's copy of the same
+ * file (weights-inception-2015-12-05-6726825d.pth), and it agrees with the name's prefix.
+ */
+export const INCEPTION_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2";
+
+/** Where the weights were looked for, and the path found (if any). */
+export interface WeightsSearch {
+  /** The file to use, or undefined when none of `searched` exists. */
+  found?: string;
+  /** Absolute paths looked at, in order. */
+  searched: string[];
+  /** The data folder searched (absolute). */
+  dir: string;
+  /** Where a download (or a hand-placed file) goes. */
+  target: string;
+}
+
+function envPath(): string | undefined {
+  try {
+    const v = Deno.env.get(INCEPTION_ENV);
+    return v && v.length > 0 ? v : undefined;
+  } catch {
+    return undefined; // no --allow-env: only the data dir is searched
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Look for the weights: $FMBENCH_INCEPTION if set, else `<dataDir>/pt_inception-2015-12-05-
+ * 6726825d.pth`, then `<dataDir>/pt_inception-2015-12-05.safetensors`.
+ * @example
+ * const s = findInceptionWeights("data"); // { found: ".../data/pt_inception-...pth", searched: [...], ... }
+ */
+export function findInceptionWeights(dataDir = "data"): WeightsSearch {
+  const dir = resolve(dataDir);
+  const target = join(dir, INCEPTION_PTH);
+  const env = envPath();
+  const searched = env ? [resolve(env)] : [target, join(dir, INCEPTION_SAFETENSORS)];
+  return { found: searched.find(isFile), searched, dir, target };
+}
+
+/**
+ * The "how to get the weights" part of the n/a message: the paths searched, why nothing was
+ * downloaded (if given), the command, the URL and the exact path.
+ * @example
+ * howToGetWeights(findInceptionWeights("data")); // "looked for /abs/data/pt_inception-...pth and ... Get them with ..."
+ */
+export function howToGetWeights(
+  search: Pick<WeightsSearch, "searched" | "target">,
+  why = "",
+): string {
+  return `looked for ${search.searched.join(" and ")}${why ? ` (${why})` : ""}. ` +
+    `Get them with \`deno task fid:weights --data-dir ${dirOf(search.target)}\` ` +
+    `(downloads ${INCEPTION_URL}, ~92 MB), or by hand: ` +
+    `curl -L -o ${search.target} ${INCEPTION_URL}`;
+}
+
+function dirOf(path: string): string {
+  return path.slice(0, path.lastIndexOf("/")) || "/";
+}
+
+/**
+ * Raised when the download fails; the message says what to do instead.
+ * @example
+ * new WeightsDownloadError("partial download", "Run again.").problem; // "partial download"
+ */
+export class WeightsDownloadError extends Error {
+  constructor(
+    /** What went wrong, without the advice (for callers that give their own). */
+    readonly problem: string,
+    advice: string,
+  ) {
+    super(`${problem}. ${advice}`);
+    this.name = "WeightsDownloadError";
+  }
+}
+
+/** Options for downloadInceptionWeights. */
+export interface DownloadOptions {
+  /** Destination file (default `<dataDir>/pt_inception-2015-12-05-6726825d.pth`). */
+  target: string;
+  /** Test and mirror overrides. */
+  url?: string;
+  fetch?: typeof fetch;
+  sha256?: string;
+  sha256Prefix?: string;
+  /** Called as bytes arrive (total from Content-Length, when sent). */
+  onProgress?: (done: number, total: number | undefined) => void;
+  /** Give up when no response or no new bytes arrive for this long (default 60 s). */
+  stallSeconds?: number;
+}
+
+/** A verified download. */
+export interface Downloaded {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+/**
+ * Download the weights to `target`: streamed into a temporary file next to it while hashing,
+ * checked (length, the name's SHA-256 prefix, the full SHA-256), then renamed into place. A failed
+ * or mismatching download leaves nothing behind and says where to put the file by hand.
+ * @example
+ * await downloadInceptionWeights({ target: "data/pt_inception-2015-12-05-6726825d.pth" });
+ */
+export async function downloadInceptionWeights(opts: DownloadOptions): Promise<Downloaded> {
+  const url = opts.url ?? INCEPTION_URL;
+  const prefix = opts.sha256Prefix ?? INCEPTION_SHA256_PREFIX;
+  const full = opts.sha256 ?? INCEPTION_SHA256;
+  const target = resolve(opts.target);
+  const byHand = `put the file there by hand: curl -L -o ${target} ${url}`;
+  await Deno.mkdir(dirOf(target), { recursive: true });
+  const tmp = `${target}.part-${crypto.randomUUID().slice(0, 8)}`;
+  const hash = createHash("sha256");
+  let bytes = 0;
+  let total: number | undefined;
+  // A silent network (a firewall that drops packets) must not hang the run: abort on a stall.
+  const stallMs = (opts.stallSeconds ?? 60) * 1000;
+  const abort = new AbortController();
+  let timer = setTimeout(() => abort.abort(), stallMs);
+  const alive = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => abort.abort(), stallMs);
+  };
+  try {
+    let res: Response;
+    try {
+      res = await (opts.fetch ?? fetch)(url, { signal: abort.signal });
+      alive();
+    } catch (e) {
+      const msg = abort.signal.aborted
+        ? `no answer within ${stallMs / 1000} s`
+        : e instanceof Error
+        ? e.message
+        : String(e);
+      const why = e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied
+        ? `no network permission (${msg}); the task needs --allow-net=${INCEPTION_HOSTS.join(",")}`
+        : `no network (${msg})`;
+      throw new WeightsDownloadError(`cannot download ${url}: ${why}`, `Or ${byHand}`);
+    }
+    if (!res.ok || !res.body) {
+      await res.body?.cancel();
+      throw new WeightsDownloadError(
+        `GET ${url} answered HTTP ${res.status} ${res.statusText}`,
+        `Or ${byHand}`,
+      );
+    }
+    const len = Number(res.headers.get("content-length"));
+    total = Number.isFinite(len) && len > 0 ? len : undefined;
+    using file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    try {
+      for await (const chunk of res.body) {
+        let off = 0;
+        while (off < chunk.length) off += await file.write(chunk.subarray(off));
+        hash.update(chunk);
+        bytes += chunk.length;
+        alive();
+        opts.onProgress?.(bytes, total);
+      }
+    } catch (e) {
+      const why = abort.signal.aborted ? `no data for ${stallMs / 1000} s` : String(e);
+      throw new WeightsDownloadError(
+        `download of ${url} broke off after ${bytes} bytes (${why})`,
+        `Run again, or ${byHand}`,
+      );
+    }
+    if (total !== undefined && bytes !== total) {
+      throw new WeightsDownloadError(
+        `partial download of ${url}: ${bytes} of ${total} bytes`,
+        `Run again, or ${byHand}`,
+      );
+    }
+    const sha256 = hash.digest("hex");
+    if (!sha256.startsWith(prefix)) {
+      throw new WeightsDownloadError(
+        `${url} downloaded with SHA-256 ${sha256}, but the file name promises it starts with ` +
+          `${prefix}: not the published file`,
+        "Nothing was kept.",
+      );
+    }
+    if (sha256 !== full) {
+      throw new WeightsDownloadError(
+        `${url} downloaded with SHA-256 ${sha256}, expected ${full} (the prefix ${prefix} ` +
+          `matches; the full value is from a third-party record)`,
+        `Nothing was kept; if you trust the file, ${byHand}`,
+      );
+    }
+    await Deno.rename(tmp, target);
+    return { path: target, bytes, sha256 };
+  } finally {
+    clearTimeout(timer);
+    await Deno.remove(tmp).catch(() => {});
+  }
+}

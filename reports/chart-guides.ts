@@ -1,0 +1,76 @@
+// Guides for the quality-vs-NFE charts: where to cap the y axis so one method's off-scale
+// values do not flatten every other curve, and the floor a perfect model would reach.
+
+/** Values above this many times the upper quartile are drawn at the cap, with a marker. */
+export const OFF_SCALE_FACTOR = 10;
+
+/**
+ * The y-axis cap for a set of values: OFF_SCALE_FACTOR times their upper quartile when some
+ * values lie above it (so a diverging method cannot squeeze the others into a line), else null.
+ * @example
+ * offScaleCap([0.4, 0.5, 0.6, 0.7, 300]); // 7 (0.7 x 10): the 300 is drawn at 7 with a marker
+ * offScaleCap([0.4, 0.5, 0.6, 0.7, 2]); // null
+ */
+export function offScaleCap(values: number[]): number | null {
+  const v = values.filter((x) => Number.isFinite(x) && x > 0).sort((a, b) => a - b);
+  if (v.length < 4) return null;
+  const q3 = v[Math.min(v.length - 1, Math.floor(0.75 * (v.length - 1)))];
+  const cap = OFF_SCALE_FACTOR * q3;
+  return v[v.length - 1] > cap ? cap : null;
+}
+
+/** A plotted point: its value `q`, the `y` it is drawn at and whether it was clipped. */
+export interface Clipped {
+  q: number;
+  y: number;
+  clipped: boolean;
+}
+
+/**
+ * Points drawn at min(q, cap), each marked when clipped.
+ * @example
+ * clipTo([{ q: 300 }, { q: 0.5 }], 7); // [{ q: 300, y: 7, clipped: true }, { q: 0.5, y: 0.5, clipped: false }]
+ */
+export function clipTo<T extends { q: number }>(
+  points: T[],
+  cap: number | null,
+): Array<T & Clipped> {
+  return points.map((p) => ({
+    ...p,
+    y: cap !== null && p.q > cap ? cap : p.q,
+    clipped: cap !== null && p.q > cap,
+  }));
+}
+
+/**
+ * The note under a chart with clipped points: how many, where, and each series' largest value.
+ * @example
+ * clipNote(points, 7, "W2"); // "▲ 4 values above 7 are drawn at the top edge (FM w/ ve-diffusion up to 304); hover for the value."
+ */
+export function clipNote(
+  points: Array<{ series: string; q: number; clipped: boolean }>,
+  cap: number | null,
+  name: string,
+  fmt: (v: number) => string,
+): string {
+  const clipped = points.filter((p) => p.clipped);
+  if (cap === null || !clipped.length) return "";
+  const worst = new Map<string, number>();
+  for (const p of clipped) worst.set(p.series, Math.max(worst.get(p.series) ?? 0, p.q));
+  const who = [...worst].map(([s, v]) => `${s} up to ${fmt(v)}`).join(", ");
+  return `▲ ${clipped.length} ${name} value${clipped.length === 1 ? "" : "s"} above ${
+    fmt(cap)
+  } (${OFF_SCALE_FACTOR}x the upper quartile) ${
+    clipped.length === 1 ? "is" : "are"
+  } drawn at the top edge (${who}); hover for the value.`;
+}
+
+/**
+ * The note for the floor line: what it is and its value.
+ * @example
+ * floorNote("W2", "0.279"); // "Dashed line: the W2 floor 0.279, ..."
+ */
+export function floorNote(name: string, value: string): string {
+  return `Dashed line: the ${name} floor ${value}, measured between two held-out samples of the ` +
+    `evaluation size (what a perfect model would score).`;
+}

@@ -1,0 +1,91 @@
+// The cifar10 suite's quality function end to end on tiny synthetic images: n/a (naming the
+// folder searched and how to get the weights) without weights; with code-made weights in the data
+// dir, FID, KID and the protocol recorded for every evaluation.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { rng } from "../core/rng.ts";
+import { tf } from "../core/tf.ts";
+import { selectBackend } from "../harness/backend/select.ts";
+import { imageSource } from "../harness/data/image-source.ts";
+import { INCEPTION_PTH, INCEPTION_URL } from "../harness/metrics/fid/weights-file.ts";
+import { CIFAR_BUDGETS, type CifarData, cifarQuality } from "../harness/suites/cifar10.ts";
+import type { SuiteConfig } from "../harness/suites/types.ts";
+import { inceptionPthSpec, seededWeights } from "./helpers/inception-weights.ts";
+import { encodePthLegacy } from "./helpers/torch-pth.ts";
+
+await selectBackend("wasm");
+
+function images(n: number, seed: number) {
+  const u = rng(seed);
+  return { images: Uint8Array.from({ length: n * 32 * 32 * 3 }, () => Math.floor(256 * u())), n };
+}
+
+function config(dataDir: string): SuiteConfig<CifarData> {
+  const b = CIFAR_BUDGETS.quick;
+  return {
+    suite: "cifar10",
+    datasets: ["cifar10"],
+    methods: [],
+    models: [],
+    solvers: [],
+    adaptiveSolver: "dopri5",
+    train: b.train,
+    eval: { ...b.eval, samples: 3 },
+    seed: 0,
+    data: { ...b.data, dataDir, fidReference: 4, kidReference: 3, budget: "quick" },
+  };
+}
+
+Deno.test("cifar10 quality: without weights FID and KID are n/a, naming the folder and the way", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const data = imageSource("cifar10", images(4, 1), images(2, 2), [32, 32, 3]);
+    const q = await cifarQuality(data, config(dir));
+    assert.equal(q.protocol, undefined);
+    const reason = q.notes?.fid ?? "";
+    assert.equal(q.notes?.kid, reason);
+    assert.match(reason, /^n\/a: Inception weights not found; looked for /);
+    assert.ok(reason.includes(join(dir, INCEPTION_PTH)), reason);
+    assert.ok(reason.includes(INCEPTION_URL), reason);
+    const x = tf.zeros([2, 32, 32, 3]);
+    assert.deepEqual(await q.fn(x), {});
+    x.dispose();
+    q.dispose();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cifar10 quality: with weights in the data dir, FID, KID and the protocol", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(
+      join(dir, INCEPTION_PTH),
+      encodePthLegacy(inceptionPthSpec(seededWeights(5))),
+    );
+    const data = imageSource("cifar10", images(4, 1), images(2, 2), [32, 32, 3]);
+    const q = await cifarQuality(data, config(dir));
+    const samples = tf.randomUniform([3, 32, 32, 3], -1, 1, "float32", 3);
+    const m = await q.fn(samples);
+    samples.dispose();
+    assert.ok(Number.isFinite(m.fid) && m.fid > 0, `fid ${m.fid}`);
+    assert.ok(Number.isFinite(m.kid) && Number.isFinite(m.kid_std), JSON.stringify(m));
+    const p = q.protocol!;
+    assert.equal(p.weights.file, INCEPTION_PTH);
+    assert.match(p.weights.sha256, /^[0-9a-f]{64}$/);
+    assert.equal(p.weights.published, false);
+    assert.deepEqual(p.reference, { dataset: "cifar10", split: "train", n: 4, kidFeatures: 3 });
+    assert.equal(p.generated, 3);
+    assert.match(p.preprocessing, /rounded to 8 bits/);
+    assert.deepEqual(p.kid, {
+      subsets: 100,
+      subsetSize: 3,
+      kernel: "(x.y/d + 1)^3",
+      estimator: "unbiased MMD^2, mean and std over subsets",
+    });
+    assert.ok([...Deno.readDirSync(dir)].some((e) => e.name.startsWith("fid-ref-cifar10-train-4")));
+    q.dispose();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

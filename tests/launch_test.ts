@@ -1,0 +1,222 @@
+// Permissions follow the flags: the grants computed for bench and report commands, the launcher
+// running a real run outside runs/, and a permission error explained in one line.
+import assert from "node:assert/strict";
+import { resolve } from "node:path";
+import {
+  benchLaunch,
+  fidWeightsLaunch,
+  type GrantContext,
+  INCEPTION_DOWNLOAD,
+  reportLaunch,
+  SUITE_NEEDS,
+} from "../cli/grants.ts";
+import { permissionMessage } from "../cli/explain-error.ts";
+import { UsageError } from "../cli/flags.ts";
+import { CIFAR10_FOLDER, CIFAR10_URL } from "../harness/data/cifar10.ts";
+import {
+  INCEPTION_ENV,
+  INCEPTION_HOSTS,
+  INCEPTION_PTH,
+  INCEPTION_SAFETENSORS,
+} from "../harness/metrics/fid/weights-file.ts";
+import { SUITES } from "../harness/suites/mod.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+function ctx(over: Partial<GrantContext> = {}): GrantContext {
+  return {
+    cwd: "/repo",
+    env: () => undefined,
+    exists: () => false,
+    now: new Date("2026-01-02T03:04:05Z"),
+    ...over,
+  };
+}
+
+const grant = (perms: string[], flag: string) =>
+  perms.find((p) => p === flag || p.startsWith(`${flag}=`));
+
+Deno.test("grants: bench writes exactly --out (default chosen and passed on), nothing else for toy2d", () => {
+  const l = benchLaunch(["--datasets", "moons", "--out", "/tmp/x"], ctx());
+  assert.deepEqual(l.writes, ["/tmp/x"]);
+  assert.equal(grant(l.permissions, "--allow-write"), "--allow-write=/tmp/x");
+  assert.equal(grant(l.permissions, "--allow-net"), undefined, "toy2d downloads nothing");
+  assert.equal(grant(l.permissions, "--allow-run"), "--allow-run=git");
+  assert.equal(grant(l.permissions, "--allow-ffi"), undefined);
+  assert.deepEqual(l.args, ["--datasets", "moons", "--out", "/tmp/x"]);
+  const d = benchLaunch(["--shard", "1/2"], ctx());
+  assert.deepEqual(d.writes, ["/repo/runs/toy2d-2026-01-02T03-04-05-shard1of2"]);
+  assert.deepEqual(d.args.slice(-2), ["--out", "runs/toy2d-2026-01-02T03-04-05-shard1of2"]);
+  assert.deepEqual(benchLaunch(["--out", "rel/dir"], ctx()).writes, ["/repo/rel/dir"]);
+});
+
+Deno.test("grants: cifar10 adds its data dir, and each download's hosts only while its files are missing", () => {
+  const args = ["--suite", "cifar10", "--out", "/o", "--data-dir", "/d"];
+  const net = (c: GrantContext) => grant(benchLaunch(args, c).permissions, "--allow-net");
+  const missing = benchLaunch(args, ctx());
+  assert.deepEqual(missing.writes, ["/o", "/d"]);
+  assert.equal(
+    grant(missing.permissions, "--allow-net"),
+    "--allow-net=www.cs.toronto.edu,github.com,release-assets.githubusercontent.com",
+  );
+  const have = (...files: string[]) => ctx({ exists: (p) => files.includes(p) });
+  assert.equal(
+    net(have(`/d/${CIFAR10_FOLDER}`)),
+    "--allow-net=github.com,release-assets.githubusercontent.com",
+    "data in place: only the weights' hosts",
+  );
+  assert.equal(net(have(`/d/${INCEPTION_PTH}`)), "--allow-net=www.cs.toronto.edu");
+  assert.equal(net(have(`/d/${CIFAR10_FOLDER}`, `/d/${INCEPTION_SAFETENSORS}`)), undefined);
+  const envWeights = ctx({
+    env: (n) => n === INCEPTION_ENV ? "/w/inception.pth" : undefined,
+    exists: (p) => p === `/d/${CIFAR10_FOLDER}` || p === "/w/inception.pth",
+  });
+  assert.equal(net(envWeights), undefined, "$FMBENCH_INCEPTION names a file that is there");
+  const env = benchLaunch(
+    ["--suite", "cifar10", "--out", "/o"],
+    ctx({
+      env: (n) => n === "FMBENCH_DATA_DIR" ? "/env/data" : undefined,
+    }),
+  );
+  assert.deepEqual(env.writes, ["/o", "/env/data"]);
+  assert.deepEqual(benchLaunch(["--suite", "cifar10", "--out", "/o"], ctx()).writes, [
+    "/o",
+    "/repo/data",
+  ]);
+  const gpu = benchLaunch(args, ctx(), true);
+  assert.ok(gpu.permissions.includes("--allow-ffi") && gpu.permissions.includes("--allow-sys"));
+});
+
+Deno.test("grants: fid:weights writes only the data dir and reaches only the weights' hosts", () => {
+  const l = fidWeightsLaunch(["--data-dir", "/d"], ctx());
+  assert.deepEqual(l.writes, ["/d"]);
+  assert.equal(grant(l.permissions, "--allow-net"), `--allow-net=${INCEPTION_HOSTS.join(",")}`);
+  assert.deepEqual(fidWeightsLaunch([], ctx()).writes, ["/repo/data"]);
+  assert.deepEqual(fidWeightsLaunch(["--bogus"], ctx()).writes, []);
+  assert.deepEqual(fidWeightsLaunch(["--help"], ctx()).writes, []);
+});
+
+Deno.test("grants: help, list and bad flags write nothing; a comma in a path is a usage error", () => {
+  for (const argv of [["--help"], ["--list"], ["--no-such-flag"], ["--shard", "3/2"]]) {
+    const l = benchLaunch(argv, ctx());
+    assert.deepEqual(l.writes, [], argv.join(" "));
+    assert.equal(grant(l.permissions, "--allow-write"), undefined);
+    assert.deepEqual(l.args, argv, "the real CLI sees the flags unchanged and explains them");
+  }
+  assert.throws(() => benchLaunch(["--out", "/tmp/a,b"], ctx()), UsageError);
+  assert.throws(
+    () => benchLaunch(["--suite", "cifar10", "--out", "/o", "--data-dir", "x,y"], ctx()),
+    /--data-dir "x,y" contains a comma/,
+  );
+});
+
+Deno.test("grants: report writes the run folder it re-renders, or the merge output", () => {
+  assert.deepEqual(reportLaunch(["/runs/a"], ctx()).writes, ["/runs/a"]);
+  assert.deepEqual(reportLaunch(["/runs/a/results.json"], ctx()).writes, ["/runs/a"]);
+  const m = reportLaunch(["--merge", "/s0", "/s1", "--out", "/m"], ctx());
+  assert.deepEqual(m.writes, ["/m"]);
+  const dm = reportLaunch(["--merge", "/s0"], ctx());
+  assert.deepEqual(dm.writes, ["/repo/runs/merged-2026-01-02T03-04-05Z"]);
+  assert.deepEqual(dm.args.slice(-2), ["--out", "runs/merged-2026-01-02T03-04-05Z"]);
+  assert.deepEqual(reportLaunch(["--help"], ctx()).writes, []);
+  assert.deepEqual(reportLaunch(["a", "b"], ctx()).writes, [], "usage error: nothing to write");
+});
+
+Deno.test("grants: SUITE_NEEDS matches the suites (kept apart so the launcher loads no tfjs)", () => {
+  assert.deepEqual(Object.keys(SUITE_NEEDS).sort(), Object.keys(SUITES).sort());
+  for (const [name, s] of Object.entries(SUITES)) {
+    assert.equal(SUITE_NEEDS[name].dataDir, s.kind === "image", name);
+  }
+  const [cifar, weights] = SUITE_NEEDS.cifar10.downloads;
+  assert.deepEqual(cifar.hosts, [new URL(CIFAR10_URL).host]);
+  assert.deepEqual(cifar.unlessPresent, [CIFAR10_FOLDER]);
+  assert.equal(weights, INCEPTION_DOWNLOAD);
+  assert.deepEqual(INCEPTION_DOWNLOAD.hosts, INCEPTION_HOSTS);
+  assert.deepEqual(INCEPTION_DOWNLOAD.unlessPresent, [INCEPTION_PTH, INCEPTION_SAFETENSORS]);
+  assert.equal(INCEPTION_DOWNLOAD.envFile, INCEPTION_ENV);
+});
+
+Deno.test("permission errors become one line naming what this run may write", () => {
+  const e = new Deno.errors.NotCapable(
+    'Requires write access to "/tmp/y/results.json", run again with the --allow-write flag',
+  );
+  const prev = Deno.env.get("FMBENCH_WRITABLE");
+  Deno.env.set("FMBENCH_WRITABLE", JSON.stringify(["/tmp/x"]));
+  try {
+    const m = permissionMessage(e, "bench");
+    assert.ok(!m.includes("\n"));
+    assert.ok(!/run again with/.test(m), "no advice a deno task user cannot follow");
+    assert.match(m, /Requires write access to "\/tmp\/y\/results.json"/);
+    assert.match(m, /may write only \/tmp\/x/);
+    assert.match(m, /--out folder and the --data-dir/);
+  } finally {
+    if (prev === undefined) Deno.env.delete("FMBENCH_WRITABLE");
+    else Deno.env.set("FMBENCH_WRITABLE", prev);
+  }
+});
+
+/** Run a command; returns its exit code and its stdout + stderr. */
+async function run(args: string[], cwd = ROOT): Promise<{ code: number; text: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, text: dec.decode(out.stdout) + dec.decode(out.stderr) };
+}
+
+const TINY = [
+  "--datasets",
+  "moons",
+  "--methods",
+  "FM w/ OT",
+  "--solvers",
+  "euler,dopri5",
+  "--steps",
+  "5",
+  "--samples",
+  "32",
+  "--nll-points",
+  "8",
+  "--backend",
+  "wasm",
+  "--no-report",
+];
+
+Deno.test("launcher: a run with --out outside runs/ writes there; a folder it was not given is one line", async () => {
+  const out = resolve(await Deno.makeTempDir({ prefix: "fmbench-launch-" }), "out");
+  const launcher = [
+    "run",
+    "--allow-read",
+    "--allow-env=FMBENCH_DATA_DIR",
+    `--allow-run=${Deno.execPath()}`,
+    `${ROOT}cli/launch.ts`,
+    "bench",
+  ];
+  const ok = await run([...launcher, ...TINY, "--out", out]);
+  assert.equal(ok.code, 0, ok.text);
+  assert.ok((await Deno.stat(`${out}/results.json`)).isFile);
+  const usage = await run([...launcher, "--lr", "0"]);
+  assert.equal(usage.code, 2, "the launcher passes the real CLI's exit code on");
+  assert.match(usage.text, /error: --lr must be a number > 0, got "0"/);
+  // The real CLI with a grant for another folder: the refusal is one line, not a stack trace.
+  const denied = await run([
+    "run",
+    "--no-prompt",
+    "--allow-read",
+    "--allow-env",
+    "--allow-run=git",
+    `--allow-write=${out}`,
+    `${ROOT}cli/bench.ts`,
+    ...TINY,
+    "--out",
+    `${out}-elsewhere`,
+  ]);
+  assert.equal(denied.code, 1, denied.text);
+  assert.match(denied.text, /error: not permitted: Requires write access to ".*-elsewhere"/);
+  assert.ok(!/^\s+at /m.test(denied.text), `no stack trace:\n${denied.text}`);
+  await Deno.remove(resolve(out, ".."), { recursive: true });
+});
