@@ -143,8 +143,9 @@ export async function evaluateSampling(
             keepX = true;
           } else if (!solver.adaptive && refIdx >= 0) {
             const reference = { solver: jobs[refIdx].solver.name, setting: jobs[refIdx].setting };
-            if (ref) record.sampleError = { mse: await meanSquaredDistance(x, ref), reference };
-            else record.notes = { ...record.notes, sampleError: refNote ?? "no reference" };
+            record.sampleError = ref
+              ? { mse: await meanSquaredDistance(x, ref), reference }
+              : { reference, note: refNote ?? "no reference solution" };
           }
           out[i] = record;
         } finally {

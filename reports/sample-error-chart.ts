@@ -49,6 +49,7 @@ export function sampleErrorChart(
     for (const e of run.evals ?? []) {
       const err = e.sampleError;
       if (e.status !== "ok" || !err || !(e.nfe > 0)) continue;
+      if (err.mse === undefined) continue;
       if (!(err.mse > 0 && Number.isFinite(err.mse))) {
         zero++;
         continue;

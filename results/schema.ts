@@ -104,9 +104,15 @@ export interface EvalRecord {
   seconds: number;
   /**
    * Fixed-step solvers: the mean squared distance per dimension between these samples and the
-   * reference solution from the same noise (the adaptive solver at its tightest tolerance).
+   * reference solution from the same noise (the adaptive solver at its tightest tolerance), or
+   * the reason it could not be computed.
    */
-  sampleError?: { mse: number; reference: { solver: string; setting: SolverSetting } };
+  sampleError?: {
+    /** Absent when the reference solve failed; `note` says why. */
+    mse?: number;
+    reference: { solver: string; setting: SolverSetting };
+    note?: string;
+  };
 }
 
 /** The evaluation whose samples a run keeps for the report: solver, setting and its NFE. */

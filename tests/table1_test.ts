@@ -101,10 +101,24 @@ Deno.test("cifar10 report: Table 1 order with published rows beside the measured
   assert.deepEqual([...ddpm.matchAll(/<td class="num"[^>]*>([^<]*)<\/td>/g)].map((m) => m[1]), [
     "3.12",
     "7.48",
+    "—", // KID: not reported by the paper
     "274",
     "—",
     "—",
   ]);
+  // Table 1's column set first: NLL (bits/dim with K), FID, KID, NFE; then the other columns.
+  const head = doc.slice(doc.indexOf("<thead>"), doc.indexOf("</thead>"));
+  assert.deepEqual(
+    [...head.matchAll(/<th scope="col" class="num"[^>]*>([^<]*) </g)].map((m) => m[1]),
+    [
+      "NLL",
+      "FID",
+      "KID",
+      "NFE",
+      "Straightness",
+      "Train time",
+    ],
+  );
   const icfm = published.find((r) => nameOf(r) === "I-CFM")!;
   assert.match(icfm, /Tong et al\. 2024.*the recipe fmbench trains as 1-RF/);
   assert.match(doc, /<div class="unit">bits\/dim, K = 20<\/div>/);
