@@ -213,7 +213,8 @@ export async function evaluateNll(
         const single = summarizeNll(r.samples, { dims, bitsPerDim });
         record = {
           ...summarizeNll(r.logp, { dims, bitsPerDim }),
-          nfe: r.nfe,
+          // Mean over the integration batches (one per image-draw block), rounded: a count.
+          nfe: Math.round(r.nfe),
           dequantSamples: k,
           ...(k > 1 ? { bpdSingleSample: single.bpd } : {}),
         };

@@ -161,3 +161,16 @@ Deno.test("sampling-error ticks: 1-2-5 over few decades, powers of ten over many
   assert.deepEqual(errorTicks(3e-9, 200), [1e-8, 1e-6, 1e-4, 0.01, 1, 100]);
   assert.deepEqual(errorTicks(0, 1), []);
 });
+
+Deno.test("results check: K, the single-sample bits/dim and sampling errors are checked fields", async () => {
+  const { resultsProblems } = await import("../results/check.ts");
+  const r = cifarResults();
+  assert.deepEqual(resultsProblems(r), []);
+  r.runs[0].evals[0].sampleError!.mse = -1;
+  r.runs[0].nll[0].dequantSamples = 0;
+  const problems = resultsProblems(r);
+  assert.ok(
+    problems.some((p) => /^runs\[0\]\.evals\[0\]\.sampleError\.mse = -1 is negative/.test(p)),
+  );
+  assert.ok(problems.some((p) => /^runs\[0\]\.nll\[0\]\.dequantSamples = 0 is below 1/.test(p)));
+});
