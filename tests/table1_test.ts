@@ -174,3 +174,9 @@ Deno.test("results check: K, the single-sample bits/dim and sampling errors are 
   );
   assert.ok(problems.some((p) => /^runs\[0\]\.nll\[0\]\.dequantSamples = 0 is below 1/.test(p)));
 });
+
+Deno.test("the NLL headline margin keeps bits/dim as its unit when the header names K", () => {
+  const doc = renderReport(cifarResults());
+  assert.match(doc, /<li>NLL on cifar10: <strong>[^<]+<\/strong> [0-9.]+ ± [0-9.]+ bits\/dim/);
+  assert.doesNotMatch(doc, /<li>NLL on cifar10:[^<]*<strong>[^<]+<\/strong> [^<]* nats/);
+});
