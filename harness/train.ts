@@ -88,8 +88,15 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
   }
   const resumedAt = step;
   const deadline = c.minutes > 0 ? start + c.minutes * 60_000 : Infinity;
+  let yielded = performance.now();
   try {
     for (; step < c.steps && performance.now() < deadline; step++) {
+      // The CPU backends resolve every await here as a microtask: give the event loop a turn a
+      // few times a second so a signal handler (Ctrl-C: save and exit) can run mid-training.
+      if (performance.now() - yielded > 200) {
+        await new Promise((r) => setTimeout(r, 0));
+        yielded = performance.now();
+      }
       const s = subSeed(c.seed, step);
       const x1raw = data.trainBatch(c.batch, s);
       const x0raw = sourceNoise(path, x1raw.shape.slice(1), x1raw.shape[0], s);
