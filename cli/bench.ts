@@ -1,4 +1,5 @@
-// `deno task bench`: parse flags, discover plugins, pick the backend, run the suite, write the
+// `deno task bench`: parse flags, discover plugins, check the output folder, pick the backend,
+// run the suite (Ctrl-C/SIGTERM stop it at a safe point, saving what is finished), write the
 // report and print a summary table.
 import { BackendUnavailableError, selectBackend } from "../harness/backend/select.ts";
 import { firstLine } from "../harness/error-message.ts";
@@ -8,9 +9,14 @@ import {
   discoverPlugins,
   UnknownNameError,
 } from "../harness/registry.ts";
-import { runSuite } from "../harness/run-suite.ts";
+import { runSuite, SuiteInterrupted } from "../harness/run-suite.ts";
+import type { StopRequest } from "../harness/stop.ts";
+import { writeFileAtomic } from "../harness/store/atomic.ts";
 import { acquireRunLock, LockHeldError, type RunLock } from "../harness/store/lock.ts";
+import { describeRunFolder } from "../harness/store/run-folder.ts";
 import { SUITES } from "../harness/suites/mod.ts";
+import { phase } from "../harness/trace.ts";
+import { commandLine } from "../results/command.ts";
 import type { ResultsFile } from "../results/schema.ts";
 import { renderReport } from "../reports/render.ts";
 import { printSummary } from "../reports/summary.ts";
@@ -20,7 +26,9 @@ import { parseFlags, parseShard, UsageError } from "./flags.ts";
 import { defaultOutDir } from "./grants.ts";
 import { HELP } from "./help.ts";
 import { printList } from "./list.ts";
+import { outputFolderProblem } from "./output-check.ts";
 import { pluginRoot } from "./plugin-root.ts";
+import { handleSignals, type SignalControl } from "./signals.ts";
 
 export { buildConfig } from "./config.ts";
 export { FLAGS, parseShard, UsageError } from "./flags.ts";
@@ -29,7 +37,10 @@ export { HELP } from "./help.ts";
 /** Render report.html beside results.json; a failure is reported and leaves results.json intact. */
 async function writeReport(outDir: string, results: ResultsFile): Promise<void> {
   try {
-    await Deno.writeTextFile(`${outDir}/report.html`, renderReport(results));
+    await phase("report");
+    await writeFileAtomic(`${outDir}/report.html`, renderReport(results), {
+      tracePhase: "write-report",
+    });
     console.error(`report: ${outDir}/report.html`);
   } catch (e) {
     console.error(
@@ -41,15 +52,59 @@ async function writeReport(outDir: string, results: ResultsFile): Promise<void> 
 }
 
 /**
- * The CLI entry; returns the process exit code (0 ok, 1 failed, 2 usage). Every error ends as
- * one line on stderr: usage and permission errors explained, anything else without a trace.
+ * The command that resumes a run: the same arguments, plus --out DIR unless they name it.
+ * @example
+ * resumeCommand(["--datasets", "moons"], "runs/x"); // "deno task bench --datasets moons --out runs/x"
+ */
+export function resumeCommand(argv: string[], outDir: string): string {
+  const named = argv.some((a) => a === "--out" || a.startsWith("--out="));
+  let task = "bench";
+  try {
+    if (Deno.permissions.querySync({ name: "ffi" }).state === "granted") task = "bench:gpu";
+  } catch {
+    // permissions cannot be queried: the plain task
+  }
+  return commandLine(named ? argv : [...argv, "--out", outDir], task);
+}
+
+/** Exit status after a stop: 128 + the signal's number, as a shell reports it. */
+function stopCode(signals?: SignalControl): number {
+  return signals?.received() === "SIGTERM" ? 143 : 130;
+}
+
+/** After a stop: what was saved (read from the disk) and the command that resumes. */
+async function reportInterruption(
+  e: SuiteInterrupted,
+  outDir: string,
+  argv: string[],
+  signals?: SignalControl,
+): Promise<void> {
+  const sig = signals?.received();
+  const by = sig === "SIGINT" ? "Ctrl-C (SIGINT)" : sig ?? "a stop request";
+  const lines = [
+    `interrupted by ${by}${e.during ? ` during ${e.during}` : ""}; stopped at a safe point.`,
+    `saved in ${outDir}:`,
+    ...(await describeRunFolder(outDir)).map((l) => `  ${l}`),
+    `report.html: not written for an unfinished suite (deno task report ${outDir} renders ` +
+    `what is saved)`,
+    `resume with: ${resumeCommand(argv, outDir)}`,
+  ];
+  console.error(lines.join("\n"));
+}
+
+/**
+ * The CLI entry; returns the process exit code (0 ok, 1 failed, 2 usage, 130/143 stopped by
+ * SIGINT/SIGTERM). Every error ends as one line on stderr: usage and permission errors
+ * explained, anything else without a trace. `handleSignals` makes SIGINT/SIGTERM stop the suite
+ * at a safe point (the real CLI); `stop` is a stop request for tests.
  * @example
  * const code = await main(["--datasets", "moons", "--steps", "300", "--out", "/tmp/run"]);
  */
 export async function main(
   argv: string[],
-  opts: { handleSignals?: boolean } = {},
+  opts: { handleSignals?: boolean; stop?: StopRequest } = {},
 ): Promise<number> {
+  let signals: SignalControl | undefined;
   let lock: RunLock | undefined;
   try {
     const { values: v } = parseFlags(argv);
@@ -71,20 +126,21 @@ export async function main(
     const config = buildConfig(v, reg);
     const shard = parseShard(v.shard);
     const suite = SUITES[config.suite];
+    const outDir = v.out ?? defaultOutDir(config.suite, shard);
+    const outProblem = await outputFolderProblem(outDir, v.out ? "--out" : "the output folder");
+    if (outProblem) {
+      console.error(`error: ${outProblem}`);
+      return 1;
+    }
+    if (opts.handleSignals) {
+      signals = await handleSignals();
+      signals.watch(outDir, resumeCommand(argv, outDir));
+    }
+    const stop = opts.stop ?? signals?.stop;
     const needsConv = config.models.some((m) => reg.models.get(m.name)!.usesConvolution);
     const backend = await selectBackend(v.backend, { needsConvGrad: needsConv });
     console.error(`backend: ${backend.backend} on ${backend.device}`);
     for (const n of backend.notes) console.error(`  ${n}`);
-    const outDir = v.out ?? defaultOutDir(config.suite, shard);
-    if (opts.handleSignals) {
-      Deno.addSignalListener("SIGINT", () => {
-        console.error(
-          `\ninterrupted: completed runs are in ${outDir}/results.json; ` +
-            `resume with the same command plus --out ${outDir}`,
-        );
-        Deno.exit(130);
-      });
-    }
     const problem = await suite.preflight?.(config);
     if (problem) {
       console.error(`error: ${problem}`);
@@ -94,17 +150,28 @@ export async function main(
       command: ["deno task bench", ...argv].join(" "),
       log: (l) => console.error(l),
     });
-    const results = await runSuite({
-      suite,
-      config,
-      registry: reg,
-      backend,
-      outDir,
-      shard,
-      argv,
-    });
+    let results: ResultsFile;
+    try {
+      results = await runSuite({
+        suite,
+        config,
+        registry: reg,
+        backend,
+        outDir,
+        shard,
+        argv,
+        stop,
+      });
+    } catch (e) {
+      if (!(e instanceof SuiteInterrupted)) throw e;
+      await reportInterruption(e, outDir, argv, signals);
+      return stopCode(signals);
+    }
     if (!v["no-report"]) await writeReport(outDir, results);
     printSummary(results);
+    if (stop?.aborted) {
+      console.error(`stop requested after the last run had finished: everything is saved.`);
+    }
     return results.runs.some((r) => r.status === "ok") ? 0 : 1;
   } catch (e) {
     if (
@@ -120,6 +187,7 @@ export async function main(
     return 1;
   } finally {
     lock?.release();
+    signals?.close();
   }
 }
 

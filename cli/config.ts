@@ -71,6 +71,7 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
   train.steps = num(v.steps, "steps", { int: true, min: 1 }) ?? train.steps;
   train.batch = num(v.batch, "batch", { int: true, min: 2 }) ?? train.batch;
   train.lr = num(v.lr, "lr", { above: 0 }) ?? train.lr;
+  train.clip = num(v.clip, "clip", { min: 0 }) ?? train.clip;
   train.minutes = num(v.minutes, "minutes", { min: 0 }) ?? train.minutes;
   train.microBatch = num(v["micro-batch"], "micro-batch", { int: true, min: 0 }) ??
     train.microBatch;

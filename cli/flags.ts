@@ -16,6 +16,7 @@ export const FLAGS = {
   steps: { type: "string" },
   batch: { type: "string" },
   lr: { type: "string" },
+  clip: { type: "string" },
   "micro-batch": { type: "string" },
   minutes: { type: "string" },
   samples: { type: "string" },

@@ -19,6 +19,7 @@ Usage: deno task bench [flags]
   --steps N           training steps per (method, model)
   --batch N           training batch size
   --lr X              Adam learning rate (> 0)
+  --clip X            clip the global gradient norm to X (0 = off; toy2d default 0, cifar10 1)
   --micro-batch N     examples per forward/backward pass, gradients summed (0 = whole batch)
   --minutes X         wall-clock training budget per run (stops early; 0 = none)
   --samples N         generated samples per solver setting
@@ -29,7 +30,8 @@ Usage: deno task bench [flags]
   --seed N            seed for data, init, noise (default 0)
   --backend NAME      auto (default) | tensorflow | webgpu | wasm | cpu
   --out DIR           output dir, anywhere (default runs/<suite>-<timestamp>); re-running
-                      resumes; one run at a time per dir (DIR/.fmbench.lock)
+                      resumes; one run at a time per dir (DIR/.fmbench.lock); Ctrl-C or
+                      SIGTERM stops at a safe point and saves, a second one exits at once
   --plugins DIR       extra plugin root with paths/, couplings/, ... sub-folders (must exist);
                       a name two files define is an error naming both
   --shard I/N         run only slice I of N of the (data set, model, method) grid

@@ -39,13 +39,31 @@ export function affineSample(s: Schedule, x0: Tensor, x1: Tensor, t: Tensor1D): 
 export const ALPHA_FLOOR = 1e-4;
 
 /**
- * Velocity from a predicted source sample x0_hat (epsilon scaled by the source std):
- * x1 = (x_t - sigma x0) / alpha, so u = (alpha'/alpha) x_t + (sigma' - alpha' sigma / alpha) x0.
+ * Velocity from a predicted source sample x0_hat (epsilon scaled by the source std): with
+ * x1_hat = (x_t - sigma x0_hat) / alpha, u = alpha' x1_hat + sigma' x0_hat. The residual
+ * x_t - sigma x0_hat is formed first (its rounding is that of O(1) values), then scaled. The gain
+ * on an error in x0_hat is sigma' - alpha' sigma / alpha: on the VP path 0.5 beta_max = 10.05 at
+ * t = 0 (alpha = e^-5 there, never 0) and -50 at t = 1 - 1e-5 (the path's own sigma'); on a path
+ * with alpha(0) = 0 it is unbounded at t = 0, which the eps loss refuses (see epsilonGain).
+ * @example
+ * const v = velocityFromEpsilon(path.schedule!, xt, x0Hat, 0.5);
  */
 export function velocityFromEpsilon(s: Schedule, xt: Tensor, x0Hat: Tensor, t: number): Tensor {
   const a = Math.max(s.alpha(t), ALPHA_FLOOR);
   const da = s.dAlpha(t), sg = s.sigma(t), ds = s.dSigma(t);
-  return tf.tidy(() => tf.add(tf.mul(xt, da / a), tf.mul(x0Hat, ds - (da * sg) / a)));
+  return tf.tidy(() => tf.add(tf.mul(tf.sub(xt, tf.mul(x0Hat, sg)), da / a), tf.mul(x0Hat, ds)));
+}
+
+/**
+ * How much the velocity from velocityFromEpsilon moves per unit error in x0_hat at time t:
+ * |sigma' - alpha' sigma / alpha| (Infinity where alpha = 0).
+ * @example
+ * epsilonGain(vp.schedule!, 0); // 10.05
+ */
+export function epsilonGain(s: Schedule, t: number): number {
+  const a = s.alpha(t);
+  if (!(a > 0)) return Infinity;
+  return Math.abs(s.dSigma(t) - (s.dAlpha(t) * s.sigma(t)) / a);
 }
 
 /** Inverse map: the x0 (epsilon-scaled) prediction implied by a velocity at (x_t, t). */

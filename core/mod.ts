@@ -29,6 +29,7 @@ export {
   coeff,
   diffusionSquared,
   epsilonFromVelocity,
+  epsilonGain,
   scoreFromEpsilon,
   scoreFromVelocity,
   velocityFromEpsilon,

@@ -10,6 +10,7 @@ import {
   tf,
   type VelocityField,
 } from "../core/mod.ts";
+import { stableJson } from "../results/io.ts";
 import type {
   EvalRecord,
   FeatureMetricProtocol,
@@ -21,10 +22,15 @@ import { firstLine } from "./error-message.ts";
 import { dequantizedLogLikelihood } from "./metrics/dequant-nll.ts";
 import { logLikelihood, summarizeNll } from "./metrics/nll.ts";
 import { sourceNoise } from "./source-noise.ts";
+import { isCancelled, stoppable, type StopRequest, throwIfStopped } from "./stop.ts";
 import type { EvalConfig, SolverSetting } from "./suites/types.ts";
+import { phase } from "./trace.ts";
 
-/** Scores generated samples against held-out data, e.g. { w2 } or { fid }. */
-export type QualityFn = (samples: Tensor) => Promise<Record<string, number>>;
+/**
+ * Scores generated samples against held-out data, e.g. { w2 } or { fid }; a long scorer checks
+ * `stop` between its batches (throwIfStopped).
+ */
+export type QualityFn = (samples: Tensor, stop?: StopRequest) => Promise<Record<string, number>>;
 
 /** A suite's scorer; `notes` say why a metric is n/a (e.g. FID without Inception weights). */
 export interface Quality {
@@ -57,6 +63,36 @@ export function solveOptions(path: Path, s: SolverSetting, backward = false): So
   };
 }
 
+/** What evaluateSampling and evaluateNll resume from and report to. */
+export interface ResumableOptions<R> {
+  /** Records already made (by an interrupted session): their settings are not evaluated again. */
+  done?: R[];
+  /** Called with all records so far after each new one, e.g. to persist them at once. */
+  onRecord?: (records: R[]) => Promise<void>;
+  /** Checked at every velocity evaluation; a stop throws Cancelled and records nothing. */
+  stop?: StopRequest;
+  /** The run's id in phase markers (harness/trace.ts). */
+  traceId?: string;
+}
+
+/**
+ * Whether two evaluations are of the same solver setting.
+ * @example
+ * sameSetting({ solver: "euler", setting: { steps: 8 } }, { solver: "euler", setting: { steps: 8 } }); // true
+ */
+export function sameSetting(
+  a: { solver: string; setting: SolverSetting },
+  b: { solver: string; setting: SolverSetting },
+): boolean {
+  return a.solver === b.solver && stableJson(a.setting) === stableJson(b.setting);
+}
+
+/** A setting as the phase markers and logs write it: "steps=8", "steps=8 grid=edm", "rtol=0.001". */
+function settingText(s: SolverSetting): string {
+  return Object.entries(s).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`)
+    .join(" ");
+}
+
 /** The reference for sampling errors: the given adaptive solver's tightest-tolerance setting. */
 function referenceOf(
   jobs: Array<{ solver: Solver; setting: SolverSetting }>,
@@ -85,12 +121,19 @@ async function meanSquaredDistance(a: Tensor, b: Tensor): Promise<number> {
 
 /**
  * Sample with each solver setting and score the result. A failing setting is recorded with its
- * reason and the others go on. `keep` receives the samples of the first adaptive setting that
- * succeeds, and which solver, setting and NFE made them (the report labels the grid with it).
+ * reason and the others go on; settings in `done` are kept, not re-run (every setting samples
+ * from the same seeded source noise, so the records equal an uninterrupted run's). `keep`
+ * receives the samples of the first adaptive setting that succeeds, and which solver, setting
+ * and NFE made them (the report labels the grid with it).
+ *
  * With `referenceSolver`, that adaptive solver's tightest setting runs first and every
  * fixed-step setting also gets its sampling error: the mean squared distance per dimension
  * between its samples and the reference's, from the same noise (Lipman et al.'s Fig. 7),
- * reusing the samples already drawn. Records come back in plan order.
+ * reusing the samples already drawn. After a resume whose reference is already recorded, the
+ * reference is solved once more (unscored) if a fixed-step setting still needs it. Records come
+ * back (and go to `onRecord`) in plan order.
+ * @example
+ * const evals = await evaluateSampling(vf, path, [2], plans, 500, seed, quality, { onRecord: save });
  */
 export async function evaluateSampling(
   vf: VelocityField,
@@ -100,39 +143,70 @@ export async function evaluateSampling(
   n: number,
   seed: number,
   quality: Quality,
-  keep?: (samples: Tensor, from: SampleSource) => Promise<void>,
-  referenceSolver?: string,
+  opts: ResumableOptions<EvalRecord> & {
+    keep?: (samples: Tensor, from: SampleSource) => Promise<void>;
+    /** The adaptive solver whose tightest setting is the sampling-error reference. */
+    referenceSolver?: string;
+  } = {},
 ): Promise<EvalRecord[]> {
-  const x0 = sourceNoise(path, shape, n, subSeed(seed, "sample"));
+  const { keep, stop } = opts;
+  const done = opts.done ?? [];
   const jobs = plans.flatMap(({ solver, settings }) =>
     settings.map((setting) => ({ solver, setting }))
   );
-  const refIdx = referenceOf(jobs, referenceSolver);
+  const refIdx = referenceOf(jobs, opts.referenceSolver);
   const all = jobs.map((_, i) => i);
   const order = refIdx >= 0 ? [refIdx, ...all.filter((i) => i !== refIdx)] : all;
-  const out: EvalRecord[] = new Array(jobs.length);
+  const records: Array<EvalRecord | undefined> = new Array(jobs.length);
+  const inPlanOrder = () => records.filter((r): r is EvalRecord => r !== undefined);
+  const adaptive = new Set(plans.filter((p) => p.solver.adaptive).map((p) => p.solver.name));
+  let kept = done.some((e) => e.status === "ok" && adaptive.has(e.solver));
+  let x0: Tensor | undefined; // made on first use: a fully recorded run needs no samples
   let ref: Tensor | undefined;
   let refNote: string | undefined;
-  let kept = false;
+  const solve = async (i: number, f: VelocityField): Promise<Tensor> => {
+    x0 ??= sourceNoise(path, shape, n, subSeed(seed, "sample"));
+    return (await jobs[i].solver.integrate(f, x0, solveOptions(path, jobs[i].setting))).x;
+  };
   try {
     for (const i of order) {
       const { solver, setting } = jobs[i];
-      const counted = countNfe(vf);
+      const prior = done.find((d) => sameSetting(d, { solver: solver.name, setting }));
+      if (prior) {
+        records[i] = prior;
+        continue;
+      }
+      if (!solver.adaptive && refIdx >= 0 && !ref && !refNote && records[refIdx]) {
+        // The reference was recorded by an earlier session: solve it again for its samples.
+        throwIfStopped(stop);
+        await phase("eval", `${opts.traceId ?? "-"} reference ${jobs[refIdx].solver.name}`);
+        try {
+          ref = await solve(refIdx, stoppable(vf, stop));
+        } catch (e) {
+          if (isCancelled(e) || stop?.aborted) throw e;
+          refNote = `the reference solve failed: ${firstLine(e)}`;
+        }
+      }
+      throwIfStopped(stop);
+      await phase("eval", `${opts.traceId ?? "-"} ${solver.name} ${settingText(setting)}`);
+      const counted = countNfe(stoppable(vf, stop));
+      const nfe = counted.count;
       const start = performance.now();
+      let record: EvalRecord;
       try {
-        const { x } = await solver.integrate(counted.f, x0, solveOptions(path, setting));
+        const x = await solve(i, counted.f);
         let keepX = false;
         try {
-          const metrics = await quality.fn(x);
+          const metrics = await quality.fn(x, stop);
           if (keep && solver.adaptive && !kept) {
-            await keep(x, { solver: solver.name, setting, nfe: counted.count() });
+            await keep(x, { solver: solver.name, setting, nfe: nfe() });
             kept = true;
           }
-          const record: EvalRecord = {
+          record = {
             solver: solver.name,
             setting,
             status: "ok",
-            nfe: counted.count(),
+            nfe: nfe(),
             metrics,
             notes: quality.notes,
             ...(quality.protocol ? { protocol: quality.protocol } : {}),
@@ -147,31 +221,39 @@ export async function evaluateSampling(
               ? { mse: await meanSquaredDistance(x, ref), reference }
               : { reference, note: refNote ?? "no reference solution" };
           }
-          out[i] = record;
         } finally {
           if (!keepX) x.dispose();
         }
       } catch (e) {
+        // A stop is not a failure of the setting: nothing is recorded and the caller saves.
+        if (isCancelled(e) || stop?.aborted) throw e;
         if (i === refIdx) refNote = `the reference solve failed: ${firstLine(e)}`;
-        out[i] = {
+        record = {
           solver: solver.name,
           setting,
           status: "failed",
           error: firstLine(e),
-          nfe: counted.count(),
+          nfe: nfe(),
           metrics: {},
           seconds: (performance.now() - start) / 1000,
         };
       }
+      records[i] = record;
+      await opts.onRecord?.(inPlanOrder());
     }
   } finally {
-    x0.dispose();
+    x0?.dispose();
     ref?.dispose();
   }
-  return out;
+  return inPlanOrder();
 }
 
-/** Test-set NLL with each configured divergence estimator, using the adaptive solver. */
+/**
+ * Test-set NLL with each configured divergence estimator, using the adaptive solver; estimators
+ * in `done` are kept, not re-run (each has its own seeded probes).
+ * @example
+ * const nll = await evaluateNll(vf, path, data, dopri5, cfg.eval.nll, seed, false, { onRecord: save });
+ */
 export async function evaluateNll(
   vf: VelocityField,
   path: Path,
@@ -180,25 +262,37 @@ export async function evaluateNll(
   cfg: EvalConfig["nll"],
   seed: number,
   bitsPerDim: boolean,
+  opts: ResumableOptions<NllRecord> = {},
 ): Promise<NllRecord[]> {
+  const done = opts.done ?? [];
+  const recorded = (est: string) => done.find((d) => d.estimator === est);
+  if (cfg.estimators.every((e) => recorded(e))) return cfg.estimators.map((e) => recorded(e)!);
   const out: NllRecord[] = [];
   const n = Math.min(cfg.n, data.nTest);
   const k = bitsPerDim ? cfg.dequant ?? 1 : 1;
-  let x: Tensor;
+  let x1: Tensor;
   if (bitsPerDim) {
     // 8-bit data: likelihood of uniformly dequantised y = (x + u) / 128 - 1 (see bits-per-dim.ts),
-    // K draws of u per image combined by log-mean-exp (dequant-nll.ts).
+    // K draws of u per image combined by log-mean-exp (dequant-nll.ts); x1 holds the raw images.
     if (!data.rawTest) throw new Error(`${data.name}: bits/dim needs the raw 8-bit test data`);
-    x = data.rawTest(n);
+    x1 = data.rawTest(n);
   } else {
-    x = data.testSet(n);
+    x1 = data.testSet(n);
   }
   const dims = data.shape.reduce((a, b) => a * b, 1);
   const setting = { rtol: cfg.rtol, atol: cfg.atol };
   try {
     for (const estimator of cfg.estimators) {
+      const prior = recorded(estimator);
+      if (prior) {
+        out.push(prior);
+        continue;
+      }
+      throwIfStopped(opts.stop);
+      await phase("nll", `${opts.traceId ?? "-"} ${estimator}`);
       const start = performance.now();
-      const opts = {
+      const nllOpts = {
+        stop: opts.stop,
         solver,
         solveOpts: solveOptions(path, setting, true),
         sourceStd: path.sourceStd,
@@ -207,23 +301,22 @@ export async function evaluateNll(
         noise: cfg.noise,
         seed: subSeed(seed, `nll-${estimator}`),
       };
-      let record: Omit<NllRecord, "estimator" | "solver" | "setting" | "seconds">;
+      let s: Omit<NllRecord, "estimator" | "solver" | "setting" | "seconds">;
       if (bitsPerDim) {
-        const r = await dequantizedLogLikelihood(vf, x, k, opts, subSeed(seed, "dequantize"));
-        const single = summarizeNll(r.samples, { dims, bitsPerDim });
-        record = {
+        const r = await dequantizedLogLikelihood(vf, x1, k, nllOpts, subSeed(seed, "dequantize"));
+        s = {
           ...summarizeNll(r.logp, { dims, bitsPerDim }),
           // Mean over the integration batches (one per image-draw block), rounded: a count.
           nfe: Math.round(r.nfe),
           dequantSamples: k,
-          ...(k > 1 ? { bpdSingleSample: single.bpd } : {}),
+          ...(k > 1 ? { bpdSingleSample: summarizeNll(r.samples, { dims, bitsPerDim }).bpd } : {}),
         };
       } else {
-        const { logp, nfe } = await logLikelihood(vf, x, opts);
-        record = { ...summarizeNll(logp, { dims, bitsPerDim }), nfe };
+        const { logp, nfe } = await logLikelihood(vf, x1, nllOpts);
+        s = { ...summarizeNll(logp, { dims, bitsPerDim }), nfe };
       }
       out.push({
-        ...record,
+        ...s,
         estimator,
         probes: estimator === "hutchinson" ? cfg.probes : undefined,
         noise: estimator === "hutchinson" ? cfg.noise : undefined,
@@ -231,9 +324,10 @@ export async function evaluateNll(
         setting,
         seconds: (performance.now() - start) / 1000,
       });
+      await opts.onRecord?.([...out]);
     }
   } finally {
-    x.dispose();
+    x1.dispose();
   }
   return out;
 }

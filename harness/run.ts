@@ -1,5 +1,7 @@
 // One run of the grid, as the method reads: resolve its plugins, train, evaluate (sampling with
 // every solver setting, likelihood, straightness), and publish reflow pairs if it is a teacher.
+// Every finished piece is persisted at once (trained weights under weights/, each evaluation in
+// results.json as a "partial" record), and a resumed run does only what is missing.
 import {
   type Coupling,
   type Loss,
@@ -11,19 +13,29 @@ import {
   tf,
   type VelocityField,
 } from "../core/mod.ts";
-import type { RunRecord } from "../results/schema.ts";
+import type { RunRecord, TrainRecord } from "../results/schema.ts";
+import { loadWeights, saveWeights } from "./checkpoint.ts";
 import type { DataSource } from "./data/source.ts";
 import { firstLine } from "./error-message.ts";
-import { evaluateNll, evaluateSampling, type Quality, type SamplingPlan } from "./evaluate.ts";
+import {
+  evaluateNll,
+  evaluateSampling,
+  type Quality,
+  sameSetting,
+  type SamplingPlan,
+} from "./evaluate.ts";
 import { flowStraightness } from "./metrics/straightness.ts";
 import { recordTrajectories } from "./metrics/trajectories.ts";
 import type { Run } from "./plan.ts";
 import { progressFor } from "./progress.ts";
 import { pick, type Registry } from "./registry.ts";
 import { sourceNoise } from "./source-noise.ts";
+import { removeDurably } from "./store/atomic.ts";
 import { imageGridDataUri } from "./store/png.ts";
+import { isCancelled, stoppable, type StopRequest } from "./stop.ts";
 import type { SuiteConfig, SuiteDef } from "./suites/types.ts";
 import type { Teachers, TeacherWithProvenance } from "./teachers.ts";
+import { phase } from "./trace.ts";
 import { train } from "./train.ts";
 
 /** What every run of a suite shares. */
@@ -38,6 +50,10 @@ export interface RunContext {
   /** The adaptive solver used for NLL, reflow pairs and the headline NFE. */
   adaptive: Solver;
   teachers: Teachers;
+  /** Write the run's record (partial or final) durably into results.json. */
+  persist: (record: RunRecord) => Promise<void>;
+  /** A stop request, honoured at the next safe point (then runOne throws Cancelled). */
+  stop?: StopRequest;
 }
 
 /** The plugins and data one run uses. */
@@ -50,13 +66,28 @@ interface RunParts {
   teacher?: TeacherWithProvenance;
 }
 
-/** Mid-training checkpoint of a run (removed once the run has trained). */
+/**
+ * Mid-training checkpoint of a run (removed once its trained weights are saved).
+ * @example
+ * checkpointFile("runs/x", run); // "runs/x/checkpoints/moons__fm-w-ot__mlp-default.safetensors"
+ */
 export function checkpointFile(outDir: string, run: Run): string {
   return `${outDir}/checkpoints/${run.id}.safetensors`;
 }
 
 /**
- * Train and evaluate one run; never throws: a failure is recorded with its reason.
+ * Trained (evaluation) weights of a run, kept until its complete record is in results.json.
+ * @example
+ * weightsFile("runs/x", run); // "runs/x/weights/moons__fm-w-ot__mlp-default.safetensors"
+ */
+export function weightsFile(outDir: string, run: Run): string {
+  return `${outDir}/weights/${run.id}.safetensors`;
+}
+
+/**
+ * Train and evaluate one run, continuing `prior` (a partial record of the same config) when
+ * given; persists each finished piece through ctx.persist. A failure is recorded with its reason
+ * (never thrown); a stop request throws Cancelled after the partial record is persisted.
  * @example
  * const record = await runOne(ctx, run, runHash(ctx.config, run), "[1/8] moons · FM w/ OT · mlp");
  */
@@ -65,8 +96,9 @@ export async function runOne(
   run: Run,
   hash: string,
   label: string,
+  prior?: RunRecord,
 ): Promise<RunRecord> {
-  const record: RunRecord = {
+  const record: RunRecord = prior ? structuredClone(prior) : {
     id: run.id,
     dataset: run.dataset,
     method: run.method.label,
@@ -74,10 +106,14 @@ export async function runOne(
     preset: run.model.preset,
     configHash: hash,
     paramCount: 0,
-    status: "ok",
+    status: "partial",
     evals: [],
     nll: [],
   };
+  if (prior) {
+    record.status = "partial";
+    record.sessions = (prior.sessions ?? 1) + 1;
+  }
   const before = tf.memory().numTensors;
   let model: Model | undefined;
   try {
@@ -89,21 +125,32 @@ export async function runOne(
     });
     record.paramCount = model.paramCount();
     await trainStep(ctx, run, hash, label, parts, model, record);
-    const vf = parts.loss.velocity(model, parts.path);
+    const vf = stoppable(parts.loss.velocity(model, parts.path), ctx.stop);
     const evalStart = performance.now();
     await evaluateStep(ctx, run, parts, vf, record);
     if (parts.teacher) {
       record.provenance = { ...record.provenance, reflow: parts.teacher.provenance };
     }
     if (ctx.teachers.isTeacher(run)) {
-      const reflowPairs = await ctx.teachers.publish(run, hash, vf, parts.path, parts.data.shape);
+      // Pairs saved by a session stopped just before its record was complete are reused.
+      const reflowPairs = await ctx.teachers.restore(run, hash, parts.data.shape) ??
+        await ctx.teachers.publish(run, hash, vf, parts.path, parts.data.shape, ctx.stop);
       record.provenance = { ...record.provenance, reflowPairs };
     }
+    record.status = "ok";
+    await ctx.persist(record);
+    // The complete record is durable: the trained weights are no longer needed to resume.
+    await removeDurably(weightsFile(ctx.outDir, run));
     ctx.log(`${label}: ${evalSummary(ctx, record, (performance.now() - evalStart) / 1000)}`);
   } catch (e) {
+    if (isCancelled(e)) {
+      await ctx.persist(record);
+      throw e;
+    }
     record.status = "failed";
     record.error = firstLine(e);
     ctx.log(`${label}: FAILED: ${record.error}`);
+    await ctx.persist(record);
   } finally {
     model?.dispose();
   }
@@ -127,7 +174,11 @@ async function resolveParts(ctx: RunContext, run: Run): Promise<RunParts> {
   return { data, path, loss, coupling, modelPlugin, teacher };
 }
 
-/** Train (resuming from a checkpoint), switch to EMA weights, and record the training curve. */
+/**
+ * Put the run's trained weights into the model: from weights/ when an earlier session trained
+ * it, else by training (resuming from its checkpoint), then saved to weights/ before the
+ * checkpoint is removed and the training record persisted.
+ */
 async function trainStep(
   ctx: RunContext,
   run: Run,
@@ -138,6 +189,28 @@ async function trainStep(
   record: RunRecord,
 ): Promise<void> {
   const cfg = ctx.config;
+  const file = weightsFile(ctx.outDir, run);
+  const saved = await loadWeights(file, hash, model.variables());
+  if (saved?.train) {
+    const known = record.train !== undefined;
+    record.train = saved.train as TrainRecord;
+    if (!known) await ctx.persist(record);
+    ctx.log(`${label}: trained weights loaded from ${file} (${resumeNote(ctx, record)})`);
+    return;
+  }
+  if (record.train) {
+    ctx.log(
+      `${label}: the trained weights of this partial run are missing (${file}); ` +
+        `training again, and evaluating again what was evaluated with the lost weights`,
+    );
+    record.evals = [];
+    record.nll = [];
+    delete record.train;
+    delete record.straightness;
+    delete record.samples;
+    delete record.provenance;
+  }
+  await phase("train", run.id);
   const bar = progressFor(label);
   const outcome = await train({
     model,
@@ -154,8 +227,8 @@ async function trainStep(
       every: Math.max(cfg.train.logEvery, Math.ceil(cfg.train.steps / 10)),
     },
     onResume: (step) => ctx.log(`${label}: resuming training from its checkpoint at step ${step}`),
+    stop: ctx.stop,
   });
-  await Deno.remove(checkpointFile(ctx.outDir, run)).catch(() => {});
   if (cfg.train.ema > 0) outcome.useEma();
   outcome.dispose();
   record.train = {
@@ -164,15 +237,29 @@ async function trainStep(
     seconds: outcome.seconds,
     lossCurve: outcome.lossCurve,
     finalLoss: outcome.finalLoss,
+    ...(outcome.resumedFrom.length ? { resumedFrom: outcome.resumedFrom } : {}),
   };
+  await saveWeights(file, hash, model.variables(), { train: record.train });
+  await removeDurably(checkpointFile(ctx.outDir, run));
+  await ctx.persist(record);
   bar.done(
     `trained ${outcome.steps} steps in ${outcome.seconds.toFixed(1)}s, loss ${
       outcome.finalLoss.toFixed(4)
-    }`,
+    }${outcome.resumedFrom.length ? ` (resumed at step ${outcome.resumedFrom.join(", ")})` : ""}`,
   );
 }
 
-/** Sample with every solver setting, then NLL, straightness and trajectories. */
+/** "12 of 28 solver settings and 0 of 2 NLL estimators already recorded" for a resumed run. */
+function resumeNote(ctx: RunContext, record: RunRecord): string {
+  const settings = ctx.plans.reduce((a, p) => a + p.settings.length, 0);
+  return `${record.evals.length} of ${settings} solver settings and ${record.nll.length} of ` +
+    `${ctx.config.eval.nll.estimators.length} NLL estimators already recorded`;
+}
+
+/**
+ * Sample with every solver setting, then NLL, straightness and trajectories; each finished
+ * setting and estimator is persisted at once, and those already recorded are not re-run.
+ */
 async function evaluateStep(
   ctx: RunContext,
   run: Run,
@@ -183,59 +270,97 @@ async function evaluateStep(
   const cfg = ctx.config;
   const { data, path } = parts;
   const evalSeed = subSeed(cfg.seed, `eval-${run.dataset}`);
-  let quality: Quality | undefined;
-  try {
-    quality = await ctx.suite.quality(data, cfg);
-    record.evals = await evaluateSampling(
-      vf,
+  const missing = ctx.plans.some(({ solver, settings }) =>
+    settings.some((setting) =>
+      !record.evals.some((e) => sameSetting(e, { solver: solver.name, setting }))
+    )
+  );
+  if (missing) {
+    let quality: Quality | undefined;
+    try {
+      quality = await ctx.suite.quality(data, cfg);
+      record.evals = await evaluateSampling(
+        vf,
+        path,
+        data.shape,
+        ctx.plans,
+        cfg.eval.samples,
+        evalSeed,
+        quality,
+        {
+          done: record.evals,
+          stop: ctx.stop,
+          traceId: run.id,
+          keep: async (x, from) => {
+            record.samples = { ...record.samples, ...await samplePreview(data, x), from };
+          },
+          referenceSolver: cfg.adaptiveSolver,
+          onRecord: (evals) => {
+            record.evals = evals;
+            return ctx.persist(record);
+          },
+        },
+      );
+    } finally {
+      quality?.dispose();
+    }
+  }
+  if (record.provenance?.nllError === undefined) {
+    try {
+      record.nll = await evaluateNll(
+        vf,
+        path,
+        data,
+        ctx.adaptive,
+        cfg.eval.nll,
+        evalSeed,
+        data.kind === "image",
+        {
+          done: record.nll,
+          stop: ctx.stop,
+          traceId: run.id,
+          onRecord: (nll) => {
+            record.nll = nll;
+            return ctx.persist(record);
+          },
+        },
+      );
+    } catch (e) {
+      if (isCancelled(e)) throw e;
+      record.provenance = { ...record.provenance, nllError: firstLine(e) };
+      await ctx.persist(record);
+    }
+  }
+  if (record.straightness === undefined) {
+    await phase("straightness", run.id);
+    const x0 = sourceNoise(
       path,
       data.shape,
-      ctx.plans,
-      cfg.eval.samples,
-      evalSeed,
-      quality,
-      async (x, from) => {
-        record.samples = { ...record.samples, ...await samplePreview(data, x), from };
-      },
-      cfg.adaptiveSolver,
+      Math.min(cfg.eval.samples, 500),
+      subSeed(evalSeed, "straight"),
     );
-  } finally {
-    quality?.dispose();
-  }
-  record.nll = await evaluateNll(
-    vf,
-    path,
-    data,
-    ctx.adaptive,
-    cfg.eval.nll,
-    evalSeed,
-    data.kind === "image",
-  ).catch((e) => {
-    record.provenance = { ...record.provenance, nllError: firstLine(e) };
-    return [];
-  });
-  const x0 = sourceNoise(
-    path,
-    data.shape,
-    Math.min(cfg.eval.samples, 500),
-    subSeed(evalSeed, "straight"),
-  );
-  const [ta, tb] = path.tRange;
-  try {
-    record.straightness = await flowStraightness(vf, x0, cfg.eval.straightnessSteps, {
-      t0: ta,
-      t1: tb,
-    });
-    if (data.kind === "vector" && cfg.eval.trajectories > 0) {
-      const few = x0.slice(0, Math.min(cfg.eval.trajectories, x0.shape[0]));
-      record.samples = {
-        ...record.samples,
-        trajectories: await recordTrajectories(vf, few, 20, ta, tb),
-      };
-      few.dispose();
+    const [ta, tb] = path.tRange;
+    try {
+      const straightness = await flowStraightness(vf, x0, cfg.eval.straightnessSteps, {
+        t0: ta,
+        t1: tb,
+      });
+      if (data.kind === "vector" && cfg.eval.trajectories > 0) {
+        const few = x0.slice(0, Math.min(cfg.eval.trajectories, x0.shape[0]));
+        try {
+          record.samples = {
+            ...record.samples,
+            trajectories: await recordTrajectories(vf, few, 20, ta, tb),
+          };
+        } finally {
+          few.dispose();
+        }
+      }
+      record.straightness = straightness;
+    } finally {
+      x0.dispose();
     }
-  } finally {
-    x0.dispose();
+    await ctx.persist(record);
   }
 }
 

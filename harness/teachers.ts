@@ -13,6 +13,10 @@ import {
 import { solveOptions } from "./evaluate.ts";
 import type { Run } from "./plan.ts";
 import { sourceNoise } from "./source-noise.ts";
+import { writeFileAtomic } from "./store/atomic.ts";
+import { encodeSafetensors, readSafetensors } from "./store/safetensors.ts";
+import { stoppable, type StopRequest, throwIfStopped } from "./stop.ts";
+import { phase } from "./trace.ts";
 import type { SolverSetting, SuiteConfig } from "./suites/types.ts";
 
 export interface ReflowProvenance {
@@ -35,7 +39,25 @@ export interface ReflowPairs {
   provenance: ReflowProvenance;
 }
 
-/** Generate n pairs in chunks: x0 ~ N(0, std^2 I) from `seed`, x1 = teacher flow of x0. */
+/** One chunk of generated pairs. */
+export interface PairChunk {
+  x0: Float32Array;
+  x1: Float32Array;
+  nfe: number;
+}
+
+/** Where finished chunks of an interrupted generation are kept (see Teachers). */
+export interface ChunkStore {
+  load(index: number): Promise<PairChunk | null>;
+  save(index: number, chunk: PairChunk): Promise<void>;
+}
+
+/**
+ * Generate n pairs in chunks: x0 ~ N(0, std^2 I) from `seed + i`, x1 = teacher flow of x0. With a
+ * `store`, each finished chunk is saved at once and a chunk already saved is not generated again.
+ * @example
+ * const { x0, x1, nfe } = await generatePairs(vf, path, dopri5, { rtol: 1e-5, atol: 1e-5 }, [2], 5000, 7);
+ */
 export async function generatePairs(
   vf: VelocityField,
   path: Path,
@@ -44,31 +66,51 @@ export async function generatePairs(
   shape: number[],
   n: number,
   seed: number,
-  chunk = 2000,
+  opts: { chunk?: number; stop?: StopRequest; store?: ChunkStore } = {},
 ): Promise<{ x0: Float32Array; x1: Float32Array; nfe: number }> {
+  const chunk = opts.chunk ?? 2000;
   const dim = shape.reduce((a, b) => a * b, 1);
   const x0 = new Float32Array(n * dim), x1 = new Float32Array(n * dim);
   let nfe = 0;
   for (let i = 0; i < n; i += chunk) {
     const m = Math.min(chunk, n - i);
-    const a = sourceNoise(path, shape, m, seed + i);
-    const counted = countNfe(vf);
-    const { x } = await solver.integrate(counted.f, a, solveOptions(path, setting));
-    nfe = Math.max(nfe, counted.count());
-    x0.set(await a.data() as Float32Array, i * dim);
-    x1.set(await x.data() as Float32Array, i * dim);
-    tf.dispose([a, x]);
+    let part = await opts.store?.load(i);
+    if (!part || part.x0.length !== m * dim || part.x1.length !== m * dim) {
+      throwIfStopped(opts.stop);
+      const a = sourceNoise(path, shape, m, seed + i);
+      const counted = countNfe(stoppable(vf, opts.stop));
+      try {
+        const { x } = await solver.integrate(counted.f, a, solveOptions(path, setting));
+        part = {
+          x0: await a.data() as Float32Array,
+          x1: await x.data() as Float32Array,
+          nfe: counted.count(),
+        };
+        x.dispose();
+      } finally {
+        a.dispose();
+      }
+      await opts.store?.save(i, part);
+    }
+    nfe = Math.max(nfe, part.nfe);
+    x0.set(part.x0, i * dim);
+    x1.set(part.x1, i * dim);
   }
   return { x0, x1, nfe };
 }
 
-/** Save pairs as <file>.f32 (x0 then x1) and <file>.json (provenance). */
+/**
+ * Save pairs durably as <file>.f32 (x0 then x1) and then <file>.json (provenance), so a .json
+ * always describes a complete .f32.
+ * @example
+ * await savePairs("runs/x/reflow/moons__1-rf__mlp-default", pairs);
+ */
 export async function savePairs(file: string, p: ReflowPairs): Promise<void> {
   const buf = new Float32Array(p.x0.length * 2);
   buf.set(p.x0, 0);
   buf.set(p.x1, p.x0.length);
-  await Deno.writeFile(`${file}.f32`, new Uint8Array(buf.buffer));
-  await Deno.writeTextFile(`${file}.json`, JSON.stringify(p.provenance, null, 1));
+  await writeFileAtomic(`${file}.f32`, new Uint8Array(buf.buffer));
+  await writeFileAtomic(`${file}.json`, JSON.stringify(p.provenance, null, 1));
 }
 
 /** Load cached pairs if their provenance matches what would be generated now. */
@@ -143,22 +185,51 @@ export class Teachers {
     return teacher;
   }
 
-  /** Resume: reload a finished teacher's cached pairs; false when they are missing or stale. */
-  async restore(run: Run, hash: string, shape: number[]): Promise<boolean> {
+  /**
+   * Resume: reload a teacher's cached pairs and publish them; returns their provenance, or null
+   * when they are missing or stale.
+   */
+  async restore(run: Run, hash: string, shape: number[]): Promise<ReflowProvenance | null> {
     const pairs = await loadPairs(this.#file(run), this.#expectation(run, hash, shape));
     if (pairs) this.#published.set(this.#key(run, run.method.label), teacherFrom(pairs));
-    return pairs !== null;
+    return pairs?.provenance ?? null;
   }
 
-  /** Generate a teacher run's pairs with the adaptive solver, save them, and publish them. */
+  /**
+   * Generate a teacher run's pairs with the adaptive solver, save them, and publish them. Each
+   * finished chunk is kept under `reflow/<run id>.parts/` until the whole set is saved, so an
+   * interrupted generation resumes with the chunks it has.
+   */
   async publish(
     run: Run,
     hash: string,
     vf: VelocityField,
     path: Path,
     shape: number[],
+    stop?: StopRequest,
   ): Promise<ReflowProvenance> {
     const expect = this.#expectation(run, hash, shape);
+    await phase("pairs", run.id);
+    const parts = `${this.#file(run)}.parts`;
+    const chunkFile = (i: number) => `${parts}/${hash}-${i}.safetensors`;
+    const store: ChunkStore = {
+      async load(i) {
+        try {
+          const f = await readSafetensors(chunkFile(i));
+          return { x0: f.float32("x0"), x1: f.float32("x1"), nfe: Number(f.metadata.nfe) };
+        } catch {
+          return null;
+        }
+      },
+      save: (i, c) =>
+        writeFileAtomic(
+          chunkFile(i),
+          encodeSafetensors({
+            x0: { shape: [c.x0.length], data: c.x0 },
+            x1: { shape: [c.x1.length], data: c.x1 },
+          }, { nfe: String(c.nfe) }),
+        ),
+    };
     const gen = await generatePairs(
       vf,
       path,
@@ -167,14 +238,15 @@ export class Teachers {
       shape,
       expect.n,
       expect.seed,
+      { stop, store },
     );
     const pairs: ReflowPairs = {
       x0: gen.x0,
       x1: gen.x1,
       provenance: { ...expect, nfe: gen.nfe, file: `${this.#file(run)}.f32` },
     };
-    await Deno.mkdir(`${this.outDir}/reflow`, { recursive: true });
     await savePairs(this.#file(run), pairs);
+    await Deno.remove(parts, { recursive: true }).catch(() => {}); // the chunks are in the .f32
     this.#published.set(this.#key(run, run.method.label), teacherFrom(pairs));
     return pairs.provenance;
   }

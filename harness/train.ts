@@ -1,7 +1,10 @@
 // The training loop: Adam with warm-up, gradient clipping, optional EMA, step or wall-clock
-// budget, a NaN/Inf guard, thinned loss curve, and progress callbacks.
+// budget, a NaN/Inf guard, thinned loss curve, progress callbacks, checkpoints, and a stop
+// request honoured between steps and micro-batches (the step in flight is dropped, a checkpoint
+// of the completed steps is saved).
 import { sourceNoise } from "./source-noise.ts";
-import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { type CheckpointState, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { isCancelled, type StopRequest, throwIfStopped } from "./stop.ts";
 import type { DataSource } from "./data/source.ts";
 import { rng, subSeed } from "../core/rng.ts";
 import { type Tensor, tf } from "../core/tf.ts";
@@ -39,7 +42,10 @@ export interface TrainProgress {
 
 export interface TrainOutcome {
   steps: number;
+  /** Training seconds, summed over every session when training resumed from a checkpoint. */
   seconds: number;
+  /** Steps at which training resumed from a checkpoint (empty when it ran in one go). */
+  resumedFrom: number[];
   lossCurve: Array<[number, number]>;
   finalLoss: number;
   /** Present when EMA is on: copy EMA weights into the model for evaluation. */
@@ -59,13 +65,26 @@ export interface TrainInput {
   teacher?: Teacher;
   config: TrainConfig;
   onProgress?: (p: TrainProgress) => void;
-  /** Save weights, EMA, Adam state and step every `every` steps; resume from `file` if `key` matches. */
-  checkpoint?: { file: string; key: string; every: number };
+  /**
+   * Save weights, EMA, Adam state and step every `every` steps, and at least every
+   * `everySeconds` seconds of training (default 300); resume from `file` if `key` matches.
+   */
+  checkpoint?: { file: string; key: string; every: number; everySeconds?: number };
   /** Called when training resumed from a checkpoint at this step. */
   onResume?: (step: number) => void;
+  /**
+   * Checked before every step and micro-batch: once set, training stops (the step in flight is
+   * dropped), saves a checkpoint of the completed steps (if checkpointing) and throws Cancelled.
+   */
+  stop?: StopRequest;
 }
 
-/** Train a model; resolves with the loss curve, throws NonFiniteLossError on NaN/Inf loss. */
+/**
+ * Train a model; resolves with the loss curve, throws NonFiniteLossError on NaN/Inf loss and
+ * Cancelled when `stop` is set.
+ * @example
+ * const outcome = await train({ model, path, loss, coupling, data, config });
+ */
 export async function train(input: TrainInput): Promise<TrainOutcome> {
   const { model, path, loss, coupling, data, config: c } = input;
   const vars = model.variables();
@@ -77,26 +96,37 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
   let pending: tf.Scalar[] = [];
   let step = 0;
   let last = NaN;
+  let priorSeconds = 0;
+  let carried: number[] = [];
+  let resumedFrom: number[] = [];
   const ck = input.checkpoint;
   if (ck) {
     const state = await loadCheckpoint(ck.file, ck.key, vars, ema, opt);
     if (state) {
       ({ step, curve } = state);
       last = state.lastLoss;
+      priorSeconds = state.seconds ?? 0;
+      carried = state.pending ?? [];
+      resumedFrom = [...(state.resumedFrom ?? []), step];
       input.onResume?.(step);
     }
   }
   const resumedAt = step;
-  const deadline = c.minutes > 0 ? start + c.minutes * 60_000 : Infinity;
-  let yielded = performance.now();
+  let savedAt = performance.now();
+  const deadline = c.minutes > 0 ? start + (c.minutes * 60 - priorSeconds) * 1000 : Infinity;
+  const seconds = () => priorSeconds + (performance.now() - start) / 1000;
+  /** The state after `done` completed steps, for a checkpoint. */
+  const stateNow = async (done: number): Promise<CheckpointState> => ({
+    step: done,
+    curve,
+    lastLoss: last,
+    seconds: seconds(),
+    pending: [...carried, ...(await Promise.all(pending.map(async (p) => (await p.data())[0])))],
+    resumedFrom,
+  });
   try {
     for (; step < c.steps && performance.now() < deadline; step++) {
-      // The CPU backends resolve every await here as a microtask: give the event loop a turn a
-      // few times a second so a signal handler (Ctrl-C: save and exit) can run mid-training.
-      if (performance.now() - yielded > 200) {
-        await new Promise((r) => setTimeout(r, 0));
-        yielded = performance.now();
-      }
+      throwIfStopped(input.stop);
       const s = subSeed(c.seed, step);
       const x1raw = data.trainBatch(c.batch, s);
       const x0raw = sourceNoise(path, x1raw.shape.slice(1), x1raw.shape[0], s);
@@ -110,8 +140,13 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
       const t = tf.tensor1d(ts);
       const lrNow = c.warmup > 0 ? c.lr * Math.min(1, (step + 1) / c.warmup) : c.lr;
       (opt as unknown as { learningRate: number }).learningRate = lrNow;
-      const value = optimizerStep(model, path, loss, vars, opt, { x0, x1, t }, c);
-      tf.dispose([x0, x1, t]);
+      let value: tf.Scalar;
+      try {
+        value = optimizerStep(model, path, loss, vars, opt, { x0, x1, t }, c, input.stop);
+      } finally {
+        tf.dispose([x0, x1, t]);
+      }
+      // Nothing below may stop: the step is applied, so EMA, loss and checkpoint must follow.
       if (ema.length) {
         tf.tidy(() => {
           vars.forEach((v, i) =>
@@ -120,27 +155,33 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
         });
       }
       pending.push(value);
+      if (step === 0) {
+        const first = (await value.data())[0];
+        if (!Number.isFinite(first)) {
+          throw new NonFiniteLossError(nonFiniteHint(first, 1, c, input, true));
+        }
+      }
       const logNow = (step + 1) % c.logEvery === 0 || step + 1 === c.steps;
       if (logNow) {
-        const vals = await Promise.all(pending.map((p) => p.data()));
+        const vals = [
+          ...carried,
+          ...(await Promise.all(pending.map(async (p) => (await p.data())[0]))),
+        ];
         tf.dispose(pending);
         pending = [];
-        const mean = vals.reduce((a, v) => a + v[0], 0) / vals.length;
+        carried = [];
+        const mean = vals.reduce((a, v) => a + v, 0) / vals.length;
         if (!Number.isFinite(mean)) {
-          throw new NonFiniteLossError(
-            `loss became ${mean} by step ${step + 1} (path ${path.name}, loss ${loss.name}); ` +
-              `try a lower --lr or enable clipping`,
-          );
+          throw new NonFiniteLossError(nonFiniteHint(mean, step + 1, c, input, false));
         }
         last = mean;
         curve.push([step + 1, mean]);
       }
-      if (ck && ((step + 1) % ck.every === 0) && step + 1 < c.steps) {
-        await saveCheckpoint(ck.file, ck.key, vars, ema, opt, {
-          step: step + 1,
-          curve,
-          lastLoss: last,
-        });
+      const due = ck && ((step + 1) % ck.every === 0 ||
+        performance.now() - savedAt > (ck.everySeconds ?? 300) * 1000);
+      if (ck && due && step + 1 < c.steps) {
+        await saveCheckpoint(ck.file, ck.key, vars, ema, opt, await stateNow(step + 1));
+        savedAt = performance.now();
       }
       if (logNow) {
         const secs = (performance.now() - start) / 1000;
@@ -153,7 +194,14 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
       }
     }
   } catch (e) {
-    tf.dispose(ema);
+    try {
+      // Stopped between steps: keep every completed step (and the losses not yet averaged).
+      if (isCancelled(e) && ck && step > resumedAt) {
+        await saveCheckpoint(ck.file, ck.key, vars, ema, opt, await stateNow(step));
+      }
+    } finally {
+      tf.dispose(ema);
+    }
     throw e;
   } finally {
     tf.dispose(pending);
@@ -161,7 +209,8 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
   }
   return {
     steps: step,
-    seconds: (performance.now() - start) / 1000,
+    seconds: seconds(),
+    resumedFrom,
     lossCurve: curve,
     finalLoss: last,
     useEma() {
@@ -173,6 +222,29 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
   };
 }
 
+/**
+ * The NaN guard's message. NaN at the very first step, before any weight update, cannot come from
+ * the learning rate: it points at the path or loss plugin. Later NaN points at the optimisation
+ * first, with the flags that change it.
+ */
+function nonFiniteHint(
+  value: number,
+  step: number,
+  c: TrainConfig,
+  input: TrainInput,
+  fromStart: boolean,
+): string {
+  const what =
+    `loss became ${value} by step ${step} (path ${input.path.name}, loss ${input.loss.name})`;
+  if (fromStart) {
+    return `${what}, before any weight update: this points at the path or loss plugin (e.g. a ` +
+      `division by zero at an end of its time range), not the learning rate`;
+  }
+  const clip = c.clip > 0 ? `a smaller --clip (now ${c.clip})` : "gradient clipping, e.g. --clip 1";
+  return `${what}; try a lower --lr (now ${c.lr}) or ${clip}; if it persists, check the path ` +
+    `and loss plugins`;
+}
+
 /** One optimizer step over the batch, in micro-batches if configured; returns the mean loss. */
 function optimizerStep(
   model: Model,
@@ -182,6 +254,7 @@ function optimizerStep(
   opt: tf.Optimizer,
   batch: { x0: Tensor; x1: Tensor; t: tf.Tensor1D },
   c: TrainConfig,
+  stop?: StopRequest,
 ): tf.Scalar {
   const n = batch.x0.shape[0];
   const micro = c.microBatch && c.microBatch < n ? c.microBatch : n;
@@ -189,6 +262,8 @@ function optimizerStep(
     let total: tf.Scalar | undefined;
     let grads: tf.NamedTensorMap = {};
     for (let start = 0; start < n; start += micro) {
+      // A stop between micro-batches drops the whole step: nothing is applied yet.
+      if (start > 0) throwIfStopped(stop);
       const m = Math.min(micro, n - start);
       const part = (x: Tensor) => (m === n ? x : x.slice(start, m));
       const r = tf.variableGrads(() =>

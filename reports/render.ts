@@ -27,7 +27,9 @@ import {
   renderTable,
   runsOf,
   seriesLabels,
+  straightnessWhere,
 } from "./table.ts";
+import { commandLine } from "../results/command.ts";
 
 /** Section ids every report has, in page order (the browser check looks for each). */
 export const SECTION_IDS = [
@@ -337,11 +339,13 @@ export function collectFailures(results: ResultsFile): FailureRow[] {
   for (const r of results.runs) {
     if (r.status !== "ok") {
       rows.push({
-        kind: "run",
+        kind: r.status === "partial" ? "incomplete run" : "run",
         dataset: r.dataset,
         method: r.method,
         where: `${r.model}/${r.preset}`,
-        reason: r.error ?? "no reason recorded",
+        reason: r.status === "partial"
+          ? "interrupted before it finished; resuming with the same command and --out completes it"
+          : r.error ?? "no reason recorded",
       });
     }
     for (const e of r.evals ?? []) {
@@ -482,7 +486,7 @@ function manifestSection(ctx: Ctx): SafeHtml {
         m.wallSeconds !== undefined ? formatDuration(m.wallSeconds) : "not recorded",
       ],
       ["Shards", shardInfo],
-      ["Command", code((m.argv ?? []).join(" "))],
+      ["Command", code(commandLine(m.argv ?? []))],
     ]),
     ...mergedTable,
     markup`<h3>Configuration</h3>`,
@@ -547,9 +551,11 @@ upper bound on the bits/dim of the discrete 8-bit data.</dd>
 (not reported by the solver). The table's NFE column is the count of the adaptive solver
 ${solver} for the same evaluation as the quality column (its tightest tolerance); the
 quality-vs-NFE charts show every solver and setting.</dd>
-<dt>Straightness</dt><dd>Liu et al.'s straightness of sampling trajectories: the mean squared
-deviation of the velocity from the straight displacement x₁ − x₀ along the ${solver}
-trajectories; 0 means perfectly straight paths.</dd>
+<dt>Straightness</dt><dd>Liu et al.'s straightness of the learned flow,
+<span class="formula">S = E ∫ ‖(X₁ − X₀) − v(X_t, t)‖² dt</span> (summed over coordinates),
+measured along uniform ${straightnessWhere(ctx.results)} of the model's ODE over the path's time
+range, from up to 500 seeded source samples; 0 means straight paths at constant speed. It
+describes the flow, not the sampling solvers.</dd>
 <dt>Train time</dt><dd>Wall-clock training time on the run's backend; compare only across
 runs on the same device.</dd>
 <dt>Which value a cell shows</dt><dd>Quality and NFE: the ${solver} evaluation with the

@@ -34,7 +34,10 @@ export function summaryRows(res: ResultsFile): string[][] {
   const rows = [header];
   for (const r of res.runs) {
     if (r.status !== "ok") {
-      rows.push([r.dataset, r.method, `FAILED: ${r.error ?? ""}`.slice(0, 60)]);
+      const why = r.status === "partial"
+        ? "INCOMPLETE: interrupted, resume it"
+        : `FAILED: ${r.error ?? ""}`.slice(0, 60);
+      rows.push([r.dataset, r.method, why]);
       continue;
     }
     const h = headlineEval(r, res.headline.adaptiveSolver);

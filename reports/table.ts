@@ -58,7 +58,7 @@ export interface TableRow {
   model: string;
   preset: string;
   paramCount: number;
-  status: "ok" | "failed";
+  status: RunRecord["status"];
   cells: Record<ColumnKey, TableCell>;
 }
 
@@ -263,9 +263,32 @@ export function protocolLines(runs: RunRecord[]): string[] {
   return [...seen.values()];
 }
 
+/**
+ * The Euler steps straightness was measured with (the run config's eval.straightnessSteps).
+ * @example
+ * straightnessSteps(results); // 100
+ */
+export function straightnessSteps(results: ResultsFile): number | undefined {
+  const cfg = results.manifest.config as { eval?: { straightnessSteps?: unknown } } | undefined;
+  const n = cfg?.eval?.straightnessSteps;
+  return typeof n === "number" ? n : undefined;
+}
+
+/**
+ * Where straightness is measured, in words: "explicit-Euler trajectories (100 steps)".
+ * @example
+ * straightnessWhere(results); // "explicit-Euler trajectories (100 steps)"
+ */
+export function straightnessWhere(results: ResultsFile): string {
+  const n = straightnessSteps(results);
+  return `explicit-Euler trajectories${n === undefined ? "" : ` (${n} steps)`}`;
+}
+
 function runCells(run: RunRecord, results: ResultsFile): Record<ColumnKey, TableCell> {
   if (run.status !== "ok") {
-    const reason = `run failed: ${run.error ?? "no reason recorded"}`;
+    const reason = run.status === "partial"
+      ? "run incomplete (interrupted): resume it with the same command and --out"
+      : `run failed: ${run.error ?? "no reason recorded"}`;
     const cell = na(reason);
     return { nll: cell, quality: cell, kid: cell, nfe: cell, straightness: cell, trainTime: cell };
   }
@@ -275,7 +298,7 @@ function runCells(run: RunRecord, results: ResultsFile): Record<ColumnKey, Table
     ? {
       value: run.straightness,
       text: formatNumber(run.straightness),
-      detail: `${results.headline.adaptiveSolver} trajectories`,
+      detail: straightnessWhere(results),
     }
     : na("straightness was not computed for this run");
   const trainTime: TableCell = run.train && Number.isFinite(run.train.seconds)
@@ -330,7 +353,8 @@ export function tableColumns(results: ResultsFile): TableColumn[] {
       key: "straightness",
       title: "Straightness",
       sub: "0 = straight",
-      help: "Liu et al.'s straightness of the sampling trajectories (lower is straighter)",
+      help: "Liu et al.'s straightness of the learned flow along explicit-Euler trajectories " +
+        "(lower is straighter)",
     },
     {
       key: "trainTime",
@@ -425,7 +449,11 @@ function renderRowHead(row: TableRow, color: string | undefined): SafeHtml {
     : "method not listed in results.methods";
   const teacher = m?.teacher ? ` · reflow of ${m.teacher}` : "";
   const swatch = color ? markup`<span class="swatch" style="background:${color}"></span>` : "";
-  const failed = row.status === "failed" ? markup` <span class="tag-failed">failed</span>` : "";
+  const failed = row.status === "failed"
+    ? markup` <span class="tag-failed">failed</span>`
+    : row.status === "partial"
+    ? markup` <span class="tag-failed">incomplete</span>`
+    : "";
   const model = `${row.model}/${row.preset} · ${formatCount(row.paramCount)} params`;
   return markup`<th scope="row">${swatch}<span class="method">${row.series}</span>${failed}\
 <div class="recipe">${recipe}${teacher}</div><div class="recipe">${model}</div></th>`;
@@ -441,7 +469,7 @@ export function renderTable(table: DatasetTable, colors?: Map<string, string>): 
 <span class="arrow">↓</span><div class="unit">${c.sub}</div></th>`
   );
   const runRow = (r: TableRow) =>
-    markup`<tr class="${r.status === "failed" ? "failed" : ""}">${
+    markup`<tr class="${r.status === "ok" ? "" : "failed"}">${
       renderRowHead(r, colors?.get(r.series))
     }${table.columns.map((c) => renderCell(r.cells[c.key]))}</tr>`;
   const body = table.published

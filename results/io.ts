@@ -1,4 +1,5 @@
-// Reading and writing results.json atomically, and the stable config hash used for resume.
+// Reading results.json (checked, or moved aside when unreadable) and the stable config hash used
+// for resume. Writing is durable and lives with the engine (harness/run-suite.ts).
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { resultsProblems } from "./check.ts";
@@ -20,16 +21,6 @@ export function stableJson(v: unknown): string {
 /** Short SHA-256 of a value's stable JSON. */
 export function configHash(v: unknown): string {
   return createHash("sha256").update(stableJson(v)).digest("hex").slice(0, 16);
-}
-
-/** Write results.json via a temporary file and rename, so a crash never leaves half a file. */
-export async function writeResults(dir: string, results: ResultsFile): Promise<string> {
-  await Deno.mkdir(dir, { recursive: true });
-  const file = `${dir}/results.json`;
-  const tmp = `${file}.tmp-${Deno.pid}`;
-  await Deno.writeTextFile(tmp, JSON.stringify(results, null, 1));
-  await Deno.rename(tmp, file);
-  return file;
 }
 
 /** A results file that cannot be read or does not match the schema; the message names both. */

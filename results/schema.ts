@@ -150,7 +150,10 @@ export interface NllRecord {
 export interface TrainRecord {
   steps: number;
   batch: number;
+  /** Training seconds, summed over every session when training resumed from a checkpoint. */
   seconds: number;
+  /** Steps at which training resumed from a checkpoint after an interruption (absent: none). */
+  resumedFrom?: number[];
   /** [step, loss] pairs, thinned. */
   lossCurve: Array<[number, number]>;
   finalLoss: number;
@@ -165,12 +168,22 @@ export interface RunRecord {
   model: string;
   preset: string;
   paramCount: number;
-  status: "ok" | "failed";
+  /**
+   * "ok": complete. "partial": interrupted; what is present is final (train once trained, the
+   * solver settings and NLL estimators evaluated so far) and a resumed run adds only the rest.
+   * "failed": see error.
+   */
+  status: "ok" | "failed" | "partial";
   error?: string;
+  /** fmbench sessions that worked on this record when it took more than one (resumes + 1). */
+  sessions?: number;
   train?: TrainRecord;
   evals: EvalRecord[];
   nll: NllRecord[];
-  /** Liu et al.'s straightness along trajectories of the adaptive solver (lower is straighter). */
+  /**
+   * Liu et al.'s straightness (lower is straighter), measured along uniform explicit-Euler
+   * trajectories of `eval.straightnessSteps` steps (the run's config) from seeded source noise.
+   */
   straightness?: number;
   /** Where derived inputs came from, e.g. reflow pairs: teacher, solver, seed, count, file. */
   provenance?: Record<string, unknown>;

@@ -336,13 +336,14 @@ export function buildFixture(opts: FixtureOptions = {}): ResultsFile {
           euler: { steps: [2, 4, 8, 16], grids: ["uniform", "edm"] },
           dopri5: { rtol: [1e-3, 1e-5] },
         },
-        eval: { samples: 2000, nllPoints: 2000 },
+        eval: { samples: 2000, nllPoints: 2000, straightnessSteps: 100 },
       },
       configHash: "3f9a1c0d7e2b",
       startedAt: "2025-01-02T03:04:05.000Z",
       finishedAt: "2025-01-02T03:34:05.000Z",
       wallSeconds: 1800,
-      argv: ["deno", "task", "bench", kind === "images" ? "images-fixture" : "toy2d-fixture"],
+      // What a run records: the CLI's arguments (Deno.args), without "deno task bench".
+      argv: kind === "images" ? ["--suite", "cifar10", "--budget", "quick"] : [],
     },
     plugins: {
       loaded: [

@@ -1,49 +1,161 @@
-// Ctrl-C in the middle of training (not only before it) stops a real bench run with exit 130:
-// the training loop gives the event loop a turn, so the SIGINT handler runs on CPU backends too.
+// Interrupted suites lose nothing: a stop at many safe points (training, every solver setting,
+// NLL, straightness, reflow pairs), each followed by a resume, ends with exactly the figures of
+// an uninterrupted run; every stop leaves valid results.json and names only files that exist.
 import assert from "node:assert/strict";
+import { main } from "../cli/bench.ts";
+import { diffFigures } from "../results/compare.ts";
+import { readResults } from "../results/io.ts";
+import type { ResultsFile } from "../results/schema.ts";
+import { removeStaleTemps, writeFileAtomic } from "../harness/store/atomic.ts";
 
-const BENCH = new URL("../cli/bench.ts", import.meta.url).pathname;
+const ARGS = [
+  "--datasets",
+  "moons",
+  "--preset",
+  "tiny",
+  "--steps",
+  "40",
+  "--batch",
+  "64",
+  "--samples",
+  "64",
+  "--nll-points",
+  "16",
+  "--reflow-pairs",
+  "128",
+  "--backend",
+  "wasm",
+  "--methods",
+  "1-RF,2-RF",
+  "--solvers",
+  "euler,dopri5",
+  "--no-report",
+];
 
-Deno.test("interrupt: SIGINT during training exits 130 with the resume hint", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "fmbench-int-" });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-env",
-      "--allow-run=git",
-      "--allow-sys=hostname",
-      `--allow-write=${dir}`,
-      BENCH,
-      ...["--datasets", "moons", "--methods", "FM w/ OT", "--solvers", "euler,dopri5"],
-      ...["--steps", "100000", "--backend", "cpu", "--out", dir],
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  // A progress line (printed every 10 s off a terminal) means training is under way.
-  while (!/\d+\/100000 loss/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
+async function quiet<T>(fn: () => Promise<T>): Promise<{ value: T; err: string }> {
+  const error = console.error, log = console.log;
+  let err = "";
+  console.error = (...a: unknown[]) => void (err += a.join(" ") + "\n");
+  console.log = () => {};
+  try {
+    return { value: await fn(), err };
+  } finally {
+    console.error = error;
+    console.log = log;
   }
-  assert.match(text, /\d+\/100000 loss/, "training started");
-  child.kill("SIGINT");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
+}
+
+/** A stop request that becomes true at its `after`-th check (each safe point checks once). */
+function stopAfter(after: number) {
+  let reads = 0;
+  return {
+    get aborted() {
+      return ++reads >= after;
+    },
+    get reads() {
+      return reads;
+    },
+  };
+}
+
+/** The files a stop message says are saved ("  weights/x.safetensors: ...") must exist. */
+async function claimedFilesExist(out: string, err: string): Promise<number> {
+  let n = 0;
+  for (const m of err.matchAll(/^ {2}((?:checkpoints|weights|reflow)\/[^\s:]+):/gm)) {
+    await Deno.stat(`${out}/${m[1]}`);
+    n++;
   }
-  const status = await child.status;
-  clearTimeout(timer);
-  assert.equal(
-    status.code,
-    130,
-    `not interrupted in time (signal ${status.signal}): ${text.slice(-300)}`,
-  );
-  assert.match(text, /interrupted: completed runs are in/);
+  if (/^ {2}results\.json: \d/m.test(err)) await readResults(out);
+  return n;
+}
+
+Deno.test("interrupt: repeated stops at safe points, each resumed, give the uninterrupted figures", async () => {
+  const ref = await Deno.makeTempDir({ prefix: "fmbench-ref-" });
+  const counter = stopAfter(Infinity);
+  const whole = await quiet(() => main([...ARGS, "--out", ref], { stop: counter }));
+  assert.equal(whole.value, 0, whole.err);
+  const expected = await readResults(ref);
+  const total = counter.reads;
+  assert.ok(total > 100, `safe points counted: ${total}`);
+
+  const out = await Deno.makeTempDir({ prefix: "fmbench-int-" });
+  let stops = 0, claimed = 0, complete = 0, recorded = 0, debug = "";
+  const phases = new Set<string>();
+  // Stops spread over the whole job: each session runs a seventh of the safe points, then stops.
+  for (let session = 0; session < 40; session++) {
+    const r = await quiet(() =>
+      main([...ARGS, "--out", out], { stop: stopAfter(Math.ceil(total / 7)) })
+    );
+    if (r.value === 0) break;
+    assert.equal(r.value, 130, r.err);
+    stops++;
+    debug += r.err.split("\n").filter((l) => /partial|interrupted/.test(l)).join(" / ") + "\n";
+    assert.match(r.err, /^interrupted by a stop request/m);
+    assert.match(r.err, new RegExp(`resume with: deno task bench(:gpu)? .* --out ${out}$`, "m"));
+    claimed += await claimedFilesExist(out, r.err);
+    for (const m of r.err.matchAll(/partial: {2}[^:]+: (training not finished|trained)/g)) {
+      phases.add(m[1]);
+    }
+    // Progress is never lost: complete runs and recorded evaluations only grow.
+    let res: ResultsFile | undefined;
+    try {
+      res = await readResults(out);
+    } catch {
+      res = undefined; // stopped before anything finished
+    }
+    const c = res?.runs.filter((x) => x.status === "ok").length ?? 0;
+    const e = res?.runs.reduce((a, x) => a + x.evals.length + x.nll.length, 0) ?? 0;
+    assert.ok(
+      c >= complete && (c > complete || e >= recorded),
+      `lost progress in session ${session}`,
+    );
+    complete = c;
+    recorded = c > complete ? 0 : e;
+  }
+  assert.ok(stops >= 5, `stopped ${stops} times`);
+  assert.ok(claimed > 0, "some stop named saved files");
+  assert.ok(phases.has("trained"), `a stop came after training: ${[...phases]}; ${debug}`);
+  const got = await readResults(out);
+  assert.ok(got.runs.every((r) => r.status === "ok"));
+  assert.ok(got.runs.some((r) => (r.sessions ?? 1) > 1), "the record says it was resumed");
+  assert.deepEqual(diffFigures(expected, ref, got, out), [], "same figures, bit for bit (wasm)");
+  for (const d of ["checkpoints", "weights"]) {
+    await assert.rejects(Deno.stat(`${out}/${d}`), "no leftovers once complete");
+  }
+  await Deno.remove(ref, { recursive: true });
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("atomic: durable writes leave no temporary file; stale ones of dead writers are removed", async () => {
+  const dir = await Deno.makeTempDir();
+  await writeFileAtomic(`${dir}/sub/a.json`, "{}");
+  assert.equal(await Deno.readTextFile(`${dir}/sub/a.json`), "{}");
+  assert.deepEqual([...Deno.readDirSync(`${dir}/sub`)].map((e) => e.name), ["a.json"]);
+  // Writers killed mid-write (pids that cannot exist) and this process's own file.
+  await Deno.writeTextFile(`${dir}/results.json.tmp-999999999`, "{");
+  await Deno.writeTextFile(`${dir}/sub/w.safetensors.tmp-999999998`, "");
+  await Deno.writeTextFile(`${dir}/mine.tmp-${Deno.pid}`, "");
+  const removed = await removeStaleTemps(dir);
+  assert.deepEqual(removed.sort(), [
+    `${dir}/results.json.tmp-999999999`,
+    `${dir}/sub/w.safetensors.tmp-999999998`,
+  ]);
+  assert.ok(await Deno.stat(`${dir}/mine.tmp-${Deno.pid}`), "a file this process writes stays");
+  assert.deepEqual(await removeStaleTemps(`${dir}/missing`), []);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("resume: a stale temporary file from a killed write is removed at start and reported", async () => {
+  const out = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${out}/results.json.tmp-999999999`, "{ half a fi");
+  const r = await quiet(() =>
+    main([...ARGS.map((a) => a === "1-RF,2-RF" ? "1-RF" : a), "--steps", "5", "--out", out])
+  );
+  assert.equal(r.value, 0, r.err);
+  assert.match(r.err, /removed .*results\.json\.tmp-999999999, a temporary file left by/);
+  assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name).sort(), [
+    ".fmbench.lock",
+    "results.json",
+  ]);
+  await Deno.remove(out, { recursive: true });
 });

@@ -216,7 +216,10 @@ Deno.test("launcher: a run with --out outside runs/ writes there; a folder it wa
     `${out}-elsewhere`,
   ]);
   assert.equal(denied.code, 1, denied.text);
-  assert.match(denied.text, /error: not permitted: Requires write access to ".*-elsewhere"/);
+  assert.match(
+    denied.text,
+    /error: --out .*-elsewhere cannot be written: not permitted: Requires write access to ".*-elsewhere"/,
+  );
   assert.ok(!/^\s+at /m.test(denied.text), `no stack trace:\n${denied.text}`);
   await Deno.remove(resolve(out, ".."), { recursive: true });
 });

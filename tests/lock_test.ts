@@ -146,7 +146,7 @@ Deno.test("lock: Ctrl-C on a real bench run exits 130 and releases the lock", as
     new Response(child.stderr).text(),
   ]);
   assert.equal(status.code, 130, stderr);
-  assert.match(stderr, /interrupted:/);
+  assert.match(stderr, /^interrupted by Ctrl-C \(SIGINT\)/m);
   assert.equal(await Deno.readTextFile(lockPath), "", "released cleanly on Ctrl-C");
   const after: string[] = [];
   (await acquireRunLock(dir, { log: (l) => after.push(l) })).release();

@@ -35,7 +35,7 @@ Deno.test("readme: every section that says `deno task` also says the npx form wo
 
 Deno.test("readme: every `deno task NAME` it mentions is a task in deno.json", () => {
   const tasks = new Set(Object.keys(denoJson.tasks));
-  const named = [...readme.matchAll(/deno(?:@2\.9\.6)? task ([a-z:]+)/g)].map((m) => m[1]);
+  const named = [...readme.matchAll(/deno(?:@2\.9\.6)? task ([a-z:-]+)/g)].map((m) => m[1]);
   assert.ok(named.length > 10);
   for (const n of named) assert.ok(tasks.has(n), `deno task ${n}`);
 });

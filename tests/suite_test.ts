@@ -142,11 +142,16 @@ Deno.test("cli: bad flags, plugin and data-set names exit 2 and list the valid o
     [["--backend", "quantum"], /unknown --backend "quantum"/],
     [["--models", "mlp:huge"], /unknown preset of model mlp "huge"/],
   ];
+  const base = await Deno.makeTempDir({ prefix: "fmbench-refused-" });
+  const never = `${base}/never/written`;
   for (const [argv, re] of cases) {
-    const r = await quiet(() => main([...argv, "--out", "/nonexistent/never-written"]));
+    const r = await quiet(() => main([...argv, "--out", never]));
     assert.equal(r.value, 2, `${argv.join(" ")}: exit ${r.value}`);
     assert.match(r.err, re);
+    // A refused run leaves nothing behind, not even the output folder the up-front check probed.
+    assert.deepEqual([...Deno.readDirSync(base)], [], `${argv.join(" ")} left files in ${base}`);
   }
+  await Deno.remove(base);
 });
 
 Deno.test("cli: --list prints every plugin with kind, name, family and description", async () => {

@@ -2,6 +2,7 @@
 import { countNfe } from "../../core/solve/nfe.ts";
 import { type Tensor, tf } from "../../core/tf.ts";
 import type { SolveOptions, Solver, VelocityField } from "../../core/types.ts";
+import { type StopRequest, throwIfStopped } from "../stop.ts";
 import { bitsPerDim } from "./bits-per-dim.ts";
 import {
   DIVERGENCE_ESTIMATORS,
@@ -35,6 +36,8 @@ export interface NllOptions {
   batchSize?: number;
   /** Most rows per forward/backward pass in the divergence (default 4096). */
   maxRows?: number;
+  /** Checked before every evaluation of the augmented field; a stop throws Cancelled. */
+  stop?: StopRequest;
 }
 
 /** Per-example log-densities and the velocity evaluations per trajectory. */
@@ -93,14 +96,16 @@ export async function logLikelihood(
     const probes = opts.divergence === "hutchinson"
       ? drawProbes([B, ...s], k, noise, opts.seed, start)
       : null;
-    const aug: VelocityField = (z, t) =>
-      tf.tidy(() => {
+    const aug: VelocityField = (z, t) => {
+      throwIfStopped(opts.stop);
+      return tf.tidy(() => {
         const x = tf.reshape(tf.slice(z, [0, 0], [B, D]), [B, ...s]);
         const r = probes
           ? hutchinsonDivergence(v, x, t, probes, { maxRows: opts.maxRows })
           : exactDivergence(v, x, t, { maxRows: opts.maxRows });
         return tf.concat([tf.reshape(r.v, [B, D]), tf.reshape(tf.neg(r.div), [B, 1])], 1);
       });
+    };
     const counted = countNfe(aug);
     const z0 = tf.tidy(() =>
       tf.concat([tf.reshape(tf.slice(x1, start, B), [B, D]), tf.zeros([B, 1])], 1)

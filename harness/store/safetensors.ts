@@ -298,3 +298,37 @@ export function encodeSafetensors(
   }
   return out;
 }
+
+/**
+ * Read only the `__metadata__` of a safetensors file (its header), without loading the tensors.
+ * @example
+ * const meta = await readSafetensorsMetadata("runs/x/checkpoints/r.safetensors"); // { format: ... }
+ */
+export async function readSafetensorsMetadata(path: string): Promise<Record<string, string>> {
+  let f: Deno.FsFile;
+  try {
+    f = await Deno.open(path, { read: true });
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new SafetensorsError(path, `cannot read (${msg})`);
+  }
+  try {
+    const readExactly = async (n: number): Promise<Uint8Array> => {
+      const buf = new Uint8Array(n);
+      let off = 0;
+      while (off < n) {
+        const got = await f.read(buf.subarray(off));
+        if (got === null) throw new SafetensorsError(path, `truncated: header needs ${n} bytes`);
+        off += got;
+      }
+      return buf;
+    };
+    const len = Number(new DataView((await readExactly(8)).buffer).getBigUint64(0, true));
+    if (len > MAX_HEADER_BYTES) {
+      throw new SafetensorsError(path, `bad header: declared length ${len} is too large`);
+    }
+    return parseHeader(await readExactly(len), path).metadata;
+  } finally {
+    f.close();
+  }
+}

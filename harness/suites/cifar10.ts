@@ -13,6 +13,7 @@ import { tfDotProducts } from "../metrics/fid/kid.ts";
 import { type ReferenceStats, referenceStats } from "../metrics/fid/reference-stats.ts";
 import { byteProgress } from "../progress.ts";
 import type { FeatureMetricProtocol } from "../../results/schema.ts";
+import { throwIfStopped } from "../stop.ts";
 import type { TrainConfig } from "../train.ts";
 import type { EvalConfig, SolverSetting, SuiteConfig, SuiteDef } from "./types.ts";
 
@@ -264,7 +265,7 @@ export async function cifarQuality(
       done === total && console.error(`fid: reference statistics of ${total} images`),
   });
   return {
-    async fn(samples) {
+    async fn(samples, stop) {
       let offset = 0;
       const r = await computeFid({
         extractor: model.extractor,
@@ -275,6 +276,7 @@ export async function cifarQuality(
         range: [-1, 1],
         batch,
         generate: (count) => {
+          throwIfStopped(stop); // between Inception batches
           const slice = samples.slice(offset, count);
           offset += count;
           return Promise.resolve(slice);

@@ -1,11 +1,34 @@
 // Noise prediction (DDPM-style denoising score matching) for any affine path; samples with the
 // probability-flow ODE velocity derived from the predicted noise and the path's schedule.
-import { defineLoss, type Path, type Schedule, tf, velocityFromEpsilon } from "../../core/mod.ts";
+import {
+  defineLoss,
+  epsilonGain,
+  type Path,
+  type Schedule,
+  tf,
+  velocityFromEpsilon,
+} from "../../core/mod.ts";
+
+/**
+ * The largest gain from an epsilon error to the velocity accepted at the start of the time range.
+ * The VP path has 10.05 there; a path starting at alpha = 0 has no bound (the conversion divides
+ * by alpha), so sampling it from an epsilon model would amplify its error without limit.
+ */
+export const MAX_START_GAIN = 1000;
 
 function scheduleOf(path: Path): Schedule {
   if (!path.schedule) {
     throw new Error(
       `loss "eps" needs an affine path with a schedule; path "${path.name}" has none`,
+    );
+  }
+  const t0 = path.tRange[0], gain = epsilonGain(path.schedule, t0);
+  if (!(gain <= MAX_START_GAIN)) {
+    throw new Error(
+      `loss "eps" cannot sample path "${path.name}": alpha(${t0}) = ${path.schedule.alpha(t0)}, ` +
+        `so the epsilon-to-velocity conversion divides by ~0 (gain ${gain.toPrecision(3)} > ` +
+        `${MAX_START_GAIN}); use a path whose time range starts at alpha > 0, like vp-diffusion ` +
+        `(alpha(0) = 6.6e-3, gain 10), or the cfm loss`,
     );
   }
   return path.schedule;

@@ -1,0 +1,71 @@
+// Up-front checks of the output folder: a folder that cannot be written is refused in one line
+// before any training; the resume command reproduces the arguments.
+import assert from "node:assert/strict";
+import { main, resumeCommand } from "../cli/bench.ts";
+import { commandLine, shellQuote } from "../results/command.ts";
+
+async function quiet<T>(fn: () => Promise<T>): Promise<{ value: T; err: string }> {
+  const error = console.error;
+  let err = "";
+  console.error = (...a: unknown[]) => void (err += a.join(" ") + "\n");
+  try {
+    return { value: await fn(), err };
+  } finally {
+    console.error = error;
+  }
+}
+
+const RUN = ["--datasets", "moons", "--steps", "5", "--samples", "16", "--backend", "cpu"];
+
+Deno.test("output check: --out naming a file, or a folder under a file, is refused in one line before training", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/results.txt`;
+  await Deno.writeTextFile(file, "not a folder");
+  const cases: Array<[string, RegExp]> = [
+    [file, /^error: --out .*results\.txt is a file, not a folder; give a new folder/],
+    [`${file}/sub`, /^error: --out .*results\.txt\/sub cannot be written: /],
+  ];
+  for (const [out, re] of cases) {
+    const r = await quiet(() => main([...RUN, "--out", out]));
+    assert.equal(r.value, 1, r.err);
+    assert.match(r.err, re);
+    assert.equal(r.err.trim().split("\n").length, 1, `one line: ${r.err}`);
+    assert.doesNotMatch(r.err, /backend|trained|fmbench toy2d/, "refused before any work");
+  }
+  assert.equal(await Deno.readTextFile(file), "not a folder", "the file is untouched");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("output check: a read-only folder is refused in one line", {
+  // root writes through file modes, so the check needs an ordinary user.
+  ignore: Deno.uid() === 0,
+}, async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.chmod(dir, 0o555);
+  try {
+    const r = await quiet(() => main([...RUN, "--out", dir]));
+    assert.equal(r.value, 1);
+    assert.match(r.err, /^error: --out .* cannot be written: permission denied$/m);
+  } finally {
+    await Deno.chmod(dir, 0o755);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("resume command: the same arguments, quoted for a shell, plus --out unless given", () => {
+  assert.equal(shellQuote("moons"), "moons");
+  assert.equal(shellQuote("FM w/ OT"), "'FM w/ OT'");
+  assert.equal(shellQuote("it's"), `'it'\\''s'`);
+  assert.equal(commandLine([]), "deno task bench");
+  const task = Deno.permissions.querySync({ name: "ffi" }).state === "granted"
+    ? "bench:gpu"
+    : "bench";
+  assert.equal(
+    resumeCommand(["--methods", "FM w/ OT", "--steps", "200"], "runs/int"),
+    `deno task ${task} --methods 'FM w/ OT' --steps 200 --out runs/int`,
+  );
+  assert.equal(
+    resumeCommand(["--out", "runs/a", "--steps", "2"], "runs/a"),
+    `deno task ${task} --out runs/a --steps 2`,
+  );
+});
