@@ -31,8 +31,7 @@ Deno.test("sampling error: fixed-step samples against the tight adaptive referen
     400,
     3,
     quality,
-    undefined,
-    "dopri5",
+    { referenceSolver: "dopri5" },
   );
   // Plan order is kept although the reference ran first.
   assert.deepEqual(recs.map((r) => `${r.solver}:${r.setting.steps ?? r.setting.rtol}`), [
@@ -69,7 +68,9 @@ Deno.test("sampling error: a failed reference is a note on the fixed-step record
     { solver: euler, settings: [{ steps: 1 }] },
     { solver: dopri5, settings: [{ rtol: 1e-5, atol: 1e-5 }] },
   ];
-  const recs = await evaluateSampling(bad, condOt, [2], plans, 10, 0, quality, undefined, "dopri5");
+  const recs = await evaluateSampling(bad, condOt, [2], plans, 10, 0, quality, {
+    referenceSolver: "dopri5",
+  });
   assert.equal(recs[1].status, "failed");
   assert.equal(recs[0].status, "ok");
   assert.equal(recs[0].sampleError!.mse, undefined);
@@ -78,4 +79,23 @@ Deno.test("sampling error: a failed reference is a note on the fixed-step record
   // Without a reference solver no errors are computed (old behaviour).
   const plain = await evaluateSampling(field, condOt, [2], plans.slice(0, 1), 10, 0, quality);
   assert.equal(plain[0].sampleError, undefined);
+});
+
+Deno.test("sampling error: a resumed evaluation solves the recorded reference again, same figures", async () => {
+  const plans = [
+    { solver: euler, settings: [{ steps: 4 }, { steps: 8 }] },
+    { solver: dopri5, settings: [{ rtol: 1e-6, atol: 1e-6 }] },
+  ];
+  const opts = { referenceSolver: "dopri5" };
+  const full = await evaluateSampling(field, condOt, [2], plans, 50, 9, quality, opts);
+  // An interrupted session recorded the reference and euler:4; the resume does euler:8.
+  const persisted: number[] = [];
+  const resumed = await evaluateSampling(field, condOt, [2], plans, 50, 9, quality, {
+    ...opts,
+    done: [full[2], full[0]],
+    onRecord: (r) => Promise.resolve(void persisted.push(r.length)),
+  });
+  assert.deepEqual(persisted, [3], "one new record, all three in plan order");
+  assert.deepEqual(resumed.map((r) => r.sampleError?.mse), full.map((r) => r.sampleError?.mse));
+  assert.ok(resumed[1].sampleError!.mse! > 0);
 });
