@@ -21,6 +21,7 @@ import type { DataSource } from "./data/source.ts";
 import { firstLine } from "./error-message.ts";
 import { dequantizedLogLikelihood } from "./metrics/dequant-nll.ts";
 import { logLikelihood, summarizeNll } from "./metrics/nll.ts";
+import type { ReferenceStore } from "./reference-samples.ts";
 import { sourceNoise } from "./source-noise.ts";
 import { isCancelled, stoppable, type StopRequest, throwIfStopped } from "./stop.ts";
 import type { EvalConfig, SolverSetting } from "./suites/types.ts";
@@ -147,6 +148,8 @@ export async function evaluateSampling(
     keep?: (samples: Tensor, from: SampleSource) => Promise<void>;
     /** The adaptive solver whose tightest setting is the sampling-error reference. */
     referenceSolver?: string;
+    /** Keeps the reference samples across sessions (else a resume solves it again). */
+    referenceStore?: ReferenceStore;
   } = {},
 ): Promise<EvalRecord[]> {
   const { keep, stop } = opts;
@@ -177,14 +180,23 @@ export async function evaluateSampling(
         continue;
       }
       if (!solver.adaptive && refIdx >= 0 && !ref && !refNote && records[refIdx]) {
-        // The reference was recorded by an earlier session: solve it again for its samples.
-        throwIfStopped(stop);
-        await phase("eval", `${opts.traceId ?? "-"} reference ${jobs[refIdx].solver.name}`);
-        try {
-          ref = await solve(refIdx, stoppable(vf, stop));
-        } catch (e) {
-          if (isCancelled(e) || stop?.aborted) throw e;
-          refNote = `the reference solve failed: ${firstLine(e)}`;
+        // The reference was recorded by an earlier session: its saved samples, else solve again.
+        const recorded = records[refIdx]!;
+        if (recorded.status !== "ok") {
+          refNote = `the reference solve failed: ${recorded.error ?? "no reason recorded"}`;
+        } else {
+          ref = await opts.referenceStore?.load([n, ...shape]) ?? undefined;
+          if (!ref) {
+            throwIfStopped(stop);
+            await phase("eval", `${opts.traceId ?? "-"} reference ${jobs[refIdx].solver.name}`);
+            try {
+              ref = await solve(refIdx, stoppable(vf, stop));
+              await opts.referenceStore?.save(ref);
+            } catch (e) {
+              if (isCancelled(e) || stop?.aborted) throw e;
+              refNote = `the reference solve failed: ${firstLine(e)}`;
+            }
+          }
         }
       }
       throwIfStopped(stop);
@@ -215,6 +227,7 @@ export async function evaluateSampling(
           if (i === refIdx) {
             ref = x;
             keepX = true;
+            await opts.referenceStore?.save(x);
           } else if (!solver.adaptive && refIdx >= 0) {
             const reference = { solver: jobs[refIdx].solver.name, setting: jobs[refIdx].setting };
             record.sampleError = ref

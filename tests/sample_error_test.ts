@@ -99,3 +99,31 @@ Deno.test("sampling error: a resumed evaluation solves the recorded reference ag
   assert.deepEqual(resumed.map((r) => r.sampleError?.mse), full.map((r) => r.sampleError?.mse));
   assert.ok(resumed[1].sampleError!.mse! > 0);
 });
+
+Deno.test("sampling error: a resume uses the saved reference samples instead of solving again", async () => {
+  const { referenceStore } = await import("../harness/reference-samples.ts");
+  const dir = await Deno.makeTempDir({ prefix: "fmbench-ref-" });
+  const store = referenceStore(`${dir}/r.reference.safetensors`, "hash|dopri5");
+  const plans = [
+    { solver: euler, settings: [{ steps: 4 }, { steps: 8 }] },
+    { solver: dopri5, settings: [{ rtol: 1e-6, atol: 1e-6 }] },
+  ];
+  const full = await evaluateSampling(field, condOt, [2], plans, 50, 9, quality, {
+    referenceSolver: "dopri5",
+    referenceStore: store,
+  });
+  // The resume must not call the adaptive solver: count its evaluations through the field.
+  let calls = 0;
+  const counting: VelocityField = (x, t) => (calls++, field(x, t));
+  const resumed = await evaluateSampling(counting, condOt, [2], plans, 50, 9, quality, {
+    referenceSolver: "dopri5",
+    referenceStore: store,
+    done: [full[2], full[0]],
+  });
+  assert.equal(calls, 8, "only euler:8 was solved");
+  assert.deepEqual(resumed.map((r) => r.sampleError?.mse), full.map((r) => r.sampleError?.mse));
+  // A store with another key (a different run or config) is not used.
+  assert.equal(await referenceStore(`${dir}/r.reference.safetensors`, "other").load([50, 2]), null);
+  assert.equal(await store.load([49, 2]), null, "nor samples of another shape");
+  await Deno.remove(dir, { recursive: true });
+});
