@@ -21,6 +21,7 @@ export const FLAGS = {
   minutes: { type: "string" },
   samples: { type: "string" },
   "nll-points": { type: "string" },
+  "nll-dequant": { type: "string" },
   "reflow-pairs": { type: "string" },
   "eval-batch": { type: "string" },
   seed: { type: "string", default: "0" },

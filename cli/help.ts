@@ -24,6 +24,8 @@ Usage: deno task bench [flags]
   --minutes X         wall-clock training budget per run (stops early; 0 = none)
   --samples N         generated samples per solver setting
   --nll-points N      held-out points for the NLL average
+  --nll-dequant K     images: dequantisation samples per image for bits/dim, combined as
+                      log (1/K) sum_k p(x + u_k) (default: the budget's; quick 2, small 5, paper 20)
   --reflow-pairs N    pairs a reflow teacher generates
   --eval-batch N      examples per batch when sampling, in the likelihood, straightness and
                       reflow pairs (default: 2-D data all at once; images 256 on webgpu and

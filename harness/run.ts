@@ -15,6 +15,7 @@ import {
 } from "../core/mod.ts";
 import type { RunRecord, TrainRecord } from "../results/schema.ts";
 import { loadWeights, saveWeights } from "./checkpoint.ts";
+import { referenceStore } from "./reference-samples.ts";
 import type { DataSource } from "./data/source.ts";
 import { firstLine } from "./error-message.ts";
 import {
@@ -85,6 +86,15 @@ export function weightsFile(outDir: string, run: Run): string {
 }
 
 /**
+ * The run's sampling-error reference samples, kept beside its weights until the record is complete.
+ * @example
+ * referenceFile("runs/x", run); // "runs/x/weights/moons__fm-w-ot__mlp-default.reference.safetensors"
+ */
+export function referenceFile(outDir: string, run: Run): string {
+  return `${outDir}/weights/${run.id}.reference.safetensors`;
+}
+
+/**
  * Train and evaluate one run, continuing `prior` (a partial record of the same config) when
  * given; persists each finished piece through ctx.persist. A failure is recorded with its reason
  * (never thrown); a stop request throws Cancelled after the partial record is persisted.
@@ -139,8 +149,10 @@ export async function runOne(
     }
     record.status = "ok";
     await ctx.persist(record);
-    // The complete record is durable: the trained weights are no longer needed to resume.
+    // The complete record is durable: the trained weights (and the sampling-error reference)
+    // are no longer needed to resume.
     await removeDurably(weightsFile(ctx.outDir, run));
+    await removeDurably(referenceFile(ctx.outDir, run));
     ctx.log(`${label}: ${evalSummary(ctx, record, (performance.now() - evalStart) / 1000)}`);
   } catch (e) {
     if (isCancelled(e)) {
@@ -295,6 +307,11 @@ async function evaluateStep(
           keep: async (x, from) => {
             record.samples = { ...record.samples, ...await samplePreview(data, x), from };
           },
+          referenceSolver: cfg.adaptiveSolver,
+          referenceStore: referenceStore(
+            referenceFile(ctx.outDir, run),
+            `${record.configHash ?? ""}|${cfg.adaptiveSolver}`,
+          ),
           onRecord: (evals) => {
             record.evals = evals;
             return ctx.persist(record);

@@ -17,6 +17,8 @@ export interface EvalConfig {
     noise: "rademacher" | "gaussian";
     rtol: number;
     atol: number;
+    /** 8-bit image data: uniform dequantisation samples K per image (log-mean-exp; default 1). */
+    dequant?: number;
   };
   /** Euler steps used to measure straightness. */
   straightnessSteps: number;
@@ -54,6 +56,12 @@ export interface SuiteDefaults<Data> {
   solvers: Record<string, SolverSetting[]>;
   /** Model preset used unless --preset or NAME:PRESET says otherwise. */
   preset?: string;
+  /**
+   * The adaptive solver for NLL, reflow pairs and the headline NFE when it is among the solvers
+   * (else the first adaptive one): e.g. torchdiffeq's controller where NFE stand beside published
+   * figures counted with torchdiffeq.
+   */
+  adaptiveSolver?: string;
 }
 
 /**

@@ -25,8 +25,8 @@ export type Dopri5Options = SolveOptions & {
   firstStep?: number;
 };
 
-// The first six stages; the seventh is f at the 5th-order solution (first-same-as-last).
-const TAB6: Tableau = {
+/** The first six stages; the seventh is f at the 5th-order solution (first-same-as-last). */
+export const TAB6: Tableau = {
   c: [0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1],
   a: [
     [],
@@ -39,7 +39,7 @@ const TAB6: Tableau = {
   b: [],
 };
 /** 5th-order weights (the solution that is propagated). */
-const B5 = [35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84];
+export const B5 = [35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84];
 /** 5th minus embedded 4th-order weights over the seven stages: the local error estimate. */
 const E = [71 / 57600, 0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40];
 const ORDER = 5;
