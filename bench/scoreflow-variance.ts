@@ -87,7 +87,9 @@ measure("init");
 const opt = tf.train.adam(2e-3);
 for (let i = 0; i < Number(values["train-steps"]); i++) {
   const bt = batch(subSeed(99, i));
-  tf.tidy(() => opt.minimize(() => dsm.loss(model, path, bt) as tf.Scalar));
+  tf.tidy(() => {
+    opt.minimize(() => dsm.loss(model, path, bt) as tf.Scalar);
+  });
   tf.dispose([bt.x0, bt.x1, bt.t]);
 }
 measure(`after ${values["train-steps"]} Score Matching steps`);
