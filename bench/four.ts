@@ -137,12 +137,13 @@ export async function fourCases(o: FourOptions = {}): Promise<FourCase[]> {
     const x1 = tf.randomUniform(shape, -1, 1, "float32", 1);
     const x0 = tf.randomNormal(shape, 0, 1, "float32", 2);
     const t = tf.randomUniform([shape[0]], 0, 1, "float32", 3) as tf.Tensor1D;
+    const ts = Float32Array.from(t.dataSync()); // the times on the host, as the training loop has them
     const vars = model.variables();
     const cfg = { ...trainCfg, lr };
     return {
       name,
       async run() {
-        const v = optimizerStep(model, path, cfm, vars, opt, { x0, x1, t }, cfg);
+        const v = optimizerStep(model, path, cfm, vars, opt, { x0, x1, t, ts }, cfg);
         await v.data();
         v.dispose();
       },

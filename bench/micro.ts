@@ -1,12 +1,12 @@
 // `deno task bench:micro`: mitata timings of the hot paths on every available backend: an MLP
-// training step (batch 256), a velocity evaluation (batch 2,000), one step of each solver; with
-// --unet the U-Net small training step at batch 128 and one velocity evaluation; with --fid the
-// FID Inception forward (images/s) per backend and the Frechet distance at d = 2048 (new route,
-// previous route, SciPy); with --four the four paths compared with PyTorch (bench/four.ts;
-// --json prints JSON lines).
+// training step (batch 256), a velocity evaluation (batch 2,000), one step of each solver; on
+// webgpu tfjs's convolution-gradient kernels against fmbench's; with --unet the U-Net small
+// training step at batch 128 and one velocity evaluation; with --fid the FID Inception forward
+// (images/s) per backend and the Frechet distance at d = 2048 (new route, previous route, SciPy);
+// with --four the four paths compared with PyTorch (bench/four.ts; --json prints JSON lines).
 import { bench, do_not_optimize, group, run } from "mitata";
 import { tf } from "../core/tf.ts";
-import { type BackendName, selectBackend } from "../harness/backend/select.ts";
+import { type BackendInfo, type BackendName, selectBackend } from "../harness/backend/select.ts";
 import { discoverPlugins } from "../harness/registry.ts";
 import type { Model, VelocityField } from "../core/types.ts";
 
@@ -24,13 +24,12 @@ const arg = (name: string) => {
   return i >= 0 ? Deno.args[i + 1] : undefined;
 };
 
-async function available(name: string): Promise<boolean> {
+async function available(name: string): Promise<BackendInfo | null> {
   try {
-    await selectBackend(name);
-    return true;
+    return await selectBackend(name);
   } catch (e) {
     console.error(`skip ${name}: ${(e as Error).message}`);
-    return false;
+    return null;
   }
 }
 
@@ -46,7 +45,8 @@ function trainStep(model: Model, batch: number) {
 }
 
 for (const name of wanted) {
-  if (!(await available(name))) continue;
+  const info = await available(name);
+  if (!info) continue;
   const be = tf.getBackend() as BackendName;
   if (four) {
     const { timeFour } = await import("./four.ts");
@@ -88,6 +88,15 @@ for (const name of wanted) {
     }
   });
   await run({ format: "mitata" });
+  if (be === "webgpu") {
+    // Batch 128 on a GPU; 8 on a software adapter, where batch 128 takes minutes.
+    const batch = Number(
+      Deno.env.get("FMBENCH_MICRO_CONV_BATCH") ?? (info.adapter?.isFallback ? 8 : 128),
+    );
+    const { convGradsMicro, convGradsTable } = await import("./conv_grads_micro.ts");
+    console.log(`\nwebgpu convolution gradients on ${info.device}:`);
+    console.log(convGradsTable(await convGradsMicro({ batch }), batch));
+  }
   if (extra) {
     // The U-Net step takes tens of seconds on CPU backends: plain timings, not mitata's loop.
     const { unetMicro } = await import("./unet_micro.ts");

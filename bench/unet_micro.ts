@@ -4,6 +4,7 @@ import { rng } from "../core/rng.ts";
 import { tf } from "../core/tf.ts";
 import { registerWasmConvGrads } from "../harness/backend/wasm-conv-grads.ts";
 import unet from "../plugins/models/unet.ts";
+import { finish } from "./gpu-sync.ts";
 
 /** What unetMicro measured (wall-clock, median over the timed repetitions). */
 export interface UnetMicroResult {
@@ -45,7 +46,9 @@ function uniform(n: number, seed: number, lo: number, hi: number): Float32Array 
 
 /**
  * Time a U-Net training step and a forward pass on `backend` (activated if it is not current;
- * wasm gets the convolution gradient kernels). Returns plain timings, not mitata output.
+ * wasm gets the convolution gradient kernels). Every timed repetition ends when the backend has
+ * finished its work (on webgpu: the device queue is idle), not when it was dispatched. Returns
+ * plain timings, not mitata output.
  * @example
  * const r = await unetMicro("wasm", { preset: "small", batch: 128 });
  */
@@ -81,7 +84,7 @@ export async function unetMicro(
     const k = Math.min(micro, batch - s0);
     chunks.push([xt.slice(s0, k), t.slice(s0, k) as tf.Tensor1D, ut.slice(s0, k), k / batch]);
   }
-  const step = () => {
+  const step = async () => {
     let acc: tf.NamedTensorMap | undefined;
     for (const [xc, tcs, uc, weight] of chunks) {
       const { value, grads } = tf.variableGrads(
@@ -97,28 +100,36 @@ export async function unetMicro(
       }
     }
     opt.applyGradients(acc as unknown as Parameters<typeof opt.applyGradients>[0]);
+    // The updated weights depend on the whole step: waiting for one element waits for all.
+    const probe = tf.tidy(() => tf.slice(vars[vars.length - 1].flatten(), 0, 1));
     tf.dispose(Object.values(acc!));
+    await finish(probe);
+    probe.dispose();
   };
-  const evalOnce = () => {
+  const evalOnce = async () => {
+    const probes: tf.Tensor[] = [];
     for (const [xc, tcs] of chunks) {
       const v = model.apply(xc, tcs, false);
-      v.dataSync();
+      probes.push(tf.tidy(() => tf.slice(v.flatten(), 0, 1)));
       v.dispose();
     }
+    // The queue runs in order: the last chunk done means every chunk is done.
+    await finish(probes[probes.length - 1]);
+    tf.dispose(probes);
   };
-  const time = (f: () => void) => {
-    f(); // warm-up (kernel setup, Adam slots)
+  const time = async (f: () => Promise<void>) => {
+    await f(); // warm-up (kernel setup, shader compilation, Adam slots)
     const ms: number[] = [];
     for (let i = 0; i < reps; i++) {
       const t0 = performance.now();
-      f();
+      await f();
       ms.push(performance.now() - t0);
     }
     return median(ms);
   };
   try {
-    const trainMs = time(step);
-    const fwdMs = time(evalOnce);
+    const trainMs = await time(step);
+    const fwdMs = await time(evalOnce);
     return {
       backend,
       preset,

@@ -1,7 +1,12 @@
 // `deno task bench`: parse flags, discover plugins, check the output folder, pick the backend,
 // run the suite (Ctrl-C/SIGTERM stop it at a safe point, saving what is finished), write the
 // report and print a summary table.
-import { BackendUnavailableError, selectBackend } from "../harness/backend/select.ts";
+import {
+  type BackendName,
+  BackendUnavailableError,
+  defaultEvalBatch,
+  selectBackend,
+} from "../harness/backend/select.ts";
 import { firstLine } from "../harness/error-message.ts";
 import {
   BUILTIN_PLUGINS,
@@ -149,6 +154,10 @@ export async function main(
     const backend = await selectBackend(v.backend, { needsConvGrad: needsConv });
     console.error(`backend: ${backend.backend} on ${backend.device}`);
     for (const n of backend.notes) console.error(`  ${n}`);
+    if (config.eval.batch === undefined) {
+      const b = defaultEvalBatch(backend.backend as BackendName, suite.kind);
+      if (b !== undefined) config.eval = { ...config.eval, batch: b };
+    }
     const problem = await suite.preflight?.(config);
     if (problem) {
       console.error(`error: ${problem}`);

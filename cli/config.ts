@@ -61,7 +61,8 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
     if (!s) throw new UnknownNameError("solver", name, [...reg.solvers.keys()]);
     return { name, settings: defaults.solvers[name] ?? defaultSettings(s.adaptive) };
   });
-  const adaptive = solvers.find((s) => reg.solvers.get(s.name)!.adaptive)?.name ??
+  const preferred = solvers.find((s) => s.name === defaults.adaptiveSolver)?.name;
+  const adaptive = preferred ?? solvers.find((s) => reg.solvers.get(s.name)!.adaptive)?.name ??
     [...reg.solvers.values()].find((s) => s.adaptive)?.name;
   if (!adaptive) {
     throw new UsageError("no adaptive solver loaded (dopri5); NLL and the NFE column need one");
@@ -80,10 +81,22 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
     ...evalCfg.nll,
     n: num(v["nll-points"], "nll-points", { int: true, min: 2 }) ?? evalCfg.nll.n,
   };
+  const dequant = num(v["nll-dequant"], "nll-dequant", { int: true, min: 1 });
+  if (dequant !== undefined) {
+    if (suite.headline.nll !== "bpd") {
+      throw new UsageError(
+        `--nll-dequant applies to 8-bit image data (bits/dim); suite ${suite.name} reports ` +
+          `NLL in nats of continuous data. Valid with: --suite cifar10`,
+      );
+    }
+    evalCfg.nll.dequant = dequant;
+  }
   evalCfg.reflowPairs = num(v["reflow-pairs"], "reflow-pairs", { int: true, min: 2 }) ??
     evalCfg.reflowPairs;
   const seeds = parseSeeds(v.seed, v.seeds) ??
     Array.from({ length: defaults.seeds ?? 1 }, (_, i) => i);
+  const evalBatch = num(v["eval-batch"], "eval-batch", { int: true, min: 1 });
+  if (evalBatch !== undefined) evalCfg.batch = evalBatch;
   return {
     suite: suite.name,
     datasets,

@@ -24,7 +24,12 @@ Usage: deno task bench [flags]
   --minutes X         wall-clock training budget per run (stops early; 0 = none)
   --samples N         generated samples per solver setting
   --nll-points N      held-out points for the NLL average
+  --nll-dequant K     images: dequantisation samples per image for bits/dim, combined as
+                      log (1/K) sum_k p(x + u_k) (default: the budget's; quick 2, small 5, paper 20)
   --reflow-pairs N    pairs a reflow teacher generates
+  --eval-batch N      examples per batch when sampling, in the likelihood, straightness and
+                      reflow pairs (default: 2-D data all at once; images 256 on webgpu and
+                      tensorflow, 32 on wasm and cpu)
   --seed N            seed for data, init, noise (default 0)
   --seeds LIST|N      run every (data set, method, model) once per seed: "0,1,2", or N for
                       seeds 0..N-1 (default: the budget's, 1 for toy2d); the report shows

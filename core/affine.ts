@@ -84,3 +84,69 @@ export function scoreFromEpsilon(
   const sg = s.sigma(t);
   return tf.tidy(() => tf.mul(x0Hat, -1 / (sg * sourceStd * sourceStd)));
 }
+
+/**
+ * g(t)^2, the squared diffusion coefficient of the forward SDE whose marginals are this path's,
+ * derived from the schedule alone.
+ *
+ * Derivation (time runs from noise at t = 0 to data at t = 1, as in Lipman et al. eq. 19, so the
+ * forward "noising" SDE runs in diffusion time s = 1 - t). Write the perturbation kernel in s as
+ * x_s = a(s) x1 + b(s) eps with a(s) = alpha(1 - s) and b(s) = std sigma(1 - s). A linear SDE
+ * dx = f(s) x ds + g(s) dW has mean factor a' = f a and variance ODE (b^2)' = 2 f b^2 + g^2, so
+ *
+ *   f(s) = d/ds log a(s),        g(s)^2 = d/ds b(s)^2 - 2 f(s) b(s)^2.
+ *
+ * With d/ds = -d/dt: f = -alpha'/alpha and d/ds b^2 = -2 std^2 sigma sigma', hence
+ *
+ *   g(t)^2 = 2 std^2 (sigma^2 alpha'/alpha - sigma sigma').
+ *
+ * For the VP path alpha' = alpha beta(1-t)/2 and sigma sigma' = -alpha alpha', so g^2 = beta(1-t):
+ * the beta of the VP SDE at diffusion time 1 - t, as it must be. alpha is floored at ALPHA_FLOOR
+ * (g^2 is singular where alpha = 0, e.g. cond-ot at t = 0).
+ * @example
+ * diffusionSquared(vp.schedule, 0.5, 1); // beta(0.5) = 0.1 + 0.5 * 19.9 = 10.05
+ */
+export function diffusionSquared(s: Schedule, t: number, sourceStd: number): number {
+  const a = Math.max(s.alpha(t), ALPHA_FLOOR), sg = s.sigma(t);
+  return 2 * sourceStd * sourceStd * (sg * sg * s.dAlpha(t) / a - sg * s.dSigma(t));
+}
+
+/**
+ * The probability-flow ODE velocity from a score: in diffusion time the PF ODE is
+ * dx/ds = f x - g^2/2 grad log p; in path time t = 1 - s (see diffusionSquared) this is
+ *
+ *   u(x, t) = (alpha'/alpha) x + (g(t)^2 / 2) grad log p_t(x).
+ *
+ * It agrees with velocityFromEpsilon under x0_hat = -sigma std^2 score (scoreFromEpsilon).
+ * @example
+ * const v = velocityFromScore(schedule, x, score, 0.5, 1);
+ */
+export function velocityFromScore(
+  s: Schedule,
+  xt: Tensor,
+  score: Tensor,
+  t: number,
+  sourceStd: number,
+): Tensor {
+  const a = Math.max(s.alpha(t), ALPHA_FLOOR);
+  const half = diffusionSquared(s, t, sourceStd) / 2;
+  return tf.tidy(() => tf.add(tf.mul(xt, s.dAlpha(t) / a), tf.mul(score, half)));
+}
+
+/**
+ * Inverse of velocityFromScore: the score implied by a velocity at (x_t, t),
+ * grad log p = (u - (alpha'/alpha) x) / (g^2 / 2).
+ * @example
+ * const score = scoreFromVelocity(schedule, x, v, 0.5, 1);
+ */
+export function scoreFromVelocity(
+  s: Schedule,
+  xt: Tensor,
+  v: Tensor,
+  t: number,
+  sourceStd: number,
+): Tensor {
+  const a = Math.max(s.alpha(t), ALPHA_FLOOR);
+  const half = diffusionSquared(s, t, sourceStd) / 2;
+  return tf.tidy(() => tf.div(tf.sub(v, tf.mul(xt, s.dAlpha(t) / a)), half));
+}

@@ -27,11 +27,19 @@ export {
   affineSample,
   ALPHA_FLOOR,
   coeff,
+  diffusionSquared,
   epsilonFromVelocity,
   epsilonGain,
   scoreFromEpsilon,
+  scoreFromVelocity,
   velocityFromEpsilon,
+  velocityFromScore,
 } from "./affine.ts";
+export {
+  importanceTimeSampler,
+  type TimeSampler,
+  type TimeSamplerOptions,
+} from "./time-importance.ts";
 export { normals, rng, subSeed } from "./rng.ts";
 export { type Scalar, type Tensor, type Tensor1D, tf } from "./tf.ts";
 export { SolverError } from "./solve/errors.ts";

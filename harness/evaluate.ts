@@ -7,6 +7,7 @@ import {
   type Solver,
   subSeed,
   type Tensor,
+  tf,
   type VelocityField,
 } from "../core/mod.ts";
 import { stableJson } from "../results/io.ts";
@@ -18,8 +19,9 @@ import type {
 } from "../results/schema.ts";
 import type { DataSource } from "./data/source.ts";
 import { firstLine } from "./error-message.ts";
-import { dequantize } from "./metrics/bits-per-dim.ts";
+import { dequantizedLogLikelihood } from "./metrics/dequant-nll.ts";
 import { logLikelihood, summarizeNll } from "./metrics/nll.ts";
+import type { ReferenceStore } from "./reference-samples.ts";
 import { sourceNoise } from "./source-noise.ts";
 import { isCancelled, stoppable, type StopRequest, throwIfStopped } from "./stop.ts";
 import type { EvalConfig, SolverSetting } from "./suites/types.ts";
@@ -92,12 +94,84 @@ function settingText(s: SolverSetting): string {
     .join(" ");
 }
 
+/** The reference for sampling errors: the given adaptive solver's tightest-tolerance setting. */
+function referenceOf(
+  jobs: Array<{ solver: Solver; setting: SolverSetting }>,
+  solver: string | undefined,
+): number {
+  const tol = (s: SolverSetting, k: "rtol" | "atol") => s[k] ?? Infinity;
+  let best = -1;
+  jobs.forEach((j, i) => {
+    if (j.solver.name !== solver || !j.solver.adaptive) return;
+    const b = best >= 0 ? jobs[best].setting : undefined;
+    if (
+      !b || tol(j.setting, "rtol") < tol(b, "rtol") ||
+      (tol(j.setting, "rtol") === tol(b, "rtol") && tol(j.setting, "atol") < tol(b, "atol"))
+    ) best = i;
+  });
+  return best;
+}
+
+/** Mean squared distance per dimension between two sample batches of the same shape. */
+async function meanSquaredDistance(a: Tensor, b: Tensor): Promise<number> {
+  const m = tf.tidy(() => tf.mean(tf.squaredDifference(a, b)));
+  const v = (await m.data())[0];
+  m.dispose();
+  return v;
+}
+
 /**
- * Sample with each solver setting (in plan order) and score the result. A failing setting is
- * recorded with its reason and the others go on; settings in `done` are kept, not re-run (every
- * setting samples from the same seeded source noise, so the records equal an uninterrupted run's).
- * `keep` receives the samples of the first adaptive setting that succeeds, and which solver,
- * setting and NFE made them (the report labels the grid with it).
+ * Solve from x0 in batches of `batch` examples (all at once when absent) and concatenate the
+ * results. Returns the mean number of field evaluations per batch (the NFE of one trajectory
+ * batch; for fixed-step solvers the same for every batch).
+ * @example
+ * const { x, nfe } = await solveInBatches(euler, vf, x0, { t0: 0, t1: 1, steps: 8 }, 256);
+ */
+export async function solveInBatches(
+  solver: Solver,
+  vf: VelocityField,
+  x0: Tensor,
+  opts: SolveOptions,
+  batch?: number,
+): Promise<{ x: Tensor; nfe: number }> {
+  const n = x0.shape[0];
+  const bs = batch && batch < n ? batch : n;
+  const parts: Tensor[] = [];
+  let nfe = 0, count = 0;
+  try {
+    for (let start = 0; start < n; start += bs) {
+      const m = Math.min(bs, n - start);
+      const xi = bs === n ? x0 : x0.slice(start, m);
+      const counted = countNfe(vf);
+      try {
+        parts.push((await solver.integrate(counted.f, xi, opts)).x);
+      } finally {
+        if (xi !== x0) xi.dispose();
+      }
+      nfe += counted.count();
+      count++;
+    }
+    const x = parts.length === 1 ? parts[0] : tf.concat(parts, 0);
+    return { x, nfe: nfe / count };
+  } finally {
+    if (parts.length > 1) tf.dispose(parts);
+  }
+}
+
+/**
+ * Sample with each solver setting and score the result. A failing setting is recorded with its
+ * reason and the others go on; settings in `done` are kept, not re-run (every setting samples
+ * from the same seeded source noise, so the records equal an uninterrupted run's). `keep`
+ * receives the samples of the first adaptive setting that succeeds, and which solver, setting
+ * and NFE made them (the report labels the grid with it).
+ *
+ * With `referenceSolver`, that adaptive solver's tightest setting runs first and every
+ * fixed-step setting also gets its sampling error: the mean squared distance per dimension
+ * between its samples and the reference's, from the same noise (Lipman et al.'s Fig. 7),
+ * reusing the samples already drawn. After a resume whose reference is already recorded, the
+ * reference is solved once more (unscored) if a fixed-step setting still needs it. Records come
+ * back (and go to `onRecord`) in plan order. Solves run in batches of `opts.batch` examples (all
+ * at once when absent); NFE is then the mean per batch.
  * @example
  * const evals = await evaluateSampling(vf, path, [2], plans, 500, seed, quality, { onRecord: save });
  */
@@ -111,75 +185,138 @@ export async function evaluateSampling(
   quality: Quality,
   opts: ResumableOptions<EvalRecord> & {
     keep?: (samples: Tensor, from: SampleSource) => Promise<void>;
+    /** The adaptive solver whose tightest setting is the sampling-error reference. */
+    referenceSolver?: string;
+    /** Keeps the reference samples across sessions (else a resume solves it again). */
+    referenceStore?: ReferenceStore;
+    /** Examples per solve (--eval-batch); all at once when absent. */
+    batch?: number;
   } = {},
 ): Promise<EvalRecord[]> {
   const { keep, stop } = opts;
   const done = opts.done ?? [];
-  const out: EvalRecord[] = [];
+  const jobs = plans.flatMap(({ solver, settings }) =>
+    settings.map((setting) => ({ solver, setting }))
+  );
+  const refIdx = referenceOf(jobs, opts.referenceSolver);
+  const all = jobs.map((_, i) => i);
+  const order = refIdx >= 0 ? [refIdx, ...all.filter((i) => i !== refIdx)] : all;
+  const records: Array<EvalRecord | undefined> = new Array(jobs.length);
+  const inPlanOrder = () => records.filter((r): r is EvalRecord => r !== undefined);
   const adaptive = new Set(plans.filter((p) => p.solver.adaptive).map((p) => p.solver.name));
   let kept = done.some((e) => e.status === "ok" && adaptive.has(e.solver));
   let x0: Tensor | undefined; // made on first use: a fully recorded run needs no samples
+  let ref: Tensor | undefined;
+  let refNote: string | undefined;
+  let batchNfe: number | undefined; // the last solve's NFE per batch
+  const solve = async (i: number, f: VelocityField): Promise<Tensor> => {
+    x0 ??= sourceNoise(path, shape, n, subSeed(seed, "sample"));
+    const r = await solveInBatches(
+      jobs[i].solver,
+      f,
+      x0,
+      solveOptions(path, jobs[i].setting),
+      opts.batch,
+    );
+    batchNfe = r.nfe;
+    return r.x;
+  };
   try {
-    for (const { solver, settings } of plans) {
-      for (const setting of settings) {
-        const prior = done.find((d) => sameSetting(d, { solver: solver.name, setting }));
-        if (prior) {
-          out.push(prior);
-          continue;
-        }
-        throwIfStopped(stop);
-        await phase("eval", `${opts.traceId ?? "-"} ${solver.name} ${settingText(setting)}`);
-        const counted = countNfe(stoppable(vf, stop));
-        const start = performance.now();
-        let record: EvalRecord;
-        try {
-          x0 ??= sourceNoise(path, shape, n, subSeed(seed, "sample"));
-          const { x } = await solver.integrate(counted.f, x0, solveOptions(path, setting));
-          try {
-            const metrics = await quality.fn(x, stop);
-            if (keep && solver.adaptive && !kept) {
-              await keep(x, { solver: solver.name, setting, nfe: counted.count() });
-              kept = true;
+    for (const i of order) {
+      const { solver, setting } = jobs[i];
+      const prior = done.find((d) => sameSetting(d, { solver: solver.name, setting }));
+      if (prior) {
+        records[i] = prior;
+        continue;
+      }
+      if (!solver.adaptive && refIdx >= 0 && !ref && !refNote && records[refIdx]) {
+        // The reference was recorded by an earlier session: its saved samples, else solve again.
+        const recorded = records[refIdx]!;
+        if (recorded.status !== "ok") {
+          refNote = `the reference solve failed: ${recorded.error ?? "no reason recorded"}`;
+        } else {
+          ref = await opts.referenceStore?.load([n, ...shape]) ?? undefined;
+          if (!ref) {
+            throwIfStopped(stop);
+            await phase("eval", `${opts.traceId ?? "-"} reference ${jobs[refIdx].solver.name}`);
+            try {
+              ref = await solve(refIdx, stoppable(vf, stop));
+              await opts.referenceStore?.save(ref);
+            } catch (e) {
+              if (isCancelled(e) || stop?.aborted) throw e;
+              refNote = `the reference solve failed: ${firstLine(e)}`;
             }
-            record = {
-              solver: solver.name,
-              setting,
-              status: "ok",
-              nfe: counted.count(),
-              metrics,
-              notes: quality.notes,
-              ...(quality.protocol ? { protocol: quality.protocol } : {}),
-              seconds: (performance.now() - start) / 1000,
-            };
-          } finally {
-            x.dispose();
           }
-        } catch (e) {
-          // A stop is not a failure of the setting: nothing is recorded and the caller saves.
-          if (isCancelled(e) || stop?.aborted) throw e;
+        }
+      }
+      throwIfStopped(stop);
+      await phase("eval", `${opts.traceId ?? "-"} ${solver.name} ${settingText(setting)}`);
+      const counted = countNfe(stoppable(vf, stop));
+      batchNfe = undefined;
+      // Per trajectory batch when the solve finished; every evaluation so far when it failed.
+      const nfe = () => batchNfe ?? counted.count();
+      const start = performance.now();
+      let record: EvalRecord;
+      try {
+        const x = await solve(i, counted.f);
+        let keepX = false;
+        try {
+          const metrics = await quality.fn(x, stop);
+          if (keep && solver.adaptive && !kept) {
+            await keep(x, { solver: solver.name, setting, nfe: nfe() });
+            kept = true;
+          }
           record = {
             solver: solver.name,
             setting,
-            status: "failed",
-            error: firstLine(e),
-            nfe: counted.count(),
-            metrics: {},
+            status: "ok",
+            nfe: nfe(),
+            metrics,
+            notes: quality.notes,
+            ...(quality.protocol ? { protocol: quality.protocol } : {}),
             seconds: (performance.now() - start) / 1000,
           };
+          if (i === refIdx) {
+            ref = x;
+            keepX = true;
+            await opts.referenceStore?.save(x);
+          } else if (!solver.adaptive && refIdx >= 0) {
+            const reference = { solver: jobs[refIdx].solver.name, setting: jobs[refIdx].setting };
+            record.sampleError = ref
+              ? { mse: await meanSquaredDistance(x, ref), reference }
+              : { reference, note: refNote ?? "no reference solution" };
+          }
+        } finally {
+          if (!keepX) x.dispose();
         }
-        out.push(record);
-        await opts.onRecord?.([...out]);
+      } catch (e) {
+        // A stop is not a failure of the setting: nothing is recorded and the caller saves.
+        if (isCancelled(e) || stop?.aborted) throw e;
+        if (i === refIdx) refNote = `the reference solve failed: ${firstLine(e)}`;
+        record = {
+          solver: solver.name,
+          setting,
+          status: "failed",
+          error: firstLine(e),
+          nfe: nfe(),
+          metrics: {},
+          seconds: (performance.now() - start) / 1000,
+        };
       }
+      records[i] = record;
+      await opts.onRecord?.(inPlanOrder());
     }
   } finally {
     x0?.dispose();
+    ref?.dispose();
   }
-  return out;
+  return inPlanOrder();
 }
 
 /**
- * Test-set NLL with each configured divergence estimator, using the adaptive solver; estimators
- * in `done` are kept, not re-run (each has its own seeded probes).
+ * Test-set NLL with each configured divergence estimator, using the adaptive solver, in batches
+ * of `opts.batch` rows (all at once when absent); estimators in `done` are kept, not re-run (each
+ * has its own seeded probes).
  * @example
  * const nll = await evaluateNll(vf, path, data, dopri5, cfg.eval.nll, seed, false, { onRecord: save });
  */
@@ -191,20 +328,20 @@ export async function evaluateNll(
   cfg: EvalConfig["nll"],
   seed: number,
   bitsPerDim: boolean,
-  opts: ResumableOptions<NllRecord> = {},
+  opts: ResumableOptions<NllRecord> & { batch?: number } = {},
 ): Promise<NllRecord[]> {
   const done = opts.done ?? [];
   const recorded = (est: string) => done.find((d) => d.estimator === est);
   if (cfg.estimators.every((e) => recorded(e))) return cfg.estimators.map((e) => recorded(e)!);
   const out: NllRecord[] = [];
   const n = Math.min(cfg.n, data.nTest);
+  const k = bitsPerDim ? cfg.dequant ?? 1 : 1;
   let x1: Tensor;
   if (bitsPerDim) {
-    // 8-bit data: likelihood of uniformly dequantised y = (x + u) / 128 - 1 (see bits-per-dim.ts).
+    // 8-bit data: likelihood of uniformly dequantised y = (x + u) / 128 - 1 (see bits-per-dim.ts),
+    // K draws of u per image combined by log-mean-exp (dequant-nll.ts); x1 holds the raw images.
     if (!data.rawTest) throw new Error(`${data.name}: bits/dim needs the raw 8-bit test data`);
-    const raw = data.rawTest(n);
-    x1 = dequantize(raw, subSeed(seed, "dequantize"));
-    raw.dispose();
+    x1 = data.rawTest(n);
   } else {
     x1 = data.testSet(n);
   }
@@ -220,7 +357,7 @@ export async function evaluateNll(
       throwIfStopped(opts.stop);
       await phase("nll", `${opts.traceId ?? "-"} ${estimator}`);
       const start = performance.now();
-      const { logp, nfe } = await logLikelihood(vf, x1, {
+      const nllOpts = {
         stop: opts.stop,
         solver,
         solveOpts: solveOptions(path, setting, true),
@@ -229,8 +366,22 @@ export async function evaluateNll(
         probes: cfg.probes,
         noise: cfg.noise,
         seed: subSeed(seed, `nll-${estimator}`),
-      });
-      const s = summarizeNll(logp, { dims, bitsPerDim });
+        batchSize: opts.batch,
+      };
+      let s: Omit<NllRecord, "estimator" | "solver" | "setting" | "seconds">;
+      if (bitsPerDim) {
+        const r = await dequantizedLogLikelihood(vf, x1, k, nllOpts, subSeed(seed, "dequantize"));
+        s = {
+          ...summarizeNll(r.logp, { dims, bitsPerDim }),
+          // Mean over the integration batches (one per image-draw block), rounded: a count.
+          nfe: Math.round(r.nfe),
+          dequantSamples: k,
+          ...(k > 1 ? { bpdSingleSample: summarizeNll(r.samples, { dims, bitsPerDim }).bpd } : {}),
+        };
+      } else {
+        const { logp, nfe } = await logLikelihood(vf, x1, nllOpts);
+        s = { ...summarizeNll(logp, { dims, bitsPerDim }), nfe };
+      }
       out.push({
         ...s,
         estimator,
@@ -238,7 +389,6 @@ export async function evaluateNll(
         noise: estimator === "hutchinson" ? cfg.noise : undefined,
         solver: solver.name,
         setting,
-        nfe,
         seconds: (performance.now() - start) / 1000,
       });
       await opts.onRecord?.([...out]);

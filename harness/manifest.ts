@@ -40,6 +40,8 @@ export async function buildManifest(
     },
     backend: backend.backend,
     device: backend.device,
+    ...(backend.adapter ? { adapter: { ...backend.adapter } } : {}),
+    ...(backend.threads !== undefined ? { threads: backend.threads } : {}),
     backendNotes: backend.notes,
     os: `${Deno.build.os} ${Deno.build.arch}`,
     seed,

@@ -7,13 +7,16 @@ import { UnknownNameError } from "./registry.ts";
 type NamedMethod = Omit<MethodEntry, "family"> & { optional?: boolean };
 
 /**
- * The comparison of Lipman et al. Table 1 plus OT-CFM and rectified flow (1-RF, 2-RF). Optional
+ * The comparison of Lipman et al. Table 1 (DDPM, Score Matching, ScoreFlow, FM w/ Diffusion, FM w/ OT)
+ * plus OT-CFM and rectified flow (1-RF, 2-RF). Optional
  * methods run only when a filter names them (their label or coupling).
  */
 export const NAMED_METHODS: NamedMethod[] = [
   { label: "FM w/ OT", path: "cond-ot", coupling: "independent", loss: "cfm" },
   { label: "FM w/ Diffusion", path: "vp-diffusion", coupling: "independent", loss: "cfm" },
   { label: "DDPM-style", path: "vp-diffusion", coupling: "independent", loss: "eps" },
+  { label: "Score Matching", path: "vp-diffusion", coupling: "independent", loss: "dsm" },
+  { label: "ScoreFlow", path: "vp-diffusion", coupling: "independent", loss: "scoreflow" },
   { label: "OT-CFM", path: "cond-ot", coupling: "minibatch-ot", loss: "cfm" },
   { label: "1-RF", path: "linear", coupling: "independent", loss: "cfm" },
   { label: "2-RF", path: "linear", coupling: "reflow", loss: "cfm", teacher: "1-RF" },

@@ -43,6 +43,22 @@ export interface PluginConflict {
 /** The built-in plugin root (this repository's plugins/ folder). */
 export const BUILTIN_PLUGINS: URL = new URL("../plugins/", import.meta.url);
 
+/** Built-in plugin modules linked into a bundled build, by path under plugins/. */
+let preloaded = new Map<string, Record<string, unknown>>();
+
+/**
+ * For a bundled build (scripts/gpu-proof-build.sh): the built-in plugins' modules, keyed by
+ * their path under plugins/ ("paths/cond-ot.ts"). discoverPlugins still lists plugins/ but takes
+ * these modules instead of importing the files (a bundle cannot import TypeScript sources whose
+ * npm imports it has inlined). Replaces any earlier set; `{}` clears it.
+ * @example
+ * import * as condOt from "../plugins/paths/cond-ot.ts";
+ * preloadBuiltinPlugins({ "paths/cond-ot.ts": condOt });
+ */
+export function preloadBuiltinPlugins(modules: Record<string, Record<string, unknown>>): void {
+  preloaded = new Map(Object.entries(modules));
+}
+
 /** A file is a plugin if it is a .ts file, not a test, and does not start with "_". */
 export function isPluginFile(name: string): boolean {
   return name.endsWith(".ts") && !name.startsWith("_") && !/[._]test\.ts$/.test(name) &&
@@ -90,7 +106,10 @@ export async function discoverPlugins(roots: URL[] = [BUILTIN_PLUGINS]): Promise
         const url = new URL(name, dir);
         const file = displayPath(url);
         try {
-          const mod = await import(url.href);
+          const linked = root.href === BUILTIN_PLUGINS.href
+            ? preloaded.get(`${kind}/${name}`)
+            : undefined;
+          const mod = linked ?? await import(url.href);
           if (!("default" in mod)) {
             throw new Error("no default export (export default define…({…}))");
           }

@@ -16,6 +16,7 @@ import {
 import { headlineEval, headlineNll } from "../results/headline.ts";
 import type { RunRecord, TrainRecord } from "../results/schema.ts";
 import { loadWeights, saveWeights } from "./checkpoint.ts";
+import { referenceStore } from "./reference-samples.ts";
 import type { DataSource } from "./data/source.ts";
 import { firstLine } from "./error-message.ts";
 import {
@@ -88,6 +89,15 @@ export function weightsFile(outDir: string, run: Run): string {
 }
 
 /**
+ * The run's sampling-error reference samples, kept beside its weights until the record is complete.
+ * @example
+ * referenceFile("runs/x", run); // "runs/x/weights/moons__fm-w-ot__mlp-default.reference.safetensors"
+ */
+export function referenceFile(outDir: string, run: Run): string {
+  return `${outDir}/weights/${run.id}.reference.safetensors`;
+}
+
+/**
  * Train and evaluate one run, continuing `prior` (a partial record of the same config) when
  * given; persists each finished piece through ctx.persist. A failure is recorded with its reason
  * (never thrown); a stop request throws Cancelled after the partial record is persisted.
@@ -143,8 +153,10 @@ export async function runOne(
     }
     record.status = "ok";
     await ctx.persist(record);
-    // The complete record is durable: the trained weights are no longer needed to resume.
+    // The complete record is durable: the trained weights (and the sampling-error reference)
+    // are no longer needed to resume.
     await removeDurably(weightsFile(ctx.outDir, run));
+    await removeDurably(referenceFile(ctx.outDir, run));
     const evalSeconds = (performance.now() - evalStart) / 1000;
     ctx.log(
       `${label}: ${
@@ -300,9 +312,15 @@ async function evaluateStep(
           done: record.evals,
           stop: ctx.stop,
           traceId: run.id,
+          batch: cfg.eval.batch,
           keep: async (x, from) => {
             record.samples = { ...record.samples, ...await samplePreview(data, x), from };
           },
+          referenceSolver: cfg.adaptiveSolver,
+          referenceStore: referenceStore(
+            referenceFile(ctx.outDir, run),
+            `${record.configHash ?? ""}|${cfg.adaptiveSolver}`,
+          ),
           onRecord: (evals) => {
             record.evals = evals;
             return ctx.persist(record);
@@ -324,6 +342,7 @@ async function evaluateStep(
         evalSeed,
         data.kind === "image",
         {
+          batch: cfg.eval.batch,
           done: record.nll,
           stop: ctx.stop,
           traceId: run.id,
@@ -352,6 +371,7 @@ async function evaluateStep(
       const straightness = await flowStraightness(vf, x0, cfg.eval.straightnessSteps, {
         t0: ta,
         t1: tb,
+        batch: cfg.eval.batch,
       });
       if (data.kind === "vector" && cfg.eval.trajectories > 0) {
         const few = x0.slice(0, Math.min(cfg.eval.trajectories, x0.shape[0]));

@@ -238,7 +238,7 @@ export class Teachers {
       shape,
       expect.n,
       expect.seed,
-      { stop, store },
+      { stop, store, chunk: this.cfg.eval.batch },
     );
     const pairs: ReflowPairs = {
       x0: gen.x0,

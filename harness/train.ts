@@ -122,9 +122,27 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
     curve,
     lastLoss: last,
     seconds: seconds(),
-    pending: [...carried, ...(await Promise.all(pending.map(async (p) => (await p.data())[0])))],
+    pending: [...carried, ...(await readLosses(pending))],
     resumedFrom,
   });
+  /**
+   * Average the losses since the last curve point (`upTo` = the last completed step) into the
+   * curve; the NaN/Inf guard names the first step whose loss was not finite.
+   */
+  const logLosses = async (upTo: number) => {
+    const vals = [...carried, ...(await readLosses(pending))];
+    tf.dispose(pending);
+    pending = [];
+    carried = [];
+    if (vals.length === 0) return;
+    const mean = vals.reduce((a, v) => a + v, 0) / vals.length;
+    if (!Number.isFinite(mean)) {
+      const bad = upTo - vals.length + 1 + vals.findIndex((v) => !Number.isFinite(v));
+      throw new NonFiniteLossError(nonFiniteHint(mean, bad, c, input, false));
+    }
+    last = mean;
+    curve.push([upTo, mean]);
+  };
   try {
     for (; step < c.steps && performance.now() < deadline; step++) {
       throwIfStopped(input.stop);
@@ -143,7 +161,7 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
       (opt as unknown as { learningRate: number }).learningRate = lrNow;
       let value: tf.Scalar;
       try {
-        value = optimizerStep(model, path, loss, vars, opt, { x0, x1, t }, c, input.stop);
+        value = optimizerStep(model, path, loss, vars, opt, { x0, x1, t, ts }, c, input.stop);
       } finally {
         tf.dispose([x0, x1, t]);
       }
@@ -163,21 +181,7 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
         }
       }
       const logNow = (step + 1) % c.logEvery === 0 || step + 1 === c.steps;
-      if (logNow) {
-        const vals = [
-          ...carried,
-          ...(await Promise.all(pending.map(async (p) => (await p.data())[0]))),
-        ];
-        tf.dispose(pending);
-        pending = [];
-        carried = [];
-        const mean = vals.reduce((a, v) => a + v, 0) / vals.length;
-        if (!Number.isFinite(mean)) {
-          throw new NonFiniteLossError(nonFiniteHint(mean, step + 1, c, input, false));
-        }
-        last = mean;
-        curve.push([step + 1, mean]);
-      }
+      if (logNow) await logLosses(step + 1);
       const due = ck && ((step + 1) % ck.every === 0 ||
         performance.now() - savedAt > (ck.everySeconds ?? 300) * 1000);
       if (ck && due && step + 1 < c.steps) {
@@ -194,6 +198,8 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
         });
       }
     }
+    // Stopped by the time budget between log steps: the last steps' losses still count.
+    await logLosses(step);
   } catch (e) {
     try {
       // Stopped between steps: keep every completed step (and the losses not yet averaged).
@@ -221,6 +227,20 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
       tf.dispose(ema);
     },
   };
+}
+
+/**
+ * The per-step losses as numbers, in ONE read of the device (stacked first): reading each
+ * scalar on its own costs a GPU round trip apiece.
+ */
+async function readLosses(values: tf.Scalar[]): Promise<number[]> {
+  if (values.length === 0) return [];
+  const all = tf.tidy(() => tf.stack(values));
+  try {
+    return Array.from((await all.data()) as Float32Array);
+  } finally {
+    all.dispose();
+  }
 }
 
 /**
@@ -257,7 +277,7 @@ export function optimizerStep(
   loss: Loss,
   vars: tf.Variable[],
   opt: tf.Optimizer,
-  batch: { x0: Tensor; x1: Tensor; t: tf.Tensor1D },
+  batch: { x0: Tensor; x1: Tensor; t: tf.Tensor1D; ts: Float32Array },
   c: TrainConfig,
   stop?: StopRequest,
 ): tf.Scalar {
@@ -271,13 +291,11 @@ export function optimizerStep(
       if (start > 0) throwIfStopped(stop);
       const m = Math.min(micro, n - start);
       const part = (x: Tensor) => (m === n ? x : x.slice(start, m));
+      // Times from the host copy: paths read them back (affineSample), so never slice on a GPU.
+      const t = m === n ? batch.t : tf.tensor1d(batch.ts.subarray(start, start + m));
       const r = tf.variableGrads(() =>
         tf.mul(
-          loss.loss(model, path, {
-            x0: part(batch.x0),
-            x1: part(batch.x1),
-            t: part(batch.t) as tf.Tensor1D,
-          }),
+          loss.loss(model, path, { x0: part(batch.x0), x1: part(batch.x1), t }),
           m / n,
         ) as tf.Scalar, vars);
       total = total ? tf.add(total, r.value) : r.value;

@@ -9,7 +9,7 @@ import { formatNumber, formatSetting, runsOf, seriesLabels } from "./table.ts";
 
 /** One rendered chart: a standalone SVG plus what the HTML around it needs. */
 export interface Chart {
-  kind: "quality-vs-nfe" | "training" | "samples";
+  kind: "quality-vs-nfe" | "training" | "samples" | "sampling-error";
   dataset: string;
   /** Plain-text title (escape before putting it in HTML). */
   title: string;
@@ -53,8 +53,9 @@ interface SvgElement {
 
 // One linkedom document serves every chart; Plot only creates elements in it.
 let doc: unknown;
+/** The shared linkedom document Plot draws into. */
 // deno-lint-ignore no-explicit-any
-function plotDocument(): any {
+export function plotDocument(): any {
   // deno-lint-ignore no-explicit-any
   doc ??= (parseHTML("<!doctype html><html><head></head><body></body></html>") as any).document;
   return doc;

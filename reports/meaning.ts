@@ -177,7 +177,8 @@ export function headlineMargins(table: DatasetTable, quality: string): SafeHtml 
       table,
       "nll",
       `NLL on ${table.dataset}`,
-      ` ${n.sub === "bits/dim" ? "bits/dim" : "nats"}`,
+      // The unit line reads "bits/dim, K = 20" for images (table1.ts nllUnit), else "nats".
+      ` ${n.sub.startsWith("bits/dim") ? "bits/dim" : "nats"}`,
     ),
   ].filter((x): x is SafeHtml => x !== null);
   return items.length ? markup`<ul class="headline">${items}</ul>` : markup``;

@@ -17,6 +17,7 @@ import {
   sampleSourceText,
   smokeBanner,
 } from "./meaning.ts";
+import { sampleErrorChart } from "./sample-error-chart.ts";
 import type { MergedManifest } from "./merge.ts";
 import { BEST_RULE, seedsIn } from "./seeds.ts";
 import {
@@ -105,6 +106,11 @@ td.na, .na { color: var(--muted); }
 td.na sup { color: var(--bad); margin-left: 1px; }
 tr.failed th .method { text-decoration: line-through; color: var(--muted); }
 .tag-failed { color: var(--bad); font-weight: 600; font-size: 12.5px; }
+tr.published > * { color: var(--muted); background: var(--panel); font-style: italic; }
+tr.published .method { font-weight: 500; }
+.tag-published { font-style: normal; font-size: 11px; font-weight: 600; color: #5a4a00;
+  background: #fff1c2; border-radius: 3px; padding: 0 4px; }
+.published-note ul.note { padding-left: 18px; margin: 2px 0 0; }
 .footnotes { font-size: 12.5px; color: var(--muted); margin: 6px 0 0; padding-left: 22px; }
 .protocol { font-size: 12.5px; color: var(--muted); margin: 6px 0 0; overflow-wrap: anywhere; }
 .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px;
@@ -245,10 +251,16 @@ function qualitySection(ctx: Ctx): SafeHtml {
     markup`<p class="lede">${ctx.qualityName} of generated samples against the number of velocity
 evaluations (NFE, log scale), one panel per solver. Fixed-step solvers trace a curve as the step
 count grows; the adaptive solver's points are its tolerance settings. Lower-left is better.
-Failed evaluations are not drawn (see Failures).</p>`,
+Failed evaluations are not drawn (see Failures). Below it, the sampling error (Lipman et al.'s
+Fig. 7): how far each fixed-step solver's samples are from a tight adaptive solve of the same
+noise, a quality-vs-NFE signal that needs no external weights.</p>`,
     ...perDataset(ctx, (d) => {
       const c = qualityVsNfeChart(ctx.results, d, ctx.colors);
-      return c ? figure(ctx, c, true) : null;
+      const e = sampleErrorChart(ctx.results, d, ctx.colors);
+      const q = c
+        ? figure(ctx, c, true)
+        : markup`<p class="empty">No successful evaluation of ${d} has a ${ctx.qualityName} value.</p>`;
+      return c || e ? markup`${q}${e ? figure(ctx, e, true) : ""}` : null;
     }, (d) => `No successful evaluation of ${d} has a ${ctx.qualityName} value.`),
   ]);
 }

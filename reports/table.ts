@@ -3,6 +3,14 @@ import type { MethodEntry, ResultsFile, RunRecord, SolverSetting } from "../resu
 import { headlineEval, headlineNll } from "../results/headline.ts";
 import { markup, type SafeHtml } from "./escape.ts";
 import { bestIndex, groupSeeds, meanSd, seedOf, seedsIn } from "./seeds.ts";
+import {
+  interleave,
+  publishedNote,
+  type PublishedTableRow,
+  publishedTableRows,
+  renderPublishedRow,
+} from "./published.ts";
+import { followsTable1, nllUnit, table1Order } from "./table1.ts";
 
 /** The table's columns, in display order. Lower is better for every one of them. */
 export type ColumnKey = "nll" | "quality" | "kid" | "nfe" | "straightness" | "trainTime";
@@ -74,6 +82,11 @@ export interface DatasetTable {
   footnotes: string[];
   /** The quality a perfect model would score on this data set (finite-sample floor), if known. */
   reference?: Record<string, number>;
+  /**
+   * Published reference rows shown beside the measured ones (cifar10: Table 1 and others), and
+   * the solver that counted the measured NFE (for the note on comparability).
+   */
+  published?: { rows: PublishedTableRow[]; nfeSolver: string };
   /** How the table's FID/KID were computed, one line per distinct protocol (FID suites). */
   protocol?: string[];
 }
@@ -165,7 +178,14 @@ function nllCell(run: RunRecord, results: ResultsFile): TableCell {
   const n = headlineNll(run, results.headline.adaptiveSolver);
   if (!n) return na("no NLL evaluation recorded for this run");
   const probes = n.probes ? `, ${n.probes} ${n.noise ? `${n.noise} ` : ""}probe(s)` : "";
-  const detail = `${n.estimator}${probes}, ${evalLabel(n)}, n=${n.n}, NFE ${n.nfe}`;
+  const k = n.bpd !== undefined
+    ? `, K=${n.dequantSamples ?? 1}${
+      n.bpdSingleSample !== undefined
+        ? ` (K=1 on the same draws: ${formatNumber(n.bpdSingleSample)})`
+        : ""
+    }`
+    : "";
+  const detail = `${n.estimator}${probes}, ${evalLabel(n)}, n=${n.n}, NFE ${n.nfe}${k}`;
   const bpd = results.headline.nll === "bpd";
   const value = bpd ? n.bpd : n.nats;
   if (value === undefined) {
@@ -320,9 +340,10 @@ function headlineColumns(results: ResultsFile): TableColumn[] {
     {
       key: "nll",
       title: "NLL",
-      sub: nll === "bpd" ? "bits/dim" : "nats",
+      sub: nllUnit(results),
       help: nll === "bpd"
-        ? "negative log-likelihood in bits per dimension (dequantised 8-bit data), ± stderr"
+        ? "negative log-likelihood in bits per dimension of 8-bit data with K uniform " +
+          "dequantisations per image (log (1/K) sum_k p(x + u_k)), ± stderr"
         : "negative log-likelihood in nats per data point, ± stderr",
     },
     {
@@ -406,7 +427,7 @@ export function buildTables(results: ResultsFile): DatasetTable[] {
   const keys = columns.map((c) => c.key);
   return datasetsOf(results).map((dataset) => {
     const runs = runsOf(results, dataset);
-    const rows: TableRow[] = groupSeeds(results, runs).map((group) => {
+    const measured: TableRow[] = groupSeeds(results, runs).map((group) => {
       const run = group[0];
       const perSeed = group.map((r) => runCells(r, results));
       const cells = Object.fromEntries(
@@ -432,6 +453,8 @@ export function buildTables(results: ResultsFile): DatasetTable[] {
         cells,
       };
     });
+    const table1 = followsTable1(results);
+    const rows = table1 ? table1Order(measured) : measured;
     for (const key of keys) {
       const withValue = rows.filter((r) => r.cells[key].value !== undefined);
       const i = bestIndex(withValue.map((r) => {
@@ -452,6 +475,7 @@ export function buildTables(results: ResultsFile): DatasetTable[] {
     }
     const reference = results.references?.[dataset];
     const protocol = protocolLines(runs);
+    const published = table1 ? publishedTableRows(results, dataset) : [];
     return {
       dataset,
       columns,
@@ -459,6 +483,9 @@ export function buildTables(results: ResultsFile): DatasetTable[] {
       footnotes,
       reference,
       ...(protocol.length ? { protocol } : {}),
+      ...(published.length
+        ? { published: { rows: published, nfeSolver: results.headline.adaptiveSolver } }
+        : {}),
     };
   });
 }
@@ -514,11 +541,15 @@ export function renderTable(table: DatasetTable, colors?: Map<string, string>): 
     markup`<th scope="col" class="num" title="${c.help}">${c.title} \
 <span class="arrow">↓</span><div class="unit">${c.sub}</div></th>`
   );
-  const body = table.rows.map((r) =>
+  const runRow = (r: TableRow) =>
     markup`<tr class="${r.status === "ok" ? "" : "failed"}">${
       renderRowHead(r, colors?.get(r.series))
-    }${table.columns.map((c) => renderCell(r.cells[c.key]))}</tr>`
-  );
+    }${table.columns.map((c) => renderCell(r.cells[c.key]))}</tr>`;
+  const body = table.published
+    ? interleave(table.rows, table.published.rows).map((l) =>
+      "run" in l ? runRow(l.run) : renderPublishedRow(l.published, table.columns)
+    )
+    : table.rows.map(runRow);
   const notes = table.footnotes.length
     ? markup`<ol class="footnotes">${table.footnotes.map((f) => markup`<li>${f}</li>`)}</ol>`
     : "";
@@ -533,5 +564,7 @@ export function renderTable(table: DatasetTable, colors?: Map<string, string>): 
       : ""
   }</caption>
 <thead><tr><th scope="col">Method <div class="unit">path · coupling · loss</div></th>${head}</tr></thead>
-<tbody>${body}</tbody></table>${protocol}${notes}</div>`;
+<tbody>${body}</tbody></table>${protocol}${notes}${
+    table.published ? publishedNote(table.published.nfeSolver, table.published.rows) : ""
+  }</div>`;
 }

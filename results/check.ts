@@ -151,6 +151,11 @@ const evalRecord = obj({
   "notes?": record(() => str),
   "protocol?": protocol,
   seconds: num({ nullable: true, min: 0 }),
+  "sampleError?": obj({
+    "mse?": num({ nullable: true, min: 0, why: "a mean squared distance" }),
+    reference: obj({ solver: str, setting }),
+    "note?": str,
+  }),
 });
 
 const nllRecord = obj({
@@ -165,6 +170,8 @@ const nllRecord = obj({
   setting,
   nfe: num({ int: true, min: 0 }),
   seconds: num({ nullable: true, min: 0 }),
+  "dequantSamples?": num({ int: true, min: 1, why: "a number of dequantisation samples" }),
+  "bpdSingleSample?": num({ nullable: true }),
 });
 
 const lossPoint: Check = (v, p, out) => {

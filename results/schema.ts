@@ -21,6 +21,16 @@ export interface RunManifest {
   versions: { fmbench: string; deno: string; v8: string; typescript: string; tfjs: string };
   backend: string;
   device: string;
+  /** webgpu: the adapter (vendor, architecture, device, description, software fallback or not). */
+  adapter?: {
+    vendor: string;
+    architecture: string;
+    device: string;
+    description: string;
+    isFallback: boolean;
+  };
+  /** CPU backends (wasm, cpu): the threads the backend really computes on. */
+  threads?: number;
   backendNotes: string[];
   os: string;
   seed: number;
@@ -102,6 +112,17 @@ export interface EvalRecord {
   /** How FID/KID were computed (images only). */
   protocol?: FeatureMetricProtocol;
   seconds: number;
+  /**
+   * Fixed-step solvers: the mean squared distance per dimension between these samples and the
+   * reference solution from the same noise (the adaptive solver at its tightest tolerance), or
+   * the reason it could not be computed.
+   */
+  sampleError?: {
+    /** Absent when the reference solve failed; `note` says why. */
+    mse?: number;
+    reference: { solver: string; setting: SolverSetting };
+    note?: string;
+  };
 }
 
 /** The evaluation whose samples a run keeps for the report: solver, setting and its NFE. */
@@ -127,6 +148,13 @@ export interface NllRecord {
   /** Velocity evaluations per trajectory (divergence VJPs not included). */
   nfe: number;
   seconds: number;
+  /**
+   * bits/dim only: uniform dequantisation samples K per image behind `bpd`, combined as
+   * log (1/K) sum_k p(x + u_k) (importance-weighted). Absent in older files: K = 1.
+   */
+  dequantSamples?: number;
+  /** bits/dim with K > 1: the mean single-sample (K = 1) bits/dim over the same draws (>= bpd). */
+  bpdSingleSample?: number;
 }
 
 export interface TrainRecord {

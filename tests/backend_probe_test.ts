@@ -25,13 +25,15 @@ Deno.test("webgpu probe: skipped without a GPU device node on Linux unless webgp
   assert.equal(f.calls, 0, "no adapter request, so no loader output");
   assert.equal((await webgpuAdapter(true, f.deps([]))).ok, true, "--backend webgpu still probes");
   assert.equal(f.calls, 1);
-  assert.deepEqual(await webgpuAdapter(false, f.deps(["/dev/nvidia0"])), {
-    ok: true,
-    device: "nvidia H200",
-  });
+  const nvidia = await webgpuAdapter(false, f.deps(["/dev/nvidia0"]));
+  assert.deepEqual({ ok: nvidia.ok, device: nvidia.device }, { ok: true, device: "nvidia H200" });
   assert.equal((await webgpuAdapter(false, f.deps(null))).ok, true, "not Linux: probe to know");
   const soft = await webgpuAdapter(false, fakeGpu(SOFTWARE).deps(["/dev/dri/renderD128"]));
-  assert.deepEqual(soft, { ok: false, device: "llvmpipe (software fallback)" });
+  assert.deepEqual(
+    { ok: soft.ok, device: soft.device },
+    { ok: false, device: "llvmpipe (software fallback)" },
+  );
+  assert.equal(soft.facts?.isFallback, true);
 });
 
 Deno.test("webgpu probe: XDG_RUNTIME_DIR is made absolute (libwayland's complaint), a real one kept", () => {

@@ -254,14 +254,14 @@ Deno.test("bits/dim: formula, dequantisation and an exact Gaussian model", async
     (v) => Math.min(255, Math.max(0, Math.round(180 + 30 * v))),
   );
   const x = tf.tensor4d(ints, [n, 2, 2, 3], "int32");
-  const y = dequantize(x, 4);
+  const y = await dequantize(x, 4);
   const yv = y.dataSync();
   for (let i = 0; i < yv.length; i++) {
     const off = (yv[i] + 1) * 128 - ints[i];
     assert.ok(off >= -1e-4 && off < 1 + 1e-4, `dequantisation noise ${off} at ${i}`);
   }
-  assert.deepEqual(dequantize(x, 4).dataSync(), yv);
-  assert.throws(() => dequantize(tf.tensor1d([0.5, -1]), 0), /0\.\.255/);
+  assert.deepEqual((await dequantize(x, 4)).dataSync(), yv);
+  await assert.rejects(() => dequantize(tf.tensor1d([0.5, -1]), 0), /0\.\.255/);
 
   // Identity flow (v = 0) with source N(0, std^2 I): p(y) is exactly that Gaussian.
   const std = 0.5;

@@ -232,7 +232,8 @@ Deno.test("failures, manifest and plugin inventory", () => {
 Deno.test("image suites: bits/dim, FID and inline PNG sample grids", () => {
   const images = buildFixture({ kind: "images" });
   const doc = renderReport(images);
-  assert.match(doc, /NLL <span class="arrow">↓<\/span><div class="unit">bits\/dim<\/div>/);
+  // Records without dequantSamples used one dequantisation sample per image.
+  assert.match(doc, /NLL <span class="arrow">↓<\/span><div class="unit">bits\/dim, K = 1<\/div>/);
   assert.match(doc, /FID <span class="arrow">↓<\/span>/);
   const row = rowHtml(tableHtml(doc, "cifar10-32"), "fm-ot");
   // bpd = nats / (D ln 2) + 7 for the fixture's nats: 3 + 10 * 0.0412 = 3.412 bits/dim.

@@ -1,5 +1,6 @@
-// Backend selection: tensorflow (tfjs-node-gpu, optional lazy import), webgpu on a real adapter,
-// else wasm, with fmbench's convolution-gradient kernels registered (wasm ships none).
+// Backend selection: tensorflow (tfjs-node-gpu, optional lazy import), webgpu on a real adapter
+// (device created through fmbench's wrapper), else wasm, with fmbench's convolution-gradient
+// kernels registered for wasm and webgpu.
 import { firstLine } from "../error-message.ts";
 import { tf } from "../../core/tf.ts";
 import { loadBlas } from "./native-blas.ts";
@@ -9,6 +10,14 @@ import { registerBlasReduce } from "./wasm-blas-reduce.ts";
 import { applyWasmMatMulFix } from "./wasm-fixes.ts";
 import { registerWasmSlice } from "./wasm-slice.ts";
 import { registerWasmConvGrads } from "./wasm-conv-grads.ts";
+import { registerWebgpuConvGrads } from "./webgpu-conv-grads.ts";
+import {
+  type AdapterFacts,
+  adapterFacts,
+  describeAdapter,
+  installWebgpuDeviceWrapper,
+  lastWebgpuDevice,
+} from "./webgpu-device.ts";
 
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
 export const BACKENDS: BackendName[] = ["tensorflow", "webgpu", "wasm", "cpu"];
@@ -18,6 +27,25 @@ export interface BackendInfo {
   device: string;
   /** Why this backend was chosen, and what was tried first. */
   notes: string[];
+  /** webgpu: the adapter the device was created on. */
+  adapter?: AdapterFacts;
+  /** CPU backends: the threads the backend computes on (wasm in Deno: 1). */
+  threads?: number;
+}
+
+/**
+ * Default --eval-batch: 2-D points are evaluated all at once (undefined); images in batches of
+ * 256 on GPU backends (webgpu, tensorflow) and 32 on CPU backends (wasm's heap holds about 32
+ * U-Net `small` images of activations with their gradients).
+ * @example
+ * defaultEvalBatch("webgpu", "image"); // 256
+ */
+export function defaultEvalBatch(
+  backend: BackendName,
+  kind: "vector" | "image",
+): number | undefined {
+  if (kind === "vector") return undefined;
+  return backend === "webgpu" || backend === "tensorflow" ? 256 : 32;
 }
 
 /** Thrown when a forced backend cannot be used; the message says how to enable it. */
@@ -91,15 +119,16 @@ const realDeps: ProbeDeps = {
 };
 
 /**
- * Probe for a real WebGPU adapter. Unless `forced`, a Linux machine with no GPU device node is
- * not probed at all (nothing to find, and the loader's output would only be noise).
+ * Probe for a real WebGPU adapter (installing fmbench's device wrapper on navigator.gpu first).
+ * Unless `forced`, a Linux machine with no GPU device node is not probed at all (nothing to
+ * find, and the loader's output would only be noise).
  * @example
  * const a = await webgpuAdapter(false); // { ok: false, device: "not probed: no GPU device ..." }
  */
 export async function webgpuAdapter(
   forced: boolean,
   deps: ProbeDeps = realDeps,
-): Promise<{ ok: boolean; device: string }> {
+): Promise<{ ok: boolean; device: string; facts?: AdapterFacts }> {
   const nodes = deps.nodes();
   if (!forced && nodes !== null && nodes.length === 0) {
     return {
@@ -111,13 +140,11 @@ export async function webgpuAdapter(
   if (!gpu) return { ok: false, device: "no navigator.gpu" };
   quietWaylandEnv();
   try {
-    const adapter = await gpu.requestAdapter();
+    installWebgpuDeviceWrapper(gpu);
+    const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
     if (!adapter) return { ok: false, device: "no adapter" };
-    const info = adapter.info ?? {};
-    const name = [info.vendor, info.architecture, info.device, info.description]
-      .filter((s: string) => s).join(" ") || "unknown adapter";
-    const fallback = adapter.isFallbackAdapter ?? info.isFallbackAdapter ?? false;
-    return { ok: !fallback, device: fallback ? `${name} (software fallback)` : name };
+    const facts = adapterFacts(adapter);
+    return { ok: !facts.isFallback, device: describeAdapter(facts), facts };
   } catch (e) {
     return { ok: false, device: `requestAdapter failed: ${firstLine(e, 160)}` };
   }
@@ -126,10 +153,18 @@ export async function webgpuAdapter(
 /** Activate a backend; returns notes on what fmbench changed in it (wasm's native BLAS). */
 async function activate(name: BackendName): Promise<string[]> {
   if (name === "wasm") await import("@tensorflow/tfjs-backend-wasm");
-  if (name === "webgpu") await import("@tensorflow/tfjs-backend-webgpu");
+  if (name === "webgpu") {
+    // Before tfjs's factory asks for its device (see webgpu-device.ts).
+    installWebgpuDeviceWrapper();
+    await import("@tensorflow/tfjs-backend-webgpu");
+  }
   const ok = await tf.setBackend(name);
-  if (!ok) throw new BackendUnavailableError(`backend "${name}" failed to initialise`);
+  if (!ok) {
+    const why = name === "webgpu" ? webgpuFailure() : "";
+    throw new BackendUnavailableError(`backend "${name}" failed to initialise${why}`);
+  }
   await tf.ready();
+  if (name === "webgpu") convGrads = registerWebgpuConvGrads();
   if (name !== "wasm") return [];
   applyWasmMatMulFix();
   registerWasmConvGrads();
@@ -145,12 +180,47 @@ async function activate(name: BackendName): Promise<string[]> {
   ];
 }
 
-function cpuDevice(): string {
+let convGrads: "fmbench" | "tfjs" = "fmbench";
+
+function webgpuFailure(): string {
+  const req = lastWebgpuDevice().request;
+  if (!req) return " (no adapter reached requestDevice)";
+  return ` (requestDevice got features [${req.requiredFeatures.join(", ")}], limits ${
+    JSON.stringify(req.requiredLimits)
+  }${req.notes.length ? `; ${req.notes.join("; ")}` : ""})`;
+}
+
+/** Threads the active CPU backend computes on: wasm's own count (1 in Deno), 1 for cpu. */
+async function cpuThreads(name: BackendName): Promise<number | undefined> {
+  if (name === "cpu") return 1;
+  if (name !== "wasm") return undefined;
+  const wasm = await import("@tensorflow/tfjs-backend-wasm");
+  return wasm.getThreadsCount();
+}
+
+async function cpuInfo(name: BackendName): Promise<Pick<BackendInfo, "device" | "threads">> {
+  const threads = await cpuThreads(name);
+  let cores = "";
   try {
-    return `${Deno.build.arch} ${navigator.hardwareConcurrency} threads`;
-  } catch {
-    return Deno.build.arch;
-  }
+    cores = `, ${navigator.hardwareConcurrency} cores`;
+  } catch { /* no permission to read it */ }
+  const t = threads === undefined ? "" : ` (${threads} thread${threads === 1 ? "" : "s"}${cores})`;
+  return { device: `${Deno.build.arch}${t}`, threads };
+}
+
+/** Notes on the device tfjs-backend-webgpu created: what it asked for, what was changed. */
+function webgpuNotes(): string[] {
+  const req = lastWebgpuDevice().request;
+  if (!req) return [];
+  return [
+    `webgpu device: features [${req.requiredFeatures.join(", ")}], limits ${
+      JSON.stringify(req.requiredLimits)
+    }`,
+    ...req.notes.map((n) => `webgpu device: ${n}`),
+    convGrads === "fmbench"
+      ? "webgpu: convolution gradients by fmbench's kernels (harness/backend/webgpu-conv-grads.ts)"
+      : "webgpu: convolution gradients by tfjs's kernels (FMBENCH_WEBGPU_CONV_GRADS=tfjs)",
+  ];
 }
 
 /**
@@ -169,21 +239,25 @@ export async function selectBackend(
       );
     }
     const name = forced as BackendName;
-    let device = cpuDevice();
     if (name === "tensorflow") {
       const why = await tryTensorflow();
       if (why) throw new BackendUnavailableError(why);
-      device = "tfjs-node-gpu (CUDA)";
+      await activate(name);
+      notes.push(`forced by --backend ${name}`);
+      return { backend: name, device: "tfjs-node-gpu (CUDA)", notes };
     }
     if (name === "webgpu") {
       const a = await webgpuAdapter(true);
-      if (a.device.startsWith("no ")) {
+      if (!a.facts) {
         throw new BackendUnavailableError(`webgpu: ${a.device} (run with a GPU and Vulkan)`);
       }
-      device = a.device;
+      await activate(name);
+      notes.push(`forced by --backend ${name}`, ...webgpuNotes());
+      const facts = lastWebgpuDevice().facts ?? a.facts;
+      return { backend: name, device: describeAdapter(facts), notes, adapter: facts };
     }
     notes.push(`forced by --backend ${name}`, ...await activate(name));
-    return { backend: name, device, notes };
+    return { backend: name, ...(await cpuInfo(name)), notes };
   }
   // tfjs-node-gpu needs CUDA, so an NVIDIA device node; without one, skip the import (its
   // failure message about a missing native addon would read like an error on a CPU machine).
@@ -199,8 +273,9 @@ export async function selectBackend(
   const a = await webgpuAdapter(false);
   if (a.ok) {
     await activate("webgpu");
-    notes.push(`webgpu: real adapter ${a.device}`);
-    return { backend: "webgpu", device: a.device, notes };
+    notes.push(`webgpu: real adapter ${a.device}`, ...webgpuNotes());
+    const facts = lastWebgpuDevice().facts ?? a.facts!;
+    return { backend: "webgpu", device: describeAdapter(facts), notes, adapter: facts };
   }
   notes.push(`webgpu: skipped (${a.device})`);
   try {
@@ -210,10 +285,10 @@ export async function selectBackend(
         "wasm: convolution gradients by fmbench's kernels (harness/backend/wasm-conv-grads.ts)",
       );
     }
-    return { backend: "wasm", device: cpuDevice(), notes };
+    return { backend: "wasm", ...(await cpuInfo("wasm")), notes };
   } catch (e) {
     notes.push(`wasm: unavailable (${firstLine(e, 160)}); using cpu`);
     await activate("cpu");
-    return { backend: "cpu", device: cpuDevice(), notes };
+    return { backend: "cpu", ...(await cpuInfo("cpu")), notes };
   }
 }

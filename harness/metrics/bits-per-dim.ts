@@ -10,12 +10,13 @@ export const DEQUANT_BITS = 7;
  * lies in [-1, 1). `x` holds integers 0..255 (any shape, any dtype); returns a new float32
  * tensor. Throws if x is out of range or not integral (e.g. already scaled data).
  */
-export function dequantize(x: Tensor, seed: number): Tensor {
+export async function dequantize(x: Tensor, seed: number): Promise<Tensor> {
   const check = tf.tidy(() => {
     const xf = tf.cast(x, "float32");
     return tf.stack([tf.min(xf), tf.max(xf), tf.max(tf.abs(tf.sub(xf, tf.round(xf))))]);
   });
-  const [lo, hi, frac] = check.dataSync();
+  // Asynchronous: a synchronous read of a GPU tensor fails on Deno's webgpu (no OffscreenCanvas).
+  const [lo, hi, frac] = await check.data();
   check.dispose();
   if (x.size > 0 && !(lo >= 0 && hi <= 255 && frac === 0)) {
     throw new Error(

@@ -48,6 +48,8 @@ export const SOLVER_SETTINGS: Record<string, SolverSetting[]> = {
   heun: [1, 2, 4, 8, 16, 50].map((steps) => ({ steps })),
   rk4: [1, 2, 4, 8, 25].map((steps) => ({ steps })),
   dopri5: [{ rtol: 1e-5, atol: 1e-5 }, { rtol: 1e-3, atol: 1e-3 }],
+  // torchdiffeq's controller at the headline tolerance: its NFE beside the classic count.
+  "dopri5-torchdiffeq": [{ rtol: 1e-5, atol: 1e-5 }],
 };
 
 /** Settings for a solver the suite has no defaults for (a user plugin). */
@@ -69,6 +71,7 @@ export const toy2dSuite: SuiteDef<Toy2dData> = {
     eval: TOY2D_EVAL,
     data: TOY2D_DATA,
     solvers: SOLVER_SETTINGS,
+    adaptiveSolver: "dopri5",
     seeds: 1,
   }),
   kind: "vector",

@@ -25,8 +25,8 @@ export type Dopri5Options = SolveOptions & {
   firstStep?: number;
 };
 
-// The first six stages; the seventh is f at the 5th-order solution (first-same-as-last).
-const TAB6: Tableau = {
+/** The first six stages; the seventh is f at the 5th-order solution (first-same-as-last). */
+export const TAB6: Tableau = {
   c: [0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1],
   a: [
     [],
@@ -39,23 +39,22 @@ const TAB6: Tableau = {
   b: [],
 };
 /** 5th-order weights (the solution that is propagated). */
-const B5 = [35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84];
+export const B5 = [35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84];
 /** 5th minus embedded 4th-order weights over the seven stages: the local error estimate. */
 const E = [71 / 57600, 0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40];
 const ORDER = 5;
 
-/** Root-mean-square in doubles; NaN/Inf propagate. */
-function rms(a: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * a[i];
-  return Math.sqrt(s / a.length);
-}
-
-async function readScaled(x: Tensor, scale: Tensor): Promise<Float32Array> {
-  const r = tf.tidy(() => tf.div(x, scale));
-  const a = (await r.data()) as Float32Array;
-  r.dispose();
-  return a;
+/**
+ * RMS of each of `xs` divided by `scale`, computed on the device and read back as one small
+ * array (one read, however large the state). NaN/Inf propagate.
+ */
+async function scaledRms(xs: Tensor[], scale: Tensor): Promise<number[]> {
+  const r = tf.tidy(() => tf.stack(xs.map((x) => tf.sqrt(tf.mean(tf.square(tf.div(x, scale)))))));
+  try {
+    return Array.from((await r.data()) as Float32Array);
+  } finally {
+    r.dispose();
+  }
 }
 
 /** Hairer, Norsett & Wanner's starting step (Solving ODEs I, II.4); costs one NFE. */
@@ -71,8 +70,7 @@ async function initialStep(
 ): Promise<number> {
   const scale = tf.tidy(() => tf.add(tf.mul(tf.abs(y0), rtol), atol));
   try {
-    const d0 = rms(await readScaled(y0, scale));
-    const d1 = rms(await readScaled(f0, scale));
+    const [d0, d1] = await scaledRms([y0, f0], scale);
     if (!Number.isFinite(d0)) throw new SolverError(NAME, "initial state has NaN/Inf", t0, 0);
     if (!Number.isFinite(d1)) {
       throw new SolverError(NAME, "velocity is NaN/Inf at the initial state", t0, 0);
@@ -84,7 +82,7 @@ async function initialStep(
     y1.dispose();
     const diff = tf.tidy(() => tf.sub(f1, f0));
     f1.dispose();
-    const d2 = rms(await readScaled(diff, scale)) / h0;
+    const d2 = (await scaledRms([diff], scale))[0] / h0;
     diff.dispose();
     const m = Math.max(d1, d2);
     let h1: number;
@@ -98,9 +96,9 @@ async function initialStep(
 }
 
 /**
- * Integrate with Dormand-Prince 5(4). The error of each trial step is measured in doubles as
- * the RMS over all elements of err / (atol + rtol max(|y|, |y_new|)); steps with norm <= 1 are
- * accepted. A trial whose state or velocity is NaN/Inf is rejected with the smallest factor.
+ * Integrate with Dormand-Prince 5(4). The error of each trial step is the RMS over all elements
+ * of err / (atol + rtol max(|y|, |y_new|)), reduced on the device (one scalar read per step);
+ * steps with norm <= 1 are accepted. A trial whose state or velocity is NaN/Inf is rejected with the smallest factor.
  */
 async function integrate(
   f: VelocityField,
@@ -161,9 +159,11 @@ async function integrate(
           const err = combine(tf.zerosLike(y), hs, E, all);
           const scale = tf.add(tf.mul(tf.maximum(tf.abs(y), tf.abs(yNew!)), rtol), atol);
           // 0 * yNew and 0 * k7 turn any Inf/NaN in them into NaN, so such trials are rejected.
-          return tf.add(tf.div(err, scale), tf.add(tf.mul(yNew!, 0), tf.mul(k7!, 0)));
+          const r = tf.add(tf.div(err, scale), tf.add(tf.mul(yNew!, 0), tf.mul(k7!, 0)));
+          return tf.sqrt(tf.mean(tf.square(r)));
         });
-        norm = rms((await ratio.data()) as Float32Array);
+        // The one read of a step: a scalar.
+        norm = (await ratio.data())[0];
         ratio.dispose();
       } catch (e) {
         yNew?.dispose();
