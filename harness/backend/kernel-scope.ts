@@ -10,6 +10,27 @@ type AnyBackend = any;
 /** Explicit NHWC padding: [[0, 0], [top, bottom], [left, right], [0, 0]]. */
 export type Pads = [[number, number], [number, number], [number, number], [number, number]];
 
+type ConvInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
+
+/**
+ * The geometry of an NHWC Conv2D (or its gradients) from its kernel attributes.
+ * @example
+ * const info = convInfo([1, 8, 8, 3], [3, 3, 3, 16], { strides: 1, pad: "same" });
+ * info.outHeight; // 8
+ */
+export function convInfo(xShape: number[], filterShape: number[], attrs: Attrs): ConvInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as [number, number] | number,
+    1,
+    attrs.pad as "same" | "valid" | number,
+    attrs.dimRoundingMode as "floor" | "round" | "ceil" | undefined,
+    false,
+    "channelsLast",
+  );
+}
+
 /**
  * Runs `backendName`'s kernels by name and remembers their outputs, so `dispose()` frees every
  * intermediate; `release(x)` keeps the result.
@@ -39,6 +60,12 @@ export class KernelScope {
     return out;
   }
 
+  /** Add an info made outside run() so that dispose() frees it too. */
+  track(x: Info): Info {
+    this.temps.push(x);
+    return x;
+  }
+
   reshape(x: Info, shape: number[]): Info {
     return this.run("Reshape", { x }, { shape });
   }
@@ -52,6 +79,11 @@ export class KernelScope {
     return this.run("Slice", { x }, { begin, size });
   }
 
+  /** Crop to [0, size) on every axis; returns x itself when nothing would be cut. */
+  crop(x: Info, size: number[]): Info {
+    return this.slice(x, size.map(() => 0), size);
+  }
+
   /** Zero padding; returns x itself when every pad is 0. */
   pad(x: Info, paddings: Array<[number, number]>): Info {
     if (paddings.every(([a, b]) => a === 0 && b === 0)) return x;
@@ -59,8 +91,8 @@ export class KernelScope {
   }
 
   /** Stride-1 NHWC convolution with explicit padding through the backend's Conv2D kernel. */
-  conv(x: Info, filter: Info, pad: Pads): Info {
-    const attrs = { strides: [1, 1], pad, dataFormat: "NHWC", dilations: [1, 1] };
+  conv(x: Info, filter: Info, pad: Pads, dilations: [number, number] = [1, 1]): Info {
+    const attrs = { strides: [1, 1], pad, dataFormat: "NHWC", dilations };
     return this.run("Conv2D", { x, filter }, attrs as unknown as Attrs);
   }
 

@@ -1,98 +1,19 @@
 // Convolution training on tfjs-backend-wasm: adds the missing Conv2DBackpropFilter and replaces the
 // scalar-loop Conv2DBackpropInput (both become XNNPACK Conv2D calls); splits slow batched matmuls.
 import { tf } from "../../core/tf.ts";
+import { convInfo, KernelScope, type Pads } from "./kernel-scope.ts";
 
 type Info = tf.TensorInfo;
 type Attrs = tf.NamedAttrMap;
 // deno-lint-ignore no-explicit-any
 type WasmBackend = any;
-type Pads = [[number, number], [number, number], [number, number], [number, number]];
 
 let registered = false;
-
-function wasmKernel(name: string): tf.KernelConfig["kernelFunc"] {
-  const k = tf.getKernel(name, "wasm");
-  if (!k) {
-    throw new Error(
-      `wasm-conv-grads: kernel "${name}" is not registered for wasm; ` +
-        `import "@tensorflow/tfjs-backend-wasm" (and set the backend) first`,
-    );
-  }
-  return k.kernelFunc;
-}
-
-/** Runs wasm kernels on backend-level tensor infos and frees every intermediate at the end. */
-class KernelScope {
-  private temps: Info[] = [];
-  constructor(private backend: WasmBackend) {}
-
-  run(name: string, inputs: Record<string, Info>, attrs: Attrs = {}): Info {
-    const out = wasmKernel(name)({ inputs, backend: this.backend, attrs }) as Info;
-    this.temps.push(out);
-    return out;
-  }
-
-  /** Add an info made outside run() so that dispose() frees it too. */
-  track(x: Info): Info {
-    this.temps.push(x);
-    return x;
-  }
-
-  reshape(x: Info, shape: number[]): Info {
-    return this.run("Reshape", { x }, { shape });
-  }
-
-  transpose(x: Info, perm: number[]): Info {
-    return this.run("Transpose", { x }, { perm });
-  }
-
-  /** Crop to [0, size) on every axis; returns x itself when nothing would be cut. */
-  crop(x: Info, size: number[]): Info {
-    if (size.every((s, i) => s === x.shape[i])) return x;
-    return this.run("Slice", { x }, { begin: size.map(() => 0), size });
-  }
-
-  /** Stride-1 convolution with explicit padding (NHWC) through the XNNPACK Conv2D kernel. */
-  conv(x: Info, filter: Info, pad: Pads, dilations: [number, number] = [1, 1]): Info {
-    const attrs = { strides: [1, 1], pad, dataFormat: "NHWC", dilations };
-    return this.run("Conv2D", { x, filter }, attrs as unknown as Attrs);
-  }
-
-  /** Take `keep` out of the scope so it survives dispose(); it becomes the caller's. */
-  release(keep: Info): Info {
-    this.temps = this.temps.filter((t) => t !== keep);
-    return keep;
-  }
-
-  dispose(): void {
-    for (const t of this.temps) this.backend.disposeData(t.dataId);
-    this.temps = [];
-  }
-}
 
 function checkNHWC(kernel: string, dataFormat: unknown): void {
   if (dataFormat !== undefined && dataFormat !== "NHWC") {
     throw new Error(`wasm ${kernel}: dataFormat "${dataFormat}" is not supported; use "NHWC"`);
   }
-}
-
-type ConvInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
-
-function convInfo(
-  xShape: number[],
-  filterShape: number[],
-  attrs: Attrs,
-): ConvInfo {
-  return tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    attrs.strides as [number, number] | number,
-    1,
-    attrs.pad as "same" | "valid" | number,
-    attrs.dimRoundingMode as "floor" | "round" | "ceil" | undefined,
-    false,
-    "channelsLast",
-  );
 }
 
 /**
@@ -112,7 +33,7 @@ function conv2DBackpropFilter(
   const kh = info.filterHeight, kw = info.filterWidth;
   const bottom = kh + (info.outHeight - 1) * info.strideHeight - info.inHeight - top;
   const right = kw + (info.outWidth - 1) * info.strideWidth - info.inWidth - left;
-  const s = new KernelScope(backend);
+  const s = new KernelScope("wasm", backend);
   try {
     const xt = s.transpose(x, [3, 1, 2, 0]); // [Ci, H, W, B]
     const f = s.transpose(dy, [1, 2, 0, 3]); // [Ho, Wo, B, Co]
@@ -143,7 +64,7 @@ function makeConv2DBackpropInput(fallback: tf.KernelConfig["kernelFunc"]) {
     if (top < 0 || left < 0) return fallback(args) as Info;
     const [B, Ho, Wo, Co] = dy.shape;
     const Ci = info.inChannels, H = info.inHeight, W = info.inWidth;
-    const s = new KernelScope(backend);
+    const s = new KernelScope("wasm", backend);
     try {
       let d = dy;
       if (sw > 1) {
@@ -196,7 +117,7 @@ function makeBatchSplitMatMul(inner: tf.KernelConfig["kernelFunc"]) {
     if (batch <= 1 || !sameOuter || small || a.dtype !== "float32" || b.dtype !== "float32") {
       return inner(args) as Info;
     }
-    const s = new KernelScope(backend);
+    const s = new KernelScope("wasm", backend);
     try {
       const as3 = (x: Info, transposed?: boolean) => {
         const r = s.reshape(x, [batch, x.shape[x.shape.length - 2], x.shape[x.shape.length - 1]]);
@@ -236,7 +157,12 @@ function makeBatchSplitMatMul(inner: tf.KernelConfig["kernelFunc"]) {
 export function registerWasmConvGrads(): void {
   if (registered) return;
   const original = tf.getKernel("Conv2DBackpropInput", "wasm");
-  wasmKernel("Conv2D"); // fails with a clear message when the wasm backend is absent
+  if (!tf.getKernel("Conv2D", "wasm")) {
+    throw new Error(
+      `wasm-conv-grads: kernel "Conv2D" is not registered for wasm; ` +
+        `import "@tensorflow/tfjs-backend-wasm" (and set the backend) first`,
+    );
+  }
   if (!original) throw new Error("wasm-conv-grads: wasm Conv2DBackpropInput missing");
   if (!tf.getKernel("Conv2DBackpropFilter", "wasm")) {
     tf.registerKernel({

@@ -2,7 +2,7 @@
 // the filter gradient as an im2col matmul split over the batch (tfjs's is one thread per weight
 // looping over every pixel), the input gradient of stride-1 convolutions as one forward one.
 import { tf } from "../../core/tf.ts";
-import { KernelScope, type Pads } from "./kernel-scope.ts";
+import { convInfo, KernelScope, type Pads } from "./kernel-scope.ts";
 
 type Info = tf.TensorInfo;
 type Attrs = tf.NamedAttrMap;
@@ -18,21 +18,6 @@ const IM2COL_BYTES = 256 * 2 ** 20;
 const TARGET_WORKGROUPS = 512;
 /** Fewest summed rows per split of the filter-gradient matmul. */
 const MIN_ROWS_PER_SPLIT = 256;
-
-type ConvInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
-
-function convInfo(xShape: number[], filterShape: number[], attrs: Attrs): ConvInfo {
-  return tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    attrs.strides as [number, number] | number,
-    1,
-    attrs.pad as "same" | "valid" | number,
-    attrs.dimRoundingMode as "floor" | "round" | "ceil" | undefined,
-    false,
-    "channelsLast",
-  );
-}
 
 function isNHWC(attrs: Attrs): boolean {
   return attrs.dataFormat === undefined || attrs.dataFormat === "NHWC";
