@@ -7,6 +7,7 @@ import { diffFigures } from "../results/compare.ts";
 import { readResults } from "../results/io.ts";
 import type { ResultsFile } from "../results/schema.ts";
 import { removeStaleTemps, writeFileAtomic } from "../harness/store/atomic.ts";
+import { captureConsole } from "./helpers/console.ts";
 
 const ARGS = [
   "--datasets",
@@ -31,19 +32,6 @@ const ARGS = [
   "euler,dopri5",
   "--no-report",
 ];
-
-async function quiet<T>(fn: () => Promise<T>): Promise<{ value: T; err: string }> {
-  const error = console.error, log = console.log;
-  let err = "";
-  console.error = (...a: unknown[]) => void (err += a.join(" ") + "\n");
-  console.log = () => {};
-  try {
-    return { value: await fn(), err };
-  } finally {
-    console.error = error;
-    console.log = log;
-  }
-}
 
 /** A stop request that becomes true at its `after`-th check (each safe point checks once). */
 function stopAfter(after: number) {
@@ -72,7 +60,7 @@ async function claimedFilesExist(out: string, err: string): Promise<number> {
 Deno.test("interrupt: repeated stops at safe points, each resumed, give the uninterrupted figures", async () => {
   const ref = await Deno.makeTempDir({ prefix: "fmbench-ref-" });
   const counter = stopAfter(Infinity);
-  const whole = await quiet(() => main([...ARGS, "--out", ref], { stop: counter }));
+  const whole = await captureConsole(() => main([...ARGS, "--out", ref], { stop: counter }));
   assert.equal(whole.value, 0, whole.err);
   const expected = await readResults(ref);
   const total = counter.reads;
@@ -83,7 +71,7 @@ Deno.test("interrupt: repeated stops at safe points, each resumed, give the unin
   const phases = new Set<string>();
   // Stops spread over the whole job: each session runs a seventh of the safe points, then stops.
   for (let session = 0; session < 40; session++) {
-    const r = await quiet(() =>
+    const r = await captureConsole(() =>
       main([...ARGS, "--out", out], { stop: stopAfter(Math.ceil(total / 7)) })
     );
     if (r.value === 0) break;
@@ -148,7 +136,7 @@ Deno.test("atomic: durable writes leave no temporary file; stale ones of dead wr
 Deno.test("resume: a stale temporary file from a killed write is removed at start and reported", async () => {
   const out = await Deno.makeTempDir();
   await Deno.writeTextFile(`${out}/results.json.tmp-999999999`, "{ half a fi");
-  const r = await quiet(() =>
+  const r = await captureConsole(() =>
     main([...ARGS.map((a) => a === "1-RF,2-RF" ? "1-RF" : a), "--steps", "5", "--out", out])
   );
   assert.equal(r.value, 0, r.err);

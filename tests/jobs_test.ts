@@ -8,6 +8,8 @@ import { resolveJobs } from "../cli/jobs.ts";
 import { readResults } from "../results/io.ts";
 import { mergeResults } from "../reports/merge.ts";
 import { buildFixture, shardFixture } from "./fixtures.ts";
+import { captureConsole } from "./helpers/console.ts";
+import { TINY_TOY2D } from "./helpers/tiny-toy2d.ts";
 
 const GiB = 2 ** 30;
 
@@ -73,24 +75,7 @@ Deno.test("a partial merge (an interrupted --jobs run) keeps what exists, refere
 });
 
 const TINY = [
-  "--suite",
-  "toy2d",
-  "--datasets",
-  "moons",
-  "--preset",
-  "tiny",
-  "--steps",
-  "30",
-  "--batch",
-  "64",
-  "--samples",
-  "64",
-  "--nll-points",
-  "32",
-  "--reflow-pairs",
-  "256",
-  "--backend",
-  "wasm",
+  ...TINY_TOY2D,
   "--methods",
   "1-RF,2-RF,FM w/ OT",
   "--solvers",
@@ -98,25 +83,12 @@ const TINY = [
   "--no-report",
 ];
 
-async function quiet<T>(fn: () => Promise<T>): Promise<{ value: T; err: string }> {
-  const log = console.log, error = console.error;
-  let err = "";
-  console.log = () => {};
-  console.error = (...a: unknown[]) => void (err += a.join(" ") + "\n");
-  try {
-    return { value: await fn(), err };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
-
 Deno.test("--jobs 2 gives the results of --jobs 1, in one results.json, and resumes", async () => {
   const one = await Deno.makeTempDir({ prefix: "fmbench-jobs1-" });
   const two = await Deno.makeTempDir({ prefix: "fmbench-jobs2-" });
-  const a = await quiet(() => main([...TINY, "--jobs", "1", "--out", one]));
+  const a = await captureConsole(() => main([...TINY, "--jobs", "1", "--out", one]));
   assert.equal(a.value, 0, a.err);
-  const b = await quiet(() => main([...TINY, "--jobs", "2", "--out", two]));
+  const b = await captureConsole(() => main([...TINY, "--jobs", "2", "--out", two]));
   assert.equal(b.value, 0, b.err);
   assert.match(b.err, /jobs: 2 workers \(--jobs 2\)/);
   const ra = await readResults(one), rb = await readResults(two);
@@ -137,7 +109,7 @@ Deno.test("--jobs 2 gives the results of --jobs 1, in one results.json, and resu
   assert.match(rb.manifest.backendNotes.join(" "), /--jobs 2 .*2 shards/);
   assert.ok(rb.manifest.finishedAt, "a complete run records its finish time");
   await Deno.stat(`${two}/reflow/moons__1-rf__mlp-tiny.f32`);
-  const again = await quiet(() => main([...TINY, "--jobs", "2", "--out", two]));
+  const again = await captureConsole(() => main([...TINY, "--jobs", "2", "--out", two]));
   assert.equal(again.value, 0, again.err);
   assert.equal((again.err.match(/skipped \(resume\)/g) ?? []).length, 3, again.err);
   await Deno.remove(one, { recursive: true });

@@ -3,17 +3,7 @@
 import assert from "node:assert/strict";
 import { main, resumeCommand } from "../cli/bench.ts";
 import { commandLine, shellQuote } from "../results/command.ts";
-
-async function quiet<T>(fn: () => Promise<T>): Promise<{ value: T; err: string }> {
-  const error = console.error;
-  let err = "";
-  console.error = (...a: unknown[]) => void (err += a.join(" ") + "\n");
-  try {
-    return { value: await fn(), err };
-  } finally {
-    console.error = error;
-  }
-}
+import { captureConsole } from "./helpers/console.ts";
 
 const RUN = ["--datasets", "moons", "--steps", "5", "--samples", "16", "--backend", "cpu"];
 
@@ -26,7 +16,7 @@ Deno.test("output check: --out naming a file, or a folder under a file, is refus
     [`${file}/sub`, /^error: --out .*results\.txt\/sub cannot be written: /],
   ];
   for (const [out, re] of cases) {
-    const r = await quiet(() => main([...RUN, "--out", out]));
+    const r = await captureConsole(() => main([...RUN, "--out", out]));
     assert.equal(r.value, 1, r.err);
     assert.match(r.err, re);
     assert.equal(r.err.trim().split("\n").length, 1, `one line: ${r.err}`);
@@ -43,7 +33,7 @@ Deno.test("output check: a read-only folder is refused in one line", {
   const dir = await Deno.makeTempDir();
   await Deno.chmod(dir, 0o555);
   try {
-    const r = await quiet(() => main([...RUN, "--out", dir]));
+    const r = await captureConsole(() => main([...RUN, "--out", dir]));
     assert.equal(r.value, 1);
     assert.match(r.err, /^error: --out .* cannot be written: permission denied$/m);
   } finally {

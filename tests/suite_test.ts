@@ -3,46 +3,14 @@ import assert from "node:assert/strict";
 import { main } from "../cli/bench.ts";
 import { readResults } from "../results/io.ts";
 import { SQUARE_PATH, tempPluginRoot } from "./helpers/plugins.ts";
-
-const TINY = [
-  "--suite",
-  "toy2d",
-  "--datasets",
-  "moons",
-  "--preset",
-  "tiny",
-  "--steps",
-  "30",
-  "--batch",
-  "64",
-  "--samples",
-  "64",
-  "--nll-points",
-  "32",
-  "--reflow-pairs",
-  "256",
-  "--backend",
-  "wasm",
-];
-
-async function quiet<T>(fn: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
-  const log = console.log, error = console.error;
-  let out = "", err = "";
-  console.log = (...a: unknown[]) => void (out += a.join(" ") + "\n");
-  console.error = (...a: unknown[]) => void (err += a.join(" ") + "\n");
-  try {
-    return { value: await fn(), out, err };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
+import { captureConsole } from "./helpers/console.ts";
+import { TINY_TOY2D } from "./helpers/tiny-toy2d.ts";
 
 Deno.test("suite: a new path file is discovered, trained and evaluated; re-running resumes", async () => {
   const root = await tempPluginRoot({ "square-ot.ts": SQUARE_PATH });
   const out = await Deno.makeTempDir({ prefix: "fmbench-run-" });
   const args = [
-    ...TINY,
+    ...TINY_TOY2D,
     "--plugins",
     decodeURIComponent(root.pathname),
     "--out",
@@ -52,7 +20,7 @@ Deno.test("suite: a new path file is discovered, trained and evaluated; re-runni
     "--solvers",
     "euler,dopri5",
   ];
-  const first = await quiet(() => main(args));
+  const first = await captureConsole(() => main(args));
   assert.equal(first.value, 0, first.err);
   const res = await readResults(`${out}/results.json`);
   assert.deepEqual(res.runs.map((r) => r.method), ["1-RF", "2-RF", "FM w/ square-ot"]);
@@ -78,14 +46,14 @@ Deno.test("suite: a new path file is discovered, trained and evaluated; re-runni
   assert.match(res.manifest.versions.tfjs, /^4\./);
 
   // Same command again: every run is complete with a matching config hash, so nothing retrains.
-  const second = await quiet(() => main(args));
+  const second = await captureConsole(() => main(args));
   assert.equal(second.value, 0);
   assert.equal((second.err.match(/skipped \(resume\)/g) ?? []).length, 3, second.err);
   const again = await readResults(`${out}/results.json`);
   assert.deepEqual(again.runs.map((r) => r.train), res.runs.map((r) => r.train));
 
   // A narrower re-run in the same folder keeps the earlier file rather than dropping its runs.
-  const narrow = await quiet(() =>
+  const narrow = await captureConsole(() =>
     main([...args.slice(0, -4), "--methods", "1-RF", "--solvers", "euler,dopri5"])
   );
   assert.equal(narrow.value, 0, narrow.err);
@@ -100,9 +68,9 @@ Deno.test("suite: a new path file is discovered, trained and evaluated; re-runni
 Deno.test("suite: reflow pairs are reproducible from the seed", async () => {
   const dirs = [await Deno.makeTempDir(), await Deno.makeTempDir()];
   for (const d of dirs) {
-    const r = await quiet(() =>
+    const r = await captureConsole(() =>
       main([
-        ...TINY,
+        ...TINY_TOY2D,
         "--methods",
         "1-RF",
         "--solvers",
@@ -145,7 +113,7 @@ Deno.test("cli: bad flags, plugin and data-set names exit 2 and list the valid o
   const base = await Deno.makeTempDir({ prefix: "fmbench-refused-" });
   const never = `${base}/never/written`;
   for (const [argv, re] of cases) {
-    const r = await quiet(() => main([...argv, "--out", never]));
+    const r = await captureConsole(() => main([...argv, "--out", never]));
     assert.equal(r.value, 2, `${argv.join(" ")}: exit ${r.value}`);
     assert.match(r.err, re);
     // A refused run leaves nothing behind, not even the output folder the up-front check probed.
@@ -155,7 +123,7 @@ Deno.test("cli: bad flags, plugin and data-set names exit 2 and list the valid o
 });
 
 Deno.test("cli: --list prints every plugin with kind, name, family and description", async () => {
-  const r = await quiet(() => main(["--list"]));
+  const r = await captureConsole(() => main(["--list"]));
   assert.equal(r.value, 0);
   assert.match(r.out, /paths\s+cond-ot\s+ot\s+Conditional OT path/);
   assert.match(r.out, /solvers\s+dopri5/);

@@ -5,19 +5,7 @@ import { main } from "../cli/bench.ts";
 import { num } from "../cli/flags.ts";
 import { BUILTIN_PLUGINS, discoverPlugins } from "../harness/registry.ts";
 import { SQUARE_PATH, tempPluginRoot } from "./helpers/plugins.ts";
-
-async function quiet(fn: () => Promise<number>): Promise<{ code: number; err: string }> {
-  const error = console.error, log = console.log;
-  let err = "";
-  console.error = (...a: unknown[]) => void (err += a.join(" ") + "\n");
-  console.log = () => {};
-  try {
-    return { code: await fn(), err };
-  } finally {
-    console.error = error;
-    console.log = log;
-  }
-}
+import { captureConsole } from "./helpers/console.ts";
 
 const NEVER = ["--out", "/nonexistent/never-written"];
 
@@ -30,8 +18,8 @@ Deno.test("validation: --plugins must be an existing folder with plugin sub-fold
     [empty, /has none of the plugin sub-folders paths\/, couplings\//],
   ];
   for (const [dir, re] of cases) {
-    const r = await quiet(() => main(["--plugins", dir, ...NEVER]));
-    assert.equal(r.code, 2, r.err);
+    const r = await captureConsole(() => main(["--plugins", dir, ...NEVER]));
+    assert.equal(r.value, 2, r.err);
     assert.match(r.err, re);
     assert.equal(r.err.trim().split("\n").length, 1, "one line");
   }
@@ -41,8 +29,8 @@ Deno.test("validation: --plugins must be an existing folder with plugin sub-fold
 
 Deno.test("validation: learning rates must be > 0", async () => {
   for (const lr of ["0", "-1e-3", "abc", ""]) {
-    const r = await quiet(() => main([`--lr=${lr}`, ...NEVER]));
-    assert.equal(r.code, 2, `--lr ${lr}`);
+    const r = await captureConsole(() => main([`--lr=${lr}`, ...NEVER]));
+    assert.equal(r.value, 2, `--lr ${lr}`);
     assert.match(r.err, new RegExp(`--lr must be a number > 0, got "${lr}"`));
   }
   assert.equal(num("2e-4", "lr", { above: 0 }), 2e-4);
@@ -68,13 +56,13 @@ Deno.test("validation: a dropped-in file reusing a built-in name: both named, ne
     assert.ok(failure.reason.includes(other), "each report names the other file");
   }
   const dir = decodeURIComponent(root.pathname);
-  const r = await quiet(() => main(["--plugins", dir, ...NEVER]));
-  assert.equal(r.code, 2);
+  const r = await captureConsole(() => main(["--plugins", dir, ...NEVER]));
+  assert.equal(r.value, 2);
   assert.match(
     r.err,
     /paths "cond-ot": .*(cond-ot\.ts and .*a-my-ot\.ts|a-my-ot\.ts and .*cond-ot\.ts)/,
   );
-  const list = await quiet(() => main(["--plugins", dir, "--list"]));
-  assert.equal(list.code, 0, "--list still works, to see the conflict");
+  const list = await captureConsole(() => main(["--plugins", dir, "--list"]));
+  assert.equal(list.value, 0, "--list still works, to see the conflict");
   await Deno.remove(dir, { recursive: true });
 });
