@@ -100,16 +100,17 @@ function score(
   model: Model,
   x: Tensor,
   t: Tensor1D,
+  times: Float32Array | number,
   training = false,
 ): Tensor {
   const out = model.apply(x, t, training);
   if ((spec.output ?? "scaled") === "raw") return out;
+  // The scale comes from the host copy of the times: reading `t` back would stall a GPU backend.
   const sch = scheduleFor("score", path);
-  const k = Float32Array.from(
-    t.dataSync() as Float32Array,
-    (u) => 1 / (sch.sigma(u) * path.sourceStd),
+  const k = (u: number) => 1 / (sch.sigma(u) * path.sourceStd);
+  return tf.tidy(() =>
+    tf.mul(out, typeof times === "number" ? k(times) : coeff(Float32Array.from(times, k), x.rank))
   );
-  return tf.tidy(() => tf.mul(out, coeff(k, x.rank)));
 }
 
 /**
@@ -139,7 +140,7 @@ export function scoreLoss(spec: ScoreLossSpec): Loss {
         const { xt } = path.sample(x0, x1, tt);
         const r = x0.rank;
         const resid = tf.add(
-          tf.mul(score(spec, path, model, xt, tt, true), coeff(sig, r)),
+          tf.mul(score(spec, path, model, xt, tt, times, true), coeff(sig, r)),
           tf.div(x0, std),
         );
         return tf.mean(tf.mul(coeff(factors, r), tf.square(resid))) as tf.Scalar;
@@ -149,7 +150,8 @@ export function scoreLoss(spec: ScoreLossSpec): Loss {
       const sch = scheduleFor(spec.name, path);
       return (x, t) =>
         tf.tidy(() => {
-          const s = score(spec, path, model, x, tf.fill([x.shape[0]], t) as Tensor1D);
+          const tt = tf.fill([x.shape[0]], t) as Tensor1D;
+          const s = score(spec, path, model, x, tt, Math.fround(t));
           return velocityFromScore(sch, x, s, t, path.sourceStd);
         });
     },
