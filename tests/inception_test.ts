@@ -345,7 +345,7 @@ Deno.test("fid pipeline: streaming, quantisation, cached reference reuse and com
     assert.ok(Math.abs(r.fid) < 1e-9, `fid ${r.fid}`);
     assert.equal(r.n, 10);
     // KID on the kept generated features (the same images) equals KID of the features directly.
-    assert.deepEqual(r.kid, kid(featsOnce, first.features, 6, { subsets: 3, seed: 5 }));
+    assert.deepEqual(r.kid, await kid(featsOnce, first.features, 6, { subsets: 3, seed: 5 }));
     assert.equal(r.kid?.subsetSize, 10);
     assert.equal(tf.memory().numTensors, before);
   } finally {

@@ -35,56 +35,59 @@ function direct(x: Float32Array, y: Float32Array, d: number): number {
   return ((a - diag) / (m - 1) - (b * 2) / m) / m;
 }
 
-Deno.test("kid: one subset of all rows equals the direct O(n^2) computation", () => {
+Deno.test("kid: one subset of all rows equals the direct O(n^2) computation", async () => {
   const d = 6, n = 40;
   const x = features(n, d, 1);
   const y = features(n, d, 2, 0.3, 1.2);
   const want = direct(x, y, d);
-  const r = kid(x, y, d, { subsets: 1, subsetSize: n });
+  const r = await kid(x, y, d, { subsets: 1, subsetSize: n });
   assert.ok(Math.abs(r.mean - want) <= 1e-12 * Math.abs(want), `${r.mean} vs ${want}`);
   assert.equal(r.std, 0);
   assert.equal(r.subsetSize, n);
   assert.ok(want > 0.01, "the shifted sample is far");
   // The tfjs route (float32 products, float64 kernel sums) agrees to float32 precision.
-  const t = kid(x, y, d, { subsets: 1, subsetSize: n, dot: tfDotProducts });
+  const t = await kid(x, y, d, { subsets: 1, subsetSize: n, dot: tfDotProducts });
   assert.ok(Math.abs(t.mean - want) <= 1e-5 * Math.abs(want), `${t.mean} vs ${want}`);
 });
 
-Deno.test("kid: subsets, their std, defaults and the subset-size cap", () => {
+Deno.test("kid: subsets, their std, defaults and the subset-size cap", async () => {
   const d = 4;
   const x = features(300, d, 3);
   const y = features(120, d, 4, 0.2);
-  const r = kid(x, y, d, { subsets: 20, subsetSize: 50, seed: 7 });
+  const r = await kid(x, y, d, { subsets: 20, subsetSize: 50, seed: 7 });
   assert.equal(r.subsets, 20);
   assert.equal(r.subsetSize, 50);
   assert.equal(r.nGenerated, 300);
   assert.equal(r.nReference, 120);
   assert.ok(r.std > 0);
   // Same seed, same draws; another seed, other draws.
-  assert.deepEqual(kid(x, y, d, { subsets: 20, subsetSize: 50, seed: 7 }), r);
-  assert.notEqual(kid(x, y, d, { subsets: 20, subsetSize: 50, seed: 8 }).mean, r.mean);
+  assert.deepEqual(await kid(x, y, d, { subsets: 20, subsetSize: 50, seed: 7 }), r);
+  assert.notEqual((await kid(x, y, d, { subsets: 20, subsetSize: 50, seed: 8 })).mean, r.mean);
   // Defaults: 100 subsets of min(1000, n_gen, n_ref) = 120 (clean-fid's cap).
-  const def = kid(x, y, d, { dot: cpuDotProducts });
+  const def = await kid(x, y, d, { dot: cpuDotProducts });
   assert.equal(def.subsets, 100);
   assert.equal(def.subsetSize, 120);
 });
 
-Deno.test("kid: unbiased: equal distributions average to 0 within the subset noise", () => {
+Deno.test("kid: unbiased: equal distributions average to 0 within the subset noise", async () => {
   const d = 8;
   const x = features(400, d, 5);
   const y = features(400, d, 6);
-  const r = kid(x, y, d, { subsets: 100, subsetSize: 100, seed: 1 });
+  const r = await kid(x, y, d, { subsets: 100, subsetSize: 100, seed: 1 });
   // The mean of 100 subset values: its standard error is about std / 10 (subsets overlap, so
   // allow 4 of them).
   assert.ok(Math.abs(r.mean) < 4 * r.std / 10, `mean ${r.mean}, std ${r.std}`);
-  const far = kid(x, features(400, d, 7, 0.5), d, { subsets: 100, subsetSize: 100, seed: 1 });
+  const far = await kid(x, features(400, d, 7, 0.5), d, { subsets: 100, subsetSize: 100, seed: 1 });
   assert.ok(far.mean > 10 * far.std / 10 + Math.abs(r.mean), `far ${far.mean}`);
 });
 
-Deno.test("kid: bad input is rejected", () => {
-  assert.throws(
+Deno.test("kid: bad input is rejected", async () => {
+  await assert.rejects(
     () => kid(new Float32Array(7), new Float32Array(8), 4),
     /not multiples of dimension 4/,
   );
-  assert.throws(() => kid(new Float32Array(4), new Float32Array(8), 4), /at least 2 features/);
+  await assert.rejects(
+    () => kid(new Float32Array(4), new Float32Array(8), 4),
+    /at least 2 features/,
+  );
 });

@@ -255,7 +255,7 @@ export async function computeFid(opts: ComputeFidOptions): Promise<FidResult> {
   const parts = frechetParts(prepareGaussian(opts.reference), streamed.stats);
   const t2 = performance.now();
   const k = wantKid
-    ? kid(streamed.features, opts.referenceFeatures!, opts.extractor.dim, opts.kid)
+    ? await kid(streamed.features, opts.referenceFeatures!, opts.extractor.dim, opts.kid)
     : undefined;
   const t3 = performance.now();
   return {

@@ -11,7 +11,7 @@ export type DotProducts = (
   m: number,
   n: number,
   d: number,
-) => Float64Array | Float32Array;
+) => Float64Array | Float32Array | Promise<Float64Array | Float32Array>;
 
 /** Options for kid. */
 export interface KidOptions {
@@ -65,16 +65,23 @@ export const cpuDotProducts: DotProducts = (a, b, m, n, d) => {
 
 /**
  * Row dot products with a tfjs matMul on the active backend (a GPU when there is one); the
- * products are float32, the kernel and its sums are then taken in float64.
+ * products are float32, the kernel and its sums are then taken in float64. The read-back is
+ * asynchronous (a synchronous one throws on Deno's webgpu).
  * @example
- * const r = kid(gen, ref, 2048, { dot: tfDotProducts });
+ * const r = await kid(gen, ref, 2048, { dot: tfDotProducts });
  */
-export const tfDotProducts: DotProducts = (a, b, m, n, d) =>
-  tf.tidy(() => {
+export const tfDotProducts: DotProducts = async (a, b, m, n, d) => {
+  const product = tf.tidy(() => {
     const x = tf.tensor2d(a.subarray(0, m * d), [m, d]);
     const y = tf.tensor2d(b.subarray(0, n * d), [n, d]);
-    return tf.matMul(x, y, false, true).dataSync() as Float32Array;
+    return tf.matMul(x, y, false, true);
   });
+  try {
+    return await product.data() as Float32Array;
+  } finally {
+    product.dispose();
+  }
+};
 
 /** Pick `m` distinct indices of [0, n) (partial Fisher-Yates with the given uniform draw). */
 function sampleWithoutReplacement(n: number, m: number, u: () => number): Int32Array {
@@ -125,14 +132,14 @@ export function mmd2Cubic(
 /**
  * KID between generated and reference features (row-major [n, d] float32 each).
  * @example
- * const { mean, std } = kid(generated, reference, 2048); // 100 subsets of min(1000, n)
+ * const { mean, std } = await kid(generated, reference, 2048); // 100 subsets of min(1000, n)
  */
-export function kid(
+export async function kid(
   generated: Float32Array,
   reference: Float32Array,
   d: number,
   opts: KidOptions = {},
-): KidResult {
+): Promise<KidResult> {
   const nGenerated = generated.length / d;
   const nReference = reference.length / d;
   if (!Number.isInteger(nGenerated) || !Number.isInteger(nReference)) {
@@ -151,7 +158,12 @@ export function kid(
   for (let s = 0; s < subsets; s++) {
     const x = gather(generated, sampleWithoutReplacement(nGenerated, m, u), d);
     const y = gather(reference, sampleWithoutReplacement(nReference, m, u), d);
-    values.push(mmd2Cubic(dot(x, x, m, m, d), dot(y, y, m, m, d), dot(x, y, m, m, d), m, d));
+    const [xx, yy, xy] = await Promise.all([
+      dot(x, x, m, m, d),
+      dot(y, y, m, m, d),
+      dot(x, y, m, m, d),
+    ]);
+    values.push(mmd2Cubic(xx, yy, xy, m, d));
   }
   const mean = values.reduce((a, b) => a + b, 0) / subsets;
   const std = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / subsets);
