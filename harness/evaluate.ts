@@ -88,8 +88,12 @@ export function sameSetting(
   return a.solver === b.solver && stableJson(a.setting) === stableJson(b.setting);
 }
 
-/** A setting as the phase markers and logs write it: "steps=8", "steps=8 grid=edm", "rtol=0.001". */
-function settingText(s: SolverSetting): string {
+/**
+ * A setting as the phase markers and logs write it.
+ * @example
+ * settingText({ steps: 8, grid: "edm" }); // "steps=8 grid=edm"
+ */
+export function settingText(s: SolverSetting): string {
   return Object.entries(s).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`)
     .join(" ");
 }

@@ -25,6 +25,7 @@ import {
   type Quality,
   sameSetting,
   type SamplingPlan,
+  settingText,
 } from "./evaluate.ts";
 import { flowStraightness } from "./metrics/straightness.ts";
 import { recordTrajectories } from "./metrics/trajectories.ts";
@@ -421,8 +422,9 @@ export function evalLogLine(
   const h = headlineEval(record, adaptiveSolver);
   let qText = "";
   if (h && h.status !== "ok") {
-    const setting = Object.entries(h.setting ?? {}).map(([k, v]) => `${k}=${v}`).join(" ");
-    qText = ` · ${quality} failed (${h.solver} ${setting}: ${h.error ?? "no reason recorded"})`;
+    qText = ` · ${quality} failed (${h.solver} ${settingText(h.setting ?? {})}: ${
+      h.error ?? "no reason recorded"
+    })`;
   } else if (h) {
     const v = h.metrics[quality];
     qText = ` · ${quality} ${v !== undefined ? v.toFixed(4) : "n/a"} @ ${h.nfe} NFE`;

@@ -127,7 +127,7 @@ export async function loadPairs(
     const all = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
     const half = all.length / 2;
     if (half !== expect.n * expect.shape.reduce((a, b) => a * b, 1)) return null;
-    return { x0: all.slice(0, half), x1: all.slice(half), provenance };
+    return { x0: all.subarray(0, half), x1: all.subarray(half), provenance }; // views: no copy
   } catch {
     return null;
   }

@@ -5,14 +5,12 @@ import { basename, dirname, join } from "node:path";
 import { phase } from "../trace.ts";
 
 /** What marks a temporary file: `<target>.tmp-<pid of the writer>`. */
-export const TEMP_MARK = ".tmp-";
+const TEMP_MARK = ".tmp-";
+/** A temporary file's name, with the writer's pid as group 1. */
+const TEMP_NAME = new RegExp(`${TEMP_MARK.replace(".", "\\.")}(\\d+)$`);
 
-/**
- * The temporary name this process writes `path` through.
- * @example
- * tempPathFor("runs/x/results.json"); // "runs/x/results.json.tmp-12345"
- */
-export function tempPathFor(path: string): string {
+/** The temporary name this process writes `path` through ("runs/x/results.json.tmp-12345"). */
+function tempPathFor(path: string): string {
   return `${path}${TEMP_MARK}${Deno.pid}`;
 }
 
@@ -114,7 +112,7 @@ export async function removeStaleTemps(dir: string, depth = 3): Promise<string[]
         if (left > 0) await walk(p, left - 1);
         continue;
       }
-      const m = /\.tmp-(\d+)$/.exec(e.name);
+      const m = TEMP_NAME.exec(e.name);
       if (m && !mayBeWriting(Number(m[1]))) {
         await Deno.remove(p).catch(() => {});
         removed.push(p);

@@ -113,7 +113,14 @@ export async function describeRunFolder(outDir: string): Promise<string[]> {
     lines.push(`checkpoints/${f}: training of ${name(id)}${at}`);
   }
   for (const f of await filesIn(join(outDir, "weights"), ".safetensors")) {
-    lines.push(`weights/${f}: trained weights of ${name(f.replace(/\.safetensors$/, ""))}`);
+    const reference = /\.reference\.safetensors$/;
+    lines.push(
+      reference.test(f)
+        ? `weights/${f}: reference samples of ${
+          name(f.replace(reference, ""))
+        } (for sampling errors)`
+        : `weights/${f}: trained weights of ${name(f.replace(/\.safetensors$/, ""))}`,
+    );
   }
   for (const f of await filesIn(join(outDir, "reflow"), ".f32")) {
     const id = f.replace(/\.f32$/, "");
