@@ -8,7 +8,7 @@ import type { FromWorker, ToWorker } from "./jobs-worker.ts";
 import type { BackendInfo } from "../harness/backend/select.ts";
 import { buildManifest } from "../harness/manifest.ts";
 import { planGroups } from "../harness/plan.ts";
-import { SUITES } from "../harness/suites/mod.ts";
+import { budgetRecord, SUITES } from "../harness/suites/mod.ts";
 import type { SuiteConfig } from "../harness/suites/types.ts";
 import { readResults, readResultsForResume } from "../results/io.ts";
 import { writeResults } from "../harness/run-suite.ts";
@@ -288,12 +288,12 @@ async function mergeShards(
     plugins: { loaded: o.registry.entries, failures: o.registry.failures },
     methods: o.config.methods,
     headline: { ...SUITES[o.config.suite].headline, adaptiveSolver: o.config.adaptiveSolver },
+    budget: budgetRecord(SUITES[o.config.suite], o.config.data.budget),
     runs: [],
   };
   const mergedFrom = (base.manifest as { mergedFrom?: unknown }).mergedFrom;
   const results: ResultsFile = {
     ...base,
-    shard: undefined,
     manifest: {
       ...manifest,
       ...(mergedFrom ? { mergedFrom } : {}),
@@ -301,7 +301,6 @@ async function mergeShards(
       ...(complete ? { finishedAt: new Date().toISOString() } : {}),
     },
   };
-  delete results.shard;
   await writeResults(o.outDir, results);
   return results;
 }

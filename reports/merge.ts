@@ -190,6 +190,8 @@ export function mergeResults(files: ResultsFile[], opts: MergeOptions = {}): Res
     },
     methods: [...methods.values()].map(({ m }) => m),
     headline: first.headline,
+    // One config hash (checked above) means one budget.
+    ...(first.budget ? { budget: first.budget } : {}),
     runs,
     ...(shards.some((s) => s.references)
       ? { references: Object.assign({}, ...shards.map((s) => s.references ?? {})) }

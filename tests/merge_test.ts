@@ -140,3 +140,10 @@ Deno.test("report CLI --merge writes results.json and report.html", async () => 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("merging keeps the budget the shards ran (the smoke banner depends on it)", () => {
+  const budget = { name: "quick", description: "a smoke run", smoke: true };
+  const shards = shardFixture(full, 2).map((s) => ({ ...s, budget }));
+  assert.deepEqual(mergeResults(shards, { names: names(2) }).budget, budget);
+  assert.match(renderReport(mergeResults(shards, { names: names(2) })), /Smoke test/);
+});
