@@ -164,7 +164,7 @@ export async function main(
       return 1;
     }
     lock = await acquireRunLock(outDir, {
-      command: ["deno task bench", ...argv].join(" "),
+      command: commandLine(argv),
       log: (l) => console.error(l),
     });
     const choice = shard

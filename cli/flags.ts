@@ -100,7 +100,7 @@ export function parseSeeds(
   if (seeds === undefined) return undefined;
   const bad = () =>
     new UsageError(
-      `--seeds must be a count N >= 1 (seeds 0..N-1) or a comma list of distinct integers >= 0 ` +
+      `--seeds must be a count 1 <= N <= 1000 (seeds 0..N-1) or a comma list of distinct integers >= 0 ` +
         `(e.g. 0,1,2), got "${seeds}"`,
     );
   const list = seeds.includes(",");

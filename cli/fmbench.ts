@@ -10,6 +10,7 @@ import {
   webgpuAdapter,
 } from "../harness/backend/select.ts";
 import { lastWebgpuDevice } from "../harness/backend/webgpu-device.ts";
+import { unexpectedMessage } from "./explain-error.ts";
 import { tf } from "../core/tf.ts";
 
 export const USAGE = `fmbench <command> [args]
@@ -97,7 +98,10 @@ export async function main(argv: string[]): Promise<number> {
       case "conv-micro":
         return await convMicro(rest);
       case "unet-export": {
-        if (!rest[0]) throw new Error("unet-export needs an output file");
+        if (!rest[0]) {
+          console.error(`error: unet-export needs an output file\n\n${USAGE}`);
+          return 2;
+        }
         await selectBackend("cpu");
         await Deno.writeFile(rest[0], await exportUnet(rest[1] ?? "tiny"));
         return 0;
@@ -117,7 +121,12 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`error: ${e.message}`);
       return 2;
     }
-    throw e;
+    if (e instanceof TypeError && "code" in e && String(e.code).startsWith("ERR_PARSE_ARGS")) {
+      console.error(`error: ${command}: ${e.message}\n\n${USAGE}`); // a bad flag (parseArgs)
+      return 2;
+    }
+    console.error(`error: ${unexpectedMessage(e)}`);
+    return 1;
   }
 }
 

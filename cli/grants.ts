@@ -137,7 +137,7 @@ export function benchLaunch(argv: string[], ctx: GrantContext, gpu = false): Lau
     return readOnly("cli/bench.ts", argv, base); // cli/bench.ts explains the usage error
   }
   if (v.help || v.list) return readOnly("cli/bench.ts", argv, base);
-  const suite = v.suite ?? "toy2d";
+  const suite = v.suite ?? FLAGS.suite.default;
   const out = v.out ?? defaultOutDir(suite, shard, ctx.now);
   const writes = [resolve(ctx.cwd, grantable(out, "--out"))];
   let net: string[] = [];

@@ -1,12 +1,15 @@
 // The bench CLI's --help text (separate from flags.ts, which must stay light for the launcher).
 import { SUITES } from "../harness/suites/mod.ts";
+import { FLAGS } from "./flags.ts";
 
 /** The text `deno task bench --help` prints. */
 export const HELP = `fmbench: train and compare flow-matching recipes
 
 Usage: deno task bench [flags]
 
-  --suite NAME        toy2d (default) | ${Object.keys(SUITES).join(" | ")}
+  --suite NAME        ${
+  Object.keys(SUITES).map((s, i) => i === 0 ? `${s} (default)` : s).join(" | ")
+}
   --budget NAME       cifar10: quick (default, any machine) | small (GPU, ~20 min/method) | paper
   --datasets LIST     comma list or "all" (default: the suite's defaults)
   --methods LIST      method labels, e.g. "FM w/ OT,1-RF" (default all)
