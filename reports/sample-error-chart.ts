@@ -1,8 +1,9 @@
 // Sampling error against NFE (Lipman et al. Fig. 7): each fixed-step setting's mean squared
 // distance per dimension to the reference solve from the same noise, log-log, one panel per solver.
 import * as Plot from "@observablehq/plot";
-import type { ResultsFile } from "../results/schema.ts";
+import type { ResultsFile, SolverSetting } from "../results/schema.ts";
 import { type Chart, finishSvg, logTicks, plotDocument, seriesColors } from "./charts.ts";
+import { meanSd } from "./seeds.ts";
 import { formatNumber, formatSetting, runsOf, seriesLabels } from "./table.ts";
 
 interface ErrorPoint {
@@ -43,6 +44,12 @@ export function sampleErrorChart(
   const points: ErrorPoint[] = [];
   const references = new Set<string>();
   let zero = 0;
+  // One point per (series, solver, setting): the mean over seeds (fixed-step NFE is the same).
+  const acc = new Map<
+    string,
+    { series: string; solver: string; setting: SolverSetting; mse: number[] }
+  >();
+  const nfeOf = new Map<string, number>();
   for (const run of runsOf(results, dataset)) {
     if (run.status !== "ok") continue;
     const series = labels.get(run.id) ?? run.method;
@@ -55,21 +62,31 @@ export function sampleErrorChart(
         continue;
       }
       references.add(`${err.reference.solver} (${formatSetting(err.reference.setting)})`);
-      const variant = formatSetting(
-        Object.fromEntries(Object.entries(e.setting ?? {}).filter(([k]) => k !== "steps")),
-      );
-      points.push({
-        series,
-        solver: e.solver,
-        variant,
-        line: `${series}\u0000${e.solver}\u0000${variant}`,
-        nfe: e.nfe,
-        mse: err.mse,
-        tip: `${series}\n${e.solver} ${formatSetting(e.setting)}\nNFE ${e.nfe}, MSE ${
-          formatNumber(err.mse)
-        }`,
-      });
+      const key = `${series}\u0000${e.solver}\u0000${JSON.stringify(e.setting ?? {})}`;
+      if (!acc.has(key)) {
+        acc.set(key, { series, solver: e.solver, setting: e.setting ?? {}, mse: [] });
+      }
+      acc.get(key)!.mse.push(err.mse);
+      nfeOf.set(key, e.nfe);
     }
+  }
+  for (const [key, { series, solver, setting, mse: all }] of acc) {
+    const { mean: mse, n } = meanSd(all);
+    const nfe = nfeOf.get(key)!;
+    const variant = formatSetting(
+      Object.fromEntries(Object.entries(setting).filter(([k]) => k !== "steps")),
+    );
+    points.push({
+      series,
+      solver,
+      variant,
+      line: `${series}\u0000${solver}\u0000${variant}`,
+      nfe,
+      mse,
+      tip: `${series}\n${solver} ${formatSetting(setting)}\nNFE ${nfe}, MSE ${formatNumber(mse)}${
+        n > 1 ? ` (mean over ${n} seeds)` : ""
+      }`,
+    });
   }
   if (points.length === 0) return null;
   const solvers = [...new Set(points.map((p) => p.solver))];

@@ -180,3 +180,28 @@ Deno.test("the NLL headline margin keeps bits/dim as its unit when the header na
   assert.match(doc, /<li>NLL on cifar10: <strong>[^<]+<\/strong> [0-9.]+ ± [0-9.]+ bits\/dim/);
   assert.doesNotMatch(doc, /<li>NLL on cifar10:[^<]*<strong>[^<]+<\/strong> [^<]* nats/);
 });
+
+Deno.test("sampling-error chart: seeds of one recipe make one line of means, not a zig-zag", () => {
+  const one = cifarResults();
+  const two = structuredClone(one);
+  two.runs = [0, 1].flatMap((seed) =>
+    structuredClone(one.runs).map((r) => {
+      for (const e of r.evals) {
+        if (e.sampleError?.mse !== undefined) e.sampleError.mse *= seed === 0 ? 1 : 3;
+      }
+      return { ...r, id: `${r.id}__s${seed}`, seed };
+    })
+  );
+  const tips = (c: ReturnType<typeof sampleErrorChart>) =>
+    [...c!.svg.matchAll(/<title>([^<]*)<\/title>/g)].map((m) => m[1]);
+  const single = tips(sampleErrorChart(one, "cifar10"));
+  const averaged = tips(sampleErrorChart(two, "cifar10"));
+  assert.ok(single.length > 0);
+  assert.equal(averaged.length, single.length, "one point per (recipe, solver, setting)");
+  // mean of x and 3x is 2x: every point's MSE doubles, and says it is a mean over 2 seeds.
+  const mse = (t: string) => Number(/MSE ([0-9.e+-]+)/.exec(t)![1]);
+  for (let i = 0; i < single.length; i++) {
+    assert.ok(Math.abs(mse(averaged[i]) / mse(single[i]) - 2) < 0.01, averaged[i]);
+    assert.match(averaged[i], /\(mean over 2 seeds\)/);
+  }
+});
