@@ -4,7 +4,7 @@ import { type Registry, UnknownNameError } from "../harness/registry.ts";
 import { SUITES } from "../harness/suites/mod.ts";
 import { defaultSettings, SOLVER_SETTINGS } from "../harness/suites/toy2d.ts";
 import type { SuiteConfig } from "../harness/suites/types.ts";
-import { list, num, parseSeeds, UsageError, type Values } from "./flags.ts";
+import { dataDirOf, list, num, parseSeeds, UsageError, type Values } from "./flags.ts";
 
 /** Build the suite config from flags and the registry (throws UsageError/UnknownNameError). */
 export function buildConfig(v: Values, reg: Registry): SuiteConfig {
@@ -32,7 +32,7 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
   if (!budgets.includes(budget)) {
     throw new UnknownNameError(`budget of suite ${suite.name}`, budget, budgets);
   }
-  const dataDir = v["data-dir"] ?? Deno.env.get("FMBENCH_DATA_DIR") ?? "data";
+  const dataDir = dataDirOf(v["data-dir"], Deno.env.get("FMBENCH_DATA_DIR"));
   const defaults = suite.defaults(budget, { dataDir });
   const kind = suite.kind;
   const defaultModel = [...reg.models.values()].find((m) => m.accepts.includes(kind))?.name;

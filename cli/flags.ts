@@ -38,6 +38,15 @@ export const FLAGS = {
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
+/**
+ * The data folder: --data-dir, else $FMBENCH_DATA_DIR when it is set and not empty, else "data".
+ * @example
+ * dataDirOf(undefined, ""); // "data"
+ */
+export function dataDirOf(flag: string | undefined, env: string | undefined): string {
+  return flag ?? (env || "data");
+}
+
 /** A bad flag value; the CLI exits 2 with this message. */
 export class UsageError extends Error {
   constructor(message: string) {

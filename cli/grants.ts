@@ -3,7 +3,7 @@
 // can happen. Light on purpose (no engine imports): cli/launch.ts runs it before anything loads.
 import { parseArgs } from "node:util";
 import { dirname, join, resolve } from "node:path";
-import { FLAGS, parseShard, UsageError } from "./flags.ts";
+import { dataDirOf, FLAGS, parseShard, UsageError } from "./flags.ts";
 
 /** A download a suite may make into its data dir: from which hosts, unless a file is there. */
 export interface DataDownload {
@@ -143,7 +143,7 @@ export function benchLaunch(argv: string[], ctx: GrantContext, gpu = false): Lau
   let net: string[] = [];
   const needs = SUITE_NEEDS[suite];
   if (needs?.dataDir) {
-    const dataDir = v["data-dir"] ?? (ctx.env("FMBENCH_DATA_DIR") || "data");
+    const dataDir = dataDirOf(v["data-dir"], ctx.env("FMBENCH_DATA_DIR"));
     const abs = resolve(ctx.cwd, grantable(dataDir, "--data-dir"));
     writes.push(abs);
     net = neededHosts(needs.downloads, abs, ctx);
@@ -228,7 +228,7 @@ export function fidWeightsLaunch(argv: string[], ctx: GrantContext): Launch {
     return readOnly(script, argv, ["--allow-env"]);
   }
   if (v.help) return readOnly(script, argv, ["--allow-env"]);
-  const dataDir = v["data-dir"] ?? (ctx.env("FMBENCH_DATA_DIR") || "data");
+  const dataDir = dataDirOf(v["data-dir"], ctx.env("FMBENCH_DATA_DIR"));
   const abs = resolve(ctx.cwd, grantable(dataDir, "--data-dir"));
   return {
     permissions: [

@@ -8,7 +8,7 @@ export const HELP = `fmbench: train and compare flow-matching recipes
 Usage: deno task bench [flags]
 
   --suite NAME        ${
-  Object.keys(SUITES).map((s, i) => i === 0 ? `${s} (default)` : s).join(" | ")
+  Object.keys(SUITES).map((s) => s === FLAGS.suite.default ? `${s} (default)` : s).join(" | ")
 }
   --budget NAME       cifar10: quick (default, any machine) | small (GPU, ~20 min/method) | paper
   --datasets LIST     comma list or "all" (default: the suite's defaults)

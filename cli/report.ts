@@ -1,6 +1,7 @@
 // CLI: re-render <run-dir>/report.html from results.json, or merge shard results into one run.
 import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
+import { writeFileAtomic } from "../harness/store/atomic.ts";
 import { backupIfUnreadable, readResults, ResultsFileError, resultsPath } from "../results/io.ts";
 import { MergeError, mergeResults } from "../reports/merge.ts";
 import { renderReport } from "../reports/render.ts";
@@ -35,10 +36,10 @@ export class CliError extends Error {
   }
 }
 
+/** Write durably (a crash leaves the old file or the new one), with a one-line error. */
 async function write(path: string, text: string): Promise<void> {
   try {
-    await Deno.mkdir(dirname(path), { recursive: true });
-    await Deno.writeTextFile(path, text);
+    await writeFileAtomic(path, text);
   } catch (e) {
     if (isPermissionError(e)) throw new CliError(permissionMessage(e, "report"));
     throw new CliError(`cannot write ${path}: ${e instanceof Error ? e.message : e}`);
@@ -102,7 +103,7 @@ export async function main(args: string[]): Promise<number> {
     const dir = values.out ?? defaultMergeDir();
     // Never overwrite a results.json that cannot be read (it may be the only copy of a run).
     await backupIfUnreadable(join(dir, "results.json"), (l) => console.error(`report: ${l}`));
-    await write(join(dir, "results.json"), JSON.stringify(merged, null, 2) + "\n");
+    await write(join(dir, "results.json"), JSON.stringify(merged, null, 1));
     await write(join(dir, "report.html"), renderReport(merged));
     console.log(
       `merged ${shards.length} shard(s) of ${merged.suite} (${merged.runs.length} runs) into ` +
