@@ -3,6 +3,7 @@
 // can happen. Light on purpose (no engine imports): cli/launch.ts runs it before anything loads.
 import { parseArgs } from "node:util";
 import { dirname, join, resolve } from "node:path";
+import { fileStamp } from "../results/file-stamp.ts";
 import { dataDirOf, FLAGS, parseShard, UsageError } from "./flags.ts";
 
 /** A download a suite may make into its data dir: from which hosts, unless a file is there. */
@@ -81,7 +82,7 @@ export function defaultOutDir(
   shard: { index: number; count: number } | undefined,
   now = new Date(),
 ): string {
-  const stamp = now.toISOString().replace(/[:.]/g, "-").slice(0, 19);
+  const stamp = fileStamp(now.toISOString()).slice(0, 19);
   return `runs/${suite}-${stamp}${shard ? `-shard${shard.index}of${shard.count}` : ""}`;
 }
 

@@ -10,7 +10,7 @@ import { buildManifest } from "../harness/manifest.ts";
 import { planGroups } from "../harness/plan.ts";
 import { budgetRecord, SUITES } from "../harness/suites/mod.ts";
 import type { SuiteConfig } from "../harness/suites/types.ts";
-import { readResults, readResultsForResume } from "../results/io.ts";
+import { keepEarlierResults, readResults, readResultsForResume } from "../results/io.ts";
 import { writeResults } from "../harness/run-suite.ts";
 import { RESULTS_SCHEMA, type ResultsFile } from "../results/schema.ts";
 import type { Registry } from "../harness/registry.ts";
@@ -151,8 +151,7 @@ export async function runJobs(o: JobsInput): Promise<JobsOutcome> {
   const planned = new Set(groups.flat().map((r) => r.id));
   if (top?.runs.some((r) => !planned.has(r.id))) {
     // The merged file will hold this plan's runs only: keep the earlier file, as runSuite does.
-    const backup = `${o.outDir}/results.before-${manifest.startedAt.replace(/[:.]/g, "-")}.json`;
-    await Deno.copyFile(`${o.outDir}/results.json`, backup);
+    const backup = await keepEarlierResults(o.outDir, manifest.startedAt);
     console.error(
       `resume: ${o.outDir}/results.json has runs outside this plan; kept a copy at ${backup}`,
     );

@@ -1,7 +1,7 @@
 // Run a suite: plan the grid, then for each run train once and evaluate with every solver,
 // persisting every finished piece to results.json at once (durably), resuming partial runs and
 // reusing complete ones, and stopping cleanly at a safe point when asked to.
-import { readResultsForResume } from "../results/io.ts";
+import { keepEarlierResults, readResultsForResume } from "../results/io.ts";
 import { RESULTS_SCHEMA, type ResultsFile, type RunRecord } from "../results/schema.ts";
 import type { BackendInfo } from "./backend/select.ts";
 import type { ProgressSink } from "./progress.ts";
@@ -101,8 +101,7 @@ export async function runSuite(o: RunSuiteOptions): Promise<ResultsFile> {
       );
     }
     // This run will not rewrite every earlier record: keep the earlier file instead of losing them.
-    const backup = `${o.outDir}/results.before-${manifest.startedAt.replace(/[:.]/g, "-")}.json`;
-    await Deno.copyFile(resultsFile, backup);
+    const backup = await keepEarlierResults(o.outDir, manifest.startedAt);
     log(`resume: ${resultsFile} has runs outside this plan or config; kept a copy at ${backup}`);
   }
   const results: ResultsFile = {

@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { resultsProblems } from "./check.ts";
+import { fileStamp } from "./file-stamp.ts";
 import { RESULTS_SCHEMA, type ResultsFile } from "./schema.ts";
 
 /** JSON with object keys sorted, so equal configs hash equally. */
@@ -93,6 +94,25 @@ export async function readResults(dirOrFile: string): Promise<ResultsFile> {
   return checkResults(value, path);
 }
 
+/** Rename an unreadable results file to `<file>.unreadable-<time>`; returns the new name. */
+async function moveAside(file: string): Promise<string> {
+  const backup = `${file}.unreadable-${fileStamp()}`;
+  await Deno.rename(file, backup);
+  return backup;
+}
+
+/**
+ * Copy `<outDir>/results.json` to `<outDir>/results.before-<startedAt>.json`, before a run that
+ * will not rewrite every record in it (another plan or config) replaces it; returns the copy.
+ * @example
+ * const kept = await keepEarlierResults("runs/x", manifest.startedAt);
+ */
+export async function keepEarlierResults(outDir: string, startedAt: string): Promise<string> {
+  const backup = `${outDir}/results.before-${fileStamp(startedAt)}.json`;
+  await Deno.copyFile(`${outDir}/results.json`, backup);
+  return backup;
+}
+
 /**
  * Move a results file that cannot be read as results (bad JSON, wrong schema or field) aside to
  * `<file>.unreadable-<time>`, before anything overwrites it. Returns the backup path, or null
@@ -111,8 +131,7 @@ export async function backupIfUnreadable(
     if (!(e instanceof ResultsFileError) || /^results\.json not found/.test(e.message)) {
       return null;
     }
-    const backup = `${file}.unreadable-${new Date().toISOString().replace(/[:.]/g, "-")}`;
-    await Deno.rename(file, backup);
+    const backup = await moveAside(file);
     log(`${e.message}; moved it to ${backup}`);
     return backup;
   }
@@ -139,8 +158,7 @@ export async function readResultsForResume(
     return await readResults(file);
   } catch (e) {
     if (!(e instanceof ResultsFileError)) throw e;
-    const backup = `${file}.unreadable-${new Date().toISOString().replace(/[:.]/g, "-")}`;
-    await Deno.rename(file, backup);
+    const backup = await moveAside(file);
     log(`resume: ${(e as Error).message}; moved it to ${backup} and starting afresh`);
     return null;
   }

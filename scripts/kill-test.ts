@@ -15,6 +15,7 @@ import { rng } from "../core/rng.ts";
 import { PHASE_PREFIX } from "../harness/trace.ts";
 import { commandLine } from "../results/command.ts";
 import { diffFigures, figuresOf } from "../results/compare.ts";
+import { fileStamp } from "../results/file-stamp.ts";
 import { readResults } from "../results/io.ts";
 import type { ResultsFile, RunRecord } from "../results/schema.ts";
 
@@ -432,7 +433,7 @@ async function main(): Promise<number> {
   const args = positionals.length ? positionals : v.short ? SHORT_SUITE : DEFAULT_SUITE;
   const pauseMs = Number(v["pause-ms"] ?? (v.short ? 120 : 200));
   const random = rng(Number(v.seed));
-  const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
+  const stamp = fileStamp().slice(0, 19);
   Deno.chdir(ROOT); // the bench runs here; every path below is relative to it
   const base = v.out ?? `runs/kill-test-${stamp}`;
   const ref = `${base}/uninterrupted`, dir = `${base}/killed`;
