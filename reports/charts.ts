@@ -133,7 +133,12 @@ function extent(values: number[]): [number, number] {
   return [Math.min(...values), Math.max(...values)];
 }
 
-function colorScale(colors: Map<string, string>) {
+/**
+ * A Plot color scale from series name to colour.
+ * @example
+ * Plot.plot({ color: colorScale(seriesColors(results)), marks: [] });
+ */
+export function colorScale(colors: Map<string, string>): { domain: string[]; range: string[] } {
   return { domain: [...colors.keys()], range: [...colors.values()] };
 }
 

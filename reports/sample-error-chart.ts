@@ -2,7 +2,14 @@
 // distance per dimension to the reference solve from the same noise, log-log, one panel per solver.
 import * as Plot from "@observablehq/plot";
 import type { ResultsFile, SolverSetting } from "../results/schema.ts";
-import { type Chart, finishSvg, logTicks, plotDocument, seriesColors } from "./charts.ts";
+import {
+  type Chart,
+  colorScale,
+  finishSvg,
+  logTicks,
+  plotDocument,
+  seriesColors,
+} from "./charts.ts";
 import { meanSd } from "./seeds.ts";
 import { formatNumber, formatSetting, runsOf, seriesLabels } from "./table.ts";
 
@@ -113,7 +120,7 @@ export function sampleErrorChart(
       ticks: errorTicks(Math.min(...ys), Math.max(...ys)),
     },
     fx: { domain: solvers, label: null },
-    color: { domain: [...colors.keys()], range: [...colors.values()] },
+    color: colorScale(colors),
     marks: [
       Plot.frame({ stroke: "#ccc" }),
       Plot.line(points.filter((p) => !p.variant), {
