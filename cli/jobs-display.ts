@@ -1,14 +1,9 @@
 // The single progress display of a --jobs run: on a terminal, one redrawn line per worker under a
 // summary line; in logs, finished-run lines prefixed by worker and a progress line every 10 s.
+import { fmtSecs, progressStats } from "../harness/progress.ts";
 import type { TrainProgress } from "../harness/train.ts";
 
 const enc = new TextEncoder();
-
-function fmtSecs(s: number): string {
-  if (!Number.isFinite(s)) return "?";
-  const m = Math.floor(s / 60);
-  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${s.toFixed(0)}s`;
-}
 
 /** What the display shows of one worker. */
 interface WorkerLine {
@@ -61,10 +56,7 @@ export class JobsDisplay {
 
   /** A training progress update of a worker. */
   progress(worker: number, label: string, p: TrainProgress): void {
-    const eta = (p.total - p.step) / p.itPerSec;
-    const text = `${label} ${p.step}/${p.total} loss ${p.loss.toFixed(4)} ${
-      p.itPerSec.toFixed(1)
-    } it/s ETA ${fmtSecs(eta)}`;
+    const text = `${label} ${progressStats(p)}`;
     this.status(worker, text);
     const w = this.#lines[worker];
     if (!this.#tty && (performance.now() - w.lastPlain >= this.#every || p.step === p.total)) {

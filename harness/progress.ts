@@ -8,10 +8,27 @@ export interface ProgressSink {
 
 const enc = new TextEncoder();
 
-function fmtSecs(s: number): string {
+/**
+ * Seconds as "42s" or "3m05s" ("?" when not finite).
+ * @example
+ * fmtSecs(185); // "3m05s"
+ */
+export function fmtSecs(s: number): string {
   if (!Number.isFinite(s)) return "?";
   const m = Math.floor(s / 60);
   return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${s.toFixed(0)}s`;
+}
+
+/**
+ * A training progress update as one line of text.
+ * @example
+ * progressStats({ step: 10, total: 100, loss: 0.5, itPerSec: 9 }); // "10/100 loss 0.5000 9.0 it/s ETA 10s"
+ */
+export function progressStats(p: TrainProgress): string {
+  const eta = (p.total - p.step) / p.itPerSec;
+  return `${p.step}/${p.total} loss ${p.loss.toFixed(4)} ${p.itPerSec.toFixed(1)} it/s ETA ${
+    fmtSecs(eta)
+  }`;
 }
 
 /** A bar on a TTY (stderr), or a line every `every` seconds when not a terminal. */
@@ -24,10 +41,7 @@ export function progressFor(
   let lastLine = 0;
   return {
     update(p) {
-      const eta = (p.total - p.step) / p.itPerSec;
-      const stats = `${p.step}/${p.total} loss ${p.loss.toFixed(4)} ${
-        p.itPerSec.toFixed(1)
-      } it/s ETA ${fmtSecs(eta)}`;
+      const stats = progressStats(p);
       if (tty) {
         const width = 24;
         const filled = Math.round((p.step / p.total) * width);
