@@ -48,7 +48,8 @@ export class JobsDisplay {
 
   /** A line that stays (a finished run, a warning): above the block, or prefixed in logs. */
   log(worker: number, line: string): void {
-    if (/: eval [\d.]+s|: FAILED:/.test(line)) this.#runsDone++;
+    // A run ends in its eval line, a failure, or a skip of a run finished before (resume).
+    if (/: eval [\d.]+s|: FAILED:|, skipped \(resume\)$/.test(line)) this.#runsDone++;
     this.#clear();
     this.#write(`[w${worker + 1}] ${line}\n`);
     this.#draw(true);

@@ -60,6 +60,8 @@ Deno.test("JobsDisplay on a terminal redraws one line per worker under a summary
   d.status(0, "shard 1/3: starting");
   d.log(1, "[1/1] moons · FM w/ OT · mlp: eval 1.0s");
   assert.match(screen, /1\/4 runs finished/);
+  d.log(0, "[1/2] moons · 1-RF · mlp: complete in runs/x, skipped (resume)");
+  assert.match(screen, /2\/4 runs finished/, "a run finished before counts as finished");
   assert.ok(screen.includes("\x1b[2K  w1 shard 1/3: starting"), screen);
   assert.match(screen, /\[w2\] \[1\/1\] moons · FM w\/ OT · mlp: eval 1\.0s\n/);
 });
