@@ -16,6 +16,8 @@ import { PHASE_PREFIX } from "../harness/trace.ts";
 import { commandLine } from "../results/command.ts";
 import { diffFigures, figuresOf } from "../results/compare.ts";
 import { fileStamp } from "../results/file-stamp.ts";
+import { benchLaunch } from "../cli/grants.ts";
+import { denoArgs, processContext } from "../cli/launch.ts";
 import { readResults } from "../results/io.ts";
 import type { ResultsFile, RunRecord } from "../results/schema.ts";
 
@@ -95,18 +97,18 @@ class Bench {
   readonly done: Promise<void>;
 
   constructor(args: string[], pauseMs: number) {
+    // The permissions `deno task bench` would grant these flags (cli/launch.ts), so the test
+    // runs what users run (native BLAS included).
+    const launch = benchLaunch(args, processContext());
     this.child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-read",
-        "--allow-write=runs,data",
-        "--allow-env",
-        "--allow-run=git",
-        "cli/bench.ts",
-        ...args,
-      ],
+      args: denoArgs(launch),
       cwd: ROOT,
-      env: { FMBENCH_TRACE: "1", FMBENCH_TRACE_PAUSE_MS: String(pauseMs), NO_COLOR: "1" },
+      env: {
+        FMBENCH_WRITABLE: JSON.stringify(launch.writes),
+        FMBENCH_TRACE: "1",
+        FMBENCH_TRACE_PAUSE_MS: String(pauseMs),
+        NO_COLOR: "1",
+      },
       stdout: "null",
       stderr: "piped",
     }).spawn();
