@@ -8,6 +8,7 @@ import type { FromWorker, ToWorker } from "./jobs-worker.ts";
 import type { BackendInfo } from "../harness/backend/select.ts";
 import { buildManifest } from "../harness/manifest.ts";
 import { planGroups } from "../harness/plan.ts";
+import { removeStaleTemps } from "../harness/store/atomic.ts";
 import { budgetRecord, SUITES } from "../harness/suites/mod.ts";
 import type { SuiteConfig } from "../harness/suites/types.ts";
 import { keepEarlierResults, readResults, readResultsForResume } from "../results/io.ts";
@@ -139,6 +140,10 @@ async function seedShard(top: ResultsFile | null, outDir: string, dir: string, i
  */
 export async function runJobs(o: JobsInput): Promise<JobsOutcome> {
   const started = performance.now();
+  // The workers sweep their shard folders; the top level (results.json, report.html) is ours.
+  for (const f of await removeStaleTemps(o.outDir)) {
+    console.error(`resume: removed ${f}, a temporary file left by an interrupted write`);
+  }
   const groups = planGroups(o.config);
   const count = groups.length;
   const manifest = await buildManifest(

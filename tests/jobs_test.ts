@@ -111,9 +111,13 @@ Deno.test("--jobs 2 gives the results of --jobs 1, in one results.json, and resu
   assert.match(rb.manifest.backendNotes.join(" "), /--jobs 2 .*2 shards/);
   assert.ok(rb.manifest.finishedAt, "a complete run records its finish time");
   await Deno.stat(`${two}/reflow/moons__1-rf__mlp-tiny.f32`);
+  // A report write killed mid-way (SIGKILL) leaves its temporary file; the resume sweeps it.
+  await Deno.writeTextFile(`${two}/report.html.tmp-999999999`, "<html");
   const again = await captureConsole(() => main([...TINY, "--jobs", "2", "--out", two]));
   assert.equal(again.value, 0, again.err);
   assert.equal((again.err.match(/skipped \(resume\)/g) ?? []).length, 3, again.err);
+  assert.match(again.err, /removed .*report\.html\.tmp-999999999, a temporary file left by/);
+  await assert.rejects(Deno.stat(`${two}/report.html.tmp-999999999`), Deno.errors.NotFound);
   await Deno.remove(one, { recursive: true });
   await Deno.remove(two, { recursive: true });
 });
