@@ -81,9 +81,12 @@ function stopCode(signals?: SignalControl): number {
   return signals?.received() === "SIGTERM" ? 143 : 130;
 }
 
-/** After a stop: what was saved (read from the disk) and the command that resumes. */
+/**
+ * After a stop: by what, where (`stopped`, e.g. "during [1/3] ...; stopped at a safe point"),
+ * what was saved (read from the disk) and the command that resumes.
+ */
 async function reportInterruption(
-  e: SuiteInterrupted,
+  stopped: string,
   outDir: string,
   argv: string[],
   signals?: SignalControl,
@@ -91,7 +94,7 @@ async function reportInterruption(
   const sig = signals?.received();
   const by = sig === "SIGINT" ? "Ctrl-C (SIGINT)" : sig ?? "a stop request";
   const lines = [
-    `interrupted by ${by}${e.during ? ` during ${e.during}` : ""}; stopped at a safe point.`,
+    `interrupted by ${by}${stopped}.`,
     `saved in ${outDir}:`,
     ...(await describeRunFolder(outDir)).map((l) => `  ${l}`),
     `report.html: not written for an unfinished suite (deno task report ${outDir} renders ` +
@@ -184,16 +187,7 @@ export async function main(
         stop,
       });
       if (interrupted) {
-        const sig = signals?.received();
-        const by = sig === "SIGINT" ? "Ctrl-C (SIGINT)" : sig ?? "a stop request";
-        console.error(
-          [
-            `interrupted by ${by}; every worker stopped at a safe point.`,
-            `saved in ${outDir}:`,
-            ...(await describeRunFolder(outDir)).map((l) => `  ${l}`),
-            `resume with: ${resumeCommand(argv, outDir)}`,
-          ].join("\n"),
-        );
+        await reportInterruption("; every worker stopped at a safe point", outDir, argv, signals);
         return stopCode(signals);
       }
       if (!v["no-report"]) await writeReport(outDir, results);
@@ -214,7 +208,8 @@ export async function main(
       });
     } catch (e) {
       if (!(e instanceof SuiteInterrupted)) throw e;
-      await reportInterruption(e, outDir, argv, signals);
+      const during = e.during ? ` during ${e.during}` : "";
+      await reportInterruption(`${during}; stopped at a safe point`, outDir, argv, signals);
       return stopCode(signals);
     }
     if (!v["no-report"]) await writeReport(outDir, results);
