@@ -3,7 +3,11 @@
 import { type Tensor, type Tensor1D, tf } from "./tf.ts";
 import type { PathSample, Schedule } from "./types.ts";
 
-/** Per-example coefficient column broadcastable against a batch of the given rank. */
+/**
+ * Per-example coefficient column broadcastable against a batch of the given rank.
+ * @example
+ * coeff([0.1, 0.9], 4).shape; // [2, 1, 1, 1]
+ */
 export function coeff(values: Float32Array | number[], rank: number): Tensor {
   const shape = [values.length, ...Array(rank - 1).fill(1)];
   return tf.tensor(values instanceof Float32Array ? values : Float32Array.from(values), shape);
@@ -35,7 +39,11 @@ export function affineSample(s: Schedule, x0: Tensor, x1: Tensor, t: Tensor1D): 
   });
 }
 
-/** Smallest |alpha| used when dividing by it (the eps -> velocity map is singular at alpha = 0). */
+/**
+ * Smallest |alpha| used when dividing by it (the eps -> velocity map is singular at alpha = 0).
+ * @example
+ * const a = Math.max(s.alpha(t), ALPHA_FLOOR); // 1e-4 where alpha(t) = 0
+ */
 export const ALPHA_FLOOR = 1e-4;
 
 /**
@@ -66,7 +74,11 @@ export function epsilonGain(s: Schedule, t: number): number {
   return Math.abs(s.dSigma(t) - (s.dAlpha(t) * s.sigma(t)) / a);
 }
 
-/** Inverse map: the x0 (epsilon-scaled) prediction implied by a velocity at (x_t, t). */
+/**
+ * Inverse map: the x0 (epsilon-scaled) prediction implied by a velocity at (x_t, t).
+ * @example
+ * const x0Hat = epsilonFromVelocity(path.schedule!, xt, v, 0.5);
+ */
 export function epsilonFromVelocity(s: Schedule, xt: Tensor, v: Tensor, t: number): Tensor {
   const a = s.alpha(t), da = s.dAlpha(t), sg = s.sigma(t), ds = s.dSigma(t);
   // v = (da/a) xt + (ds - da sg / a) x0  =>  x0 = (v - (da/a) xt) / (ds - da sg / a)
@@ -74,7 +86,11 @@ export function epsilonFromVelocity(s: Schedule, xt: Tensor, v: Tensor, t: numbe
   return tf.tidy(() => tf.div(tf.sub(v, tf.mul(xt, da / a)), denom));
 }
 
-/** Score of p_t from an x0 prediction: grad log p_t(x) = -x0_hat / (sigma * std^2). */
+/**
+ * Score of p_t from an x0 prediction: grad log p_t(x) = -x0_hat / (sigma * std^2).
+ * @example
+ * const score = scoreFromEpsilon(path.schedule!, x0Hat, 0.5, path.sourceStd);
+ */
 export function scoreFromEpsilon(
   s: Schedule,
   x0Hat: Tensor,

@@ -2,7 +2,12 @@
 import { affineSample } from "./affine.ts";
 import type { Coupling, Loss, ModelPlugin, Path, Schedule, Solver } from "./types.ts";
 
-/** Raised when a plugin value has the wrong shape; names the member and what was expected. */
+/**
+ * Raised when a plugin value has the wrong shape; names the member and what was expected.
+ * @example
+ * new PluginShapeError("model", "mlp", "create must be a function").message;
+ * // 'model "mlp": create must be a function'
+ */
 export class PluginShapeError extends Error {
   constructor(kind: string, name: string | undefined, problem: string) {
     super(`${kind}${name ? ` "${name}"` : ""}: ${problem}`);
@@ -68,13 +73,26 @@ export function definePath(p: PathInput): Path {
   return { ...p, sourceStd, sample, tRange };
 }
 
-/** Define a coupling (how a batch pairs source and data samples). */
+/**
+ * Define a coupling (how a batch pairs source and data samples).
+ * @example
+ * export default defineCoupling({
+ *   name: "independent", description: "Independent pairing",
+ *   pair: (x0, x1) => Promise.resolve([x0.clone(), x1.clone()]),
+ * });
+ */
 export function defineCoupling(c: Coupling): Coupling {
   check("coupling", c, [...BASE, ["pair", "function"]]);
   return c;
 }
 
-/** Define a loss: its training objective and its velocity for sampling. */
+/**
+ * Define a loss: its training objective and its velocity for sampling.
+ * @example
+ * export default defineLoss({
+ *   name: "cfm", description: "Velocity regression", predicts: "velocity", loss, velocity,
+ * });
+ */
 export function defineLoss(l: Loss): Loss {
   check("loss", l, [...BASE, ["predicts", "string"], ["loss", "function"], [
     "velocity",
@@ -83,7 +101,14 @@ export function defineLoss(l: Loss): Loss {
   return l;
 }
 
-/** Define a model plugin with named presets. */
+/**
+ * Define a model plugin with named presets.
+ * @example
+ * export default defineModel({
+ *   name: "mlp", description: "MLP on [x, t]", accepts: ["vector"], presets,
+ *   defaultPreset: "default", usesConvolution: false, create,
+ * });
+ */
 export function defineModel(m: ModelPlugin): ModelPlugin {
   check("model", m, [...BASE, ["create", "function"], ["presets", "object"], [
     "defaultPreset",
@@ -99,7 +124,13 @@ export function defineModel(m: ModelPlugin): ModelPlugin {
   return m;
 }
 
-/** Define an ODE solver. */
+/**
+ * Define an ODE solver.
+ * @example
+ * export default defineSolver({
+ *   name: "my-rk", description: "A custom solver", order: 2, adaptive: false, integrate,
+ * });
+ */
 export function defineSolver(s: Solver): Solver {
   check("solver", s, [...BASE, ["integrate", "function"], ["order", "number"], [
     "adaptive",

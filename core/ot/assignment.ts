@@ -87,6 +87,9 @@ export function solveAssignment(
 /**
  * As solveAssignment, and also return the dual potentials (u, v), which certify optimality:
  * cost[i][j] - u[i] - v[j] >= 0 for all (i, j), with equality (up to rounding) on the matching.
+ * @example
+ * const { rowToCol, u, v } = solveAssignmentWithDuals(new Float64Array([4, 1, 2, 3]), 2);
+ * // rowToCol: [1, 0]; cost[i][rowToCol[i]] - u[i] - v[rowToCol[i]] ~ 0
  */
 export function solveAssignmentWithDuals(
   cost: Float64Array,

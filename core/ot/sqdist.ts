@@ -84,6 +84,9 @@ export function sqdist(
  * squared norms (harmless for pairing, not for exact-zero tests). On the "cpu" backend it reads
  * the data back and uses sqdist() (float64), which is faster there than tfjs's cpu matmul.
  * Does not dispose its inputs and leaves no tensors behind.
+ * @example
+ * const d = await sqdistTensor(tf.tensor2d([[0, 0], [1, 1]]), tf.tensor2d([[1, 0]]));
+ * // Float64Array [1, 1]
  */
 export async function sqdistTensor(a: Tensor, b: Tensor): Promise<Float64Array> {
   const n = a.shape[0] ?? 0, m = b.shape[0] ?? 0;

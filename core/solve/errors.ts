@@ -1,6 +1,11 @@
 // SolverError: an ODE solve that could not finish, naming the solver, the time and the step.
 
-/** Thrown when a solver gives up; the message names the solver, time reached and step size. */
+/**
+ * Thrown when a solver gives up; the message names the solver, time reached and step size.
+ * @example
+ * new SolverError("euler", "state became NaN/Inf", 0.5, 0.125).message;
+ * // "euler: state became NaN/Inf (reached t=0.500000, step size h=0.125000)"
+ */
 export class SolverError extends Error {
   /** The solver's name. */
   readonly solver: string;

@@ -31,6 +31,9 @@ export function combine(x: Tensor, h: number, w: number[], ks: Tensor[]): Tensor
  * The stage derivatives k_j = f(x + h sum_l a[j][l] k_l, t + c[j] h) of one explicit RK step.
  * `k0`, when given, is reused as the first stage (FSAL) and stays owned by the caller; the
  * other returned stages are new tensors the caller must dispose.
+ * @example
+ * const ks = rkStages(f, x, 0, 0.1, { c: [0, 0.5], a: [[], [0.5]], b: [0, 1] });
+ * const y = combine(x, 0.1, [0, 1], ks); // the midpoint step; dispose ks after
  */
 export function rkStages(
   f: VelocityField,
@@ -66,7 +69,11 @@ export function rkStages(
   return ks;
 }
 
-/** One explicit RK step from (x, t) with step h; returns the new state (x is kept). */
+/**
+ * One explicit RK step from (x, t) with step h; returns the new state (x is kept).
+ * @example
+ * const y = rkStep(f, x, 0, 0.25, { c: [0], a: [[]], b: [1] }); // x + 0.25 f(x, 0)
+ */
 export function rkStep(f: VelocityField, x: Tensor, t: number, h: number, tab: Tableau): Tensor {
   const ks = rkStages(f, x, t, h, tab);
   try {
@@ -79,6 +86,8 @@ export function rkStep(f: VelocityField, x: Tensor, t: number, h: number, tab: T
 /**
  * The time grid a fixed-step solve uses: `opts.grid` (checked: monotone, from t0 to t1) or
  * `timeGrid(opts.gridKind ?? "uniform", opts.steps, t0, t1)`.
+ * @example
+ * resolveGrid("euler", { t0: 0, t1: 1, steps: 4 }); // [0, 0.25, 0.5, 0.75, 1]
  */
 export function resolveGrid(solver: string, opts: SolveOptions): number[] {
   const { t0, t1 } = opts;
@@ -113,7 +122,11 @@ export function resolveGrid(solver: string, opts: SolveOptions): number[] {
   return timeGrid(opts.gridKind ?? "uniform", opts.steps, t0, t1, opts.rho);
 }
 
-/** Throw SolverError if x holds NaN or Inf (one scalar read from the device). */
+/**
+ * Throw SolverError if x holds NaN or Inf (one scalar read from the device).
+ * @example
+ * await assertFinite("euler", x, 0.5, 0.125); // throws SolverError if x holds NaN or Inf
+ */
 export async function assertFinite(solver: string, x: Tensor, t: number, h: number) {
   const ok = tf.tidy(() => tf.all(tf.isFinite(x)));
   const v = (await ok.data())[0];
@@ -125,6 +138,10 @@ export async function assertFinite(solver: string, x: Tensor, t: number, h: numb
  * Integrate dx/dt = f(x, t) over a fixed grid with an explicit RK tableau. Works on any tensor
  * shape and in either time direction; x0 is left untouched and the result is a new tensor.
  * The final state is checked once for NaN/Inf (SolverError).
+ * @example
+ * const { x } = await integrateFixed("euler", { c: [0], a: [[]], b: [1] }, f, x0, {
+ *   t0: 0, t1: 1, steps: 8,
+ * });
  */
 export async function integrateFixed(
   solver: string,

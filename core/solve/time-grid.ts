@@ -1,15 +1,28 @@
 // Time grids for fixed-step solvers: uniform, or EDM-style polynomial spacing dense near data (t=1).
 
-/** The valid time-grid kinds. */
+/**
+ * The valid time-grid kinds.
+ * @example
+ * GRID_KINDS.join(", "); // "uniform, edm"
+ */
 export const GRID_KINDS = ["uniform", "edm"] as const;
 
 /** A time-grid kind: "uniform" (equal steps) or "edm" (polynomial, denser near t = 1). */
 export type GridKind = typeof GRID_KINDS[number];
 
-/** Default exponent of the "edm" grid, as in Karras et al. (2022). */
+/**
+ * Default exponent of the "edm" grid, as in Karras et al. (2022).
+ * @example
+ * timeGrid("edm", 8, 0, 1, EDM_RHO); // the same as timeGrid("edm", 8, 0, 1)
+ */
 export const EDM_RHO = 7;
 
-/** True when `kind` names a grid kind. */
+/**
+ * True when `kind` names a grid kind.
+ * @example
+ * isGridKind("edm"); // true
+ * isGridKind("cosine"); // false
+ */
 export function isGridKind(kind: string): kind is GridKind {
   return (GRID_KINDS as readonly string[]).includes(kind);
 }
