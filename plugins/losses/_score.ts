@@ -34,7 +34,11 @@ export interface ScoreLossSpec {
   output?: "scaled" | "raw";
 }
 
-/** The schedule of a path, or a clear error naming the loss and the path. */
+/**
+ * The schedule of a path, or a clear error naming the loss and the path.
+ * @example
+ * const s = scheduleFor("dsm", path); // path.schedule, or throws if the path has none
+ */
 export function scheduleFor(loss: string, path: Path): Schedule {
   if (!path.schedule) {
     throw new Error(`loss "${loss}" needs an affine path with a schedule; "${path.name}" has none`);
@@ -42,7 +46,12 @@ export function scheduleFor(loss: string, path: Path): Schedule {
   return path.schedule;
 }
 
-/** lambda(t) / (sigma_t std)^2: the factor on the squared residual in epsilon units. */
+/**
+ * lambda(t) / (sigma_t std)^2: the factor on the squared residual in epsilon units.
+ * @example
+ * epsFactor("sigma2", s, 0.5, 1); // 1
+ * epsFactor("g2", s, 0.5, path.sourceStd); // g(t)^2 / (sigma_t std)^2
+ */
 export function epsFactor(w: ScoreWeighting, s: Schedule, t: number, std: number): number {
   if (w === "sigma2") return 1;
   const k = s.sigma(t) * std;
@@ -51,7 +60,11 @@ export function epsFactor(w: ScoreWeighting, s: Schedule, t: number, std: number
 
 const samplers = new WeakMap<Path, Map<ScoreWeighting, TimeSampler>>();
 
-/** The importance sampler of t for a weighting on a path (tabulated once per path). */
+/**
+ * The importance sampler of t for a weighting on a path (tabulated once per path).
+ * @example
+ * const { t, weight } = timeSamplerFor("g2", path).warp(Math.random());
+ */
 export function timeSamplerFor(w: ScoreWeighting, path: Path): TimeSampler {
   const s = scheduleFor("score", path);
   let byPath = samplers.get(path);
@@ -67,6 +80,8 @@ export function timeSamplerFor(w: ScoreWeighting, path: Path): TimeSampler {
 /**
  * Per-example times and factors of one batch: the (possibly importance-warped) times and the
  * factor lambda(t) / (sigma_t std)^2 times the importance weight.
+ * @example
+ * const { times, factors } = scoreTerms({ weighting: "g2", importance: true }, path, t);
  */
 export function scoreTerms(
   spec: Pick<ScoreLossSpec, "weighting" | "importance">,

@@ -13,6 +13,8 @@ import {
  * The largest gain from an epsilon error to the velocity accepted at the start of the time range.
  * The VP path has 10.05 there; a path starting at alpha = 0 has no bound (the conversion divides
  * by alpha), so sampling it from an epsilon model would amplify its error without limit.
+ * @example
+ * epsilonGain(path.schedule!, path.tRange[0]) <= MAX_START_GAIN; // true for the VP path (10.05)
  */
 export const MAX_START_GAIN = 1000;
 

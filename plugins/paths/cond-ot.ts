@@ -1,7 +1,11 @@
 // Lipman et al.'s conditional OT path: mu_t = t x1, sigma_t = 1 - (1 - sigma_min) t.
 import { definePath } from "../../core/mod.ts";
 
-/** sigma_min of the path; Lipman et al. use a small positive value. */
+/**
+ * sigma_min of the path; Lipman et al. use a small positive value.
+ * @example
+ * const sigma1 = 1 - (1 - SIGMA_MIN) * 1; // sigma_t at t = 1: 1e-4
+ */
 export const SIGMA_MIN = 1e-4;
 
 export default definePath({

@@ -1,8 +1,17 @@
 // Variance-exploding diffusion path: x_t = x1 + sigma(t) z, sigma from sigma_max (t=0) to sigma_min.
 import { definePath } from "../../core/mod.ts";
 
+/**
+ * The noise level sigma(1) at the data end of the path.
+ * @example
+ * SIGMA_MAX * (SIGMA_MIN / SIGMA_MAX) ** 1; // sigma(1) = 0.01
+ */
 export const SIGMA_MIN = 0.01;
-/** For 2-D toy data in [-4, 4]; Song et al. use the largest pairwise data distance. */
+/**
+ * For 2-D toy data in [-4, 4]; Song et al. use the largest pairwise data distance.
+ * @example
+ * SIGMA_MAX * (SIGMA_MIN / SIGMA_MAX) ** 0; // sigma(0) = 10, also the source's std
+ */
 export const SIGMA_MAX = 10;
 
 const sigma = (t: number) => SIGMA_MAX * (SIGMA_MIN / SIGMA_MAX) ** t;

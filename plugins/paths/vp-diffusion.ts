@@ -1,8 +1,17 @@
 // Lipman et al.'s variance-preserving diffusion path (eqs. 18-19), noise at t = 0, data at t = 1.
 import { definePath } from "../../core/mod.ts";
 
-/** Linear beta schedule of the VP SDE, as in Song et al. and Lipman et al. */
+/**
+ * Linear beta schedule of the VP SDE, as in Song et al. and Lipman et al.
+ * @example
+ * BETA_MIN + 0.5 * (BETA_MAX - BETA_MIN); // beta(s) at s = 0.5: 10.05
+ */
 export const BETA_MIN = 0.1;
+/**
+ * The upper end of the linear beta schedule: beta(s) = BETA_MIN + s (BETA_MAX - BETA_MIN).
+ * @example
+ * BETA_MIN + 1 * (BETA_MAX - BETA_MIN); // beta(1) = 20
+ */
 export const BETA_MAX = 20;
 
 /** T(s) = int_0^s beta(r) dr for beta(r) = beta_min + r (beta_max - beta_min). */
