@@ -2,7 +2,11 @@
 // logic read, with its path ("runs[3].evals[2].metrics.w2 = -5 is negative"), so a bad file is
 // refused with a message instead of crashing a report with a TypeError. Unknown extra fields pass.
 
-/** Metrics that cannot be negative, and why (shown in the message). */
+/**
+ * Metrics that cannot be negative, and why (shown in the message).
+ * @example
+ * NON_NEGATIVE_METRICS["fid"]; // "FID is a squared distance"
+ */
 export const NON_NEGATIVE_METRICS: Record<string, string> = {
   w2: "W2 is a distance",
   fid: "FID is a squared distance",

@@ -3,7 +3,11 @@
 // often a run was resumed, the folder it was written to).
 import type { ResultsFile } from "./schema.ts";
 
-/** Keys whose values are timings or resume bookkeeping, not figures. */
+/**
+ * Keys whose values are timings or resume bookkeeping, not figures.
+ * @example
+ * NOT_FIGURES.has("seconds"); // true: timings may differ between sessions
+ */
 export const NOT_FIGURES = new Set(["seconds", "sessions", "resumedFrom"]);
 
 function normalise(v: unknown, outDir: string): unknown {

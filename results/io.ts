@@ -6,7 +6,11 @@ import { resultsProblems } from "./check.ts";
 import { fileStamp } from "./file-stamp.ts";
 import { RESULTS_SCHEMA, type ResultsFile } from "./schema.ts";
 
-/** JSON with object keys sorted, so equal configs hash equally. */
+/**
+ * JSON with object keys sorted, so equal configs hash equally.
+ * @example
+ * stableJson({ b: 1, a: [2, { d: undefined, c: 3 }] }); // '{"a":[2,{"c":3}],"b":1}'
+ */
 export function stableJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
   if (v && typeof v === "object") {
@@ -19,12 +23,20 @@ export function stableJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** Short SHA-256 of a value's stable JSON. */
+/**
+ * Short SHA-256 of a value's stable JSON.
+ * @example
+ * configHash({ steps: 8 }); // "c069d397df56c446"
+ */
 export function configHash(v: unknown): string {
   return createHash("sha256").update(stableJson(v)).digest("hex").slice(0, 16);
 }
 
-/** A results file that cannot be read or does not match the schema; the message names both. */
+/**
+ * A results file that cannot be read or does not match the schema; the message names both.
+ * @example
+ * throw new ResultsFileError("runs/x/results.json: not JSON");
+ */
 export class ResultsFileError extends Error {
   constructor(message: string) {
     super(message);

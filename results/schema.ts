@@ -3,6 +3,12 @@
 
 import type { GridKind } from "../core/solve/time-grid.ts";
 
+/**
+ * The schema tag every results.json carries in its `schema` field; a file with another tag is
+ * refused.
+ * @example
+ * results.schema === RESULTS_SCHEMA; // true for a file this version reads ("fmbench/results@1")
+ */
 export const RESULTS_SCHEMA = "fmbench/results@1";
 
 /**
