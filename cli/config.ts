@@ -6,7 +6,12 @@ import { defaultSettings, SOLVER_SETTINGS } from "../harness/suites/toy2d.ts";
 import type { SuiteConfig } from "../harness/suites/types.ts";
 import { dataDirOf, list, num, parseSeeds, UsageError, type Values } from "./flags.ts";
 
-/** Build the suite config from flags and the registry (throws UsageError/UnknownNameError). */
+/**
+ * Build the suite config from flags and the registry (throws UsageError/UnknownNameError).
+ * @example
+ * const config = buildConfig(parseFlags(["--datasets", "moons"]).values, await discoverPlugins());
+ * config.datasets; // ["moons"]
+ */
 export function buildConfig(v: Values, reg: Registry): SuiteConfig {
   const suite = SUITES[v.suite!];
   if (!suite) throw new UnknownNameError("suite", v.suite!, Object.keys(SUITES));

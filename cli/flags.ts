@@ -2,6 +2,11 @@
 // engine imports, so that the launcher (cli/launch.ts) can parse flags without loading tfjs.
 import { parseArgs } from "node:util";
 
+/**
+ * The bench CLI's flags in node:util parseArgs form, with their defaults.
+ * @example
+ * FLAGS.suite.default; // "toy2d"
+ */
 export const FLAGS = {
   suite: { type: "string", default: "toy2d" },
   budget: { type: "string" },
@@ -47,7 +52,11 @@ export function dataDirOf(flag: string | undefined, env: string | undefined): st
   return flag ?? (env || "data");
 }
 
-/** A bad flag value; the CLI exits 2 with this message. */
+/**
+ * A bad flag value; the CLI exits 2 with this message.
+ * @example
+ * throw new UsageError(`--lr must be a number > 0, got "0"`);
+ */
 export class UsageError extends Error {
   constructor(message: string) {
     super(message);
@@ -55,6 +64,13 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * A comma-list flag value split into trimmed items, or undefined for an absent flag or "all"
+ * (an empty list throws UsageError naming the valid items).
+ * @example
+ * list("moons, 8gaussians", ["moons", "8gaussians"], "datasets"); // ["moons", "8gaussians"]
+ * list("all", ["moons"], "datasets"); // undefined
+ */
 export function list(v: string | undefined, all: string[], what: string): string[] | undefined {
   if (v === undefined || v === "all") return undefined;
   const items = v.split(",").map((s) => s.trim()).filter(Boolean);
@@ -124,6 +140,12 @@ export function parseSeeds(
   return values;
 }
 
+/**
+ * Parse --shard "I/N" (shard I of N, 0 <= I < N); undefined when the flag is absent, UsageError
+ * when malformed.
+ * @example
+ * parseShard("1/4"); // { index: 1, count: 4 }
+ */
 export function parseShard(v: string | undefined): { index: number; count: number } | undefined {
   if (v === undefined) return undefined;
   const m = /^(\d+)\/(\d+)$/.exec(v);
@@ -148,6 +170,12 @@ export function parseJobs(v: string | undefined): string | undefined {
 
 export type Values = ReturnType<typeof parseFlags>["values"];
 
+/**
+ * Parse the bench CLI's argv against FLAGS (strict; no positionals); an unknown or malformed
+ * flag throws UsageError listing the valid flags.
+ * @example
+ * parseFlags(["--datasets", "moons"]).values.datasets; // "moons"
+ */
 export function parseFlags(argv: string[]) {
   try {
     return parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false });

@@ -13,6 +13,12 @@ import { lastWebgpuDevice } from "../harness/backend/webgpu-device.ts";
 import { unexpectedMessage } from "./explain-error.ts";
 import { tf } from "../core/tf.ts";
 
+/**
+ * The text `fmbench help` prints (also after the error for a missing or unknown command): the
+ * commands and their arguments.
+ * @example
+ * console.log(USAGE); // "fmbench <command> [args]\n\n  bench [flags] ..."
+ */
 export const USAGE = `fmbench <command> [args]
 
   bench [flags]        the benchmark (as deno task bench; --help lists its flags)
@@ -82,7 +88,11 @@ async function convMicro(args: string[]): Promise<number> {
   return 0;
 }
 
-/** Dispatch a command; returns the exit code. */
+/**
+ * Dispatch a command; returns the exit code.
+ * @example
+ * Deno.exit(await main(Deno.args)); // e.g. main(["report", "runs/x"]) -> 0
+ */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {

@@ -16,7 +16,11 @@ export interface DataDownload {
   envFile?: string;
 }
 
-/** The FID Inception weights' download (pytorch-fid's GitHub release; see harness/metrics/fid). */
+/**
+ * The FID Inception weights' download (pytorch-fid's GitHub release; see harness/metrics/fid).
+ * @example
+ * INCEPTION_DOWNLOAD.hosts; // ["github.com", "release-assets.githubusercontent.com"]
+ */
 export const INCEPTION_DOWNLOAD: DataDownload = {
   what: "FID Inception weights",
   hosts: ["github.com", "release-assets.githubusercontent.com"],
@@ -27,6 +31,8 @@ export const INCEPTION_DOWNLOAD: DataDownload = {
 /**
  * What each suite touches besides its output folder. Kept here rather than read from the suites,
  * which would load tfjs into the launcher; tests/launch_test.ts checks it against harness/.
+ * @example
+ * SUITE_NEEDS["toy2d"]; // { dataDir: false, downloads: [] }
  */
 export const SUITE_NEEDS: Record<string, { dataDir: boolean; downloads: DataDownload[] }> = {
   toy2d: { dataDir: false, downloads: [] },

@@ -2,7 +2,11 @@
 import { SUITES } from "../harness/suites/mod.ts";
 import { FLAGS } from "./flags.ts";
 
-/** The text `deno task bench --help` prints. */
+/**
+ * The text `deno task bench --help` prints.
+ * @example
+ * console.log(HELP); // "fmbench: train and compare flow-matching recipes\n\nUsage: ..."
+ */
 export const HELP = `fmbench: train and compare flow-matching recipes
 
 Usage: deno task bench [flags]

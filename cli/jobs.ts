@@ -21,7 +21,11 @@ import { mergeResults } from "../reports/merge.ts";
 /** Memory a worker may need: the MLP suites are small; a U-Net's wasm heap grows to GBs. */
 const WORKER_BYTES = { vector: 0.75 * 2 ** 30, image: 3 * 2 ** 30 };
 
-/** Bytes of memory available to new processes (Linux /proc/meminfo), or undefined. */
+/**
+ * Bytes of memory available to new processes (Linux /proc/meminfo), or undefined.
+ * @example
+ * availableMemory(); // 121345245184 on Linux; undefined where /proc/meminfo is unreadable
+ */
 export function availableMemory(): number | undefined {
   try {
     const info = Deno.readTextFileSync("/proc/meminfo");
@@ -82,7 +86,11 @@ export function resolveJobs(
   return { jobs: Math.max(1, jobs), why };
 }
 
-/** Where shard `index` of `count` of a --jobs run lives. */
+/**
+ * Where shard `index` of `count` of a --jobs run lives.
+ * @example
+ * shardDir("runs/x", 1, 4); // "runs/x/shards/shard-1-of-4"
+ */
 export function shardDir(outDir: string, index: number, count: number): string {
   return `${outDir}/shards/shard-${index}-of-${count}`;
 }

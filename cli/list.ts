@@ -3,7 +3,11 @@
 import type { Registry } from "../harness/registry.ts";
 import { SUITES } from "../harness/suites/mod.ts";
 
-/** Print the plugin inventory, the suites and the load failures. */
+/**
+ * Print the plugin inventory, the suites and the load failures.
+ * @example
+ * printList(await discoverPlugins()); // kind  name  family  description ...
+ */
 export function printList(reg: Registry) {
   const rows = reg.entries.map((e) => [e.kind, e.name, e.family ?? "", e.description]);
   const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length), 6));

@@ -28,7 +28,11 @@ read is refused with the field named; one about to be overwritten is moved aside
 
 const VALID_FLAGS = "--merge, --out <dir>, --allow-mixed-commits, -h/--help";
 
-/** A user-facing failure: the message is printed as is and the CLI exits with `code`. */
+/**
+ * A user-facing failure: the message is printed as is and the CLI exits with `code`.
+ * @example
+ * throw new CliError("no results.json in runs/x", 1);
+ */
 export class CliError extends Error {
   constructor(message: string, readonly code = 1) {
     super(message);
@@ -49,6 +53,9 @@ async function write(path: string, text: string): Promise<void> {
 /**
  * Run the report CLI on `args` (without the program name) and return the exit code:
  * 0 success, 1 failure (missing or bad results, merge error), 2 usage error.
+ * @example
+ * await main(["runs/x"]); // 0: runs/x/report.html re-rendered
+ * await main(["--merge", "--out", "runs/all", "runs/a", "runs/b"]); // 0
  */
 export async function main(args: string[]): Promise<number> {
   let parsed;
