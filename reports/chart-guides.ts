@@ -1,7 +1,11 @@
 // Guides for the quality-vs-NFE charts: where to cap the y axis so one method's off-scale
 // values do not flatten every other curve, and the floor a perfect model would reach.
 
-/** Values above this many times the upper quartile are drawn at the cap, with a marker. */
+/**
+ * Values above this many times the upper quartile are drawn at the cap, with a marker.
+ * @example
+ * const cap = OFF_SCALE_FACTOR * 0.7; // 7: the cap when the upper quartile is 0.7
+ */
 export const OFF_SCALE_FACTOR = 10;
 
 /**

@@ -23,7 +23,11 @@ export interface Chart {
   runId?: string;
 }
 
-/** Categorical palette (Observable 10): colour i goes to the i-th series. */
+/**
+ * Categorical palette (Observable 10): colour i goes to the i-th series.
+ * @example
+ * const color = colors.get(series) ?? PALETTE[0]; // "#4269d0" for a series without a colour
+ */
 export const PALETTE = [
   "#4269d0",
   "#efb118",
@@ -37,9 +41,17 @@ export const PALETTE = [
   "#9498a0",
 ];
 
-/** Largest number of generated points drawn per sample scatter. */
+/**
+ * Largest number of generated points drawn per sample scatter.
+ * @example
+ * const stride = Math.ceil(10000 / MAX_SCATTER_POINTS); // 5: every 5th of 10,000 points is drawn
+ */
 export const MAX_SCATTER_POINTS = 2000;
-/** Largest number of trajectories drawn per sample scatter. */
+/**
+ * Largest number of trajectories drawn per sample scatter.
+ * @example
+ * const drawn = run.samples!.trajectories!.slice(0, MAX_TRAJECTORIES); // at most 16
+ */
 export const MAX_TRAJECTORIES = 16;
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -53,7 +65,12 @@ interface SvgElement {
 
 // One linkedom document serves every chart; Plot only creates elements in it.
 let doc: unknown;
-/** The shared linkedom document Plot draws into. */
+/**
+ * The shared linkedom document Plot draws into.
+ * @example
+ * const marks = [Plot.line(rows, { x: "step", y: "loss" })];
+ * const el = Plot.plot({ document: plotDocument(), marks });
+ */
 // deno-lint-ignore no-explicit-any
 export function plotDocument(): any {
   // deno-lint-ignore no-explicit-any
@@ -64,6 +81,8 @@ export function plotDocument(): any {
 /**
  * The colour of every series of a report, in legend order (results.methods order): keyed by
  * the series name (reports/colors.ts), so a method has the same colour in every report.
+ * @example
+ * seriesColors(results).get("OT-CFM"); // "#6cc5b0"
  */
 export function seriesColors(results: ResultsFile): Map<string, string> {
   const labels = seriesLabels(results);
@@ -79,6 +98,9 @@ const ROUNDED_ATTRS = /\s(d|transform|cx|cy|x|y|x1|x2|y1|y2|r|width|height|point
 /**
  * Rename every id="..." in an SVG string (and its url(#...)/href="#..." references) to
  * `${prefix}${k}` for k = 1, 2, ... in document order.
+ * @example
+ * renameSvgIds('<clipPath id="p7"/><g clip-path="url(#p7)"/>', "c");
+ * // '<clipPath id="c1"/><g clip-path="url(#c1)"/>'
  */
 export function renameSvgIds(svg: string, prefix: string): string {
   const ids = [...svg.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
@@ -96,6 +118,9 @@ export function renameSvgIds(svg: string, prefix: string): string {
 /**
  * Make Plot's output standalone, compact and deterministic: xmlns on the root, coordinates
  * rounded to 0.01 px, Plot's global-counter ids renamed to clip-1, clip-2, ...
+ * @example
+ * const svg = finishSvg(Plot.plot({ document: plotDocument(), marks }));
+ * // '<svg xmlns="http://www.w3.org/2000/svg" ...>'
  */
 export function finishSvg(el: SvgElement): string {
   if (el.tagName.toLowerCase() !== "svg") {
@@ -116,7 +141,11 @@ function tick(v: number): string {
   return formatNumber(v);
 }
 
-/** Log-axis ticks at 1, 2 and 5 times powers of ten covering [lo, hi] (at least two ticks). */
+/**
+ * Log-axis ticks at 1, 2 and 5 times powers of ten covering [lo, hi] (at least two ticks).
+ * @example
+ * logTicks(0.3, 40); // [0.5, 1, 2, 5, 10, 20]
+ */
 export function logTicks(lo: number, hi: number): number[] {
   if (!(lo > 0 && hi >= lo)) return [];
   const ticks: number[] = [];
@@ -182,6 +211,8 @@ const SWEPT = new Set(["steps", "rtol", "atol"]);
 /**
  * Quality (W2 or FID) against NFE for one dataset: x = NFE on a log scale, one line per
  * series, one facet per solver. Null when no eval has both a positive NFE and the metric.
+ * @example
+ * const chart = qualityVsNfeChart(results, "moons"); // chart?.svg: "<svg xmlns=...>...</svg>"
  */
 export function qualityVsNfeChart(
   results: ResultsFile,
@@ -363,7 +394,11 @@ export function qualityVsNfeChart(
   };
 }
 
-/** Training-loss curves (loss against step) of every series on one dataset; null if none. */
+/**
+ * Training-loss curves (loss against step) of every series on one dataset; null if none.
+ * @example
+ * const chart = trainingChart(results, "moons"); // chart?.kind: "training"
+ */
 export function trainingChart(
   results: ResultsFile,
   dataset: string,
@@ -453,6 +488,8 @@ function sampleDomain(runs: RunRecord[]): [number, number] | null {
 /**
  * Scatter plots of generated 2-D samples, one per run that has `samples.points`, with a few
  * sampling trajectories as grey lines (open circle = source point). All share one view.
+ * @example
+ * const charts = sampleCharts(results, "moons"); // one "samples" chart per series with points
  */
 export function sampleCharts(
   results: ResultsFile,

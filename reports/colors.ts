@@ -1,7 +1,11 @@
 // One colour per method, the same in every report: keyed by the method's name, never by its
 // position in a run (which changes with --methods, shards and dropped-in paths).
 
-/** Fixed colours of the built-in methods (Observable 10, in the order the suites list them). */
+/**
+ * Fixed colours of the built-in methods (Observable 10, in the order the suites list them).
+ * @example
+ * METHOD_COLORS["FM w/ OT"]; // "#4269d0"
+ */
 export const METHOD_COLORS: Record<string, string> = {
   "FM w/ OT": "#4269d0",
   "FM w/ Diffusion": "#efb118",
@@ -14,7 +18,11 @@ export const METHOD_COLORS: Record<string, string> = {
   "OT-CFM (Sinkhorn)": "#9c6b4e",
 };
 
-/** Colours for every other name (a dropped-in path's "FM w/ <path>", "label [model]"). */
+/**
+ * Colours for every other name (a dropped-in path's "FM w/ <path>", "label [model]").
+ * @example
+ * EXTRA_COLORS.length; // 10: the slots colorsFor hashes other names into
+ */
 export const EXTRA_COLORS = [
   "#1b9e77",
   "#d95f02",

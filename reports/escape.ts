@@ -8,12 +8,20 @@ const ENTITIES: Record<string, string> = {
   "'": "&#39;",
 };
 
-/** Escape a value for HTML text or a double/single-quoted attribute value. */
+/**
+ * Escape a value for HTML text or a double/single-quoted attribute value.
+ * @example
+ * escapeHtml(`<b>"FM" & 'OT'</b>`); // "&lt;b&gt;&quot;FM&quot; &amp; &#39;OT&#39;&lt;/b&gt;"
+ */
 export function escapeHtml(value: unknown): string {
   return String(value ?? "").replace(/[&<>"']/g, (c) => ENTITIES[c]);
 }
 
-/** Markup that is already safe (built by `markup` or from trusted generator output). */
+/**
+ * Markup that is already safe (built by `markup` or from trusted generator output).
+ * @example
+ * markup`<p>${new SafeHtml("<b>kept</b>")}</p>`.value; // "<p><b>kept</b></p>"
+ */
 export class SafeHtml {
   constructor(readonly value: string) {}
   toString(): string {
@@ -21,7 +29,11 @@ export class SafeHtml {
   }
 }
 
-/** Mark trusted markup (our own templates, or SVG serialised by linkedom) as safe. */
+/**
+ * Mark trusted markup (our own templates, or SVG serialised by linkedom) as safe.
+ * @example
+ * markup`<div>${raw(chart.svg)}</div>`; // the SVG is inserted unescaped
+ */
 export function raw(markup: string): SafeHtml {
   return new SafeHtml(markup);
 }
@@ -46,7 +58,12 @@ export function markup(strings: TemplateStringsArray, ...values: unknown[]): Saf
 
 const DATA_IMAGE = /^data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/]+={0,2}$/;
 
-/** The URI if it is an inline base64 raster image (safe for `<img src>`), else null. */
+/**
+ * The URI if it is an inline base64 raster image (safe for `<img src>`), else null.
+ * @example
+ * safeDataImageUri("data:image/png;base64,iVBORw0KGgo="); // "data:image/png;base64,iVBORw0KGgo="
+ * safeDataImageUri("javascript:alert(1)"); // null
+ */
 export function safeDataImageUri(uri: unknown): string | null {
   return typeof uri === "string" && DATA_IMAGE.test(uri) ? uri : null;
 }

@@ -31,7 +31,11 @@ export interface ShardSummary {
  */
 export type MergedManifest = RunManifest & { mergedFrom?: ShardSummary[] };
 
-/** Raised when shards cannot be merged; the message names the file(s) and what was expected. */
+/**
+ * Raised when shards cannot be merged; the message names the file(s) and what was expected.
+ * @example
+ * throw new MergeError(`runs/b: shard count 0 must be an integer >= 1`);
+ */
 export class MergeError extends Error {
   constructor(message: string) {
     super(message);
@@ -69,6 +73,9 @@ function unique<T>(items: T[], key: (t: T) => string): T[] {
  * the shards (earliest start, latest finish, wallSeconds = sum over shards) and lists them in
  * `manifest.mergedFrom`.
  * @throws MergeError naming the offending input and what was expected.
+ * @example
+ * const merged = mergeResults([shard0, shard1], { names: ["runs/a", "runs/b"] });
+ * (merged.manifest as MergedManifest).mergedFrom!.length; // 2
  */
 export function mergeResults(files: ResultsFile[], opts: MergeOptions = {}): ResultsFile {
   if (files.length === 0) throw new MergeError("nothing to merge: no results files were given");

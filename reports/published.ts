@@ -14,7 +14,11 @@ export interface PublishedTableRow {
   values: Partial<Record<ColumnKey, number>>;
 }
 
-/** The solver whose NFE stand comparable beside torchdiffeq-counted published figures. */
+/**
+ * The solver whose NFE stand comparable beside torchdiffeq-counted published figures.
+ * @example
+ * publishedNote(TORCHDIFFEQ_SOLVER, rows); // says the measured NFE compare with torchdiffeq's
+ */
 export const TORCHDIFFEQ_SOLVER = "dopri5-torchdiffeq";
 
 /**
@@ -44,6 +48,9 @@ export type TableLine<R> = { run: R } | { published: PublishedTableRow };
  * Measured rows grouped by method with each group's published rows right after it; groups in
  * Table 1's order, then the others as they come (measured first), so a published recipe that was
  * not measured still appears where Table 1 puts it.
+ * @example
+ * const lines = interleave(rows, publishedTableRows(results, "cifar10"));
+ * // measured "DDPM-style", then published "DDPM", ..., in Table 1's order
  */
 export function interleave<R extends { methodLabel: string }>(
   rows: R[],
@@ -69,7 +76,12 @@ function figure(v: number | undefined, key: ColumnKey): string {
   return key === "nfe" ? String(v) : v.toFixed(2);
 }
 
-/** A published row: greyed, tagged "published", its source in place of the recipe. */
+/**
+ * A published row: greyed, tagged "published", its source in place of the recipe.
+ * @example
+ * renderPublishedRow(publishedTableRows(results, "cifar10")[0], columns).value;
+ * // '<tr class="published"><th scope="row"><span class="method">DDPM</span> ...'
+ */
 export function renderPublishedRow(row: PublishedTableRow, columns: TableColumn[]): SafeHtml {
   const cells = columns.map((c) => {
     const v = row.values[c.key];
@@ -88,7 +100,11 @@ export function renderPublishedRow(row: PublishedTableRow, columns: TableColumn[
 arXiv:${row.source.arxiv}${same}</div></th>${cells}</tr>`;
 }
 
-/** The note under a table with published rows: sources, and which controller counted the NFE. */
+/**
+ * The note under a table with published rows: sources, and which controller counted the NFE.
+ * @example
+ * const note = publishedNote("dopri5", publishedTableRows(results, "cifar10"));
+ */
 export function publishedNote(solver: string, rows: PublishedTableRow[]): SafeHtml {
   const sources = [...new Set(rows.map((r) => r.source))];
   const comparable = solver === TORCHDIFFEQ_SOLVER

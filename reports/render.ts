@@ -32,7 +32,11 @@ import {
 } from "./table.ts";
 import { commandLine } from "../results/command.ts";
 
-/** Section ids every report has, in page order (the browser check looks for each). */
+/**
+ * Section ids every report has, in page order (the browser check looks for each).
+ * @example
+ * SECTION_IDS[0]; // "comparison": the report has <section id="comparison">
+ */
 export const SECTION_IDS = [
   "comparison",
   "quality-vs-nfe",
@@ -340,7 +344,12 @@ interface FailureRow {
   reason: string;
 }
 
-/** Every failed run, failed eval, missing headline metric and plugin load failure. */
+/**
+ * Every failed run, failed eval, missing headline metric and plugin load failure.
+ * @example
+ * collectFailures(results)[0];
+ * // { kind: "run", dataset: "moons", method: "2-RF", where: "mlp/default", reason: "..." }
+ */
 export function collectFailures(results: ResultsFile): FailureRow[] {
   const rows: FailureRow[] = [];
   const q = results.headline.quality;
@@ -584,6 +593,8 @@ screen against marking noise, not a significance test.</dd>
  * Render a results file as one self-contained HTML document: inline CSS (screen and print),
  * inline SVG charts, data-URI images, no scripts and no external resources. Every string from
  * the results file is escaped.
+ * @example
+ * await Deno.writeTextFile("runs/x/report.html", renderReport(results));
  */
 export function renderReport(results: ResultsFile): string {
   const ctx: Ctx = {

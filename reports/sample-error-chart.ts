@@ -24,7 +24,12 @@ interface ErrorPoint {
   tip: string;
 }
 
-/** Log ticks: 1-2-5 steps over a few decades, powers of ten (at most ~8) over many. */
+/**
+ * Log ticks: 1-2-5 steps over a few decades, powers of ten (at most ~8) over many.
+ * @example
+ * errorTicks(0.01, 1); // [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1]
+ * errorTicks(1e-8, 1); // [1e-8, 0.000001, 0.0001, 0.01, 1]
+ */
 export function errorTicks(lo: number, hi: number): number[] {
   if (!(lo > 0 && hi >= lo)) return [];
   const decades = Math.log10(hi / lo);
@@ -41,6 +46,8 @@ export function errorTicks(lo: number, hi: number): number[] {
  * Log-log chart of the sampling error (MSE per dimension against the reference solution) by
  * NFE for one data set: one panel per fixed-step solver, one line per series. Null when no
  * evaluation has a positive error.
+ * @example
+ * const chart = sampleErrorChart(results, "moons"); // chart?.kind: "sampling-error"
  */
 export function sampleErrorChart(
   results: ResultsFile,

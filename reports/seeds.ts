@@ -11,7 +11,11 @@ export function seedOf(results: ResultsFile, run: RunRecord): number {
   return run.seed ?? results.manifest.seed;
 }
 
-/** The distinct seeds of a results file, ascending. */
+/**
+ * The distinct seeds of a results file, ascending.
+ * @example
+ * seedsIn(results); // [0, 1, 2] for a run with --seeds 3
+ */
 export function seedsIn(results: ResultsFile): number[] {
   return [...new Set(results.runs.map((r) => seedOf(results, r)))].sort((a, b) => a - b);
 }
@@ -45,7 +49,11 @@ export function meanSd(xs: number[]): { mean: number; sd: number; n: number } {
   return { mean, sd: Math.sqrt(ss / (n - 1)), n };
 }
 
-/** The rule for the best-value mark, as the report states it. */
+/**
+ * The rule for the best-value mark, as the report states it.
+ * @example
+ * markup`<p class="note">${BEST_RULE}.</p>`; // "★ marks the lowest mean in a column ..."
+ */
 export const BEST_RULE = "★ marks the lowest mean in a column only where it is lower than the " +
   "runner-up's by more than their combined spread √(s₁² + s₂²), where s is the standard " +
   "deviation across seeds (with one seed: the NLL's standard error, and 0 for the other " +

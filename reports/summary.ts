@@ -40,7 +40,11 @@ function runRow(res: ResultsFile, r: RunRecord): Array<{ text: string; value?: n
   ];
 }
 
-/** Rows of the summary: one per (data set, method, model); mean±sd over seeds when several. */
+/**
+ * Rows of the summary: one per (data set, method, model); mean±sd over seeds when several.
+ * @example
+ * summaryRows(results)[0].slice(0, 3); // ["dataset", "method", "w2 (dopri5)"]
+ */
 export function summaryRows(res: ResultsFile): string[][] {
   const q = res.headline.quality;
   const unit = res.headline.nll;
@@ -89,7 +93,11 @@ export function summaryRows(res: ResultsFile): string[][] {
   return rows;
 }
 
-/** Print the summary as an aligned table (markdown-compatible). */
+/**
+ * Print the summary as an aligned table (markdown-compatible).
+ * @example
+ * printSummary(results); // | dataset | method | w2 (dopri5) | NFE | ...
+ */
 export function printSummary(res: ResultsFile): void {
   const rows = summaryRows(res);
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));

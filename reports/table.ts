@@ -14,7 +14,11 @@ import { followsTable1, nllUnit, table1Order } from "./table1.ts";
 
 /** The table's columns, in display order. Lower is better for every one of them. */
 export type ColumnKey = "nll" | "quality" | "kid" | "nfe" | "straightness" | "trainTime";
-/** Every column; "kid" is shown only when the quality metric is FID (tableColumns). */
+/**
+ * Every column; "kid" is shown only when the quality metric is FID (tableColumns).
+ * @example
+ * COLUMN_KEYS.indexOf("quality"); // 1: the quality column comes right after NLL
+ */
 export const COLUMN_KEYS: ColumnKey[] = [
   "nll",
   "quality",
@@ -91,12 +95,20 @@ export interface DatasetTable {
   protocol?: string[];
 }
 
-/** Datasets in order of first appearance in the runs. */
+/**
+ * Datasets in order of first appearance in the runs.
+ * @example
+ * datasetsOf(results); // ["moons", "8gaussians", "checkerboard"]
+ */
 export function datasetsOf(results: ResultsFile): string[] {
   return [...new Set(results.runs.map((r) => r.dataset))];
 }
 
-/** Runs of one dataset, ordered as results.methods lists the methods, then by model. */
+/**
+ * Runs of one dataset, ordered as results.methods lists the methods, then by model.
+ * @example
+ * runsOf(results, "moons").map((r) => r.method); // ["FM w/ OT", "FM w/ Diffusion", ...]
+ */
 export function runsOf(results: ResultsFile, dataset: string): RunRecord[] {
   const order = new Map(results.methods.map((m, i) => [m.label, i]));
   const rank = (r: RunRecord) => order.get(r.method) ?? results.methods.length;
@@ -113,6 +125,8 @@ export function runsOf(results: ResultsFile, dataset: string): RunRecord[] {
  * The series name of every run (keyed by run id): the method label, with the model appended
  * in brackets only where a method was trained with more than one model on some dataset.
  * Charts and tables use it for legends and colours.
+ * @example
+ * seriesLabels(results).get(run.id); // "FM w/ OT", or "FM w/ OT [unet/small]" when models differ
  */
 export function seriesLabels(results: ResultsFile): Map<string, string> {
   const models = new Map<string, Set<string>>();
@@ -131,7 +145,12 @@ export function seriesLabels(results: ResultsFile): Map<string, string> {
   );
 }
 
-/** Render a solver setting compactly, e.g. "rtol=1e-5, atol=1e-5" or "steps=8". */
+/**
+ * Render a solver setting compactly, e.g. "rtol=1e-5, atol=1e-5" or "steps=8".
+ * @example
+ * formatSetting({ rtol: 1e-5, atol: 1e-5 }); // "rtol=1e-5, atol=1e-5"
+ * formatSetting({ steps: 8, grid: "edm" }); // "steps=8, grid=edm"
+ */
 export function formatSetting(
   setting: Readonly<Record<string, number | string | undefined>> | undefined,
 ): string {
@@ -140,7 +159,13 @@ export function formatSetting(
     .join(", ");
 }
 
-/** Format a number for display: integers exactly, otherwise three significant digits. */
+/**
+ * Format a number for display: integers exactly, otherwise three significant digits.
+ * @example
+ * formatNumber(42); // "42"
+ * formatNumber(0.012345); // "0.0123"
+ * formatNumber(0.000123); // "1.23e-4"
+ */
 export function formatNumber(v: number): string {
   if (!Number.isFinite(v)) return String(v);
   if (Number.isInteger(v) && Math.abs(v) < 1e7) return String(v);
@@ -150,14 +175,24 @@ export function formatNumber(v: number): string {
   return v.toExponential(2).replace(/\.?0+e/, "e");
 }
 
-/** Format a mean with its standard error, both rounded to the stderr's two leading digits. */
+/**
+ * Format a mean with its standard error, both rounded to the stderr's two leading digits.
+ * @example
+ * formatWithError(3.14159, 0.0123); // "3.142 ± 0.012"
+ */
 export function formatWithError(v: number, stderr: number | undefined): string {
   if (stderr === undefined || !Number.isFinite(stderr) || stderr <= 0) return formatNumber(v);
   const decimals = Math.max(0, Math.min(6, 1 - Math.floor(Math.log10(stderr))));
   return `${v.toFixed(decimals)} ± ${stderr.toFixed(decimals)}`;
 }
 
-/** Format a duration in seconds as "12.3 s", "4m 05s" or "1h 02m". */
+/**
+ * Format a duration in seconds as "12.3 s", "4m 05s" or "1h 02m".
+ * @example
+ * formatDuration(7.5); // "7.50 s"
+ * formatDuration(245); // "4m 05s"
+ * formatDuration(3725); // "1h 02m"
+ */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return String(seconds);
   if (seconds < 60) return `${seconds < 10 ? seconds.toFixed(2) : seconds.toFixed(1)} s`;
@@ -322,7 +357,12 @@ function runCells(run: RunRecord, results: ResultsFile): Record<ColumnKey, Table
   return { nll: nllCell(run, results), quality, kid, nfe, straightness, trainTime };
 }
 
-/** The column headers for a results file's headline conventions (and its number of seeds). */
+/**
+ * The column headers for a results file's headline conventions (and its number of seeds).
+ * @example
+ * tableColumns(results).map((c) => c.key);
+ * // toy2d: ["nll", "quality", "nfe", "straightness", "trainTime"] (FID suites add "kid")
+ */
 export function tableColumns(results: ResultsFile): TableColumn[] {
   const n = seedsIn(results).length;
   const cols = headlineColumns(results);
@@ -419,7 +459,11 @@ function seedCell(cells: TableCell[], key: ColumnKey): TableCell {
   };
 }
 
-/** Build the comparison tables (one per dataset) from a results file. */
+/**
+ * Build the comparison tables (one per dataset) from a results file.
+ * @example
+ * const [table] = buildTables(results); // table.dataset: "moons"; table.rows: one per series
+ */
 export function buildTables(results: ResultsFile): DatasetTable[] {
   const methods = new Map(results.methods.map((m) => [m.label, m]));
   const series = seriesLabels(results);
@@ -490,7 +534,12 @@ export function buildTables(results: ResultsFile): DatasetTable[] {
   });
 }
 
-/** Human-readable parameter count: 1234 -> "1.23k". */
+/**
+ * Human-readable parameter count: 1234 -> "1.23k".
+ * @example
+ * formatCount(1234); // "1.23k"
+ * formatCount(2_500_000); // "2.5M"
+ */
 export function formatCount(n: number): string {
   if (!Number.isFinite(n)) return String(n);
   if (n >= 1e6) return `${Number((n / 1e6).toPrecision(3))}M`;
@@ -535,6 +584,8 @@ function renderRowHead(row: TableRow, color: string | undefined): SafeHtml {
 /**
  * Render one dataset's table as HTML. `colors` maps series names to CSS colours (trusted,
  * generated by charts.ts) for the swatch linking a row to the charts.
+ * @example
+ * const html = buildTables(results).map((t) => renderTable(t, seriesColors(results)));
  */
 export function renderTable(table: DatasetTable, colors?: Map<string, string>): SafeHtml {
   const head = table.columns.map((c) =>

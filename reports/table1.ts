@@ -3,7 +3,11 @@
 import type { ResultsFile } from "../results/schema.ts";
 import { headlineNll } from "../results/headline.ts";
 
-/** Table 1's rows, as fmbench labels them (DDPM is fmbench's "DDPM-style"). */
+/**
+ * Table 1's rows, as fmbench labels them (DDPM is fmbench's "DDPM-style").
+ * @example
+ * TABLE1_ORDER.indexOf("FM w/ OT"); // 4: the last of Table 1's rows
+ */
 export const TABLE1_ORDER = [
   "DDPM-style",
   "Score Matching",
@@ -12,7 +16,11 @@ export const TABLE1_ORDER = [
   "FM w/ OT",
 ];
 
-/** Suites whose comparison table follows Table 1's order (image suites with bits/dim). */
+/**
+ * Suites whose comparison table follows Table 1's order (image suites with bits/dim).
+ * @example
+ * followsTable1(results); // true for a cifar10 run, false for toy2d
+ */
 export function followsTable1(results: ResultsFile): boolean {
   return results.suite === "cifar10";
 }
@@ -49,7 +57,12 @@ export function dequantSamples(results: ResultsFile, dataset?: string): number |
   return ks.size === 1 ? [...ks][0] : "varies";
 }
 
-/** The NLL column's unit line: "nats", or "bits/dim, K = 20" (K per cell when runs differ). */
+/**
+ * The NLL column's unit line: "nats", or "bits/dim, K = 20" (K per cell when runs differ).
+ * @example
+ * nllUnit(results, "cifar10"); // "bits/dim, K = 20" (the paper budget)
+ * nllUnit(toyResults); // "nats"
+ */
 export function nllUnit(results: ResultsFile, dataset?: string): string {
   if (results.headline.nll !== "bpd") return "nats";
   const k = dequantSamples(results, dataset);
