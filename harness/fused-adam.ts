@@ -11,6 +11,9 @@ type NamedTensor = { name: string; tensor: tf.Tensor };
  * host arrays: m and v live in JS, and each variable gets one new tensor per step. `clipNorm` > 0
  * first scales all gradients by min(1, clipNorm / (global norm + 1e-6)). getWeights/setWeights
  * use tfjs Adam's layout (iter, then every m, then every v), so checkpoints are interchangeable.
+ * @example
+ * const opt = new FusedAdam(1e-3);
+ * opt.minimize(() => tf.sum(tf.square(w)) as tf.Scalar); // one Adam step on the variable w
  */
 export class FusedAdam extends tf.Optimizer {
   static get className(): string {

@@ -19,7 +19,12 @@ async function git(args: string[]): Promise<string | null> {
   }
 }
 
-/** Build the manifest for a run; git facts are "unknown" where git is unavailable. */
+/**
+ * Build the manifest for a run; git facts are "unknown" where git is unavailable.
+ * @example
+ * const manifest = await buildManifest(backend, 0, config, Deno.args);
+ * // { commit: "7de4437...", dirty: false, seed: 0, ... }
+ */
 export async function buildManifest(
   backend: BackendInfo,
   seed: number,

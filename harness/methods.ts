@@ -10,6 +10,8 @@ type NamedMethod = Omit<MethodEntry, "family"> & { optional?: boolean };
  * The comparison of Lipman et al. Table 1 (DDPM, Score Matching, ScoreFlow, FM w/ Diffusion, FM w/ OT)
  * plus OT-CFM and rectified flow (1-RF, 2-RF). Optional
  * methods run only when a filter names them (their label or coupling).
+ * @example
+ * NAMED_METHODS.find((m) => m.label === "2-RF")?.teacher; // "1-RF"
  */
 export const NAMED_METHODS: NamedMethod[] = [
   { label: "FM w/ OT", path: "cond-ot", coupling: "independent", loss: "cfm" },
@@ -39,6 +41,8 @@ export interface MethodFilter {
 /**
  * Resolve the method list: named methods whose plugins loaded, auto methods for other paths,
  * filtered by the CLI lists; teachers are added before the methods that need them.
+ * @example
+ * resolveMethods(reg, { methods: ["2-RF"] }).map((m) => m.label); // ["1-RF", "2-RF"]
  */
 export function resolveMethods(reg: Registry, filter: MethodFilter = {}): MethodEntry[] {
   const available = (m: Omit<MethodEntry, "family">) =>
@@ -82,7 +86,11 @@ export function resolveMethods(reg: Registry, filter: MethodFilter = {}): Method
   return orderWithTeachers(keep, withFamily);
 }
 
-/** Put each teacher before its students, pulling in teachers that the filter left out. */
+/**
+ * Put each teacher before its students, pulling in teachers that the filter left out.
+ * @example
+ * orderWithTeachers([twoRf], all).map((m) => m.label); // ["1-RF", "2-RF"]
+ */
 export function orderWithTeachers(keep: MethodEntry[], all: MethodEntry[]): MethodEntry[] {
   const out: MethodEntry[] = [];
   const visit = (m: MethodEntry, chain: string[]) => {

@@ -39,7 +39,12 @@ export function runId(
   return seed === undefined ? base : `${base}__s${seed}`;
 }
 
-/** The seeds of a config: its `seeds` list, or its one `seed`. */
+/**
+ * The seeds of a config: its `seeds` list, or its one `seed`.
+ * @example
+ * seedsOf({ ...config, seed: 0, seeds: [0, 1, 2] }); // [0, 1, 2]
+ * seedsOf({ ...config, seed: 5, seeds: undefined }); // [5]
+ */
 export function seedsOf(cfg: SuiteConfig): number[] {
   return cfg.seeds?.length ? cfg.seeds : [cfg.seed];
 }

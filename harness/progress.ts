@@ -31,7 +31,12 @@ export function progressStats(p: TrainProgress): string {
   }`;
 }
 
-/** A bar on a TTY (stderr), or a line every `every` seconds when not a terminal. */
+/**
+ * A bar on a TTY (stderr), or a line every `every` seconds when not a terminal.
+ * @example
+ * const sink = progressFor("moons FM w/ OT", { tty: false, every: 30 });
+ * sink.update({ step: 500, total: 2000, loss: 0.8312, itPerSec: 120 }); // a line every 30 s
+ */
 export function progressFor(
   label: string,
   opts: { tty?: boolean; every?: number } = {},

@@ -11,6 +11,11 @@ import {
 import type { Coupling, Loss, ModelPlugin, Path, PluginKind, Solver } from "../core/types.ts";
 import type { PluginEntry, PluginFailure } from "../results/schema.ts";
 
+/**
+ * The plugin kinds, each a folder under a plugin root (plugins/paths/, plugins/solvers/, ...).
+ * @example
+ * PLUGIN_KINDS.map((k) => new URL(`${k}/`, BUILTIN_PLUGINS)); // one folder per kind
+ */
 export const PLUGIN_KINDS: PluginKind[] = ["paths", "couplings", "losses", "models", "solvers"];
 
 const VALIDATE: Record<PluginKind, (v: never) => unknown> = {
@@ -40,7 +45,11 @@ export interface PluginConflict {
   files: string[];
 }
 
-/** The built-in plugin root (this repository's plugins/ folder). */
+/**
+ * The built-in plugin root (this repository's plugins/ folder).
+ * @example
+ * const reg = await discoverPlugins([BUILTIN_PLUGINS, new URL("file:///home/me/my-plugins/")]);
+ */
 export const BUILTIN_PLUGINS: URL = new URL("../plugins/", import.meta.url);
 
 /** Built-in plugin modules linked into a bundled build, by path under plugins/. */
@@ -59,7 +68,12 @@ export function preloadBuiltinPlugins(modules: Record<string, Record<string, unk
   preloaded = new Map(Object.entries(modules));
 }
 
-/** A file is a plugin if it is a .ts file, not a test, and does not start with "_". */
+/**
+ * A file is a plugin if it is a .ts file, not a test, and does not start with "_".
+ * @example
+ * isPluginFile("cond-ot.ts"); // true
+ * isPluginFile("_score.ts"); // false
+ */
 export function isPluginFile(name: string): boolean {
   return name.endsWith(".ts") && !name.startsWith("_") && !/[._]test\.ts$/.test(name) &&
     !name.endsWith(".d.ts");
@@ -172,14 +186,23 @@ function displayPath(url: URL): string {
   return path.startsWith(cwd + "/") ? path.slice(cwd.length + 1) : path;
 }
 
-/** Look up a plugin by name or throw an error listing the valid names. */
+/**
+ * Look up a plugin by name or throw an error listing the valid names.
+ * @example
+ * const solver = pick(reg.solvers, "solver", "rk4"); // throws UnknownNameError for "rk5"
+ */
 export function pick<T>(map: Map<string, T>, kind: string, name: string): T {
   const v = map.get(name);
   if (!v) throw new UnknownNameError(kind, name, [...map.keys()]);
   return v;
 }
 
-/** An unknown plugin, data set or method name; the CLI turns it into exit code 2. */
+/**
+ * An unknown plugin, data set or method name; the CLI turns it into exit code 2.
+ * @example
+ * new UnknownNameError("solver", "rk5", ["euler", "rk4"]).message;
+ * // 'unknown solver "rk5"; valid: euler, rk4'
+ */
 export class UnknownNameError extends Error {
   constructor(kind: string, name: string, valid: string[]) {
     super(`unknown ${kind} "${name}"; valid: ${valid.join(", ") || "(none loaded)"}`);

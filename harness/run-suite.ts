@@ -32,7 +32,14 @@ export interface RunSuiteOptions {
   onSaved?: (results: ResultsFile) => void;
 }
 
-/** The suite stopped on request; results.json holds everything finished (see `results`). */
+/**
+ * The suite stopped on request; results.json holds everything finished (see `results`).
+ * @example
+ * try { await runSuite(input); } catch (e) {
+ *   if (e instanceof SuiteInterrupted) console.log(e.message);
+ *   // "interrupted during [3/12] moons · 1-RF · mlp"
+ * }
+ */
 export class SuiteInterrupted extends Error {
   constructor(
     /** What results.json holds now. */

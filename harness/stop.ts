@@ -12,7 +12,11 @@ export interface StopRequest {
   readonly reason?: unknown;
 }
 
-/** Thrown at a safe point once a stop was requested; never recorded as a failure. */
+/**
+ * Thrown at a safe point once a stop was requested; never recorded as a failure.
+ * @example
+ * new Cancelled("SIGINT").message; // "cancelled: SIGINT"
+ */
 export class Cancelled extends Error {
   constructor(reason = "stop requested") {
     super(`cancelled: ${reason}`);

@@ -113,7 +113,12 @@ export async function savePairs(file: string, p: ReflowPairs): Promise<void> {
   await writeFileAtomic(`${file}.json`, JSON.stringify(p.provenance, null, 1));
 }
 
-/** Load cached pairs if their provenance matches what would be generated now. */
+/**
+ * Load cached pairs if their provenance matches what would be generated now.
+ * @example
+ * const pairs = await loadPairs("runs/x/reflow/moons__2-rf__mlp-default", expect);
+ * // null when the files are absent or their provenance differs
+ */
 export async function loadPairs(
   file: string,
   expect: Omit<ReflowProvenance, "nfe" | "file">,
@@ -133,7 +138,11 @@ export async function loadPairs(
   }
 }
 
-/** A Teacher serving random batches of cached pairs (deterministic in the batch seed). */
+/**
+ * A Teacher serving random batches of cached pairs (deterministic in the batch seed).
+ * @example
+ * const [x0, x1] = await teacherFrom(pairs).pairs(256, 7); // a batch of 256 cached pairs
+ */
 export function teacherFrom(pairs: ReflowPairs): TeacherWithProvenance {
   const { shape, n, teacher } = pairs.provenance;
   const dim = shape.reduce((a, b) => a * b, 1);

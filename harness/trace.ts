@@ -2,7 +2,11 @@
 // "fmbench-phase: <phase> <detail>" on stderr; FMBENCH_TRACE_PAUSE_MS=N then also pauses N ms at
 // each marker and between writing and renaming a durable file, so a test can aim a signal there.
 
-/** The prefix of every phase marker line. */
+/**
+ * The prefix of every phase marker line.
+ * @example
+ * line.startsWith(PHASE_PREFIX); // true for "fmbench-phase: train moons__1-rf__mlp-default"
+ */
 export const PHASE_PREFIX = "fmbench-phase:";
 
 function env(name: string): string | undefined {

@@ -54,7 +54,11 @@ export interface TrainOutcome {
   dispose(): void;
 }
 
-/** Thrown by the NaN/Inf guard: names the step and the loss value. */
+/**
+ * Thrown by the NaN/Inf guard: names the step and the loss value.
+ * @example
+ * throw new NonFiniteLossError("loss became NaN by step 1200 (path cond-ot, loss cfm); ...");
+ */
 export class NonFiniteLossError extends Error {}
 
 export interface TrainInput {

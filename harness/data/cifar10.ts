@@ -6,18 +6,60 @@ import { type Tensor, tf } from "../../core/tf.ts";
 import { verifyMd5 } from "./md5.ts";
 import { extractTarGz } from "./tar.ts";
 
-/** Official download address of the binary version. */
+/**
+ * Official download address of the binary version.
+ * @example
+ * const response = await fetch(CIFAR10_URL); // cifar-10-binary.tar.gz, checked with CIFAR10_MD5
+ */
 export const CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
-/** MD5 of cifar-10-binary.tar.gz as published on the CIFAR-10 page. */
+/**
+ * MD5 of cifar-10-binary.tar.gz as published on the CIFAR-10 page.
+ * @example
+ * await verifyMd5(join(dataDir, CIFAR10_ARCHIVE), CIFAR10_MD5);
+ */
 export const CIFAR10_MD5 = "c32a1d4ab5d03f1284b67883e8d87530";
-/** Archive file name, and the folder it extracts to. */
+/**
+ * Archive file name (in the data folder).
+ * @example
+ * join(resolveDataDir(), CIFAR10_ARCHIVE); // "/home/me/fmbench/data/cifar-10-binary.tar.gz"
+ */
 export const CIFAR10_ARCHIVE = "cifar-10-binary.tar.gz";
+/**
+ * The folder the archive extracts to, in the data folder; it holds the batch files.
+ * @example
+ * join(resolveDataDir(), CIFAR10_FOLDER, CIFAR10_TEST_FILES[0]);
+ * // "/home/me/fmbench/data/cifar-10-batches-bin/test_batch.bin"
+ */
 export const CIFAR10_FOLDER = "cifar-10-batches-bin";
-/** One record: 1 label byte then 1024 R, 1024 G, 1024 B bytes (row-major 32x32). */
+/**
+ * One record: 1 label byte then 1024 R, 1024 G, 1024 B bytes (row-major 32x32).
+ * @example
+ * CIFAR10_RECORDS_PER_FILE * CIFAR10_RECORD_BYTES; // 30730000: the size of each batch file
+ */
 export const CIFAR10_RECORD_BYTES = 3073;
+/**
+ * Records (images) in each of the six batch files.
+ * @example
+ * CIFAR10_TRAIN_FILES.length * CIFAR10_RECORDS_PER_FILE; // 50000 training images
+ */
 export const CIFAR10_RECORDS_PER_FILE = 10000;
+/**
+ * The training split's batch files, in order.
+ * @example
+ * CIFAR10_TRAIN_FILES[0]; // "data_batch_1.bin"
+ */
 export const CIFAR10_TRAIN_FILES = [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`);
+/**
+ * The test split's batch file.
+ * @example
+ * CIFAR10_TEST_FILES; // ["test_batch.bin"]
+ */
 export const CIFAR10_TEST_FILES = ["test_batch.bin"];
+/**
+ * The class names, indexed by label byte (0..9).
+ * @example
+ * CIFAR10_CLASSES[data.labels[0]]; // e.g. "cat" for label 3
+ */
 export const CIFAR10_CLASSES = [
   "airplane",
   "automobile",
@@ -67,7 +109,11 @@ export interface Cifar10Data {
   n: number;
 }
 
-/** Raised when the data is missing, cannot be obtained, or a file is malformed. */
+/**
+ * Raised when the data is missing, cannot be obtained, or a file is malformed.
+ * @example
+ * throw new Cifar10Error(whereToPutFiles(dataDir, "the download failed"));
+ */
 export class Cifar10Error extends Error {
   constructor(message: string) {
     super(message);
@@ -75,7 +121,11 @@ export class Cifar10Error extends Error {
   }
 }
 
-/** The data folder: the argument, else env FMBENCH_DATA_DIR, else "data". */
+/**
+ * The data folder: the argument, else env FMBENCH_DATA_DIR, else "data".
+ * @example
+ * resolveDataDir("data"); // "/home/me/fmbench/data" (an absolute path)
+ */
 export function resolveDataDir(dataDir?: string): string {
   let env: string | undefined;
   try {
@@ -102,7 +152,12 @@ async function removeIfThere(path: string): Promise<void> {
   });
 }
 
-/** The message that says exactly where to put the files by hand. */
+/**
+ * The message that says exactly where to put the files by hand.
+ * @example
+ * whereToPutFiles("data", "no network access");
+ * // "CIFAR-10 is not available: no network access.\nPut the binary version here: ..."
+ */
 export function whereToPutFiles(dataDir: string, reason: string, md5 = CIFAR10_MD5): string {
   const dir = resolve(dataDir);
   return [
@@ -339,6 +394,8 @@ export interface ToTensorOptions {
 /**
  * Batch `indices` of NHWC bytes into a float32 [B, 32, 32, 3] tensor scaled to [-1, 1]
  * (v / 127.5 - 1), optionally with seeded random horizontal flips. The caller owns the tensor.
+ * @example
+ * const x = toTensor(train.images, [0, 1, 2, 3], { flip: true, seed: 7 }); // shape [4, 32, 32, 3]
  */
 export function toTensor(
   images: Uint8Array,

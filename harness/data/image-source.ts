@@ -10,7 +10,11 @@ export interface ImageArrays {
   n: number;
 }
 
-/** Images as a DataSource; `shape` is one image, e.g. [32, 32, 3]. */
+/**
+ * Images as a DataSource; `shape` is one image, e.g. [32, 32, 3].
+ * @example
+ * const source = imageSource("cifar10", train, test, [32, 32, 3]); // source.kind: "image"
+ */
 export function imageSource(
   name: string,
   train: ImageArrays,

@@ -1,7 +1,11 @@
 // Streaming MD5 of a file (node:crypto), and a check against an expected digest.
 import { createHash } from "node:crypto";
 
-/** Hex MD5 digest of the file at `path`, read in chunks (constant memory). */
+/**
+ * Hex MD5 digest of the file at `path`, read in chunks (constant memory).
+ * @example
+ * await md5File("data/cifar-10-binary.tar.gz"); // "c32a1d4ab5d03f1284b67883e8d87530"
+ */
 export async function md5File(path: string): Promise<string> {
   const hash = createHash("md5");
   using file = await Deno.open(path, { read: true });

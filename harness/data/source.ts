@@ -19,7 +19,12 @@ export interface DataSource {
   trainImages?(offset: number, count: number): Tensor;
 }
 
-/** A data source over flat Float32Array rows (2-D toy data and other small vector sets). */
+/**
+ * A data source over flat Float32Array rows (2-D toy data and other small vector sets).
+ * @example
+ * const { train, test } = loadToy2d("moons", 1000, 200, 0);
+ * const source = vectorSource("moons", train, test, 2); // source.shape: [2]
+ */
 export function vectorSource(
   name: string,
   train: Float32Array,

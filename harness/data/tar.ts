@@ -83,6 +83,9 @@ function safeRelative(name: string, archive: string): string {
 /**
  * Extract the regular files of a gzip-compressed tar archive into `destDir`.
  * Returns the relative paths written. Throws on a corrupt header or a truncated archive.
+ * @example
+ * await extractTarGz("data/cifar-10-binary.tar.gz", "data");
+ * // [..., "cifar-10-batches-bin/test_batch.bin", ...]
  */
 export async function extractTarGz(archive: string, destDir: string): Promise<string[]> {
   const file = await Deno.open(archive, { read: true });

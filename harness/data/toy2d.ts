@@ -54,7 +54,11 @@ function circles(n: number, u: () => number): Float32Array {
   return out;
 }
 
-/** Every 2-D data set by name. */
+/**
+ * Every 2-D data set by name.
+ * @example
+ * const points = TOY2D["moons"](500, rng(0)); // Float32Array of 500 (x, y) pairs
+ */
 export const TOY2D: Record<string, Toy2dGenerator> = {
   moons,
   "8gaussians": eightGaussians,
@@ -70,7 +74,11 @@ export interface Toy2dSplit {
   nTest: number;
 }
 
-/** Deterministic train and held-out test sets (different streams of the same seed). */
+/**
+ * Deterministic train and held-out test sets (different streams of the same seed).
+ * @example
+ * loadToy2d("moons", 1000, 200, 0).train.length; // 2000 (1000 points, x and y)
+ */
 export function loadToy2d(name: string, nTrain: number, nTest: number, seed: number): Toy2dSplit {
   const gen = TOY2D[name];
   if (!gen) {
