@@ -176,6 +176,8 @@ async function tryRead(dir: string): Promise<ResultsFile | "missing" | string> {
   }
 }
 
+const sameJson = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
+
 /** Problems if `after` lost anything `before` had (complete runs, recorded pieces). */
 function lostSince(before: ResultsFile, after: ResultsFile, dir: string): string[] {
   const problems: string[] = [];
@@ -196,11 +198,23 @@ function lostSince(before: ResultsFile, after: ResultsFile, dir: string): string
       const kept = (field: keyof RunRecord) =>
         b[field] === undefined || same({ [field]: a[field] }, { [field]: b[field] });
       if (a.status === "failed") problems.push(`partial run ${b.id} now failed: ${a.error}`);
-      if (!same({ e: a.evals.slice(0, b.evals.length) }, { e: b.evals })) {
-        problems.push(`partial run ${b.id} lost solver evaluations`);
+      // Records are kept in plan order, so a later setting can land before an earlier one:
+      // compare each recorded setting (estimator) with the same one after the kill.
+      const lostEvals = b.evals.filter((e) => {
+        const now = a.evals.find((x) => x.solver === e.solver && sameJson(x.setting, e.setting));
+        return !now || !same(now, e);
+      });
+      if (lostEvals.length) {
+        const names = lostEvals.map((e) => `${e.solver} ${JSON.stringify(e.setting)}`);
+        problems.push(`partial run ${b.id} lost solver evaluations: ${names.join(", ")}`);
       }
-      if (!same({ n: a.nll.slice(0, b.nll.length) }, { n: b.nll })) {
-        problems.push(`partial run ${b.id} lost NLL estimates`);
+      const lostNll = b.nll.filter((n) => {
+        const now = a.nll.find((x) => x.estimator === n.estimator);
+        return !now || !same(now, n);
+      });
+      if (lostNll.length) {
+        const names = lostNll.map((n) => n.estimator).join(", ");
+        problems.push(`partial run ${b.id} lost NLL estimates: ${names}`);
       }
       for (const f of ["train", "straightness", "samples"] as const) {
         if (!kept(f)) problems.push(`partial run ${b.id} lost or changed ${f}`);
