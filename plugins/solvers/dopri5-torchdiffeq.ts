@@ -87,6 +87,8 @@ async function initialStep(
 /**
  * torchdiffeq's next step: grow by up to `ifactor`; never shrink after an accepted step; after a
  * rejected one shrink by at least `dfactor`; factor = safety / ratio^(1/5) in between.
+ * @example
+ * nextStep(0.1, 0.9, { safety: 0.9, ifactor: 10, dfactor: 0.2 }); // 0.1: accepted, never shrinks
  */
 export function nextStep(
   h: number,
