@@ -1,5 +1,6 @@
 // No reads per step in hot loops: training reads its losses once per log step, fixed-step
-// solvers read once at the end, dopri5 one scalar per step; and the NaN guard names its step.
+// solvers read once at the end, dopri5 (both controllers) one scalar per step; and the NaN
+// guard names its step.
 import assert from "node:assert/strict";
 import { tf } from "../core/tf.ts";
 import type { VelocityField } from "../core/types.ts";
@@ -11,6 +12,7 @@ import cfm from "../plugins/losses/cfm.ts";
 import mlp from "../plugins/models/mlp.ts";
 import condOt from "../plugins/paths/cond-ot.ts";
 import dopri5 from "../plugins/solvers/dopri5.ts";
+import dopri5Torchdiffeq from "../plugins/solvers/dopri5-torchdiffeq.ts";
 import euler from "../plugins/solvers/euler.ts";
 import rk4 from "../plugins/solvers/rk4.ts";
 import { countReads } from "./helpers/reads.ts";
@@ -97,6 +99,23 @@ Deno.test("dopri5 reads at most one scalar per step", async () => {
   assert.ok(steps >= 5, `expected several steps, got ${steps}`);
   // Hairer's initial step reads [d0, d1] and d2; then one error norm per trial step.
   assert.equal(counter.reads.length, steps + 2);
+  assert.ok(counter.reads.every((rd) => rd.size <= 2 && !rd.sync), JSON.stringify(counter.reads));
+  r.x.dispose();
+  x0.dispose();
+  dispose();
+});
+
+Deno.test("dopri5-torchdiffeq reads at most one scalar per trial step, never the state", async () => {
+  const { vf, dispose } = field();
+  const x0 = tf.randomNormal([256, 2], 0, 1, "float32", 4);
+  const counter = countReads();
+  const r = await dopri5Torchdiffeq.integrate(vf, x0, { t0: 0, t1: 1, rtol: 1e-5, atol: 1e-5 });
+  counter.stop();
+  const steps = r.stats!.accepted! + r.stats!.rejected!;
+  assert.ok(steps >= 5, `expected several steps, got ${steps}`);
+  // The initial step reads [d0, d1] and d2; then one error norm per trial step; the
+  // interpolation at t1 reads nothing.
+  assert.equal(counter.reads.length, steps + 2, JSON.stringify(counter.reads));
   assert.ok(counter.reads.every((rd) => rd.size <= 2 && !rd.sync), JSON.stringify(counter.reads));
   r.x.dispose();
   x0.dispose();

@@ -4,7 +4,6 @@
 import {
   combine,
   defineSolver,
-  rkStages,
   type SolveOptions,
   SolverError,
   type SolveResult,
@@ -12,7 +11,7 @@ import {
   tf,
   type VelocityField,
 } from "../../core/mod.ts";
-import { B5, TAB6 } from "./dopri5.ts";
+import { checkOptions, startNorms, trialStep } from "./_dopri5.ts";
 
 const NAME = "dopri5-torchdiffeq";
 
@@ -64,20 +63,10 @@ const C_MID = [
   11237099 / 235043384 / 2,
 ];
 
-function rms(a: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * a[i];
-  return Math.sqrt(s / a.length);
-}
-
-async function scaledRms(x: Tensor, scale: Tensor): Promise<number> {
-  const r = tf.tidy(() => tf.div(x, scale));
-  const v = rms((await r.data()) as Float32Array);
-  r.dispose();
-  return v;
-}
-
-/** Hairer's starting step with torchdiffeq's conventions (no clamp to the span); one NFE. */
+/**
+ * Hairer's starting step with torchdiffeq's conventions (no clamp to the span; a NaN/Inf d2
+ * gives a NaN step, which the loop reports as a step size underflow); one NFE.
+ */
 async function initialStep(
   f: VelocityField,
   y0: Tensor,
@@ -87,33 +76,19 @@ async function initialStep(
   rtol: number,
   atol: number,
 ): Promise<number> {
-  const scale = tf.tidy(() => tf.add(tf.mul(tf.abs(y0), rtol), atol));
-  try {
-    const d0 = await scaledRms(y0, scale), d1 = await scaledRms(f0, scale);
-    if (!Number.isFinite(d0) || !Number.isFinite(d1)) {
-      throw new SolverError(NAME, "the initial state or velocity is NaN/Inf", t0, 0);
-    }
-    const h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * (d0 / d1);
-    const y1 = combine(y0, dir * h0, [1], [f0]);
-    const f1 = f(y1, t0 + dir * h0);
-    y1.dispose();
-    const diff = tf.tidy(() => tf.sub(f1, f0));
-    f1.dispose();
-    const d2 = (await scaledRms(diff, scale)) / h0;
-    diff.dispose();
-    // Selection for the embedded order 4: exponent 1 / (4 + 1).
-    const h1 = d1 <= 1e-15 && d2 <= 1e-15
-      ? Math.max(1e-6, h0 * 1e-3)
-      : Math.pow(0.01 / Math.max(d1, d2), 1 / 5);
-    return Math.min(100 * h0, h1);
-  } finally {
-    scale.dispose();
-  }
+  const { h0, d1, d2 } = await startNorms(NAME, f, y0, f0, t0, dir, rtol, atol);
+  // Selection for the embedded order 4: exponent 1 / (4 + 1).
+  const h1 = d1 <= 1e-15 && d2 <= 1e-15
+    ? Math.max(1e-6, h0 * 1e-3)
+    : Math.pow(0.01 / Math.max(d1, d2), 1 / 5);
+  return Math.min(100 * h0, h1);
 }
 
 /**
  * torchdiffeq's next step: grow by up to `ifactor`; never shrink after an accepted step; after a
  * rejected one shrink by at least `dfactor`; factor = safety / ratio^(1/5) in between.
+ * @example
+ * nextStep(0.1, 0.9, { safety: 0.9, ifactor: 10, dfactor: 0.2 }); // 0.1: accepted, never shrinks
  */
 export function nextStep(
   h: number,
@@ -173,25 +148,12 @@ async function integrate(
   opts: Dopri5TorchdiffeqOptions,
 ): Promise<SolveResult> {
   const { t0, t1 } = opts;
-  if (!Number.isFinite(t0) || !Number.isFinite(t1)) {
-    throw new Error(`${NAME}: t0 and t1 must be finite, got t0=${t0}, t1=${t1}`);
-  }
-  const rtol = opts.rtol ?? 1e-5, atol = opts.atol ?? 1e-5;
-  if (!(rtol >= 0 && atol >= 0 && rtol + atol > 0)) {
-    throw new Error(`${NAME}: rtol and atol must be >= 0, not both 0; got ${rtol}, ${atol}`);
-  }
-  const maxSteps = opts.maxSteps ?? 10_000;
-  if (!(maxSteps >= 1)) throw new Error(`${NAME}: maxSteps must be >= 1, got ${maxSteps}`);
+  const { rtol, atol, maxSteps } = checkOptions(NAME, opts);
   const ctl = {
     safety: opts.safety ?? 0.9,
     ifactor: opts.ifactor ?? 10,
     dfactor: opts.dfactor ?? 0.2,
   };
-  if (opts.firstStep !== undefined && !(opts.firstStep > 0)) {
-    throw new Error(
-      `${NAME}: firstStep must be > 0 (its sign follows t1 - t0), got ${opts.firstStep}`,
-    );
-  }
   if (t0 === t1) return { x: tf.clone(x0), stats: { accepted: 0, rejected: 0 } };
 
   const dir = Math.sign(t1 - t0);
@@ -225,26 +187,8 @@ async function integrate(
         throw new SolverError(NAME, "step size underflow", t, dir * h);
       }
       const hs = dir * h;
-      const ks = rkStages(f, y, t, hs, TAB6, k1);
-      let yNew: Tensor | null = null, k7: Tensor | null = null;
-      let ratio: number;
-      try {
-        yNew = combine(y, hs, B5, ks);
-        k7 = f(yNew, t + hs);
-        ks.push(k7);
-        const r = tf.tidy(() => {
-          const err = combine(tf.zerosLike(y), hs, E_SHAMPINE, ks);
-          const scale = tf.add(tf.mul(tf.maximum(tf.abs(y), tf.abs(yNew!)), rtol), atol);
-          // 0 * yNew and 0 * k7 turn any Inf/NaN in them into NaN, so such trials are rejected.
-          return tf.add(tf.div(err, scale), tf.add(tf.mul(yNew!, 0), tf.mul(k7!, 0)));
-        });
-        ratio = rms((await r.data()) as Float32Array);
-        r.dispose();
-      } catch (e) {
-        yNew?.dispose();
-        for (let j = 1; j < ks.length; j++) ks[j].dispose();
-        throw e;
-      }
+      const { ks, yNew, norm: ratio } = await trialStep(f, y, t, hs, k1, E_SHAMPINE, rtol, atol);
+      const k7 = ks[6];
       const ok = ratio <= 1;
       opts.onStep?.({ t, h: hs, accepted: ok, ratio });
       if (ok) {
