@@ -2,13 +2,19 @@
 import { rng } from "../../core/rng.ts";
 import { type Tensor, tf } from "../../core/tf.ts";
 
-/** log2(128): bits per dimension added by the scaling y = (x + u) / 128 - 1. */
+/**
+ * log2(128): bits per dimension added by the scaling y = (x + u) / 128 - 1.
+ * @example
+ * const bpd = -logp / (dims * Math.LN2) + DEQUANT_BITS; // logp of the dequantised y in [-1, 1)
+ */
 export const DEQUANT_BITS = 7;
 
 /**
  * Dequantise 8-bit data: y = (x + u) / 128 - 1 with u ~ U[0, 1)^D drawn from rng(seed), so y
  * lies in [-1, 1). `x` holds integers 0..255 (any shape, any dtype); returns a new float32
  * tensor. Throws if x is out of range or not integral (e.g. already scaled data).
+ * @example
+ * const y = await dequantize(data.rawTest!(100), 0); // float32, values in [-1, 1)
  */
 export async function dequantize(x: Tensor, seed: number): Promise<Tensor> {
   const check = tf.tidy(() => {

@@ -7,8 +7,17 @@ import type { VelocityField } from "../../core/types.ts";
 export type DivergenceEstimator = "exact" | "hutchinson";
 /** Distribution of Hutchinson probes: +-1 entries (Rademacher) or standard normal ones. */
 export type ProbeNoise = "rademacher" | "gaussian";
-/** The valid estimators and probe noises, for validation messages. */
+/**
+ * The valid estimators and probe noises, for validation messages.
+ * @example
+ * DIVERGENCE_ESTIMATORS.includes("hutchinson"); // true
+ */
 export const DIVERGENCE_ESTIMATORS: DivergenceEstimator[] = ["exact", "hutchinson"];
+/**
+ * The valid probe noises, for validation messages.
+ * @example
+ * PROBE_NOISES.join(", "); // "rademacher, gaussian"
+ */
 export const PROBE_NOISES: ProbeNoise[] = ["rademacher", "gaussian"];
 
 /** The velocity at (x, t) and its per-example divergence. */
@@ -35,6 +44,8 @@ function exampleSize(shape: number[]): number {
  * Seeded probe noise of shape [k, B, ...], where `shape` = [B, ...] is the batch shape.
  * Example b's probes come from its own stream rng(subSeed(seed, offset + b)), so an example's
  * noise does not depend on how the data set is split into batches.
+ * @example
+ * const probes = drawProbes([64, 2], 4, "rademacher", 0); // shape [4, 64, 2], entries +-1
  */
 export function drawProbes(
   shape: number[],
@@ -65,6 +76,9 @@ export function drawProbes(
  * v(x, t) and sum_p probe_p^T (dv/dx) probe_p per example, using vector-Jacobian products.
  * The batch is tiled once per probe so each chunk costs one forward and one backward pass.
  * Assumes examples do not interact inside v (no batch statistics).
+ * @example
+ * const { v, trace } = velocityAndVjpTrace(f, x, 0.5, drawProbes(x.shape, 2, "gaussian", 0));
+ * // trace: shape [B], the sum over both probes of eps^T (dv/dx) eps
  */
 export function velocityAndVjpTrace(
   v: VelocityField,
@@ -141,6 +155,9 @@ export function exactDivergence(
  * Hutchinson's estimate (1/k) sum_p eps_p^T (dv/dx) eps_p with the given probes [k, B, ...]
  * (draw them once per trajectory with drawProbes so the noise stays fixed along it).
  * Unbiased when the probes have zero mean and identity covariance.
+ * @example
+ * const probes = drawProbes(x.shape, 2, "rademacher", seed);
+ * const { v, div } = hutchinsonDivergence(f, x, 0.5, probes); // div: shape [B]
  */
 export function hutchinsonDivergence(
   v: VelocityField,

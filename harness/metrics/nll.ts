@@ -144,6 +144,8 @@ export interface NllSummary {
  * Summarise per-example log-densities. With `bitsPerDim`, logp must be of dequantised data
  * y = (x + u)/128 - 1 (see bits-per-dim.ts); then bpd = -logp/(D ln 2) + 7 and
  * nats = -logp + D ln 128. The standard error is sd/sqrt(n) (NaN when n = 1).
+ * @example
+ * summarizeNll([-1.2, -1.4, -1.0], { dims: 2 }); // { nats: 1.2, stderr: 0.1154..., n: 3 }
  */
 export function summarizeNll(
   logp: ArrayLike<number>,

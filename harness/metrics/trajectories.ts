@@ -2,7 +2,11 @@
 import { type Tensor, tf } from "../../core/tf.ts";
 import type { VelocityField } from "../../core/types.ts";
 
-/** States of each example at every Euler step: result[i][k] is example i at step k. */
+/**
+ * States of each example at every Euler step: result[i][k] is example i at step k.
+ * @example
+ * const paths = await recordTrajectories(f, x0, 20, 0, 1); // paths[i]: 21 [x, y] points
+ */
 export async function recordTrajectories(
   f: VelocityField,
   x0: Tensor,

@@ -3,7 +3,11 @@
 // however it ends (SIGKILL too), so a lock left by a dead process is simply taken over.
 import { join } from "node:path";
 
-/** The lock file's name inside an output folder. */
+/**
+ * The lock file's name inside an output folder.
+ * @example
+ * join("runs/x", LOCK_FILE); // "runs/x/.fmbench.lock"
+ */
 export const LOCK_FILE = ".fmbench.lock";
 
 /** What a lock file records about its holder. */

@@ -2,7 +2,11 @@
 import { type Tensor, tf } from "../../core/tf.ts";
 import { crc32 } from "./crc32.ts";
 
-/** One PNG chunk: length, type, data and the CRC-32 of type and data. */
+/**
+ * One PNG chunk: length, type, data and the CRC-32 of type and data.
+ * @example
+ * pngChunk("IEND", new Uint8Array(0)); // [0, 0, 0, 0, 73, 69, 78, 68, 174, 66, 96, 130]
+ */
 export function pngChunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length);
   const dv = new DataView(out.buffer);
@@ -19,7 +23,11 @@ async function zlib(bytes: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-/** An 8-bit RGB PNG of `rgb` (row-major, width * height * 3 bytes). */
+/**
+ * An 8-bit RGB PNG of `rgb` (row-major, width * height * 3 bytes).
+ * @example
+ * const png = await encodePng(2, 1, new Uint8Array([255, 0, 0, 0, 0, 255])); // red, blue
+ */
 export async function encodePng(
   width: number,
   height: number,
@@ -52,6 +60,8 @@ export async function encodePng(
 /**
  * A grid of images NHWC (RGB, values in `range`) as a PNG data URI, `cols` per row with a
  * 1-pixel gap. Values are clipped and rounded to 8 bits.
+ * @example
+ * await imageGridDataUri(samples, 8); // "data:image/png;base64,iVBORw0KGgo..."
  */
 export async function imageGridDataUri(
   images: Tensor,

@@ -1,6 +1,11 @@
 // Read and write the safetensors format (8-byte LE header length, JSON header, raw LE data).
 
-/** Raised for a file that is not valid safetensors; the message names the file. */
+/**
+ * Raised for a file that is not valid safetensors; the message names the file.
+ * @example
+ * new SafetensorsError("model.safetensors", "header is not JSON").message;
+ * // "safetensors model.safetensors: header is not JSON"
+ */
 export class SafetensorsError extends Error {
   constructor(source: string, problem: string) {
     super(`safetensors ${source}: ${problem}`);
@@ -35,13 +40,22 @@ const DTYPE_BYTES: Record<string, number> = {
   F64: 8,
 };
 
-/** Dtypes that `float32` / `float64` can decode. */
+/**
+ * Dtypes that `float32` / `float64` can decode.
+ * @example
+ * (FLOAT_DTYPES as readonly string[]).includes("BF16"); // true
+ */
 export const FLOAT_DTYPES = ["F32", "F16", "BF16", "F64"] as const;
 
 /** Headers larger than this are rejected (the reference implementation's limit). */
 const MAX_HEADER_BYTES = 100_000_000;
 
-/** A parsed safetensors file held in memory. */
+/**
+ * A parsed safetensors file held in memory.
+ * @example
+ * const bytes = encodeSafetensors({ w: { shape: [2], data: new Float32Array([1, 2]) } });
+ * new SafetensorsFile(bytes, "memory").float32("w"); // Float32Array [1, 2]
+ */
 export class SafetensorsFile {
   /** The `__metadata__` string map, if present. */
   readonly metadata: Record<string, string>;
@@ -224,7 +238,12 @@ function parseEntry(name: string, value: unknown, source: string): SafetensorsEn
   return { dtype, shape: shape as number[], dataOffsets: [off[0], off[1]] };
 }
 
-/** IEEE 754 binary16 bits to a number. */
+/**
+ * IEEE 754 binary16 bits to a number.
+ * @example
+ * halfToFloat(0x3c00); // 1
+ * halfToFloat(0xc000); // -2
+ */
 export function halfToFloat(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exp = (h >> 10) & 0x1f;
@@ -234,7 +253,11 @@ export function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
-/** Read and parse a safetensors file; errors name the path. */
+/**
+ * Read and parse a safetensors file; errors name the path.
+ * @example
+ * const file = await readSafetensors("runs/x/checkpoints/moons__1-rf__mlp-default.safetensors");
+ */
 export async function readSafetensors(path: string): Promise<SafetensorsFile> {
   let bytes: Uint8Array;
   try {
@@ -256,6 +279,10 @@ export interface TensorToWrite {
  * Serialise tensors to safetensors bytes (F32 for Float32Array, F64 for Float64Array), in the
  * given key order, with an optional string-valued `__metadata__`. The header is space-padded so
  * the data section starts 8-byte aligned.
+ * @example
+ * const bytes = encodeSafetensors({ w: { shape: [2], data: new Float32Array([1, 2]) } }, {
+ *   step: "10",
+ * }); // 104 bytes: header length, JSON header padded to 8 bytes, 8 data bytes
  */
 export function encodeSafetensors(
   tensors: Record<string, TensorToWrite>,

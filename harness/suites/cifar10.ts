@@ -59,7 +59,11 @@ function imageNll(n: number, tol: number, dequant: number): EvalConfig["nll"] {
   };
 }
 
-/** Budgets, from a CPU smoke run to Lipman et al.'s protocol. */
+/**
+ * Budgets, from a CPU smoke run to Lipman et al.'s protocol.
+ * @example
+ * CIFAR_BUDGETS["quick"].preset; // "tiny"
+ */
 export const CIFAR_BUDGETS: Record<string, CifarBudget> = {
   quick: {
     description:
@@ -167,7 +171,11 @@ export const CIFAR_BUDGETS: Record<string, CifarBudget> = {
 
 const cache = new Map<string, DataSource>();
 
-/** Load CIFAR-10 once per (dataDir, limits); downloads when absent (see harness/data/cifar10.ts). */
+/**
+ * Load CIFAR-10 once per (dataDir, limits); downloads when absent (see harness/data/cifar10.ts).
+ * @example
+ * const source = await loadCifarSource(config.data); // source.shape: [32, 32, 3]
+ */
 export async function loadCifarSource(d: CifarData): Promise<DataSource> {
   const key = `${d.dataDir}|${d.trainLimit}|${d.testLimit}`;
   const hit = cache.get(key);
@@ -200,7 +208,11 @@ const PREPROCESSING = "samples in [-1, 1] mapped to [0, 1], clipped and rounded 
   "(floor(255 x + 0.5) / 255, as a PNG round trip); bilinear resize to 299x299 " +
   "(align_corners=False), scaled to [-1, 1]";
 
-/** The protocol every FID/KID of this suite is computed with (recorded in results.json). */
+/**
+ * The protocol every FID/KID of this suite is computed with (recorded in results.json).
+ * @example
+ * cifarProtocol(model, ref, 50000).network; // "pytorch-fid InceptionV3 pool3 (2048-d)"
+ */
 export function cifarProtocol(
   model: FidModel,
   ref: ReferenceStats,
@@ -235,7 +247,11 @@ export function cifarProtocol(
 /** Why FID is n/a, per data dir: the download is tried once per process, not once per run. */
 const unavailable = new Map<string, string>();
 
-/** FID and KID of generated samples against cached training statistics, or n/a notes. */
+/**
+ * FID and KID of generated samples against cached training statistics, or n/a notes.
+ * @example
+ * const quality = await cifarQuality(source, config); // quality.notes: why FID is n/a, if it is
+ */
 export async function cifarQuality(
   data: DataSource,
   cfg: SuiteConfig<CifarData>,
@@ -298,7 +314,11 @@ export async function cifarQuality(
   };
 }
 
-/** The cifar10 suite: FID against training-set statistics and bits/dim on the test set. */
+/**
+ * The cifar10 suite: FID against training-set statistics and bits/dim on the test set.
+ * @example
+ * cifar10Suite.smokeBudgets; // ["quick"]
+ */
 export const cifar10Suite: SuiteDef<CifarData> = {
   name: "cifar10",
   description: "CIFAR-10 32x32 (official binary files); FID and bits/dim; U-Net",

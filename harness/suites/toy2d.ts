@@ -5,8 +5,18 @@ import { w2 } from "../metrics/w2.ts";
 import type { TrainConfig } from "../train.ts";
 import type { EvalConfig, SolverSetting, SuiteDef } from "./types.ts";
 
+/**
+ * The data sets a toy2d run uses unless --datasets names others.
+ * @example
+ * toy2dSuite.defaultDatasets === TOY2D_DATASETS; // true: ["moons", "8gaussians", "checkerboard"]
+ */
 export const TOY2D_DATASETS = ["moons", "8gaussians", "checkerboard"];
 
+/**
+ * The toy2d suite's training settings (the --steps, --batch, --lr, ... defaults).
+ * @example
+ * TOY2D_TRAIN.steps; // 1000
+ */
 export const TOY2D_TRAIN: Omit<TrainConfig, "seed"> = {
   steps: 1000,
   batch: 256,
@@ -18,6 +28,11 @@ export const TOY2D_TRAIN: Omit<TrainConfig, "seed"> = {
   logEvery: 25,
 };
 
+/**
+ * The toy2d suite's evaluation settings: samples per solver setting, NLL, straightness.
+ * @example
+ * TOY2D_EVAL.nll.estimators; // ["exact", "hutchinson"]
+ */
 export const TOY2D_EVAL: EvalConfig = {
   samples: 500,
   nll: {
@@ -36,9 +51,18 @@ export const TOY2D_EVAL: EvalConfig = {
 /** The toy2d suite's data settings: points drawn for training and held out. */
 export type Toy2dData = { nTrain: number; nTest: number };
 
+/**
+ * Points drawn per data set for training and held out for evaluation.
+ * @example
+ * loadToy2d("moons", TOY2D_DATA.nTrain, TOY2D_DATA.nTest, 0); // 20000 and 2000 points
+ */
 export const TOY2D_DATA: Toy2dData = { nTrain: 20000, nTest: 2000 };
 
-/** Default settings per solver: NFE from 1 (or the solver's minimum) up to about 100. */
+/**
+ * Default settings per solver: NFE from 1 (or the solver's minimum) up to about 100.
+ * @example
+ * SOLVER_SETTINGS["rk4"].map((s) => s.steps); // [1, 2, 4, 8, 25]
+ */
 export const SOLVER_SETTINGS: Record<string, SolverSetting[]> = {
   euler: [
     ...[1, 2, 4, 8, 16, 32, 100].map((steps): SolverSetting => ({ steps })),
@@ -52,12 +76,21 @@ export const SOLVER_SETTINGS: Record<string, SolverSetting[]> = {
   "dopri5-torchdiffeq": [{ rtol: 1e-5, atol: 1e-5 }],
 };
 
-/** Settings for a solver the suite has no defaults for (a user plugin). */
+/**
+ * Settings for a solver the suite has no defaults for (a user plugin).
+ * @example
+ * defaultSettings(true); // [{ rtol: 1e-5, atol: 1e-5 }]
+ * defaultSettings(false).length; // 6: steps 1, 2, 4, 8, 16, 32
+ */
 export function defaultSettings(adaptive: boolean): SolverSetting[] {
   return adaptive ? [{ rtol: 1e-5, atol: 1e-5 }] : [1, 2, 4, 8, 16, 32].map((steps) => ({ steps }));
 }
 
-/** The toy2d suite: exact W2 against held-out points and exact or Hutchinson NLL in nats. */
+/**
+ * The toy2d suite: exact W2 against held-out points and exact or Hutchinson NLL in nats.
+ * @example
+ * toy2dSuite.datasets; // ["moons", "8gaussians", "checkerboard", "circles"]
+ */
 export const toy2dSuite: SuiteDef<Toy2dData> = {
   name: "toy2d",
   description: "2-D toy data (moons, 8gaussians, checkerboard, circles); exact W2 and NLL",
