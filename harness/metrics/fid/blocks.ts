@@ -20,7 +20,12 @@ type Pad = "valid" | "same" | [
   [number, number],
 ];
 
-/** The tfjs padding equal to PyTorch's symmetric zero padding [ph, pw] for this conv. */
+/**
+ * The tfjs padding equal to PyTorch's symmetric zero padding [ph, pw] for this conv.
+ * @example
+ * tfPadding(STEM[0]); // "valid" (Conv2d_1a_3x3: no padding)
+ * tfPadding(STEM[2]); // "same" (Conv2d_2b_3x3: 3x3, stride 1, pad 1)
+ */
 export function tfPadding(spec: ConvSpec): Pad {
   const [ph, pw] = spec.pad;
   if (ph === 0 && pw === 0) return "valid";
@@ -28,7 +33,11 @@ export function tfPadding(spec: ConvSpec): Pad {
   return [[0, 0], [ph, ph], [pw, pw], [0, 0]];
 }
 
-/** Conv2d (no bias) -> BatchNorm (folded) -> ReLU. */
+/**
+ * Conv2d (no bias) -> BatchNorm (folded) -> ReLU.
+ * @example
+ * const h = basicConv(x, table.get("Conv2d_1a_3x3")!); // [B, 149, 149, 32] for a 299x299 input
+ */
 export function basicConv(x: Tensor, c: FoldedConv): tf.Tensor4D {
   return tf.fused.conv2d({
     x: x as tf.Tensor4D,
@@ -45,6 +54,8 @@ export function basicConv(x: Tensor, c: FoldedConv): tf.Tensor4D {
  * i.e. PyTorch F.avg_pool2d(x, 3, 1, 1, count_include_pad=False). Done explicitly (window sum
  * over the zero-padded input divided by the count of real pixels) so it does not depend on how
  * a backend treats padding.
+ * @example
+ * const pooled = avgPool3x3ExcludePad(x); // same shape as x; corners average 4 pixels, edges 6
  */
 export function avgPool3x3ExcludePad(x: Tensor): tf.Tensor4D {
   return tf.tidy(() => {
@@ -65,12 +76,20 @@ function windowScale(h: number, w: number): tf.Tensor4D {
   return tf.tensor4d(s, [1, h, w, 1]);
 }
 
-/** 3x3 stride-1 max pool with padding 1 (padding never wins, as PyTorch pads with -inf). */
+/**
+ * 3x3 stride-1 max pool with padding 1 (padding never wins, as PyTorch pads with -inf).
+ * @example
+ * const pooled = maxPool3x3Same(x); // same shape as x
+ */
 export function maxPool3x3Same(x: Tensor): tf.Tensor4D {
   return tf.maxPool(x as tf.Tensor4D, 3, 1, "same");
 }
 
-/** 3x3 stride-2 max pool without padding. */
+/**
+ * 3x3 stride-2 max pool without padding.
+ * @example
+ * maxPool3x3Stride2(tf.zeros([1, 147, 147, 64])).shape; // [1, 73, 73, 64]
+ */
 export function maxPool3x3Stride2(x: Tensor): tf.Tensor4D {
   return tf.maxPool(x as tf.Tensor4D, 3, 2, "valid");
 }
@@ -79,7 +98,11 @@ function concat(xs: Tensor[]): tf.Tensor4D {
   return tf.concat(xs as tf.Tensor4D[], 3);
 }
 
-/** Run one mixed block on x (NHWC); intermediates are freed, the input is left alone. */
+/**
+ * Run one mixed block on x (NHWC); intermediates are freed, the input is left alone.
+ * @example
+ * const y = mixedBlock(x, BLOCKS[0], table); // Mixed_5b: [B, 35, 35, 192] -> [B, 35, 35, 256]
+ */
 export function mixedBlock(x: Tensor, block: BlockSpec, table: ConvTable): tf.Tensor4D {
   return tf.tidy(() => {
     const c = (branch: string, input: Tensor) => {

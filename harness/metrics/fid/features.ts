@@ -22,7 +22,11 @@ export interface ImageFormat {
   quantize?: boolean;
 }
 
-/** Map images NHWC in `range` to [0, 1], optionally clipped and rounded to 8 bits. */
+/**
+ * Map images NHWC in `range` to [0, 1], optionally clipped and rounded to 8 bits.
+ * @example
+ * const unit = toUnitImages(samples, { range: [-1, 1] }); // in [0, 1], multiples of 1/255
+ */
 export function toUnitImages(images: Tensor, format: ImageFormat = {}): Tensor {
   const [lo, hi] = format.range ?? [0, 1];
   if (!(hi > lo)) throw new Error(`image range must satisfy lo < hi, got [${lo}, ${hi}]`);
@@ -50,7 +54,12 @@ export interface StreamOptions extends ImageFormat {
   onProgress?: (done: number, n: number) => void;
 }
 
-/** Pool3 feature statistics (float64 mean and N-1 covariance) of n streamed images. */
+/**
+ * Pool3 feature statistics (float64 mean and N-1 covariance) of n streamed images.
+ * @example
+ * const stats = await streamFeatureStats({ extractor, images, n: 50000, range: [-1, 1] });
+ * // stats.mu: Float64Array(2048)
+ */
 export async function streamFeatureStats(opts: StreamOptions): Promise<GaussianStats> {
   return (await streamFeatures(opts)).stats;
 }

@@ -51,7 +51,12 @@ export interface FidUnavailable {
   reason: string;
 }
 
-/** SHA-256 of bytes as lowercase hex. */
+/**
+ * SHA-256 of bytes as lowercase hex.
+ * @example
+ * await sha256Hex(new TextEncoder().encode("abc"));
+ * // "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+ */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");

@@ -31,6 +31,10 @@ export interface FrechetParts {
 /**
  * Accumulates mean and covariance in float64 from batches of rows, merging each batch's centred
  * scatter into the running one (Chan et al.), so any number of rows can stream through.
+ * @example
+ * const s = new RunningStats(2);
+ * s.add([1, 2, 3, 6]); // two rows: [1, 2] and [3, 6]
+ * s.finalize(); // { dim: 2, n: 2, mu: [2, 4], sigma: [2, 4, 4, 8] }
  */
 export class RunningStats {
   private count = 0;
@@ -138,7 +142,11 @@ function addScatter(m2: Float64Array, x: Float64Array, rows: number, d: number):
   }
 }
 
-/** Mean and unbiased covariance of a row-major [rows, dim] array in one go. */
+/**
+ * Mean and unbiased covariance of a row-major [rows, dim] array in one go.
+ * @example
+ * batchStats([1, 2, 3, 6], 2); // { dim: 2, n: 2, mu: [2, 4], sigma: [2, 4, 4, 8] }
+ */
 export function batchStats(rows: ArrayLike<number>, dim: number): GaussianStats {
   const s = new RunningStats(dim);
   s.add(rows);

@@ -26,13 +26,25 @@ export interface BlockSpec {
   convs: Record<string, ConvSpec>;
 }
 
-/** BatchNorm epsilon used by torchvision's BasicConv2d. */
+/**
+ * BatchNorm epsilon used by torchvision's BasicConv2d.
+ * @example
+ * const scale = gamma / Math.sqrt(runningVar + BN_EPS); // BatchNorm folded into the conv
+ */
 export const BN_EPS = 0.001;
 
-/** Input side length pytorch-fid resizes to. */
+/**
+ * Input side length pytorch-fid resizes to.
+ * @example
+ * tf.image.resizeBilinear(x, [INCEPTION_SIZE, INCEPTION_SIZE], false, true); // to 299x299
+ */
 export const INCEPTION_SIZE = 299;
 
-/** Dimension of the pool3 features. */
+/**
+ * Dimension of the pool3 features.
+ * @example
+ * new RunningStats(FEATURE_DIM); // statistics of 2048-d pool3 features
+ */
 export const FEATURE_DIM = 2048;
 
 function conv(
@@ -148,7 +160,11 @@ function blockE(name: string, kind: "E_1" | "E_2", cin: number): BlockSpec {
   };
 }
 
-/** The stem convolutions in order (max pools 3x3/2 follow Conv2d_2b_3x3 and Conv2d_4a_3x3). */
+/**
+ * The stem convolutions in order (max pools 3x3/2 follow Conv2d_2b_3x3 and Conv2d_4a_3x3).
+ * @example
+ * STEM[0]; // { name: "Conv2d_1a_3x3", cin: 3, cout: 32, kh: 3, kw: 3, stride: 2, pad: [0, 0] }
+ */
 export const STEM: ConvSpec[] = [
   conv("", "Conv2d_1a_3x3", 3, 32, 3, { stride: 2 })[1],
   conv("", "Conv2d_2a_3x3", 32, 32, 3)[1],
@@ -157,7 +173,11 @@ export const STEM: ConvSpec[] = [
   conv("", "Conv2d_4a_3x3", 80, 192, 3)[1],
 ];
 
-/** The mixed blocks in forward order, as pytorch-fid's fid_inception_v3 builds them. */
+/**
+ * The mixed blocks in forward order, as pytorch-fid's fid_inception_v3 builds them.
+ * @example
+ * BLOCKS.map((b) => b.name); // ["Mixed_5b", "Mixed_5c", ..., "Mixed_7c"] (11 blocks)
+ */
 export const BLOCKS: BlockSpec[] = [
   blockA("Mixed_5b", 192, 32),
   blockA("Mixed_5c", 256, 64),
@@ -172,12 +192,20 @@ export const BLOCKS: BlockSpec[] = [
   blockE("Mixed_7c", "E_2", 2048),
 ];
 
-/** Every BasicConv2d of the feature network, in forward order. */
+/**
+ * Every BasicConv2d of the feature network, in forward order.
+ * @example
+ * allConvs().length; // 94
+ */
 export function allConvs(): ConvSpec[] {
   return [...STEM, ...BLOCKS.flatMap((b) => Object.values(b.convs))];
 }
 
-/** The suffixes of the five tensors each BasicConv2d reads from the weights file. */
+/**
+ * The suffixes of the five tensors each BasicConv2d reads from the weights file.
+ * @example
+ * CONV_TENSORS.map((s) => `Conv2d_1a_3x3.${s}`); // ["Conv2d_1a_3x3.conv.weight", ...]
+ */
 export const CONV_TENSORS = [
   "conv.weight",
   "bn.weight",
@@ -192,7 +220,12 @@ export interface ExpectedTensor {
   shape: number[];
 }
 
-/** The expected tensors (PyTorch names, OIHW conv weights) in forward order. */
+/**
+ * The expected tensors (PyTorch names, OIHW conv weights) in forward order.
+ * @example
+ * expectedTensors()[0]; // { name: "Conv2d_1a_3x3.conv.weight", shape: [32, 3, 3, 3] }
+ * expectedTensors().length; // 470 (94 convs x 5 tensors)
+ */
 export function expectedTensors(): ExpectedTensor[] {
   return allConvs().flatMap((c) =>
     CONV_TENSORS.map((suffix) => ({
@@ -205,10 +238,16 @@ export function expectedTensors(): ExpectedTensor[] {
 /**
  * Trainable parameters of the pool3 feature network as PyTorch counts them: conv weights plus
  * BatchNorm weight and bias (running statistics are buffers, the unused fc layer is excluded).
+ * @example
+ * featureParamCount(); // 21785568
  */
 export function featureParamCount(): number {
   return allConvs().reduce((s, c) => s + c.cout * c.cin * c.kh * c.kw + 2 * c.cout, 0);
 }
 
-/** Parameters of the 1008-way fc layer in pytorch-fid's checkpoint (not used for features). */
+/**
+ * Parameters of the 1008-way fc layer in pytorch-fid's checkpoint (not used for features).
+ * @example
+ * featureParamCount() + FC_PARAMS; // 23850960: every trainable parameter of the checkpoint
+ */
 export const FC_PARAMS = FEATURE_DIM * 1008 + 1008;

@@ -14,7 +14,11 @@ import {
 } from "./inception-spec.ts";
 import { FLOAT_DTYPES } from "../../store/safetensors.ts";
 
-/** Raised when the weights file lacks a tensor or has one of the wrong shape or dtype. */
+/**
+ * Raised when the weights file lacks a tensor or has one of the wrong shape or dtype.
+ * @example
+ * throw new InceptionWeightsError(`Inception weights ${path}: missing tensor "Mixed_5b..."`);
+ */
 export class InceptionWeightsError extends Error {
   constructor(message: string) {
     super(message);
@@ -45,6 +49,8 @@ export interface WeightSource extends TensorDirectory {
  * Check every tensor the network needs, in forward order; throw for the first one that is
  * missing, has the wrong shape, or is not a float dtype. Extra tensors (fc.*,
  * num_batches_tracked) are allowed.
+ * @example
+ * checkInceptionTensors(await readSafetensors(path), path); // throws InceptionWeightsError if bad
  */
 export function checkInceptionTensors(dir: TensorDirectory, source: string): void {
   for (const want of expectedTensors()) {
@@ -110,7 +116,12 @@ export interface FeatureOptions {
   resize?: boolean;
 }
 
-/** The FID Inception-v3 pool3 feature extractor. */
+/**
+ * The FID Inception-v3 pool3 feature extractor.
+ * @example
+ * const net = inceptionFromWeights(file);
+ * const feats = net.features(images); // [B, 2048] pool3 features of images in [0, 1]
+ */
 export class FidInception {
   /** Feature dimension (2048). */
   readonly dim = FEATURE_DIM;

@@ -7,10 +7,18 @@ import { prepareGaussian } from "./frechet.ts";
 import { type FeatureExtractor, type ImageFormat, streamFeatures } from "./features.ts";
 import { encodeSafetensors, readSafetensors } from "../../store/safetensors.ts";
 
-/** Version tag of the cache layout and of the feature pipeline it was computed with. */
+/**
+ * Version tag of the cache layout and of the feature pipeline it was computed with.
+ * @example
+ * provenance.format; // "fmbench/fid-ref@2" (REFERENCE_FORMAT) in a cache this version wrote
+ */
 export const REFERENCE_FORMAT = "fmbench/fid-ref@2";
 
-/** The feature pipeline, recorded so a cache made differently is never reused. */
+/**
+ * The feature pipeline, recorded so a cache made differently is never reused.
+ * @example
+ * provenanceMismatch(cached, { ...want, pipeline: PIPELINE }); // null when the cache fits
+ */
 export const PIPELINE =
   "pytorch-fid InceptionV3 pool3 2048; bilinear resize 299 align_corners=False; [0,1]->[-1,1]";
 
@@ -58,13 +66,22 @@ export interface ReferenceOptions extends ImageFormat {
   onProgress?: (done: number, n: number) => void;
 }
 
-/** The cache file for (dataset, split, n) under dataDir. */
+/**
+ * The cache file for (dataset, split, n) under dataDir.
+ * @example
+ * referenceStatsPath("data/", "cifar10", "train", 50000);
+ * // "data/fid-ref-cifar10-train-50000.safetensors"
+ */
 export function referenceStatsPath(dataDir: string, dataset: string, split: string, n: number) {
   const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, "_");
   return `${dataDir.replace(/\/+$/, "")}/fid-ref-${safe(dataset)}-${safe(split)}-${n}.safetensors`;
 }
 
-/** Reference features kept for KID by default (82 MB of float32 at d = 2048). */
+/**
+ * Reference features kept for KID by default (82 MB of float32 at d = 2048).
+ * @example
+ * const stream = await streamFeatures({ extractor, images, n, keep: KID_REFERENCE_FEATURES });
+ */
 export const KID_REFERENCE_FEATURES = 10_000;
 
 /**
@@ -160,7 +177,11 @@ function empty(): PreparedGaussian {
   };
 }
 
-/** Why a cached provenance does not fit the request, or null if it does. */
+/**
+ * Why a cached provenance does not fit the request, or null if it does.
+ * @example
+ * provenanceMismatch(cached, { ...want, n: 50000 }); // "n is 10000, wanted 50000"
+ */
 export function provenanceMismatch(
   cached: ReferenceProvenance,
   want: Omit<ReferenceProvenance, "date">,

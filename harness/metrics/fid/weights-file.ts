@@ -3,32 +3,57 @@
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 
-/** pytorch-fid's checkpoint as published (PyTorch's legacy torch.save stream). */
+/**
+ * pytorch-fid's checkpoint as published (PyTorch's legacy torch.save stream).
+ * @example
+ * join(resolveDataDir(), INCEPTION_PTH); // ".../data/pt_inception-2015-12-05-6726825d.pth"
+ */
 export const INCEPTION_PTH = "pt_inception-2015-12-05-6726825d.pth";
 
-/** A safetensors conversion of it (still accepted; see README.md in this folder). */
+/**
+ * A safetensors conversion of it (still accepted; see README.md in this folder).
+ * @example
+ * join("data", INCEPTION_SAFETENSORS); // "data/pt_inception-2015-12-05.safetensors"
+ */
 export const INCEPTION_SAFETENSORS = "pt_inception-2015-12-05.safetensors";
 
-/** Environment variable that overrides the weights path. */
+/**
+ * Environment variable that overrides the weights path.
+ * @example
+ * Deno.env.get(INCEPTION_ENV); // e.g. "/models/pt_inception-2015-12-05-6726825d.pth", if set
+ */
 export const INCEPTION_ENV = "FMBENCH_INCEPTION";
 
-/** pytorch-fid's release asset (FID_WEIGHTS_URL in pytorch_fid/inception.py). */
+/**
+ * pytorch-fid's release asset (FID_WEIGHTS_URL in pytorch_fid/inception.py).
+ * @example
+ * const response = await fetch(INCEPTION_URL); // redirects to release-assets.githubusercontent.com
+ */
 export const INCEPTION_URL =
   "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/" + INCEPTION_PTH;
 
 /**
  * Hosts the download needs: github.com answers with a redirect to GitHub's release-asset host.
  * The bench tasks' --allow-net lists exactly these (plus the CIFAR-10 host).
+ * @example
+ * `--allow-net=${INCEPTION_HOSTS.join(",")}`;
+ * // "--allow-net=github.com,release-assets.githubusercontent.com"
  */
 export const INCEPTION_HOSTS = ["github.com", "release-assets.githubusercontent.com"];
 
-/** The first 8 hex digits of the file's SHA-256, carried by its name (torch.hub convention). */
+/**
+ * The first 8 hex digits of the file's SHA-256, carried by its name (torch.hub convention).
+ * @example
+ * INCEPTION_PTH.includes(INCEPTION_SHA256_PREFIX); // true
+ */
 export const INCEPTION_SHA256_PREFIX = "6726825d";
 
 /**
  * The full SHA-256 of the .pth file. Not verified on our machines (the file cannot be downloaded
  * there): it is the value a third-party project records for torch-fidelity's copy of the same
  * file (weights-inception-2015-12-05-6726825d.pth), and it agrees with the name's prefix.
+ * @example
+ * (await sha256Hex(await Deno.readFile(path))) === INCEPTION_SHA256; // expected for the .pth
  */
 export const INCEPTION_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2";
 
