@@ -24,7 +24,8 @@ export interface Chart {
 }
 
 /**
- * Categorical palette (Observable 10): colour i goes to the i-th series.
+ * Categorical palette (Observable 10). Series colours come from reports/colors.ts (by name);
+ * a series without one is drawn in PALETTE[0].
  * @example
  * const color = colors.get(series) ?? PALETTE[0]; // "#4269d0" for a series without a colour
  */
