@@ -6,7 +6,7 @@ import {
   type GroupNormAttrs,
 } from "../../core/ops/group-norm.ts";
 import { type HostBackendName, hostKernelFunc } from "./host-kernel.ts";
-import { siluFromSigmoid, siluGradFromSigmoid } from "./silu-kernel.ts";
+import { siluFromSigmoid } from "./silu-kernel.ts";
 
 /**
  * The layout of a GroupNorm input: b examples of n pixels with c channels innermost, in groups
@@ -29,9 +29,11 @@ function buf(slot: number, c: number): Float64Array {
 }
 
 /**
- * GroupNorm forward: per example and group, mean and variance (two passes, float64 sums), then
- * z = (x - mean) * rstd * gamma + beta with rstd = 1 / sqrt(variance + eps) (three passes over
- * x in all). stats[(e * groups + g) * 2 + {0, 1}] = mean, rstd.
+ * GroupNorm forward: per example and group, mean and variance, then
+ * z = (x - mean) * rstd * gamma + beta with rstd = 1 / sqrt(variance + eps): two passes over x.
+ * The statistics are one pass of float64 sums of x - x0 and (x - x0)^2 per channel, shifted by
+ * the channel's value x0 at the example's first pixel (so a large mean does not cancel), and
+ * combined exactly per group. stats[(e * groups + g) * 2 + {0, 1}] = mean, rstd.
  * @example
  * const x = Float32Array.of(1, 3), z = new Float32Array(2), stats = new Float32Array(2);
  * groupNormForward(x, Float32Array.of(1, 1), Float32Array.of(0, 0),
@@ -48,36 +50,34 @@ export function groupNormForward(
 ): void {
   const { b, n, c, groups } = d;
   const per = c / groups, count = n * per;
-  const acc = buf(0, c), mc = buf(1, c);
+  const s1 = buf(0, c), s2 = buf(1, c), x0 = buf(4, c);
   for (let e = 0; e < b; e++) {
     const base = e * n * c;
-    // Pass 1: per-channel sums, then group means.
-    acc.fill(0);
-    for (let p = 0, o = base; p < n; p++, o += c) {
-      for (let k = 0; k < c; k++) acc[k] += x[o + k];
-    }
-    for (let g = 0; g < groups; g++) {
-      let s = 0;
-      for (let k = g * per; k < (g + 1) * per; k++) s += acc[k];
-      const m = s / count;
-      for (let k = g * per; k < (g + 1) * per; k++) mc[k] = m;
-    }
-    // Pass 2: per-channel sums of squared deviations from the group mean.
-    acc.fill(0);
+    s1.fill(0);
+    s2.fill(0);
+    for (let k = 0; k < c; k++) x0[k] = x[base + k];
     for (let p = 0, o = base; p < n; p++, o += c) {
       for (let k = 0; k < c; k++) {
-        const v = x[o + k] - mc[k];
-        acc[k] += v * v;
+        const v = x[o + k] - x0[k];
+        s1[k] += v;
+        s2[k] += v * v;
       }
     }
     for (let g = 0; g < groups; g++) {
-      let s = 0;
-      for (let k = g * per; k < (g + 1) * per; k++) s += acc[k];
-      stats[(e * groups + g) * 2] = mc[g * per];
-      stats[(e * groups + g) * 2 + 1] = 1 / Math.sqrt(s / count + eps);
+      let sum = 0;
+      for (let k = g * per; k < (g + 1) * per; k++) sum += s1[k] + n * x0[k];
+      const m = sum / count;
+      // sum over the group of (x - m)^2 = sum_k s2 + 2 (x0 - m) s1 + n (x0 - m)^2.
+      let sq = 0;
+      for (let k = g * per; k < (g + 1) * per; k++) {
+        const dm = x0[k] - m;
+        sq += s2[k] + 2 * dm * s1[k] + n * dm * dm;
+      }
+      stats[(e * groups + g) * 2] = m;
+      stats[(e * groups + g) * 2 + 1] = 1 / Math.sqrt(Math.max(sq, 0) / count + eps);
     }
   }
-  // Pass 3: the affine, from the statistics.
+  // Pass 2: the affine, from the statistics.
   groupNormAffine(x, gamma, beta, stats, d, z);
 }
 
@@ -120,6 +120,8 @@ export function groupNormAffine(
  * gradient at z, dbeta = sum dz, dgamma = sum dz xhat (over examples and pixels) and
  * dx = rstd (dz gamma - mean_g(dz gamma) - xhat mean_g(dz gamma xhat)). Two passes per example:
  * per-channel sums of dz and dz x, then dx = dz k1[c] + x k2[g] + k3[g] (`dx` may be `dz`).
+ * With `silu` = { z, s } (z and its sigmoid, `z` may be `dx`), the first argument is the gradient
+ * at silu(z) and the first pass turns it into dz = dy s (1 + z (1 - s)), kept in dx.
  * @example
  * const dx = new Float32Array(2), dgamma = new Float32Array(2), dbeta = new Float32Array(2);
  * groupNormBackward(Float32Array.of(1, 0), Float32Array.of(1, 3), Float32Array.of(1, 1),
@@ -135,6 +137,7 @@ export function groupNormBackward(
   dx: Float32Array,
   dgamma: Float32Array,
   dbeta: Float32Array,
+  silu?: { z: Float32Array; s: Float32Array },
 ): void {
   const { b, n, c, groups } = d;
   const per = c / groups, count = n * per;
@@ -144,16 +147,30 @@ export function groupNormBackward(
   db.fill(0);
   for (let e = 0; e < b; e++) {
     const base = e * n * c;
-    // Pass 1: per-channel sums of dz and dz x.
+    // Pass 1: per-channel sums of dz and dz x (and dz itself, into dx, after a SiLU).
     sumDz.fill(0);
     sumDzX.fill(0);
-    for (let p = 0, o = base; p < n; p++, o += c) {
-      for (let k = 0; k < c; k++) {
-        const v = dz[o + k];
-        sumDz[k] += v;
-        sumDzX[k] += v * x[o + k];
+    if (silu) {
+      const { z, s } = silu;
+      for (let p = 0, o = base; p < n; p++, o += c) {
+        for (let k = 0; k < c; k++) {
+          const i = o + k, si = s[i];
+          const v = dz[i] * si * (1 + z[i] * (1 - si));
+          dx[i] = v;
+          sumDz[k] += v;
+          sumDzX[k] += v * x[i];
+        }
+      }
+    } else {
+      for (let p = 0, o = base; p < n; p++, o += c) {
+        for (let k = 0; k < c; k++) {
+          const v = dz[o + k];
+          sumDz[k] += v;
+          sumDzX[k] += v * x[o + k];
+        }
       }
     }
+    const src = silu ? dx : dz;
     // Per group: mean of dz gamma and of dz gamma xhat, and the coefficients of dx.
     for (let g = 0; g < groups; g++) {
       const m = stats[(e * groups + g) * 2], r = stats[(e * groups + g) * 2 + 1];
@@ -176,7 +193,7 @@ export function groupNormBackward(
     }
     // Pass 2: dx.
     for (let p = 0, o = base; p < n; p++, o += c) {
-      for (let k = 0; k < c; k++) dx[o + k] = dz[o + k] * k1[k] + x[o + k] * k2[k] + k3[k];
+      for (let k = 0; k < c; k++) dx[o + k] = src[o + k] * k1[k] + x[o + k] * k2[k] + k3[k];
     }
   }
   for (let k = 0; k < c; k++) {
@@ -227,17 +244,16 @@ export function registerGroupNormKernels(backendName: HostBackendName): void {
       (io) => {
         const at = io.attrs as unknown as GroupNormAttrs;
         const d = dims(io.shapes.slice(1), io.attrs);
-        let dz = io.ins[0];
+        let silu: { z: Float32Array; s: Float32Array } | undefined;
         if (at.silu) {
-          // dz = dy * silu'(z), built in dx: z from the statistics, then its sigmoid.
+          // z from the statistics (into dx, which the first pass overwrites), then its sigmoid.
           const [, x, gamma, beta, stats] = io.ins;
           groupNormAffine(x, gamma, beta, stats, d, io.outs[0]);
           const s = io.sigmoidOf("out", 0);
-          siluGradFromSigmoid(io.ins[0], io.outs[0], s, io.outs[0]);
-          dz = io.outs[0];
+          silu = { z: io.outs[0], s };
         }
-        const [, x, gamma, , stats] = io.ins, [dx, dgamma, dbeta] = io.outs;
-        groupNormBackward(dz, x, gamma, stats, d, dx, dgamma, dbeta);
+        const [dy, x, gamma, , stats] = io.ins, [dx, dgamma, dbeta] = io.outs;
+        groupNormBackward(dy, x, gamma, stats, d, dx, dgamma, dbeta, silu);
       },
     ),
   });
