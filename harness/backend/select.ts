@@ -186,7 +186,9 @@ async function activate(name: BackendName): Promise<string[]> {
   registerBlasConvGrads(blas);
   return [
     `wasm: matrix products, sums and stride-1 convolutions (and their gradients) by native BLAS ${blas.path} through FFI` +
-    (blas.threads ? ` (${blas.threads} thread${blas.threads > 1 ? "s" : ""})` : ""),
+    (blas.threads ? ` (${blas.threads} thread${blas.threads > 1 ? "s" : ""})` : "") +
+    (blas.core ? `, OpenBLAS kernels ${blas.core}` : "") +
+    (blas.coreChosen ? ` (${blas.coreChosen})` : ""),
     fused,
   ];
 }
