@@ -229,7 +229,19 @@ Deno.test("fused GroupNorm: a gradient for x alone leaks nothing; validation err
     tf.dispose([g, x, gamma, beta]);
     assert.equal(tf.memory().numTensors, before, `tensors leaked on ${backend}`);
   }
+  // Forward alone (no tape) and forward + gradient with SiLU free every buffer on the wasm heap.
   tf.setBackend("wasm");
+  // deno-lint-ignore no-explicit-any
+  const backend = tf.backend() as any;
+  const gamma = tf.ones([4]), beta = tf.zeros([4]);
+  const xs = tf.tensor(randomArray(2 * 3 * 3 * 4, 2), [2, 3, 3, 4]);
+  const ids = backend.numDataIds();
+  const opts = { groups: 2, gamma, beta, silu: true };
+  tf.tidy(() => groupNorm(xs, opts).dataSync());
+  assert.equal(backend.numDataIds(), ids, "forward left buffers behind");
+  tf.dispose(tf.grads((a, g) => tf.sum(groupNorm(a, { ...opts, gamma: g })))([xs, gamma]));
+  assert.equal(backend.numDataIds(), ids, "gradient left buffers behind");
+  tf.dispose([gamma, beta, xs]);
   const x = tf.zeros([1, 2, 2, 6]);
   assert.throws(() => groupNorm(x, { groups: 4 }), /6 channels do not split into 4 groups/);
   assert.throws(() => groupNorm(x, { groups: 2, gamma: tf.ones([3]) }), /gamma must be \[6\]/);
