@@ -1,4 +1,4 @@
-// Fused GroupNorm(+SiLU) and SiLU kernels on wasm and cpu against tfjs ops and a float64 reference.
+// Fused GroupNorm(+SiLU) and SiLU on wasm and cpu against tfjs ops and a float64 reference.
 import assert from "node:assert/strict";
 import { rng } from "../core/rng.ts";
 import { tf } from "../core/tf.ts";

@@ -1,4 +1,4 @@
-// GroupNorm (optionally followed by SiLU) as one op: a backend's fused kernel where registered, else tfjs ops.
+// GroupNorm (+ optional SiLU) as one op: a backend's fused kernels where registered, else tfjs ops.
 import { tf } from "../tf.ts";
 import { siluComposite } from "./silu.ts";
 

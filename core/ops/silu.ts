@@ -1,4 +1,4 @@
-// SiLU (x * sigmoid(x)) as one op: a backend's fused kernel where one is registered, else tfjs ops.
+// SiLU, x * sigmoid(x), as one op: a backend's fused kernels where registered, else tfjs ops.
 import { tf } from "../tf.ts";
 
 /**

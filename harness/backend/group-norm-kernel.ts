@@ -1,4 +1,4 @@
-// Fused GroupNorm (+ optional SiLU) forward and gradient kernels (core/ops/group-norm.ts) as JS loops, for wasm and cpu.
+// Fused GroupNorm(+SiLU) kernels of core/ops/group-norm.ts as JS loops, for wasm and cpu.
 import { tf } from "../../core/tf.ts";
 import {
   GROUP_NORM_GRAD_KERNEL,
