@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { rng } from "../core/rng.ts";
 import { tf } from "../core/tf.ts";
 import { selectBackend } from "../harness/backend/select.ts";
-import { blasCandidates, loadBlas } from "../harness/backend/native-blas.ts";
+import { blasCandidates, loadBlas, openblasCoreType } from "../harness/backend/native-blas.ts";
 import { axisRuns } from "../harness/backend/wasm-blas-reduce.ts";
 
 const info = await selectBackend("wasm");
@@ -51,6 +51,25 @@ Deno.test("the backend notes say whether matrix products use a native BLAS", () 
   const note = info.notes.find((n) => n.startsWith("wasm: matrix products"));
   assert.ok(note, info.notes.join("; "));
   assert.equal(note.includes("native BLAS"), !!blas, note);
+});
+
+Deno.test("OpenBLAS gets its AVX-512 kernels on AMD AVX-512 CPUs only, unless the user chose", () => {
+  const cpu = (vendor: string, flags: string) =>
+    `processor\t: 0\nvendor_id\t: ${vendor}\ncpu family\t: 25\nflags\t\t: ${flags}\n\n` +
+    `processor\t: 1\nvendor_id\t: ${vendor}\nflags\t\t: ${flags}\n`;
+  const zen4 = "fpu sse2 avx avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl avx512_bf16";
+  assert.equal(openblasCoreType(cpu("AuthenticAMD", zen4)), "SkylakeX");
+  assert.equal(openblasCoreType(cpu("AuthenticAMD", zen4), "Zen"), undefined);
+  assert.equal(openblasCoreType(cpu("AuthenticAMD", "fpu sse2 avx avx2 fma")), undefined);
+  assert.equal(openblasCoreType(cpu("AuthenticAMD", "avx2 avx512f avx512cd")), undefined);
+  assert.equal(openblasCoreType(cpu("GenuineIntel", zen4)), undefined);
+  assert.equal(openblasCoreType(""), undefined);
+  // The loaded library reports its kernel set, and the notes name it.
+  if (blas?.core) {
+    const note = info.notes.find((n) => n.startsWith("wasm: matrix products"))!;
+    assert.ok(note.includes(`OpenBLAS kernels ${blas.core}`), note);
+    assert.equal(!!blas.coreChosen, note.includes("set by fmbench"), note);
+  }
 });
 
 Deno.test("blasCandidates lists a library for each OS", () => {

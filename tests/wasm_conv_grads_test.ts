@@ -55,6 +55,9 @@ const CASES: Array<[number[], number[], number, "same" | "valid"]> = [
   [[3, 11, 10, 2], [5, 3, 2, 3], 3, "valid"],
   [[2, 6, 6, 4], [2, 2, 4, 3], 2, "same"],
   [[2, 7, 7, 4], [4, 4, 4, 3], 1, "same"],
+  // More padded-grid rows than one BLAS row block (4,096): the blocked loops.
+  [[3, 40, 40, 4], [3, 3, 4, 5], 1, "same"],
+  [[2, 50, 48, 3], [5, 3, 3, 4], 1, "valid"],
 ];
 
 Deno.test("wasm conv2d gradients (input and filter) match cpu", () => {

@@ -10,6 +10,8 @@ import { registerBlasReduce } from "./wasm-blas-reduce.ts";
 import { applyWasmMatMulFix } from "./wasm-fixes.ts";
 import { registerWasmSlice } from "./wasm-slice.ts";
 import { registerWasmConvGrads } from "./wasm-conv-grads.ts";
+import { registerGroupNormKernels } from "./group-norm-kernel.ts";
+import { registerSiluKernels } from "./silu-kernel.ts";
 import { registerWebgpuConvGrads } from "./webgpu-conv-grads.ts";
 import {
   type AdapterFacts,
@@ -165,18 +167,29 @@ async function activate(name: BackendName): Promise<string[]> {
   }
   await tf.ready();
   if (name === "webgpu") convGrads = registerWebgpuConvGrads();
+  if (name === "cpu" || name === "wasm") {
+    // One JS-loop kernel each way instead of ~15 tfjs ops forward (more backward).
+    registerGroupNormKernels(name);
+    registerSiluKernels(name);
+  }
+  const fused =
+    `${name}: GroupNorm and SiLU by fused kernels (harness/backend/group-norm-kernel.ts)`;
+  if (name === "cpu") return [fused];
   if (name !== "wasm") return [];
   applyWasmMatMulFix();
   registerWasmConvGrads();
   registerWasmSlice();
   const { blas, why } = loadBlas();
-  if (!blas) return [`wasm: matrix products by XNNPACK (no native BLAS: ${why})`];
+  if (!blas) return [`wasm: matrix products by XNNPACK (no native BLAS: ${why})`, fused];
   registerBlasMatMul(blas);
   registerBlasReduce(blas);
   registerBlasConvGrads(blas);
   return [
     `wasm: matrix products, sums and stride-1 convolutions (and their gradients) by native BLAS ${blas.path} through FFI` +
-    (blas.threads ? ` (${blas.threads} thread${blas.threads > 1 ? "s" : ""})` : ""),
+    (blas.threads ? ` (${blas.threads} thread${blas.threads > 1 ? "s" : ""})` : "") +
+    (blas.core ? `, OpenBLAS kernels ${blas.core}` : "") +
+    (blas.coreChosen ? ` (${blas.coreChosen})` : ""),
+    fused,
   ];
 }
 
@@ -288,7 +301,7 @@ export async function selectBackend(
     return { backend: "wasm", ...(await cpuInfo("wasm")), notes };
   } catch (e) {
     notes.push(`wasm: unavailable (${firstLine(e, 160)}); using cpu`);
-    await activate("cpu");
+    notes.push(...await activate("cpu"));
     return { backend: "cpu", ...(await cpuInfo("cpu")), notes };
   }
 }

@@ -1,6 +1,7 @@
 // Stride-1 convolutions and their gradients on the wasm backend through BLAS: with the input
 // zero-padded and the output laid on the same padded pixel grid, tap (i, j) of the filter is a
-// fixed row shift, so y and dx accumulate one sgemm per tap and dW[i, j] is one sgemm each.
+// fixed row shift, so y and dx accumulate one sgemm per tap and dW[i, j] is one sgemm each (per
+// block of grid rows, for cache reuse across the taps).
 import { tf } from "../../core/tf.ts";
 import type { Blas } from "./native-blas.ts";
 
@@ -15,6 +16,13 @@ function heap(backend: WasmBackend, x: Info): Float32Array {
   const n = x.shape.reduce((p, d) => p * d, 1);
   return new Float32Array(backend.wasm.HEAPU8.buffer, memoryOffset, n);
 }
+
+/**
+ * Grid rows per block: each block runs all its taps before the next, so its rows of the padded
+ * input, the output and the gradient stay in cache across the taps (about 10% faster than whole
+ * grids at 32x32x32 and up; same arithmetic, summed in another order for dW).
+ */
+const ROW_BLOCK = 4096;
 
 /** Reused scratch buffers (zero-filled on each use), so a training step does not churn the GC. */
 const scratch: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
@@ -120,24 +128,27 @@ function makeFilterGrad(blas: Blas, fallback: KernelFunc): KernelFunc {
     const dz = toGrid(g, heap(backend, dy), g.co, g.ho, g.wo, 0, 0, 1);
     const dw = heap(backend, out);
     const tap = g.ci * g.co;
-    for (let i = 0; i < g.kh; i++) {
-      for (let j = 0; j < g.kw; j++) {
-        const s = (i * g.wp + j) * g.ci, t = (i * g.kw + j) * tap;
-        blas.sgemm(
-          true,
-          false,
-          g.ci,
-          g.co,
-          g.rows,
-          1,
-          xp.subarray(s, s + g.rows * g.ci),
-          g.ci,
-          dz.subarray(0, g.rows * g.co),
-          g.co,
-          0,
-          dw.subarray(t, t + tap),
-          g.co,
-        );
+    for (let r0 = 0; r0 < g.rows; r0 += ROW_BLOCK) {
+      const m = Math.min(ROW_BLOCK, g.rows - r0);
+      for (let i = 0; i < g.kh; i++) {
+        for (let j = 0; j < g.kw; j++) {
+          const s = (i * g.wp + j + r0) * g.ci, t = (i * g.kw + j) * tap;
+          blas.sgemm(
+            true,
+            false,
+            g.ci,
+            g.co,
+            m,
+            1,
+            xp.subarray(s, s + m * g.ci),
+            g.ci,
+            dz.subarray(r0 * g.co, (r0 + m) * g.co),
+            g.co,
+            r0 === 0 ? 0 : 1,
+            dw.subarray(t, t + tap),
+            g.co,
+          );
+        }
       }
     }
     return out;
@@ -158,24 +169,27 @@ function makeInputGrad(blas: Blas, fallback: KernelFunc): KernelFunc {
     const dxp = zeroed(0, g.b * g.hp * g.wp * g.ci);
     const wv = heap(backend, filter);
     const tap = g.ci * g.co;
-    for (let i = 0; i < g.kh; i++) {
-      for (let j = 0; j < g.kw; j++) {
-        const s = (i * g.wp + j) * g.ci, t = (i * g.kw + j) * tap;
-        blas.sgemm(
-          false,
-          true,
-          g.rows,
-          g.ci,
-          g.co,
-          1,
-          dz.subarray(0, g.rows * g.co),
-          g.co,
-          wv.subarray(t, t + tap),
-          g.co,
-          1,
-          dxp.subarray(s, s + g.rows * g.ci),
-          g.ci,
-        );
+    for (let r0 = 0; r0 < g.rows; r0 += ROW_BLOCK) {
+      const m = Math.min(ROW_BLOCK, g.rows - r0);
+      for (let i = 0; i < g.kh; i++) {
+        for (let j = 0; j < g.kw; j++) {
+          const s = (i * g.wp + j + r0) * g.ci, t = (i * g.kw + j) * tap;
+          blas.sgemm(
+            false,
+            true,
+            m,
+            g.ci,
+            g.co,
+            1,
+            dz.subarray(r0 * g.co, (r0 + m) * g.co),
+            g.co,
+            wv.subarray(t, t + tap),
+            g.co,
+            1,
+            dxp.subarray(s, s + m * g.ci),
+            g.ci,
+          );
+        }
       }
     }
     const dx = heap(backend, out);
@@ -203,24 +217,27 @@ function makeForward(blas: Blas, fallback: KernelFunc): KernelFunc {
     const z = zeroed(1, g.b * g.hp * g.wp * g.co);
     const wv = heap(backend, filter);
     const tap = g.ci * g.co;
-    for (let i = 0; i < g.kh; i++) {
-      for (let j = 0; j < g.kw; j++) {
-        const s = (i * g.wp + j) * g.ci, t = (i * g.kw + j) * tap;
-        blas.sgemm(
-          false,
-          false,
-          g.rows,
-          g.co,
-          g.ci,
-          1,
-          xp.subarray(s, s + g.rows * g.ci),
-          g.ci,
-          wv.subarray(t, t + tap),
-          g.co,
-          1,
-          z.subarray(0, g.rows * g.co),
-          g.co,
-        );
+    for (let r0 = 0; r0 < g.rows; r0 += ROW_BLOCK) {
+      const m = Math.min(ROW_BLOCK, g.rows - r0);
+      for (let i = 0; i < g.kh; i++) {
+        for (let j = 0; j < g.kw; j++) {
+          const s = (i * g.wp + j + r0) * g.ci, t = (i * g.kw + j) * tap;
+          blas.sgemm(
+            false,
+            false,
+            m,
+            g.co,
+            g.ci,
+            1,
+            xp.subarray(s, s + m * g.ci),
+            g.ci,
+            wv.subarray(t, t + tap),
+            g.co,
+            1,
+            z.subarray(r0 * g.co, (r0 + m) * g.co),
+            g.co,
+          );
+        }
       }
     }
     const y = heap(backend, out);

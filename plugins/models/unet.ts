@@ -126,7 +126,7 @@ function forward(
       h = conv(upsample2x(h), (s as { conv: Conv }).conv);
     }
   }
-  return conv(silu(groupNorm(h, net.normOut)), net.convOut);
+  return conv(groupNorm(h, net.normOut, true), net.convOut);
 }
 
 /** Build a U-Net for data of shape [H, W, C] from a preset name and a seed. */

@@ -1,5 +1,5 @@
 // Seeded parameter store for the U-Net, plus the dense / 1x1 / 3x3 layers built on it.
-import { rng, type Tensor, tf } from "../../../core/mod.ts";
+import { rng, silu as coreSilu, type Tensor, tf } from "../../../core/mod.ts";
 
 /** Creates trainable variables in a fixed order from one seed, and remembers their names. */
 export class Params {
@@ -87,7 +87,7 @@ export function conv(x: Tensor, c: Conv, stride = 1): Tensor {
   return tf.add(tf.conv2d(x as tf.Tensor4D, c.w as tf.Tensor4D, stride, "same"), c.b);
 }
 
-/** SiLU / swish: x * sigmoid(x). */
+/** SiLU / swish: x * sigmoid(x) (core's silu op: a fused kernel or tfjs ops). */
 export function silu(x: Tensor): Tensor {
-  return tf.mul(x, tf.sigmoid(x));
+  return coreSilu(x);
 }

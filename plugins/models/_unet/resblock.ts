@@ -1,4 +1,4 @@
-// Residual block of the diffusion U-Net: GN, SiLU, conv, time injection, GN, SiLU, dropout, conv.
+// Residual block of the diffusion U-Net: GN+SiLU, conv, time injection, GN+SiLU, dropout, conv.
 import { type Tensor, tf } from "../../../core/mod.ts";
 import { groupNorm, type GroupNormParams, makeGroupNorm } from "./groupnorm.ts";
 import {
@@ -53,10 +53,10 @@ export function resBlock(
   dropoutSeed?: number,
 ): Tensor {
   return tf.tidy(() => {
-    let h = conv(silu(groupNorm(x, r.norm1)), r.conv1);
+    let h = conv(groupNorm(x, r.norm1, true), r.conv1);
     const cout = r.conv1.b.shape[0];
     h = tf.add(h, dense(silu(temb), r.temb).reshape([-1, 1, 1, cout]));
-    h = silu(groupNorm(h, r.norm2));
+    h = groupNorm(h, r.norm2, true);
     if (dropout > 0 && dropoutSeed !== undefined) {
       h = tf.dropout(h, dropout, undefined, dropoutSeed);
     }
