@@ -13,6 +13,14 @@ export interface AttnBlock {
   heads: number;
 }
 
+/**
+ * Create the parameters of an attention block over `channels` channels, named `<name>.norm`,
+ * `.q`, `.k`, `.v` and `.proj`. The output projection starts at zero, so the block starts as the
+ * identity. Throws when `channels` does not split into `heads` heads.
+ * @example
+ * const a = makeAttnBlock(new Params(0), "mid.attn", 64, 8, 1);
+ * a.heads; // 1
+ */
 export function makeAttnBlock(
   p: Params,
   name: string,
@@ -36,7 +44,13 @@ export function makeAttnBlock(
   };
 }
 
-/** x + proj(softmax(q k^T / sqrt(d)) v), attention over all H*W positions, per head. */
+/**
+ * x + proj(softmax(q k^T / sqrt(d)) v), attention over all H*W positions, per head. x is
+ * [B, H, W, C]; the result has the same shape.
+ * @example
+ * const y = attnBlock(tf.ones([1, 4, 4, 8]), makeAttnBlock(p, "attn", 8, 4, 2));
+ * y.shape; // [1, 4, 4, 8] (equal to x: a new block's projection is zero)
+ */
 export function attnBlock(x: Tensor, a: AttnBlock): Tensor {
   return tf.tidy(() => {
     const [b, h, w, c] = x.shape;

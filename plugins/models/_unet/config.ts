@@ -20,6 +20,8 @@ export interface UNetConfig {
 /**
  * Presets: tiny for tests; small = the paper topology at a quarter of the width (~1/16 of its
  * FLOPs, for CPU runs); paper = DDPM's CIFAR-10 network (Ho et al. 2020; 35.7M parameters).
+ * @example
+ * UNET_PRESETS.small.mult; // [1, 2, 2, 2]
  */
 export const UNET_PRESETS: Record<string, UNetConfig> = {
   tiny: {
@@ -54,7 +56,13 @@ export const UNET_PRESETS: Record<string, UNetConfig> = {
   },
 };
 
-/** Validate a preset name and an input shape [H, W, C]; returns the config. */
+/**
+ * Validate a preset name and an input shape [H, W, C]; returns the config. Throws on an unknown
+ * preset, a shape that is not [H, W, C], or H, W not divisible by 2^(levels - 1).
+ * @example
+ * resolveConfig("tiny", [32, 32, 3]).ch; // 16
+ * resolveConfig("small", [28, 28, 1]); // throws: H and W must be multiples of 8
+ */
 export function resolveConfig(preset: string, shape: number[]): UNetConfig {
   const cfg = UNET_PRESETS[preset];
   if (!cfg) {

@@ -1,7 +1,13 @@
 // Seeded parameter store for the U-Net, plus the dense / 1x1 / 3x3 layers built on it.
 import { rng, silu as coreSilu, type Tensor, tf } from "../../../core/mod.ts";
 
-/** Creates trainable variables in a fixed order from one seed, and remembers their names. */
+/**
+ * Creates trainable variables in a fixed order from one seed, and remembers their names.
+ * @example
+ * const p = new Params(1);
+ * makeDense(p, "fc", 4, 8);
+ * p.names; // ["fc.w", "fc.b"]
+ */
 export class Params {
   readonly variables: tf.Variable[] = [];
   readonly names: string[] = [];
@@ -48,6 +54,12 @@ export interface Dense {
   b: tf.Variable;
 }
 
+/**
+ * Create a dense layer's `<name>.w` [cin, cout] (variance-scaling init, times `scale`) and
+ * `<name>.b` [cout] (zeros).
+ * @example
+ * const d = makeDense(new Params(1), "fc", 4, 8); // d.w.shape [4, 8], d.b.shape [8]
+ */
 export function makeDense(p: Params, name: string, cin: number, cout: number, scale = 1): Dense {
   return {
     w: p.weight(`${name}.w`, [cin, cout], cin, cout, scale),
@@ -55,7 +67,11 @@ export function makeDense(p: Params, name: string, cin: number, cout: number, sc
   };
 }
 
-/** y = x W + b on the last axis of x (any rank >= 2). */
+/**
+ * y = x W + b on the last axis of x (any rank >= 2).
+ * @example
+ * dense(tf.ones([2, 3, 3, 4]), makeDense(p, "fc", 4, 8)).shape; // [2, 3, 3, 8]
+ */
 export function dense(x: Tensor, d: Dense): Tensor {
   const cin = x.shape[x.rank - 1];
   const flat = x.reshape([-1, cin]) as tf.Tensor2D;
@@ -69,6 +85,12 @@ export interface Conv {
   b: tf.Variable;
 }
 
+/**
+ * Create a k x k convolution's `<name>.w` [k, k, cin, cout] (variance-scaling init, times
+ * `scale`) and `<name>.b` [cout] (zeros).
+ * @example
+ * const c = makeConv(new Params(1), "conv_in", 3, 3, 32); // c.w.shape [3, 3, 3, 32]
+ */
 export function makeConv(
   p: Params,
   name: string,
@@ -83,11 +105,20 @@ export function makeConv(
   };
 }
 
+/**
+ * The convolution `c` of x [B, H, W, Cin] with bias, "same" padding and stride `stride`.
+ * @example
+ * conv(tf.ones([1, 8, 8, 4]), makeConv(p, "c", 3, 4, 8), 2).shape; // [1, 4, 4, 8]
+ */
 export function conv(x: Tensor, c: Conv, stride = 1): Tensor {
   return tf.add(tf.conv2d(x as tf.Tensor4D, c.w as tf.Tensor4D, stride, "same"), c.b);
 }
 
-/** SiLU / swish: x * sigmoid(x) (core's silu op: a fused kernel or tfjs ops). */
+/**
+ * SiLU / swish: x * sigmoid(x) (core's silu op: a fused kernel or tfjs ops).
+ * @example
+ * silu(tf.tensor1d([0, 1])); // [0, 0.7311]
+ */
 export function silu(x: Tensor): Tensor {
   return coreSilu(x);
 }

@@ -22,6 +22,13 @@ export interface ResBlock {
   skip?: Dense;
 }
 
+/**
+ * Create the parameters of a residual block from `cin` to `cout` channels with a time embedding
+ * of `tembDim`, named `<name>.norm1`, `.conv1`, `.temb`, `.norm2`, `.conv2` (zero-initialised)
+ * and, when the channel count changes, `.skip`.
+ * @example
+ * const r = makeResBlock(new Params(0), "down.0.0", 16, 32, 64, 8); // r.skip is set: 16 != 32
+ */
 export function makeResBlock(
   p: Params,
   name: string,
@@ -44,6 +51,8 @@ export function makeResBlock(
 /**
  * x [B,H,W,Cin], temb [B,T] (already through the shared MLP) -> [B,H,W,Cout].
  * `dropout` > 0 applies only when a seed is given (training).
+ * @example
+ * resBlock(tf.ones([2, 8, 8, 16]), tf.ones([2, 64]), r, 0).shape; // [2, 8, 8, 32]
  */
 export function resBlock(
   x: Tensor,

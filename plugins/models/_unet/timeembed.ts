@@ -4,6 +4,8 @@ import { type Tensor, tf } from "../../../core/mod.ts";
 /**
  * Embed times t [B] as [B, dim]: [sin(s t f_0..f_{h-1}), cos(s t f_0..f_{h-1})] with h = dim / 2,
  * f_i = 10000^(-i / (h - 1)) and s = `scale` (1000 maps t in [0, 1] to DDPM's step range).
+ * @example
+ * timeEmbedding(tf.tensor1d([0, 0.5]), 8); // [2, 8]; row 0 is [0, 0, 0, 0, 1, 1, 1, 1]
  */
 export function timeEmbedding(t: Tensor, dim: number, scale = 1000): Tensor {
   if (!Number.isInteger(dim) || dim < 4 || dim % 2 !== 0) {
