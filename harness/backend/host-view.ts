@@ -2,7 +2,13 @@
 // arrays), and a copy on any other backend: for optimizer updates done in JS.
 import { tf } from "../../core/tf.ts";
 
-/** True when tensor data lives in host memory that JS can read without a device transfer. */
+/**
+ * True when tensor data lives in host memory that JS can read without a device transfer (the
+ * wasm and cpu backends).
+ * @example
+ * await tf.setBackend("cpu");
+ * onHostBackend(); // true
+ */
 export function onHostBackend(): boolean {
   const b = tf.getBackend();
   return b === "wasm" || b === "cpu";

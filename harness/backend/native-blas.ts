@@ -59,7 +59,12 @@ const SYMBOLS = {
 
 const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
 
-/** Where a BLAS is looked for, in order, when FMBENCH_BLAS does not name one. */
+/**
+ * Where a BLAS is looked for, in order, when FMBENCH_BLAS does not name one.
+ * @example
+ * blasCandidates("darwin"); // ["/System/Library/Frameworks/Accelerate.framework/Accelerate"]
+ * blasCandidates("linux")[0]; // "libopenblas.so.0"
+ */
 export function blasCandidates(os: string = Deno.build.os): string[] {
   if (os === "darwin") return ["/System/Library/Frameworks/Accelerate.framework/Accelerate"];
   if (os === "windows") return ["libopenblas.dll"];

@@ -22,6 +22,11 @@ import {
 } from "./webgpu-device.ts";
 
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
+/**
+ * The backends `--backend` accepts besides "auto", in auto-selection's order of preference.
+ * @example
+ * BACKENDS.includes("wasm"); // true
+ */
 export const BACKENDS: BackendName[] = ["tensorflow", "webgpu", "wasm", "cpu"];
 
 export interface BackendInfo {
@@ -50,7 +55,12 @@ export function defaultEvalBatch(
   return backend === "webgpu" || backend === "tensorflow" ? 256 : 32;
 }
 
-/** Thrown when a forced backend cannot be used; the message says how to enable it. */
+/**
+ * Thrown when a forced backend cannot be used; the message says how to enable it.
+ * @example
+ * await selectBackend("tpu");
+ * // throws BackendUnavailableError: unknown --backend "tpu"; valid: auto, tensorflow, webgpu, ...
+ */
 export class BackendUnavailableError extends Error {}
 
 const TFJS_NODE_GPU = "npm:@tensorflow/tfjs-node-gpu@4.22.0";
@@ -239,6 +249,9 @@ function webgpuNotes(): string[] {
 /**
  * Choose and activate a backend. `forced` picks one (or throws a clear error); otherwise
  * auto-select. `needsConvGrad` notes that conv training relies on fmbench's wasm kernels.
+ * @example
+ * const info = await selectBackend("cpu");
+ * info.backend; // "cpu"; info.device e.g. "x86_64 (1 thread, 2 cores)"
  */
 export async function selectBackend(
   forced?: string,

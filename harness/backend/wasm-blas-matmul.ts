@@ -8,7 +8,12 @@ type Info = tf.TensorInfo;
 type WasmBackend = any;
 type KernelFunc = tf.KernelConfig["kernelFunc"];
 
-/** A float32 view of a tensor's data on the wasm heap, `offset` elements in, `length` long. */
+/**
+ * A float32 view of a tensor's data on the wasm heap, `offset` elements in, `length` long (by
+ * default to the end of the tensor). Valid until the next allocation; used inside wasm kernels.
+ * @example
+ * const out = heapView(backend, y, 0, m * n); // write the product in place
+ */
 export function heapView(backend: WasmBackend, x: Info, offset = 0, length?: number): Float32Array {
   const { memoryOffset } = backend.dataIdMap.get(x.dataId);
   const size = length ?? x.shape.reduce((p: number, d: number) => p * d, 1) - offset;
@@ -18,6 +23,9 @@ export function heapView(backend: WasmBackend, x: Info, offset = 0, length?: num
 /**
  * The BatchMatMul kernel function: batch dimensions equal or one side without batch (broadcast);
  * anything else (other dtypes, general broadcasting, empty tensors) goes to `fallback`.
+ * @example
+ * const cfg = tf.getKernel("BatchMatMul", "wasm")!;
+ * tf.registerKernel({ ...cfg, kernelFunc: makeBlasBatchMatMul(blas, cfg.kernelFunc) });
  */
 export function makeBlasBatchMatMul(blas: Blas, fallback: KernelFunc): KernelFunc {
   return (args) => {

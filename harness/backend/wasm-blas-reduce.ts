@@ -61,7 +61,13 @@ function reducePass(
   }
 }
 
-/** A Sum (mean = false) or Mean (mean = true) kernel function over BLAS, else `fallback`. */
+/**
+ * A Sum (mean = false) or Mean (mean = true) kernel function over BLAS (products with a vector
+ * of ones); non-float32 or empty inputs go to `fallback`.
+ * @example
+ * const cfg = tf.getKernel("Mean", "wasm")!;
+ * tf.registerKernel({ ...cfg, kernelFunc: makeBlasReduce(blas, cfg.kernelFunc, true) });
+ */
 export function makeBlasReduce(blas: Blas, fallback: KernelFunc, mean: boolean): KernelFunc {
   return (args) => {
     const { x } = args.inputs as { x: Info };

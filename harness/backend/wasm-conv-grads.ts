@@ -153,6 +153,9 @@ function makeBatchSplitMatMul(inner: tf.KernelConfig["kernelFunc"]) {
  * forward); both become XNNPACK Conv2D calls here. BatchMatMul with several batch matrices (as in
  * attention) is split into 2-D products, ~4x faster. Call after the wasm backend is set.
  * Still missing on wasm (unused by fmbench models): DepthwiseConv2dNativeBackpropFilter/Input.
+ * @example
+ * await tf.setBackend("wasm");
+ * registerWasmConvGrads(); // tf.getKernel("Conv2DBackpropFilter", "wasm") is now defined
  */
 export function registerWasmConvGrads(): void {
   if (registered) return;

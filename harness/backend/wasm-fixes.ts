@@ -9,7 +9,14 @@ type Info = tf.TensorInfo;
 
 let applied = false;
 
-/** Re-register wasm BatchMatMul and _FusedMatMul so transposes happen explicitly first. */
+/**
+ * Re-register wasm BatchMatMul and _FusedMatMul so transposes happen explicitly first, and make
+ * Identity and same-dtype Cast share their input's data (idempotent; a no-op before the wasm
+ * kernels are registered).
+ * @example
+ * await tf.setBackend("wasm");
+ * applyWasmMatMulFix(); // tf.matMul(a, b, true) now runs Transpose, then a plain matmul
+ */
 export function applyWasmMatMulFix(): void {
   if (applied) return;
   const transpose = tf.getKernel("Transpose", "wasm")?.kernelFunc;

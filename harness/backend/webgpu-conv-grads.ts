@@ -25,7 +25,11 @@ function isNHWC(attrs: Attrs): boolean {
 
 /**
  * How many equal parts to split a sum over n rows into, so that `tiles` output tiles per part
- * give about TARGET_WORKGROUPS workgroups: the largest divisor of n not above the wish.
+ * give about TARGET_WORKGROUPS (512) workgroups: the largest divisor of n not above the wish,
+ * which keeps at least 256 rows per part.
+ * @example
+ * splitCount(4096, 16); // 16
+ * splitCount(100, 4); // 1: too few rows to split
  */
 export function splitCount(n: number, tiles: number): number {
   const wish = Math.max(
@@ -163,12 +167,20 @@ let active: "fmbench" | "tfjs" = "fmbench";
 /**
  * tfjs-backend-webgpu's own convolution-gradient kernels, as they were before
  * registerWebgpuConvGrads replaced them (null before that); bench/conv_grads_micro.ts times them.
+ * @example
+ * registerWebgpuConvGrads();
+ * const { filter, input } = tfjsWebgpuConvGrads()!;
  */
 export function tfjsWebgpuConvGrads(): { filter: KernelFunc; input: KernelFunc } | null {
   return originals;
 }
 
-/** Which convolution-gradient kernels webgpu uses: FMBENCH_WEBGPU_CONV_GRADS=fmbench|tfjs. */
+/**
+ * Which convolution-gradient kernels webgpu uses: FMBENCH_WEBGPU_CONV_GRADS=fmbench|tfjs
+ * ("fmbench" when unset, empty or unreadable; any other value throws).
+ * @example
+ * webgpuConvGradsChoice(); // "fmbench" with FMBENCH_WEBGPU_CONV_GRADS unset
+ */
 export function webgpuConvGradsChoice(): "fmbench" | "tfjs" {
   let v: string | undefined;
   try {

@@ -38,6 +38,8 @@ export interface GpuLike {
  * Feature names of the WebGPU specification's GPUFeatureName enum (2025). A requested name must
  * be in this list and advertised by the adapter: Deno rejects any other string as "not a valid
  * enum value", and some versions advertise native-only names they do not accept back.
+ * @example
+ * WEBGPU_FEATURES.includes("shader-f16"); // true
  */
 export const WEBGPU_FEATURES: readonly string[] = [
   "core-features-and-limits",
@@ -165,7 +167,12 @@ export function describeAdapter(f: AdapterFacts): string {
 /** What the wrapper saw last: the adapter and the device request that reached it. */
 let last: { facts?: AdapterFacts; request?: DeviceRequestRecord } = {};
 
-/** The adapter and device request of the last wrapped adapter (after tfjs created its device). */
+/**
+ * The adapter and device request of the last wrapped adapter (after tfjs created its device); a
+ * copy, with neither field set before any adapter was wrapped.
+ * @example
+ * lastWebgpuDevice().request?.requiredFeatures; // what reached requestDevice, sanitised
+ */
 export function lastWebgpuDevice(): { facts?: AdapterFacts; request?: DeviceRequestRecord } {
   return { ...last };
 }
