@@ -18,7 +18,11 @@ export interface ConvGradTiming {
   delegated: boolean;
 }
 
-/** Convolutions of the U-Net `small` preset on CIFAR-10: [H, Ci, Co, stride] (3x3, "same"). */
+/**
+ * Convolutions of the U-Net `small` preset on CIFAR-10: [H, Ci, Co, stride] (3x3, "same").
+ * @example
+ * const rows = await convGradsMicro({ batch: 32, shapes: SMALL_UNET_CONVS.slice(0, 2) });
+ */
 export const SMALL_UNET_CONVS: Array<[number, number, number, number]> = [
   [32, 3, 32, 1], // conv_in
   [32, 32, 32, 1], // level 0 residual convs
@@ -131,6 +135,9 @@ export async function convGradsMicro(
 /**
  * The rows as a Markdown table (ms, GFLOP/s, speed-up, agreement); "(same kernel)" marks input
  * gradients fmbench leaves to tfjs, whose speed-up shows the timing noise.
+ * @example
+ * console.log(convGradsTable(await convGradsMicro({ batch: 32 }), 32));
+ * // | conv (batch 32) | grad | tfjs ms | tfjs GFLOP/s | fmbench ms | ... then one row per kernel
  */
 export function convGradsTable(rows: ConvGradTiming[], batch: number): string {
   const f = (x: number, d = 1) => x.toFixed(d);

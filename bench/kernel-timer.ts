@@ -3,7 +3,14 @@
 import process from "node:process";
 import { tf } from "../core/tf.ts";
 
-/** Milliseconds of CPU time this process has used (all threads): steadier than wall time on a shared machine. */
+/**
+ * Milliseconds of CPU time this process has used (all threads, user + system): steadier than
+ * wall time on a shared machine.
+ * @example
+ * const t0 = cpuNow();
+ * step();
+ * const cpuMs = cpuNow() - t0;
+ */
 export function cpuNow(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;

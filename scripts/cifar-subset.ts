@@ -10,7 +10,11 @@ import {
   CIFAR10_RECORDS_PER_FILE,
 } from "../harness/data/cifar10.ts";
 
-/** Label byte of the padding records: outside 0..9, so reading one is an error. */
+/**
+ * Label byte of the padding records: outside 0..9, so reading one is an error.
+ * @example
+ * subsetFile(full, 2000)[2000 * CIFAR10_RECORD_BYTES]; // 255: the first padding record's label
+ */
 export const PADDING_LABEL = 255;
 
 /**
