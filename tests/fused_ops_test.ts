@@ -1,6 +1,5 @@
 // Fused GroupNorm(+SiLU) and SiLU on wasm and cpu against tfjs ops and a float64 reference.
 import assert from "node:assert/strict";
-import { rng } from "../core/rng.ts";
 import { tf } from "../core/tf.ts";
 import {
   GROUP_NORM_GRAD_KERNEL,
@@ -20,16 +19,12 @@ import { selectBackend } from "../harness/backend/select.ts";
 import { registerGroupNormKernels } from "../harness/backend/group-norm-kernel.ts";
 import { registerSiluKernels } from "../harness/backend/silu-kernel.ts";
 import { sigmoid } from "../harness/backend/host-kernel.ts";
-import unet from "../plugins/models/unet.ts";
+import { randomArray } from "./helpers/random.ts";
+import { tinyUnetGrads } from "./helpers/unet-grads.ts";
 
 const info = await selectBackend("wasm");
 registerGroupNormKernels("cpu");
 registerSiluKernels("cpu");
-
-function randomArray(n: number, seed: number, scale = 1, shift = 0): Float32Array {
-  const u = rng(seed);
-  return Float32Array.from({ length: n }, () => (u() - 0.5) * scale + shift);
-}
 
 /** max |a - b| / max(|b|, floor): the error relative to the reference's scale. */
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): number {
@@ -296,28 +291,6 @@ Deno.test("fused SiLU forward and gradient match float64 and tfjs ops (wasm, cpu
     assert.ok(relErr(fy, oy) < 1e-5 && relErr(fdx, odx) < 1e-5, `${backend} fused vs tfjs`);
   }
 });
-
-/** Tiny U-Net loss and every variable's gradient on the active backend. */
-function tinyUnetGrads(): { loss: number; grads: Float32Array[] } {
-  const m = unet.create({ shape: [16, 16, 3], preset: "tiny", seed: 3 });
-  // Perturb every weight so the zero-initialised layers pass gradient everywhere.
-  m.variables().forEach((v, i) => {
-    v.assign(tf.tidy(() => tf.add(v, tf.tensor(randomArray(v.size, 100 + i), v.shape))));
-  });
-  const out = tf.tidy(() => {
-    const x = tf.tensor(randomArray(2 * 16 * 16 * 3, 1), [2, 16, 16, 3]);
-    const target = tf.tensor(randomArray(2 * 16 * 16 * 3, 2), [2, 16, 16, 3]);
-    const t = tf.tensor1d([0.3, 0.8]);
-    const loss = () => tf.mean(tf.square(tf.sub(m.apply(x, t), target))) as tf.Scalar;
-    const { value, grads } = tf.variableGrads(loss, m.variables());
-    return {
-      loss: value.dataSync()[0],
-      grads: m.variables().map((v) => grads[v.name].dataSync() as Float32Array),
-    };
-  });
-  m.dispose();
-  return out;
-}
 
 Deno.test("tiny U-Net loss and gradients: fused kernels match tfjs ops on wasm", () => {
   tf.setBackend("wasm");

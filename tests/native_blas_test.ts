@@ -1,20 +1,15 @@
 // wasm kernels over a native BLAS (BatchMatMul, Sum, Mean) and wasm's shared-data Identity against
 // the cpu backend; the BLAS tests are skipped, with the reason, where no BLAS can be loaded.
 import assert from "node:assert/strict";
-import { rng } from "../core/rng.ts";
 import { tf } from "../core/tf.ts";
 import { selectBackend } from "../harness/backend/select.ts";
 import { blasCandidates, loadBlas, openblasCoreType } from "../harness/backend/native-blas.ts";
 import { axisRuns } from "../harness/backend/wasm-blas-reduce.ts";
+import { randomArray } from "./helpers/random.ts";
 
 const info = await selectBackend("wasm");
 const { blas, why } = loadBlas();
 if (!blas) console.error(`native BLAS tests skipped: ${why}`);
-
-function randomArray(n: number, seed: number): Float32Array {
-  const u = rng(seed);
-  return Float32Array.from({ length: n }, () => u() - 0.5);
-}
 
 /** f evaluated on wasm and on cpu with the same inputs; returns both results' values. */
 function onBoth(

@@ -1,22 +1,17 @@
 // U-Net model plugin: shapes, parameter counts, seeding, GroupNorm, time embedding, training.
 import assert from "node:assert/strict";
 import { selectBackend } from "../harness/backend/select.ts";
-import { rng } from "../core/rng.ts";
 import { tf } from "../core/tf.ts";
 import { registerWasmConvGrads } from "../harness/backend/wasm-conv-grads.ts";
 import { groupNorm, normalizeGroups } from "../plugins/models/_unet/groupnorm.ts";
 import { Params } from "../plugins/models/_unet/params.ts";
 import { timeEmbedding } from "../plugins/models/_unet/timeembed.ts";
 import unet from "../plugins/models/unet.ts";
+import { randomArray } from "./helpers/random.ts";
 
 await selectBackend("wasm");
 registerWasmConvGrads();
 await tf.setBackend("cpu");
-
-function randomArray(n: number, seed: number, scale = 1, shift = 0): Float32Array {
-  const u = rng(seed);
-  return Float32Array.from({ length: n }, () => (u() - 0.5) * scale + shift);
-}
 
 Deno.test("unet plugin metadata", () => {
   assert.equal(unet.name, "unet");

@@ -2,20 +2,15 @@
 // and through a whole tiny U-Net.
 import assert from "node:assert/strict";
 import { selectBackend } from "../harness/backend/select.ts";
-import { rng } from "../core/rng.ts";
 import { tf } from "../core/tf.ts";
 import { registerWasmConvGrads } from "../harness/backend/wasm-conv-grads.ts";
 import { upsample2x } from "../plugins/models/_unet/upsample.ts";
-import unet from "../plugins/models/unet.ts";
+import { randomArray } from "./helpers/random.ts";
+import { tinyUnetGrads } from "./helpers/unet-grads.ts";
 
 await selectBackend("wasm");
 registerWasmConvGrads();
 registerWasmConvGrads(); // idempotent
-
-function randomArray(n: number, seed: number): Float32Array {
-  const u = rng(seed);
-  return Float32Array.from({ length: n }, () => u() - 0.5);
-}
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   assert.equal(a.length, b.length);
@@ -138,24 +133,7 @@ Deno.test("upsample2x gradient is the 2x2 block sum on cpu and wasm (batch > 1)"
 Deno.test("tiny U-Net gradients on wasm match cpu", () => {
   const run = (backend: string) => {
     tf.setBackend(backend);
-    const m = unet.create({ shape: [16, 16, 3], preset: "tiny", seed: 3 });
-    // Perturb every weight so the zero-initialised layers pass gradient everywhere.
-    m.variables().forEach((v, i) => {
-      v.assign(tf.tidy(() => tf.add(v, tf.tensor(randomArray(v.size, 100 + i), v.shape))));
-    });
-    const out = tf.tidy(() => {
-      const x = tf.tensor(randomArray(2 * 16 * 16 * 3, 1), [2, 16, 16, 3]);
-      const target = tf.tensor(randomArray(2 * 16 * 16 * 3, 2), [2, 16, 16, 3]);
-      const t = tf.tensor1d([0.3, 0.8]);
-      const loss = () => tf.mean(tf.square(tf.sub(m.apply(x, t), target))) as tf.Scalar;
-      const { value, grads } = tf.variableGrads(loss, m.variables());
-      return {
-        loss: value.dataSync()[0],
-        grads: m.variables().map((v) => grads[v.name].dataSync() as Float32Array),
-      };
-    });
-    m.dispose();
-    return out;
+    return tinyUnetGrads();
   };
   const cpu = run("cpu");
   const wasm = run("wasm");
