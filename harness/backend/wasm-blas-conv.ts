@@ -114,6 +114,22 @@ function toGrid(
   return out;
 }
 
+/**
+ * Calls `fn` for every block of up to ROW_BLOCK grid rows (m rows from row r0) and every filter
+ * tap (i, j), blocks outermost so a block stays in cache across its taps. `s` is where the block,
+ * shifted by the tap, starts in an input-side grid (ci values per row); `t` where the tap's
+ * [ci, co] matrix starts in the filter.
+ */
+function forEachTap(g: Grid, fn: (r0: number, m: number, s: number, t: number) => void): void {
+  const tap = g.ci * g.co;
+  for (let r0 = 0; r0 < g.rows; r0 += ROW_BLOCK) {
+    const m = Math.min(ROW_BLOCK, g.rows - r0);
+    for (let i = 0; i < g.kh; i++) {
+      for (let j = 0; j < g.kw; j++) fn(r0, m, (i * g.wp + j + r0) * g.ci, (i * g.kw + j) * tap);
+    }
+  }
+}
+
 /** dW[i, j] = sum over grid rows of xpad[r + shift(i, j)]^T dz[r]: one sgemm per tap. */
 function makeFilterGrad(blas: Blas, fallback: KernelFunc): KernelFunc {
   return (args) => {
@@ -128,29 +144,22 @@ function makeFilterGrad(blas: Blas, fallback: KernelFunc): KernelFunc {
     const dz = toGrid(g, heap(backend, dy), g.co, g.ho, g.wo, 0, 0, 1);
     const dw = heap(backend, out);
     const tap = g.ci * g.co;
-    for (let r0 = 0; r0 < g.rows; r0 += ROW_BLOCK) {
-      const m = Math.min(ROW_BLOCK, g.rows - r0);
-      for (let i = 0; i < g.kh; i++) {
-        for (let j = 0; j < g.kw; j++) {
-          const s = (i * g.wp + j + r0) * g.ci, t = (i * g.kw + j) * tap;
-          blas.sgemm(
-            true,
-            false,
-            g.ci,
-            g.co,
-            m,
-            1,
-            xp.subarray(s, s + m * g.ci),
-            g.ci,
-            dz.subarray(r0 * g.co, (r0 + m) * g.co),
-            g.co,
-            r0 === 0 ? 0 : 1,
-            dw.subarray(t, t + tap),
-            g.co,
-          );
-        }
-      }
-    }
+    forEachTap(g, (r0, m, s, t) =>
+      blas.sgemm(
+        true,
+        false,
+        g.ci,
+        g.co,
+        m,
+        1,
+        xp.subarray(s, s + m * g.ci),
+        g.ci,
+        dz.subarray(r0 * g.co, (r0 + m) * g.co),
+        g.co,
+        r0 === 0 ? 0 : 1,
+        dw.subarray(t, t + tap),
+        g.co,
+      ));
     return out;
   };
 }
@@ -169,29 +178,22 @@ function makeInputGrad(blas: Blas, fallback: KernelFunc): KernelFunc {
     const dxp = zeroed(0, g.b * g.hp * g.wp * g.ci);
     const wv = heap(backend, filter);
     const tap = g.ci * g.co;
-    for (let r0 = 0; r0 < g.rows; r0 += ROW_BLOCK) {
-      const m = Math.min(ROW_BLOCK, g.rows - r0);
-      for (let i = 0; i < g.kh; i++) {
-        for (let j = 0; j < g.kw; j++) {
-          const s = (i * g.wp + j + r0) * g.ci, t = (i * g.kw + j) * tap;
-          blas.sgemm(
-            false,
-            true,
-            m,
-            g.ci,
-            g.co,
-            1,
-            dz.subarray(r0 * g.co, (r0 + m) * g.co),
-            g.co,
-            wv.subarray(t, t + tap),
-            g.co,
-            1,
-            dxp.subarray(s, s + m * g.ci),
-            g.ci,
-          );
-        }
-      }
-    }
+    forEachTap(g, (r0, m, s, t) =>
+      blas.sgemm(
+        false,
+        true,
+        m,
+        g.ci,
+        g.co,
+        1,
+        dz.subarray(r0 * g.co, (r0 + m) * g.co),
+        g.co,
+        wv.subarray(t, t + tap),
+        g.co,
+        1,
+        dxp.subarray(s, s + m * g.ci),
+        g.ci,
+      ));
     const dx = heap(backend, out);
     const row = g.w * g.ci;
     for (let b = 0; b < g.b; b++) {
@@ -217,29 +219,22 @@ function makeForward(blas: Blas, fallback: KernelFunc): KernelFunc {
     const z = zeroed(1, g.b * g.hp * g.wp * g.co);
     const wv = heap(backend, filter);
     const tap = g.ci * g.co;
-    for (let r0 = 0; r0 < g.rows; r0 += ROW_BLOCK) {
-      const m = Math.min(ROW_BLOCK, g.rows - r0);
-      for (let i = 0; i < g.kh; i++) {
-        for (let j = 0; j < g.kw; j++) {
-          const s = (i * g.wp + j + r0) * g.ci, t = (i * g.kw + j) * tap;
-          blas.sgemm(
-            false,
-            false,
-            m,
-            g.co,
-            g.ci,
-            1,
-            xp.subarray(s, s + m * g.ci),
-            g.ci,
-            wv.subarray(t, t + tap),
-            g.co,
-            1,
-            z.subarray(r0 * g.co, (r0 + m) * g.co),
-            g.co,
-          );
-        }
-      }
-    }
+    forEachTap(g, (r0, m, s, t) =>
+      blas.sgemm(
+        false,
+        false,
+        m,
+        g.co,
+        g.ci,
+        1,
+        xp.subarray(s, s + m * g.ci),
+        g.ci,
+        wv.subarray(t, t + tap),
+        g.co,
+        1,
+        z.subarray(r0 * g.co, (r0 + m) * g.co),
+        g.co,
+      ));
     const y = heap(backend, out);
     const row = g.wo * g.co;
     for (let b = 0; b < g.b; b++) {
