@@ -17,7 +17,7 @@ export { BUILTIN_PLUGINS, discoverPlugins, type Registry } from "./harness/regis
 export { NAMED_METHODS, resolveMethods } from "./harness/methods.ts";
 export { runSuite, type RunSuiteOptions } from "./harness/run-suite.ts";
 export { SUITES } from "./harness/suites/mod.ts";
-export { selectBackend } from "./harness/backend/select.ts";
-export { loadFidModel } from "./harness/metrics/fid/fid.ts";
+export { selectBackend } from "./backend/select.ts";
+export { loadFidModel } from "./features/fid.ts";
 export { readResults } from "./results/io.ts";
 export { renderReport } from "./reports/render.ts";

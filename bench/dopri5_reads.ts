@@ -1,9 +1,9 @@
 // Reads to the host and wall time of adaptive solvers on an MLP field (args: names or module paths).
 import { tf } from "../core/tf.ts";
 import type { Solver, VelocityField } from "../core/types.ts";
-import { selectBackend } from "../harness/backend/select.ts";
+import { selectBackend } from "../backend/select.ts";
 import { discoverPlugins } from "../harness/registry.ts";
-import { countReads } from "../tests/helpers/reads.ts";
+import { countReads } from "../probes/reads.ts";
 
 /** One measured configuration: state shape per sample and batch size. */
 interface Config {

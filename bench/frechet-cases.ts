@@ -1,7 +1,7 @@
 // Covariance pairs with known spectra for the Frechet distance checks and benchmark: S = Q diag(l)
 // Q^T with Q a product of seeded random Householder reflectors (dense, cheap to build at d = 2048).
 import { normals, rng } from "../core/rng.ts";
-import type { GaussianStats } from "../harness/metrics/fid/frechet.ts";
+import type { GaussianStats } from "../features/frechet.ts";
 
 /** Apply S <- H S H with H = I - 2 v v^T / (v.v), in place (S symmetric, row-major). */
 function reflect(s: Float64Array, d: number, v: Float64Array): void {

@@ -2,12 +2,8 @@
 // Cholesky + tridiagonal eigenvalues) next to the previous one (ml-matrix eigendecompositions)
 // and SciPy's sqrtm (bench/frechet_scipy.py, when /usr/bin/python3 has scipy), same inputs.
 import { frechetCases } from "./frechet-cases.ts";
-import {
-  frechetParts,
-  type GaussianStats,
-  prepareGaussian,
-} from "../harness/metrics/fid/frechet.ts";
-import { frechetPartsEigen, symmetricSqrt } from "../harness/metrics/fid/frechet-eigen.ts";
+import { frechetParts, type GaussianStats, prepareGaussian } from "../features/frechet.ts";
+import { frechetPartsEigen, symmetricSqrt } from "./frechet-eigen.ts";
 
 /** One case's timings (seconds) and values. */
 export interface FrechetBenchRow {

@@ -2,10 +2,10 @@
 // resized to 299x299, as for CIFAR-10) with seeded random weights, on the active backend.
 import { rng } from "../core/rng.ts";
 import { tf } from "../core/tf.ts";
-import { defaultFeatureBatch } from "../harness/metrics/fid/features.ts";
-import { inceptionFromWeights } from "../harness/metrics/fid/inception.ts";
-import { encodeSafetensors, SafetensorsFile } from "../harness/store/safetensors.ts";
-import { seededWeights } from "../tests/helpers/inception-weights.ts";
+import { defaultFeatureBatch } from "../features/image-stats.ts";
+import { inceptionFromWeights } from "../features/inception/inception.ts";
+import { encodeSafetensors, SafetensorsFile } from "../store/safetensors.ts";
+import { seededWeights } from "../features/inception/seeded-weights.ts";
 
 /** What inceptionMicro measured. */
 export interface InceptionMicroResult {

@@ -6,7 +6,7 @@
 // with --four the four paths compared with PyTorch (bench/four.ts; --json prints JSON lines).
 import { bench, do_not_optimize, group, run } from "mitata";
 import { tf } from "../core/tf.ts";
-import { type BackendInfo, type BackendName, selectBackend } from "../harness/backend/select.ts";
+import { type BackendInfo, type BackendName, selectBackend } from "../backend/select.ts";
 import { discoverPlugins } from "../harness/registry.ts";
 import type { Model, VelocityField } from "../core/types.ts";
 
@@ -93,13 +93,13 @@ for (const name of wanted) {
     const batch = Number(
       Deno.env.get("FMBENCH_MICRO_CONV_BATCH") ?? (info.adapter?.isFallback ? 8 : 128),
     );
-    const { convGradsMicro, convGradsTable } = await import("./conv_grads_micro.ts");
+    const { convGradsMicro, convGradsTable } = await import("../probes/conv-grads-micro.ts");
     console.log(`\nwebgpu convolution gradients on ${info.device}:`);
     console.log(convGradsTable(await convGradsMicro({ batch }), batch));
   }
   if (extra) {
     // The U-Net step takes tens of seconds on CPU backends: plain timings, not mitata's loop.
-    const { unetMicro } = await import("./unet_micro.ts");
+    const { unetMicro } = await import("../probes/unet-micro.ts");
     const r = await unetMicro(be, { preset: "small", batch: 128, reps: 1 });
     console.log(
       `${be}: U-Net small (${r.params} params) train step at batch ${r.batch} ` +

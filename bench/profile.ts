@@ -2,7 +2,7 @@
 // wall) time inside kernels by kernel name, and the rest (JS dispatch, gradient tape, tidy, readbacks).
 import { parseArgs } from "node:util";
 import { tf } from "../core/tf.ts";
-import { selectBackend } from "../harness/backend/select.ts";
+import { selectBackend } from "../backend/select.ts";
 import { fourCases } from "./four.ts";
 import { cpuNow, installKernelTimer } from "./kernel-timer.ts";
 

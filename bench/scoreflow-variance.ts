@@ -8,7 +8,7 @@
 // network at initialisation and after a short Score Matching training (so s is not trivial).
 import { parseArgs } from "node:util";
 import { subSeed, tf } from "../core/mod.ts";
-import { selectBackend } from "../harness/backend/select.ts";
+import { selectBackend } from "../backend/select.ts";
 import { vectorSource } from "../harness/data/source.ts";
 import { loadToy2d } from "../harness/data/toy2d.ts";
 import { discoverPlugins } from "../harness/registry.ts";

@@ -1,10 +1,10 @@
 """PyTorch reference for the U-Net training step: the architecture of plugins/models/unet.ts
 (presets of plugins/models/_unet/config.ts), same parameter count, timed like
-bench/unet_micro.ts (flow-matching loss on the linear path, backward, Adam; batch 128).
+probes/unet-micro.ts (flow-matching loss on the linear path, backward, Adam; batch 128).
 
 Usage: python3 bench/torch_unet.py [--preset small] [--batch 128] [--reps 10]
        [--device cuda|cpu] [--expect-params N] [--tf32]
-       python3 bench/torch_unet.py --check FILE.safetensors  (from bench/unet_export.ts)
+       python3 bench/torch_unet.py --check FILE.safetensors  (from probes/unet-export.ts)
 Prints one JSON object. Exits 3 when --expect-params differs from this model's count; with
 --check, loads fmbench's weights and input and exits 4 when the output differs from fmbench's.
 """
@@ -221,7 +221,7 @@ def main():
     ap.add_argument("--tf32", action="store_true",
                     help="allow TF32 matmuls/convolutions (default: full fp32, as webgpu)")
     ap.add_argument("--check", metavar="FILE",
-                    help="compare with fmbench's output (bench/unet_export.ts) and exit")
+                    help="compare with fmbench's output (probes/unet-export.ts) and exit")
     a = ap.parse_args()
     if a.check:
         torch.backends.cuda.matmul.allow_tf32 = False

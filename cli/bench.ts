@@ -6,8 +6,8 @@ import {
   BackendUnavailableError,
   defaultEvalBatch,
   selectBackend,
-} from "../harness/backend/select.ts";
-import { firstLine } from "../harness/error-message.ts";
+} from "../backend/select.ts";
+import { firstLine } from "../core/error-message.ts";
 import {
   BUILTIN_PLUGINS,
   conflictMessage,
@@ -16,11 +16,11 @@ import {
 } from "../harness/registry.ts";
 import { runSuite, SuiteInterrupted } from "../harness/run-suite.ts";
 import type { StopRequest } from "../harness/stop.ts";
-import { writeFileAtomic } from "../harness/store/atomic.ts";
-import { acquireRunLock, LockHeldError, type RunLock } from "../harness/store/lock.ts";
-import { describeRunFolder } from "../harness/store/run-folder.ts";
+import { writeFileAtomic } from "../store/atomic.ts";
+import { acquireRunLock, LockHeldError, type RunLock } from "../store/lock.ts";
+import { describeRunFolder } from "../harness/run-folder.ts";
 import { SUITES } from "../harness/suites/mod.ts";
-import { phase } from "../harness/trace.ts";
+import { phase } from "../store/trace.ts";
 import { commandLine } from "../results/command.ts";
 import type { ResultsFile } from "../results/schema.ts";
 import { renderReport } from "../reports/render.ts";

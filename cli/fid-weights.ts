@@ -2,13 +2,13 @@
 // SHA-256 check), or check the file already there; prints its path, format and hashes.
 import { parseArgs } from "node:util";
 import { resolveDataDir } from "../harness/data/cifar10.ts";
-import { ensureFidModel } from "../harness/metrics/fid/fid.ts";
+import { ensureFidModel } from "../features/fid.ts";
 import {
   findInceptionWeights,
   INCEPTION_HOSTS,
   INCEPTION_SHA256,
   INCEPTION_URL,
-} from "../harness/metrics/fid/weights-file.ts";
+} from "../features/weights-file.ts";
 import { byteProgress } from "../harness/progress.ts";
 
 const USAGE = `usage: deno task fid:weights [--data-dir DIR]

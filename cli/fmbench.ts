@@ -1,15 +1,11 @@
 // One entry point for a self-contained executable (`deno compile`): `fmbench bench|report|
 // adapter|unet-step|conv-micro ...`, for machines without Deno (the GPU proof, scripts/).
 import { parseArgs } from "node:util";
-import { convGradsMicro, convGradsTable } from "../bench/conv_grads_micro.ts";
-import { unetMicro } from "../bench/unet_micro.ts";
-import { exportUnet } from "../bench/unet_export.ts";
-import {
-  BackendUnavailableError,
-  selectBackend,
-  webgpuAdapter,
-} from "../harness/backend/select.ts";
-import { lastWebgpuDevice } from "../harness/backend/webgpu-device.ts";
+import { convGradsMicro, convGradsTable } from "../probes/conv-grads-micro.ts";
+import { unetMicro } from "../probes/unet-micro.ts";
+import { exportUnet } from "../probes/unet-export.ts";
+import { BackendUnavailableError, selectBackend, webgpuAdapter } from "../backend/select.ts";
+import { lastWebgpuDevice } from "../backend/webgpu-device.ts";
 import { unexpectedMessage } from "./explain-error.ts";
 import { tf } from "../core/tf.ts";
 

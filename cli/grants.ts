@@ -17,7 +17,7 @@ export interface DataDownload {
 }
 
 /**
- * The FID Inception weights' download (pytorch-fid's GitHub release; see harness/metrics/fid).
+ * The FID Inception weights' download (pytorch-fid's GitHub release; see features/).
  * @example
  * INCEPTION_DOWNLOAD.hosts; // ["github.com", "release-assets.githubusercontent.com"]
  */
@@ -128,7 +128,7 @@ function readOnly(script: string, args: string[], extra: string[] = []): Launch 
  */
 export function benchLaunch(argv: string[], ctx: GrantContext, gpu = false): Launch {
   // --allow-ffi: the native tfjs addon (bench:gpu) and the system BLAS of the wasm backend
-  // (harness/backend/native-blas.ts; FMBENCH_BLAS=off runs without it).
+  // (backend/native-blas.ts; FMBENCH_BLAS=off runs without it).
   const base = [
     "--allow-env",
     "--allow-run=git",

@@ -1,8 +1,8 @@
 // A --jobs worker (a Web Worker, so its own V8 isolate and tfjs instance): runs the shards of the
 // grid its parent hands out, one at a time, and reports logs and progress as messages.
 /// <reference lib="deno.worker" />
-import { selectBackend } from "../harness/backend/select.ts";
-import { firstLine } from "../harness/error-message.ts";
+import { selectBackend } from "../backend/select.ts";
+import { firstLine } from "../core/error-message.ts";
 import type { TrainProgress } from "../harness/train.ts";
 import { discoverPlugins } from "../harness/registry.ts";
 import { runSuite, SuiteInterrupted } from "../harness/run-suite.ts";

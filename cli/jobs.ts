@@ -5,10 +5,10 @@
 import { copy } from "./jobs-files.ts";
 import { JobsDisplay } from "./jobs-display.ts";
 import type { FromWorker, ToWorker } from "./jobs-worker.ts";
-import type { BackendInfo } from "../harness/backend/select.ts";
+import type { BackendInfo } from "../backend/select.ts";
 import { buildManifest } from "../harness/manifest.ts";
 import { planGroups } from "../harness/plan.ts";
-import { removeStaleTemps } from "../harness/store/atomic.ts";
+import { removeStaleTemps } from "../store/atomic.ts";
 import { budgetRecord, SUITES } from "../harness/suites/mod.ts";
 import type { SuiteConfig } from "../harness/suites/types.ts";
 import { keepEarlierResults, readResults, readResultsForResume } from "../results/io.ts";

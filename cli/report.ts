@@ -1,7 +1,7 @@
 // CLI: re-render <run-dir>/report.html from results.json, or merge shard results into one run.
 import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
-import { writeFileAtomic } from "../harness/store/atomic.ts";
+import { writeFileAtomic } from "../store/atomic.ts";
 import { backupIfUnreadable, readResults, ResultsFileError, resultsPath } from "../results/io.ts";
 import { MergeError, mergeResults } from "../reports/merge.ts";
 import { renderReport } from "../reports/render.ts";

@@ -1,7 +1,7 @@
 // The signal thread of `deno task bench`: it receives SIGINT/SIGTERM even while the main thread
 // is busy in a long tensor computation, tells the main thread through shared memory (read at its
 // next safe point), and on a second signal prints what is saved and ends the process at once.
-import { describeRunFolder } from "../harness/store/run-folder.ts";
+import { describeRunFolder } from "../harness/run-folder.ts";
 
 /** Shared-memory slots (Int32): signal count, the first signal's number, "main must exit". */
 const COUNT = 0, SIGNAL = 1, EXIT_IN_MAIN = 2;

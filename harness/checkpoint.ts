@@ -1,8 +1,8 @@
 // Model state on disk: training checkpoints (weights, EMA weights, Adam state, step, loss curve,
 // elapsed time) and a run's final trained weights, each one safetensors file written durably, so
 // an interrupted run resumes where it stopped and a trained run is never trained again.
-import { encodeSafetensors, readSafetensors, type TensorToWrite } from "./store/safetensors.ts";
-import { writeFileAtomic } from "./store/atomic.ts";
+import { encodeSafetensors, readSafetensors, type TensorToWrite } from "../store/safetensors.ts";
+import { writeFileAtomic } from "../store/atomic.ts";
 import { tf } from "../core/tf.ts";
 
 export interface CheckpointState {

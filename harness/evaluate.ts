@@ -18,14 +18,14 @@ import type {
   SampleSource,
 } from "../results/schema.ts";
 import type { DataSource } from "./data/source.ts";
-import { firstLine } from "./error-message.ts";
+import { firstLine } from "../core/error-message.ts";
 import { dequantizedLogLikelihood } from "./metrics/dequant-nll.ts";
 import { logLikelihood, summarizeNll } from "./metrics/nll.ts";
 import type { ReferenceStore } from "./reference-samples.ts";
 import { sourceNoise } from "./source-noise.ts";
 import { isCancelled, stoppable, type StopRequest, throwIfStopped } from "./stop.ts";
 import type { EvalConfig, SolverSetting } from "./suites/types.ts";
-import { phase } from "./trace.ts";
+import { phase } from "../store/trace.ts";
 
 /**
  * Scores generated samples against held-out data, e.g. { w2 } or { fid }; a long scorer checks
@@ -72,7 +72,7 @@ export interface ResumableOptions<R> {
   onRecord?: (records: R[]) => Promise<void>;
   /** Checked at every velocity evaluation; a stop throws Cancelled and records nothing. */
   stop?: StopRequest;
-  /** The run's id in phase markers (harness/trace.ts). */
+  /** The run's id in phase markers (store/trace.ts). */
   traceId?: string;
 }
 

@@ -1,7 +1,7 @@
 // Adam as one JS loop per variable on the CPU backends (wasm, cpu): the same update as tfjs's
 // AdamOptimizer, without its ~15 kernel launches per variable; optional global-norm clipping.
 import { tf } from "../core/tf.ts";
-import { hostView, onHostBackend } from "./backend/host-view.ts";
+import { hostView, onHostBackend } from "../backend/host-view.ts";
 
 /** A named tensor, as tfjs optimizers take and return them. */
 type NamedTensor = { name: string; tensor: tf.Tensor };

@@ -1,6 +1,6 @@
 // The run manifest: git commit, tool versions, backend and device, OS, seed, config and times.
 import { tf } from "../core/tf.ts";
-import type { BackendInfo } from "./backend/select.ts";
+import type { BackendInfo } from "../backend/select.ts";
 import type { RunManifest } from "../results/schema.ts";
 import { configHash } from "../results/io.ts";
 import denoJson from "../deno.json" with { type: "json" };

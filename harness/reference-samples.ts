@@ -1,8 +1,8 @@
 // The sampling-error reference of a run (its tight adaptive solve), kept on disk until the run's
 // record is complete, so a resumed evaluation compares against it without solving it again.
 import { type Tensor, tf } from "../core/mod.ts";
-import { writeFileAtomic } from "./store/atomic.ts";
-import { encodeSafetensors, readSafetensors } from "./store/safetensors.ts";
+import { writeFileAtomic } from "../store/atomic.ts";
+import { encodeSafetensors, readSafetensors } from "../store/safetensors.ts";
 
 const FORMAT = "fmbench/reference-samples@1";
 

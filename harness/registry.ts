@@ -1,6 +1,6 @@
 // Plugin discovery: scan plugins/<kind>/*.ts, import each, validate its default export with the
 // kind's define* helper, and collect load failures (with file and reason) instead of stopping.
-import { firstLine } from "./error-message.ts";
+import { firstLine } from "../core/error-message.ts";
 import {
   defineCoupling,
   defineLoss,

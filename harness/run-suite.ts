@@ -3,13 +3,13 @@
 // reusing complete ones, and stopping cleanly at a safe point when asked to.
 import { keepEarlierResults, readResultsForResume } from "../results/io.ts";
 import { RESULTS_SCHEMA, type ResultsFile, type RunRecord } from "../results/schema.ts";
-import type { BackendInfo } from "./backend/select.ts";
+import type { BackendInfo } from "../backend/select.ts";
 import type { ProgressSink } from "./progress.ts";
 import { buildManifest } from "./manifest.ts";
 import { planRuns, runHash, type Shard } from "./plan.ts";
 import { pick, type Registry } from "./registry.ts";
 import { type RunContext, runOne } from "./run.ts";
-import { removeStaleTemps, writeFileAtomic } from "./store/atomic.ts";
+import { removeStaleTemps, writeFileAtomic } from "../store/atomic.ts";
 import { isCancelled, type StopRequest, throwIfStopped } from "./stop.ts";
 import { budgetRecord } from "./suites/mod.ts";
 import type { SuiteConfig, SuiteDef } from "./suites/types.ts";

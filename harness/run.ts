@@ -18,7 +18,7 @@ import type { RunRecord, TrainRecord } from "../results/schema.ts";
 import { loadWeights, saveWeights } from "./checkpoint.ts";
 import { referenceStore } from "./reference-samples.ts";
 import type { DataSource } from "./data/source.ts";
-import { firstLine } from "./error-message.ts";
+import { firstLine } from "../core/error-message.ts";
 import {
   evaluateNll,
   evaluateSampling,
@@ -33,12 +33,12 @@ import type { Run } from "./plan.ts";
 import { progressFor, type ProgressSink } from "./progress.ts";
 import { pick, type Registry } from "./registry.ts";
 import { sourceNoise } from "./source-noise.ts";
-import { removeDurably } from "./store/atomic.ts";
-import { imageGridDataUri } from "./store/png.ts";
+import { removeDurably } from "../store/atomic.ts";
+import { imageGridDataUri } from "../store/png.ts";
 import { isCancelled, stoppable, type StopRequest } from "./stop.ts";
 import type { SuiteConfig, SuiteDef } from "./suites/types.ts";
 import type { Teachers, TeacherWithProvenance } from "./teachers.ts";
-import { phase } from "./trace.ts";
+import { phase } from "../store/trace.ts";
 import { train } from "./train.ts";
 
 /** What every run of a suite shares. */

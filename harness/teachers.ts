@@ -13,10 +13,10 @@ import {
 import { solveOptions } from "./evaluate.ts";
 import type { Run } from "./plan.ts";
 import { sourceNoise } from "./source-noise.ts";
-import { writeFileAtomic } from "./store/atomic.ts";
-import { encodeSafetensors, readSafetensors } from "./store/safetensors.ts";
+import { writeFileAtomic } from "../store/atomic.ts";
+import { encodeSafetensors, readSafetensors } from "../store/safetensors.ts";
 import { stoppable, type StopRequest, throwIfStopped } from "./stop.ts";
-import { phase } from "./trace.ts";
+import { phase } from "../store/trace.ts";
 import type { SolverSetting, SuiteConfig } from "./suites/types.ts";
 
 export interface ReflowProvenance {

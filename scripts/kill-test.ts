@@ -12,7 +12,7 @@
 // and FMBENCH_TRACE_PAUSE_MS (a short pause at each marker, so a kill can land inside a phase).
 import { parseArgs } from "node:util";
 import { rng } from "../core/rng.ts";
-import { PHASE_PREFIX } from "../harness/trace.ts";
+import { PHASE_PREFIX } from "../store/trace.ts";
 import { commandLine } from "../results/command.ts";
 import { diffFigures, figuresOf } from "../results/compare.ts";
 import { fileStamp } from "../results/file-stamp.ts";

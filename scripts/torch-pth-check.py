@@ -3,7 +3,7 @@
 # views, fp16/bf16/fp64, int64) + small.json (expected values), module.{zip,legacy}.pth (an
 # nn.Module's state_dict as is, with its _metadata)
 # and inception.{zip,legacy}.pth: pytorch-fid's names/shapes from MANIFEST filled with
-# the seeded values of tests/helpers/inception-weights.ts, BN tensors sharing one storage, some
+# the seeded values of features/inception/seeded-weights.ts, BN tensors sharing one storage, some
 # conv weights non-contiguous. Needs torch (Debian python3-torch), not torchvision.
 #
 #   deno run -A scripts/torch-pth-check.ts     (runs this script and checks the loader)

@@ -5,11 +5,11 @@
 //   deno run -A scripts/torch-pth-check.ts
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { selectBackend } from "../harness/backend/select.ts";
-import { loadFidModel } from "../harness/metrics/fid/fid.ts";
-import { expectedTensors } from "../harness/metrics/fid/inception-spec.ts";
-import { readTorchCheckpointFile } from "../harness/store/torch-checkpoint.ts";
-import { seededWeights } from "../tests/helpers/inception-weights.ts";
+import { selectBackend } from "../backend/select.ts";
+import { loadFidModel } from "../features/fid.ts";
+import { expectedTensors } from "../features/inception/inception-spec.ts";
+import { readTorchCheckpointFile } from "../store/torch-checkpoint.ts";
+import { seededWeights } from "../features/inception/seeded-weights.ts";
 
 const dir = await Deno.makeTempDir({ prefix: "torch-pth-" });
 try {

@@ -1,6 +1,6 @@
 // The webgpu probe runs only where a GPU could be found and keeps the Wayland loader quiet.
 import assert from "node:assert/strict";
-import { type ProbeDeps, quietWaylandEnv, webgpuAdapter } from "../harness/backend/select.ts";
+import { type ProbeDeps, quietWaylandEnv, webgpuAdapter } from "../backend/select.ts";
 
 function fakeGpu(adapter: unknown): { deps: (nodes: string[] | null) => ProbeDeps; calls: number } {
   const state = { calls: 0, deps: undefined as unknown as (n: string[] | null) => ProbeDeps };
@@ -55,7 +55,7 @@ Deno.test("webgpu probe: XDG_RUNTIME_DIR is made absolute (libwayland's complain
 });
 
 Deno.test("webgpu probe: a real probe without XDG_RUNTIME_DIR prints nothing to stderr", async () => {
-  const script = new URL("../harness/backend/select.ts", import.meta.url).href;
+  const script = new URL("../backend/select.ts", import.meta.url).href;
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "eval",

@@ -13,7 +13,7 @@ import {
   loadCifar10,
   toTensor,
 } from "../harness/data/cifar10.ts";
-import { md5File, verifyMd5 } from "../harness/data/md5.ts";
+import { md5File, verifyMd5 } from "../store/md5.ts";
 import { tf } from "../core/tf.ts";
 
 await tf.setBackend("cpu");

@@ -5,12 +5,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { rng } from "../core/rng.ts";
 import { tf } from "../core/tf.ts";
-import { selectBackend } from "../harness/backend/select.ts";
+import { selectBackend } from "../backend/select.ts";
 import { imageSource } from "../harness/data/image-source.ts";
-import { INCEPTION_PTH, INCEPTION_URL } from "../harness/metrics/fid/weights-file.ts";
+import { INCEPTION_PTH, INCEPTION_URL } from "../features/weights-file.ts";
 import { CIFAR_BUDGETS, type CifarData, cifarQuality } from "../harness/suites/cifar10.ts";
 import type { SuiteConfig } from "../harness/suites/types.ts";
-import { inceptionPthSpec, seededWeights } from "./helpers/inception-weights.ts";
+import { inceptionPthSpec, seededWeights } from "../features/inception/seeded-weights.ts";
 import { encodePthLegacy } from "./helpers/torch-pth.ts";
 
 await selectBackend("wasm");

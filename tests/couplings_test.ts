@@ -2,7 +2,7 @@
 // entropic one: optimality against brute force, permutation outputs, marginals, the small-epsilon
 // limit, seeded pair sampling, ownership and tensor leaks.
 import assert from "node:assert/strict";
-import { selectBackend } from "../harness/backend/select.ts";
+import { selectBackend } from "../backend/select.ts";
 import { solveAssignment } from "../core/ot/assignment.ts";
 import { samplePairs, sinkhorn } from "../core/ot/sinkhorn.ts";
 import { sqdist, sqdistTensor } from "../core/ot/sqdist.ts";

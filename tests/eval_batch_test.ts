@@ -5,7 +5,7 @@ import { tf } from "../core/tf.ts";
 import type { VelocityField } from "../core/types.ts";
 import { buildConfig } from "../cli/config.ts";
 import { parseFlags, UsageError } from "../cli/flags.ts";
-import { defaultEvalBatch, selectBackend } from "../harness/backend/select.ts";
+import { defaultEvalBatch, selectBackend } from "../backend/select.ts";
 import { solveInBatches } from "../harness/evaluate.ts";
 import { flowStraightness } from "../harness/metrics/straightness.ts";
 import { BUILTIN_PLUGINS, discoverPlugins } from "../harness/registry.ts";

@@ -5,9 +5,9 @@ import { MODES } from "../cli/launch.ts";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { selectBackend } from "../harness/backend/select.ts";
-import { ensureFidModel, loadFidModel, parseWeights } from "../harness/metrics/fid/fid.ts";
-import { expectedTensors } from "../harness/metrics/fid/inception-spec.ts";
+import { selectBackend } from "../backend/select.ts";
+import { ensureFidModel, loadFidModel, parseWeights } from "../features/fid.ts";
+import { expectedTensors } from "../features/inception/inception-spec.ts";
 import {
   downloadInceptionWeights,
   findInceptionWeights,
@@ -18,10 +18,14 @@ import {
   INCEPTION_SHA256_PREFIX,
   INCEPTION_URL,
   WeightsDownloadError,
-} from "../harness/metrics/fid/weights-file.ts";
-import { encodeSafetensors } from "../harness/store/safetensors.ts";
+} from "../features/weights-file.ts";
+import { encodeSafetensors } from "../store/safetensors.ts";
 import { CIFAR10_URL } from "../harness/data/cifar10.ts";
-import { inceptionPthSpec, seededWeights, STRIDED_CONVS } from "./helpers/inception-weights.ts";
+import {
+  inceptionPthSpec,
+  seededWeights,
+  STRIDED_CONVS,
+} from "../features/inception/seeded-weights.ts";
 import { encodePthLegacy, encodePthZip } from "./helpers/torch-pth.ts";
 
 await selectBackend("wasm");

@@ -1,5 +1,5 @@
 // Builds small synthetic results.json fixtures (toy 2-D or image suites, optionally sharded).
-import { pngChunk } from "../harness/store/png.ts";
+import { pngChunk } from "../store/png.ts";
 import {
   type EvalRecord,
   type FeatureMetricProtocol,

@@ -9,11 +9,11 @@ import {
   type GaussianStats,
   prepareGaussian,
   RunningStats,
-} from "../harness/metrics/fid/frechet.ts";
+} from "../features/frechet.ts";
 import { normals, rng } from "../core/rng.ts";
 import { frechetCases, spectrumMatrix } from "../bench/frechet-cases.ts";
-import { frechetPartsEigen } from "../harness/metrics/fid/frechet-eigen.ts";
-import { matmul, pivotedCholesky, symmetricEigenvalues } from "../harness/metrics/fid/linalg.ts";
+import { frechetPartsEigen } from "../bench/frechet-eigen.ts";
+import { matmul, pivotedCholesky, symmetricEigenvalues } from "../features/linalg.ts";
 
 function gauss(mu: number[], sigma: number[][]): GaussianStats {
   const d = mu.length;
@@ -273,7 +273,7 @@ Deno.test("frechet: the new route agrees with the previous one (well, ill, very 
     const rel = Math.abs(now.fid - before.fid) / before.fid;
     // Both routes are exact up to round-off; for the very ill-conditioned and rank-deficient
     // cases float64 itself limits agreement (square roots of round-off-sized eigenvalues; SciPy
-    // and a 40-digit reference differ from both by ~1e-8, see harness/metrics/fid/README.md).
+    // and a 40-digit reference differ from both by ~1e-8, see features/README.md).
     const tol = /very|n < d/.test(c.name) ? 3e-8 : 1e-9;
     assert.ok(rel <= tol, `${c.name}: new ${now.fid}, previous ${before.fid}, rel ${rel}`);
   }

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { rng } from "../core/rng.ts";
 import { tf } from "../core/tf.ts";
-import { selectBackend } from "../harness/backend/select.ts";
+import { selectBackend } from "../backend/select.ts";
 import { createAdam, FusedAdam } from "../harness/fused-adam.ts";
 
 await selectBackend("wasm");

@@ -15,10 +15,10 @@ import {
   SILU_KERNEL,
   siluComposite,
 } from "../core/ops/silu.ts";
-import { selectBackend } from "../harness/backend/select.ts";
-import { registerGroupNormKernels } from "../harness/backend/group-norm-kernel.ts";
-import { registerSiluKernels } from "../harness/backend/silu-kernel.ts";
-import { sigmoid } from "../harness/backend/host-kernel.ts";
+import { selectBackend } from "../backend/select.ts";
+import { registerGroupNormKernels } from "../backend/group-norm-kernel.ts";
+import { registerSiluKernels } from "../backend/silu-kernel.ts";
+import { sigmoid } from "../backend/host-kernel.ts";
 import { randomArray } from "./helpers/random.ts";
 import { tinyUnetGrads } from "./helpers/unet-grads.ts";
 

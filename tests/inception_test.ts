@@ -1,33 +1,33 @@
 // Tests for the FID Inception network (seeded random weights in a temp safetensors file, checked
 // against PyTorch values), its weight checks, its pools and resize, and the FID pipeline.
 import assert from "node:assert/strict";
-import { selectBackend } from "../harness/backend/select.ts";
+import { selectBackend } from "../backend/select.ts";
 import { rng } from "../core/rng.ts";
 import { tf } from "../core/tf.ts";
-import { avgPool3x3ExcludePad, maxPool3x3Same } from "../harness/metrics/fid/blocks.ts";
-import { computeFid, loadFidModel, sha256Hex } from "../harness/metrics/fid/fid.ts";
+import { avgPool3x3ExcludePad, maxPool3x3Same } from "../features/inception/blocks.ts";
+import { computeFid, loadFidModel, sha256Hex } from "../features/fid.ts";
 import {
   type FeatureExtractor,
   streamFeatureStats,
   toUnitImages,
-} from "../harness/metrics/fid/features.ts";
-import { batchStats } from "../harness/metrics/fid/frechet.ts";
-import { kid } from "../harness/metrics/fid/kid.ts";
-import { checkInceptionTensors, InceptionWeightsError } from "../harness/metrics/fid/inception.ts";
+} from "../features/image-stats.ts";
+import { batchStats } from "../features/frechet.ts";
+import { kid } from "../features/kid.ts";
+import { checkInceptionTensors, InceptionWeightsError } from "../features/inception/inception.ts";
 import {
   allConvs,
   expectedTensors,
   FC_PARAMS,
   featureParamCount,
-} from "../harness/metrics/fid/inception-spec.ts";
-import { referenceStats, referenceStatsPath } from "../harness/metrics/fid/reference-stats.ts";
-import { seededWeights } from "./helpers/inception-weights.ts";
-import { encodeSafetensors, type TensorToWrite } from "../harness/store/safetensors.ts";
+} from "../features/inception/inception-spec.ts";
+import { referenceStats, referenceStatsPath } from "../features/reference-stats.ts";
+import { seededWeights } from "../features/inception/seeded-weights.ts";
+import { encodeSafetensors, type TensorToWrite } from "../store/safetensors.ts";
 
 await selectBackend("wasm");
 
 /**
- * PyTorch's output for the seeded weights and input below: harness/metrics/fid/torch_golden.py run with
+ * PyTorch's output for the seeded weights and input below: features/inception/torch_golden.py run with
  * torch 1.13.0 / torchvision 0.14.1 (Debian), torchvision Inception3 patched as pytorch-fid's
  * fid_inception_v3, forward as pytorch-fid's InceptionV3 (resize 299 bilinear, 2x-1, pool3).
  */

@@ -6,7 +6,7 @@ import { main } from "../cli/bench.ts";
 import { diffFigures } from "../results/compare.ts";
 import { readResults } from "../results/io.ts";
 import type { ResultsFile } from "../results/schema.ts";
-import { removeStaleTemps, writeFileAtomic } from "../harness/store/atomic.ts";
+import { removeStaleTemps, writeFileAtomic } from "../store/atomic.ts";
 import { captureConsole } from "./helpers/console.ts";
 
 const ARGS = [

@@ -2,8 +2,8 @@
 // tfjs route, subset handling, unbiasedness on equal distributions, and bad input.
 import assert from "node:assert/strict";
 import { normals, rng } from "../core/rng.ts";
-import { selectBackend } from "../harness/backend/select.ts";
-import { cpuDotProducts, kid, tfDotProducts } from "../harness/metrics/fid/kid.ts";
+import { selectBackend } from "../backend/select.ts";
+import { cpuDotProducts, kid, tfDotProducts } from "../features/kid.ts";
 
 await selectBackend("cpu");
 

@@ -18,7 +18,7 @@ import {
   INCEPTION_HOSTS,
   INCEPTION_PTH,
   INCEPTION_SAFETENSORS,
-} from "../harness/metrics/fid/weights-file.ts";
+} from "../features/weights-file.ts";
 import { SUITES } from "../harness/suites/mod.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -42,7 +42,7 @@ Deno.test("grants: bench writes exactly --out (default chosen and passed on), no
   assert.equal(grant(l.permissions, "--allow-write"), "--allow-write=/tmp/x");
   assert.equal(grant(l.permissions, "--allow-net"), undefined, "toy2d downloads nothing");
   assert.equal(grant(l.permissions, "--allow-run"), "--allow-run=git");
-  // FFI for the system BLAS of the wasm backend (harness/backend/native-blas.ts).
+  // FFI for the system BLAS of the wasm backend (backend/native-blas.ts).
   assert.equal(grant(l.permissions, "--allow-ffi"), "--allow-ffi");
   assert.deepEqual(l.args, ["--datasets", "moons", "--out", "/tmp/x"]);
   const d = benchLaunch(["--shard", "1/2"], ctx());

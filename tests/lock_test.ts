@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { main } from "../cli/bench.ts";
-import { acquireRunLock, LOCK_FILE, LockHeldError } from "../harness/store/lock.ts";
+import { acquireRunLock, LOCK_FILE, LockHeldError } from "../store/lock.ts";
 
 const HOLDER = new URL("./helpers/hold-lock.ts", import.meta.url).pathname;
 const BENCH = new URL("../cli/bench.ts", import.meta.url).pathname;

@@ -2,9 +2,9 @@
 // the cpu backend; the BLAS tests are skipped, with the reason, where no BLAS can be loaded.
 import assert from "node:assert/strict";
 import { tf } from "../core/tf.ts";
-import { selectBackend } from "../harness/backend/select.ts";
-import { blasCandidates, loadBlas, openblasCoreType } from "../harness/backend/native-blas.ts";
-import { axisRuns } from "../harness/backend/wasm-blas-reduce.ts";
+import { selectBackend } from "../backend/select.ts";
+import { blasCandidates, loadBlas, openblasCoreType } from "../backend/native-blas.ts";
+import { axisRuns } from "../backend/wasm-blas-reduce.ts";
 import { randomArray } from "./helpers/random.ts";
 
 const info = await selectBackend("wasm");

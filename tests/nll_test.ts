@@ -1,7 +1,7 @@
 // Tests for divergence, log-likelihood (nats) and bits/dim against closed-form Gaussian flows.
 import assert from "node:assert/strict";
 import { tf } from "../core/tf.ts";
-import { selectBackend } from "../harness/backend/select.ts";
+import { selectBackend } from "../backend/select.ts";
 import type { VelocityField } from "../core/types.ts";
 import { normals, rng } from "../core/rng.ts";
 import { countNfe } from "../core/solve/nfe.ts";

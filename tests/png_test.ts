@@ -1,6 +1,6 @@
 // PNG sample grids: valid chunks and CRCs, pixels that round-trip, grid layout, report-safe URI.
 import assert from "node:assert/strict";
-import { encodePng, imageGridDataUri } from "../harness/store/png.ts";
+import { encodePng, imageGridDataUri } from "../store/png.ts";
 import { tf } from "../core/tf.ts";
 import { safeDataImageUri } from "../reports/escape.ts";
 

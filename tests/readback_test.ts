@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { tf } from "../core/tf.ts";
 import type { VelocityField } from "../core/types.ts";
-import { selectBackend } from "../harness/backend/select.ts";
+import { selectBackend } from "../backend/select.ts";
 import { type DataSource, vectorSource } from "../harness/data/source.ts";
 import { NonFiniteLossError, train, type TrainConfig } from "../harness/train.ts";
 import independent from "../plugins/couplings/independent.ts";
@@ -15,7 +15,7 @@ import dopri5 from "../plugins/solvers/dopri5.ts";
 import dopri5Torchdiffeq from "../plugins/solvers/dopri5-torchdiffeq.ts";
 import euler from "../plugins/solvers/euler.ts";
 import rk4 from "../plugins/solvers/rk4.ts";
-import { countReads } from "./helpers/reads.ts";
+import { countReads } from "../probes/reads.ts";
 
 await selectBackend("cpu");
 

@@ -7,7 +7,7 @@ import {
   readSafetensors,
   SafetensorsError,
   SafetensorsFile,
-} from "../harness/store/safetensors.ts";
+} from "../store/safetensors.ts";
 
 /** Assemble a file from a header object (serialised as given, no padding) and raw data bytes. */
 function rawFile(header: unknown, data: Uint8Array, headerText?: string): Uint8Array {

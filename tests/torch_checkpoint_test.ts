@@ -1,14 +1,14 @@
 // Tests for the PyTorch checkpoint reader: zip and legacy layouts written by code (the opcodes
 // torch.save emits), shared/offset storages and strided views, hostile pickles, broken files.
 import assert from "node:assert/strict";
-import { PickleError, PickleTuple, unpickle } from "../harness/store/pickle.ts";
+import { PickleError, PickleTuple, unpickle } from "../store/pickle.ts";
 import {
   readTorchCheckpoint,
   TorchCheckpointError,
   torchFormatOf,
-} from "../harness/store/torch-checkpoint.ts";
-import { ZipArchive } from "../harness/store/zip.ts";
-import { crc32 } from "../harness/store/crc32.ts";
+} from "../store/torch-checkpoint.ts";
+import { ZipArchive } from "../store/zip.ts";
+import { crc32 } from "../store/crc32.ts";
 import {
   encodePthLegacy,
   encodePthZip,

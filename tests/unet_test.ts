@@ -1,8 +1,8 @@
 // U-Net model plugin: shapes, parameter counts, seeding, GroupNorm, time embedding, training.
 import assert from "node:assert/strict";
-import { selectBackend } from "../harness/backend/select.ts";
+import { selectBackend } from "../backend/select.ts";
 import { tf } from "../core/tf.ts";
-import { registerWasmConvGrads } from "../harness/backend/wasm-conv-grads.ts";
+import { registerWasmConvGrads } from "../backend/wasm-conv-grads.ts";
 import { groupNorm, normalizeGroups } from "../plugins/models/_unet/groupnorm.ts";
 import { Params } from "../plugins/models/_unet/params.ts";
 import { timeEmbedding } from "../plugins/models/_unet/timeembed.ts";

@@ -1,9 +1,9 @@
 // wasm convolution gradients (registerWasmConvGrads) against the cpu backend, kernel by kernel
 // and through a whole tiny U-Net.
 import assert from "node:assert/strict";
-import { selectBackend } from "../harness/backend/select.ts";
+import { selectBackend } from "../backend/select.ts";
 import { tf } from "../core/tf.ts";
-import { registerWasmConvGrads } from "../harness/backend/wasm-conv-grads.ts";
+import { registerWasmConvGrads } from "../backend/wasm-conv-grads.ts";
 import { upsample2x } from "../plugins/models/_unet/upsample.ts";
 import { randomArray } from "./helpers/random.ts";
 import { tinyUnetGrads } from "./helpers/unet-grads.ts";

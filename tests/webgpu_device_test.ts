@@ -9,7 +9,7 @@ import {
   lastWebgpuDevice,
   sanitizeDeviceDescriptor,
   wrapAdapter,
-} from "../harness/backend/webgpu-device.ts";
+} from "../backend/webgpu-device.ts";
 
 const U64_MAX = 18446744073709551615n;
 

@@ -3,8 +3,8 @@
 import { join, resolve } from "node:path";
 import { rng } from "../../core/rng.ts";
 import { type Tensor, tf } from "../../core/tf.ts";
-import { verifyMd5 } from "./md5.ts";
-import { extractTarGz } from "./tar.ts";
+import { verifyMd5 } from "../../store/md5.ts";
+import { extractTarGz } from "../../store/tar.ts";
 
 /**
  * Official download address of the binary version.

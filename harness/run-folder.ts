@@ -1,0 +1,145 @@
+// What a run folder holds on disk, in words: which runs results.json records as complete,
+// partial or failed, and which checkpoints, trained weights and reflow pairs exist. Read from the
+// disk itself, so a message built from it never claims a file that is not there.
+import { join } from "node:path";
+import { readResults } from "../results/io.ts";
+import type { RunRecord } from "../results/schema.ts";
+import { readSafetensorsMetadata } from "../store/safetensors.ts";
+
+/** A run's label in messages: "moons · FM w/ OT · mlp". */
+function labelOf(r: RunRecord): string {
+  return `${r.dataset} · ${r.method} · ${r.model}`;
+}
+
+async function entriesOf(dir: string): Promise<Deno.DirEntry[]> {
+  try {
+    return (await Array.fromAsync(Deno.readDir(dir))).sort((a, b) => a.name.localeCompare(b.name));
+  } catch {
+    return [];
+  }
+}
+
+async function filesIn(dir: string, suffix: string): Promise<string[]> {
+  return (await entriesOf(dir)).filter((e) => e.isFile && e.name.endsWith(suffix))
+    .map((e) => e.name);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The config fields the description uses, read defensively from the manifest. */
+interface Totals {
+  settings?: number;
+  estimators?: number;
+  steps?: number;
+}
+
+function totalsOf(config: Record<string, unknown> | undefined): Totals {
+  const c = config as {
+    solvers?: Array<{ settings?: unknown[] }>;
+    eval?: { nll?: { estimators?: unknown[] } };
+    train?: { steps?: number };
+  } | undefined;
+  return {
+    settings: c?.solvers?.reduce((a, s) => a + (s.settings?.length ?? 0), 0),
+    estimators: c?.eval?.nll?.estimators?.length,
+    steps: c?.train?.steps,
+  };
+}
+
+const of = (n: number, total: number | undefined) =>
+  total === undefined ? `${n}` : `${n} of ${total}`;
+
+/** What a partial record holds: "trained; 12 of 28 solver settings, 0 of 2 NLL estimators". */
+function partialDetail(r: RunRecord, t: Totals): string {
+  if (!r.train) return "training not finished";
+  const parts = [
+    `trained (${r.train.steps} steps)`,
+    `${of(r.evals.length, t.settings)} solver settings`,
+    `${of(r.nll.length, t.estimators)} NLL estimators`,
+  ];
+  if (r.straightness !== undefined) parts.push("straightness");
+  return parts.join(", ");
+}
+
+/**
+ * Lines describing what `outDir` holds now, e.g.
+ * "results.json: 1 complete run, 1 partial" then one line per run and per extra file.
+ * @example
+ * for (const line of await describeRunFolder("runs/x")) console.error(`  ${line}`);
+ */
+export async function describeRunFolder(outDir: string): Promise<string[]> {
+  const lines: string[] = [];
+  const file = join(outDir, "results.json");
+  let totals: Totals = {};
+  const labels = new Map<string, string>();
+  if (!(await exists(file))) {
+    lines.push("results.json: not written yet (no run had finished training)");
+  } else {
+    try {
+      const res = await readResults(file);
+      totals = totalsOf(res.manifest.config);
+      const by = (s: string) => res.runs.filter((r) => r.status === s);
+      const [ok, partial, failed] = [by("ok"), by("partial"), by("failed")];
+      const n = (k: number, w: string) => `${k} ${w}${k === 1 || w === "partial" ? "" : "s"}`;
+      lines.push(
+        `results.json: ${n(ok.length, "complete run")}, ${n(partial.length, "partial")}` +
+          (failed.length ? `, ${n(failed.length, "failed run")}` : ""),
+      );
+      for (const r of res.runs) labels.set(r.id, labelOf(r));
+      for (const r of ok) lines.push(`  complete: ${labelOf(r)}`);
+      for (const r of partial) lines.push(`  partial:  ${labelOf(r)}: ${partialDetail(r, totals)}`);
+      for (const r of failed) lines.push(`  failed:   ${labelOf(r)}: ${r.error ?? "no reason"}`);
+    } catch (e) {
+      lines.push(`results.json: present but unreadable (${e instanceof Error ? e.message : e})`);
+    }
+  }
+  const name = (id: string) => labels.get(id) ?? id;
+  for (const f of await filesIn(join(outDir, "checkpoints"), ".safetensors")) {
+    const id = f.replace(/\.safetensors$/, "");
+    let at = "";
+    try {
+      const meta = await readSafetensorsMetadata(join(outDir, "checkpoints", f));
+      at = ` at step ${of(JSON.parse(meta.state).step, totals.steps)}`;
+    } catch {
+      at = " (unreadable: training of this run starts over)";
+    }
+    lines.push(`checkpoints/${f}: training of ${name(id)}${at}`);
+  }
+  for (const f of await filesIn(join(outDir, "weights"), ".safetensors")) {
+    const reference = /\.reference\.safetensors$/;
+    lines.push(
+      reference.test(f)
+        ? `weights/${f}: reference samples of ${
+          name(f.replace(reference, ""))
+        } (for sampling errors)`
+        : `weights/${f}: trained weights of ${name(f.replace(/\.safetensors$/, ""))}`,
+    );
+  }
+  for (const f of await filesIn(join(outDir, "reflow"), ".f32")) {
+    const id = f.replace(/\.f32$/, "");
+    if (await exists(join(outDir, "reflow", `${id}.json`))) {
+      lines.push(`reflow/${f}: reflow pairs of ${name(id)}`);
+    }
+  }
+  for (const e of await entriesOf(join(outDir, "reflow"))) {
+    if (!e.isDirectory || !e.name.endsWith(".parts")) continue;
+    const chunks = await filesIn(join(outDir, "reflow", e.name), ".safetensors");
+    if (chunks.length) {
+      lines.push(
+        `reflow/${e.name}/: ${chunks.length} finished chunk${chunks.length === 1 ? "" : "s"} ` +
+          `of reflow pairs of ${name(e.name.replace(/\.parts$/, ""))}`,
+      );
+    }
+  }
+  if (await exists(join(outDir, "report.html"))) {
+    lines.push(`report.html (re-render from results.json: deno task report ${outDir})`);
+  }
+  return lines;
+}
