@@ -13,11 +13,18 @@
  */
 export * from "./core/mod.ts";
 export type * from "./results/schema.ts";
-export { BUILTIN_PLUGINS, discoverPlugins, type Registry } from "./harness/registry.ts";
-export { NAMED_METHODS, resolveMethods } from "./harness/methods.ts";
-export { runSuite, type RunSuiteOptions } from "./harness/run-suite.ts";
-export { SUITES } from "./harness/suites/mod.ts";
-export { selectBackend } from "./backend/select.ts";
-export { loadFidModel } from "./features/fid.ts";
-export { readResults } from "./results/io.ts";
-export { renderReport } from "./reports/render.ts";
+export {
+  BUILTIN_PLUGINS,
+  discoverPlugins,
+  NAMED_METHODS,
+  type Registry,
+  resolveMethods,
+  runSuite,
+  type RunSuiteOptions,
+  type SuiteDisplay,
+  SUITES,
+} from "./harness/mod.ts";
+export { selectBackend } from "./backend/mod.ts";
+export { loadFidModel } from "./features/mod.ts";
+export { readResults } from "./results/mod.ts";
+export { renderReport } from "./reports/mod.ts";

@@ -1,35 +1,31 @@
 // `deno task bench`: parse flags, discover plugins, check the output folder, pick the backend,
 // run the suite (Ctrl-C/SIGTERM stop it at a safe point, saving what is finished), write the
 // report and print a summary table.
-import {
-  type BackendName,
-  BackendUnavailableError,
-  defaultEvalBatch,
-  selectBackend,
-} from "../backend/select.ts";
-import { firstLine } from "../core/error-message.ts";
+import { type BackendName, BackendUnavailableError, selectBackend } from "../backend/mod.ts";
+import { firstLine } from "../harness/mod.ts";
 import {
   BUILTIN_PLUGINS,
   conflictMessage,
   discoverPlugins,
   UnknownNameError,
-} from "../harness/registry.ts";
-import { runSuite, SuiteInterrupted } from "../harness/run-suite.ts";
-import type { StopRequest } from "../harness/stop.ts";
-import { writeFileAtomic } from "../store/atomic.ts";
-import { acquireRunLock, LockHeldError, type RunLock } from "../store/lock.ts";
-import { describeRunFolder } from "../harness/run-folder.ts";
-import { SUITES } from "../harness/suites/mod.ts";
-import { phase } from "../store/trace.ts";
-import { commandLine } from "../results/command.ts";
-import type { ResultsFile } from "../results/schema.ts";
-import { renderReport } from "../reports/render.ts";
-import { printSummary } from "../reports/summary.ts";
-import { buildConfig } from "./config.ts";
+} from "../harness/mod.ts";
+import { runSuite, SuiteInterrupted } from "../harness/mod.ts";
+import type { StopRequest } from "../harness/mod.ts";
+import { writeFileAtomic } from "../store/mod.ts";
+import { acquireRunLock, LockHeldError, type RunLock } from "../store/mod.ts";
+import { describeRunFolder } from "../harness/mod.ts";
+import { SUITES } from "../harness/mod.ts";
+import { phase } from "../store/mod.ts";
+import { commandLine } from "../results/mod.ts";
+import type { ResultsFile } from "../results/mod.ts";
+import { renderReport } from "../reports/mod.ts";
+import { printSummary } from "../reports/mod.ts";
+import { buildConfig, resolveModels } from "./config.ts";
 import { isPermissionError, permissionMessage, unexpectedMessage } from "./explain-error.ts";
 import { parseFlags, parseJobs, parseShard, UsageError } from "./flags.ts";
-import { resolveJobs, runJobs } from "./jobs.ts";
-import { planGroups } from "../harness/plan.ts";
+import { JobsDisplay } from "./display.ts";
+import { resolveJobs } from "../harness/mod.ts";
+import { planGroups, planRuns } from "../harness/mod.ts";
 import { defaultOutDir } from "./grants.ts";
 import { HELP } from "./help.ts";
 import { printList } from "./list.ts";
@@ -135,7 +131,10 @@ export async function main(
     for (const f of reg.failures) {
       console.error(`warning: plugin ${f.file} not loaded: ${f.reason}`);
     }
-    const config = buildConfig(v, reg);
+    const models = resolveModels(v, reg);
+    const needsConv = models.some((m) => reg.models.get(m.name)!.usesConvolution);
+    const backend = await selectBackend(v.backend, { needsConvGrad: needsConv });
+    const config = buildConfig(v, reg, backend.backend as BackendName);
     const shard = parseShard(v.shard);
     const jobsFlag = parseJobs(v.jobs);
     if (shard && jobsFlag !== undefined && jobsFlag !== "auto" && jobsFlag !== "1") {
@@ -153,14 +152,8 @@ export async function main(
       signals.watch(outDir, resumeCommand(argv, outDir));
     }
     const stop = opts.stop ?? signals?.stop;
-    const needsConv = config.models.some((m) => reg.models.get(m.name)!.usesConvolution);
-    const backend = await selectBackend(v.backend, { needsConvGrad: needsConv });
     console.error(`backend: ${backend.backend} on ${backend.device}`);
     for (const n of backend.notes) console.error(`  ${n}`);
-    if (config.eval.batch === undefined) {
-      const b = defaultEvalBatch(backend.backend as BackendName, suite.kind);
-      if (b !== undefined) config.eval = { ...config.eval, batch: b };
-    }
     const problem = await suite.preflight?.(config);
     if (problem) {
       console.error(`error: ${problem}`);
@@ -173,27 +166,10 @@ export async function main(
     const choice = shard
       ? { jobs: 1, why: "--shard runs one slice in one process" }
       : resolveJobs(jobsFlag, backend.backend, suite.kind, planGroups(config).length);
-    if (choice.jobs > 1) {
-      console.error(`jobs: ${choice.jobs} workers (${choice.why}) -> ${outDir}`);
-      const { results, interrupted } = await runJobs({
-        config,
-        registry: reg,
-        roots,
-        backend,
-        outDir,
-        jobs: choice.jobs,
-        argv,
-        why: choice.why,
-        stop,
-      });
-      if (interrupted) {
-        await reportInterruption("; every worker stopped at a safe point", outDir, argv, signals);
-        return stopCode(signals);
-      }
-      if (!v["no-report"]) await writeReport(outDir, results);
-      printSummary(results);
-      return results.runs.some((r) => r.status === "ok") ? 0 : 1;
-    }
+    if (choice.jobs > 1) console.error(`jobs: ${choice.jobs} workers (${choice.why}) -> ${outDir}`);
+    const display = choice.jobs > 1
+      ? new JobsDisplay(choice.jobs, planRuns(config).length)
+      : undefined;
     let results: ResultsFile;
     try {
       results = await runSuite({
@@ -205,11 +181,15 @@ export async function main(
         shard,
         argv,
         stop,
+        display,
+        jobs: { count: choice.jobs, why: choice.why, roots },
       });
     } catch (e) {
       if (!(e instanceof SuiteInterrupted)) throw e;
-      const during = e.during ? ` during ${e.during}` : "";
-      await reportInterruption(`${during}; stopped at a safe point`, outDir, argv, signals);
+      const where = e.workers
+        ? "; every worker stopped at a safe point"
+        : `${e.during ? ` during ${e.during}` : ""}; stopped at a safe point`;
+      await reportInterruption(where, outDir, argv, signals);
       return stopCode(signals);
     }
     if (!v["no-report"]) await writeReport(outDir, results);

@@ -1,20 +1,76 @@
 // Resolve the bench CLI's flags and the discovered plugins into one suite configuration.
-import { resolveMethods } from "../harness/methods.ts";
-import { type Registry, UnknownNameError } from "../harness/registry.ts";
-import { SUITES } from "../harness/suites/mod.ts";
-import { defaultSettings, SOLVER_SETTINGS } from "../harness/suites/toy2d.ts";
-import type { SuiteConfig } from "../harness/suites/types.ts";
-import { dataDirOf, list, num, parseSeeds, UsageError, type Values } from "./flags.ts";
+import { resolveMethods } from "../harness/mod.ts";
+import { type Registry, UnknownNameError } from "../harness/mod.ts";
+import { SUITES } from "../harness/mod.ts";
+import { defaultSettings, SOLVER_SETTINGS } from "../harness/mod.ts";
+import type { SuiteConfig, SuiteDef } from "../harness/mod.ts";
+import { type BackendName, defaultEvalBatch } from "../backend/mod.ts";
+import { dataDirOf } from "../store/mod.ts";
+import { list, num, parseSeeds, UsageError, type Values } from "./flags.ts";
 
-/**
- * Build the suite config from flags and the registry (throws UsageError/UnknownNameError).
- * @example
- * const config = buildConfig(parseFlags(["--datasets", "moons"]).values, await discoverPlugins());
- * config.datasets; // ["moons"]
- */
-export function buildConfig(v: Values, reg: Registry): SuiteConfig {
+/** The suite the flags name (throws UnknownNameError). */
+function suiteOf(v: Values): SuiteDef {
   const suite = SUITES[v.suite!];
   if (!suite) throw new UnknownNameError("suite", v.suite!, Object.keys(SUITES));
+  return suite;
+}
+
+/** The budget the flags name, else the suite's first (throws UnknownNameError). */
+function budgetOf(v: Values, suite: SuiteDef): string {
+  const budgets = Object.keys(suite.budgets);
+  const budget = v.budget ?? budgets[0];
+  if (!budgets.includes(budget)) {
+    throw new UnknownNameError(`budget of suite ${suite.name}`, budget, budgets);
+  }
+  return budget;
+}
+
+/**
+ * The models (and presets) the flags ask for: `--models` (NAME or NAME:PRESET), `--preset`, the
+ * budget's preset, else each model's default. Known before the backend is chosen, since a model
+ * with convolutions needs a backend with their gradients.
+ * @example
+ * resolveModels(parseFlags(["--suite", "cifar10"]).values, registry); // [{ name: "unet", preset: "tiny" }]
+ */
+export function resolveModels(v: Values, reg: Registry): Array<{ name: string; preset: string }> {
+  const suite = suiteOf(v);
+  const defaults = suite.defaults(budgetOf(v, suite), { dataDir: dataDirFlag(v) });
+  const kind = suite.kind;
+  const defaultModel = [...reg.models.values()].find((m) => m.accepts.includes(kind))?.name;
+  const modelNames = v.models === "default"
+    ? [defaultModel ?? "mlp"]
+    : list(v.models, [...reg.models.keys()], "models") ??
+      [...reg.models.values()].filter((m) => m.accepts.includes(kind)).map((m) => m.name);
+  return modelNames.map((spec) => {
+    const [name, p] = spec.split(":");
+    const plugin = reg.models.get(name);
+    if (!plugin) throw new UnknownNameError("model", name, [...reg.models.keys()]);
+    const preset = v.preset ?? p ??
+      (defaults.preset && defaults.preset in plugin.presets
+        ? defaults.preset
+        : plugin.defaultPreset);
+    if (!(preset in plugin.presets)) {
+      throw new UnknownNameError(`preset of model ${name}`, preset, Object.keys(plugin.presets));
+    }
+    return { name, preset };
+  });
+}
+
+/** The data folder the flags and the environment name (store/folders.ts's one rule). */
+function dataDirFlag(v: Values): string {
+  return dataDirOf(v["data-dir"], Deno.env.get("FMBENCH_DATA_DIR"));
+}
+
+/**
+ * Finish the suite config in one place, from the flags, the suite's budget defaults, the
+ * discovered plugins and the chosen backend (which sets the evaluation batch when neither
+ * --eval-batch nor the budget does). Throws UsageError/UnknownNameError.
+ * @example
+ * const config = buildConfig(parseFlags(["--datasets", "moons"]).values, registry, "wasm");
+ * config.datasets; // ["moons"]
+ */
+export function buildConfig(v: Values, reg: Registry, backend: BackendName): SuiteConfig {
+  const suite = suiteOf(v);
   const datasets = v.datasets === "default"
     ? suite.defaultDatasets
     : list(v.datasets, suite.datasets, "datasets") ?? suite.datasets;
@@ -32,32 +88,10 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
   if (!methods.length) {
     throw new UsageError("no method matches the --methods/--paths/--couplings/--losses filters");
   }
-  const budgets = Object.keys(suite.budgets);
-  const budget = v.budget ?? budgets[0];
-  if (!budgets.includes(budget)) {
-    throw new UnknownNameError(`budget of suite ${suite.name}`, budget, budgets);
-  }
-  const dataDir = dataDirOf(v["data-dir"], Deno.env.get("FMBENCH_DATA_DIR"));
+  const budget = budgetOf(v, suite);
+  const dataDir = dataDirFlag(v);
   const defaults = suite.defaults(budget, { dataDir });
-  const kind = suite.kind;
-  const defaultModel = [...reg.models.values()].find((m) => m.accepts.includes(kind))?.name;
-  const modelNames = v.models === "default"
-    ? [defaultModel ?? "mlp"]
-    : list(v.models, [...reg.models.keys()], "models") ??
-      [...reg.models.values()].filter((m) => m.accepts.includes(kind)).map((m) => m.name);
-  const models = modelNames.map((spec) => {
-    const [name, p] = spec.split(":");
-    const plugin = reg.models.get(name);
-    if (!plugin) throw new UnknownNameError("model", name, [...reg.models.keys()]);
-    const preset = v.preset ?? p ??
-      (defaults.preset && defaults.preset in plugin.presets
-        ? defaults.preset
-        : plugin.defaultPreset);
-    if (!(preset in plugin.presets)) {
-      throw new UnknownNameError(`preset of model ${name}`, preset, Object.keys(plugin.presets));
-    }
-    return { name, preset };
-  });
+  const models = resolveModels(v, reg);
   // By default: the solvers the budget has settings for, plus any solver fmbench does not ship.
   const solverNames = list(v.solvers, [...reg.solvers.keys()], "solvers") ??
     [...reg.solvers.keys()].filter((n) => n in defaults.solvers || !(n in SOLVER_SETTINGS));
@@ -100,8 +134,11 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
     evalCfg.reflowPairs;
   const seeds = parseSeeds(v.seed, v.seeds) ??
     Array.from({ length: defaults.seeds ?? 1 }, (_, i) => i);
-  const evalBatch = num(v["eval-batch"], "eval-batch", { int: true, min: 1 });
-  if (evalBatch !== undefined) evalCfg.batch = evalBatch;
+  // The evaluation batch: --eval-batch, else the budget's, else the backend's default (absent:
+  // every example at once).
+  evalCfg.batch = num(v["eval-batch"], "eval-batch", { int: true, min: 1 }) ?? evalCfg.batch ??
+    defaultEvalBatch(backend, suite.kind);
+  if (evalCfg.batch === undefined) delete evalCfg.batch;
   return {
     suite: suite.name,
     datasets,
@@ -111,7 +148,6 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
     adaptiveSolver: adaptive,
     train,
     eval: evalCfg,
-    seed: seeds[0],
     seeds,
     data: { ...defaults.data, ...fidBatch(v, defaults.data, suite.name), budget },
   };

@@ -1,15 +1,15 @@
 // CLI: get pytorch-fid's Inception weights into the data dir (download with a progress bar and a
 // SHA-256 check), or check the file already there; prints its path, format and hashes.
 import { parseArgs } from "node:util";
-import { resolveDataDir } from "../harness/data/cifar10.ts";
-import { ensureFidModel } from "../features/fid.ts";
+import { resolveDataDir } from "../harness/mod.ts";
+import { ensureFidModel } from "../features/mod.ts";
 import {
   findInceptionWeights,
   INCEPTION_HOSTS,
   INCEPTION_SHA256,
   INCEPTION_URL,
-} from "../features/weights-file.ts";
-import { byteProgress } from "../harness/progress.ts";
+} from "../features/mod.ts";
+import { byteProgress } from "../harness/mod.ts";
 
 const USAGE = `usage: deno task fid:weights [--data-dir DIR]
 

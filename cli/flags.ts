@@ -44,15 +44,6 @@ export const FLAGS = {
 } as const;
 
 /**
- * The data folder: --data-dir, else $FMBENCH_DATA_DIR when it is set and not empty, else "data".
- * @example
- * dataDirOf(undefined, ""); // "data"
- */
-export function dataDirOf(flag: string | undefined, env: string | undefined): string {
-  return flag ?? (env || "data");
-}
-
-/**
  * A bad flag value; the CLI exits 2 with this message.
  * @example
  * throw new UsageError(`--lr must be a number > 0, got "0"`);

@@ -1,13 +1,13 @@
 // One entry point for a self-contained executable (`deno compile`): `fmbench bench|report|
 // adapter|unet-step|conv-micro ...`, for machines without Deno (the GPU proof, scripts/).
 import { parseArgs } from "node:util";
-import { convGradsMicro, convGradsTable } from "../probes/conv-grads-micro.ts";
-import { unetMicro } from "../probes/unet-micro.ts";
-import { exportUnet } from "../probes/unet-export.ts";
-import { BackendUnavailableError, selectBackend, webgpuAdapter } from "../backend/select.ts";
-import { lastWebgpuDevice } from "../backend/webgpu-device.ts";
+import { convGradsMicro, convGradsTable } from "../probes/mod.ts";
+import { unetMicro } from "../probes/mod.ts";
+import { exportUnet } from "../probes/mod.ts";
+import { BackendUnavailableError, selectBackend, webgpuAdapter } from "../backend/mod.ts";
+import { lastWebgpuDevice } from "../backend/mod.ts";
 import { unexpectedMessage } from "./explain-error.ts";
-import { tf } from "../core/tf.ts";
+import { tf } from "../backend/mod.ts";
 
 /**
  * The text `fmbench help` prints (also after the error for a missing or unknown command): the

@@ -3,8 +3,10 @@
 // can happen. Light on purpose (no engine imports): cli/launch.ts runs it before anything loads.
 import { parseArgs } from "node:util";
 import { dirname, join, resolve } from "node:path";
-import { fileStamp } from "../results/file-stamp.ts";
-import { dataDirOf, FLAGS, parseShard, UsageError } from "./flags.ts";
+import { dataDirOf, defaultMergeDir, defaultOutDir } from "../store/folders.ts";
+import { FLAGS, parseShard, UsageError } from "./flags.ts";
+
+export { defaultMergeDir, defaultOutDir };
 
 /** A download a suite may make into its data dir: from which hosts, unless a file is there. */
 export interface DataDownload {
@@ -76,29 +78,6 @@ export interface GrantContext {
   env: (name: string) => string | undefined;
   exists: (path: string) => boolean;
   now: Date;
-}
-
-/**
- * The default output folder of a bench run: runs/<suite>-<UTC time>[-shard<I>of<N>].
- * @example
- * defaultOutDir("toy2d", undefined, new Date("2026-01-02T03:04:05Z")); // "runs/toy2d-2026-01-02T03-04-05"
- */
-export function defaultOutDir(
-  suite: string,
-  shard: { index: number; count: number } | undefined,
-  now = new Date(),
-): string {
-  const stamp = fileStamp(now.toISOString()).slice(0, 19);
-  return `runs/${suite}-${stamp}${shard ? `-shard${shard.index}of${shard.count}` : ""}`;
-}
-
-/**
- * Default output of `deno task report --merge`: runs/merged-YYYY-MM-DDTHH-MM-SSZ.
- * @example
- * defaultMergeDir(new Date("2026-01-02T03:04:05Z")); // "runs/merged-2026-01-02T03-04-05Z"
- */
-export function defaultMergeDir(now = new Date()): string {
-  return join("runs", `merged-${now.toISOString().slice(0, 19).replace(/:/g, "-")}Z`);
 }
 
 /** Deno's permission lists are comma-separated, so a path with a comma cannot be granted. */

@@ -1,5 +1,5 @@
 // The bench CLI's --help text (separate from flags.ts, which must stay light for the launcher).
-import { SUITES } from "../harness/suites/mod.ts";
+import { SUITES } from "../harness/mod.ts";
 import { FLAGS } from "./flags.ts";
 
 /**

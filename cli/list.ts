@@ -1,7 +1,7 @@
 // `deno task bench --list`: every plugin with its kind, family and description, the suites and
 // their budgets, and the plugin files that failed to load.
-import type { Registry } from "../harness/registry.ts";
-import { SUITES } from "../harness/suites/mod.ts";
+import type { Registry } from "../harness/mod.ts";
+import { SUITES } from "../harness/mod.ts";
 
 /**
  * Print the plugin inventory, the suites and the load failures.

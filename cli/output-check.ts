@@ -1,7 +1,7 @@
 // Up-front check of the output folder: one that cannot be written (a file, read-only, outside
 // the folders the task may write) is refused in one line before any training starts.
 import { dirname, resolve } from "node:path";
-import { firstLine } from "../core/error-message.ts";
+import { firstLine } from "../harness/mod.ts";
 import { permissionMessage } from "./explain-error.ts";
 
 function reason(e: unknown): string {

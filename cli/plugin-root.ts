@@ -2,7 +2,7 @@
 // of the plugin kind sub-folders, or the run would silently train only the built-ins.
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { PLUGIN_KINDS } from "../harness/registry.ts";
+import { PLUGIN_KINDS } from "../harness/mod.ts";
 import { UsageError } from "./flags.ts";
 
 async function isDir(path: string): Promise<boolean | undefined> {

@@ -1,10 +1,10 @@
 // CLI: re-render <run-dir>/report.html from results.json, or merge shard results into one run.
 import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
-import { writeFileAtomic } from "../store/atomic.ts";
-import { backupIfUnreadable, readResults, ResultsFileError, resultsPath } from "../results/io.ts";
-import { MergeError, mergeResults } from "../reports/merge.ts";
-import { renderReport } from "../reports/render.ts";
+import { writeFileAtomic } from "../store/mod.ts";
+import { backupIfUnreadable, readResults, ResultsFileError, resultsPath } from "../results/mod.ts";
+import { MergeError, mergeResults } from "../results/mod.ts";
+import { renderReport } from "../reports/mod.ts";
 import { isPermissionError, permissionMessage, unexpectedMessage } from "./explain-error.ts";
 import { defaultMergeDir, REPORT_FLAGS } from "./grants.ts";
 

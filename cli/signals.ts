@@ -2,7 +2,7 @@
 // shared memory, which the harness reads synchronously at every safe point as its stop request,
 // so a stop takes effect within one solver or training step even when the main thread never
 // yields to the event loop. A second signal exits at once.
-import type { StopRequest } from "../harness/stop.ts";
+import type { StopRequest } from "../harness/mod.ts";
 
 /** The process's signal handling while a suite runs. */
 export interface SignalControl {

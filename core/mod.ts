@@ -43,15 +43,12 @@ export {
 export { normals, rng, subSeed } from "./rng.ts";
 export { type Scalar, type Tensor, type Tensor1D, tf } from "./tf.ts";
 export {
-  GROUP_NORM_GRAD_KERNEL,
-  GROUP_NORM_KERNEL,
   groupNorm,
-  type GroupNormAttrs,
   groupNormComposite,
   type GroupNormOptions,
   hasFusedGroupNorm,
 } from "./ops/group-norm.ts";
-export { hasFusedSilu, silu, SILU_GRAD_KERNEL, SILU_KERNEL, siluComposite } from "./ops/silu.ts";
+export { hasFusedSilu, silu, siluComposite } from "./ops/silu.ts";
 export { SolverError } from "./solve/errors.ts";
 export {
   assertFinite,

@@ -11,12 +11,7 @@ import {
   type VelocityField,
 } from "../core/mod.ts";
 import { stableJson } from "../results/io.ts";
-import type {
-  EvalRecord,
-  FeatureMetricProtocol,
-  NllRecord,
-  SampleSource,
-} from "../results/schema.ts";
+import type { EvalRecord, NllRecord, SampleSource } from "../results/schema.ts";
 import type { DataSource } from "./data/source.ts";
 import { firstLine } from "../core/error-message.ts";
 import { dequantizedLogLikelihood } from "./metrics/dequant-nll.ts";
@@ -25,22 +20,10 @@ import type { ReferenceStore } from "./reference-samples.ts";
 import { sourceNoise } from "./source-noise.ts";
 import { isCancelled, stoppable, type StopRequest, throwIfStopped } from "./stop.ts";
 import type { EvalConfig, SolverSetting } from "./suites/types.ts";
+import type { Quality } from "./quality.ts";
+
+export type { Quality, QualityFn } from "./quality.ts";
 import { phase } from "../store/trace.ts";
-
-/**
- * Scores generated samples against held-out data, e.g. { w2 } or { fid }; a long scorer checks
- * `stop` between its batches (throwIfStopped).
- */
-export type QualityFn = (samples: Tensor, stop?: StopRequest) => Promise<Record<string, number>>;
-
-/** A suite's scorer; `notes` say why a metric is n/a (e.g. FID without Inception weights). */
-export interface Quality {
-  fn: QualityFn;
-  notes?: Record<string, string>;
-  /** How the metrics are computed (FID/KID), copied into every evaluation record. */
-  protocol?: FeatureMetricProtocol;
-  dispose(): void;
-}
 
 export interface SamplingPlan {
   solver: Solver;

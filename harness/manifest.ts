@@ -2,6 +2,7 @@
 import { tf } from "../core/tf.ts";
 import type { BackendInfo } from "../backend/select.ts";
 import type { RunManifest } from "../results/schema.ts";
+import type { SuiteConfig } from "./suites/types.ts";
 import { configHash } from "../results/io.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
@@ -19,18 +20,26 @@ async function git(args: string[]): Promise<string | null> {
   }
 }
 
+/** What a manifest is built from. */
+export interface ManifestInput {
+  backend: BackendInfo;
+  /** The finished configuration (its hash is the manifest's configHash). */
+  config: SuiteConfig;
+  /** The command-line arguments of the run. */
+  argv: string[];
+  /** Notes added to the backend's (e.g. how many --jobs workers ran, and why). */
+  notes?: string[];
+}
+
 /**
  * Build the manifest for a run; git facts are "unknown" where git is unavailable.
  * @example
- * const manifest = await buildManifest(backend, 0, config, Deno.args);
+ * const manifest = await buildManifest({ backend, config, argv: Deno.args });
  * // { commit: "7de4437...", dirty: false, seed: 0, ... }
  */
-export async function buildManifest(
-  backend: BackendInfo,
-  seed: number,
-  config: Record<string, unknown>,
-  argv: string[],
-): Promise<RunManifest> {
+export async function buildManifest(o: ManifestInput): Promise<RunManifest> {
+  const { backend } = o;
+  const config = o.config as unknown as Record<string, unknown>;
   const commit = (await git(["rev-parse", "HEAD"])) ?? "unknown";
   const status = await git(["status", "--porcelain", "--untracked-files=no"]);
   return {
@@ -47,12 +56,12 @@ export async function buildManifest(
     device: backend.device,
     ...(backend.adapter ? { adapter: { ...backend.adapter } } : {}),
     ...(backend.threads !== undefined ? { threads: backend.threads } : {}),
-    backendNotes: backend.notes,
+    backendNotes: [...backend.notes, ...(o.notes ?? [])],
     os: `${Deno.build.os} ${Deno.build.arch}`,
-    seed,
+    seed: o.config.seeds[0],
     config,
     configHash: configHash(config),
     startedAt: new Date().toISOString(),
-    argv,
+    argv: o.argv,
   };
 }

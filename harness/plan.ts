@@ -40,16 +40,6 @@ export function runId(
 }
 
 /**
- * The seeds of a config: its `seeds` list, or its one `seed`.
- * @example
- * seedsOf({ ...config, seed: 0, seeds: [0, 1, 2] }); // [0, 1, 2]
- * seedsOf({ ...config, seed: 5, seeds: undefined }); // [5]
- */
-export function seedsOf(cfg: SuiteConfig): number[] {
-  return cfg.seeds?.length ? cfg.seeds : [cfg.seed];
-}
-
-/**
  * The grid in run order (seed by seed), grouped so that a reflow student shares a shard with its
  * teacher: groups are (seed, data set, model, teacher chain), and shard i of n takes the groups
  * g with g % n == i.
@@ -67,7 +57,7 @@ export function planRuns(cfg: SuiteConfig, shard?: Shard): Run[] {
  * const groups = planGroups(config); // groups[0][0] is the first run
  */
 export function planGroups(cfg: SuiteConfig): Run[][] {
-  const seeds = seedsOf(cfg);
+  const seeds = cfg.seeds;
   const groups: Run[][] = [];
   for (const seed of seeds) {
     for (const dataset of cfg.datasets) {

@@ -6,6 +6,25 @@ export interface ProgressSink {
   done(summary: string): void;
 }
 
+/**
+ * Where a suite run shows itself: the CLI's terminal display, a --jobs worker's messages to its
+ * parent, or a test's capture. `worker` is the 0-based --jobs worker a line comes from (absent in
+ * a single process).
+ * @example
+ * const display: SuiteDisplay = { log: (line) => console.error(line) };
+ * await runSuite({ ...input, display });
+ */
+export interface SuiteDisplay {
+  /** A line that stays (a finished piece of a run, a warning). */
+  log(line: string, worker?: number): void;
+  /** The progress of one training run (default: {@link progressFor}). */
+  progress?(label: string, worker?: number): ProgressSink;
+  /** A --jobs worker's status line (starting, evaluating, done). */
+  status?(worker: number, text: string): void;
+  /** The run is over: clear anything redrawn, before the summary is printed. */
+  finish?(): void;
+}
+
 const enc = new TextEncoder();
 
 /**

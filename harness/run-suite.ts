@@ -1,67 +1,18 @@
 // Run a suite: plan the grid, then for each run train once and evaluate with every solver,
 // persisting every finished piece to results.json at once (durably), resuming partial runs and
 // reusing complete ones, and stopping cleanly at a safe point when asked to.
-import { keepEarlierResults, readResultsForResume } from "../results/io.ts";
-import { RESULTS_SCHEMA, type ResultsFile, type RunRecord } from "../results/schema.ts";
-import type { BackendInfo } from "../backend/select.ts";
-import type { ProgressSink } from "./progress.ts";
+import type { ResultsFile } from "../results/schema.ts";
+import { writeResults } from "../results/write.ts";
 import { buildManifest } from "./manifest.ts";
-import { planRuns, runHash, type Shard } from "./plan.ts";
-import { pick, type Registry } from "./registry.ts";
+import { planRuns, runHash } from "./plan.ts";
+import { pick } from "./registry.ts";
+import { openResultsFile } from "./results-file.ts";
 import { type RunContext, runOne } from "./run.ts";
-import { removeStaleTemps, writeFileAtomic } from "../store/atomic.ts";
-import { isCancelled, type StopRequest, throwIfStopped } from "./stop.ts";
-import { budgetRecord } from "./suites/mod.ts";
-import type { SuiteConfig, SuiteDef } from "./suites/types.ts";
+import { isCancelled, throwIfStopped } from "./stop.ts";
 import { Teachers } from "./teachers.ts";
+import { type RunSuiteOptions, SuiteInterrupted } from "./run-options.ts";
 
-export interface RunSuiteOptions {
-  suite: SuiteDef;
-  config: SuiteConfig;
-  registry: Registry;
-  backend: BackendInfo;
-  outDir: string;
-  shard?: Shard;
-  argv?: string[];
-  log?: (line: string) => void;
-  /** A stop request (Ctrl-C): honoured at the next safe point, then SuiteInterrupted is thrown. */
-  stop?: StopRequest;
-  /** Progress display of one training run (default: a bar on a terminal, else plain lines). */
-  progress?: (label: string) => ProgressSink;
-  /** Called after every write of results.json (a finished piece of a run, or the end). */
-  onSaved?: (results: ResultsFile) => void;
-}
-
-/**
- * The suite stopped on request; results.json holds everything finished (see `results`).
- * @example
- * try { await runSuite(input); } catch (e) {
- *   if (e instanceof SuiteInterrupted) console.log(e.message);
- *   // "interrupted during [3/12] moons · 1-RF · mlp"
- * }
- */
-export class SuiteInterrupted extends Error {
-  constructor(
-    /** What results.json holds now. */
-    readonly results: ResultsFile,
-    /** The run in progress when the stop took effect (its label), if any. */
-    readonly during?: string,
-  ) {
-    super(`interrupted${during ? ` during ${during}` : ""}`);
-    this.name = "SuiteInterrupted";
-  }
-}
-
-/**
- * Write results.json durably (temporary file, fsync, rename).
- * @example
- * await writeResults("runs/x", results); // "runs/x/results.json"
- */
-export async function writeResults(dir: string, results: ResultsFile): Promise<string> {
-  const file = `${dir}/results.json`;
-  await writeFileAtomic(file, JSON.stringify(results, null, 1), { tracePhase: "write-results" });
-  return file;
-}
+export { type RunSuiteOptions, SuiteInterrupted };
 
 /** Remove checkpoints/ and weights/ when nothing is left in them. */
 async function removeEmptyFolders(outDir: string): Promise<void> {
@@ -80,48 +31,27 @@ async function removeEmptyFolders(outDir: string): Promise<void> {
  * const results = await runSuite({ suite, config, registry, backend, outDir: "runs/x" });
  */
 export async function runSuite(o: RunSuiteOptions): Promise<ResultsFile> {
-  const log = o.log ?? ((l: string) => console.error(l));
+  if (o.jobs && o.jobs.count > 1) {
+    const { runParallel } = await import("./parallel/pool.ts");
+    return await runParallel({ ...o, jobs: o.jobs });
+  }
+  const log = o.display?.log ?? ((l: string) => console.error(l));
   const { config: cfg, registry: reg } = o;
   const started = performance.now();
-  for (const f of await removeStaleTemps(o.outDir)) {
-    log(`resume: removed ${f}, a temporary file left by an interrupted write`);
-  }
-  const manifest = await buildManifest(
-    o.backend,
-    cfg.seed,
-    cfg as unknown as Record<string, unknown>,
-    o.argv ?? [],
-  );
-  const resultsFile = `${o.outDir}/results.json`;
-  const previous = await readResultsForResume(resultsFile, log);
+  const manifest = await buildManifest({
+    backend: o.backend,
+    config: cfg,
+    argv: o.argv ?? [],
+  });
   const runs = planRuns(cfg, o.shard);
   const hashes = new Map(runs.map((r) => [r.id, runHash(cfg, r)]));
   // Records of this plan with this config are kept (complete, partial or failed) until replaced.
-  const records = new Map<string, RunRecord>();
-  for (const r of previous?.runs ?? []) {
-    if (hashes.get(r.id) === r.configHash) records.set(r.id, r);
-  }
-  if (previous && records.size < previous.runs.length) {
-    if (previous.manifest.configHash !== manifest.configHash) {
-      log(
-        `resume: ${o.outDir} holds a run with a different config; only identical runs are reused`,
-      );
-    }
-    // This run will not rewrite every earlier record: keep the earlier file instead of losing them.
-    const backup = await keepEarlierResults(o.outDir, manifest.startedAt);
-    log(`resume: ${resultsFile} has runs outside this plan or config; kept a copy at ${backup}`);
-  }
-  const results: ResultsFile = {
-    schema: RESULTS_SCHEMA,
-    suite: cfg.suite,
-    shard: o.shard,
+  const { header: results, kept: records } = await openResultsFile({
+    ...o,
     manifest,
-    plugins: { loaded: reg.entries, failures: reg.failures },
-    methods: cfg.methods,
-    headline: { ...o.suite.headline, adaptiveSolver: cfg.adaptiveSolver },
-    budget: budgetRecord(o.suite, cfg.data.budget),
-    runs: [],
-  };
+    planned: hashes,
+    log,
+  });
   const save = async () => {
     results.runs = runs.flatMap((r) => records.get(r.id) ?? []);
     results.manifest.wallSeconds = (performance.now() - started) / 1000;
@@ -146,7 +76,7 @@ export async function runSuite(o: RunSuiteOptions): Promise<ResultsFile> {
       return save();
     },
     stop: o.stop,
-    progress: o.progress,
+    progress: o.display?.progress,
   };
   log(
     `fmbench ${cfg.suite}: ${runs.length} runs on ${o.backend.backend} (${o.backend.device}) -> ${o.outDir}`,
@@ -160,7 +90,8 @@ export async function runSuite(o: RunSuiteOptions): Promise<ResultsFile> {
         i + 1
       }/${runs.length}] ${run.dataset} · ${run.method.label} · ${run.model.name}`;
       if (o.suite.reference && !results.references?.[run.dataset]) {
-        const data = await o.suite.load(run.dataset, cfg);
+        // References compare held-out draws of the data; the first seed's draw stands for all.
+        const data = await o.suite.load({ dataset: run.dataset, config: cfg, seed: cfg.seeds[0] });
         results.references = {
           ...results.references,
           [run.dataset]: await o.suite.reference(data, cfg),
@@ -170,7 +101,11 @@ export async function runSuite(o: RunSuiteOptions): Promise<ResultsFile> {
       if (prior?.status === "ok") {
         // A finished teacher is reused only if its reflow pairs are still on disk.
         const restored = !ctx.teachers.isTeacher(run) ||
-          await ctx.teachers.restore(run, hash, (await o.suite.load(run.dataset, cfg)).shape);
+          await ctx.teachers.restore(
+            run,
+            hash,
+            (await o.suite.load({ dataset: run.dataset, config: cfg, seed: run.seed })).shape,
+          );
         if (restored) {
           log(`${label}: complete in ${o.outDir}, skipped (resume)`);
           continue;

@@ -184,7 +184,7 @@ export async function runOne(
 /** Load the data and pick the run's plugins (and its reflow teacher). */
 async function resolveParts(ctx: RunContext, run: Run): Promise<RunParts> {
   const reg = ctx.registry;
-  const data = await ctx.suite.load(run.dataset, { ...ctx.config, seed: run.seed });
+  const data = await ctx.suite.load({ dataset: run.dataset, config: ctx.config, seed: run.seed });
   const path = pick(reg.paths, "path", run.method.path);
   const loss = pick(reg.losses, "loss", run.method.loss);
   const coupling = pick(reg.couplings, "coupling", run.method.coupling);
@@ -300,7 +300,7 @@ async function evaluateStep(
   if (missing) {
     let quality: Quality | undefined;
     try {
-      quality = await ctx.suite.quality(data, cfg);
+      quality = await ctx.suite.quality({ data, config: cfg, seed: run.seed });
       record.evals = await evaluateSampling(
         vf,
         path,

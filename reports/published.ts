@@ -3,7 +3,7 @@
 import { publishedRows, type PublishedSource } from "../results/published.ts";
 import type { ResultsFile } from "../results/schema.ts";
 import { markup, type SafeHtml } from "./escape.ts";
-import type { ColumnKey, TableColumn } from "./table.ts";
+import type { ColumnKey, TableColumn } from "./columns.ts";
 import { TABLE1_ORDER } from "./table1.ts";
 
 /** A published row ready for a table: figures by column key (absent = not reported). */

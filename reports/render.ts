@@ -18,7 +18,7 @@ import {
   smokeBanner,
 } from "./meaning.ts";
 import { sampleErrorChart } from "./sample-error-chart.ts";
-import type { MergedManifest } from "./merge.ts";
+import type { MergedManifest } from "../results/merge.ts";
 import { BEST_RULE, seedsIn } from "./seeds.ts";
 import {
   buildTables,

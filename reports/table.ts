@@ -11,22 +11,9 @@ import {
   renderPublishedRow,
 } from "./published.ts";
 import { followsTable1, nllUnit, table1Order } from "./table1.ts";
+import { COLUMN_KEYS, type ColumnKey, type TableColumn } from "./columns.ts";
 
-/** The table's columns, in display order. Lower is better for every one of them. */
-export type ColumnKey = "nll" | "quality" | "kid" | "nfe" | "straightness" | "trainTime";
-/**
- * Every column; "kid" is shown only when the quality metric is FID (tableColumns).
- * @example
- * COLUMN_KEYS.indexOf("quality"); // 1: the quality column comes right after NLL
- */
-export const COLUMN_KEYS: ColumnKey[] = [
-  "nll",
-  "quality",
-  "kid",
-  "nfe",
-  "straightness",
-  "trainTime",
-];
+export { COLUMN_KEYS, type ColumnKey, type TableColumn };
 
 /** One cell: a number (with optional stderr) or "n/a" with the reason it is missing. */
 export interface TableCell {
@@ -47,14 +34,6 @@ export interface TableCell {
   best?: boolean;
   /** 1-based footnote number holding `reason`, set for n/a cells. */
   footnote?: number;
-}
-
-/** A column header: a title, a unit line, and a longer explanation for the tooltip. */
-export interface TableColumn {
-  key: ColumnKey;
-  title: string;
-  sub: string;
-  help: string;
 }
 
 /** One trained (method, model) on the dataset: one run per seed. */

@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { resultsProblems } from "./check.ts";
-import { fileStamp } from "./file-stamp.ts";
+import { fileStamp } from "../store/file-stamp.ts";
 import { RESULTS_SCHEMA, type ResultsFile } from "./schema.ts";
 
 /**

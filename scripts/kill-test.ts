@@ -15,7 +15,7 @@ import { rng } from "../core/rng.ts";
 import { PHASE_PREFIX } from "../store/trace.ts";
 import { commandLine } from "../results/command.ts";
 import { diffFigures, figuresOf } from "../results/compare.ts";
-import { fileStamp } from "../results/file-stamp.ts";
+import { fileStamp } from "../store/file-stamp.ts";
 import { benchLaunch } from "../cli/grants.ts";
 import { denoArgs, processContext } from "../cli/launch.ts";
 import { readResults } from "../results/io.ts";

@@ -23,7 +23,10 @@ async function tsFiles(folder: string): Promise<string[]> {
 
 /** The specifiers a file imports (static, dynamic and type-only imports and re-exports). */
 async function importsOf(file: string): Promise<string[]> {
-  const text = await Deno.readTextFile(join(ROOT, file));
+  // Comments hold JSDoc examples with imports of their own: only code counts.
+  const text = (await Deno.readTextFile(join(ROOT, file)))
+    .replace(/\/\*[\s\S]*?\*\//g, "")
+    .replace(/^\s*\/\/.*$/gm, "");
   const specs: string[] = [];
   for (const m of text.matchAll(/(?:from|import)\s*\(?\s*"([^"]+)"/g)) specs.push(m[1]);
   return specs;
@@ -48,38 +51,104 @@ async function violations(folder: string, allowed: (to: string) => boolean): Pro
 
 const under = (to: string, folder: string) => to.startsWith(`${folder}/`);
 const builtin = (to: string) => to.startsWith("node:");
+const TFJS = (to: string) => to.startsWith("@tensorflow/");
 const CHART_LIBS = ["@observablehq/plot", "linkedom"];
 const pluginMayImport = (to: string) => to === "core/mod.ts" || under(to, "plugins");
+const anyOf = (...folders: string[]) => (to: string) => folders.some((f) => under(to, f));
+const SHIPPED = ["cli", "core", "harness", "plugins", "results", "reports", "backend", "store"]
+  .concat(["features", "probes"]);
+/** The cli files that run before or beside the engine and must stay light (no tfjs): named files. */
+const LIGHT_CLI = ["cli/launch.ts", "cli/grants.ts", "cli/flags.ts", "cli/signal-worker.ts"];
 
-Deno.test("import rules: plugins import only core/mod.ts (and files of their own plugin folder)", async () => {
-  const bad = await violations("plugins", pluginMayImport);
+/**
+ * What each top-level folder may import (besides its own files and node: builtins). The
+ * infrastructure rooms (backend, store, features, probes) know nothing of flow matching.
+ */
+const RULES: Record<string, (to: string) => boolean> = {
+  plugins: pluginMayImport,
+  core: (to) => under(to, "core") || to === "@tensorflow/tfjs",
+  backend: (to) => anyOf("backend", "core")(to) || TFJS(to),
+  store: anyOf("store", "core"),
+  features: (to) => anyOf("features", "store", "core")(to) || TFJS(to),
+  results: anyOf("results", "store", "core"),
+  harness: (to) =>
+    anyOf("harness", "core", "backend", "store", "features", "results", "plugins")(to) ||
+    to === "deno.json" || TFJS(to),
+  reports: (to) => anyOf("reports", "results")(to) || CHART_LIBS.includes(to),
+  probes: (to) => anyOf("probes", "core", "backend", "store", "plugins")(to),
+  cli: (to) =>
+    under(to, "cli") ||
+    /^(harness|results|reports|backend|store|features|probes)\/mod\.ts$/.test(to),
+  bench: (to) => !under(to, "tests") && !under(to, "scripts"),
+  scripts: (to) => !under(to, "tests") && !under(to, "bench"),
+};
+
+for (const [folder, allowed] of Object.entries(RULES)) {
+  Deno.test(`import rules: ${folder}/ imports only what its rule allows`, async () => {
+    const bad = (await violations(folder, (to) => builtin(to) || allowed(to)))
+      .filter((v) => !LIGHT_CLI.some((f) => v.startsWith(`${f} imports `)));
+    assert.deepEqual(bad, []);
+  });
+}
+
+Deno.test("import rules: the light cli files import no engine, only named light files", async () => {
+  const light = ["store/folders.ts", "store/file-stamp.ts", "harness/run-folder.ts"];
+  const bad: string[] = [];
+  for (const file of LIGHT_CLI) {
+    for (const spec of await importsOf(file)) {
+      const to = target(file, spec);
+      if (!builtin(to) && !under(to, "cli") && !light.includes(to)) {
+        bad.push(`${file} imports ${to}`);
+      }
+    }
+  }
   assert.deepEqual(bad, []);
 });
 
-Deno.test("import rules: core/ imports nothing from the engine, results, reports or entry points", async () => {
-  const bad = await violations("core", (to) => under(to, "core") || to === "@tensorflow/tfjs");
+Deno.test("import rules: nothing shipped imports bench/ or tests/", async () => {
+  const bad: string[] = [];
+  for (const folder of SHIPPED) {
+    bad.push(...await violations(folder, (to) => !under(to, "bench") && !under(to, "tests")));
+  }
   assert.deepEqual(bad, []);
 });
 
-Deno.test("import rules: harness/ imports neither reports/ nor cli/", async () => {
-  const bad = await violations("harness", (to) => !under(to, "reports") && !under(to, "cli"));
-  assert.deepEqual(bad, []);
+/** Every import cycle among the repository's .ts files (relative imports), as file lists. */
+async function importCycles(): Promise<string[][]> {
+  const graph = new Map<string, string[]>();
+  for (const folder of [...SHIPPED, "bench", "scripts", "tests"]) {
+    for (const file of await tsFiles(folder)) {
+      const deps = (await importsOf(file)).filter((s) => s.startsWith("."))
+        .map((s) => target(file, s)).filter((t) => t.endsWith(".ts"));
+      graph.set(file, deps);
+    }
+  }
+  graph.set("mod.ts", (await importsOf("mod.ts")).map((s) => target("mod.ts", s)));
+  const cycles: string[][] = [];
+  const state = new Map<string, "open" | "done">();
+  const stack: string[] = [];
+  const visit = (f: string) => {
+    state.set(f, "open");
+    stack.push(f);
+    for (const d of graph.get(f) ?? []) {
+      if (state.get(d) === "open") cycles.push([...stack.slice(stack.indexOf(d)), d]);
+      else if (!state.has(d)) visit(d);
+    }
+    stack.pop();
+    state.set(f, "done");
+  };
+  for (const f of [...graph.keys()].sort()) if (!state.has(f)) visit(f);
+  return cycles;
+}
+
+Deno.test("import rules: no import cycles", async () => {
+  assert.deepEqual((await importCycles()).map((c) => c.join(" -> ")), []);
 });
 
-Deno.test("import rules: reports/ read only results/ (and their own helpers and chart libraries)", async () => {
-  const bad = await violations(
-    "reports",
-    (to) => under(to, "reports") || under(to, "results") || builtin(to) || CHART_LIBS.includes(to),
-  );
-  assert.deepEqual(bad, []);
-});
-
-Deno.test("import rules: results/ depends on nothing but core's types", async () => {
-  const bad = await violations(
-    "results",
-    (to) => under(to, "results") || builtin(to) || under(to, "core"),
-  );
-  assert.deepEqual(bad, []);
+Deno.test("import rules: the plugin SDK surface holds contracts and helpers, no kernel names", async () => {
+  const sdk = await import("../core/mod.ts");
+  const kernelish = Object.keys(sdk).filter((k) => /KERNEL/.test(k));
+  assert.deepEqual(kernelish, []);
 });
 
 Deno.test("import rules: the checker itself catches a plugin that reaches into the engine", () => {

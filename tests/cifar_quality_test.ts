@@ -11,7 +11,7 @@ import { INCEPTION_PTH, INCEPTION_URL } from "../features/weights-file.ts";
 import { CIFAR_BUDGETS, type CifarData, cifarQuality } from "../harness/suites/cifar10.ts";
 import type { SuiteConfig } from "../harness/suites/types.ts";
 import { inceptionPthSpec, seededWeights } from "../features/inception/seeded-weights.ts";
-import { encodePthLegacy } from "./helpers/torch-pth.ts";
+import { encodePthLegacy } from "../store/torch-save.ts";
 
 await selectBackend("wasm");
 
@@ -31,7 +31,7 @@ function config(dataDir: string): SuiteConfig<CifarData> {
     adaptiveSolver: "dopri5",
     train: b.train,
     eval: { ...b.eval, samples: 3 },
-    seed: 0,
+    seeds: [0],
     data: { ...b.data, dataDir, fidReference: 4, kidReference: 3, budget: "quick" },
   };
 }
@@ -40,7 +40,7 @@ Deno.test("cifar10 quality: without weights FID and KID are n/a, naming the fold
   const dir = await Deno.makeTempDir();
   try {
     const data = imageSource("cifar10", images(4, 1), images(2, 2), [32, 32, 3]);
-    const q = await cifarQuality(data, config(dir));
+    const q = await cifarQuality({ data, config: config(dir), seed: 0 });
     assert.equal(q.protocol, undefined);
     const reason = q.notes?.fid ?? "";
     assert.equal(q.notes?.kid, reason);
@@ -64,7 +64,7 @@ Deno.test("cifar10 quality: with weights in the data dir, FID, KID and the proto
       encodePthLegacy(inceptionPthSpec(seededWeights(5))),
     );
     const data = imageSource("cifar10", images(4, 1), images(2, 2), [32, 32, 3]);
-    const q = await cifarQuality(data, config(dir));
+    const q = await cifarQuality({ data, config: config(dir), seed: 0 });
     const samples = tf.randomUniform([3, 32, 32, 3], -1, 1, "float32", 3);
     const m = await q.fn(samples);
     samples.dispose();

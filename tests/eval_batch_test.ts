@@ -62,9 +62,15 @@ Deno.test("--eval-batch: per-backend defaults, the flag, and bad values", async 
   assert.equal(defaultEvalBatch("wasm", "image"), 32);
   assert.equal(defaultEvalBatch("cpu", "vector"), undefined);
   const reg = await discoverPlugins([BUILTIN_PLUGINS]);
-  const cfg = (argv: string[]) => buildConfig(parseFlags(argv).values, reg);
+  const cfg = (argv: string[]) => buildConfig(parseFlags(argv).values, reg, "wasm");
   assert.equal(cfg([]).eval.batch, undefined);
   assert.equal(cfg(["--eval-batch", "64"]).eval.batch, 64);
+  // The config is finished in one place: the backend's default applies where the flag is absent.
+  const image = ["--suite", "cifar10", "--budget", "quick"];
+  assert.equal(buildConfig(parseFlags(image).values, reg, "wasm").eval.batch, 32);
+  assert.equal(buildConfig(parseFlags(image).values, reg, "webgpu").eval.batch, 256);
+  const flagged = parseFlags([...image, "--eval-batch", "8"]).values;
+  assert.equal(buildConfig(flagged, reg, "webgpu").eval.batch, 8);
   assert.throws(() => cfg(["--eval-batch", "0"]), UsageError);
   assert.throws(() => cfg(["--eval-batch", "2.5"]), /--eval-batch must be an integer >= 1/);
 });

@@ -26,7 +26,7 @@ import {
   seededWeights,
   STRIDED_CONVS,
 } from "../features/inception/seeded-weights.ts";
-import { encodePthLegacy, encodePthZip } from "./helpers/torch-pth.ts";
+import { encodePthLegacy, encodePthZip } from "../store/torch-save.ts";
 
 await selectBackend("wasm");
 

@@ -3,10 +3,10 @@
 import assert from "node:assert/strict";
 import { main } from "../cli/bench.ts";
 import { parseJobs, UsageError } from "../cli/flags.ts";
-import { JobsDisplay } from "../cli/jobs-display.ts";
-import { resolveJobs } from "../cli/jobs.ts";
+import { JobsDisplay } from "../cli/display.ts";
+import { resolveJobs } from "../harness/parallel/worker-count.ts";
 import { readResults } from "../results/io.ts";
-import { mergeResults } from "../reports/merge.ts";
+import { mergeResults } from "../results/merge.ts";
 import { buildFixture, shardFixture } from "./fixtures.ts";
 import { captureConsole } from "./helpers/console.ts";
 import { TINY_TOY2D } from "./helpers/tiny-toy2d.ts";
@@ -43,10 +43,11 @@ Deno.test("JobsDisplay in logs: finished runs and throttled progress, prefixed b
   const out: string[] = [];
   const d = new JobsDisplay(2, 4, { tty: false, write: (s) => out.push(s), everySeconds: 3600 });
   const p = { step: 1, total: 100, loss: 2, itPerSec: 10 };
-  d.progress(1, "[1/2] moons · 1-RF · mlp", p);
-  d.progress(1, "[1/2] moons · 1-RF · mlp", { ...p, step: 2 }); // within 10 s: not repeated
-  d.progress(1, "[1/2] moons · 1-RF · mlp", { ...p, step: 100 }); // the last step always shows
-  d.log(0, "[1/1] moons · FM w/ OT · mlp: eval 1.0s · w2 0.5 @ 20 NFE");
+  const bar = d.progress("[1/2] moons · 1-RF · mlp", 1);
+  bar.update(p);
+  bar.update({ ...p, step: 2 }); // within 10 s: not repeated
+  bar.update({ ...p, step: 100 }); // the last step always shows
+  d.log("[1/1] moons · FM w/ OT · mlp: eval 1.0s · w2 0.5 @ 20 NFE", 0);
   d.finish();
   assert.equal(out.length, 3);
   assert.match(out[0], /^\[w2\] \[1\/2\] moons · 1-RF · mlp 1\/100 loss 2\.0000/);
@@ -58,9 +59,9 @@ Deno.test("JobsDisplay on a terminal redraws one line per worker under a summary
   let screen = "";
   const d = new JobsDisplay(2, 4, { tty: true, write: (s) => (screen += s) });
   d.status(0, "shard 1/3: starting");
-  d.log(1, "[1/1] moons · FM w/ OT · mlp: eval 1.0s");
+  d.log("[1/1] moons · FM w/ OT · mlp: eval 1.0s", 1);
   assert.match(screen, /1\/4 runs finished/);
-  d.log(0, "[1/2] moons · 1-RF · mlp: complete in runs/x, skipped (resume)");
+  d.log("[1/2] moons · 1-RF · mlp: complete in runs/x, skipped (resume)", 0);
   assert.match(screen, /2\/4 runs finished/, "a run finished before counts as finished");
   assert.ok(screen.includes("\x1b[2K  w1 shard 1/3: starting"), screen);
   assert.match(screen, /\[w2\] \[1\/1\] moons · FM w\/ OT · mlp: eval 1\.0s\n/);

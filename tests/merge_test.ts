@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { ResultsFile } from "../results/schema.ts";
 import { main } from "../cli/report.ts";
-import { type MergedManifest, MergeError, mergeResults } from "../reports/merge.ts";
+import { type MergedManifest, MergeError, mergeResults } from "../results/merge.ts";
 import { renderReport } from "../reports/render.ts";
 import { buildTables } from "../reports/table.ts";
 import { buildFixture, shardFixture } from "./fixtures.ts";

@@ -17,7 +17,7 @@ import {
   PickleWriter,
   type PthSpec,
   storedZip,
-} from "./helpers/torch-pth.ts";
+} from "../store/torch-save.ts";
 
 /** A small state dict exercising what torch.save produces. */
 function smallSpec(): PthSpec {

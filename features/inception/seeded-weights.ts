@@ -9,7 +9,7 @@ import {
   i64Bytes,
   type PthSpec,
   type PthStorage,
-} from "../../tests/helpers/torch-pth.ts";
+} from "../../store/torch-save.ts";
 
 /** Seeded weights under pytorch-fid's names, in the order and formulas torch_golden.py uses. */
 export function seededWeights(seed: number): Record<string, TensorToWrite> {

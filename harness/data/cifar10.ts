@@ -5,6 +5,7 @@ import { rng } from "../../core/rng.ts";
 import { type Tensor, tf } from "../../core/tf.ts";
 import { verifyMd5 } from "../../store/md5.ts";
 import { extractTarGz } from "../../store/tar.ts";
+import { dataDirOf } from "../../store/folders.ts";
 
 /**
  * Official download address of the binary version.
@@ -133,7 +134,7 @@ export function resolveDataDir(dataDir?: string): string {
   } catch {
     env = undefined; // no --allow-env: fall back to the default
   }
-  return resolve(dataDir ?? (env || "data"));
+  return resolve(dataDirOf(dataDir, env));
 }
 
 async function exists(path: string): Promise<boolean> {

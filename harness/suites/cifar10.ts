@@ -15,7 +15,7 @@ import { byteProgress } from "../progress.ts";
 import type { FeatureMetricProtocol } from "../../results/schema.ts";
 import { throwIfStopped } from "../stop.ts";
 import type { TrainConfig } from "../train.ts";
-import type { EvalConfig, SolverSetting, SuiteConfig, SuiteDef } from "./types.ts";
+import type { EvalConfig, SolverSetting, SuiteDef, SuiteRequest } from "./types.ts";
 
 /** The cifar10 suite's data settings. */
 export type CifarData = {
@@ -250,11 +250,10 @@ const unavailable = new Map<string, string>();
 /**
  * FID and KID of generated samples against cached training statistics, or n/a notes.
  * @example
- * const quality = await cifarQuality(source, config); // quality.notes: why FID is n/a, if it is
+ * const quality = await cifarQuality({ data: source, config, seed: 0 }); // quality.notes: why FID is n/a, if it is
  */
 export async function cifarQuality(
-  data: DataSource,
-  cfg: SuiteConfig<CifarData>,
+  { data, config: cfg, seed }: SuiteRequest<CifarData> & { data: DataSource },
 ): Promise<Quality> {
   const d = cfg.data;
   const known = unavailable.get(d.dataDir);
@@ -294,7 +293,7 @@ export async function cifarQuality(
         extractor: model.extractor,
         reference: ref.stats,
         referenceFeatures: ref.features,
-        kid: { ...KID, seed: cfg.seed, dot: tfDotProducts },
+        kid: { ...KID, seed, dot: tfDotProducts },
         n: samples.shape[0],
         range: [-1, 1],
         batch,
@@ -352,7 +351,7 @@ export const cifar10Suite: SuiteDef<CifarData> = {
         : whereToPutFiles(cfg.data.dataDir, firstLine(e));
     }
   },
-  load: (_dataset, cfg) => loadCifarSource(cfg.data),
+  load: ({ config }) => loadCifarSource(config.data),
   quality: cifarQuality,
   headline: { quality: "fid", nll: "bpd" },
 };

@@ -108,11 +108,11 @@ export const toy2dSuite: SuiteDef<Toy2dData> = {
     seeds: 1,
   }),
   kind: "vector",
-  load(dataset, cfg) {
-    const s = loadToy2d(dataset, cfg.data.nTrain, cfg.data.nTest, cfg.seed);
+  load({ dataset, config: cfg, seed }) {
+    const s = loadToy2d(dataset, cfg.data.nTrain, cfg.data.nTest, seed);
     return Promise.resolve(vectorSource(dataset, s.train, s.test, 2));
   },
-  async quality(data, cfg) {
+  async quality({ data, config: cfg }) {
     const n = Math.min(cfg.eval.samples, data.nTest);
     const ref = data.testSet(n);
     const refData = await ref.data() as Float32Array;

@@ -1,7 +1,7 @@
 // The suite contract: a typed suite definition and the resolved configuration it runs with.
 import type { MethodEntry, SolverSetting } from "../../results/schema.ts";
 import type { DataSource } from "../data/source.ts";
-import type { Quality } from "../evaluate.ts";
+import type { Quality } from "../quality.ts";
 import type { TrainConfig } from "../train.ts";
 
 export type { SolverSetting };
@@ -43,12 +43,17 @@ export interface SuiteConfig<Data = Record<string, unknown>> {
   adaptiveSolver: string;
   train: Omit<TrainConfig, "seed">;
   eval: EvalConfig;
-  /** The first seed (the one seed of a single-seed run). */
-  seed: number;
   /** Every seed: each (data set, method, model) is trained and evaluated once per seed. */
-  seeds?: number[];
+  seeds: number[];
   /** The suite's own data settings plus the budget they came from. */
   data: Data & { budget: string };
+}
+
+/** What a suite's data and scoring depend on: the configuration and the run's seed. */
+export interface SuiteRequest<Data> {
+  config: SuiteConfig<Data>;
+  /** The run's seed (data sets drawn for it, KID subsets, ...). */
+  seed: number;
 }
 
 /** Budget-dependent defaults of a suite. */
@@ -90,10 +95,10 @@ export interface SuiteDef<Data = Record<string, unknown>> {
    * resolves with the problem in one message, or undefined when the suite can run.
    */
   preflight?(cfg: SuiteConfig<Data>): Promise<string | undefined>;
-  /** Data for one data set of the suite. */
-  load(dataset: string, cfg: SuiteConfig<Data>): Promise<DataSource>;
-  /** How generated samples are scored against held-out data. */
-  quality(data: DataSource, cfg: SuiteConfig<Data>): Promise<Quality>;
+  /** Data for one data set of the suite, drawn for one seed (toy data is sampled). */
+  load(req: SuiteRequest<Data> & { dataset: string }): Promise<DataSource>;
+  /** How one run's generated samples are scored against held-out data. */
+  quality(req: SuiteRequest<Data> & { data: DataSource }): Promise<Quality>;
   /** The quality metric between two disjoint held-out samples (a perfect model's score). */
   reference?(data: DataSource, cfg: SuiteConfig<Data>): Promise<Record<string, number>>;
   headline: { quality: "w2" | "fid"; nll: "nats" | "bpd" };

@@ -1,7 +1,7 @@
-// Test helper: write PyTorch checkpoints from code, in torch.save's zip layout (stored entries,
+// Write PyTorch checkpoints from code (fixtures and parity exports), in torch.save's zip layout (stored entries,
 // 64-byte aligned data) or its legacy stream, with the opcodes torch emits (protocol 2, memoised
 // globals), plus a small pickle assembler for hostile inputs.
-import { crc32 } from "../../store/crc32.ts";
+import { crc32 } from "./crc32.ts";
 
 /** A storage: raw little-endian elements of one dtype. */
 export interface PthStorage {

@@ -5,7 +5,7 @@ import {
   type ResultsFile,
   type RunManifest,
   type RunRecord,
-} from "../results/schema.ts";
+} from "./schema.ts";
 
 /** What the merged manifest records about each input shard (manifest.mergedFrom). */
 export interface ShardSummary {

@@ -1,7 +1,7 @@
 // The single progress display of a --jobs run: on a terminal, one redrawn line per worker under a
 // summary line; in logs, finished-run lines prefixed by worker and a progress line every 10 s.
-import { fmtSecs, progressStats } from "../harness/progress.ts";
-import type { TrainProgress } from "../harness/train.ts";
+import { fmtSecs, type ProgressSink, progressStats, type SuiteDisplay } from "../harness/mod.ts";
+import type { TrainProgress } from "../harness/mod.ts";
 
 const enc = new TextEncoder();
 
@@ -16,9 +16,9 @@ interface WorkerLine {
  * own); `tty` picks the redrawn block or plain lines.
  * @example
  * const d = new JobsDisplay(2, 24, { tty: false });
- * d.progress(0, "[1/3] moons · FM w/ OT · mlp", { step: 10, total: 100, loss: 1, itPerSec: 5 });
+ * d.progress("[1/3] moons · FM w/ OT · mlp", 0).update({ step: 10, total: 100, loss: 1, itPerSec: 5 });
  */
-export class JobsDisplay {
+export class JobsDisplay implements SuiteDisplay {
   #lines: WorkerLine[];
   #drawn = 0;
   #lastDraw = 0;
@@ -47,7 +47,7 @@ export class JobsDisplay {
   }
 
   /** A line that stays (a finished run, a warning): above the block, or prefixed in logs. */
-  log(worker: number, line: string): void {
+  log(line: string, worker = 0): void {
     // A run ends in its eval line, a failure, or a skip of a run finished before (resume).
     if (/: eval [\d.]+s|: FAILED:|, skipped \(resume\)$/.test(line)) this.#runsDone++;
     this.#clear();
@@ -55,8 +55,18 @@ export class JobsDisplay {
     this.#draw(true);
   }
 
-  /** A training progress update of a worker. */
-  progress(worker: number, label: string, p: TrainProgress): void {
+  /** The progress of a worker's training run; when it ends, the worker is evaluating. */
+  progress(label: string, worker = 0): ProgressSink {
+    return {
+      update: (p) => this.#update(worker, label, p),
+      done: (summary) => {
+        this.log(`${label} ${summary}`, worker);
+        this.status(worker, `${label}: evaluating`);
+      },
+    };
+  }
+
+  #update(worker: number, label: string, p: TrainProgress): void {
     const text = `${label} ${progressStats(p)}`;
     this.status(worker, text);
     const w = this.#lines[worker];

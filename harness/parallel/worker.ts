@@ -1,42 +1,14 @@
-// A --jobs worker (a Web Worker, so its own V8 isolate and tfjs instance): runs the shards of the
-// grid its parent hands out, one at a time, and reports logs and progress as messages.
+// A worker of the parallel engine (a Web Worker, so its own V8 isolate and tfjs instance): runs
+// the shards of the grid its parent hands out, one at a time, and reports logs and progress as
+// messages.
 /// <reference lib="deno.worker" />
-import { selectBackend } from "../backend/select.ts";
-import { firstLine } from "../core/error-message.ts";
-import type { TrainProgress } from "../harness/train.ts";
-import { discoverPlugins } from "../harness/registry.ts";
-import { runSuite, SuiteInterrupted } from "../harness/run-suite.ts";
-import type { StopRequest } from "../harness/stop.ts";
-import { SUITES } from "../harness/suites/mod.ts";
-import type { SuiteConfig } from "../harness/suites/types.ts";
-
-/** Messages from the parent. */
-export type ToWorker =
-  | {
-    type: "init";
-    config: SuiteConfig;
-    /** Plugin roots as URLs (built-in first). */
-    roots: string[];
-    backend: string;
-    argv: string[];
-    /** Total shards of the grid. */
-    count: number;
-    /** An Int32 stop flag the parent sets; read at every safe point. */
-    stopFlag: SharedArrayBuffer;
-  }
-  | { type: "run"; shard: number; outDir: string }
-  | { type: "exit" };
-
-/** Messages to the parent. */
-export type FromWorker =
-  | { type: "ready"; backend: string; device: string; notes: string[] }
-  | { type: "log"; line: string }
-  | { type: "progress"; label: string; p: TrainProgress }
-  | { type: "trained"; label: string; summary: string }
-  | { type: "saved"; shard: number }
-  | { type: "done"; shard: number; ok: number; failed: number }
-  | { type: "interrupted"; shard: number; during?: string }
-  | { type: "error"; shard?: number; message: string };
+import type { FromWorker, ToWorker } from "./messages.ts";
+import { selectBackend } from "../../backend/select.ts";
+import { firstLine } from "../../core/error-message.ts";
+import { discoverPlugins } from "../registry.ts";
+import { runSuite, SuiteInterrupted } from "../run-suite.ts";
+import type { StopRequest } from "../stop.ts";
+import { SUITES } from "../suites/mod.ts";
 
 const post = (m: FromWorker) => self.postMessage(m);
 let init: Extract<ToWorker, { type: "init" }> | undefined;
@@ -86,12 +58,14 @@ function runShardSuite(m: Extract<ToWorker, { type: "init" }>, shard: number, ou
     outDir,
     shard: { index: shard, count: m.count },
     argv: m.argv,
-    log: (line) => post({ type: "log", line }),
+    display: {
+      log: (line) => post({ type: "log", line }),
+      progress: (label) => ({
+        update: (p) => post({ type: "progress", label, p }),
+        done: (summary) => post({ type: "trained", label, summary }),
+      }),
+    },
     onSaved: () => post({ type: "saved", shard }),
-    progress: (label) => ({
-      update: (p) => post({ type: "progress", label, p }),
-      done: (summary) => post({ type: "trained", label, summary }),
-    }),
     stop,
   });
 }

@@ -1,0 +1,91 @@
+// Opening a run folder's results file, the one start-up of the serial and the parallel engine:
+// sweep temporary files of killed writes, read what an earlier run left (a damaged file is moved
+// aside), keep a copy when this plan will not rewrite all of it, and build the header.
+import { keepEarlierResults, readResultsForResume } from "../results/io.ts";
+import {
+  RESULTS_SCHEMA,
+  type ResultsFile,
+  type RunManifest,
+  type RunRecord,
+} from "../results/schema.ts";
+import { removeStaleTemps } from "../store/atomic.ts";
+import type { Shard } from "./plan.ts";
+import type { Registry } from "./registry.ts";
+import { budgetRecord } from "./suites/mod.ts";
+import type { SuiteConfig, SuiteDef } from "./suites/types.ts";
+
+/** What {@link openResultsFile} needs. */
+export interface OpenResultsInput {
+  outDir: string;
+  suite: SuiteDef;
+  config: SuiteConfig;
+  registry: Registry;
+  manifest: RunManifest;
+  /** The planned runs: id -> config hash. Earlier records are kept only where both match. */
+  planned: Map<string, string>;
+  shard?: Shard;
+  log: (line: string) => void;
+}
+
+/** An opened results file: the header to write, and the earlier records this plan reuses. */
+export interface OpenedResults {
+  /** The file's header with no runs (schema, suite, manifest, plugins, methods, budget). */
+  header: ResultsFile;
+  /** Earlier records of this plan and config, by run id (complete, partial or failed). */
+  kept: Map<string, RunRecord>;
+  /** The earlier file as read (null when there was none or it was moved aside). */
+  previous: ResultsFile | null;
+}
+
+/**
+ * The header every results file of a run starts from (no runs yet).
+ * @example
+ * const header = resultsHeader({ suite, config, registry, manifest });
+ * header.runs; // []
+ */
+export function resultsHeader(
+  o: Pick<OpenResultsInput, "suite" | "config" | "registry" | "manifest" | "shard">,
+): ResultsFile {
+  return {
+    schema: RESULTS_SCHEMA,
+    suite: o.config.suite,
+    shard: o.shard,
+    manifest: o.manifest,
+    plugins: { loaded: o.registry.entries, failures: o.registry.failures },
+    methods: o.config.methods,
+    headline: { ...o.suite.headline, adaptiveSolver: o.config.adaptiveSolver },
+    budget: budgetRecord(o.suite, o.config.data.budget),
+    runs: [],
+  };
+}
+
+/**
+ * Open `<outDir>/results.json` for a run: removes temporary files left by killed writes, reads
+ * the earlier file for resume (moving a damaged one aside, with a log line), keeps a copy of it
+ * when it holds records this plan will not rewrite, and returns the header and the kept records.
+ * @example
+ * const { header, kept } = await openResultsFile({ outDir, suite, config, registry, manifest,
+ *   planned: new Map(runs.map((r) => [r.id, runHash(config, r)])), log: console.error });
+ */
+export async function openResultsFile(o: OpenResultsInput): Promise<OpenedResults> {
+  for (const f of await removeStaleTemps(o.outDir)) {
+    o.log(`resume: removed ${f}, a temporary file left by an interrupted write`);
+  }
+  const file = `${o.outDir}/results.json`;
+  const previous = await readResultsForResume(file, o.log);
+  const kept = new Map<string, RunRecord>();
+  for (const r of previous?.runs ?? []) {
+    if (o.planned.get(r.id) === r.configHash) kept.set(r.id, r);
+  }
+  if (previous && kept.size < previous.runs.length) {
+    if (previous.manifest.configHash !== o.manifest.configHash) {
+      o.log(
+        `resume: ${o.outDir} holds a run with a different config; only identical runs are reused`,
+      );
+    }
+    // This run will not rewrite every earlier record: keep the earlier file instead of losing them.
+    const backup = await keepEarlierResults(o.outDir, o.manifest.startedAt);
+    o.log(`resume: ${file} has runs outside this plan or config; kept a copy at ${backup}`);
+  }
+  return { header: resultsHeader(o), kept, previous };
+}

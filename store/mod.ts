@@ -1,0 +1,33 @@
+// Files on disk, knowing nothing of flow matching: durable writes, locks, folder rules and formats.
+/**
+ * The store room: atomic writes and locks, the folder rules shared by the launcher and the CLI,
+ * phase markers for the kill test, and the file formats fmbench reads and writes (safetensors,
+ * PyTorch checkpoints through a restricted unpickler, zip, tar.gz, PNG, MD5).
+ * @example
+ * import { writeFileAtomic } from "./store/mod.ts";
+ * await writeFileAtomic("/tmp/x.json", "{}");
+ * @module
+ */
+export { removeDurably, removeStaleTemps, writeFileAtomic } from "./atomic.ts";
+export { acquireRunLock, LOCK_FILE, LockHeldError, type LockInfo, type RunLock } from "./lock.ts";
+export { copy } from "./copy.ts";
+export { dataDirOf, defaultOutDir } from "./folders.ts";
+export { phase, PHASE_PREFIX } from "./trace.ts";
+export {
+  encodeSafetensors,
+  readSafetensors,
+  readSafetensorsMetadata,
+  SafetensorsError,
+  type TensorToWrite,
+} from "./safetensors.ts";
+export {
+  readTorchCheckpoint,
+  readTorchCheckpointFile,
+  type TorchCheckpoint,
+  TorchCheckpointError,
+  type TorchTensor,
+} from "./torch-checkpoint.ts";
+export { PickleError, unpickle } from "./pickle.ts";
+export { extractTarGz } from "./tar.ts";
+export { md5File, verifyMd5 } from "./md5.ts";
+export { encodePng, imageGridDataUri } from "./png.ts";
