@@ -143,7 +143,15 @@ export async function fourCases(o: FourOptions = {}): Promise<FourCase[]> {
     return {
       name,
       async run() {
-        const v = optimizerStep(model, path, cfm, vars, opt, { x0, x1, t, ts }, cfg);
+        const v = optimizerStep({
+          model,
+          path,
+          loss: cfm,
+          vars,
+          optimizer: opt,
+          batch: { x0, x1, t, ts },
+          config: cfg,
+        });
         await v.data();
         v.dispose();
       },

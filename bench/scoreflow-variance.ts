@@ -43,7 +43,7 @@ const [lo, hi] = path.tRange;
 
 function batch(seed: number) {
   const x1 = data.trainBatch(bs, seed);
-  const x0 = sourceNoise(path, [2], bs, subSeed(seed, "x0"));
+  const x0 = sourceNoise({ path, shape: [2], count: bs, seed: subSeed(seed, "x0") });
   const t = tf.randomUniform(
     [bs],
     lo,

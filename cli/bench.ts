@@ -134,7 +134,7 @@ export async function main(
     const models = resolveModels(v, reg);
     const needsConv = models.some((m) => reg.models.get(m.name)!.usesConvolution);
     const backend = await selectBackend(v.backend, { needsConvGrad: needsConv });
-    const config = buildConfig(v, reg, backend.backend as BackendName);
+    const config = buildConfig(v, { registry: reg, backend: backend.backend as BackendName });
     const shard = parseShard(v.shard);
     const jobsFlag = parseJobs(v.jobs);
     if (shard && jobsFlag !== undefined && jobsFlag !== "auto" && jobsFlag !== "1") {
@@ -163,9 +163,12 @@ export async function main(
       command: commandLine(argv),
       log: (l) => console.error(l),
     });
-    const choice = shard
-      ? { jobs: 1, why: "--shard runs one slice in one process" }
-      : resolveJobs(jobsFlag, backend.backend, suite.kind, planGroups(config).length);
+    const choice = shard ? { jobs: 1, why: "--shard runs one slice in one process" } : resolveJobs({
+      flag: jobsFlag,
+      backend: backend.backend,
+      kind: suite.kind,
+      groups: planGroups(config).length,
+    });
     if (choice.jobs > 1) console.error(`jobs: ${choice.jobs} workers (${choice.why}) -> ${outDir}`);
     const display = choice.jobs > 1
       ? new JobsDisplay(choice.jobs, planRuns(config).length)

@@ -39,7 +39,7 @@ export function resolveModels(v: Values, reg: Registry): Array<{ name: string; p
   const defaultModel = [...reg.models.values()].find((m) => m.accepts.includes(kind))?.name;
   const modelNames = v.models === "default"
     ? [defaultModel ?? "mlp"]
-    : list(v.models, [...reg.models.keys()], "models") ??
+    : list(v.models, { valid: [...reg.models.keys()], flag: "models" }) ??
       [...reg.models.values()].filter((m) => m.accepts.includes(kind)).map((m) => m.name);
   return modelNames.map((spec) => {
     const [name, p] = spec.split(":");
@@ -69,21 +69,24 @@ function dataDirFlag(v: Values): string {
  * const config = buildConfig(parseFlags(["--datasets", "moons"]).values, registry, "wasm");
  * config.datasets; // ["moons"]
  */
-export function buildConfig(v: Values, reg: Registry, backend: BackendName): SuiteConfig {
+export function buildConfig(
+  v: Values,
+  { registry: reg, backend }: { registry: Registry; backend: BackendName },
+): SuiteConfig {
   const suite = suiteOf(v);
   const datasets = v.datasets === "default"
     ? suite.defaultDatasets
-    : list(v.datasets, suite.datasets, "datasets") ?? suite.datasets;
+    : list(v.datasets, { valid: suite.datasets, flag: "datasets" }) ?? suite.datasets;
   for (const d of datasets) {
     if (!suite.datasets.includes(d)) {
       throw new UnknownNameError(`${suite.name} data set`, d, suite.datasets);
     }
   }
   const methods = resolveMethods(reg, {
-    methods: list(v.methods, [], "methods"),
-    paths: list(v.paths, [...reg.paths.keys()], "paths"),
-    couplings: list(v.couplings, [...reg.couplings.keys()], "couplings"),
-    losses: list(v.losses, [...reg.losses.keys()], "losses"),
+    methods: list(v.methods, { valid: [], flag: "methods" }),
+    paths: list(v.paths, { valid: [...reg.paths.keys()], flag: "paths" }),
+    couplings: list(v.couplings, { valid: [...reg.couplings.keys()], flag: "couplings" }),
+    losses: list(v.losses, { valid: [...reg.losses.keys()], flag: "losses" }),
   });
   if (!methods.length) {
     throw new UsageError("no method matches the --methods/--paths/--couplings/--losses filters");
@@ -93,7 +96,7 @@ export function buildConfig(v: Values, reg: Registry, backend: BackendName): Sui
   const defaults = suite.defaults(budget, { dataDir });
   const models = resolveModels(v, reg);
   // By default: the solvers the budget has settings for, plus any solver fmbench does not ship.
-  const solverNames = list(v.solvers, [...reg.solvers.keys()], "solvers") ??
+  const solverNames = list(v.solvers, { valid: [...reg.solvers.keys()], flag: "solvers" }) ??
     [...reg.solvers.keys()].filter((n) => n in defaults.solvers || !(n in SOLVER_SETTINGS));
   const solvers = solverNames.map((name) => {
     const s = reg.solvers.get(name);

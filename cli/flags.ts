@@ -62,7 +62,10 @@ export class UsageError extends Error {
  * list("moons, 8gaussians", ["moons", "8gaussians"], "datasets"); // ["moons", "8gaussians"]
  * list("all", ["moons"], "datasets"); // undefined
  */
-export function list(v: string | undefined, all: string[], what: string): string[] | undefined {
+export function list(
+  v: string | undefined,
+  { valid: all, flag: what }: { valid: string[]; flag: string },
+): string[] | undefined {
   if (v === undefined || v === "all") return undefined;
   const items = v.split(",").map((s) => s.trim()).filter(Boolean);
   if (!items.length) throw new UsageError(`--${what} is empty; valid: all, ${all.join(", ")}`);

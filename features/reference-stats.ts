@@ -72,7 +72,9 @@ export interface ReferenceOptions extends ImageFormat {
  * referenceStatsPath("data/", "cifar10", "train", 50000);
  * // "data/fid-ref-cifar10-train-50000.safetensors"
  */
-export function referenceStatsPath(dataDir: string, dataset: string, split: string, n: number) {
+export function referenceStatsPath(
+  { dataDir, dataset, split, n }: { dataDir: string; dataset: string; split: string; n: number },
+): string {
   const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, "_");
   return `${dataDir.replace(/\/+$/, "")}/fid-ref-${safe(dataset)}-${safe(split)}-${n}.safetensors`;
 }
@@ -91,9 +93,12 @@ export const KID_REFERENCE_FEATURES = 10_000;
  */
 export async function writeReferenceStats(
   path: string,
-  stats: PreparedGaussian,
-  features: Float32Array,
-  provenance: ReferenceProvenance,
+  { stats, features, provenance }: {
+    stats: PreparedGaussian;
+    /** Reference features kept for KID. */
+    features: Float32Array;
+    provenance: ReferenceProvenance;
+  },
 ): Promise<void> {
   const d = stats.dim;
   const { l, perm, rank, tol } = stats.factor;
@@ -203,7 +208,7 @@ export function provenanceMismatch(
  */
 export async function referenceStats(opts: ReferenceOptions): Promise<ReferenceStats> {
   const split = opts.split ?? "train";
-  const path = referenceStatsPath(opts.dataDir, opts.dataset, split, opts.n);
+  const path = referenceStatsPath({ ...opts, split });
   const want = {
     format: REFERENCE_FORMAT,
     pipeline: PIPELINE,
@@ -229,6 +234,6 @@ export async function referenceStats(opts: ReferenceOptions): Promise<ReferenceS
   });
   const stats = prepareGaussian(streamed.stats);
   const provenance: ReferenceProvenance = { ...want, date: new Date().toISOString() };
-  await writeReferenceStats(path, stats, streamed.features, provenance);
+  await writeReferenceStats(path, { stats, features: streamed.features, provenance });
   return { stats, features: streamed.features, provenance, path, reused: false };
 }

@@ -107,22 +107,29 @@ async function meanSquaredDistance(a: Tensor, b: Tensor): Promise<number> {
   return v;
 }
 
+/** What {@link solveInBatches} solves. */
+export interface BatchedSolve {
+  solver: Solver;
+  field: VelocityField;
+  x0: Tensor;
+  /** The solver's options (time range, steps or tolerances). */
+  solve: SolveOptions;
+  /** Examples per solve (--eval-batch); all at once when absent. */
+  evalBatch?: number;
+}
+
 /**
- * Solve from x0 in batches of `batch` examples (all at once when absent) and concatenate the
+ * Solve from x0 in batches of `evalBatch` examples (all at once when absent) and concatenate the
  * results. Returns the mean number of field evaluations per batch (the NFE of one trajectory
  * batch; for fixed-step solvers the same for every batch).
  * @example
- * const { x, nfe } = await solveInBatches(euler, vf, x0, { t0: 0, t1: 1, steps: 8 }, 256);
+ * const { x, nfe } = await solveInBatches({ solver: euler, field: vf, x0,
+ *   solve: { t0: 0, t1: 1, steps: 8 }, evalBatch: 256 });
  */
-export async function solveInBatches(
-  solver: Solver,
-  vf: VelocityField,
-  x0: Tensor,
-  opts: SolveOptions,
-  batch?: number,
-): Promise<{ x: Tensor; nfe: number }> {
+export async function solveInBatches(o: BatchedSolve): Promise<{ x: Tensor; nfe: number }> {
+  const { solver, field: vf, x0, solve: opts } = o;
   const n = x0.shape[0];
-  const bs = batch && batch < n ? batch : n;
+  const bs = o.evalBatch && o.evalBatch < n ? o.evalBatch : n;
   const parts: Tensor[] = [];
   let nfe = 0, count = 0;
   try {
@@ -145,6 +152,28 @@ export async function solveInBatches(
   }
 }
 
+/** What {@link evaluateSampling} samples and scores. */
+export interface SamplingInput extends ResumableOptions<EvalRecord> {
+  /** The trained model's velocity field. */
+  field: VelocityField;
+  path: Path;
+  /** Shape of one example. */
+  shape: number[];
+  plans: SamplingPlan[];
+  /** Samples per setting, all from the same seeded source noise. */
+  samples: number;
+  seed: number;
+  quality: Quality;
+  /** Receives the samples of the first adaptive setting that succeeds. */
+  keep?: (samples: Tensor, from: SampleSource) => Promise<void>;
+  /** The adaptive solver whose tightest setting is the sampling-error reference. */
+  referenceSolver?: string;
+  /** Keeps the reference samples across sessions (else a resume solves it again). */
+  referenceStore?: ReferenceStore;
+  /** Examples per solve (--eval-batch); all at once when absent. */
+  evalBatch?: number;
+}
+
 /**
  * Sample with each solver setting and score the result. A failing setting is recorded with its
  * reason and the others go on; settings in `done` are kept, not re-run (every setting samples
@@ -157,30 +186,14 @@ export async function solveInBatches(
  * between its samples and the reference's, from the same noise (Lipman et al.'s Fig. 7),
  * reusing the samples already drawn. After a resume whose reference is already recorded, the
  * reference is solved once more (unscored) if a fixed-step setting still needs it. Records come
- * back (and go to `onRecord`) in plan order. Solves run in batches of `opts.batch` examples (all
+ * back (and go to `onRecord`) in plan order. Solves run in batches of `evalBatch` examples (all
  * at once when absent); NFE is then the mean per batch.
  * @example
- * const evals = await evaluateSampling(vf, path, [2], plans, 500, seed, quality, { onRecord: save });
+ * const evals = await evaluateSampling({ field: vf, path, shape: [2], plans, samples: 500, seed,
+ *   quality, onRecord: save });
  */
-export async function evaluateSampling(
-  vf: VelocityField,
-  path: Path,
-  shape: number[],
-  plans: SamplingPlan[],
-  n: number,
-  seed: number,
-  quality: Quality,
-  opts: ResumableOptions<EvalRecord> & {
-    keep?: (samples: Tensor, from: SampleSource) => Promise<void>;
-    /** The adaptive solver whose tightest setting is the sampling-error reference. */
-    referenceSolver?: string;
-    /** Keeps the reference samples across sessions (else a resume solves it again). */
-    referenceStore?: ReferenceStore;
-    /** Examples per solve (--eval-batch); all at once when absent. */
-    batch?: number;
-  } = {},
-): Promise<EvalRecord[]> {
-  const { keep, stop } = opts;
+export async function evaluateSampling(opts: SamplingInput): Promise<EvalRecord[]> {
+  const { field: vf, path, shape, plans, samples: n, seed, quality, keep, stop } = opts;
   const done = opts.done ?? [];
   const jobs = plans.flatMap(({ solver, settings }) =>
     settings.map((setting) => ({ solver, setting }))
@@ -197,14 +210,14 @@ export async function evaluateSampling(
   let refNote: string | undefined;
   let batchNfe: number | undefined; // the last solve's NFE per batch
   const solve = async (i: number, f: VelocityField): Promise<Tensor> => {
-    x0 ??= sourceNoise(path, shape, n, subSeed(seed, "sample"));
-    const r = await solveInBatches(
-      jobs[i].solver,
-      f,
+    x0 ??= sourceNoise({ path, shape, count: n, seed: subSeed(seed, "sample") });
+    const r = await solveInBatches({
+      solver: jobs[i].solver,
+      field: f,
       x0,
-      solveOptions(path, jobs[i].setting),
-      opts.batch,
-    );
+      solve: solveOptions(path, jobs[i].setting),
+      evalBatch: opts.evalBatch,
+    });
     batchNfe = r.nfe;
     return r.x;
   };
@@ -300,23 +313,32 @@ export async function evaluateSampling(
   return inPlanOrder();
 }
 
+/** What {@link evaluateNll} measures. */
+export interface NllInput extends ResumableOptions<NllRecord> {
+  /** The trained model's velocity field. */
+  field: VelocityField;
+  path: Path;
+  data: DataSource;
+  /** The adaptive solver of the likelihood ODE. */
+  solver: Solver;
+  config: EvalConfig["nll"];
+  seed: number;
+  /** 8-bit images: dequantised likelihood in bits/dim (else nats of continuous data). */
+  bitsPerDim: boolean;
+  /** Rows per integration (--eval-batch); all at once when absent. */
+  evalBatch?: number;
+}
+
 /**
  * Test-set NLL with each configured divergence estimator, using the adaptive solver, in batches
- * of `opts.batch` rows (all at once when absent); estimators in `done` are kept, not re-run (each
+ * of `evalBatch` rows (all at once when absent); estimators in `done` are kept, not re-run (each
  * has its own seeded probes).
  * @example
- * const nll = await evaluateNll(vf, path, data, dopri5, cfg.eval.nll, seed, false, { onRecord: save });
+ * const nll = await evaluateNll({ field: vf, path, data, solver: dopri5, config: cfg.eval.nll,
+ *   seed, bitsPerDim: false, onRecord: save });
  */
-export async function evaluateNll(
-  vf: VelocityField,
-  path: Path,
-  data: DataSource,
-  solver: Solver,
-  cfg: EvalConfig["nll"],
-  seed: number,
-  bitsPerDim: boolean,
-  opts: ResumableOptions<NllRecord> & { batch?: number } = {},
-): Promise<NllRecord[]> {
+export async function evaluateNll(opts: NllInput): Promise<NllRecord[]> {
+  const { field: vf, path, data, solver, config: cfg, seed, bitsPerDim } = opts;
   const done = opts.done ?? [];
   const recorded = (est: string) => done.find((d) => d.estimator === est);
   if (cfg.estimators.every((e) => recorded(e))) return cfg.estimators.map((e) => recorded(e)!);
@@ -353,11 +375,17 @@ export async function evaluateNll(
         probes: cfg.probes,
         noise: cfg.noise,
         seed: subSeed(seed, `nll-${estimator}`),
-        batchSize: opts.batch,
+        evalBatch: opts.evalBatch,
       };
       let s: Omit<NllRecord, "estimator" | "solver" | "setting" | "seconds">;
       if (bitsPerDim) {
-        const r = await dequantizedLogLikelihood(vf, x1, k, nllOpts, subSeed(seed, "dequantize"));
+        const r = await dequantizedLogLikelihood({
+          field: vf,
+          raw: x1,
+          draws: k,
+          nll: nllOpts,
+          seed: subSeed(seed, "dequantize"),
+        });
         s = {
           ...summarizeNll(r.logp, { dims, bitsPerDim }),
           // Mean over the integration batches (one per image-draw block), rounded: a count.

@@ -28,11 +28,16 @@ export interface Shard {
  * runId("moons", "FM w/ OT", "mlp", "default", 2); // "moons__fm-w-ot__mlp-default__s2"
  */
 export function runId(
-  dataset: string,
-  method: string,
-  model: string,
-  preset: string,
-  seed?: number,
+  { dataset, method, model, preset, seed }: {
+    dataset: string;
+    /** The method's label. */
+    method: string;
+    /** The model plugin's name. */
+    model: string;
+    preset: string;
+    /** Appended when the suite runs several seeds. */
+    seed?: number;
+  },
 ): string {
   const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9.]+/g, "-").replace(/^-|-$/g, "");
   const base = `${slug(dataset)}__${slug(method)}__${slug(model)}-${slug(preset)}`;
@@ -73,7 +78,13 @@ export function planGroups(cfg: SuiteConfig): Run[][] {
             model,
             method,
             seed,
-            id: runId(dataset, method.label, model.name, model.preset, idSeed),
+            id: runId({
+              dataset,
+              method: method.label,
+              model: model.name,
+              preset: model.preset,
+              seed: idSeed,
+            }),
           });
           byRoot.set(root.label, list);
         }

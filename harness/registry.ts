@@ -191,7 +191,7 @@ function displayPath(url: URL): string {
  * @example
  * const solver = pick(reg.solvers, "solver", "rk4"); // throws UnknownNameError for "rk5"
  */
-export function pick<T>(map: Map<string, T>, kind: string, name: string): T {
+export function pick<T>(map: Map<string, T>, { kind, name }: { kind: string; name: string }): T {
   const v = map.get(name);
   if (!v) throw new UnknownNameError(kind, name, [...map.keys()]);
   return v;

@@ -58,7 +58,7 @@ export async function runSuite(o: RunSuiteOptions): Promise<ResultsFile> {
     await writeResults(o.outDir, results);
     o.onSaved?.(results);
   };
-  const adaptive = pick(reg.solvers, "solver", cfg.adaptiveSolver);
+  const adaptive = pick(reg.solvers, { kind: "solver", name: cfg.adaptiveSolver });
   const ctx: RunContext = {
     suite: o.suite,
     config: cfg,
@@ -66,7 +66,7 @@ export async function runSuite(o: RunSuiteOptions): Promise<ResultsFile> {
     outDir: o.outDir,
     log,
     plans: cfg.solvers.map((s) => ({
-      solver: pick(reg.solvers, "solver", s.name),
+      solver: pick(reg.solvers, { kind: "solver", name: s.name }),
       settings: s.settings,
     })),
     adaptive,
@@ -115,7 +115,7 @@ export async function runSuite(o: RunSuiteOptions): Promise<ResultsFile> {
       const partial = prior?.status === "partial" ? prior : undefined;
       if (partial) log(`${label}: resuming its partial record`);
       during = label;
-      await runOne(ctx, run, hash, label, partial);
+      await runOne(ctx, { run, hash, label, partial });
       during = undefined;
     }
   } catch (e) {

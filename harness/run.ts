@@ -103,14 +103,20 @@ export function referenceFile(outDir: string, run: Run): string {
  * given; persists each finished piece through ctx.persist. A failure is recorded with its reason
  * (never thrown); a stop request throws Cancelled after the partial record is persisted.
  * @example
- * const record = await runOne(ctx, run, runHash(ctx.config, run), "[1/8] moons · FM w/ OT · mlp");
+ * const record = await runOne(ctx, { run, hash: runHash(ctx.config, run),
+ *   label: "[1/8] moons · FM w/ OT · mlp" });
  */
 export async function runOne(
   ctx: RunContext,
-  run: Run,
-  hash: string,
-  label: string,
-  prior?: RunRecord,
+  { run, hash, label, partial: prior }: {
+    run: Run;
+    /** The run's config hash (runHash). */
+    hash: string;
+    /** How the run is named in log lines. */
+    label: string;
+    /** A partial record of the same config to continue. */
+    partial?: RunRecord;
+  },
 ): Promise<RunRecord> {
   const record: RunRecord = prior ? structuredClone(prior) : {
     id: run.id,
@@ -161,7 +167,12 @@ export async function runOne(
     const evalSeconds = (performance.now() - evalStart) / 1000;
     ctx.log(
       `${label}: ${
-        evalLogLine(record, ctx.config.adaptiveSolver, ctx.suite.headline.quality, evalSeconds)
+        evalLogLine({
+          record,
+          adaptiveSolver: ctx.config.adaptiveSolver,
+          quality: ctx.suite.headline.quality,
+          seconds: evalSeconds,
+        })
       }`,
     );
   } catch (e) {
@@ -185,10 +196,10 @@ export async function runOne(
 async function resolveParts(ctx: RunContext, run: Run): Promise<RunParts> {
   const reg = ctx.registry;
   const data = await ctx.suite.load({ dataset: run.dataset, config: ctx.config, seed: run.seed });
-  const path = pick(reg.paths, "path", run.method.path);
-  const loss = pick(reg.losses, "loss", run.method.loss);
-  const coupling = pick(reg.couplings, "coupling", run.method.coupling);
-  const modelPlugin = pick(reg.models, "model", run.model.name);
+  const path = pick(reg.paths, { kind: "path", name: run.method.path });
+  const loss = pick(reg.losses, { kind: "loss", name: run.method.loss });
+  const coupling = pick(reg.couplings, { kind: "coupling", name: run.method.coupling });
+  const modelPlugin = pick(reg.models, { kind: "model", name: run.model.name });
   if (!modelPlugin.accepts.includes(data.kind)) {
     throw new Error(`model "${modelPlugin.name}" does not accept ${data.kind} data`);
   }
@@ -301,58 +312,54 @@ async function evaluateStep(
     let quality: Quality | undefined;
     try {
       quality = await ctx.suite.quality({ data, config: cfg, seed: run.seed });
-      record.evals = await evaluateSampling(
-        vf,
+      record.evals = await evaluateSampling({
+        field: vf,
         path,
-        data.shape,
-        ctx.plans,
-        cfg.eval.samples,
-        evalSeed,
+        shape: data.shape,
+        plans: ctx.plans,
+        samples: cfg.eval.samples,
+        seed: evalSeed,
         quality,
-        {
-          done: record.evals,
-          stop: ctx.stop,
-          traceId: run.id,
-          batch: cfg.eval.batch,
-          keep: async (x, from) => {
-            record.samples = { ...record.samples, ...await samplePreview(data, x), from };
-          },
-          referenceSolver: cfg.adaptiveSolver,
-          referenceStore: referenceStore(
-            referenceFile(ctx.outDir, run),
-            `${record.configHash ?? ""}|${cfg.adaptiveSolver}`,
-          ),
-          onRecord: (evals) => {
-            record.evals = evals;
-            return ctx.persist(record);
-          },
+        done: record.evals,
+        stop: ctx.stop,
+        traceId: run.id,
+        evalBatch: cfg.eval.batch,
+        keep: async (x, from) => {
+          record.samples = { ...record.samples, ...await samplePreview(data, x), from };
         },
-      );
+        referenceSolver: cfg.adaptiveSolver,
+        referenceStore: referenceStore(
+          referenceFile(ctx.outDir, run),
+          `${record.configHash ?? ""}|${cfg.adaptiveSolver}`,
+        ),
+        onRecord: (evals) => {
+          record.evals = evals;
+          return ctx.persist(record);
+        },
+      });
     } finally {
       quality?.dispose();
     }
   }
   if (record.provenance?.nllError === undefined) {
     try {
-      record.nll = await evaluateNll(
-        vf,
+      record.nll = await evaluateNll({
+        field: vf,
         path,
         data,
-        ctx.adaptive,
-        cfg.eval.nll,
-        evalSeed,
-        data.kind === "image",
-        {
-          batch: cfg.eval.batch,
-          done: record.nll,
-          stop: ctx.stop,
-          traceId: run.id,
-          onRecord: (nll) => {
-            record.nll = nll;
-            return ctx.persist(record);
-          },
+        solver: ctx.adaptive,
+        config: cfg.eval.nll,
+        seed: evalSeed,
+        bitsPerDim: data.kind === "image",
+        evalBatch: cfg.eval.batch,
+        done: record.nll,
+        stop: ctx.stop,
+        traceId: run.id,
+        onRecord: (nll) => {
+          record.nll = nll;
+          return ctx.persist(record);
         },
-      );
+      });
     } catch (e) {
       if (isCancelled(e)) throw e;
       record.provenance = { ...record.provenance, nllError: firstLine(e) };
@@ -361,25 +368,34 @@ async function evaluateStep(
   }
   if (record.straightness === undefined) {
     await phase("straightness", run.id);
-    const x0 = sourceNoise(
+    const x0 = sourceNoise({
       path,
-      data.shape,
-      Math.min(cfg.eval.samples, 500),
-      subSeed(evalSeed, "straight"),
-    );
+      shape: data.shape,
+      count: Math.min(cfg.eval.samples, 500),
+      seed: subSeed(evalSeed, "straight"),
+    });
     const [ta, tb] = path.tRange;
     try {
-      const straightness = await flowStraightness(vf, x0, cfg.eval.straightnessSteps, {
+      const straightness = await flowStraightness({
+        field: vf,
+        x0,
+        steps: cfg.eval.straightnessSteps,
         t0: ta,
         t1: tb,
-        batch: cfg.eval.batch,
+        evalBatch: cfg.eval.batch,
       });
       if (data.kind === "vector" && cfg.eval.trajectories > 0) {
         const few = x0.slice(0, Math.min(cfg.eval.trajectories, x0.shape[0]));
         try {
           record.samples = {
             ...record.samples,
-            trajectories: await recordTrajectories(vf, few, 20, ta, tb),
+            trajectories: await recordTrajectories({
+              field: vf,
+              x0: few,
+              steps: 20,
+              t0: ta,
+              t1: tb,
+            }),
           };
         } finally {
           few.dispose();
@@ -414,10 +430,15 @@ async function samplePreview(data: DataSource, x: tf.Tensor): Promise<RunRecord[
  * evalLogLine(record, "dopri5", "w2", 12.3); // "eval 12.3s · w2 0.1234 @ 134 NFE · NLL 2.345 nats"
  */
 export function evalLogLine(
-  record: RunRecord,
-  adaptiveSolver: string,
-  quality: string,
-  seconds: number,
+  { record, adaptiveSolver, quality, seconds }: {
+    record: RunRecord;
+    /** The suite's adaptive solver (whose setting is the headline). */
+    adaptiveSolver: string;
+    /** The quality metric's name (w2, fid). */
+    quality: string;
+    /** Evaluation wall time. */
+    seconds: number;
+  },
 ): string {
   const h = headlineEval(record, adaptiveSolver);
   let qText = "";

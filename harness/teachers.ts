@@ -52,23 +52,39 @@ export interface ChunkStore {
   save(index: number, chunk: PairChunk): Promise<void>;
 }
 
+/** What {@link generatePairs} generates. */
+export interface PairsInput {
+  /** The teacher's velocity field. */
+  field: VelocityField;
+  path: Path;
+  solver: Solver;
+  setting: SolverSetting;
+  /** Shape of one example. */
+  shape: number[];
+  /** Number of pairs. */
+  count: number;
+  seed: number;
+  /**
+   * Pairs per solve and per saved chunk (--eval-batch); absent: chunks of 2,000, each solved at
+   * once (the chunk is also what an interrupted generation keeps).
+   */
+  evalBatch?: number;
+  stop?: StopRequest;
+  store?: ChunkStore;
+}
+
 /**
  * Generate n pairs in chunks: x0 ~ N(0, std^2 I) from `seed + i`, x1 = teacher flow of x0. With a
  * `store`, each finished chunk is saved at once and a chunk already saved is not generated again.
  * @example
- * const { x0, x1, nfe } = await generatePairs(vf, path, dopri5, { rtol: 1e-5, atol: 1e-5 }, [2], 5000, 7);
+ * const { x0, x1, nfe } = await generatePairs({ field: vf, path, solver: dopri5,
+ *   setting: { rtol: 1e-5, atol: 1e-5 }, shape: [2], count: 5000, seed: 7 });
  */
 export async function generatePairs(
-  vf: VelocityField,
-  path: Path,
-  solver: Solver,
-  setting: SolverSetting,
-  shape: number[],
-  n: number,
-  seed: number,
-  opts: { chunk?: number; stop?: StopRequest; store?: ChunkStore } = {},
+  opts: PairsInput,
 ): Promise<{ x0: Float32Array; x1: Float32Array; nfe: number }> {
-  const chunk = opts.chunk ?? 2000;
+  const { field: vf, path, solver, setting, shape, count: n, seed } = opts;
+  const chunk = opts.evalBatch ?? 2000;
   const dim = shape.reduce((a, b) => a * b, 1);
   const x0 = new Float32Array(n * dim), x1 = new Float32Array(n * dim);
   let nfe = 0;
@@ -77,7 +93,7 @@ export async function generatePairs(
     let part = await opts.store?.load(i);
     if (!part || part.x0.length !== m * dim || part.x1.length !== m * dim) {
       throwIfStopped(opts.stop);
-      const a = sourceNoise(path, shape, m, seed + i);
+      const a = sourceNoise({ path, shape, count: m, seed: seed + i });
       const counted = countNfe(stoppable(vf, opts.stop));
       try {
         const { x } = await solver.integrate(counted.f, a, solveOptions(path, setting));
@@ -239,16 +255,18 @@ export class Teachers {
           }, { nfe: String(c.nfe) }),
         ),
     };
-    const gen = await generatePairs(
-      vf,
+    const gen = await generatePairs({
+      field: vf,
       path,
-      this.solver,
-      expect.setting,
+      solver: this.solver,
+      setting: expect.setting,
       shape,
-      expect.n,
-      expect.seed,
-      { stop, store, chunk: this.cfg.eval.batch },
-    );
+      count: expect.n,
+      seed: expect.seed,
+      stop,
+      store,
+      evalBatch: this.cfg.eval.batch,
+    });
     const pairs: ReflowPairs = {
       x0: gen.x0,
       x1: gen.x1,

@@ -152,7 +152,12 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
       throwIfStopped(input.stop);
       const s = subSeed(c.seed, step);
       const x1raw = data.trainBatch(c.batch, s);
-      const x0raw = sourceNoise(path, x1raw.shape.slice(1), x1raw.shape[0], s);
+      const x0raw = sourceNoise({
+        path,
+        shape: x1raw.shape.slice(1),
+        count: x1raw.shape[0],
+        seed: s,
+      });
       const [x0, x1] = await coupling.pair(x0raw, x1raw, { seed: s, teacher: input.teacher });
       x0raw.dispose();
       x1raw.dispose();
@@ -165,7 +170,16 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
       (opt as unknown as { learningRate: number }).learningRate = lrNow;
       let value: tf.Scalar;
       try {
-        value = optimizerStep(model, path, loss, vars, opt, { x0, x1, t, ts }, c, input.stop);
+        value = optimizerStep({
+          model,
+          path,
+          loss,
+          vars,
+          optimizer: opt,
+          batch: { x0, x1, t, ts },
+          config: c,
+          stop: input.stop,
+        });
       } finally {
         tf.dispose([x0, x1, t]);
       }
@@ -270,21 +284,29 @@ function nonFiniteHint(
     `and loss plugins`;
 }
 
+/** One optimizer step's inputs. */
+export interface StepInput {
+  model: Model;
+  path: Path;
+  loss: Loss;
+  /** The variables the gradients are taken for (the model's, in its stable order). */
+  vars: tf.Variable[];
+  optimizer: tf.Optimizer;
+  /** The paired batch and its times (`ts`: a host copy of `t`). */
+  batch: { x0: Tensor; x1: Tensor; t: tf.Tensor1D; ts: Float32Array };
+  config: TrainConfig;
+  /** Checked between micro-batches: a stop drops the whole step. */
+  stop?: StopRequest;
+}
+
 /**
  * One optimizer step over the batch, in micro-batches if configured; returns the mean loss.
  * @example
- * const loss = optimizerStep(model, path, cfm, model.variables(), opt, { x0, x1, t }, config);
+ * const loss = optimizerStep({ model, path, loss: cfm, vars: model.variables(), optimizer: opt,
+ *   batch: { x0, x1, t, ts }, config });
  */
-export function optimizerStep(
-  model: Model,
-  path: Path,
-  loss: Loss,
-  vars: tf.Variable[],
-  opt: tf.Optimizer,
-  batch: { x0: Tensor; x1: Tensor; t: tf.Tensor1D; ts: Float32Array },
-  c: TrainConfig,
-  stop?: StopRequest,
-): tf.Scalar {
+export function optimizerStep(o: StepInput): tf.Scalar {
+  const { model, path, loss, vars, optimizer: opt, batch, config: c, stop } = o;
   const n = batch.x0.shape[0];
   const micro = c.microBatch && c.microBatch < n ? c.microBatch : n;
   return tf.tidy(() => {

@@ -43,10 +43,8 @@ export function figuresOf(results: ResultsFile, outDir: string): unknown {
  * diffFigures(a, "runs/a", b, "runs/b"); // [] or ['runs[0].evals[3].metrics.w2: 0.41 vs 0.42']
  */
 export function diffFigures(
-  a: ResultsFile,
-  aDir: string,
-  b: ResultsFile,
-  bDir: string,
+  a: { results: ResultsFile; dir: string },
+  b: { results: ResultsFile; dir: string },
   limit = 20,
 ): string[] {
   const out: string[] = [];
@@ -70,6 +68,6 @@ export function diffFigures(
     }
     if (!Object.is(x, y)) out.push(`${path}: ${JSON.stringify(x)} vs ${JSON.stringify(y)}`);
   };
-  walk(figuresOf(a, aDir), figuresOf(b, bDir), "");
+  walk(figuresOf(a.results, a.dir), figuresOf(b.results, b.dir), "");
   return out;
 }

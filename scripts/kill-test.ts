@@ -523,7 +523,7 @@ async function main(): Promise<number> {
   const got = await readResults(`${dir}`);
   if (!got.runs.every((r) => r.status === "ok")) problems.push("not every run is complete");
   if (got.runs.length !== expected.runs.length) problems.push("a different number of runs");
-  const diff = diffFigures(expected, `${ref}`, got, `${dir}`);
+  const diff = diffFigures({ results: expected, dir: `${ref}` }, { results: got, dir: `${dir}` });
   const stale = await staleTemps(`${dir}`);
   for (const leftover of ["checkpoints", "weights"]) {
     try {

@@ -29,9 +29,7 @@ async function zlib(bytes: Uint8Array): Promise<Uint8Array> {
  * const png = await encodePng(2, 1, new Uint8Array([255, 0, 0, 0, 0, 255])); // red, blue
  */
 export async function encodePng(
-  width: number,
-  height: number,
-  rgb: Uint8Array,
+  { width, height, rgb }: { width: number; height: number; rgb: Uint8Array },
 ): Promise<Uint8Array> {
   if (rgb.length !== width * height * 3) {
     throw new Error(`encodePng: ${rgb.length} bytes for ${width}x${height} RGB`);
@@ -88,7 +86,7 @@ export async function imageGridDataUri(
       }
     }
   }
-  const png = await encodePng(W, H, rgb);
+  const png = await encodePng({ width: W, height: H, rgb });
   let bin = "";
   for (const b of png) bin += String.fromCharCode(b);
   return `data:image/png;base64,${btoa(bin)}`;

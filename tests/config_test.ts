@@ -5,7 +5,8 @@ import { parseFlags, UsageError } from "../cli/flags.ts";
 import { discoverPlugins } from "../harness/registry.ts";
 
 const reg = await discoverPlugins();
-const config = (...argv: string[]) => buildConfig(parseFlags(argv).values, reg, "wasm");
+const config = (...argv: string[]) =>
+  buildConfig(parseFlags(argv).values, { registry: reg, backend: "wasm" });
 
 Deno.test("--nll-dequant: budgets pick K, the flag overrides it, continuous data rejects it", () => {
   const quick = config("--suite", "cifar10", "--budget", "quick", "--data-dir", "/nonexistent");

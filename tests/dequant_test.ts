@@ -52,7 +52,7 @@ Deno.test("K-sample bits/dim never exceeds the mean of its K single-sample figur
   const before = tf.memory().numTensors;
   const raw = tf.tensor4d(IMAGES.flat(), [IMAGES.length, 1, 1, 3], "int32");
   for (const k of [2, 7]) {
-    const r = await dequantizedLogLikelihood(flow, raw, k, opts, 3);
+    const r = await dequantizedLogLikelihood({ field: flow, raw, draws: k, nll: opts, seed: 3 });
     assert.equal(r.logp.length, IMAGES.length);
     assert.equal(r.samples.length, IMAGES.length * k);
     let strict = false;
@@ -69,11 +69,14 @@ Deno.test("K-sample bits/dim never exceeds the mean of its K single-sample figur
     assert.ok(iw.bpd! < single.bpd!);
   }
   // K = 1 is exactly the single-sample pipeline (dequantise once, integrate).
-  const one = await dequantizedLogLikelihood(flow, raw, 1, opts, 3);
+  const one = await dequantizedLogLikelihood({ field: flow, raw, draws: 1, nll: opts, seed: 3 });
   const y = await dequantize(raw, 3);
   const direct = await logLikelihood(flow, y, opts);
   assert.deepEqual(Array.from(one.logp), Array.from(direct.logp));
-  await assert.rejects(() => dequantizedLogLikelihood(flow, raw, 0, opts, 3), /integer >= 1/);
+  await assert.rejects(
+    () => dequantizedLogLikelihood({ field: flow, raw, draws: 0, nll: opts, seed: 3 }),
+    /integer >= 1/,
+  );
   tf.dispose([raw, y]);
   assert.equal(tf.memory().numTensors, before, "leaked tensors");
 });
@@ -84,7 +87,13 @@ Deno.test("K-sample bits/dim converges to the exact discrete likelihood of a clo
   const raw = tf.tensor4d(IMAGES.flat(), [IMAGES.length, 1, 1, 3], "int32");
   const K = 256;
   // Rademacher Hutchinson is exact for this diagonal Jacobian and needs one VJP instead of three.
-  const r = await dequantizedLogLikelihood(flow, raw, K, { ...opts, divergence: "hutchinson" }, 11);
+  const r = await dequantizedLogLikelihood({
+    field: flow,
+    raw,
+    draws: K,
+    nll: { ...opts, divergence: "hutchinson" },
+    seed: 11,
+  });
   const rows: string[] = [];
   const gaps: number[] = [];
   for (const k of [1, 8, 64, 256]) {

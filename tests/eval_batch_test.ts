@@ -21,8 +21,8 @@ const field: VelocityField = (x, t) =>
 Deno.test("solveInBatches: fixed-step results equal one whole-batch solve; NFE per batch", async () => {
   const x0 = tf.randomNormal([10, 3], 0, 1, "float32", 1);
   const opts = { t0: 0, t1: 1, steps: 5 };
-  const all = await solveInBatches(rk4, field, x0, opts);
-  const parts = await solveInBatches(rk4, field, x0, opts, 4);
+  const all = await solveInBatches({ solver: rk4, field, x0, solve: opts });
+  const parts = await solveInBatches({ solver: rk4, field, x0, solve: opts, evalBatch: 4 });
   assert.equal(all.nfe, 20);
   assert.equal(parts.nfe, 20);
   assert.deepEqual(parts.x.shape, [10, 3]);
@@ -42,15 +42,21 @@ Deno.test("solveInBatches: adaptive NFE is the mean over batches", async () => {
     counts.push(n);
     part.dispose();
   }
-  const r = await solveInBatches(dopri5, field, x0, { t0: 0, t1: 1, rtol: 1e-5, atol: 1e-5 }, 3);
+  const r = await solveInBatches({
+    solver: dopri5,
+    field,
+    x0,
+    solve: { t0: 0, t1: 1, rtol: 1e-5, atol: 1e-5 },
+    evalBatch: 3,
+  });
   assert.equal(r.nfe, counts.reduce((a, b) => a + b) / 3);
   tf.dispose([x0, r.x]);
 });
 
 Deno.test("flowStraightness: batches give the all-at-once value", async () => {
   const x0 = tf.randomNormal([11, 2], 0, 1, "float32", 3);
-  const all = await flowStraightness(field, x0, 20);
-  const parts = await flowStraightness(field, x0, 20, { batch: 4 });
+  const all = await flowStraightness({ field, x0, steps: 20 });
+  const parts = await flowStraightness({ field, x0, steps: 20, evalBatch: 4 });
   assert.ok(all > 0.01);
   assert.ok(Math.abs(all - parts) < 1e-6 * all, `${all} vs ${parts}`);
   x0.dispose();
@@ -62,15 +68,22 @@ Deno.test("--eval-batch: per-backend defaults, the flag, and bad values", async 
   assert.equal(defaultEvalBatch("wasm", "image"), 32);
   assert.equal(defaultEvalBatch("cpu", "vector"), undefined);
   const reg = await discoverPlugins([BUILTIN_PLUGINS]);
-  const cfg = (argv: string[]) => buildConfig(parseFlags(argv).values, reg, "wasm");
+  const cfg = (argv: string[]) =>
+    buildConfig(parseFlags(argv).values, { registry: reg, backend: "wasm" });
   assert.equal(cfg([]).eval.batch, undefined);
   assert.equal(cfg(["--eval-batch", "64"]).eval.batch, 64);
   // The config is finished in one place: the backend's default applies where the flag is absent.
   const image = ["--suite", "cifar10", "--budget", "quick"];
-  assert.equal(buildConfig(parseFlags(image).values, reg, "wasm").eval.batch, 32);
-  assert.equal(buildConfig(parseFlags(image).values, reg, "webgpu").eval.batch, 256);
+  assert.equal(
+    buildConfig(parseFlags(image).values, { registry: reg, backend: "wasm" }).eval.batch,
+    32,
+  );
+  assert.equal(
+    buildConfig(parseFlags(image).values, { registry: reg, backend: "webgpu" }).eval.batch,
+    256,
+  );
   const flagged = parseFlags([...image, "--eval-batch", "8"]).values;
-  assert.equal(buildConfig(flagged, reg, "webgpu").eval.batch, 8);
+  assert.equal(buildConfig(flagged, { registry: reg, backend: "webgpu" }).eval.batch, 8);
   assert.throws(() => cfg(["--eval-batch", "0"]), UsageError);
   assert.throws(() => cfg(["--eval-batch", "2.5"]), /--eval-batch must be an integer >= 1/);
 });

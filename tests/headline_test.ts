@@ -32,7 +32,7 @@ Deno.test("terminal summary, log line and HTML report all report the failure, no
   assert.equal(row[2], "failed");
   assert.equal(row[3], "n/a");
   // The log line the harness prints after each run (harness/run.ts).
-  const line = evalLogLine(run, adaptive, "w2", 1.5);
+  const line = evalLogLine({ record: run, adaptiveSolver: adaptive, quality: "w2", seconds: 1.5 });
   assert.match(line, /w2 failed \(dopri5 rtol=0\.00001 atol=0\.00001: step size underflow/);
   assert.ok(!line.includes(w2Loose) && !line.includes(`@ ${loose.nfe} NFE`), line);
   // The comparison table behind the HTML report (reports/table.ts) and the page itself.
@@ -49,7 +49,7 @@ Deno.test("a run whose tight tolerance succeeds shows that figure everywhere", (
   const h = headlineEval(ok, adaptive)!;
   assert.equal(h.status, "ok");
   assert.equal(h.setting.rtol, 1e-5);
-  const line = evalLogLine(ok, adaptive, "w2", 1);
+  const line = evalLogLine({ record: ok, adaptiveSolver: adaptive, quality: "w2", seconds: 1 });
   assert.match(line, new RegExp(`w2 ${h.metrics.w2.toFixed(4)} @ ${h.nfe} NFE`));
   const row = summaryRows(fixture).find((r) => r[0] === "moons" && r[1] === "fm-ot")!;
   assert.equal(row[2], h.metrics.w2.toFixed(3));

@@ -306,7 +306,10 @@ Deno.test("fid pipeline: streaming, quantisation, cached reference reuse and com
     };
     const first = await referenceStats(opts);
     assert.equal(first.reused, false);
-    assert.equal(first.path, referenceStatsPath(dir, "toy/set", "train", 10));
+    assert.equal(
+      first.path,
+      referenceStatsPath({ dataDir: dir, dataset: "toy/set", split: "train", n: 10 }),
+    );
     assert.match(first.path, /fid-ref-toy_set-train-10\.safetensors$/);
     const again = await referenceStats(opts);
     assert.equal(again.reused, true);

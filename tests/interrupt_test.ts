@@ -106,7 +106,11 @@ Deno.test("interrupt: repeated stops at safe points, each resumed, give the unin
   const got = await readResults(out);
   assert.ok(got.runs.every((r) => r.status === "ok"));
   assert.ok(got.runs.some((r) => (r.sessions ?? 1) > 1), "the record says it was resumed");
-  assert.deepEqual(diffFigures(expected, ref, got, out), [], "same figures, bit for bit (wasm)");
+  assert.deepEqual(
+    diffFigures({ results: expected, dir: ref }, { results: got, dir: out }),
+    [],
+    "same figures, bit for bit (wasm)",
+  );
   for (const d of ["checkpoints", "weights"]) {
     await assert.rejects(Deno.stat(`${out}/${d}`), "no leftovers once complete");
   }

@@ -14,22 +14,73 @@ import { TINY_TOY2D } from "./helpers/tiny-toy2d.ts";
 const GiB = 2 ** 30;
 
 Deno.test("resolveJobs: cores, memory, GPU backends and the number of groups", () => {
-  assert.equal(resolveJobs("auto", "wasm", "vector", 21, { cores: 2, memory: 16 * GiB }).jobs, 2);
   assert.equal(
-    resolveJobs(undefined, "cpu", "vector", 40, { cores: 32, memory: 64 * GiB }).jobs,
+    resolveJobs({
+      flag: "auto",
+      backend: "wasm",
+      kind: "vector",
+      groups: 21,
+      machine: { cores: 2, memory: 16 * GiB },
+    }).jobs,
+    2,
+  );
+  assert.equal(
+    resolveJobs({
+      flag: undefined,
+      backend: "cpu",
+      kind: "vector",
+      groups: 40,
+      machine: { cores: 32, memory: 64 * GiB },
+    }).jobs,
     32,
   );
-  const short = resolveJobs("auto", "wasm", "image", 21, { cores: 8, memory: 7 * GiB });
+  const short = resolveJobs({
+    flag: "auto",
+    backend: "wasm",
+    kind: "image",
+    groups: 21,
+    machine: { cores: 8, memory: 7 * GiB },
+  });
   assert.equal(short.jobs, 2);
   assert.match(short.why, /memory for 2/);
-  const gpu = resolveJobs("auto", "webgpu", "image", 21, { cores: 16, memory: 64 * GiB });
+  const gpu = resolveJobs({
+    flag: "auto",
+    backend: "webgpu",
+    kind: "image",
+    groups: 21,
+    machine: { cores: 16, memory: 64 * GiB },
+  });
   assert.equal(gpu.jobs, 1);
   assert.match(gpu.why, /one GPU/);
-  assert.equal(resolveJobs("3", "tensorflow", "image", 21, { cores: 16 }).jobs, 3);
-  const capped = resolveJobs("8", "wasm", "vector", 3, { cores: 16 });
+  assert.equal(
+    resolveJobs({
+      flag: "3",
+      backend: "tensorflow",
+      kind: "image",
+      groups: 21,
+      machine: { cores: 16 },
+    }).jobs,
+    3,
+  );
+  const capped = resolveJobs({
+    flag: "8",
+    backend: "wasm",
+    kind: "vector",
+    groups: 3,
+    machine: { cores: 16 },
+  });
   assert.equal(capped.jobs, 3);
   assert.match(capped.why, /3 independent group/);
-  assert.equal(resolveJobs("auto", "wasm", "vector", 5, { cores: 4, memory: undefined }).jobs, 4);
+  assert.equal(
+    resolveJobs({
+      flag: "auto",
+      backend: "wasm",
+      kind: "vector",
+      groups: 5,
+      machine: { cores: 4, memory: undefined },
+    }).jobs,
+    4,
+  );
 });
 
 Deno.test("parseJobs accepts auto and positive integers only", () => {

@@ -167,7 +167,7 @@ Deno.test("NLL (exact divergence, dopri5) matches the Gaussian log-density withi
   assert.ok(worst < 1e-3, `max |logp error| = ${worst}`);
   assert.ok(r.nfe > 10 && Number.isInteger(r.nfe), `nfe ${r.nfe}`);
   // Splitting into batches changes nothing beyond solver tolerance.
-  const rb = await logLikelihood(affineField, x1, { ...base, batchSize: 10 });
+  const rb = await logLikelihood(affineField, x1, { ...base, evalBatch: 10 });
   xs.forEach((x, i) => assert.ok(Math.abs(rb.logp[i] - affineLogp(x)) < 1e-3));
   assert.ok(!Number.isInteger(rb.nfe) || rb.nfe > 0);
   // The summary is the mean NLL with its standard error.
@@ -302,7 +302,7 @@ Deno.test("logLikelihood validates its options", async () => {
     () => logLikelihood(affineField, x, { ...base, divergence: "trace" as never }),
     /exact, hutchinson/,
   );
-  await assert.rejects(() => logLikelihood(affineField, x, { ...base, batchSize: 0 }), /batchSize/);
+  await assert.rejects(() => logLikelihood(affineField, x, { ...base, evalBatch: 0 }), /evalBatch/);
   assert.throws(() => summarizeNll([], { dims: 2 }), /no log-densities/);
   assert.ok(Number.isNaN(summarizeNll([1], { dims: 2 }).stderr));
   x.dispose();

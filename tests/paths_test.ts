@@ -125,7 +125,13 @@ Deno.test("paths: straightness of the exact Gaussian marginal flow — OT/linear
     const f = (x: tf.Tensor, t: number) =>
       tf.tidy(() => tf.add(tf.mul(x, c(1, t) - c(0, t)), c(0, t)));
     const x0 = tf.randomNormal([1000, 1], 0, 1, "float32", 1);
-    const v = await flowStraightness(f, x0, 400, { t0: p.tRange[0], t1: p.tRange[1] });
+    const v = await flowStraightness({
+      field: f,
+      x0,
+      steps: 400,
+      t0: p.tRange[0],
+      t1: p.tRange[1],
+    });
     x0.dispose();
     return v;
   };

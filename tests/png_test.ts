@@ -33,7 +33,7 @@ async function inflate(bytes: Uint8Array): Promise<Uint8Array> {
 Deno.test("png: header, dimensions and pixels round-trip through the zlib stream", async () => {
   const w = 3, h = 2;
   const rgb = Uint8Array.from({ length: w * h * 3 }, (_, i) => (i * 37) % 256);
-  const cs = chunks(await encodePng(w, h, rgb));
+  const cs = chunks(await encodePng({ width: w, height: h, rgb }));
   assert.deepEqual(cs.map((c) => c.type), ["IHDR", "IDAT", "IEND"]);
   const ihdr = new DataView(cs[0].data.buffer, cs[0].data.byteOffset);
   assert.equal(ihdr.getUint32(0), w);
@@ -46,7 +46,10 @@ Deno.test("png: header, dimensions and pixels round-trip through the zlib stream
       ...rgb.subarray(3 * w * y, 3 * w * (y + 1)),
     ]);
   }
-  await assert.rejects(() => encodePng(2, 2, new Uint8Array(5)), /5 bytes for 2x2/);
+  await assert.rejects(
+    () => encodePng({ width: 2, height: 2, rgb: new Uint8Array(5) }),
+    /5 bytes for 2x2/,
+  );
 });
 
 Deno.test("png: a grid of [-1, 1] images is laid out with gaps and maps -1 to 0 and 1 to 255", async () => {

@@ -23,16 +23,16 @@ Deno.test("sampling error: fixed-step samples against the tight adaptive referen
     { solver: rk4, settings: [{ steps: 2 }, { steps: 4 }] },
     { solver: dopri5, settings: [{ rtol: 1e-3, atol: 1e-3 }, { rtol: 1e-6, atol: 1e-6 }] },
   ];
-  const recs = await evaluateSampling(
+  const recs = await evaluateSampling({
     field,
-    condOt,
-    [2],
+    path: condOt,
+    shape: [2],
     plans,
-    400,
-    3,
+    samples: 400,
+    seed: 3,
     quality,
-    { referenceSolver: "dopri5" },
-  );
+    referenceSolver: "dopri5",
+  });
   // Plan order is kept although the reference ran first.
   assert.deepEqual(recs.map((r) => `${r.solver}:${r.setting.steps ?? r.setting.rtol}`), [
     "euler:4",
@@ -68,7 +68,14 @@ Deno.test("sampling error: a failed reference is a note on the fixed-step record
     { solver: euler, settings: [{ steps: 1 }] },
     { solver: dopri5, settings: [{ rtol: 1e-5, atol: 1e-5 }] },
   ];
-  const recs = await evaluateSampling(bad, condOt, [2], plans, 10, 0, quality, {
+  const recs = await evaluateSampling({
+    field: bad,
+    path: condOt,
+    shape: [2],
+    plans,
+    samples: 10,
+    seed: 0,
+    quality,
     referenceSolver: "dopri5",
   });
   assert.equal(recs[1].status, "failed");
@@ -77,7 +84,15 @@ Deno.test("sampling error: a failed reference is a note on the fixed-step record
   assert.match(recs[0].sampleError!.note!, /reference solve failed/);
   assert.equal(recs[0].notes, undefined, "metric notes stay about metrics");
   // Without a reference solver no errors are computed (old behaviour).
-  const plain = await evaluateSampling(field, condOt, [2], plans.slice(0, 1), 10, 0, quality);
+  const plain = await evaluateSampling({
+    field,
+    path: condOt,
+    shape: [2],
+    plans: plans.slice(0, 1),
+    samples: 10,
+    seed: 0,
+    quality,
+  });
   assert.equal(plain[0].sampleError, undefined);
 });
 
@@ -87,10 +102,26 @@ Deno.test("sampling error: a resumed evaluation solves the recorded reference ag
     { solver: dopri5, settings: [{ rtol: 1e-6, atol: 1e-6 }] },
   ];
   const opts = { referenceSolver: "dopri5" };
-  const full = await evaluateSampling(field, condOt, [2], plans, 50, 9, quality, opts);
+  const full = await evaluateSampling({
+    field,
+    path: condOt,
+    shape: [2],
+    plans,
+    samples: 50,
+    seed: 9,
+    quality,
+    ...opts,
+  });
   // An interrupted session recorded the reference and euler:4; the resume does euler:8.
   const persisted: number[] = [];
-  const resumed = await evaluateSampling(field, condOt, [2], plans, 50, 9, quality, {
+  const resumed = await evaluateSampling({
+    field,
+    path: condOt,
+    shape: [2],
+    plans,
+    samples: 50,
+    seed: 9,
+    quality,
     ...opts,
     done: [full[2], full[0]],
     onRecord: (r) => Promise.resolve(void persisted.push(r.length)),
@@ -108,14 +139,28 @@ Deno.test("sampling error: a resume uses the saved reference samples instead of 
     { solver: euler, settings: [{ steps: 4 }, { steps: 8 }] },
     { solver: dopri5, settings: [{ rtol: 1e-6, atol: 1e-6 }] },
   ];
-  const full = await evaluateSampling(field, condOt, [2], plans, 50, 9, quality, {
+  const full = await evaluateSampling({
+    field,
+    path: condOt,
+    shape: [2],
+    plans,
+    samples: 50,
+    seed: 9,
+    quality,
     referenceSolver: "dopri5",
     referenceStore: store,
   });
   // The resume must not call the adaptive solver: count its evaluations through the field.
   let calls = 0;
   const counting: VelocityField = (x, t) => (calls++, field(x, t));
-  const resumed = await evaluateSampling(counting, condOt, [2], plans, 50, 9, quality, {
+  const resumed = await evaluateSampling({
+    field: counting,
+    path: condOt,
+    shape: [2],
+    plans,
+    samples: 50,
+    seed: 9,
+    quality,
     referenceSolver: "dopri5",
     referenceStore: store,
     done: [full[2], full[0]],

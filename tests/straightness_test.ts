@@ -29,11 +29,11 @@ Deno.test("straightness: exactly 0 for a constant field (Euler, any step count)"
   const x0 = tf.tensor2d(normals(rng(1), 64), [32, 2]);
   const c = tf.tensor1d([0.3, -1.7]);
   const f: VelocityField = (x) => tf.tidy(() => tf.add(tf.zerosLike(x), c));
-  for (const steps of [1, 7, 50]) assert.equal(await flowStraightness(f, x0, steps), 0);
+  for (const steps of [1, 7, 50]) assert.equal(await flowStraightness({ field: f, x0, steps }), 0);
   // Also for images-shaped batches.
   const img = tf.randomNormal([4, 3, 3, 2], 0, 1, "float32", 2);
   const g: VelocityField = (x) => tf.onesLike(x);
-  assert.equal(await flowStraightness(g, img, 10), 0);
+  assert.equal(await flowStraightness({ field: g, x0: img, steps: 10 }), 0);
   tf.dispose([x0, c, img]);
 });
 
@@ -51,7 +51,7 @@ Deno.test("straightness: rotating field, Euler value equals its closed form", as
     for (let k = 0; k < K; k++) avg += r ** k / K;
     const d2 = r ** K + 1 - 2 * r ** (K / 2) * Math.cos(K * theta);
     const hand = m2 * (omega * omega * avg - d2);
-    const got = await flowStraightness(rotation(omega), x0, K);
+    const got = await flowStraightness({ field: rotation(omega), x0, steps: K });
     close(got, hand, 2e-4, `omega ${omega}, K ${K}`);
     assert.ok(got > 0);
   }
@@ -90,8 +90,8 @@ Deno.test("straightness: rotating field converges to the continuous integral", a
   assert.ok(b.left < 5e-3 * exact, `left-rule error ${b.left}`);
   // Tensor level: Euler with many steps approaches it at first order.
   const x0 = tf.tensor2d(init, [n, 2]);
-  const e1 = Math.abs(await flowStraightness(rotation(omega), x0, 200) - exact);
-  const e2 = Math.abs(await flowStraightness(rotation(omega), x0, 400) - exact);
+  const e1 = Math.abs(await flowStraightness({ field: rotation(omega), x0, steps: 200 }) - exact);
+  const e2 = Math.abs(await flowStraightness({ field: rotation(omega), x0, steps: 400 }) - exact);
   assert.ok(e1 < 0.02 * exact, `error ${e1}`);
   close(e1 / e2, 2, 0.15, "Euler error ratio when halving h");
   tf.dispose(x0);
@@ -119,7 +119,11 @@ Deno.test("straightness: array level matches the Euler helper on the same trajec
   }
   const times = Array.from({ length: K + 1 }, (_, k) => k / K);
   const x0 = tf.tensor2d(init, [n, 2]);
-  close(straightness(states, vel, times, n), await flowStraightness(rotation(omega), x0, K), 1e-4);
+  close(
+    straightness(states, vel, times, n),
+    await flowStraightness({ field: rotation(omega), x0, steps: K }),
+    1e-4,
+  );
   // A single Euler step is straight (up to the float32 rounding of the stored state).
   assert.ok(straightness(states.slice(0, 2), vel.slice(0, 1), [0, 1 / K], n) < 1e-10);
   // The trapezoid rule is symmetric: running the recorded trajectory backwards in time
@@ -138,11 +142,11 @@ Deno.test("straightness: array level matches the Euler helper on the same trajec
 Deno.test("straightness: no tensor leaks and inputs untouched", async () => {
   const x0 = tf.randomNormal([10, 2], 0, 1, "float32", 7);
   const before = tf.memory().numTensors;
-  await flowStraightness(rotation(1), x0, 5);
+  await flowStraightness({ field: rotation(1), x0, steps: 5 });
   assert.equal(tf.memory().numTensors, before);
   assert.equal(x0.isDisposed, false);
   const rank1 = tf.tensor1d([1, 2, 3]); // one scalar coordinate per example
-  const s = await flowStraightness((x, t) => tf.mul(x, t), rank1, 4);
+  const s = await flowStraightness({ field: (x, t) => tf.mul(x, t), x0: rank1, steps: 4 });
   assert.ok(s > 0);
   assert.equal(tf.memory().numTensors, before + 1);
   tf.dispose([x0, rank1]);
@@ -155,6 +159,9 @@ Deno.test("straightness: rejects bad inputs with clear messages", async () => {
   assert.throws(() => straightness([a, a, a], [a, a], [0, 0.5, 0.5], 2), /strictly monotone/);
   assert.throws(() => straightness([a, new Float32Array(3)], [a], [0, 1], 2), /states\[1\]/);
   const x = tf.zeros([2, 2]);
-  await assert.rejects(() => flowStraightness((y) => y.clone(), x, 0), /steps must be/);
+  await assert.rejects(
+    () => flowStraightness({ field: (y) => y.clone(), x0: x, steps: 0 }),
+    /steps must be/,
+  );
   x.dispose();
 });

@@ -23,7 +23,16 @@ function memoryStore(): ChunkStore & { saved: Map<number, PairChunk> } {
 
 Deno.test("reflow pairs: a stop keeps the finished chunks and the resumed set is identical", async () => {
   const setting = { steps: 4 };
-  const whole = await generatePairs(field, path, euler, setting, [2], 120, 7, { chunk: 50 });
+  const whole = await generatePairs({
+    field,
+    path,
+    solver: euler,
+    setting,
+    shape: [2],
+    count: 120,
+    seed: 7,
+    evalBatch: 50,
+  });
 
   const store = memoryStore();
   let evals = 0;
@@ -34,7 +43,18 @@ Deno.test("reflow pairs: a stop keeps the finished chunks and the resumed set is
     },
   };
   await assert.rejects(
-    generatePairs(field, path, euler, setting, [2], 120, 7, { chunk: 50, stop, store }),
+    generatePairs({
+      field,
+      path,
+      solver: euler,
+      setting,
+      shape: [2],
+      count: 120,
+      seed: 7,
+      evalBatch: 50,
+      stop,
+      store,
+    }),
     (e) => isCancelled(e),
   );
   assert.deepEqual([...store.saved.keys()], [0], "the finished chunk is kept");
@@ -48,8 +68,15 @@ Deno.test("reflow pairs: a stop keeps the finished chunks and the resumed set is
       return store.save(i, c);
     },
   };
-  const resumed = await generatePairs(field, path, euler, setting, [2], 120, 7, {
-    chunk: 50,
+  const resumed = await generatePairs({
+    field,
+    path,
+    solver: euler,
+    setting,
+    shape: [2],
+    count: 120,
+    seed: 7,
+    evalBatch: 50,
     store: counting,
   });
   assert.equal(generated, 2, "only the chunks not yet saved are generated");

@@ -338,7 +338,16 @@ Deno.test({
       atol: 1e-3,
     };
     const bpd = async () => {
-      const [r] = await evaluateNll(vf, condOt, data, dopri5, nll, 9, true, { batch: 2 });
+      const [r] = await evaluateNll({
+        field: vf,
+        path: condOt,
+        data,
+        solver: dopri5,
+        config: nll,
+        seed: 9,
+        bitsPerDim: true,
+        evalBatch: 2,
+      });
       return r;
     };
     const got = await bpd();

@@ -103,7 +103,10 @@ function concat(xs: Tensor[]): tf.Tensor4D {
  * @example
  * const y = mixedBlock(x, BLOCKS[0], table); // Mixed_5b: [B, 35, 35, 192] -> [B, 35, 35, 256]
  */
-export function mixedBlock(x: Tensor, block: BlockSpec, table: ConvTable): tf.Tensor4D {
+export function mixedBlock(
+  x: Tensor,
+  { block, table }: { block: BlockSpec; table: ConvTable },
+): tf.Tensor4D {
   return tf.tidy(() => {
     const c = (branch: string, input: Tensor) => {
       const folded = table.get(`${block.name}.${branch}`);

@@ -170,7 +170,7 @@ export class FidInception {
       step((t) => maxPool3x3Stride2(conv("Conv2d_2b_3x3")(t)));
       step(conv("Conv2d_3b_1x1"));
       step((t) => maxPool3x3Stride2(conv("Conv2d_4a_3x3")(t)));
-      for (const block of BLOCKS) step((t) => mixedBlock(t, block, this.table));
+      for (const block of BLOCKS) step((t) => mixedBlock(t, { block, table: this.table }));
       return tf.tidy(() => tf.mean(x, [1, 2]) as tf.Tensor2D);
     } finally {
       x.dispose();

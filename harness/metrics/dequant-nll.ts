@@ -37,18 +37,24 @@ export interface DequantizedLogLikelihood {
  * grows, exact as K -> infinity), where p is the density of x + u on [0, 256)^D. Densities are
  * returned for y = (x + u)/128 - 1 (see bits-per-dim.ts for the change of units). Draws come
  * from one seeded stream, image-major; each image-draw is its own trajectory (and Hutchinson
- * probe). Integrations run in batches of `opts.batchSize` rows (default: one image per draw,
+ * probe). Integrations run in batches of `nll.evalBatch` rows (default: one image per draw,
  * i.e. as many rows as images).
  * @example
- * const r = await dequantizedLogLikelihood(v, raw, 20, { solver, sourceStd: 1, divergence: "hutchinson", seed: 0 }, 7);
+ * const r = await dequantizedLogLikelihood({ field: v, raw, draws: 20, seed: 7,
+ *   nll: { solver, sourceStd: 1, divergence: "hutchinson", seed: 0 } });
  */
-export async function dequantizedLogLikelihood(
-  v: VelocityField,
-  raw: Tensor,
-  k: number,
-  opts: NllOptions,
-  seed: number,
-): Promise<DequantizedLogLikelihood> {
+export async function dequantizedLogLikelihood(o: {
+  field: VelocityField;
+  /** 8-bit images (values 0..255), batch first. */
+  raw: Tensor;
+  /** Dequantisation draws K per image. */
+  draws: number;
+  /** How each likelihood is integrated. */
+  nll: NllOptions;
+  /** Seed of the dequantisation noise. */
+  seed: number;
+}): Promise<DequantizedLogLikelihood> {
+  const { field: v, raw, draws: k, nll: opts, seed } = o;
   if (!(Number.isInteger(k) && k >= 1)) {
     throw new Error(`dequantisation samples K must be an integer >= 1, got ${k}`);
   }
@@ -66,7 +72,7 @@ export async function dequantizedLogLikelihood(
   }
   let res;
   try {
-    res = await logLikelihood(v, y, { ...opts, batchSize: opts.batchSize ?? n });
+    res = await logLikelihood(v, y, { ...opts, evalBatch: opts.evalBatch ?? n });
   } finally {
     y.dispose();
   }

@@ -33,7 +33,7 @@ export interface NllOptions {
   /** Seed of the probe noise; example i always gets the stream subSeed(seed, i). */
   seed: number;
   /** Examples per integration (default: all at once). */
-  batchSize?: number;
+  evalBatch?: number;
   /** Most rows per forward/backward pass in the divergence (default 4096). */
   maxRows?: number;
   /** Checked before every evaluation of the augmented field; a stop throws Cancelled. */
@@ -80,9 +80,9 @@ export async function logLikelihood(
   if (x1.rank < 2) throw new Error(`logLikelihood: x1 needs a batch axis, got [${x1.shape}]`);
   const [N, ...s] = x1.shape;
   const D = s.reduce((a, b) => a * b, 1);
-  const bs = opts.batchSize ?? N;
+  const bs = opts.evalBatch ?? N;
   if (!(Number.isInteger(bs) && bs >= 1)) {
-    throw new Error(`logLikelihood: batchSize must be a positive integer, got ${bs}`);
+    throw new Error(`logLikelihood: evalBatch must be a positive integer, got ${bs}`);
   }
   const k = opts.probes ?? 1, noise = opts.noise ?? "rademacher";
   const { t0 = 1, t1 = 0, ...rest } = opts.solveOpts ?? {};

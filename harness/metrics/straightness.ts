@@ -103,19 +103,25 @@ export function straightness(
  * for that Euler trajectory. For Euler, D / T is exactly the mean of the step velocities, so S is
  * the (population) variance over steps of each path's velocity, summed over coordinates and
  * averaged over examples; it is accumulated with Welford's recurrence (stable, O(batch) memory,
- * exactly 0 for a constant field). With `batch`, examples go through in batches of that size.
+ * exactly 0 for a constant field). With `evalBatch`, examples go through in batches of that size.
  * Does not dispose x0; disposes everything it creates.
  * @example
- * const s = await flowStraightness(loss.velocity(model, path), x0, 100);
+ * const s = await flowStraightness({ field: loss.velocity(model, path), x0, steps: 100 });
  */
 export async function flowStraightness(
-  f: VelocityField,
-  x0: Tensor,
-  steps: number,
-  opts: { t0?: number; t1?: number; batch?: number } = {},
+  opts: {
+    field: VelocityField;
+    x0: Tensor;
+    steps: number;
+    t0?: number;
+    t1?: number;
+    /** Examples per pass; all at once when absent. */
+    evalBatch?: number;
+  },
 ): Promise<number> {
+  const { field: f, x0, steps } = opts;
   const n = x0.rank >= 1 ? x0.shape[0] : 0;
-  const bs = opts.batch && opts.batch < n ? opts.batch : n;
+  const bs = opts.evalBatch && opts.evalBatch < n ? opts.evalBatch : n;
   if (bs < n) {
     // The per-example mean over batches, weighted by batch size: the same value as all at once.
     let total = 0;
@@ -123,7 +129,8 @@ export async function flowStraightness(
       const m = Math.min(bs, n - start);
       const part = x0.slice(start, m);
       try {
-        total += m * await flowStraightness(f, part, steps, { t0: opts.t0, t1: opts.t1 });
+        total += m *
+          await flowStraightness({ field: f, x0: part, steps, t0: opts.t0, t1: opts.t1 });
       } finally {
         part.dispose();
       }

@@ -2,17 +2,22 @@
 import { type Tensor, tf } from "../../core/tf.ts";
 import type { VelocityField } from "../../core/types.ts";
 
+/** Which trajectories to record: Euler steps of `field` from x0 over [t0, t1]. */
+export interface TrajectoryRequest {
+  field: VelocityField;
+  x0: Tensor;
+  steps: number;
+  t0: number;
+  t1: number;
+}
+
 /**
  * States of each example at every Euler step: result[i][k] is example i at step k.
  * @example
- * const paths = await recordTrajectories(f, x0, 20, 0, 1); // paths[i]: 21 [x, y] points
+ * const paths = await recordTrajectories({ field: f, x0, steps: 20, t0: 0, t1: 1 }); // 21 points each
  */
 export async function recordTrajectories(
-  f: VelocityField,
-  x0: Tensor,
-  steps: number,
-  t0: number,
-  t1: number,
+  { field: f, x0, steps, t0, t1 }: TrajectoryRequest,
 ): Promise<number[][][]> {
   const n = x0.shape[0];
   const out: number[][][] = Array.from({ length: n }, () => []);

@@ -4,7 +4,7 @@
 // the shards are merged into one results.json after every finished run, also after Ctrl-C.
 import type { FromWorker, ToWorker } from "./messages.ts";
 import { buildManifest } from "../manifest.ts";
-import { planGroups, runHash } from "../plan.ts";
+import { planGroups, runHash, type Shard } from "../plan.ts";
 import type { ProgressSink, SuiteDisplay } from "../progress.ts";
 import { openResultsFile, resultsHeader } from "../results-file.ts";
 import { type RunSuiteOptions, SuiteInterrupted } from "../run-options.ts";
@@ -17,9 +17,9 @@ import { copy } from "../../store/copy.ts";
 /**
  * Where shard `index` of `count` of a --jobs run lives.
  * @example
- * shardDir("runs/x", 1, 4); // "runs/x/shards/shard-1-of-4"
+ * shardDir("runs/x", { index: 1, count: 4 }); // "runs/x/shards/shard-1-of-4"
  */
-export function shardDir(outDir: string, index: number, count: number): string {
+export function shardDir(outDir: string, { index, count }: Shard): string {
   return `${outDir}/shards/shard-${index}-of-${count}`;
 }
 
@@ -83,7 +83,12 @@ export async function runParallel(o: ParallelInput): Promise<ResultsFile> {
     log,
   });
   for (const [i, g] of groups.entries()) {
-    await seedShard(previous, o.outDir, shardDir(o.outDir, i, count), new Set(g.map((r) => r.id)));
+    await seedShard(
+      previous,
+      o.outDir,
+      shardDir(o.outDir, { index: i, count }),
+      new Set(g.map((r) => r.id)),
+    );
   }
   // Larger groups (a teacher and its reflow students) first, so they do not finish last.
   const queue = groups.map((g, i) => ({ i, n: g.length })).sort((a, b) => b.n - a.n || a.i - b.i)
@@ -136,7 +141,11 @@ export async function runParallel(o: ParallelInput): Promise<ResultsFile> {
     }
     display.status?.(k, `shard ${shard + 1}/${count}: starting`);
     workers[k].postMessage(
-      { type: "run", shard, outDir: shardDir(o.outDir, shard, count) } satisfies ToWorker,
+      {
+        type: "run",
+        shard,
+        outDir: shardDir(o.outDir, { index: shard, count }),
+      } satisfies ToWorker,
     );
   };
   for (let k = 0; k < o.jobs.count; k++) {
@@ -205,7 +214,7 @@ async function mergeShards(
   const files: ResultsFile[] = [];
   const names: string[] = [];
   for (let i = 0; i < count; i++) {
-    const dir = shardDir(o.outDir, i, count);
+    const dir = shardDir(o.outDir, { index: i, count });
     try {
       files.push(await readResults(dir));
       names.push(`${dir}/results.json`);

@@ -32,11 +32,17 @@ export interface JobsChoice {
  * resolveJobs("auto", "wasm", "vector", 21, { cores: 2, memory: 8 * 2 ** 30 }); // { jobs: 2, ... }
  */
 export function resolveJobs(
-  flag: string | undefined,
-  backend: string,
-  kind: "vector" | "image",
-  groups: number,
-  machine: { cores?: number; memory?: number } = {},
+  { flag, backend, kind, groups, machine = {} }: {
+    /** --jobs as given: a count, "auto" or absent. */
+    flag: string | undefined;
+    backend: string;
+    /** The suite's data kind (a U-Net worker needs more memory). */
+    kind: "vector" | "image";
+    /** Independent groups of runs in the plan. */
+    groups: number;
+    /** Cores and available bytes (default: this machine's). */
+    machine?: { cores?: number; memory?: number };
+  },
 ): JobsChoice {
   const cores = machine.cores ?? navigator.hardwareConcurrency ?? 1;
   const memory = "memory" in machine ? machine.memory : availableMemory();

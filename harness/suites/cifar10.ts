@@ -214,9 +214,7 @@ const PREPROCESSING = "samples in [-1, 1] mapped to [0, 1], clipped and rounded 
  * cifarProtocol(model, ref, 50000).network; // "pytorch-fid InceptionV3 pool3 (2048-d)"
  */
 export function cifarProtocol(
-  model: FidModel,
-  ref: ReferenceStats,
-  generated: number,
+  { model, ref, generated }: { model: FidModel; ref: ReferenceStats; generated: number },
 ): FeatureMetricProtocol {
   const file = model.path.slice(model.path.lastIndexOf("/") + 1);
   return {
@@ -306,7 +304,7 @@ export async function cifarQuality(
       });
       return { fid: r.fid, ...(r.kid ? { kid: r.kid.mean, kid_std: r.kid.std } : {}) };
     },
-    protocol: cifarProtocol(model, ref, cfg.eval.samples),
+    protocol: cifarProtocol({ model, ref, generated: cfg.eval.samples }),
     dispose() {
       model.extractor.dispose();
     },
