@@ -2,7 +2,7 @@
 import { resolveMethods } from "../harness/methods.ts";
 import { type Registry, UnknownNameError } from "../harness/registry.ts";
 import { SUITES } from "../harness/suites/mod.ts";
-import { defaultSettings, SOLVER_SETTINGS } from "../harness/suites/toy2d.ts";
+import { defaultSettings, OPT_IN_SOLVERS, SOLVER_SETTINGS } from "../harness/suites/toy2d.ts";
 import type { SuiteConfig } from "../harness/suites/types.ts";
 import { dataDirOf, list, num, parseSeeds, UsageError, type Values } from "./flags.ts";
 
@@ -59,8 +59,9 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
     return { name, preset };
   });
   // By default: the solvers the budget has settings for, plus any solver fmbench does not ship.
+  const shipped = (n: string) => n in SOLVER_SETTINGS || OPT_IN_SOLVERS.includes(n);
   const solverNames = list(v.solvers, [...reg.solvers.keys()], "solvers") ??
-    [...reg.solvers.keys()].filter((n) => n in defaults.solvers || !(n in SOLVER_SETTINGS));
+    [...reg.solvers.keys()].filter((n) => n in defaults.solvers || !shipped(n));
   const solvers = solverNames.map((name) => {
     const s = reg.solvers.get(name);
     if (!s) throw new UnknownNameError("solver", name, [...reg.solvers.keys()]);
@@ -68,7 +69,7 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
   });
   const preferred = solvers.find((s) => s.name === defaults.adaptiveSolver)?.name;
   const adaptive = preferred ?? solvers.find((s) => reg.solvers.get(s.name)!.adaptive)?.name ??
-    [...reg.solvers.values()].find((s) => s.adaptive)?.name;
+    [...reg.solvers.values()].find((s) => s.adaptive && !OPT_IN_SOLVERS.includes(s.name))?.name;
   if (!adaptive) {
     throw new UsageError("no adaptive solver loaded (dopri5); NLL and the NFE column need one");
   }
