@@ -4,9 +4,9 @@ import assert from "node:assert/strict";
 import { tf } from "../core/tf.ts";
 import type { Solver } from "../core/types.ts";
 import { countNfe } from "../core/solve/nfe.ts";
-import { adaptiveSolver } from "../core/solve/adaptive-rk.ts";
-import { torchdiffeq } from "../core/solve/controllers/torchdiffeq.ts";
-import solver, { nextStep, type StepEvent } from "../plugins/solvers/dopri5-torchdiffeq.ts";
+import { adaptiveSolver, type StepEvent } from "../core/solve/adaptive-rk.ts";
+import { torchdiffeq, torchdiffeqNextStep } from "../core/solve/controllers/torchdiffeq.ts";
+import solver from "../plugins/solvers/dopri5-torchdiffeq.ts";
 import dopri5 from "../plugins/solvers/dopri5.ts";
 import { BOSH3 } from "../plugins/solvers/bosh3.ts";
 import { REFERENCE_FIELDS } from "./helpers/reference-fields.ts";
@@ -126,6 +126,9 @@ Deno.test("dopri5-torchdiffeq's controller differs from fmbench's dopri5 on the 
 
 Deno.test("torchdiffeq's step rule: no shrink after an accepted step, bounded growth and shrink", () => {
   const o = { safety: 0.9, ifactor: 10, dfactor: 0.2 };
+  // dopri5's exponent: 1/5.
+  const nextStep = (h: number, ratio: number, k: typeof o) =>
+    torchdiffeqNextStep(h, ratio, { ...k, q: 5 });
   assert.equal(nextStep(0.1, 0, o), 1);
   assert.equal(nextStep(0.1, 0.9, o), 0.1); // 0.9 / 0.9^0.2 < 1: held at 1 when accepted
   assert.ok(close(nextStep(0.1, 1e-3, o), 0.1 * 0.9 / Math.pow(1e-3, 0.2), 1e-12));

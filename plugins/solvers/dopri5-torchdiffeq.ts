@@ -5,28 +5,12 @@ import {
   type AdaptiveOptions,
   adaptiveSolver,
   torchdiffeq,
-  torchdiffeqNextStep,
   type TorchdiffeqOptions,
 } from "../../core/mod.ts";
 import { DOPRI5 } from "./_dopri5.ts";
 
-export type { StepEvent } from "../../core/mod.ts";
-
 /** Options: SolveOptions, firstStep and onStep, plus torchdiffeq's step-control knobs. */
 export type Dopri5TorchdiffeqOptions = AdaptiveOptions & TorchdiffeqOptions;
-
-/**
- * torchdiffeq's step rule with dopri5's exponent 1/5 (see `torchdiffeqNextStep`).
- * @example
- * nextStep(0.1, 0.9, { safety: 0.9, ifactor: 10, dfactor: 0.2 }); // 0.1: accepted, never shrinks
- */
-export function nextStep(
-  h: number,
-  ratio: number,
-  o: { safety: number; ifactor: number; dfactor: number },
-): number {
-  return torchdiffeqNextStep(h, ratio, { ...o, q: 5 });
-}
 
 export default adaptiveSolver({
   name: "dopri5-torchdiffeq",
