@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""Record torchdiffeq's dopri5 step sequences on analytic fields, once, as a test fixture.
+"""Record torchdiffeq's step sequences (dopri5 or bosh3) on analytic fields, once, as a fixture.
 
-The fixture (tests/fixtures/torchdiffeq-dopri5-steps.json) pins fmbench's `dopri5-torchdiffeq`
-solver to the reference implementation: every trial step (start time, signed size, accepted or
-not), the number of function evaluations and the final state.
+The fixtures (tests/fixtures/torchdiffeq-<method>-steps.json) pin fmbench's adaptive solver with
+torchdiffeq's controller (`dopri5-torchdiffeq`; the bosh3 tableau with that controller) to the
+reference implementation: every trial step (start time, signed size, accepted or not), the number
+of function evaluations and the final state.
 
 torchdiffeq is not on PyPI here; fetch rtqichen/torchdiffeq and put it on PYTHONPATH:
 
     git --git-dir=<mirror of rtqichen/torchdiffeq> archive HEAD torchdiffeq | tar -x -C /tmp/tdq
     PYTHONPATH=/tmp/tdq /usr/bin/python3 bench/torchdiffeq_steps.py > tests/fixtures/torchdiffeq-dopri5-steps.json
+    PYTHONPATH=/tmp/tdq /usr/bin/python3 bench/torchdiffeq_steps.py bosh3 > tests/fixtures/torchdiffeq-bosh3-steps.json
 
 The fields must match FIELDS in tests/torchdiffeq_test.ts. The state is float64 so that the
 recording is free of float32 round-off; times are float64 in torchdiffeq either way.
@@ -65,12 +67,15 @@ class Recorder(torch.nn.Module):
 
 
 def main():
+    method = sys.argv[1] if len(sys.argv) > 1 else "dopri5"
+    if method not in ("dopri5", "bosh3"):
+        sys.exit(f"torchdiffeq_steps.py: method must be dopri5 or bosh3, got {method!r}")
     out = []
     for name, f, y0, t0, t1, rtol, atol in CASES:
         rec = Recorder(f, 1.0 if t1 > t0 else -1.0)
         y = torch.tensor(y0, dtype=torch.float64)
         ts = torch.tensor([t0, t1], dtype=torch.float64)
-        sol = torchdiffeq.odeint(rec, y, ts, rtol=rtol, atol=atol, method="dopri5")
+        sol = torchdiffeq.odeint(rec, y, ts, rtol=rtol, atol=atol, method=method)
         out.append({
             "field": name, "y0": y0, "t0": t0, "t1": t1, "rtol": rtol, "atol": atol,
             "nfe": rec.nfe, "steps": rec.steps, "y1": sol[-1].tolist(),
@@ -81,7 +86,7 @@ def main():
     except OSError:
         commit = "unknown"
     json.dump({
-        "source": "rtqichen/torchdiffeq odeint(method='dopri5'), float64 state",
+        "source": f"rtqichen/torchdiffeq odeint(method='{method}'), float64 state",
         "torchdiffeq": getattr(torchdiffeq, "__version__", "unknown"),
         "torch": torch.__version__,
         "python": sys.version.split()[0],

@@ -2,30 +2,16 @@
 // run the suite (Ctrl-C/SIGTERM stop it at a safe point, saving what is finished), write the
 // report and print a summary table.
 import { type BackendName, BackendUnavailableError, selectBackend } from "../backend/mod.ts";
-import { firstLine } from "../harness/mod.ts";
-import {
-  BUILTIN_PLUGINS,
-  conflictMessage,
-  discoverPlugins,
-  UnknownNameError,
-} from "../harness/mod.ts";
-import { runSuite, SuiteInterrupted } from "../harness/mod.ts";
-import type { StopRequest } from "../harness/mod.ts";
+import { BUILTIN_PLUGINS, conflictMessage, describeRunFolder, discoverPlugins, firstLine, planGroups, planRuns, resolveJobs, runSuite, type StopRequest, SuiteInterrupted, SUITES, UnknownNameError } from "../harness/mod.ts";
 import { writeFileAtomic } from "../store/mod.ts";
-import { acquireRunLock, LockHeldError, type RunLock } from "../store/mod.ts";
-import { describeRunFolder } from "../harness/mod.ts";
-import { SUITES } from "../harness/mod.ts";
-import { phase } from "../store/mod.ts";
-import { commandLine } from "../results/mod.ts";
+impoimport { acquireRunLock, LockHeldError, phase, type RunLock, writeFileAtomic } from "../store/mod.ts";
+ndLine } from "../results/mod.ts";
 import type { ResultsFile } from "../results/mod.ts";
-import { renderReport } from "../reports/mod.ts";
-import { printSummary } from "../reports/mod.ts";
-import { buildConfig, resolveModels } from "./config.ts";
-import { isPermissionError, permissionMessage, unexpectedMessage } from "./explain-error.ts";
-import { parseFlags, parseJobs, parseShard, UsageError } from "./flags.ts";
-import { JobsDisplay } from "./display.ts";
-import { resolveJobs } from "../harness/mod.ts";
-import { planGroups, planRuns } from "../harness/mod.ts";
+import { rmport { printSummary } from "../reports/mod.ts";
+import { buildConfiimport { commandLine, type ResultsFile } from "../results/mod.ts";
+ } from "./explain-error.ts";
+importimport { printSummary, renderReport } from "../reports/mod.ts";
+/display.ts";
 import { defaultOutDir } from "./grants.ts";
 import { HELP } from "./help.ts";
 import { printList } from "./list.ts";

@@ -1,9 +1,15 @@
 // Resolve the bench CLI's flags and the discovered plugins into one suite configuration.
-import { resolveMethods } from "../harness/mod.ts";
-import { type Registry, UnknownNameError } from "../harness/mod.ts";
-import { SUITES } from "../harness/mod.ts";
-import { defaultSettings, SOLVER_SETTINGS } from "../harness/mod.ts";
-import type { SuiteConfig, SuiteDef } from "../harness/mod.ts";
+import {
+  defaultSettings,
+  OPT_IN_SOLVERS,
+  type Registry,
+  resolveMethods,
+  SOLVER_SETTINGS,
+  type SuiteConfig,
+  type SuiteDef,
+  SUITES,
+  UnknownNameError,
+} from "../harness/mod.ts";
 import { type BackendName, defaultEvalBatch } from "../backend/mod.ts";
 import { dataDirOf } from "../store/mod.ts";
 import { list, num, parseSeeds, UsageError, type Values } from "./flags.ts";
@@ -96,8 +102,9 @@ export function buildConfig(
   const defaults = suite.defaults(budget, { dataDir });
   const models = resolveModels(v, reg);
   // By default: the solvers the budget has settings for, plus any solver fmbench does not ship.
+  const shipped = (n: string) => n in SOLVER_SETTINGS || OPT_IN_SOLVERS.includes(n);
   const solverNames = list(v.solvers, { valid: [...reg.solvers.keys()], flag: "solvers" }) ??
-    [...reg.solvers.keys()].filter((n) => n in defaults.solvers || !(n in SOLVER_SETTINGS));
+    [...reg.solvers.keys()].filter((n) => n in defaults.solvers || !shipped(n));
   const solvers = solverNames.map((name) => {
     const s = reg.solvers.get(name);
     if (!s) throw new UnknownNameError("solver", name, [...reg.solvers.keys()]);
@@ -105,7 +112,7 @@ export function buildConfig(
   });
   const preferred = solvers.find((s) => s.name === defaults.adaptiveSolver)?.name;
   const adaptive = preferred ?? solvers.find((s) => reg.solvers.get(s.name)!.adaptive)?.name ??
-    [...reg.solvers.values()].find((s) => s.adaptive)?.name;
+    [...reg.solvers.values()].find((s) => s.adaptive && !OPT_IN_SOLVERS.includes(s.name))?.name;
   if (!adaptive) {
     throw new UsageError("no adaptive solver loaded (dopri5); NLL and the NFE column need one");
   }

@@ -1,7 +1,12 @@
 // The single progress display of a --jobs run: on a terminal, one redrawn line per worker under a
 // summary line; in logs, finished-run lines prefixed by worker and a progress line every 10 s.
-import { fmtSecs, type ProgressSink, progressStats, type SuiteDisplay } from "../harness/mod.ts";
-import type { TrainProgress } from "../harness/mod.ts";
+import {
+  fmtSecs,
+  type ProgressSink,
+  progressStats,
+  type SuiteDisplay,
+  type TrainProgress,
+} from "../harness/mod.ts";
 
 const enc = new TextEncoder();
 

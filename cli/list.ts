@@ -1,7 +1,6 @@
 // `deno task bench --list`: every plugin with its kind, family and description, the suites and
 // their budgets, and the plugin files that failed to load.
-import type { Registry } from "../harness/mod.ts";
-import { SUITES } from "../harness/mod.ts";
+import { type Registry, SUITES } from "../harness/mod.ts";
 
 /**
  * Print the plugin inventory, the suites and the load failures.

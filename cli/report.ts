@@ -2,8 +2,14 @@
 import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../store/mod.ts";
-import { backupIfUnreadable, readResults, ResultsFileError, resultsPath } from "../results/mod.ts";
-import { MergeError, mergeResults } from "../results/mod.ts";
+import {
+  backupIfUnreadable,
+  MergeError,
+  mergeResults,
+  readResults,
+  ResultsFileError,
+  resultsPath,
+} from "../results/mod.ts";
 import { renderReport } from "../reports/mod.ts";
 import { isPermissionError, permissionMessage, unexpectedMessage } from "./explain-error.ts";
 import { defaultMergeDir, REPORT_FLAGS } from "./grants.ts";

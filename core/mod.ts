@@ -61,6 +61,22 @@ export {
   rkStep,
   type Tableau,
 } from "./solve/fixed-step.ts";
+export {
+  type AdaptiveOptions,
+  adaptiveSolver,
+  type AdaptiveSolverInput,
+  type StepEvent,
+} from "./solve/adaptive-rk.ts";
+export type { EmbeddedTableau } from "./solve/embedded-step.ts";
+export type { StartInput } from "./solve/start-step.ts";
+export type { StepController, StepRule } from "./solve/controllers/controller.ts";
+export { hairer, type HairerOptions } from "./solve/controllers/hairer.ts";
+export {
+  torchdiffeq,
+  torchdiffeqNextStep,
+  type TorchdiffeqOptions,
+  type TorchdiffeqRule,
+} from "./solve/controllers/torchdiffeq.ts";
 export { EDM_RHO, GRID_KINDS, type GridKind, isGridKind, timeGrid } from "./solve/time-grid.ts";
 export { type CountedField, countNfe } from "./solve/nfe.ts";
 export {

@@ -77,6 +77,14 @@ export const SOLVER_SETTINGS: Record<string, SolverSetting[]> = {
 };
 
 /**
+ * Solvers fmbench ships outside the default sweep (so the default figures and run time stay as
+ * they were): a run has them when it names them (`--solvers euler,bosh3`), with `defaultSettings`.
+ * @example
+ * OPT_IN_SOLVERS.includes("bosh3"); // true
+ */
+export const OPT_IN_SOLVERS: readonly string[] = ["bosh3"];
+
+/**
  * Settings for a solver the suite has no defaults for (a user plugin).
  * @example
  * defaultSettings(true); // [{ rtol: 1e-5, atol: 1e-5 }]
