@@ -2,16 +2,34 @@
 // run the suite (Ctrl-C/SIGTERM stop it at a safe point, saving what is finished), write the
 // report and print a summary table.
 import { type BackendName, BackendUnavailableError, selectBackend } from "../backend/mod.ts";
-import { BUILTIN_PLUGINS, conflictMessage, describeRunFolder, discoverPlugins, firstLine, planGroups, planRuns, resolveJobs, runSuite, type StopRequest, SuiteInterrupted, SUITES, UnknownNameError } from "../harness/mod.ts";
-import { writeFileAtomic } from "../store/mod.ts";
-impoimport { acquireRunLock, LockHeldError, phase, type RunLock, writeFileAtomic } from "../store/mod.ts";
-ndLine } from "../results/mod.ts";
-import type { ResultsFile } from "../results/mod.ts";
-import { rmport { printSummary } from "../reports/mod.ts";
-import { buildConfiimport { commandLine, type ResultsFile } from "../results/mod.ts";
- } from "./explain-error.ts";
-importimport { printSummary, renderReport } from "../reports/mod.ts";
-/display.ts";
+import {
+  BUILTIN_PLUGINS,
+  conflictMessage,
+  describeRunFolder,
+  discoverPlugins,
+  firstLine,
+  planGroups,
+  planRuns,
+  resolveJobs,
+  runSuite,
+  type StopRequest,
+  SuiteInterrupted,
+  SUITES,
+  UnknownNameError,
+} from "../harness/mod.ts";
+import {
+  acquireRunLock,
+  LockHeldError,
+  phase,
+  type RunLock,
+  writeFileAtomic,
+} from "../store/mod.ts";
+import { commandLine, type ResultsFile } from "../results/mod.ts";
+import { printSummary, renderReport } from "../reports/mod.ts";
+import { buildConfig, resolveModels } from "./config.ts";
+import { isPermissionError, permissionMessage, unexpectedMessage } from "./explain-error.ts";
+import { parseFlags, parseJobs, parseShard, UsageError } from "./flags.ts";
+import { JobsDisplay } from "./display.ts";
 import { defaultOutDir } from "./grants.ts";
 import { HELP } from "./help.ts";
 import { printList } from "./list.ts";

@@ -1,8 +1,14 @@
 // CLI: get pytorch-fid's Inception weights into the data dir (download with a progress bar and a
 // SHA-256 check), or check the file already there; prints its path, format and hashes.
 import { parseArgs } from "node:util";
-import { byteProgress, resolveDataDir } from "../harimport { ensureFidModel, findInceptionWeights, INCEPTION_HOSTS, INCEPTION_SHA256, INCEPTION_URL } from "../features/mod.ts";
-ures/mod.ts";
+import { byteProgress, resolveDataDir } from "../harness/mod.ts";
+import {
+  ensureFidModel,
+  findInceptionWeights,
+  INCEPTION_HOSTS,
+  INCEPTION_SHA256,
+  INCEPTION_URL,
+} from "../features/mod.ts";
 
 const USAGE = `usage: deno task fid:weights [--data-dir DIR]
 

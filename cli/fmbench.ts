@@ -2,11 +2,17 @@
 // adapter|unet-step|conv-micro ...`, for machines without Deno (the GPU proof, scripts/).
 import { parseArgs } from "node:util";
 import { convGradsMicro, convGradsTable, exportUnet, unetMicro } from "../probes/mod.ts";
-import { BackendUnavailableError, selectBackend, webgpuAdapter } from import { BackendUnavailableError, lastWebgpuDevice, selectBackend, tf, webgpuAdapter } from "../backend/mod.ts";
-from "../backend/mod.ts";
+import {
+  BackendUnavailableError,
+  lastWebgpuDevice,
+  selectBackend,
+  tf,
+  webgpuAdapter,
+} from "../backend/mod.ts";
+import { unexpectedMessage } from "./explain-error.ts";
 
 /**
- * The text `fmbench helpsing or unknown command): the
+ * The text `fmbench help` prints (also after the error for a missing or unknown command): the
  * commands and their arguments.
  * @example
  * console.log(USAGE); // "fmbench <command> [args]\n\n  bench [flags] ..."
