@@ -10,7 +10,7 @@ import { torchdiffeq } from "../core/solve/controllers/torchdiffeq.ts";
 import bosh3, { BOSH3 } from "../plugins/solvers/bosh3.ts";
 import dopri5 from "../plugins/solvers/dopri5.ts";
 import { REFERENCE_FIELDS } from "./helpers/reference-fields.ts";
-import { countReads } from "./helpers/reads.ts";
+import { countReads } from "../probes/reads.ts";
 
 await tf.setBackend("cpu");
 
