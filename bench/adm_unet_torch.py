@@ -2,8 +2,9 @@
 torchcfm/models/unet/unet.py UNetModelWrapper). Needs TorchCFM's source on PYTHONPATH (fetch
 github:atong01/conditional-flow-matching and extract torchcfm/) and Debian's /usr/bin/python3.
 
-  fixtures                 re-record tests/fixtures/adm-unet-tiny.{pt,json} (tiny preset, 8x8x3:
-                           random fp16-exact weights, inputs, output, gradient samples) and
+  fixtures                 re-record tests/fixtures/adm-unet-tiny.json (tiny preset, 8x8x3: the
+                           weights drawn by seeded_weights below, which tests/adm_unet_test.ts
+                           draws identically; inputs, output, gradient samples) and
                            tests/fixtures/torchcfm-format.pt (TorchCFM's training loop, exact
                            checkpoint layout, with its small MLP as the network)
   parity --preset P --out DIR [--batch B] [--variant V]
@@ -17,8 +18,10 @@ github:atong01/conditional-flow-matching and extract torchcfm/) and Debian's /us
 Usage: PYTHONPATH=/tmp/tcfm /usr/bin/python3 bench/adm_unet_torch.py fixtures
 """
 import argparse
+import contextlib
 import copy
 import json
+import math
 import os
 import sys
 import time
@@ -30,7 +33,7 @@ from torchcfm.models.unet.unet import UNetModelWrapper
 # plugins/models/_adm/config.ts, in UNetModelWrapper's arguments (keep in step: the TS tests
 # assert the parameter counts printed here).
 PRESETS = {
-    "tiny": dict(num_channels=32, num_res_blocks=1, channel_mult=[1, 1], attention_resolutions="4",
+    "tiny": dict(num_channels=32, num_res_blocks=1, channel_mult=[1, 2], attention_resolutions="4",
                  num_heads=4, num_head_channels=16, dropout=0.1),
     "torchcfm": dict(num_channels=128, num_res_blocks=2, channel_mult=[1, 2, 2, 2],
                      attention_resolutions="16", num_heads=4, num_head_channels=64, dropout=0.1),
@@ -132,18 +135,90 @@ def torchcfm_checkpoint(net_model, ema_weights, gen, steps=2):
     }
 
 
+def mulberry32(seed):
+    """core/rng.ts's generator, bit for bit: uniform draws on [0, 1)."""
+    a = seed & 0xFFFFFFFF
+
+    def imul(x, y):
+        return (x * y) & 0xFFFFFFFF
+
+    def u():
+        nonlocal a
+        a = (a + 0x6D2B79F5) & 0xFFFFFFFF
+        t = imul(a ^ (a >> 15), a | 1)
+        t = (t ^ ((t + imul(t ^ (t >> 7), t | 61)) & 0xFFFFFFFF)) & 0xFFFFFFFF
+        return (t ^ (t >> 14)) / 4294967296
+
+    return u
+
+
+def seeded_weights(model, seed):
+    """Every parameter from one mulberry32 stream, in state_dict order and row-major PyTorch
+    layout: GroupNorm scale 1 + 0.6 (u - 0.5), shift 0.4 (u - 0.5); every Linear/Conv weight and
+    bias (2u - 1) / sqrt(fan_in) of its layer (TorchCFM zero-initialises some: here none is 0).
+    tests/adm_unet_test.ts draws the same values; the fixture records their sum as a check."""
+    u = mulberry32(seed)
+    norms = {n for n, m in model.named_modules() if isinstance(m, torch.nn.GroupNorm)}
+    state = model.state_dict()
+    total = 0.0
+    with torch.no_grad():
+        for name, p in state.items():
+            module, kind = name.rsplit(".", 1)
+            n = p.numel()
+            if module in norms:
+                vals = [(1 + 0.6 * (u() - 0.5)) if kind == "weight" else 0.4 * (u() - 0.5)
+                        for _ in range(n)]
+            else:
+                w = state[module + ".weight"]
+                bound = (w.numel() // w.shape[0]) ** -0.5
+                vals = [(2 * u() - 1) * bound for _ in range(n)]
+            p.copy_(torch.tensor(vals, dtype=torch.float32).reshape(p.shape))
+            total += p.double().sum().item()
+    return total
+
+
+@contextlib.contextmanager
+def float64_everywhere():
+    """TorchCFM computes the timestep embedding and GroupNorm32 in float32 whatever the model's
+    dtype; for a float64 reference run, let both follow their input's dtype."""
+    import torchcfm.models.unet.nn as unet_nn
+    import torchcfm.models.unet.unet as unet_mod
+
+    embed, norm = unet_mod.timestep_embedding, unet_nn.GroupNorm32.forward
+
+    def embed64(timesteps, dim, max_period=10000):
+        half = dim // 2
+        freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float64) / half)
+        args = timesteps[:, None].double() * freqs[None]
+        emb = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
+        return torch.cat([emb, torch.zeros_like(emb[:, :1])], dim=-1) if dim % 2 else emb
+
+    unet_mod.timestep_embedding, unet_nn.GroupNorm32.forward = embed64, torch.nn.GroupNorm.forward
+    try:
+        yield
+    finally:
+        unet_mod.timestep_embedding, unet_nn.GroupNorm32.forward = embed, norm
+
+
 def record_fixtures():
     gen = torch.Generator().manual_seed(21)
     model = make_model("tiny")
-    randomise(model, gen, fp16_exact=True)
+    weights_sum = seeded_weights(model, 21)
     x, t, r = inputs("tiny", 3, gen)
     out, dx = forward_and_grads(model, x, t, r)
+    # The same in float64: its gradients tell which are zero in exact arithmetic (a bias before a
+    # GroupNorm that normalises each channel alone), where float32 leaves only rounding noise.
+    m64 = copy.deepcopy(model).double()
+    m64.dtype = torch.float64  # UNetModel casts its input to this
+    with float64_everywhere():
+        out64, _ = forward_and_grads(m64, x.double(), t.double(), r.double())
+    g64 = {n: p.grad.abs().max().item() for n, p in m64.named_parameters()}
+    top64 = max(g64.values())
     # Dropout is active in training mode: the same input gives a different output.
     model.train()
+    torch.manual_seed(0)
     with torch.no_grad():
         train_diff = (model(t, x) - out).abs().max().item()
-    state = {k: v.half() for k, v in model.state_dict().items()}
-    torch.save(state, os.path.join(FIXTURES, "adm-unet-tiny.pt"))
     grads = {}
     for name, p in model.named_parameters():
         g = p.grad.detach().flatten().double()
@@ -151,6 +226,8 @@ def record_fixtures():
         idx += [int(g.abs().argmax())]
         grads[name] = {
             "numel": g.numel(),
+            "shape": list(p.shape),
+            "exact_zero": g64[name] < 1e-9 * top64,
             "sum": g.sum().item(),
             "sumsq": (g * g).sum().item(),
             "maxabs": g.abs().max().item(),
@@ -158,10 +235,12 @@ def record_fixtures():
             "val": [g[i].item() for i in idx],
         }
     record = {
-        "what": "TorchCFM UNetModelWrapper(dim=(3, 8, 8), **tiny) with the weights of "
-                "adm-unet-tiny.pt (fp16 values, exact in float32), eval mode; gradients of "
+        "what": "TorchCFM UNetModelWrapper(dim=(3, 8, 8), **tiny) with seeded_weights(seed 21), "
+                "eval mode, float32 (output64: the same in float64); gradients of "
                 "sum(output * r); tensors flattened in NHWC order; gradient samples indexed in "
                 "PyTorch's row-major parameter layout",
+        "weights_seed": 21,
+        "weights_sum": weights_sum,
         "torch": torch.__version__,
         "preset": "tiny",
         "shape": [8, 8, 3],
@@ -171,12 +250,14 @@ def record_fixtures():
         "x": nhwc(x),
         "r": nhwc(r),
         "output": nhwc(out),
+        "output64": nhwc(out64),
         "dx": nhwc(dx),
         "train_minus_eval_maxabs": train_diff,
         "grads": grads,
     }
     with open(os.path.join(FIXTURES, "adm-unet-tiny.json"), "w") as f:
-        json.dump(record, f, separators=(",", ":"))
+        json.dump(record, f, indent=2)  # as `deno fmt` lays it out
+        f.write("\n")
     # The checkpoint layout: TorchCFM's own loop, its MLP as the network (a U-Net with its Adam
     # state would not fit a small fixture); a LambdaLR with a plain function stores None for it.
     from torchcfm.models.models import MLP

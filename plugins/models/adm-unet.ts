@@ -30,7 +30,7 @@ export interface AdmUNet extends Model {
  * velocity of x's shape; dropout is active only when `training` is set.
  * @example
  * const m = createAdmUNet({ preset: "tiny", shape: [8, 8, 3], seed: 0 });
- * m.paramCount(); // 285667, as PyTorch counts UNetModelWrapper(dim=(3, 8, 8), ...)
+ * m.paramCount(); // 702499, as PyTorch counts UNetModelWrapper(dim=(3, 8, 8), ...)
  * m.names()[0]; // "time_embed.0.weight"
  */
 export function createAdmUNet(spec: ModelSpec & { config?: AdmConfig }): AdmUNet {

@@ -37,8 +37,10 @@ const TORCHCFM_DEFAULTS = {
  * 35,746,307 parameters on 32x32x3). `lipman`: Lipman et al. 2023's CIFAR-10 table (256
  * channels, depth 2, [1, 2, 2, 2], attention at 16, 64 channels per head, dropout 0; the other
  * arguments as UNetModelWrapper's defaults; 142,861,315 parameters). `tiny`: the same topology at
- * the smallest width GroupNorm(32) allows, two levels, one block each, for tests on 8x8 images
- * (attention at 4, i.e. the second level, two heads of 16 channels; 285,667 parameters).
+ * the smallest widths that keep the time embedding effective (32 and 64 channels: at 32 channels
+ * GroupNorm(32) normalises each channel alone and removes the per-channel time shift), two levels
+ * of one block, for tests on 8x8 images (attention at 4, i.e. the second level, four heads of 16
+ * channels; 702,499 parameters).
  * @example
  * ADM_PRESETS.torchcfm.channelMult; // [1, 2, 2, 2]
  */
@@ -46,7 +48,7 @@ export const ADM_PRESETS: Record<string, AdmConfig> = {
   tiny: {
     numChannels: 32,
     numResBlocks: 1,
-    channelMult: [1, 1],
+    channelMult: [1, 2],
     attentionResolutions: [4],
     numHeads: 4,
     numHeadChannels: 16,

@@ -136,3 +136,17 @@ export function toTfLayout(values: Float32Array, torchShape: number[], layout: L
     return t;
   });
 }
+
+/**
+ * A tensor in a parameter's tfjs layout as row-major values in PyTorch's layout (the inverse of
+ * toTfLayout), e.g. to compare gradients with PyTorch's or to write a state dict.
+ * @example
+ * toTorchLayout(tf.tensor2d([[1, 3, 5], [2, 4, 6]]), "linear"); // Float32Array [1, 2, 3, 4, 5, 6]
+ */
+export function toTorchLayout(t: tf.Tensor, layout: Layout): Float32Array {
+  return tf.tidy(() => {
+    if (layout === "linear" || layout === "conv1d") return tf.transpose(t, [1, 0]).dataSync();
+    if (layout === "conv2d") return tf.transpose(t, [3, 2, 0, 1]).dataSync();
+    return t.dataSync();
+  }) as Float32Array;
+}
