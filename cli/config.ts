@@ -40,7 +40,8 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
   const dataDir = dataDirOf(v["data-dir"], Deno.env.get("FMBENCH_DATA_DIR"));
   const defaults = suite.defaults(budget, { dataDir });
   const kind = suite.kind;
-  const defaultModel = [...reg.models.values()].find((m) => m.accepts.includes(kind))?.name;
+  const defaultModel = [...reg.models.values()]
+    .find((m) => m.accepts.includes(kind) && !m.onlyWhenNamed)?.name;
   const modelNames = v.models === "default"
     ? [defaultModel ?? "mlp"]
     : list(v.models, [...reg.models.keys()], "models") ??

@@ -99,6 +99,11 @@ export interface ModelPlugin {
   defaultPreset: string;
   /** Whether training needs convolution gradients (routes backend choice). */
   usesConvolution: boolean;
+  /**
+   * Never a suite's default model: used only when named (--models adm-unet:torchcfm). For
+   * published architectures whose size or recipe a default run should not inherit.
+   */
+  onlyWhenNamed?: boolean;
   create(spec: ModelSpec): Model;
 }
 

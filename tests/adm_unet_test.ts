@@ -1,7 +1,10 @@
 // ADM U-Net plugin against TorchCFM's PyTorch model: names, parameter counts, output and gradient
 // parity on a recorded fixture (cpu and wasm), dropout, and the state-dict loader's errors.
 import assert from "node:assert/strict";
+import { buildConfig } from "../cli/config.ts";
+import { parseFlags } from "../cli/flags.ts";
 import { tf } from "../core/tf.ts";
+import { discoverPlugins } from "../harness/registry.ts";
 import { selectBackend } from "../harness/backend/select.ts";
 import { seededAdmWeights } from "./helpers/adm-weights.ts";
 import admUnet, { createAdmUNet } from "../plugins/models/adm-unet.ts";
@@ -60,6 +63,19 @@ Deno.test("adm-unet plugin metadata and presets", () => {
   ]);
   assert.equal(ADM_PRESETS.lipman.numChannels, 256);
   assert.equal(ADM_PRESETS.lipman.dropout, 0);
+});
+
+Deno.test("adm-unet is used only when named: the cifar10 suite's default model stays unet", async () => {
+  const reg = await discoverPlugins();
+  assert.ok(reg.models.has("adm-unet"));
+  const models = (...argv: string[]) => buildConfig(parseFlags(argv).values, reg).models;
+  assert.deepEqual(models("--suite", "cifar10", "--budget", "quick"), [{
+    name: "unet",
+    preset: "tiny",
+  }]);
+  assert.deepEqual(models("--suite", "cifar10", "--models", "adm-unet:torchcfm"), [
+    { name: "adm-unet", preset: "torchcfm" },
+  ]);
 });
 
 Deno.test("parameter counts equal PyTorch's for every preset (names and shapes one to one)", () => {

@@ -86,5 +86,6 @@ export default defineModel({
   presets: ADM_PRESETS as unknown as Record<string, Record<string, unknown>>,
   defaultPreset: "torchcfm",
   usesConvolution: true,
+  onlyWhenNamed: true,
   create: createAdmUNet,
 });
