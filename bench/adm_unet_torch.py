@@ -14,6 +14,10 @@ github:atong01/conditional-flow-matching and extract torchcfm/) and Debian's /us
                            --grads the full gradient of sum(output * r) for every parameter
   time --preset P --batch B --reps N
                            seconds per forward pass (eval, no grad), one thread; prints JSON
+  serve --preset P --batch B
+                           one thread; after a warm-up pass prints {"ready": true}, then for each
+                           line read on stdin times one forward pass and prints {"seconds": s}
+                           (bench/adm_unet_time.ts interleaves these with fmbench's passes)
 
 Usage: PYTHONPATH=/tmp/tcfm /usr/bin/python3 bench/adm_unet_torch.py fixtures
 """
@@ -316,9 +320,25 @@ def time_forward(args):
                       "threads": torch.get_num_threads(), "torch": torch.__version__}))
 
 
+def serve_forward(args):
+    torch.set_num_threads(1)
+    model = make_model(args.preset)
+    model.eval()
+    gen = torch.Generator().manual_seed(0)
+    x, t, _ = inputs(args.preset, args.batch, gen)
+    with torch.no_grad():
+        model(t, x)  # warm-up
+        print(json.dumps({"ready": True, "threads": torch.get_num_threads(),
+                          "torch": torch.__version__}), flush=True)
+        for _ in sys.stdin:
+            start = time.perf_counter()
+            model(t, x)
+            print(json.dumps({"seconds": time.perf_counter() - start}), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["fixtures", "parity", "time"])
+    ap.add_argument("mode", choices=["fixtures", "parity", "time", "serve"])
     ap.add_argument("--preset", default="torchcfm", choices=list(PRESETS))
     ap.add_argument("--variant", default="default", choices=list(VARIANTS))
     ap.add_argument("--out", default="/tmp/adm-parity")
@@ -331,6 +351,8 @@ def main():
         record_fixtures()
     elif args.mode == "parity":
         record_parity(args)
+    elif args.mode == "serve":
+        serve_forward(args)
     else:
         time_forward(args)
 
