@@ -77,7 +77,11 @@ export const ADM_PRESETS: Record<string, AdmConfig> = {
   },
 };
 
-/** GroupNorm groups of every normalisation layer (guided-diffusion's GroupNorm32). */
+/**
+ * GroupNorm groups of every normalisation layer (guided-diffusion's GroupNorm32).
+ * @example
+ * 128 % NORM_GROUPS; // 0: every level width must be a multiple of 32
+ */
 export const NORM_GROUPS = 32;
 
 /**

@@ -20,7 +20,11 @@ export interface Norm {
   beta: tf.Variable;
 }
 
-/** GroupNorm's epsilon in PyTorch (nn.GroupNorm's default, which GroupNorm32 keeps). */
+/**
+ * GroupNorm's epsilon in PyTorch (nn.GroupNorm's default, which GroupNorm32 keeps).
+ * @example
+ * NORM_EPS; // 1e-5 (fmbench's own unet uses 1e-6)
+ */
 export const NORM_EPS = 1e-5;
 
 /**

@@ -126,8 +126,9 @@ export function buildAdmNet(p: AdmParams, cfg: AdmConfig, shape: number[]): AdmN
 export function admForward(net: AdmNet, x: Tensor, t: Tensor, dropoutSeed?: number): Tensor {
   let block = 0;
   const dropout = net.cfg.dropout;
-  const emb = silu(linear(timestepEmbedding(t, net.cfg.numChannels), net.timeEmbed[0]));
-  const e = linear(emb, net.timeEmbed[1]);
+  // time_embed: Linear, SiLU, Linear (each ResBlock applies its own SiLU before emb_layers).
+  const hidden = silu(linear(timestepEmbedding(t, net.cfg.numChannels), net.timeEmbed[0]));
+  const e = linear(hidden, net.timeEmbed[1]);
   const run = (h: Tensor, layers: Layer[]): Tensor => {
     for (const l of layers) {
       if (l.kind === "res") {

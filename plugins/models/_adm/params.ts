@@ -15,18 +15,6 @@ export interface ParamEntry {
   variable: tf.Variable;
 }
 
-/**
- * The tfjs shape of a parameter given its PyTorch shape and layout.
- * @example
- * tfShape([128, 3, 3, 3], "conv2d"); // [3, 3, 3, 128]
- */
-export function tfShape(torchShape: number[], layout: Layout): number[] {
-  const [o, i, kh, kw] = torchShape;
-  if (layout === "linear" || layout === "conv1d") return [i, o];
-  if (layout === "conv2d") return [kh, kw, i, o];
-  return [...torchShape];
-}
-
 /** How a parameter starts: PyTorch's default for its layer, zeros (zero_module), or ones. */
 type Init = "default" | "zeros" | "ones";
 
