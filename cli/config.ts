@@ -42,7 +42,8 @@ export function resolveModels(v: Values, reg: Registry): Array<{ name: string; p
   const suite = suiteOf(v);
   const defaults = suite.defaults(budgetOf(v, suite), { dataDir: dataDirFlag(v) });
   const kind = suite.kind;
-  const defaultModel = [...reg.models.values()].find((m) => m.accepts.includes(kind))?.name;
+  const defaultModel = [...reg.models.values()]
+    .find((m) => m.accepts.includes(kind) && !m.onlyWhenNamed)?.name;
   const modelNames = v.models === "default"
     ? [defaultModel ?? "mlp"]
     : list(v.models, { valid: [...reg.models.keys()], flag: "models" }) ??

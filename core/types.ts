@@ -68,6 +68,19 @@ export interface Model {
   variables(): import("./tf.ts").tf.Variable[];
   paramCount(): number;
   dispose(): void;
+  /**
+   * Present on models whose parameters mirror a published implementation's state dict (e.g.
+   * adm-unet: TorchCFM's UNetModelWrapper): sets every variable from `tensors`, keyed by that
+   * implementation's names and in its layout. Throws, assigning nothing, on any missing,
+   * unexpected or mis-shaped key.
+   */
+  loadStateDict?(tensors: Map<string, StateDictTensor>): void;
+}
+
+/** A tensor of a foreign state dict: its shape and row-major float32 values (e.g. PyTorch's). */
+export interface StateDictTensor {
+  shape: number[];
+  data: Float32Array;
 }
 
 export interface ModelSpec {
@@ -86,6 +99,11 @@ export interface ModelPlugin {
   defaultPreset: string;
   /** Whether training needs convolution gradients (routes backend choice). */
   usesConvolution: boolean;
+  /**
+   * Never a suite's default model: used only when named (--models adm-unet:torchcfm). For
+   * published architectures whose size or recipe a default run should not inherit.
+   */
+  onlyWhenNamed?: boolean;
   create(spec: ModelSpec): Model;
 }
 
