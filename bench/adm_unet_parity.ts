@@ -3,8 +3,8 @@
 // bench/adm_unet_torch.py parity, runs DIR/io.json's x and t, and prints the relative errors.
 import { parseArgs } from "node:util";
 import { tf } from "../core/tf.ts";
-import { selectBackend } from "../harness/backend/select.ts";
-import { readTorchCheckpoint } from "../harness/store/torch-checkpoint.ts";
+import { selectBackend } from "../backend/select.ts";
+import { readTorchCheckpoint } from "../store/torch-checkpoint.ts";
 import { createAdmUNet } from "../plugins/models/adm-unet.ts";
 import { ADM_PRESETS, type AdmConfig } from "../plugins/models/_adm/config.ts";
 import { AdmParams, toTorchLayout } from "../plugins/models/_adm/params.ts";

@@ -3,7 +3,7 @@
 //   PYTHONPATH=/tmp/tcfm deno run -A bench/adm_unet_time.ts [--preset torchcfm] [--batch 16] [--reps 3]
 import { parseArgs } from "node:util";
 import { tf } from "../core/tf.ts";
-import { selectBackend } from "../harness/backend/select.ts";
+import { selectBackend } from "../backend/select.ts";
 import { createAdmUNet } from "../plugins/models/adm-unet.ts";
 
 /** Lines of a child's stdout, one at a time. */

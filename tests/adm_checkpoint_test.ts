@@ -2,20 +2,20 @@
 // saves, the checkpoint key, the restricted unpickler on it, and every loader error.
 import assert from "node:assert/strict";
 import { tf } from "../core/tf.ts";
-import { selectBackend } from "../harness/backend/select.ts";
-import { PickleTuple } from "../harness/store/pickle.ts";
+import { selectBackend } from "../backend/select.ts";
+import { PickleTuple } from "../store/pickle.ts";
 import {
   readTorchCheckpoint,
   readTorchSaved,
   TorchCheckpointError,
-} from "../harness/store/torch-checkpoint.ts";
-import { ZipArchive } from "../harness/store/zip.ts";
+} from "../store/torch-checkpoint.ts";
+import { ZipArchive } from "../store/zip.ts";
 import type { StateDictTensor } from "../core/types.ts";
 import { createAdmUNet } from "../plugins/models/adm-unet.ts";
 import { ADM_PRESETS } from "../plugins/models/_adm/config.ts";
 import { stateDictShapes } from "../plugins/models/_adm/state-dict.ts";
 import { seededAdmWeights } from "./helpers/adm-weights.ts";
-import { storedZip } from "./helpers/torch-pth.ts";
+import { storedZip } from "../store/torch-save.ts";
 
 await selectBackend("cpu");
 

@@ -5,7 +5,7 @@ import { buildConfig } from "../cli/config.ts";
 import { parseFlags } from "../cli/flags.ts";
 import { tf } from "../core/tf.ts";
 import { discoverPlugins } from "../harness/registry.ts";
-import { selectBackend } from "../harness/backend/select.ts";
+import { selectBackend } from "../backend/select.ts";
 import { seededAdmWeights } from "./helpers/adm-weights.ts";
 import admUnet, { createAdmUNet } from "../plugins/models/adm-unet.ts";
 import { ADM_PRESETS } from "../plugins/models/_adm/config.ts";
@@ -68,7 +68,8 @@ Deno.test("adm-unet plugin metadata and presets", () => {
 Deno.test("adm-unet is used only when named: the cifar10 suite's default model stays unet", async () => {
   const reg = await discoverPlugins();
   assert.ok(reg.models.has("adm-unet"));
-  const models = (...argv: string[]) => buildConfig(parseFlags(argv).values, reg).models;
+  const models = (...argv: string[]) =>
+    buildConfig(parseFlags(argv).values, { registry: reg, backend: "wasm" }).models;
   assert.deepEqual(models("--suite", "cifar10", "--budget", "quick"), [{
     name: "unet",
     preset: "tiny",
