@@ -1,6 +1,7 @@
 // Resolve the bench CLI's flags and the discovered plugins into one suite configuration.
 import {
   defaultSettings,
+  firstLine,
   OPT_IN_SOLVERS,
   type Registry,
   resolveMethods,
@@ -11,7 +12,8 @@ import {
   UnknownNameError,
 } from "../harness/mod.ts";
 import { type BackendName, defaultEvalBatch } from "../backend/mod.ts";
-import { dataDirOf } from "../store/mod.ts";
+import { dataDirOf, sha256FileSync } from "../store/mod.ts";
+import { resolve } from "node:path";
 import { list, num, parseSeeds, UsageError, type Values } from "./flags.ts";
 
 /** The suite the flags name (throws UnknownNameError). */
@@ -160,8 +162,40 @@ export function buildConfig(
     train,
     eval: evalCfg,
     seeds,
+    ...releasedCheckpoint(v, { methods, models, seeds }),
     data: { ...defaults.data, ...fidBatch(v, defaults.data, suite.name), budget },
   };
+}
+
+/**
+ * --checkpoint FILE [--checkpoint-key KEY]: evaluate a released model (one method, one model, one
+ * seed), keyed by the file's SHA-256.
+ */
+function releasedCheckpoint(
+  v: Values,
+  grid: Pick<SuiteConfig, "methods" | "models" | "seeds">,
+): Pick<SuiteConfig, "checkpoint"> {
+  if (v.checkpoint === undefined) return {};
+  const file = resolve(v.checkpoint);
+  try {
+    if (!Deno.statSync(file).isFile) throw new UsageError(`--checkpoint ${file} is not a file`);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`--checkpoint ${file} cannot be read (${firstLine(e)})`);
+  }
+  const one = (what: string, n: number, example: string) => {
+    if (n !== 1) {
+      throw new UsageError(
+        `--checkpoint evaluates one trained model, but ${n} ${what} are selected; name one ` +
+          `(${example})`,
+      );
+    }
+  };
+  one("methods", grid.methods.length, "e.g. --methods OT-CFM");
+  one("models", grid.models.length, "e.g. --models adm-unet:torchcfm");
+  one("seeds", grid.seeds.length, "e.g. --seed 0");
+  const key = v["checkpoint-key"] ?? "ema_model";
+  return { checkpoint: { file, key, sha256: sha256FileSync(file) } };
 }
 
 /** The --fid-batch override, for suites that compute FID (their data has a fidBatch). */

@@ -29,6 +29,7 @@ import {
 } from "./evaluate.ts";
 import { flowStraightness } from "./metrics/straightness.ts";
 import { recordTrajectories } from "./metrics/trajectories.ts";
+import { loadReleased } from "./released.ts";
 import type { Run } from "./plan.ts";
 import { progressFor, type ProgressSink } from "./progress.ts";
 import { pick, type Registry } from "./registry.ts";
@@ -222,6 +223,17 @@ async function trainStep(
   record: RunRecord,
 ): Promise<void> {
   const cfg = ctx.config;
+  if (cfg.checkpoint) {
+    // A released model: its weights replace training (nothing is trained or saved).
+    const released = await loadReleased(model, cfg.checkpoint);
+    record.provenance = { ...record.provenance, checkpoint: released };
+    ctx.log(
+      `${label}: evaluating ${released.file} (key ${released.key}${
+        released.step !== undefined ? `, step ${released.step}` : ""
+      }); no training`,
+    );
+    return;
+  }
   const file = weightsFile(ctx.outDir, run);
   const saved = await loadWeights(file, hash, model.variables());
   if (saved?.train) {

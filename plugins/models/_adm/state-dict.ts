@@ -41,16 +41,10 @@ export function fittingPresets(tensors: Map<string, StateDictTensor>, shape: num
   }).map(([name]) => name);
 }
 
-/** Up to `n` names, then how many more. */
-function list(names: string[], n = 6): string {
-  const more = names.length > n ? `, ... (${names.length - n} more)` : "";
-  return names.slice(0, n).join(", ") + more;
-}
-
 /**
  * Set every variable from a PyTorch state dict of TorchCFM's UNetModelWrapper (values row-major
  * in PyTorch's layout; conv weights OIHW, linear [out, in]), after checking it whole: a
- * DataParallel "module." prefix on every key is dropped; missing or unexpected keys are listed;
+ * DataParallel "module." prefix on every key is dropped; the first missing and unexpected keys are named;
  * a shape mismatch names the first mismatched key with both shapes and the preset that fits the
  * state dict, where one does. Nothing is assigned unless everything matches.
  * @example
@@ -71,17 +65,22 @@ export function loadAdmStateDict(opts: {
   const fits = () => {
     const f = fittingPresets(tensors, opts.shape);
     return f.length
-      ? `; preset ${f.map((p) => `"${p}"`).join(" or ")} fits this state dict`
-      : "; no preset fits this state dict";
+      ? `preset ${f.map((p) => `"${p}"`).join(" or ")} fits this state dict`
+      : "no preset fits this state dict";
   };
   const expected = new Set(opts.entries.map((e) => e.name));
   const missing = opts.entries.map((e) => e.name).filter((n) => !tensors.has(n));
   const unexpected = [...tensors.keys()].filter((n) => !expected.has(n));
   if (missing.length || unexpected.length) {
+    // The verdict first (which preset fits), then the first key of each kind: one short line.
+    const more = (n: number) => (n > 1 ? ` and ${n - 1} more` : "");
     const parts = [];
-    if (missing.length) parts.push(`missing ${missing.length} keys (${list(missing)})`);
-    if (unexpected.length) parts.push(`unexpected ${unexpected.length} keys (${list(unexpected)})`);
-    throw new Error(`${opts.label}: state dict does not match: ${parts.join("; ")}${fits()}`);
+    if (missing.length) parts.push(`missing key "${missing[0]}"${more(missing.length)}`);
+    if (unexpected.length) {
+      const u = unexpected[0];
+      parts.push(`unexpected key "${u}" ${fmt(tensors.get(u)!.shape)}${more(unexpected.length)}`);
+    }
+    throw new Error(`${opts.label}: state dict does not match (${fits()}): ${parts.join("; ")}`);
   }
   for (const e of opts.entries) {
     const t = tensors.get(e.name)!;
@@ -89,7 +88,7 @@ export function loadAdmStateDict(opts: {
     if (!same(t.shape, e.torchShape)) {
       throw new Error(
         `${opts.label}: state dict key "${e.name}" has shape ${fmt(t.shape)}, the model expects ` +
-          `${fmt(e.torchShape)}${fits()}`,
+          `${fmt(e.torchShape)}; ${fits()}`,
       );
     }
     if (t.data.length !== n) {
