@@ -8,6 +8,7 @@ import {
   SOLVER_SETTINGS,
   type SuiteConfig,
   type SuiteDef,
+  type SuiteDefaults,
   SUITES,
   UnknownNameError,
 } from "../harness/mod.ts";
@@ -44,7 +45,7 @@ export function resolveModels(v: Values, reg: Registry): Array<{ name: string; p
   const suite = suiteOf(v);
   const defaults = suite.defaults(budgetOf(v, suite), { dataDir: dataDirFlag(v) });
   const kind = suite.kind;
-  const defaultModel = [...reg.models.values()]
+  const defaultModel = defaults.model ?? [...reg.models.values()]
     .find((m) => m.accepts.includes(kind) && !m.onlyWhenNamed)?.name;
   const modelNames = v.models === "default"
     ? [defaultModel ?? "mlp"]
@@ -91,8 +92,11 @@ export function buildConfig(
       throw new UnknownNameError(`${suite.name} data set`, d, suite.datasets);
     }
   }
+  const budget = budgetOf(v, suite);
+  const dataDir = dataDirFlag(v);
+  const defaults = suite.defaults(budget, { dataDir });
   const methods = resolveMethods(reg, {
-    methods: list(v.methods, { valid: [], flag: "methods" }),
+    methods: list(v.methods, { valid: [], flag: "methods" }) ?? defaults.methods,
     paths: list(v.paths, { valid: [...reg.paths.keys()], flag: "paths" }),
     couplings: list(v.couplings, { valid: [...reg.couplings.keys()], flag: "couplings" }),
     losses: list(v.losses, { valid: [...reg.losses.keys()], flag: "losses" }),
@@ -100,9 +104,6 @@ export function buildConfig(
   if (!methods.length) {
     throw new UsageError("no method matches the --methods/--paths/--couplings/--losses filters");
   }
-  const budget = budgetOf(v, suite);
-  const dataDir = dataDirFlag(v);
-  const defaults = suite.defaults(budget, { dataDir });
   const models = resolveModels(v, reg);
   // By default: the solvers the budget has settings for, plus any solver fmbench does not ship.
   const shipped = (n: string) => n in SOLVER_SETTINGS || OPT_IN_SOLVERS.includes(n);
@@ -163,8 +164,47 @@ export function buildConfig(
     eval: evalCfg,
     seeds,
     ...releasedCheckpoint(v, { methods, models, seeds }),
+    ...(defaults.recipe
+      ? { recipeChanges: recipeChanges(v, { train, eval: evalCfg, defaults, models }) }
+      : {}),
     data: { ...defaults.data, ...fidBatch(v, defaults.data, suite.name), budget },
   };
+}
+
+/**
+ * The flags that change a field a published recipe fixes, as "--steps 2000" (empty when the run
+ * is the recipe): the report names them so a shortened run is never taken for the recipe.
+ */
+function recipeChanges(
+  v: Values,
+  { train, eval: e, defaults, models }: {
+    train: SuiteConfig["train"];
+    eval: SuiteConfig["eval"];
+    defaults: SuiteDefaults<unknown>;
+    models: SuiteConfig["models"];
+  },
+): string[] {
+  const out: string[] = [];
+  const fixed: Array<[string, unknown, unknown]> = [
+    ["steps", train.steps, defaults.train.steps],
+    ["batch", train.batch, defaults.train.batch],
+    ["lr", train.lr, defaults.train.lr],
+    ["clip", train.clip, defaults.train.clip],
+    ["minutes", train.minutes, defaults.train.minutes],
+    ["samples", e.samples, defaults.eval.samples],
+    ["nll-points", e.nll.n, defaults.eval.nll.n],
+    ["nll-dequant", e.nll.dequant, defaults.eval.nll.dequant],
+  ];
+  for (const [flag, now, recipe] of fixed) if (now !== recipe) out.push(`--${flag} ${now}`);
+  for (const m of models) {
+    if (
+      m.name !== (defaults.model ?? m.name) || (defaults.preset && m.preset !== defaults.preset)
+    ) {
+      out.push(`--models ${m.name}:${m.preset}`);
+    }
+  }
+  if (v.solvers !== undefined && v.solvers !== "all") out.push(`--solvers ${v.solvers}`);
+  return out;
 }
 
 /**

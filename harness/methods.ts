@@ -23,6 +23,14 @@ export const NAMED_METHODS: NamedMethod[] = [
   { label: "OT-CFM", path: "cond-ot", coupling: "minibatch-ot", loss: "cfm" },
   { label: "1-RF", path: "linear", coupling: "independent", loss: "cfm" },
   { label: "2-RF", path: "linear", coupling: "reflow", loss: "cfm", teacher: "1-RF" },
+  // Tong et al.'s CIFAR-10 OT-CFM: sigma 0, so the straight path (TorchCFM's recipe).
+  {
+    label: "OT-CFM (sigma 0)",
+    path: "linear",
+    coupling: "minibatch-ot",
+    loss: "cfm",
+    optional: true,
+  },
   {
     label: "OT-CFM (Sinkhorn)",
     path: "cond-ot",

@@ -50,6 +50,8 @@ export interface SuiteConfig<Data = Record<string, unknown>> {
    * checkpoint, e.g. TorchCFM's) into its model and goes straight to evaluation.
    */
   checkpoint?: ReleasedCheckpoint;
+  /** For a budget that is a published recipe: the flags that changed a field it fixes. */
+  recipeChanges?: string[];
   /** The suite's own data settings plus the budget they came from. */
   data: Data & { budget: string };
 }
@@ -87,6 +89,15 @@ export interface SuiteDefaults<Data> {
   adaptiveSolver?: string;
   /** How many seeds (0, 1, ...) the budget runs unless --seed/--seeds say otherwise (default 1). */
   seeds?: number;
+  /** The model the budget trains unless --models says otherwise (default: the suite kind's). */
+  model?: string;
+  /** The methods the budget runs unless --methods says otherwise (labels or recipes). */
+  methods?: string[];
+  /**
+   * A published training recipe (TorchCFM's, Lipman et al.'s): its source, and the fields the
+   * recipe fixes. A flag that changes one is recorded in the results ("changed: --steps 2000").
+   */
+  recipe?: { source: string; notes?: string };
 }
 
 /**
