@@ -303,7 +303,7 @@ async function mergeShards(
     budget: budgetRecord(SUITES[o.config.suite], o.config.data.budget),
     runs: [],
   };
-  const mergedFrom = (base.manifest as { mergedFrom?: unknown }).mergedFrom;
+  const mergedFrom = base.manifest.mergedFrom;
   const results: ResultsFile = {
     ...base,
     manifest: {
