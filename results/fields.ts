@@ -106,6 +106,25 @@ export function oneOf<const T extends readonly [string, ...string[]]>(values: T)
   );
 }
 
+/**
+ * Exactly this string (a file's schema tag).
+ * @example
+ * v.parse(exactly("fmbench/results@1"), "fmbench/results@1");
+ */
+export function exactly<const T extends string>(value: T) {
+  const what = JSON.stringify(value);
+  return named(
+    v.literal(
+      value,
+      (i) =>
+        i.input === undefined
+          ? `is missing, expected ${what}`
+          : `= ${show(i.input)}, expected ${what}`,
+    ),
+    what,
+  );
+}
+
 /** Options for {@link num}. */
 export interface NumOptions {
   /** Integers only. */

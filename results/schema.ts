@@ -3,7 +3,20 @@
 // from it and results/check.ts validates a file read back against it.
 import * as v from "valibot";
 import { GRID_KINDS } from "../core/solve/time-grid.ts";
-import { arr, bool, LIMITS, measured, num, obj, oneOf, rec, rows, show, str } from "./fields.ts";
+import {
+  arr,
+  bool,
+  exactly,
+  LIMITS,
+  measured,
+  num,
+  obj,
+  oneOf,
+  rec,
+  rows,
+  show,
+  str,
+} from "./fields.ts";
 
 /**
  * The schema tag every results.json carries in its `schema` field; a file with another tag is
@@ -385,7 +398,7 @@ export type RunRecord = v.InferOutput<typeof runRecord>;
  * v.safeParse(resultsFileSchema, JSON.parse(text)).success; // true for a good file
  */
 export const resultsFileSchema = obj({
-  schema: v.literal(RESULTS_SCHEMA, (i) => `= ${show(i.input)}, expected "${RESULTS_SCHEMA}"`),
+  schema: exactly(RESULTS_SCHEMA),
   suite: str(),
   shard: v.optional(obj({ index: num({ int: true, min: 0 }), count: num({ int: true, min: 1 }) })),
   manifest: runManifest,
