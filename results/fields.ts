@@ -140,15 +140,16 @@ export interface NumOptions {
 function numberSchema(o: NumOptions, nullable: boolean) {
   const what = `${o.int ? "an integer" : "a number"}${nullable ? " or null" : ""}`;
   const because = (op: string, bound: number) => (o.why ? ` (${o.why}, ${op} ${bound})` : "");
+  // One check for finiteness and every bound: a results file holds many numbers.
   return v.pipe(
     v.number((i) => expected(i.input, what)),
-    v.finite((i) => `= ${show(i.input)} is not finite, expected ${what}`),
     v.check(
       (x) =>
-        (!o.int || Number.isInteger(x)) && (o.min === undefined || x >= o.min) &&
-        (o.above === undefined || x > o.above),
+        Number.isFinite(x) && (!o.int || Number.isInteger(x)) &&
+        (o.min === undefined || x >= o.min) && (o.above === undefined || x > o.above),
       (i) => {
         const x = i.input;
+        if (!Number.isFinite(x)) return `= ${show(x)} is not finite, expected ${what}`;
         if (o.int && !Number.isInteger(x)) return `= ${show(x)} is a number, expected an integer`;
         if (o.min !== undefined && x < o.min) {
           return `= ${show(x)} is ${o.min === 0 ? "negative" : `below ${o.min}`}` +

@@ -57,24 +57,34 @@ const metrics = v.pipe(
   }),
 );
 
-const solverSetting = v.union(
-  [
-    obj({
-      steps: num({ int: true, min: 1 }),
-      grid: v.optional(oneOf(GRID_KINDS)),
-      rtol: v.optional(v.undefined()),
-      atol: v.optional(v.undefined()),
-    }),
-    obj({
-      rtol: num({ above: 0 }),
-      atol: num({ above: 0 }),
-      steps: v.optional(v.undefined()),
-      grid: v.optional(v.undefined()),
-    }),
-  ],
-  (i) =>
-    `= ${show(i.input)} is not a solver setting: expected { steps: an integer >= 1, grid?: ` +
-    `${GRID_KINDS.map((g) => `"${g}"`).join(" or ")} } or { rtol, atol: numbers > 0 }`,
+/** A member the other kind of solver setting has: absent here. */
+const absent = (kind: string) =>
+  v.optional(
+    v.undefined((i) =>
+      `= ${show(i.input)}, expected nothing: a ${kind} setting has no such member ` +
+      `(a setting is { steps, grid? } or { rtol, atol })`
+    ),
+  );
+
+const fixedStepSetting = obj({
+  steps: num({ int: true, min: 1 }),
+  grid: v.optional(oneOf(GRID_KINDS)),
+  rtol: absent("fixed-step"),
+  atol: absent("fixed-step"),
+});
+
+const adaptiveSetting = obj({
+  rtol: num({ above: 0 }),
+  atol: num({ above: 0 }),
+  steps: absent("tolerance"),
+  grid: absent("tolerance"),
+});
+
+/** The kind is chosen by its members (a union would try both, and checks every evaluation). */
+const solverSetting = v.lazy((x) =>
+  x !== null && typeof x === "object" && ("rtol" in x || "atol" in x)
+    ? adaptiveSetting
+    : fixedStepSetting
 );
 
 /**
