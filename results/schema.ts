@@ -1,6 +1,6 @@
-// The versioned results.json schema, defined once (valibot): a run manifest, the plugin inventory and
-// one record per trained (dataset, method, model) with its evaluations. The types are inferred
-// from it and results/check.ts validates a file read back against it.
+// The versioned results.json schema, defined once (valibot): a run manifest, the plugin inventory
+// and one record per trained (dataset, method, model) with its evaluations. The types are
+// inferred from it, and results/check.ts validates a file read back against it.
 import * as v from "valibot";
 import { GRID_KINDS } from "../core/solve/time-grid.ts";
 import {
@@ -80,7 +80,7 @@ const adaptiveSetting = obj({
   grid: absent("tolerance"),
 });
 
-/** The kind is chosen by its members (a union would try both, and checks every evaluation). */
+/** The kind is chosen by its members (a union would try both kinds on every evaluation). */
 const solverSetting = v.lazy((x) =>
   x !== null && typeof x === "object" && ("rtol" in x || "atol" in x)
     ? adaptiveSetting
