@@ -460,14 +460,19 @@ export function evalLogLine(
     })`;
   } else if (h) {
     const v = h.metrics[quality];
-    qText = ` · ${quality} ${v !== undefined ? v.toFixed(4) : "n/a"} @ ${h.nfe} NFE`;
+    qText = ` · ${quality} ${fixed(v, 4)} @ ${h.nfe} NFE`;
   }
   const nll = headlineNll(record, adaptiveSolver);
   return `eval ${seconds.toFixed(1)}s` + qText +
     (nll
       ? ` · NLL ${
-        nll.bpd !== undefined ? `${nll.bpd.toFixed(3)} bits/dim` : `${nll.nats.toFixed(3)} nats`
+        nll.bpd !== undefined ? `${fixed(nll.bpd, 3)} bits/dim` : `${fixed(nll.nats, 3)} nats`
       }`
       : "") +
-    (record.straightness !== undefined ? ` · straightness ${record.straightness.toFixed(4)}` : "");
+    (record.straightness !== undefined ? ` · straightness ${fixed(record.straightness, 4)}` : "");
+}
+
+/** A value with `digits` decimals; "n/a" for null (NaN read back) or absent. */
+function fixed(v: number | null | undefined, digits: number): string {
+  return typeof v === "number" ? v.toFixed(digits) : "n/a";
 }

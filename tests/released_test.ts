@@ -176,3 +176,27 @@ Deno.test("--checkpoint: bad input is one line naming the file, the key or the f
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the report marks a row evaluated from a checkpoint and names a recipe and its changes", async () => {
+  const { buildFixture } = await import("./fixtures.ts");
+  const { renderReport } = await import("../reports/render.ts");
+  const results = buildFixture();
+  results.runs[0].provenance = {
+    ...results.runs[0].provenance,
+    checkpoint: { file: "otcfm.pt", sha256: "a".repeat(64), key: "ema_model", step: 400000 },
+  };
+  results.budget = {
+    name: "torchcfm",
+    description: "TorchCFM's recipe",
+    smoke: false,
+    recipe: { source: "train_cifar10.py", changed: ["--steps 2000"] },
+  };
+  results.manifest.config = { ...results.manifest.config, train: { lr: 2e-4, batch: 128 } };
+  const html = renderReport(results);
+  assert.match(
+    html,
+    /evaluated from a checkpoint<\/span><div class="recipe">otcfm\.pt · ema_model · step 400000/,
+  );
+  assert.match(html, /Recipe <code>torchcfm<\/code>, <strong>changed: --steps 2000<\/strong>/);
+  assert.match(html, /lr 0\.0002, batch 128/);
+});
