@@ -48,12 +48,18 @@ export interface SamplingPlan {
 }
 
 /**
- * Solve options for a suite setting on a path's time range (backward: from data to source).
+ * Solve options for a suite setting on a path's time range (backward: from data to source), with
+ * the path's schedule and source std (for the samplers that convert the velocity into a data
+ * prediction) and the setting's solver-specific numbers as `params`.
  * @example
  * solveOptions(path, { steps: 8, grid: "edm" }); // { t0: 0, t1: 1, steps: 8, gridKind: "edm", ... }
  */
 export function solveOptions(path: Path, s: SolverSetting, backward = false): SolveOptions {
   const [a, b] = path.tRange;
+  const { steps: _s, grid: _g, rtol: _r, atol: _a, rho, ...rest } = s as Record<string, unknown>;
+  const params = Object.fromEntries(
+    Object.entries(rest).filter(([, v]) => typeof v === "number"),
+  ) as Record<string, number>;
   return {
     t0: backward ? b : a,
     t1: backward ? a : b,
@@ -61,6 +67,10 @@ export function solveOptions(path: Path, s: SolverSetting, backward = false): So
     gridKind: s.grid,
     rtol: s.rtol,
     atol: s.atol,
+    ...(typeof rho === "number" ? { rho } : {}),
+    ...(Object.keys(params).length ? { params } : {}),
+    ...(path.schedule ? { schedule: path.schedule } : {}),
+    sourceStd: path.sourceStd,
   };
 }
 
@@ -140,6 +150,9 @@ export async function solveInBatches(
 ): Promise<{ x: Tensor; nfe: number }> {
   const n = x0.shape[0];
   const bs = batch && batch < n ? batch : n;
+  // A stochastic sampler's seed: opts.seed for the first batch, one derived from it for the others.
+  const seedAt = (start: number) =>
+    opts.seed === undefined || start === 0 ? opts.seed : subSeed(opts.seed, `batch ${start}`);
   const parts: Tensor[] = [];
   let nfe = 0, count = 0;
   try {
@@ -148,7 +161,8 @@ export async function solveInBatches(
       const xi = bs === n ? x0 : x0.slice(start, m);
       const counted = countNfe(vf);
       try {
-        parts.push((await solver.integrate(counted.f, xi, opts)).x);
+        const o = opts.seed === undefined ? opts : { ...opts, seed: seedAt(start) };
+        parts.push((await solver.integrate(counted.f, xi, o)).x);
       } finally {
         if (xi !== x0) xi.dispose();
       }
@@ -219,7 +233,7 @@ export async function evaluateSampling(
       jobs[i].solver,
       f,
       x0,
-      solveOptions(path, jobs[i].setting),
+      { ...solveOptions(path, jobs[i].setting), seed: subSeed(seed, "solver") },
       opts.batch,
     );
     batchNfe = r.nfe;

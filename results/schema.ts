@@ -1,7 +1,7 @@
 // The versioned results.json schema: a run manifest, the plugin inventory and one record per
 // trained (dataset, method, model) with its evaluations. Every report figure traces to this file.
 
-import type { GridKind } from "../core/solve/time-grid.ts";
+import type { GridKind, NoiseGridKind } from "../core/solve/time-grid.ts";
 
 /**
  * The schema tag every results.json carries in its `schema` field; a file with another tag is
@@ -13,12 +13,20 @@ export const RESULTS_SCHEMA = "fmbench/results@1";
 
 /**
  * One solver setting: a fixed-step solver's step count (and time grid, "uniform" by default),
- * or an adaptive solver's tolerances. The members of the other kind are absent.
+ * or an adaptive solver's tolerances. The members of the other kind are absent. A fixed-step
+ * setting may carry the solver's own numbers (e.g. `{ steps: 5, churn: 40 }` for edm-stochastic,
+ * `sigmaMax`, `order`), which reach the solver as SolveOptions.params.
  * @example
  * const settings: SolverSetting[] = [{ steps: 8 }, { steps: 8, grid: "edm" }, { rtol: 1e-5, atol: 1e-5 }];
  */
 export type SolverSetting =
-  | { steps: number; grid?: GridKind; rtol?: undefined; atol?: undefined }
+  | {
+    steps: number;
+    grid?: GridKind | NoiseGridKind;
+    rtol?: undefined;
+    atol?: undefined;
+    [param: string]: number | string | undefined;
+  }
   | { rtol: number; atol: number; steps?: undefined; grid?: undefined };
 
 export interface RunManifest {
