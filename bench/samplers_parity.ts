@@ -22,6 +22,13 @@ import {
   solveCase,
 } from "../tests/helpers/samplers-parity.ts";
 
+/** The snapshots of the reference repositories the fixture was recorded with. */
+const REFERENCES = {
+  "LuChengTHU/dpm-solver": "52bc3fbcd5de56d60917b826b15d2b69460fc2fa",
+  "wl-zhao/UniPC": "cf9de85bf2ed68137e6fba5f165f451677b174c4",
+  "NVlabs/edm": "008a4e5316c8e3bfe61a62f874bddba254295afb",
+  "zju-pi/diff-sampler": "68d5ce427f261962b89ce3b0ee8f6b29f0577328",
+};
 const FIXTURE = new URL("../tests/fixtures/samplers-parity.json", import.meta.url);
 const PRESET = "tiny", MODEL_SEED = 11, POINTS = 8, SEED = 5;
 const DPM = "LuChengTHU/dpm-solver dpm_solver_pytorch.py";
@@ -141,6 +148,7 @@ async function inputs() {
   const x0 = Array.from({ length: POINTS }, (_, i) => [z[2 * i], z[2 * i + 1]]);
   return {
     source: "bench/samplers_parity.ts + bench/samplers_reference.py",
+    references: REFERENCES,
     preset: PRESET,
     weights,
     x0,
@@ -174,11 +182,14 @@ const fixture = JSON.parse(await Deno.readTextFile(FIXTURE)) as {
 };
 const { f, dispose } = mlpField(fixture.weights, fixture.preset);
 const x0 = tf.tensor2d(fixture.x0);
-console.log("case".padEnd(72), "NFE ours/ref", "max |diff|");
+console.log("case".padEnd(86), "NFE ours/ref", "max |diff|");
+let worst = 0;
 for (const c of fixture.cases) {
   const ours = await solveCase(c, f, x0);
   const diff = maxAbsDiff(ours.x, c.x1!);
-  console.log(c.id.padEnd(72), `${ours.nfe}/${c.nfe}`.padEnd(12), diff.toExponential(2));
+  worst = Math.max(worst, diff);
+  console.log(c.id.padEnd(86), `${ours.nfe}/${c.nfe}`.padEnd(12), diff.toExponential(2));
 }
+console.log(`largest difference ${worst.toExponential(2)} (tolerance 1e-5)`);
 x0.dispose();
 dispose();
