@@ -207,3 +207,45 @@ Deno.test("the harness hands samplers the path's schedule, source std, the setti
   assert.ok([4, 5, 6, 7].some((i) => s[i] !== w[i]), "batch 1 draws its own");
   tf.dispose([x0, whole.x, split.x]);
 });
+
+Deno.test("a one-file sampler plugin: DDIM through affineSampler (the README's example)", async () => {
+  const { affineSampler, linearCombination } = await import("../core/mod.ts");
+  // DDIM = first-order DPM-Solver++: x_t = (sigma_t / sigma_s) x + alpha_t (1 - sigma~_t/sigma~_s) D.
+  const ddim = affineSampler({
+    name: "ddim",
+    description: "DDIM (first-order DPM-Solver++) on any affine path",
+    order: 1,
+    defaultGrid: "uniform",
+    sample(ctx, x0) {
+      let x = ctx.start(x0);
+      for (let i = 0; i + 1 < ctx.grid.length; i++) {
+        const p = ctx.grid[i], q = ctx.grid[i + 1];
+        const d = ctx.denoise(x, p);
+        const next = linearCombination([[q.sigma / p.sigma, x], [
+          q.alpha - (q.sigma / p.sigma) * p.alpha,
+          d,
+        ]]);
+        tf.dispose([x, d]);
+        x = next;
+      }
+      return x;
+    },
+  });
+  const flow = gaussianFlow(ve.schedule!, { m: 1.5, s: 0.5, std: 10 });
+  const x0 = tf.tensor2d([[-10], [4], [20]]);
+  const opts = { t0: 0, t1: 1, schedule: ve.schedule!, sourceStd: 10 };
+  const solve = async (s: Solver, steps: number) => {
+    const { x } = await s.integrate(flow.f, x0, { ...opts, steps });
+    const v = await x.data();
+    x.dispose();
+    return [...v];
+  };
+  const [a, b] = [await solve(ddim, 1), await solve(dpm, 1)];
+  a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-6, "one step: DDIM is DPM-Solver++"));
+  const exact = flow.exact([-10, 4, 20], 0, 1);
+  const err = async (s: Solver, n: number) =>
+    Math.max(...(await solve(s, n)).map((v, i) => Math.abs(v - exact[i])));
+  assert.ok(await err(ddim, 64) < (await err(ddim, 16)) / 3, "DDIM converges (order 1)");
+  assert.ok(await err(dpm, 64) < (await err(ddim, 64)) / 4, "2M beats DDIM at 64 steps");
+  x0.dispose();
+});

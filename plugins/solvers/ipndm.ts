@@ -78,8 +78,9 @@ export function ipndm(ctx: SamplerContext, x0: Tensor): Tensor {
 export default affineSampler({
   name: "ipndm",
   description: "iPNDM (as zju-pi/diff-sampler): Adams-Bashforth up to order 4 (maxOrder) on " +
-    "the noise prediction in EDM coordinates, any affine path; karras grid; 1 NFE per step",
-  order: 4,
+    "the noise prediction in EDM coordinates, warm-started from Euler (global order 2), any " +
+    "affine path; karras grid; 1 NFE per step",
+  order: 2,
   defaultGrid: "karras",
   params: { maxOrder: { default: 4, min: 1, max: 4, int: true } },
   sample: ipndm,

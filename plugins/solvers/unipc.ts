@@ -151,7 +151,7 @@ export function unipc(ctx: SamplerContext, x0: Tensor): Tensor {
 export default affineSampler({
   name: "unipc",
   description: "UniPC-bh2 (Zhao et al. 2023): multistep predictor-corrector on the data " +
-    "prediction, any affine path; order 1-3 (default 2); 1 NFE per step",
+    "prediction, any affine path; order 1-3 (default 2, order 3 with the corrector); 1 NFE per step",
   order: 3,
   defaultGrid: "uniform",
   params: { order: { default: 2, min: 1, max: 3, int: true } },
