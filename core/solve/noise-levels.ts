@@ -96,8 +96,9 @@ export interface SamplingGrid {
  * (SolverError) a backward solve, a path that does not start in noise or whose noise level does
  * not fall, an empty window, and a "logsnr" or "karras" grid with an infinite or zero end.
  * @example
- * samplingGrid("ipndm", { schedule: linear.schedule!, sourceStd: 1, t0: 0, t1: 1, steps: 4, kind: "karras", rho: 7,
- *   sigmaMin: 0.002, sigmaMax: 80 }).points.map((p) => p.level); // [80, 9.7, 0.47, 0.002, 0]
+ * samplingGrid("ipndm", { schedule: linear.schedule!, sourceStd: 1, t0: 0, t1: 1, steps: 4,
+ *   kind: "karras", rho: 7, sigmaMin: 0.002, sigmaMax: 80 }).points.map((p) => p.level);
+ * // [80, 9.7, 0.47, 0.002, 0]
  */
 export function samplingGrid(solver: string, o: SamplingGridOptions): SamplingGrid {
   const { schedule: s, sourceStd: std, t0, t1, steps: n } = o;
