@@ -171,7 +171,7 @@ if (values.refs) {
   }).output();
   if (!run.success) Deno.exit(1);
   const out = JSON.parse(await Deno.readTextFile(outPath));
-  await Deno.writeTextFile(FIXTURE, JSON.stringify(out) + "\n");
+  await Deno.writeTextFile(FIXTURE, JSON.stringify(out, null, 2) + "\n");
   await Deno.remove(dir, { recursive: true });
 }
 const fixture = JSON.parse(await Deno.readTextFile(FIXTURE)) as {
