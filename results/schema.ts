@@ -2,7 +2,7 @@
 // and one record per trained (dataset, method, model) with its evaluations. The types are
 // inferred from it, and results/check.ts validates a file read back against it.
 import * as v from "valibot";
-import { GRID_KINDS } from "../core/solve/time-grid.ts";
+import { GRID_KINDS, NOISE_GRID_KINDS } from "../core/solve/time-grid.ts";
 import {
   arr,
   bool,
@@ -66,12 +66,19 @@ const absent = (kind: string) =>
     ),
   );
 
-const fixedStepSetting = obj({
-  steps: num({ int: true, min: 1 }),
-  grid: v.optional(oneOf(GRID_KINDS)),
-  rtol: absent("fixed-step"),
-  atol: absent("fixed-step"),
-});
+/** A fixed-step setting: steps, a time grid, and the solver's own numbers (churn, order, ...). */
+const fixedStepSetting = v.objectWithRest(
+  {
+    steps: num({ int: true, min: 1 }),
+    grid: v.optional(oneOf([...GRID_KINDS, ...NOISE_GRID_KINDS])),
+    rtol: absent("fixed-step"),
+    atol: absent("fixed-step"),
+  },
+  v.union(
+    [num(), str()],
+    (i) => `= ${show(i.input)}, expected a number or a short string (a solver parameter)`,
+  ),
+);
 
 const adaptiveSetting = obj({
   rtol: num({ above: 0 }),
@@ -89,7 +96,9 @@ const solverSetting = v.lazy((x) =>
 
 /**
  * One solver setting: a fixed-step solver's step count (and time grid, "uniform" by default),
- * or an adaptive solver's tolerances. The members of the other kind are absent.
+ * or an adaptive solver's tolerances. The members of the other kind are absent. A fixed-step
+ * setting may carry the solver's own numbers (e.g. `{ steps: 5, churn: 40 }` for edm-stochastic,
+ * `sigmaMax`, `order`), which reach the solver as SolveOptions.params.
  * @example
  * const settings: SolverSetting[] = [{ steps: 8 }, { steps: 8, grid: "edm" }, { rtol: 1e-5, atol: 1e-5 }];
  */
