@@ -11,6 +11,7 @@ import {
   measured,
   num,
   obj,
+  objWithRest,
   oneOf,
   rec,
   rows,
@@ -67,7 +68,7 @@ const absent = (kind: string) =>
   );
 
 /** A fixed-step setting: steps, a time grid, and the solver's own numbers (churn, order, ...). */
-const fixedStepSetting = v.objectWithRest(
+const fixedStepSetting = objWithRest(
   {
     steps: num({ int: true, min: 1 }),
     grid: v.optional(oneOf([...GRID_KINDS, ...NOISE_GRID_KINDS])),
