@@ -62,8 +62,8 @@ export async function solveCase(
   f: VelocityField,
   x0: Tensor,
 ): Promise<{ x: number[][]; nfe: number }> {
-  const path = (await import(`../../plugins/paths/${c.path}.ts`)).default as Path;
-  const solver = (await import(`../../plugins/solvers/${c.solver}.ts`)).default as Solver;
+  const path = (await import(`../plugins/paths/${c.path}.ts`)).default as Path;
+  const solver = (await import(`../plugins/solvers/${c.solver}.ts`)).default as Solver;
   const counted = countNfe(f);
   const opts = { ...solveOptions(path, c.setting), seed: c.seed ?? 0 };
   const { x } = await solver.integrate(counted.f, x0, opts);
