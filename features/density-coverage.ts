@@ -1,13 +1,19 @@
 // Density and coverage (Naeem et al. 2020) as clovaai/prdc computes them: k-th nearest-neighbour
 // balls (k = 5) around the reference samples only, distance < radius.
-import { crossBallTests, type FeatureRows, kNearestRadii } from "./neighbours.ts";
-import type { NeighbourOptions } from "./neighbours.ts";
+import {
+  type BallCounts,
+  type BallTest,
+  crossBallTests,
+  type FeatureRows,
+  kNearestRadii,
+  type NeighbourOptions,
+} from "./neighbours.ts";
 
 /** Options of densityCoverage. */
 export interface DensityCoverageOptions extends NeighbourOptions {
   /** Features of the generated samples, [n, dim]. */
   generated: FeatureRows;
-  /** Features of the reference (real) samples, [m, dim]. */
+  /** Features of the reference (real) samples, [m, dim]; its radii are cached per array. */
   reference: FeatureRows;
   /** Neighbourhood size (default 5, as in the paper and prdc's README). */
   k?: number;
@@ -17,7 +23,7 @@ export interface DensityCoverageOptions extends NeighbourOptions {
 export interface DensityCoverage {
   /**
    * Mean over generated rows of the number of reference balls containing it, divided by k
-   * (higher is better: fidelity; 1 on average for samples from the reference distribution, can
+   * (higher is better: fidelity; about 1 for samples from the reference distribution, can
    * exceed 1).
    */
   density: number;
@@ -26,8 +32,37 @@ export interface DensityCoverage {
   k: number;
   nGenerated: number;
   nReference: number;
-  /** Pair decisions re-decided in float64 (float32 round-off could have flipped them). */
-  rechecked: number;
+}
+
+/**
+ * The ball test behind density and coverage: reference balls, distance < radius.
+ * @example
+ * const [test] = await densityCoverageTests({ generated, reference }); // then crossBallTests
+ */
+export async function densityCoverageTests(opts: DensityCoverageOptions): Promise<BallTest[]> {
+  const [radii] = await kNearestRadii(opts.reference, [opts.k ?? 5], opts);
+  return [{ centres: "reference", radii, rule: "strict" }];
+}
+
+/**
+ * Density and coverage from the counts of densityCoverageTests' test.
+ * @example
+ * densityCoverageFrom([inReference], 5); // { density, coverage, ... }
+ */
+export function densityCoverageFrom([inRef]: BallCounts[], k: number): DensityCoverage {
+  const nGenerated = inRef.pointCounts.length;
+  const nReference = inRef.occupied.length;
+  let total = 0;
+  for (const c of inRef.pointCounts) total += c;
+  let occupied = 0;
+  for (const c of inRef.occupied) occupied += c;
+  return {
+    density: total / (k * nGenerated),
+    coverage: occupied / nReference,
+    k,
+    nGenerated,
+    nReference,
+  };
 }
 
 /**
@@ -41,21 +76,6 @@ export interface DensityCoverage {
  * dc.density; dc.coverage; // higher is better
  */
 export async function densityCoverage(opts: DensityCoverageOptions): Promise<DensityCoverage> {
-  const k = opts.k ?? 5;
-  const [referenceRadii] = await kNearestRadii(opts.reference, [k], opts);
-  const t = await crossBallTests({ ...opts, referenceRadii, rule: "strict" });
-  const nGenerated = t.generatedInReferenceBalls.length;
-  const nReference = t.referenceBallOccupied.length;
-  let total = 0;
-  for (const c of t.generatedInReferenceBalls) total += c;
-  let occupied = 0;
-  for (const c of t.referenceBallOccupied) occupied += c;
-  return {
-    density: total / (k * nGenerated),
-    coverage: occupied / nReference,
-    k,
-    nGenerated,
-    nReference,
-    rechecked: t.rechecked,
-  };
+  const tests = await densityCoverageTests(opts);
+  return densityCoverageFrom(await crossBallTests({ ...opts, tests }), opts.k ?? 5);
 }

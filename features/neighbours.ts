@@ -138,15 +138,40 @@ export async function kNearestRadii(
   ks: number[],
   opts: NeighbourOptions = {},
 ): Promise<Float64Array[]> {
-  const n = rowCount(x);
-  const d = x.dim;
-  const kmax = Math.max(...ks);
   if (ks.length === 0 || ks.some((k) => !Number.isInteger(k) || k < 1)) {
     throw new Error(`kNearestRadii: k must be positive integers, got [${ks}]`);
   }
-  if (kmax + 1 > n) {
-    throw new Error(`kNearestRadii: k = ${kmax} needs at least ${kmax + 1} rows, got ${n}`);
+  // The reference set is the same array for every evaluation of a run: its neighbours are
+  // found once (up to k = 8, or the largest k asked) and kept while the array lives.
+  const want = Math.max(...ks);
+  const n = rowCount(x);
+  if (want + 1 > n) {
+    throw new Error(`kNearestRadii: k = ${want} needs at least ${want + 1} rows, got ${n}`);
   }
+  const kmax = Math.min(Math.max(want, 8), n - 1);
+  const cached = RADII_CACHE.get(x.data);
+  if (cached && cached.dim === x.dim && cached.kmax >= want) {
+    return ks.map((k) => cached.radii[k - 1]);
+  }
+  const all = await kNearestRadiiUncached(x, Array.from({ length: kmax }, (_, i) => i + 1), opts);
+  RADII_CACHE.set(x.data, { dim: x.dim, kmax, radii: all });
+  return ks.map((k) => all[k - 1]);
+}
+
+/** Radii for k = 1..kmax per feature array (weakly held: dropped with the array). */
+const RADII_CACHE = new WeakMap<
+  Float32Array,
+  { dim: number; kmax: number; radii: Float64Array[] }
+>();
+
+async function kNearestRadiiUncached(
+  x: FeatureRows,
+  ks: number[],
+  opts: NeighbourOptions,
+): Promise<Float64Array[]> {
+  const n = rowCount(x);
+  const d = x.dim;
+  const kmax = Math.max(...ks);
   const relTol = opts.relTol ?? 2e-3;
   const q = kmax + 1; // rank needed, counting the row itself
   const keep = Math.min(n, q + 4); // candidates kept per row
@@ -210,40 +235,42 @@ function fullRow(x: FeatureRows, i: number, n: number): number[] {
 /** How a distance is compared with a radius: `<=` (torch-fidelity) or `<` (prdc). */
 export type BallRule = "inclusive" | "strict";
 
-/** Options of crossBallTests. */
-export interface CrossBallOptions extends NeighbourOptions {
-  /** The reference rows (the balls' centres for `referenceRadii`). */
-  reference: FeatureRows;
-  /** The generated rows (the balls' centres for `generatedRadii`). */
-  generated: FeatureRows;
-  /** A radius per reference row: balls around the reference rows. */
-  referenceRadii: Float64Array;
-  /** A radius per generated row, if generated balls are tested too. */
-  generatedRadii?: Float64Array;
+/** Balls around the rows of one set, tested against the rows of the other. */
+export interface BallTest {
+  /** Which set the balls are centred on; the points tested are the other set's rows. */
+  centres: "reference" | "generated";
+  /** A radius per centre row. */
+  radii: Float64Array;
   rule: BallRule;
 }
 
-/** What crossBallTests finds. */
-export interface CrossBalls {
-  /** Per generated row: how many reference balls contain it. */
-  generatedInReferenceBalls: Int32Array;
-  /** Per reference row: whether its ball contains some generated row. */
-  referenceBallOccupied: Uint8Array;
-  /** Per reference row: whether it lies in some generated ball (when generatedRadii is given). */
-  referenceInGeneratedBalls?: Uint8Array;
-  /** Pair decisions re-decided exactly because float32 round-off could have flipped them. */
-  rechecked: number;
+/** What one BallTest finds. */
+export interface BallCounts {
+  /** Per row of the other set: how many of the balls contain it. */
+  pointCounts: Int32Array;
+  /** Per centre row: whether its ball contains some row of the other set. */
+  occupied: Uint8Array;
+}
+
+/** Options of crossBallTests. */
+export interface CrossBallOptions extends NeighbourOptions {
+  reference: FeatureRows;
+  generated: FeatureRows;
+  tests: BallTest[];
 }
 
 /**
- * Ball-membership tests between the reference and generated sets over every pair, from blocked
- * float32 Gram products on the tfjs backend; pairs within the round-off bound of a radius are
- * re-decided from the exact float64 distance, so the answer is that of exact arithmetic.
+ * Ball-membership tests between the reference and generated sets over every pair, all tests in
+ * one pass of blocked float32 Gram products on the tfjs backend; pairs within the round-off bound
+ * of a radius are re-decided from the exact float64 distance (compared with the radius itself,
+ * as the references compare distances), so the answer is that of exact arithmetic.
  * @example
- * const t = await crossBallTests({ reference, generated, referenceRadii: r3, rule: "inclusive" });
- * t.generatedInReferenceBalls; // Int32Array: reference balls around each generated row
+ * const [inRef] = await crossBallTests({ reference, generated, tests: [{ centres: "reference", radii: r3, rule: "inclusive" }] });
+ * inRef.pointCounts; // Int32Array: reference balls around each generated row
  */
-export async function crossBallTests(opts: CrossBallOptions): Promise<CrossBalls> {
+export async function crossBallTests(
+  opts: CrossBallOptions,
+): Promise<BallCounts[] & { rechecked: number }> {
   const { reference, generated } = opts;
   const nr = rowCount(reference, "reference features");
   const ng = rowCount(generated, "generated features");
@@ -251,40 +278,25 @@ export async function crossBallTests(opts: CrossBallOptions): Promise<CrossBalls
   if (generated.dim !== d) {
     throw new Error(`feature dimensions differ: reference ${d}, generated ${generated.dim}`);
   }
-  const rr = opts.referenceRadii;
-  const gr = opts.generatedRadii;
-  if (rr.length !== nr || (gr && gr.length !== ng)) {
-    throw new Error(
-      `radii: ${rr.length} for ${nr} reference rows` + (gr ? `, ${gr.length} for ${ng}` : ""),
-    );
+  for (const t of opts.tests) {
+    const want = t.centres === "reference" ? nr : ng;
+    if (t.radii.length !== want) {
+      throw new Error(`radii: ${t.radii.length} for ${want} ${t.centres} rows`);
+    }
   }
   const relTol = opts.relTol ?? 2e-3;
-  const inclusive = opts.rule === "inclusive";
   const mu = meanRow(reference, nr);
   const ref = centred(reference, nr, mu);
   const gen = centred(generated, ng, mu);
-  const rr2 = rr.map((r) => r * r);
-  const gr2 = gr?.map((r) => r * r);
-  const counts = new Int32Array(ng);
-  const occupied = new Uint8Array(nr);
-  const covered = gr ? new Uint8Array(nr) : undefined;
+  const tests = opts.tests.map((t) => ({
+    onReference: t.centres === "reference",
+    inclusive: t.rule === "inclusive",
+    radii: t.radii,
+    squared: t.radii.map((r) => r * r),
+    pointCounts: new Int32Array(t.centres === "reference" ? ng : nr),
+    occupied: new Uint8Array(t.centres === "reference" ? nr : ng),
+  }));
   let rechecked = 0;
-  // Inside, outside, or too close to call from the float32 value: then the exact distance is
-  // compared with the radius itself (as the references compare distances, not squares).
-  const inside = (
-    approx: number,
-    radius: number,
-    t2: number,
-    margin: number,
-    i: number,
-    j: number,
-  ) => {
-    if (approx < t2 - margin) return true;
-    if (approx > t2 + margin) return false;
-    rechecked++;
-    const e = Math.sqrt(exactSquaredDistance(reference.data, i, generated.data, j, d));
-    return inclusive ? e <= radius : e < radius;
-  };
   await forEachGramBlock(
     ref.rows,
     nr,
@@ -296,29 +308,34 @@ export async function crossBallTests(opts: CrossBallOptions): Promise<CrossBalls
       for (let r = 0; r < rows; r++) {
         const i = row0 + r;
         const ni = ref.norms[i];
-        const t2 = rr2[i];
         const g = r * ng;
-        let hit = 0;
-        let cov = covered ? covered[i] : 1;
         for (let j = 0; j < ng; j++) {
           const nj = gen.norms[j];
           const approx = ni + nj - 2 * gram[g + j];
           const margin = relTol * (ni + nj);
-          if (inside(approx, rr[i], t2, margin, i, j)) {
-            counts[j]++;
-            hit = 1;
+          let exact = -1; // the exact distance, once needed
+          for (const t of tests) {
+            const c = t.onReference ? i : j; // the centre's row
+            const t2 = t.squared[c];
+            let inside: boolean;
+            if (approx < t2 - margin) inside = true;
+            else if (approx > t2 + margin) inside = false;
+            else {
+              if (exact < 0) {
+                rechecked++;
+                exact = Math.sqrt(exactSquaredDistance(reference.data, i, generated.data, j, d));
+              }
+              inside = t.inclusive ? exact <= t.radii[c] : exact < t.radii[c];
+            }
+            if (inside) {
+              t.pointCounts[t.onReference ? j : i]++;
+              t.occupied[c] = 1;
+            }
           }
-          if (!cov && inside(approx, gr![j], gr2![j], margin, i, j)) cov = 1;
         }
-        occupied[i] = hit;
-        if (covered) covered[i] = cov;
       }
     },
   );
-  return {
-    generatedInReferenceBalls: counts,
-    referenceBallOccupied: occupied,
-    ...(covered ? { referenceInGeneratedBalls: covered } : {}),
-    rechecked,
-  };
+  const out = tests.map((t) => ({ pointCounts: t.pointCounts, occupied: t.occupied }));
+  return Object.assign(out, { rechecked });
 }

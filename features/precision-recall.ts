@@ -1,14 +1,20 @@
 // Improved precision and recall (Kynkäänniemi et al. 2019) as torch-fidelity computes them:
 // k-th nearest-neighbour balls (k = 3) around each set, a point counts when it lies in a ball of
 // the other set, distance <= radius.
-import { type FeatureRows, kNearestRadii, type NeighbourOptions } from "./neighbours.ts";
-import { crossBallTests } from "./neighbours.ts";
+import {
+  type BallCounts,
+  type BallTest,
+  crossBallTests,
+  type FeatureRows,
+  kNearestRadii,
+  type NeighbourOptions,
+} from "./neighbours.ts";
 
 /** Options of improvedPrecisionRecall. */
 export interface PrecisionRecallOptions extends NeighbourOptions {
   /** Features of the generated samples, [n, dim]. */
   generated: FeatureRows;
-  /** Features of the reference (real) samples, [m, dim]. */
+  /** Features of the reference (real) samples, [m, dim]; its radii are cached per array. */
   reference: FeatureRows;
   /** Neighbourhood size (default 3, torch-fidelity's prc_neighborhood). */
   k?: number;
@@ -25,8 +31,46 @@ export interface PrecisionRecall {
   k: number;
   nGenerated: number;
   nReference: number;
-  /** Pair decisions re-decided in float64 (float32 round-off could have flipped them). */
-  rechecked: number;
+}
+
+/**
+ * The two ball tests behind precision and recall: reference balls (for precision) and generated
+ * balls (for recall), distance <= radius, the k-th neighbour's distance as radius.
+ * @example
+ * const tests = await precisionRecallTests({ generated, reference }); // then crossBallTests
+ */
+export async function precisionRecallTests(opts: PrecisionRecallOptions): Promise<BallTest[]> {
+  const k = opts.k ?? 3;
+  const [referenceRadii] = await kNearestRadii(opts.reference, [k], opts);
+  const [generatedRadii] = await kNearestRadii(opts.generated, [k], opts);
+  return [
+    { centres: "reference", radii: referenceRadii, rule: "inclusive" },
+    { centres: "generated", radii: generatedRadii, rule: "inclusive" },
+  ];
+}
+
+/**
+ * Precision and recall from the counts of precisionRecallTests' two tests.
+ * @example
+ * precisionRecallFrom([inReference, inGenerated], 3); // { precision, recall, fScore, ... }
+ */
+export function precisionRecallFrom([inRef, inGen]: BallCounts[], k: number): PrecisionRecall {
+  const nGenerated = inRef.pointCounts.length;
+  const nReference = inGen.pointCounts.length;
+  let inside = 0;
+  for (const c of inRef.pointCounts) if (c > 0) inside++;
+  let covered = 0;
+  for (const c of inGen.pointCounts) if (c > 0) covered++;
+  const precision = inside / nGenerated;
+  const recall = covered / nReference;
+  return {
+    precision,
+    recall,
+    fScore: (2 * precision * recall) / Math.max(1e-5, precision + recall),
+    k,
+    nGenerated,
+    nReference,
+  };
 }
 
 /**
@@ -42,30 +86,6 @@ export interface PrecisionRecall {
 export async function improvedPrecisionRecall(
   opts: PrecisionRecallOptions,
 ): Promise<PrecisionRecall> {
-  const k = opts.k ?? 3;
-  const [referenceRadii] = await kNearestRadii(opts.reference, [k], opts);
-  const [generatedRadii] = await kNearestRadii(opts.generated, [k], opts);
-  const t = await crossBallTests({
-    ...opts,
-    referenceRadii,
-    generatedRadii,
-    rule: "inclusive",
-  });
-  const nGenerated = t.generatedInReferenceBalls.length;
-  const nReference = t.referenceBallOccupied.length;
-  let inside = 0;
-  for (const c of t.generatedInReferenceBalls) if (c > 0) inside++;
-  let covered = 0;
-  for (const c of t.referenceInGeneratedBalls!) covered += c;
-  const precision = inside / nGenerated;
-  const recall = covered / nReference;
-  return {
-    precision,
-    recall,
-    fScore: (2 * precision * recall) / Math.max(1e-5, precision + recall),
-    k,
-    nGenerated,
-    nReference,
-    rechecked: t.rechecked,
-  };
+  const tests = await precisionRecallTests(opts);
+  return precisionRecallFrom(await crossBallTests({ ...opts, tests }), opts.k ?? 3);
 }

@@ -10,6 +10,7 @@ import { densityCoverage } from "../features/density-coverage.ts";
 import { inceptionScore } from "../features/inception-score.ts";
 import { crossBallTests, kNearestRadii } from "../features/neighbours.ts";
 import { numpyPermutation } from "../features/mt19937.ts";
+import { manifoldMetrics } from "../features/manifold-metrics.ts";
 import { normals, rng } from "../core/rng.ts";
 
 await selectBackend("cpu");
@@ -45,15 +46,16 @@ Deno.test("density/coverage (k = 5) equal prdc's on the same features", async ()
   // prdc's precision/recall with k = 5 and '<' follow from the same radii.
   const [r5] = await kNearestRadii(reference, [5]);
   const [g5] = await kNearestRadii(generated, [5]);
-  const t = await crossBallTests({
+  const [inRef, inGen] = await crossBallTests({
     reference,
     generated,
-    referenceRadii: r5,
-    generatedRadii: g5,
-    rule: "strict",
+    tests: [
+      { centres: "reference", radii: r5, rule: "strict" },
+      { centres: "generated", radii: g5, rule: "strict" },
+    ],
   });
-  const p = t.generatedInReferenceBalls.filter((c) => c > 0).length / 260;
-  const r = t.referenceInGeneratedBalls!.reduce((a, b) => a + b, 0) / 300;
+  const p = inRef.pointCounts.filter((c) => c > 0).length / 260;
+  const r = inGen.pointCounts.filter((c) => c > 0).length / 300;
   close(p, want.prdc_precision, "prdc precision");
   close(r, want.prdc_recall, "prdc recall");
 });
@@ -159,6 +161,9 @@ Deno.test("blocked passes equal brute force (small blocks, a huge common offset,
     };
     const pr = await improvedPrecisionRecall(opts);
     const dc = await densityCoverage(opts);
+    const both = await manifoldMetrics({ ...opts, kPrecisionRecall: k, kDensityCoverage: k });
+    assert.deepEqual(both.precisionRecall, pr);
+    assert.deepEqual(both.densityCoverage, dc);
     assert.equal(pr.precision, want.precision, `precision k=${k}`);
     assert.equal(pr.recall, want.recall, `recall k=${k}`);
     assert.equal(dc.density, want.density, `density k=${k}`);

@@ -1,5 +1,6 @@
-// pytorch-fid's FID Inception-v3 feature network (pool3, 2048-d) in tfjs, with weights loaded
-// from a safetensors file or a PyTorch checkpoint under pytorch-fid's names, checked name by name.
+// pytorch-fid's FID Inception-v3 feature network (pool3, 2048-d, and the 1008-way logits of its
+// fc layer) in tfjs, with weights loaded from a safetensors file or a PyTorch checkpoint under
+// pytorch-fid's names, checked name by name.
 import { type Tensor, tf } from "../../core/tf.ts";
 import { basicConv, type ConvTable, maxPool3x3Stride2, mixedBlock } from "./blocks.ts";
 import {
@@ -117,10 +118,19 @@ export interface FeatureOptions {
 }
 
 /**
- * The FID Inception-v3 pool3 feature extractor.
+ * Number of classes of the checkpoint's fc layer (TensorFlow's 2015 graph: 1000 ImageNet classes
+ * plus 8 unused).
+ * @example
+ * net.logits(net.features(images)).shape; // [B, LOGIT_CLASSES]
+ */
+export const LOGIT_CLASSES = 1008;
+
+/**
+ * The FID Inception-v3 pool3 feature extractor, with the logits of the checkpoint's fc layer.
  * @example
  * const net = inceptionFromWeights(file);
  * const feats = net.features(images); // [B, 2048] pool3 features of images in [0, 1]
+ * const logits = net.logits(feats); // [B, 1008], for the Inception Score
  */
 export class FidInception {
   /** Feature dimension (2048). */
@@ -129,7 +139,38 @@ export class FidInception {
   readonly paramCount: number = featureParamCount();
   private disposed = false;
 
-  constructor(private readonly table: ConvTable) {}
+  /**
+   * @param table the folded convolutions
+   * @param fcWeight fc.weight transposed to [2048, 1008], when the weights file has it
+   */
+  constructor(private readonly table: ConvTable, private readonly fcWeight?: tf.Tensor2D) {}
+
+  /** Whether the weights file had the fc layer, so that logits() works. */
+  get hasLogits(): boolean {
+    return this.fcWeight !== undefined;
+  }
+
+  /**
+   * The 1008-way logits of pool3 features, without the fc bias: `features @ fc.weight^T`, which
+   * is torch-fidelity's "logits_unbiased" (the layer its Inception Score uses, as the original
+   * TensorFlow Inception Score code did). Pass the output of features(), so one forward pass
+   * gives both.
+   */
+  logits(features: tf.Tensor2D): tf.Tensor2D {
+    if (this.disposed) throw new Error("FidInception: used after dispose()");
+    if (!this.fcWeight) {
+      throw new Error(
+        "FidInception.logits: the weights file has no fc.weight [1008, 2048] (pytorch-fid's " +
+          "checkpoint has it; a conversion that dropped it gives features only)",
+      );
+    }
+    if (features.rank !== 2 || features.shape[1] !== FEATURE_DIM) {
+      throw new Error(
+        `FidInception.logits: expected pool3 features [B, ${FEATURE_DIM}], got [${features.shape}]`,
+      );
+    }
+    return tf.matMul(features, this.fcWeight);
+  }
 
   /**
    * Pool3 features [B, 2048] of images NHWC with values in [0, 1] and 3 channels (1 channel is
@@ -184,13 +225,32 @@ export class FidInception {
       c.filter.dispose();
       c.bias.dispose();
     }
+    this.fcWeight?.dispose();
     this.disposed = true;
   }
 }
 
+/** fc.weight [1008, 2048] transposed to [2048, 1008], if the file has it with that shape. */
+function fcWeightOf(file: WeightSource): tf.Tensor2D | undefined {
+  const e = file.entry("fc.weight");
+  if (!e) return undefined;
+  if (e.shape.length !== 2 || e.shape[0] !== LOGIT_CLASSES || e.shape[1] !== FEATURE_DIM) {
+    throw new InceptionWeightsError(
+      `Inception weights ${file.source}: tensor "fc.weight" has shape [${e.shape}], expected ` +
+        `[${LOGIT_CLASSES},${FEATURE_DIM}]`,
+    );
+  }
+  const w = file.float32("fc.weight");
+  const t = new Float32Array(w.length);
+  for (let c = 0; c < LOGIT_CLASSES; c++) {
+    for (let k = 0; k < FEATURE_DIM; k++) t[k * LOGIT_CLASSES + c] = w[c * FEATURE_DIM + k];
+  }
+  return tf.tensor2d(t, [FEATURE_DIM, LOGIT_CLASSES]);
+}
+
 /**
  * Build the network from a weights file (safetensors or PyTorch), checking every name and shape
- * first.
+ * first; the fc layer is loaded when present (logits for the Inception Score).
  * @example
  * const net = inceptionFromWeights(readTorchCheckpoint(await Deno.readFile(path), path));
  */
@@ -205,5 +265,5 @@ export function inceptionFromWeights(file: WeightSource): FidInception {
       bias: tf.tensor1d(bias),
     });
   }
-  return new FidInception(table);
+  return new FidInception(table, fcWeightOf(file));
 }
