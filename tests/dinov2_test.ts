@@ -14,6 +14,10 @@ import {
 } from "../features/dinov2/vit-spec.ts";
 import { antialiasBicubicMatrix, bicubicMatrix } from "../features/dinov2/resize.ts";
 import { encodeSafetensors, readSafetensors, SafetensorsFile } from "../store/safetensors.ts";
+import { DINOV2_PIPELINE, DINOV2_REFERENCE } from "../features/dinov2/model.ts";
+import { referenceStats } from "../features/reference-stats.ts";
+import { computeFid } from "../features/fid.ts";
+import { batchStats, frechetDistance } from "../features/frechet.ts";
 import type { TensorToWrite } from "../store/safetensors.ts";
 
 const FIXTURE = fileURLToPath(
@@ -127,6 +131,50 @@ Deno.test("dinov2 weights: a missing tensor or a wrong shape is refused by name"
   );
   // The small file is not ViT-L/14: the first mismatch is named.
   assert.throws(() => dinov2FromWeights(file, VIT_L14), /"embeddings\.cls_token" has shape/);
+});
+
+Deno.test("FD-DINOv2 through the Fréchet routine: cached apart from FID, equal to direct stats", async () => {
+  await selectBackend("wasm");
+  const net = dinov2FromWeights(file, SMALL);
+  const dir = await Deno.makeTempDir({ prefix: "fmbench-fd-dinov2-" });
+  try {
+    // Reference: 6 images in [0, 1]; generated: 5 images in [-1, 1] (mapped, rounded to 8 bits).
+    const refImages = images(6, 32);
+    const ref = await referenceStats({
+      dataDir: dir,
+      dataset: "toyimages",
+      n: 6,
+      extractor: net,
+      weightsSha256: "x".repeat(64),
+      images: (offset, count) => Promise.resolve(tf.slice(refImages, [offset], [count])),
+      batch: 4,
+      network: DINOV2_REFERENCE,
+    });
+    assert.match(ref.path, /\/fd-dinov2-ref-toyimages-train-6\.safetensors$/);
+    assert.equal(ref.provenance.pipeline, DINOV2_PIPELINE);
+    const gen = tf.sub(tf.mul(images(5, 32), 2), 1);
+    let at = 0;
+    const r = await computeFid({
+      extractor: net,
+      reference: ref.stats,
+      n: 5,
+      batch: 2,
+      range: [-1, 1],
+      generate: (count) => {
+        const t = tf.slice(gen, [at], [count]);
+        at += count;
+        return Promise.resolve(t);
+      },
+    });
+    const direct = (t: tf.Tensor4D) => batchStats(net.features(t).dataSync(), SMALL.dim);
+    const want = frechetDistance(direct(refImages), direct(images(5, 32)));
+    assert.ok(Math.abs(r.fid - want) <= 1e-6 * Math.abs(want), `${r.fid} vs ${want}`);
+    assert.ok(want > 0);
+    tf.dispose([refImages, gen]);
+  } finally {
+    net.dispose();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("ViT-L/14 parameter count is torch.hub dinov2_vitl14's", () => {

@@ -39,6 +39,9 @@ Deno.test("logits = pool3 @ fc.weight^T (no bias), float32 products against floa
     }
   }
   assert.ok(worst < 1e-6, `max error / sum |terms| = ${worst}`);
+  // From host features in batches (what the Inception Score uses after a pass): the same values.
+  assert.deepEqual(await net.logitsOf(feats, 2), got);
+  await assert.rejects(net.logitsOf(new Float32Array(3)), /3 values is not a whole number/);
   net.dispose();
 });
 

@@ -10,6 +10,7 @@
  */
 export {
   DINOV2_PIPELINE,
+  DINOV2_REFERENCE,
   type Dinov2Model,
   type Dinov2Unavailable,
   ensureDinov2Model,

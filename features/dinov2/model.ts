@@ -26,6 +26,13 @@ export const DINOV2_PIPELINE =
   "images rounded to 8 bits, bicubic resize to 224 (torch F.interpolate antialias=True), " +
   "ImageNet mean/std";
 
+/**
+ * What referenceStats needs to cache DINOv2 reference statistics apart from Inception's.
+ * @example
+ * await referenceStats({ ...opts, extractor: dino.extractor, weightsSha256: dino.sha256, network: DINOV2_REFERENCE });
+ */
+export const DINOV2_REFERENCE = { pipeline: DINOV2_PIPELINE, cachePrefix: "fd-dinov2-ref" };
+
 /** A loaded DINOv2 feature extractor and what identifies its weights. */
 export interface Dinov2Model {
   available: true;

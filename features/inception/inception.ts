@@ -173,6 +173,39 @@ export class FidInception {
   }
 
   /**
+   * The logits of pool3 features kept on the host (row-major [n, 2048], e.g. the features a
+   * pass kept for KID or precision/recall), [n, 1008], computed `batch` rows at a time: the
+   * Inception Score needs no second pass over the images.
+   */
+  async logitsOf(features: Float32Array, batch = 1000): Promise<Float32Array> {
+    const n = features.length / FEATURE_DIM;
+    if (!Number.isInteger(n)) {
+      throw new Error(
+        `FidInception.logitsOf: ${features.length} values is not a whole number of ` +
+          `${FEATURE_DIM}-d rows`,
+      );
+    }
+    const out = new Float32Array(n * LOGIT_CLASSES);
+    for (let r = 0; r < n; r += batch) {
+      const rows = Math.min(batch, n - r);
+      const t = tf.tidy(() =>
+        this.logits(
+          tf.tensor2d(features.subarray(r * FEATURE_DIM, (r + rows) * FEATURE_DIM), [
+            rows,
+            FEATURE_DIM,
+          ]),
+        )
+      );
+      try {
+        out.set(await t.data() as Float32Array, r * LOGIT_CLASSES);
+      } finally {
+        t.dispose();
+      }
+    }
+    return out;
+  }
+
+  /**
    * Pool3 features [B, 2048] of images NHWC with values in [0, 1] and 3 channels (1 channel is
    * repeated to RGB, as PIL's convert("RGB") does). Follows pytorch-fid's InceptionV3: bilinear
    * resize to 299x299 (align_corners=False), scale to [-1, 1], network, global average pool.
