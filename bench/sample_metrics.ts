@@ -5,6 +5,7 @@
 //
 //   /usr/bin/python3 bench/metrics_reference.py large TF_DIR PRDC_DIR /tmp/large.safetensors 10000 2048
 //   deno run --allow-read --allow-env --allow-ffi bench/sample_metrics.ts /tmp/large.safetensors [wasm]
+import process from "node:process";
 import { selectBackend } from "../backend/select.ts";
 import { readSafetensors } from "../store/safetensors.ts";
 import { kNearestRadii } from "../features/neighbours.ts";
@@ -24,21 +25,24 @@ const [n, dim] = file.entry("reference")!.shape;
 const reference = { data: file.float32("reference"), dim };
 const generated = { data: file.float32("generated"), dim };
 
-const timed = async <T>(f: () => Promise<T>): Promise<[T, number]> => {
+/** Wall and CPU seconds (this process, all threads) of f. */
+const timed = async <T>(f: () => Promise<T>): Promise<[T, number, number]> => {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const r = await f();
-  return [r, (performance.now() - t0) / 1000];
+  const c = process.cpuUsage(c0);
+  return [r, (performance.now() - t0) / 1000, (c.user + c.system) / 1e6];
 };
 
-const [, radiiSeconds] = await timed(() => kNearestRadii(reference, [3, 5]));
-const [pr, prSeconds] = await timed(() => improvedPrecisionRecall({ generated, reference }));
-const [dc, dcSeconds] = await timed(() => densityCoverage({ generated, reference }));
+const [, radiiSeconds, radiiCpu] = await timed(() => kNearestRadii(reference, [3, 5]));
+const [pr, prSeconds, prCpu] = await timed(() => improvedPrecisionRecall({ generated, reference }));
+const [dc, dcSeconds, dcCpu] = await timed(() => densityCoverage({ generated, reference }));
 // All four in one pass with fresh arrays (nothing cached): what a run's first evaluation costs.
 const fresh = {
   reference: { data: reference.data.slice(), dim },
   generated: { data: generated.data.slice(), dim },
 };
-const [all, allSeconds] = await timed(() => manifoldMetrics(fresh));
+const [all, allSeconds, allCpu] = await timed(() => manifoldMetrics(fresh));
 const diff = (a: number, b: number) => Math.abs(a - b).toExponential(1);
 console.log(JSON.stringify({
   backend: info.backend,
@@ -52,6 +56,12 @@ console.log(JSON.stringify({
     allFourOnePass: +allSeconds.toFixed(2),
     torchFidelity: +want.tf_seconds.toFixed(2),
     prdc: +want.prdc_seconds.toFixed(2),
+  },
+  cpuSeconds: {
+    radii: +radiiCpu.toFixed(2),
+    precisionRecall: +prCpu.toFixed(2),
+    densityCoverage: +dcCpu.toFixed(2),
+    allFourOnePass: +allCpu.toFixed(2),
   },
   precision: [pr.precision, want.tf_precision, diff(pr.precision, want.tf_precision)],
   recall: [pr.recall, want.tf_recall, diff(pr.recall, want.tf_recall)],

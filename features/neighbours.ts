@@ -16,13 +16,25 @@ export interface FeatureRows {
 /** Options of the blocked distance passes. */
 export interface NeighbourOptions {
   /**
-   * Bound on the relative error of one float32 Gram entry, in units of |a|^2 + |b|^2 (of the
-   * centred rows): a decision whose approximate squared distance is within this of the threshold
-   * is re-decided from the exact float64 distance. Default 2e-3 (covers float32 and TF32 products).
+   * Bound on the error of one approximate squared distance |a|^2 + |b|^2 - 2 a.b (centred rows,
+   * float32 dot product), in units of |a|^2 + |b|^2: a decision within it of a threshold is
+   * re-decided from the exact float64 distance. Default: see defaultRelTol.
    */
   relTol?: number;
   /** Cap on the float32 values of one Gram block (rows x columns); default 16M (64 MB). */
   blockValues?: number;
+}
+
+/**
+ * The default bound on a float32 dot product's error relative to |a|^2 + |b|^2: (d + 8) u with
+ * u = 2^-24 (IEEE float32 products summed in any order, their rounding to float32, the rounding
+ * of the centred inputs), 5% over; 2e-3 on the tensorflow backend, whose GPU matrix products may
+ * run in TF32 (10-bit mantissas).
+ * @example
+ * defaultRelTol(2048); // 1.29e-4 on the CPU and WebGPU backends
+ */
+export function defaultRelTol(d: number): number {
+  return tf.getBackend() === "tensorflow" ? 2e-3 : 1.05 * (d + 8) * 2 ** -24;
 }
 
 /** Number of rows of a feature set, with its shape checked. */
@@ -172,12 +184,10 @@ async function kNearestRadiiUncached(
   const n = rowCount(x);
   const d = x.dim;
   const kmax = Math.max(...ks);
-  const relTol = opts.relTol ?? 2e-3;
+  const relTol = opts.relTol ?? defaultRelTol(d);
   const q = kmax + 1; // rank needed, counting the row itself
   const keep = Math.min(n, q + 4); // candidates kept per row
   const { rows, norms } = centred(x, n, meanRow(x, n));
-  let maxNorm = 0;
-  for (let j = 0; j < n; j++) maxNorm = Math.max(maxNorm, norms[j]);
   const candVal = new Float64Array(n * keep).fill(Infinity);
   const candIdx = new Int32Array(n * keep).fill(-1);
   await forEachGramBlock(rows, n, rows, n, d, opts.blockValues ?? 16e6, (gram, row0, count) => {
@@ -213,10 +223,11 @@ async function kNearestRadiiUncached(
       exact[c] = j === i ? 0 : exactSquaredDistance(x.data, i, x.data, j, d);
     }
     const sorted = Array.from(exact).sort((p, r) => p - r);
-    // Rows not kept have an approximate value >= the last kept one, so an exact value >= that
-    // minus the error bound; if that cannot undercut the q-th exact value, the candidates hold
-    // the q nearest. Otherwise (near-ties at the cut) take every distance of the row exactly.
-    const floor = candVal[base + keep - 1] - relTol * (norms[i] + maxNorm);
+    // A row j not kept has approximate value a >= A, the last kept one, and exact value
+    // e >= a - relTol (n_i + n_j); with n_j <= 2 e + 2 n_i (triangle inequality) that gives
+    // e >= (A - 3 relTol n_i) / (1 + 2 relTol). If that cannot undercut the q-th exact value,
+    // the candidates hold the q nearest; otherwise (near-ties at the cut) take the whole row.
+    const floor = (candVal[base + keep - 1] - 3 * relTol * norms[i]) / (1 + 2 * relTol);
     const full = keep < n && !(sorted[q - 1] <= floor) ? fullRow(x, i, n) : sorted;
     ks.forEach((k, t) => out[t][i] = Math.sqrt(full[k]));
   }
@@ -284,7 +295,7 @@ export async function crossBallTests(
       throw new Error(`radii: ${t.radii.length} for ${want} ${t.centres} rows`);
     }
   }
-  const relTol = opts.relTol ?? 2e-3;
+  const relTol = opts.relTol ?? defaultRelTol(d);
   const mu = meanRow(reference, nr);
   const ref = centred(reference, nr, mu);
   const gen = centred(generated, ng, mu);
