@@ -108,6 +108,16 @@ function foldConv(
   return { filter, bias };
 }
 
+/**
+ * How images reach the network: pytorch-fid's way (bilinear resize with align_corners=False,
+ * then 2x - 1), or torch-fidelity's "inception-v3-compat" way (8-bit values, TensorFlow 1.x's
+ * bilinear resize without half-pixel centres, then (v - 128) / 128), which reproduces the
+ * original TensorFlow Inception Score and FID code.
+ * @example
+ * net.features(images, { preprocess: "torch-fidelity" }); // torch-fidelity's ISC/FID inputs
+ */
+export type InceptionPreprocess = "pytorch-fid" | "torch-fidelity";
+
 /** Options for FidInception.features. */
 export interface FeatureOptions {
   /**
@@ -115,6 +125,8 @@ export interface FeatureOptions {
    * network at the input's own size (at least 75x75): for tests only, not for FID.
    */
   resize?: boolean;
+  /** Default "pytorch-fid" (what FID uses); see InceptionPreprocess. */
+  preprocess?: InceptionPreprocess;
 }
 
 /**
@@ -208,7 +220,8 @@ export class FidInception {
   /**
    * Pool3 features [B, 2048] of images NHWC with values in [0, 1] and 3 channels (1 channel is
    * repeated to RGB, as PIL's convert("RGB") does). Follows pytorch-fid's InceptionV3: bilinear
-   * resize to 299x299 (align_corners=False), scale to [-1, 1], network, global average pool.
+   * resize to 299x299 (align_corners=False), scale to [-1, 1], network, global average pool; or
+   * torch-fidelity's inputs with `preprocess: "torch-fidelity"` (see InceptionPreprocess).
    */
   features(images: Tensor, opts: FeatureOptions = {}): tf.Tensor2D {
     if (this.disposed) throw new Error("FidInception: used after dispose()");
@@ -224,13 +237,16 @@ export class FidInception {
           `got ${images.shape[1]}x${images.shape[2]}`,
       );
     }
+    const tfCompat = opts.preprocess === "torch-fidelity";
     let x = tf.tidy(() => {
       let h = tf.cast(images, "float32") as tf.Tensor4D;
       if (h.shape[3] === 1) h = tf.tile(h, [1, 1, 1, 3]);
+      // torch-fidelity takes uint8 images: the 8-bit values, resized as TensorFlow 1.x did.
+      if (tfCompat) h = tf.round(tf.mul(h, 255));
       if (resize) {
-        h = tf.image.resizeBilinear(h, [INCEPTION_SIZE, INCEPTION_SIZE], false, true);
+        h = tf.image.resizeBilinear(h, [INCEPTION_SIZE, INCEPTION_SIZE], false, !tfCompat);
       }
-      return tf.sub(tf.mul(h, 2), 1) as tf.Tensor4D;
+      return (tfCompat ? tf.div(tf.sub(h, 128), 128) : tf.sub(tf.mul(h, 2), 1)) as tf.Tensor4D;
     });
     const step = (f: (t: Tensor) => tf.Tensor4D) => {
       const next = tf.tidy(() => f(x));
