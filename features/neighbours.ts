@@ -37,7 +37,11 @@ export function defaultRelTol(d: number): number {
   return tf.getBackend() === "tensorflow" ? 2e-3 : 1.05 * (d + 8) * 2 ** -24;
 }
 
-/** Number of rows of a feature set, with its shape checked. */
+/**
+ * Number of rows of a feature set, with its shape checked (an error names the sizes).
+ * @example
+ * rowCount({ data: new Float32Array(6), dim: 2 }); // 3
+ */
 export function rowCount(x: FeatureRows, what = "features"): number {
   const n = x.data.length / x.dim;
   if (!Number.isInteger(x.dim) || x.dim < 1 || !Number.isInteger(n)) {

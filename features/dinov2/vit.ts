@@ -14,7 +14,11 @@ import { originalName, type VitConfig, vitParamCount, vitTensors } from "./vit-s
  * (0.5 - IMAGENET_MEAN[0]) / IMAGENET_STD[0]; // a mid-grey red value after normalisation
  */
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
-/** ImageNet standard deviation per RGB channel. */
+/**
+ * ImageNet standard deviation per RGB channel.
+ * @example
+ * tf.div(tf.sub(images, IMAGENET_MEAN), IMAGENET_STD); // EDM2's normalisation of [0, 1] images
+ */
 export const IMAGENET_STD = [0.229, 0.224, 0.225];
 
 /**
