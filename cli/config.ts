@@ -1,17 +1,20 @@
 // Resolve the bench CLI's flags and the discovered plugins into one suite configuration.
 import {
   defaultSettings,
+  firstLine,
   OPT_IN_SOLVERS,
   type Registry,
   resolveMethods,
   SOLVER_SETTINGS,
   type SuiteConfig,
   type SuiteDef,
+  type SuiteDefaults,
   SUITES,
   UnknownNameError,
 } from "../harness/mod.ts";
 import { type BackendName, defaultEvalBatch } from "../backend/mod.ts";
-import { dataDirOf } from "../store/mod.ts";
+import { dataDirOf, sha256FileSync } from "../store/mod.ts";
+import { resolve } from "node:path";
 import { list, num, parseSeeds, UsageError, type Values } from "./flags.ts";
 
 /** The suite the flags name (throws UnknownNameError). */
@@ -42,7 +45,8 @@ export function resolveModels(v: Values, reg: Registry): Array<{ name: string; p
   const suite = suiteOf(v);
   const defaults = suite.defaults(budgetOf(v, suite), { dataDir: dataDirFlag(v) });
   const kind = suite.kind;
-  const defaultModel = [...reg.models.values()].find((m) => m.accepts.includes(kind))?.name;
+  const defaultModel = defaults.model ?? [...reg.models.values()]
+    .find((m) => m.accepts.includes(kind) && !m.onlyWhenNamed)?.name;
   const modelNames = v.models === "default"
     ? [defaultModel ?? "mlp"]
     : list(v.models, { valid: [...reg.models.keys()], flag: "models" }) ??
@@ -88,8 +92,11 @@ export function buildConfig(
       throw new UnknownNameError(`${suite.name} data set`, d, suite.datasets);
     }
   }
+  const budget = budgetOf(v, suite);
+  const dataDir = dataDirFlag(v);
+  const defaults = suite.defaults(budget, { dataDir });
   const methods = resolveMethods(reg, {
-    methods: list(v.methods, { valid: [], flag: "methods" }),
+    methods: list(v.methods, { valid: [], flag: "methods" }) ?? defaults.methods,
     paths: list(v.paths, { valid: [...reg.paths.keys()], flag: "paths" }),
     couplings: list(v.couplings, { valid: [...reg.couplings.keys()], flag: "couplings" }),
     losses: list(v.losses, { valid: [...reg.losses.keys()], flag: "losses" }),
@@ -97,9 +104,6 @@ export function buildConfig(
   if (!methods.length) {
     throw new UsageError("no method matches the --methods/--paths/--couplings/--losses filters");
   }
-  const budget = budgetOf(v, suite);
-  const dataDir = dataDirFlag(v);
-  const defaults = suite.defaults(budget, { dataDir });
   const models = resolveModels(v, reg);
   // By default: the solvers the budget has settings for, plus any solver fmbench does not ship.
   const shipped = (n: string) => n in SOLVER_SETTINGS || OPT_IN_SOLVERS.includes(n);
@@ -159,8 +163,79 @@ export function buildConfig(
     train,
     eval: evalCfg,
     seeds,
+    ...releasedCheckpoint(v, { methods, models, seeds }),
+    ...(defaults.recipe
+      ? { recipeChanges: recipeChanges(v, { train, eval: evalCfg, defaults, models }) }
+      : {}),
     data: { ...defaults.data, ...fidBatch(v, defaults.data, suite.name), budget },
   };
+}
+
+/**
+ * The flags that change a field a published recipe fixes, as "--steps 2000" (empty when the run
+ * is the recipe): the report names them so a shortened run is never taken for the recipe.
+ */
+function recipeChanges(
+  v: Values,
+  { train, eval: e, defaults, models }: {
+    train: SuiteConfig["train"];
+    eval: SuiteConfig["eval"];
+    defaults: SuiteDefaults<unknown>;
+    models: SuiteConfig["models"];
+  },
+): string[] {
+  const out: string[] = [];
+  const fixed: Array<[string, unknown, unknown]> = [
+    ["steps", train.steps, defaults.train.steps],
+    ["batch", train.batch, defaults.train.batch],
+    ["lr", train.lr, defaults.train.lr],
+    ["clip", train.clip, defaults.train.clip],
+    ["minutes", train.minutes, defaults.train.minutes],
+    ["samples", e.samples, defaults.eval.samples],
+    ["nll-points", e.nll.n, defaults.eval.nll.n],
+    ["nll-dequant", e.nll.dequant, defaults.eval.nll.dequant],
+  ];
+  for (const [flag, now, recipe] of fixed) if (now !== recipe) out.push(`--${flag} ${now}`);
+  for (const m of models) {
+    if (
+      m.name !== (defaults.model ?? m.name) || (defaults.preset && m.preset !== defaults.preset)
+    ) {
+      out.push(`--models ${m.name}:${m.preset}`);
+    }
+  }
+  if (v.solvers !== undefined && v.solvers !== "all") out.push(`--solvers ${v.solvers}`);
+  return out;
+}
+
+/**
+ * --checkpoint FILE [--checkpoint-key KEY]: evaluate a released model (one method, one model, one
+ * seed), keyed by the file's SHA-256.
+ */
+function releasedCheckpoint(
+  v: Values,
+  grid: Pick<SuiteConfig, "methods" | "models" | "seeds">,
+): Pick<SuiteConfig, "checkpoint"> {
+  if (v.checkpoint === undefined) return {};
+  const file = resolve(v.checkpoint);
+  try {
+    if (!Deno.statSync(file).isFile) throw new UsageError(`--checkpoint ${file} is not a file`);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`--checkpoint ${file} cannot be read (${firstLine(e)})`);
+  }
+  const one = (what: string, n: number, example: string) => {
+    if (n !== 1) {
+      throw new UsageError(
+        `--checkpoint evaluates one trained model, but ${n} ${what} are selected; name one ` +
+          `(${example})`,
+      );
+    }
+  };
+  one("methods", grid.methods.length, "e.g. --methods OT-CFM");
+  one("models", grid.models.length, "e.g. --models adm-unet:torchcfm");
+  one("seeds", grid.seeds.length, "e.g. --seed 0");
+  const key = v["checkpoint-key"] ?? "ema_model";
+  return { checkpoint: { file, key, sha256: sha256FileSync(file) } };
 }
 
 /** The --fid-batch override, for suites that compute FID (their data has a fidBatch). */

@@ -45,21 +45,29 @@ export function permissionMessage(e: unknown, task: "bench" | "report"): string 
   return `not permitted: ${deno}${may}. ${how} (README: Permissions)`;
 }
 
+/** Whether this process may read FMBENCH_DEBUG (each task grants its own variables). */
+function debugReadable(): boolean {
+  try {
+    return Deno.permissions.querySync({ name: "env", variable: "FMBENCH_DEBUG" }).state ===
+      "granted";
+  } catch {
+    return false;
+  }
+}
+
 /**
- * The line (without an "error: " prefix) printed for an unexpected error: its first line and how to see the stack trace
- * (FMBENCH_DEBUG=1), which is printed instead when that is set.
+ * The line (without an "error: " prefix) printed for an unexpected error: its first line and, when
+ * this process may read FMBENCH_DEBUG, how to see the stack trace (FMBENCH_DEBUG=1), which is
+ * printed instead when that is set. Advice this process could not follow is never given.
  * @example
  * console.error(`error: ${unexpectedMessage(new Error("boom"))}`); // "error: boom (unexpected; …)"
  */
 export function unexpectedMessage(e: unknown): string {
-  let debug = false;
-  try {
-    debug = !!Deno.env.get("FMBENCH_DEBUG");
-  } catch {
-    debug = false;
-  }
-  if (debug && e instanceof Error && e.stack) return e.stack;
+  const readable = debugReadable();
+  if (readable && Deno.env.get("FMBENCH_DEBUG") && e instanceof Error && e.stack) return e.stack;
   const first = String(e instanceof Error ? e.message : e).split("\n")[0];
-  return `${first} (unexpected; run again with FMBENCH_DEBUG=1 for the stack trace, ` +
-    `and please report it)`;
+  return readable
+    ? `${first} (unexpected; run again with FMBENCH_DEBUG=1 for the stack trace, and please ` +
+      `report it)`
+    : `${first} (unexpected; please report it with the command that caused it)`;
 }

@@ -38,6 +38,8 @@ export const FLAGS = {
   jobs: { type: "string" },
   "data-dir": { type: "string" },
   "fid-batch": { type: "string" },
+  checkpoint: { type: "string" },
+  "checkpoint-key": { type: "string", default: "ema_model" },
   "no-report": { type: "boolean", default: false },
   list: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },

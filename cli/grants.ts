@@ -180,9 +180,13 @@ export const REPORT_FLAGS = {
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
+/** What every `deno task report` may read of the environment: the switch for stack traces. */
+const REPORT_ENV = "--allow-env=FMBENCH_DEBUG";
+
 /**
  * The grants for `deno task report ARGS`: read anywhere; write the run folder whose report.html
- * is re-rendered, or the --merge output folder (chosen here when not given).
+ * is re-rendered, or the --merge output folder (chosen here when not given); read FMBENCH_DEBUG
+ * (an unexpected error's message offers it).
  * @example
  * reportLaunch(["runs/x"], { cwd: "/repo", env: () => undefined, exists: () => true, now: new Date() }).writes; // ["/repo/runs/x"]
  */
@@ -191,16 +195,22 @@ export function reportLaunch(argv: string[], ctx: GrantContext): Launch {
   try {
     parsed = parseArgs({ args: argv, options: REPORT_FLAGS, strict: true, allowPositionals: true });
   } catch {
-    return readOnly("cli/report.ts", argv);
+    return readOnly("cli/report.ts", argv, [REPORT_ENV]);
   }
   const { values: v, positionals } = parsed;
-  if (v.help) return readOnly("cli/report.ts", argv);
+  if (v.help) return readOnly("cli/report.ts", argv, [REPORT_ENV]);
   if (!v.merge) {
-    if (positionals.length !== 1 || v.out !== undefined) return readOnly("cli/report.ts", argv);
+    if (positionals.length !== 1 || v.out !== undefined) {
+      return readOnly("cli/report.ts", argv, [REPORT_ENV]);
+    }
     const p = positionals[0];
     const dir = resolve(ctx.cwd, p.endsWith(".json") ? dirname(p) : p);
     return {
-      permissions: ["--allow-read", `--allow-write=${grantable(dir, "the run folder")}`],
+      permissions: [
+        "--allow-read",
+        `--allow-write=${grantable(dir, "the run folder")}`,
+        REPORT_ENV,
+      ],
       script: "cli/report.ts",
       args: argv,
       writes: [dir],
@@ -209,7 +219,7 @@ export function reportLaunch(argv: string[], ctx: GrantContext): Launch {
   const out = v.out ?? defaultMergeDir(ctx.now);
   const dir = resolve(ctx.cwd, grantable(out, "--out"));
   return {
-    permissions: ["--allow-read", `--allow-write=${dir}`],
+    permissions: ["--allow-read", `--allow-write=${dir}`, REPORT_ENV],
     script: "cli/report.ts",
     args: v.out === undefined ? [...argv, "--out", out] : argv,
     writes: [dir],

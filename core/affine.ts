@@ -87,6 +87,43 @@ export function epsilonFromVelocity(s: Schedule, xt: Tensor, v: Tensor, t: numbe
 }
 
 /**
+ * The determinant alpha sigma' - sigma alpha' of the map (x1, x0) -> (x_t, u_t) at time t. The
+ * data and noise predictions are defined from a velocity wherever it is finite and nonzero: it is
+ * -alpha sigma d/dt log(alpha / sigma), nonzero wherever the signal-to-noise ratio moves, at
+ * alpha = 0 (cond-ot's t = 0: -1) and sigma = 0 (linear's t = 1: -1) too.
+ * @example
+ * velocityDeterminant(linear.schedule!, 0); // -1
+ */
+export function velocityDeterminant(s: Schedule, t: number): number {
+  return s.alpha(t) * s.dSigma(t) - s.sigma(t) * s.dAlpha(t);
+}
+
+/**
+ * The data prediction x1_hat implied by a velocity at (x_t, t): solving x_t = alpha x1 + sigma x0
+ * and v = alpha' x1 + sigma' x0 for x1 gives x1_hat = (sigma' x_t - sigma v) / det, det =
+ * velocityDeterminant (no division by alpha: defined at alpha = 0). The caller checks det != 0.
+ * @example
+ * const x1Hat = dataFromVelocity(path.schedule!, xt, v, 0.5);
+ */
+export function dataFromVelocity(s: Schedule, xt: Tensor, v: Tensor, t: number): Tensor {
+  const det = velocityDeterminant(s, t);
+  return tf.tidy(() => tf.sub(tf.mul(xt, s.dSigma(t) / det), tf.mul(v, s.sigma(t) / det)));
+}
+
+/**
+ * The noise (source sample) prediction x0_hat implied by a velocity at (x_t, t): x0_hat =
+ * (alpha v - alpha' x_t) / det (velocityDeterminant), defined at alpha = 0 and sigma = 0 alike.
+ * Unlike epsilonFromVelocity it does not divide by alpha, and unlike (x_t - alpha x1_hat) / sigma
+ * it does not cancel two nearly equal terms at low noise. The caller checks det != 0.
+ * @example
+ * const x0Hat = noiseFromVelocity(path.schedule!, xt, v, 0.5); // x0 scale: divide by std for eps
+ */
+export function noiseFromVelocity(s: Schedule, xt: Tensor, v: Tensor, t: number): Tensor {
+  const det = velocityDeterminant(s, t);
+  return tf.tidy(() => tf.sub(tf.mul(v, s.alpha(t) / det), tf.mul(xt, s.dAlpha(t) / det)));
+}
+
+/**
  * Score of p_t from an x0 prediction: grad log p_t(x) = -x0_hat / (sigma * std^2).
  * @example
  * const score = scoreFromEpsilon(path.schedule!, x0Hat, 0.5, path.sourceStd);

@@ -27,11 +27,14 @@ export {
   affineSample,
   ALPHA_FLOOR,
   coeff,
+  dataFromVelocity,
   diffusionSquared,
   epsilonFromVelocity,
   epsilonGain,
+  noiseFromVelocity,
   scoreFromEpsilon,
   scoreFromVelocity,
+  velocityDeterminant,
   velocityFromEpsilon,
   velocityFromScore,
 } from "./affine.ts";
@@ -77,7 +80,34 @@ export {
   type TorchdiffeqOptions,
   type TorchdiffeqRule,
 } from "./solve/controllers/torchdiffeq.ts";
-export { EDM_RHO, GRID_KINDS, type GridKind, isGridKind, timeGrid } from "./solve/time-grid.ts";
+export {
+  EDM_RHO,
+  GRID_KINDS,
+  type GridKind,
+  isGridKind,
+  isNoiseGridKind,
+  NOISE_GRID_KINDS,
+  type NoiseGridKind,
+  timeGrid,
+} from "./solve/time-grid.ts";
+export {
+  EDM_SIGMA,
+  type GridPoint,
+  gridPoint,
+  type SamplingGrid,
+  samplingGrid,
+  type SamplingGridOptions,
+  timeAtLevel,
+} from "./solve/noise-levels.ts";
+export {
+  affineSampler,
+  type AffineSamplerInput,
+  commonParams,
+  linearCombination,
+  type SamplerContext,
+  samplerContext,
+  type SamplerParam,
+} from "./solve/affine-sampler.ts";
 export { type CountedField, countNfe } from "./solve/nfe.ts";
 export {
   type Assignment,

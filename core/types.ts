@@ -1,5 +1,5 @@
 // The plugin contracts: paths, couplings, losses, models and solvers, and the values they share.
-import type { GridKind } from "./solve/time-grid.ts";
+import type { GridKind, NoiseGridKind } from "./solve/time-grid.ts";
 import type { Scalar, Tensor, Tensor1D } from "./tf.ts";
 
 /** What solvers integrate: dx/dt = f(x, t). Returns a new tensor the caller owns. */
@@ -68,6 +68,19 @@ export interface Model {
   variables(): import("./tf.ts").tf.Variable[];
   paramCount(): number;
   dispose(): void;
+  /**
+   * Present on models whose parameters mirror a published implementation's state dict (e.g.
+   * adm-unet: TorchCFM's UNetModelWrapper): sets every variable from `tensors`, keyed by that
+   * implementation's names and in its layout. Throws, assigning nothing, on any missing,
+   * unexpected or mis-shaped key.
+   */
+  loadStateDict?(tensors: Map<string, StateDictTensor>): void;
+}
+
+/** A tensor of a foreign state dict: its shape and row-major float32 values (e.g. PyTorch's). */
+export interface StateDictTensor {
+  shape: number[];
+  data: Float32Array;
 }
 
 export interface ModelSpec {
@@ -86,6 +99,11 @@ export interface ModelPlugin {
   defaultPreset: string;
   /** Whether training needs convolution gradients (routes backend choice). */
   usesConvolution: boolean;
+  /**
+   * Never a suite's default model: used only when named (--models adm-unet:torchcfm). For
+   * published architectures whose size or recipe a default run should not inherit.
+   */
+  onlyWhenNamed?: boolean;
   create(spec: ModelSpec): Model;
 }
 
@@ -112,14 +130,28 @@ export interface SolveOptions {
   steps?: number;
   /** Fixed-step solvers: explicit increasing or decreasing time grid from t0 to t1. */
   grid?: number[];
-  /** Fixed-step solvers: the kind of grid built from `steps` ("uniform" default, "edm"). */
-  gridKind?: GridKind;
+  /**
+   * Fixed-step solvers: the kind of grid built from `steps` ("uniform" default, "edm"); the
+   * affine-path samplers take "uniform", "logsnr" or "karras" (core/solve/noise-levels.ts).
+   */
+  gridKind?: GridKind | NoiseGridKind;
   /** Fixed-step solvers: exponent of the "edm" grid (default 7). */
   rho?: number;
   rtol?: number;
   atol?: number;
   /** Adaptive solvers: abort after this many accepted+rejected steps. */
   maxSteps?: number;
+  /**
+   * The path's affine schedule, for samplers that turn the velocity into a data or noise
+   * prediction (absent for a path without one: such samplers refuse it).
+   */
+  schedule?: Schedule;
+  /** Standard deviation of the path's source N(0, std^2 I) (default 1). */
+  sourceStd?: number;
+  /** Seed of a stochastic sampler's noise (the harness derives one per solve). */
+  seed?: number;
+  /** A setting's solver-specific numbers beyond steps/grid/rtol/atol, e.g. { churn: 40 }. */
+  params?: Readonly<Record<string, number>>;
 }
 
 export interface SolveResult {

@@ -31,12 +31,18 @@ export interface SamplingPlan {
 }
 
 /**
- * Solve options for a suite setting on a path's time range (backward: from data to source).
+ * Solve options for a suite setting on a path's time range (backward: from data to source), with
+ * the path's schedule and source std (for the samplers that convert the velocity into a data
+ * prediction) and the setting's solver-specific numbers as `params`.
  * @example
  * solveOptions(path, { steps: 8, grid: "edm" }); // { t0: 0, t1: 1, steps: 8, gridKind: "edm", ... }
  */
 export function solveOptions(path: Path, s: SolverSetting, backward = false): SolveOptions {
   const [a, b] = path.tRange;
+  const { steps: _s, grid: _g, rtol: _r, atol: _a, rho, ...rest } = s as Record<string, unknown>;
+  const params = Object.fromEntries(
+    Object.entries(rest).filter(([, v]) => typeof v === "number"),
+  ) as Record<string, number>;
   return {
     t0: backward ? b : a,
     t1: backward ? a : b,
@@ -44,6 +50,10 @@ export function solveOptions(path: Path, s: SolverSetting, backward = false): So
     gridKind: s.grid,
     rtol: s.rtol,
     atol: s.atol,
+    ...(typeof rho === "number" ? { rho } : {}),
+    ...(Object.keys(params).length ? { params } : {}),
+    ...(path.schedule ? { schedule: path.schedule } : {}),
+    sourceStd: path.sourceStd,
   };
 }
 
@@ -130,6 +140,9 @@ export async function solveInBatches(o: BatchedSolve): Promise<{ x: Tensor; nfe:
   const { solver, field: vf, x0, solve: opts } = o;
   const n = x0.shape[0];
   const bs = o.evalBatch && o.evalBatch < n ? o.evalBatch : n;
+  // A stochastic sampler's seed: opts.seed for the first batch, one derived from it for the others.
+  const seedAt = (start: number) =>
+    opts.seed === undefined || start === 0 ? opts.seed : subSeed(opts.seed, `batch ${start}`);
   const parts: Tensor[] = [];
   let nfe = 0, count = 0;
   try {
@@ -138,7 +151,8 @@ export async function solveInBatches(o: BatchedSolve): Promise<{ x: Tensor; nfe:
       const xi = bs === n ? x0 : x0.slice(start, m);
       const counted = countNfe(vf);
       try {
-        parts.push((await solver.integrate(counted.f, xi, opts)).x);
+        const o = opts.seed === undefined ? opts : { ...opts, seed: seedAt(start) };
+        parts.push((await solver.integrate(counted.f, xi, o)).x);
       } finally {
         if (xi !== x0) xi.dispose();
       }
@@ -215,7 +229,7 @@ export async function evaluateSampling(opts: SamplingInput): Promise<EvalRecord[
       solver: jobs[i].solver,
       field: f,
       x0,
-      solve: solveOptions(path, jobs[i].setting),
+      solve: { ...solveOptions(path, jobs[i].setting), seed: subSeed(seed, "solver") },
       evalBatch: opts.evalBatch,
     });
     batchNfe = r.nfe;

@@ -124,9 +124,17 @@ export class FusedAdam extends tf.Optimizer {
 /**
  * Adam for the training loop: FusedAdam where tensors live in host memory (wasm, cpu), tfjs's
  * own AdamOptimizer on device backends (webgpu, tensorflow), where a JS loop would copy.
+ * `moments` sets the betas and epsilon (default tfjs's 0.9, 0.999, 1e-7).
  * @example
  * const opt = createAdam(2e-3);
+ * const torchLike = createAdam(2e-4, { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
  */
-export function createAdam(learningRate: number): tf.Optimizer {
-  return onHostBackend() ? new FusedAdam(learningRate) : tf.train.adam(learningRate);
+export function createAdam(
+  learningRate: number,
+  moments?: { beta1: number; beta2: number; epsilon: number },
+): tf.Optimizer {
+  const { beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7 } = moments ?? {};
+  return onHostBackend()
+    ? new FusedAdam(learningRate, beta1, beta2, epsilon)
+    : tf.train.adam(learningRate, beta1, beta2, epsilon);
 }

@@ -1,5 +1,6 @@
-// Methods: named (path, coupling, loss) triples with the labels papers use, plus one
-// "FM w/ <path>" method for every other discovered path so a new path file is benchmarked.
+// Methods: named (path, coupling, loss) triples with the labels papers use, plus a method for every
+// other discovered path, coupling and loss (paired with the reference recipe's other parts) so a
+// new plugin file of any kind is benchmarked, and recipes composed on the command line.
 import type { MethodEntry } from "../results/schema.ts";
 import type { Registry } from "./registry.ts";
 import { UnknownNameError } from "./registry.ts";
@@ -22,6 +23,14 @@ export const NAMED_METHODS: NamedMethod[] = [
   { label: "OT-CFM", path: "cond-ot", coupling: "minibatch-ot", loss: "cfm" },
   { label: "1-RF", path: "linear", coupling: "independent", loss: "cfm" },
   { label: "2-RF", path: "linear", coupling: "reflow", loss: "cfm", teacher: "1-RF" },
+  // Tong et al.'s CIFAR-10 OT-CFM: sigma 0, so the straight path (TorchCFM's recipe).
+  {
+    label: "OT-CFM (sigma 0)",
+    path: "linear",
+    coupling: "minibatch-ot",
+    loss: "cfm",
+    optional: true,
+  },
   {
     label: "OT-CFM (Sinkhorn)",
     path: "cond-ot",
@@ -31,6 +40,56 @@ export const NAMED_METHODS: NamedMethod[] = [
   },
 ];
 
+/**
+ * The reference recipe every auto method varies one part of: FM w/ OT (Lipman et al.'s best row).
+ * @example
+ * REFERENCE_RECIPE.path; // "cond-ot"
+ */
+export const REFERENCE_RECIPE = {
+  label: "FM w/ OT",
+  path: "cond-ot",
+  coupling: "independent",
+  loss: "cfm",
+} as const;
+
+/**
+ * The label of a (path, coupling, loss) recipe that no named method has: the reference recipe's
+ * label with what changed, e.g. "FM w/ OT + reversed", "FM w/ cosine", "FM w/ cosine + eps".
+ * @example
+ * composedLabel({ path: "cond-ot", coupling: "reversed", loss: "cfm" }); // "FM w/ OT + reversed"
+ */
+export function composedLabel(m: { path: string; coupling: string; loss: string }): string {
+  const base = m.path === REFERENCE_RECIPE.path ? REFERENCE_RECIPE.label : `FM w/ ${m.path}`;
+  const parts = [base];
+  if (m.coupling !== REFERENCE_RECIPE.coupling) parts.push(m.coupling);
+  if (m.loss !== REFERENCE_RECIPE.loss) parts.push(m.loss);
+  return parts.join(" + ");
+}
+
+/**
+ * A recipe written on the command line as `path/coupling/loss` (e.g. `cond-ot/reversed/cfm`), or
+ * undefined when `spec` is a method label (labels hold a space; plugin names never do).
+ * @example
+ * parseRecipe("cond-ot/reversed/cfm"); // { path: "cond-ot", coupling: "reversed", loss: "cfm" }
+ */
+export function parseRecipe(
+  spec: string,
+): { path: string; coupling: string; loss: string } | undefined {
+  // Method labels may hold "/" ("FM w/ OT") but always a space; plugin names never do.
+  if (!spec.includes("/") || /\s/.test(spec)) return undefined;
+  const parts = spec.split("/").map((x) => x.trim());
+  if (parts.length !== 3 || parts.some((x) => !x)) {
+    throw new UnknownNameError(
+      "recipe",
+      spec,
+      [],
+      `--methods "${spec}": a recipe is path/coupling/loss, e.g. cond-ot/minibatch-ot/cfm`,
+    );
+  }
+  const [path, coupling, loss] = parts;
+  return { path, coupling, loss };
+}
+
 export interface MethodFilter {
   methods?: string[];
   paths?: string[];
@@ -39,24 +98,81 @@ export interface MethodFilter {
 }
 
 /**
- * Resolve the method list: named methods whose plugins loaded, auto methods for other paths,
- * filtered by the CLI lists; teachers are added before the methods that need them.
+ * Resolve the method list: named methods whose plugins loaded; an auto method for every other
+ * path (`FM w/ <path>`), coupling (`FM w/ OT + <coupling>`) and loss (`FM w/ OT + <loss>`), each
+ * the reference recipe with that one part changed; recipes `path/coupling/loss` given in
+ * `filter.methods`; all filtered by the CLI lists. Teachers are added before their students.
  * @example
  * resolveMethods(reg, { methods: ["2-RF"] }).map((m) => m.label); // ["1-RF", "2-RF"]
+ * resolveMethods(reg, { methods: ["cond-ot/reversed/cfm"] })[0].label; // "FM w/ OT + reversed"
  */
 export function resolveMethods(reg: Registry, filter: MethodFilter = {}): MethodEntry[] {
   const available = (m: Omit<MethodEntry, "family">) =>
     reg.paths.has(m.path) && reg.couplings.has(m.coupling) && reg.losses.has(m.loss);
+  const recipes = (filter.methods ?? []).map((spec) => ({ spec, recipe: parseRecipe(spec) }));
   const asked = (m: NamedMethod) =>
-    !m.optional || filter.methods?.includes(m.label) || filter.couplings?.includes(m.coupling);
+    !m.optional || filter.methods?.includes(m.label) || filter.couplings?.includes(m.coupling) ||
+    recipes.some(({ recipe: r }) =>
+      r && r.path === m.path && r.coupling === m.coupling && r.loss === m.loss
+    );
   const all: Omit<MethodEntry, "family">[] = NAMED_METHODS.filter((m) => available(m) && asked(m))
     .map(({ optional: _, ...m }) => m);
-  const used = new Set(NAMED_METHODS.map((m) => m.path));
-  for (const name of reg.paths.keys()) {
-    if (!used.has(name)) {
-      all.push({ label: `FM w/ ${name}`, path: name, coupling: "independent", loss: "cfm" });
+  const ref = REFERENCE_RECIPE;
+  const auto = (m: { path: string; coupling: string; loss: string }) => {
+    if (!all.some((x) => x.label === composedLabel(m))) all.push({ label: composedLabel(m), ...m });
+  };
+  const named = (part: "path" | "coupling" | "loss") => new Set(NAMED_METHODS.map((m) => m[part]));
+  for (const path of reg.paths.keys()) {
+    if (!named("path").has(path)) auto({ path, coupling: ref.coupling, loss: ref.loss });
+  }
+  for (const [coupling, plugin] of reg.couplings) {
+    // A coupling that needs a teacher (reflow-like) has no teacher in the reference recipe.
+    if (!named("coupling").has(coupling) && !plugin.needsTeacher) {
+      auto({ path: ref.path, coupling, loss: ref.loss });
     }
   }
+  for (const loss of reg.losses.keys()) {
+    if (!named("loss").has(loss)) auto({ path: ref.path, coupling: ref.coupling, loss });
+  }
+  // Recipes asked for on the command line: a named method's label when one has that recipe.
+  const labels: string[] = [];
+  for (const { spec, recipe } of recipes) {
+    if (!recipe) {
+      labels.push(spec);
+      continue;
+    }
+    for (
+      const [kind, name, map] of [
+        ["path", recipe.path, reg.paths],
+        ["coupling", recipe.coupling, reg.couplings],
+        ["loss", recipe.loss, reg.losses],
+      ] as const
+    ) {
+      if (!map.has(name)) {
+        throw new UnknownNameError(`${kind} in recipe ${spec}`, name, [...map.keys()]);
+      }
+    }
+    if (reg.couplings.get(recipe.coupling)!.needsTeacher) {
+      const students = NAMED_METHODS.filter((m) => m.teacher).map((m) => m.label);
+      throw new UnknownNameError(
+        "recipe",
+        spec,
+        students,
+        `--methods "${spec}": coupling ${recipe.coupling} needs a teacher method, so it runs ` +
+          `through a named method with one: ${students.join(", ")}`,
+      );
+    }
+    const same = all.find((m) =>
+      m.path === recipe.path && m.coupling === recipe.coupling && m.loss === recipe.loss
+    );
+    if (same) labels.push(same.label);
+    else {
+      const m = { label: composedLabel(recipe), ...recipe };
+      all.push(m);
+      labels.push(m.label);
+    }
+  }
+  if (filter.methods) filter = { ...filter, methods: labels };
   const withFamily = all.filter(available).map((m) => ({
     ...m,
     family: reg.paths.get(m.path)!.family,

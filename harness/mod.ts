@@ -23,7 +23,13 @@ export {
 export { NAMED_METHODS, resolveMethods } from "./methods.ts";
 export { planGroups, planRuns, type Run, type Shard } from "./plan.ts";
 export { budgetRecord, SUITES } from "./suites/mod.ts";
-export type { EvalConfig, SolverSetting, SuiteConfig, SuiteDef } from "./suites/types.ts";
+export type {
+  EvalConfig,
+  SolverSetting,
+  SuiteConfig,
+  SuiteDef,
+  SuiteDefaults,
+} from "./suites/types.ts";
 export { defaultSettings, OPT_IN_SOLVERS, SOLVER_SETTINGS } from "./suites/toy2d.ts";
 export { type JobsChoice, resolveJobs } from "./parallel/worker-count.ts";
 export {

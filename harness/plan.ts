@@ -116,5 +116,6 @@ export function runHash(cfg: SuiteConfig, run: Run): string {
     solvers: cfg.solvers,
     seed: run.seed,
     data: cfg.data,
+    checkpoint: cfg.checkpoint,
   });
 }

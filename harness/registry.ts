@@ -204,8 +204,8 @@ export function pick<T>(map: Map<string, T>, { kind, name }: { kind: string; nam
  * // 'unknown solver "rk5"; valid: euler, rk4'
  */
 export class UnknownNameError extends Error {
-  constructor(kind: string, name: string, valid: string[]) {
-    super(`unknown ${kind} "${name}"; valid: ${valid.join(", ") || "(none loaded)"}`);
+  constructor(kind: string, name: string, valid: string[], message?: string) {
+    super(message ?? `unknown ${kind} "${name}"; valid: ${valid.join(", ") || "(none loaded)"}`);
     this.name = "UnknownNameError";
   }
 }

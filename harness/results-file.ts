@@ -54,7 +54,7 @@ export function resultsHeader(
     plugins: { loaded: o.registry.entries, failures: o.registry.failures },
     methods: o.config.methods,
     headline: { ...o.suite.headline, adaptiveSolver: o.config.adaptiveSolver },
-    budget: budgetRecord(o.suite, o.config.data.budget),
+    budget: budgetRecord(o.suite, o.config),
     runs: [],
   };
 }

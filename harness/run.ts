@@ -29,6 +29,7 @@ import {
 } from "./evaluate.ts";
 import { flowStraightness } from "./metrics/straightness.ts";
 import { recordTrajectories } from "./metrics/trajectories.ts";
+import { loadReleased } from "./released.ts";
 import type { Run } from "./plan.ts";
 import { progressFor, type ProgressSink } from "./progress.ts";
 import { pick, type Registry } from "./registry.ts";
@@ -222,6 +223,17 @@ async function trainStep(
   record: RunRecord,
 ): Promise<void> {
   const cfg = ctx.config;
+  if (cfg.checkpoint) {
+    // A released model: its weights replace training (nothing is trained or saved).
+    const released = await loadReleased(model, cfg.checkpoint);
+    record.provenance = { ...record.provenance, checkpoint: released };
+    ctx.log(
+      `${label}: evaluating ${released.file} (key ${released.key}${
+        released.step !== undefined ? `, step ${released.step}` : ""
+      }); no training`,
+    );
+    return;
+  }
   const file = weightsFile(ctx.outDir, run);
   const saved = await loadWeights(file, hash, model.variables());
   if (saved?.train) {
@@ -448,14 +460,19 @@ export function evalLogLine(
     })`;
   } else if (h) {
     const v = h.metrics[quality];
-    qText = ` · ${quality} ${v !== undefined ? v.toFixed(4) : "n/a"} @ ${h.nfe} NFE`;
+    qText = ` · ${quality} ${fixed(v, 4)} @ ${h.nfe} NFE`;
   }
   const nll = headlineNll(record, adaptiveSolver);
   return `eval ${seconds.toFixed(1)}s` + qText +
     (nll
       ? ` · NLL ${
-        nll.bpd !== undefined ? `${nll.bpd.toFixed(3)} bits/dim` : `${nll.nats.toFixed(3)} nats`
+        nll.bpd !== undefined ? `${fixed(nll.bpd, 3)} bits/dim` : `${fixed(nll.nats, 3)} nats`
       }`
       : "") +
-    (record.straightness !== undefined ? ` · straightness ${record.straightness.toFixed(4)}` : "");
+    (record.straightness !== undefined ? ` · straightness ${fixed(record.straightness, 4)}` : "");
+}
+
+/** A value with `digits` decimals; "n/a" for null (NaN read back) or absent. */
+function fixed(v: number | null | undefined, digits: number): string {
+  return typeof v === "number" ? v.toFixed(digits) : "n/a";
 }

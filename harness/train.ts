@@ -4,6 +4,7 @@
 // of the completed steps is saved).
 import { createAdam, FusedAdam } from "./fused-adam.ts";
 import { sourceNoise } from "./source-noise.ts";
+import { learningRate } from "./lr-schedule.ts";
 import { type CheckpointState, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { isCancelled, type StopRequest, throwIfStopped } from "./stop.ts";
 import type { DataSource } from "./data/source.ts";
@@ -17,6 +18,15 @@ export interface TrainConfig {
   lr: number;
   /** Linear warm-up steps for the learning rate. */
   warmup: number;
+  /**
+   * Where warm-up starts: "first-step" (default: step k at (k + 1) / warmup of lr) or "zero"
+   * (PyTorch LambdaLR's min(k, warmup) / warmup, TorchCFM's recipe).
+   */
+  warmupFrom?: "first-step" | "zero";
+  /** After warm-up: constant lr when absent, else polynomial decay to endLr at the last step. */
+  decay?: { kind: "polynomial"; power: number; endLr: number };
+  /** Adam's betas and epsilon (default tfjs's: 0.9, 0.999, 1e-7; PyTorch's epsilon is 1e-8). */
+  adam?: { beta1: number; beta2: number; epsilon: number };
   /** Clip the global gradient norm to this value (0 = off). */
   clip: number;
   /** EMA decay of the weights used for evaluation (0 = off). */
@@ -93,7 +103,7 @@ export interface TrainInput {
 export async function train(input: TrainInput): Promise<TrainOutcome> {
   const { model, path, loss, coupling, data, config: c } = input;
   const vars = model.variables();
-  const opt = createAdam(c.lr);
+  const opt = createAdam(c.lr, c.adam);
   const ema = c.ema > 0 ? vars.map((v) => tf.variable(v, false)) : [];
   const [tMin, tMax] = path.tRange;
   let curve: Array<[number, number]> = [];
@@ -166,8 +176,7 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
       const ts = new Float32Array(c.batch);
       for (let i = 0; i < c.batch; i++) ts[i] = tMin + (tMax - tMin) * u();
       const t = tf.tensor1d(ts);
-      const lrNow = c.warmup > 0 ? c.lr * Math.min(1, (step + 1) / c.warmup) : c.lr;
-      (opt as unknown as { learningRate: number }).learningRate = lrNow;
+      (opt as unknown as { learningRate: number }).learningRate = learningRate(step, c);
       let value: tf.Scalar;
       try {
         value = optimizerStep({

@@ -239,7 +239,9 @@ export function qualityVsNfeChart(
     const series = labels.get(run.id) ?? run.method;
     for (const e of run.evals ?? []) {
       const q = e.metrics?.[metric];
-      if (e.status !== "ok" || !(e.nfe > 0) || q === undefined || !Number.isFinite(q)) continue;
+      if (e.status !== "ok" || !(e.nfe > 0) || typeof q !== "number" || !Number.isFinite(q)) {
+        continue;
+      }
       const key = `${series}\u0000${e.solver}\u0000${JSON.stringify(e.setting ?? {})}`;
       if (!acc.has(key)) acc.set(key, { series, e, q: [], nfe: [] });
       acc.get(key)!.q.push(q);
@@ -285,7 +287,7 @@ export function qualityVsNfeChart(
   const cap = offScaleCap(points.map((p) => p.q));
   const drawn = clipTo(points, cap);
   const floor = results.references?.[dataset]?.[metric];
-  const hasFloor = floor !== undefined && Number.isFinite(floor) && floor > 0;
+  const hasFloor = typeof floor === "number" && Number.isFinite(floor) && floor > 0;
   const ys = [...drawn.map((p) => p.y), ...(hasFloor ? [floor] : [])];
   const logY = wideRange(ys);
   // Error bars (± one sd over seeds) of the points drawn at their value, cut to the cap, and on a
@@ -414,7 +416,7 @@ export function trainingChart(
     const bySteps = new Map<number, number[]>();
     for (const run of runs) {
       for (const [step, loss] of run.train?.lossCurve ?? []) {
-        if (!Number.isFinite(step) || !Number.isFinite(loss)) continue;
+        if (!Number.isFinite(step) || typeof loss !== "number" || !Number.isFinite(loss)) continue;
         if (!bySteps.has(step)) bySteps.set(step, []);
         bySteps.get(step)!.push(loss);
       }

@@ -35,6 +35,29 @@ figures say nothing about which method is better. Compare methods with a full bu
 (e.g. <code>--budget small</code> on a GPU).</p>`;
 }
 
+/**
+ * One line naming the published recipe a run followed, every training field of it (from the
+ * manifest's config), its source, and the flags that changed one of its fields ("recipe
+ * torchcfm, changed: --steps 2000"), so a shortened run is never mistaken for the recipe.
+ * @example
+ * recipeLine(results); // <p class="recipe">Recipe <code>torchcfm</code> (...): lr 0.0002, ...</p>
+ */
+export function recipeLine(results: ResultsFile): SafeHtml {
+  const b = results.budget;
+  if (!b?.recipe) return markup``;
+  const cfg = results.manifest.config as Record<string, unknown>;
+  const train = (cfg.train ?? {}) as Record<string, unknown>;
+  const fields = Object.entries(train).filter(([k]) => k !== "logEvery")
+    .map(([k, v]) => `${k} ${typeof v === "object" ? JSON.stringify(v) : String(v)}`);
+  const models = (cfg.models as Array<{ name: string; preset: string }> | undefined) ?? [];
+  const changed = b.recipe.changed.length
+    ? markup`<strong>changed: ${b.recipe.changed.join(", ")}</strong> (not the recipe as published)`
+    : markup`unchanged`;
+  return markup`<p class="banner recipe" role="note">Recipe <code>${b.name}</code>, ${changed}:
+${models.map((m) => `${m.name}:${m.preset}`).join(", ")}; ${fields.join(", ")}. Source:
+${b.recipe.source}${b.recipe.notes ? `; ${b.recipe.notes}` : ""}.</p>`;
+}
+
 /** A metric that is n/a in every evaluation of every run, with the reasons given. */
 export interface MissingEverywhere {
   metric: string;

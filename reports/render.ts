@@ -14,6 +14,7 @@ import {
   missingEverywhere,
   missingGroups,
   missingNotes,
+  recipeLine,
   sampleSourceText,
   smokeBanner,
 } from "./meaning.ts";
@@ -110,6 +111,7 @@ td.na, .na { color: var(--muted); }
 td.na sup { color: var(--bad); margin-left: 1px; }
 tr.failed th .method { text-decoration: line-through; color: var(--muted); }
 .tag-failed { color: var(--bad); font-weight: 600; font-size: 12.5px; }
+.tag-released { color: var(--muted, #555); font-style: italic; font-size: 12.5px; }
 tr.published > * { color: var(--muted); background: var(--panel); font-style: italic; }
 tr.published .method { font-weight: 500; }
 .tag-published { font-style: normal; font-size: 11px; font-weight: 600; color: #5a4a00;
@@ -656,6 +658,7 @@ holds only part of the run. Merge all shards with <code>deno task report --merge
 <p class="facts">${facts.map((f, i) => markup`${i ? " · " : ""}<span>${f}</span>`)}${failLink}</p>
 ${shardBanner}
 ${smokeBanner(results)}
+${recipeLine(results)}
 <p class="howto"><strong>How to read this.</strong> Each table below compares training recipes
 (rows: a probability path, a coupling and a loss) on one dataset, as in Lipman et al.'s Table 1.
 All columns are lower-is-better and the best value is bold with a ★: NLL (${nllUnit}, ± standard

@@ -70,7 +70,7 @@ export function sampleErrorChart(
     for (const e of run.evals ?? []) {
       const err = e.sampleError;
       if (e.status !== "ok" || !err || !(e.nfe > 0)) continue;
-      if (err.mse === undefined) continue;
+      if (typeof err.mse !== "number") continue; // absent (reference failed) or null (NaN)
       if (!(err.mse > 0 && Number.isFinite(err.mse))) {
         zero++;
         continue;

@@ -3,8 +3,9 @@ import { headlineEval } from "../results/headline.ts";
 import type { ResultsFile, RunRecord } from "../results/schema.ts";
 import { groupSeeds, meanSd, seedsIn } from "./seeds.ts";
 
-function fmt(v: number | undefined, digits = 3): string {
-  return v === undefined || !Number.isFinite(v) ? "n/a" : v.toFixed(digits);
+/** A value with `digits` decimals; "n/a" when absent, null (NaN read back) or not finite. */
+function fmt(v: number | null | undefined, digits = 3): string {
+  return typeof v !== "number" || !Number.isFinite(v) ? "n/a" : v.toFixed(digits);
 }
 
 /** The summary cells of one run: [quality, NFE, NLL exact, NLL hutch, straightness, euler@1..8, train s]. */
@@ -12,12 +13,15 @@ function runRow(res: ResultsFile, r: RunRecord): Array<{ text: string; value?: n
   const q = res.headline.quality;
   const unit = res.headline.nll;
   const h = headlineEval(r, res.headline.adaptiveSolver);
-  const num = (v: number | undefined, digits = 3) => ({ text: fmt(v, digits), value: v });
+  const num = (v: number | null | undefined, digits = 3) => ({
+    text: fmt(v, digits),
+    value: v ?? undefined,
+  });
   const nll = (est: string) => {
     const n = r.nll.find((x) => x.estimator === est);
     if (!n) return { text: "n/a" };
     const v = unit === "bpd" ? n.bpd : n.nats;
-    return { text: `${fmt(v)}±${fmt(n.stderr, 3)}`, value: v };
+    return { text: `${fmt(v)}±${fmt(n.stderr, 3)}`, value: v ?? undefined };
   };
   const ok = h?.status === "ok";
   const euler = (steps: number) => {

@@ -54,6 +54,8 @@ export interface TableRow {
   paramCount: number;
   status: RunRecord["status"];
   cells: Record<ColumnKey, TableCell>;
+  /** Evaluated from a released checkpoint (not trained here): its file, key and step. */
+  released?: { file: string; key: string; step?: number };
 }
 
 /** The comparison table for one dataset. */
@@ -194,7 +196,7 @@ function nllCell(run: RunRecord, results: ResultsFile): TableCell {
   const probes = n.probes ? `, ${n.probes} ${n.noise ? `${n.noise} ` : ""}probe(s)` : "";
   const k = n.bpd !== undefined
     ? `, K=${n.dequantSamples ?? 1}${
-      n.bpdSingleSample !== undefined
+      typeof n.bpdSingleSample === "number"
         ? ` (K=1 on the same draws: ${formatNumber(n.bpdSingleSample)})`
         : ""
     }`
@@ -205,12 +207,15 @@ function nllCell(run: RunRecord, results: ResultsFile): TableCell {
   if (value === undefined) {
     return na("the NLL record has no bits/dim value (bpd is only defined for 8-bit images)");
   }
-  if (!Number.isFinite(value)) return na(`the NLL value is not finite (${value})`);
+  if (value === null || !Number.isFinite(value)) {
+    return na(`the NLL value is not finite (${value ?? "null in results.json"})`);
+  }
+  const stderr = n.stderr ?? undefined;
   // The record's stderr is in bits/dim whenever bpd is present (see NllRecord.stderr).
   if (!bpd && n.bpd !== undefined) {
     return { value, text: formatNumber(value), detail: `${detail}; stderr only in bits/dim` };
   }
-  return { value, stderr: n.stderr, text: formatWithError(value, n.stderr), detail };
+  return { value, stderr, text: formatWithError(value, stderr), detail };
 }
 
 function evalCells(run: RunRecord, results: ResultsFile): [TableCell, TableCell, TableCell] {
@@ -232,17 +237,19 @@ function evalCells(run: RunRecord, results: ResultsFile): [TableCell, TableCell,
   const both = e.metrics?.[quality] === undefined && e.metrics?.kid === undefined &&
     why(quality) === why("kid");
   const missing = (metric: string) =>
-    na(`${both ? "FID/KID" : metric.toUpperCase()} not computed for ${where}: ${why(metric)}`);
+    e.metrics?.[metric] === null
+      ? na(`${metric.toUpperCase()} was not finite for ${where} (null in results.json)`)
+      : na(`${both ? "FID/KID" : metric.toUpperCase()} not computed for ${where}: ${why(metric)}`);
   const q = e.metrics?.[quality];
-  const qCell: TableCell = q !== undefined && Number.isFinite(q)
+  const qCell: TableCell = typeof q === "number" && Number.isFinite(q)
     ? { value: q, text: formatNumber(q), detail: `${where}${samples}` }
     : missing(quality);
   const k = e.metrics?.kid;
   const kStd = e.metrics?.kid_std;
-  const kidCell: TableCell = k !== undefined && Number.isFinite(k)
+  const kidCell: TableCell = typeof k === "number" && Number.isFinite(k)
     ? {
       value: k,
-      text: formatWithError(k, kStd),
+      text: formatWithError(k, kStd ?? undefined),
       detail: `${where}${samples}; ± std over ${e.protocol?.kid?.subsets ?? "the"} subsets`,
     }
     : missing("kid");
@@ -318,7 +325,7 @@ function runCells(run: RunRecord, results: ResultsFile): Record<ColumnKey, Table
     return { nll: cell, quality: cell, kid: cell, nfe: cell, straightness: cell, trainTime: cell };
   }
   const [quality, kid, nfe] = evalCells(run, results);
-  const straightness: TableCell = run.straightness !== undefined &&
+  const straightness: TableCell = typeof run.straightness === "number" &&
       Number.isFinite(run.straightness)
     ? {
       value: run.straightness,
@@ -326,7 +333,8 @@ function runCells(run: RunRecord, results: ResultsFile): Record<ColumnKey, Table
       detail: straightnessWhere(results),
     }
     : na("straightness was not computed for this run");
-  const trainTime: TableCell = run.train && Number.isFinite(run.train.seconds)
+  const trainTime: TableCell = run.train && typeof run.train.seconds === "number" &&
+      Number.isFinite(run.train.seconds)
     ? {
       value: run.train.seconds,
       text: formatDuration(run.train.seconds),
@@ -438,6 +446,16 @@ function seedCell(cells: TableCell[], key: ColumnKey): TableCell {
   };
 }
 
+/** The finite values of a metric record (null, "could not be computed", is left out); undefined if none. */
+function finiteValues(
+  values: Record<string, number | null> | undefined,
+): Record<string, number> | undefined {
+  const kept = Object.entries(values ?? {}).filter((kv): kv is [string, number] =>
+    typeof kv[1] === "number" && Number.isFinite(kv[1])
+  );
+  return kept.length ? Object.fromEntries(kept) : undefined;
+}
+
 /**
  * Build the comparison tables (one per dataset) from a results file.
  * @example
@@ -468,6 +486,7 @@ export function buildTables(results: ResultsFile): DatasetTable[] {
         model: run.model,
         preset: run.preset,
         paramCount: run.paramCount,
+        ...releasedOf(run),
         status: statuses.includes("ok")
           ? "ok"
           : statuses.includes("partial")
@@ -496,7 +515,7 @@ export function buildTables(results: ResultsFile): DatasetTable[] {
         cell.footnote = i + 1;
       }
     }
-    const reference = results.references?.[dataset];
+    const reference = finiteValues(results.references?.[dataset]);
     const protocol = protocolLines(runs);
     const published = table1 ? publishedTableRows(results, dataset) : [];
     return {
@@ -538,6 +557,19 @@ function renderCell(cell: TableCell): SafeHtml {
   return markup`<td class="num" title="${cell.detail ?? ""}">${cell.text}</td>`;
 }
 
+/** The released checkpoint a run evaluated (provenance.checkpoint), if it did. */
+function releasedOf(run: RunRecord): Pick<TableRow, "released"> {
+  const c = run.provenance?.checkpoint as Record<string, unknown> | undefined;
+  if (!c || typeof c.file !== "string" || typeof c.key !== "string") return {};
+  return {
+    released: {
+      file: c.file,
+      key: c.key,
+      ...(typeof c.step === "number" ? { step: c.step } : {}),
+    },
+  };
+}
+
 function renderRowHead(row: TableRow, color: string | undefined): SafeHtml {
   const m = row.method;
   const recipe = m
@@ -556,8 +588,13 @@ function renderRowHead(row: TableRow, color: string | undefined): SafeHtml {
     ? markup`<div class="recipe">${row.seeds.length} seeds (${row.seeds.join(", ")})</div>`
     : "";
   const model = `${row.model}/${row.preset} · ${formatCount(row.paramCount)} params`;
+  const r = row.released;
+  const released = r
+    ? markup` <span class="tag-released">evaluated from a checkpoint</span><div class="recipe">\
+${r.file} · ${r.key}${r.step !== undefined ? ` · step ${r.step}` : ""} · not trained here</div>`
+    : "";
   return markup`<th scope="row">${swatch}<span class="method">${row.series}</span>${failed}\
-<div class="recipe">${recipe}${teacher}</div><div class="recipe">${model}</div>${seeds}</th>`;
+${released}<div class="recipe">${recipe}${teacher}</div><div class="recipe">${model}</div>${seeds}</th>`;
 }
 
 /**

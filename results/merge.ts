@@ -5,31 +5,17 @@ import {
   type ResultsFile,
   type RunManifest,
   type RunRecord,
+  type ShardSummary,
 } from "./schema.ts";
 
-/** What the merged manifest records about each input shard (manifest.mergedFrom). */
-export interface ShardSummary {
-  /** 0-based shard index and the shard count. */
-  index: number;
-  count: number;
-  /** The input's name as given to mergeResults (a file path from the CLI). */
-  source: string;
-  commit: string;
-  dirty: boolean;
-  backend: string;
-  device: string;
-  startedAt: string;
-  finishedAt?: string;
-  wallSeconds?: number;
-  /** Number of run records the shard contributed. */
-  runs: number;
-}
-
 /**
- * A manifest that may carry `mergedFrom` (not yet in results/schema.ts; the report
- * reads it when present).
+ * A manifest with `mergedFrom` (the schema's RunManifest, whose mergedFrom is optional).
+ * @example
+ * (merged.manifest as MergedManifest).mergedFrom?.length; // 2
  */
-export type MergedManifest = RunManifest & { mergedFrom?: ShardSummary[] };
+export type MergedManifest = RunManifest;
+
+export type { ShardSummary };
 
 /**
  * Raised when shards cannot be merged; the message names the file(s) and what was expected.

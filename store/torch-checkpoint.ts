@@ -119,6 +119,16 @@ export class TorchCheckpoint {
     return this.decode(name, new Float64Array(this.count(name)));
   }
 
+  /**
+   * Every tensor as { shape, data } with row-major float32 values (what Model.loadStateDict
+   * takes); throws naming the first tensor that is not floating-point.
+   */
+  float32Tensors(): Map<string, { shape: number[]; data: Float32Array }> {
+    return new Map(
+      this.names().map((n) => [n, { shape: this.entry(n)!.shape, data: this.float32(n) }]),
+    );
+  }
+
   private require(name: string): TorchTensor {
     const t = this.tensors.get(name);
     if (!t) throw new TorchCheckpointError(this.source, `no tensor named "${name}"`);
@@ -221,15 +231,59 @@ export function torchFormatOf(bytes: Uint8Array): TorchFormat | undefined {
   return undefined;
 }
 
+/** Options of readTorchCheckpoint. */
+export interface TorchCheckpointOptions {
+  /**
+   * The top-level key holding the state dict, for a checkpoint that is a dict of several things
+   * (TorchCFM's {net_model, ema_model, optim, sched, step}); absent: the file is the state dict.
+   */
+  key?: string;
+}
+
 /**
- * Parse torch.save bytes holding a state dict (zip or legacy layout). The pickle may only use the
- * globals a state dict needs (collections.OrderedDict, torch._utils._rebuild_tensor_v2 and its
- * relatives, torch.*Storage); anything else is refused before anything is built.
+ * Parse torch.save bytes holding a state dict (zip or legacy layout), or a dict holding state
+ * dicts under `opts.key`. The pickle may only use the globals such files need
+ * (collections.OrderedDict, torch._utils._rebuild_tensor_v2 and its relatives, torch.*Storage);
+ * anything else is refused before anything is built.
  * @example
  * const ckpt = readTorchCheckpoint(await Deno.readFile("model.pth"), "model.pth");
  * ckpt.names(); // ["conv.weight", ...]
+ * const ema = readTorchCheckpoint(bytes, "otcfm_cifar10_weights_step_400000.pt", { key: "ema_model" });
  */
-export function readTorchCheckpoint(bytes: Uint8Array, source: string): TorchCheckpoint {
+export function readTorchCheckpoint(
+  bytes: Uint8Array,
+  source: string,
+  opts: TorchCheckpointOptions = {},
+): TorchCheckpoint {
+  const saved = readTorchSaved(bytes, source);
+  const value = opts.key === undefined ? saved.value : entryAt(saved, opts.key);
+  const tensors = stateDict(value, source, opts.key);
+  return new TorchCheckpoint(tensors, source, saved.format, saved.littleEndian);
+}
+
+/**
+ * What a torch.save file holds, decoded with the restricted unpickler: nested dicts (Maps),
+ * lists, tuples (PickleTuple), ints, floats, bools, None, strings and tensors (TorchTensor, with
+ * their storages read). Nothing outside that is built, and no code runs.
+ * @example
+ * const saved = readTorchSaved(await Deno.readFile("otcfm_cifar10_weights_step_400000.pt"), "otcfm.pt");
+ * (saved.value as Map<string, unknown>).get("step"); // 400000
+ */
+export interface TorchSaved {
+  value: PickleValue;
+  format: TorchFormat;
+  littleEndian: boolean;
+  source: string;
+}
+
+/**
+ * Decode any torch.save file made of data and tensors (a state dict, or a checkpoint dict of
+ * state dicts, optimiser and scheduler states and numbers); errors name the file.
+ * @example
+ * const saved = readTorchSaved(bytes, "ckpt.pt");
+ * [...(saved.value as Map<string, unknown>).keys()]; // ["net_model", "ema_model", "sched", "optim", "step"]
+ */
+export function readTorchSaved(bytes: Uint8Array, source: string): TorchSaved {
   const format = torchFormatOf(bytes);
   try {
     if (format === "zip") return readZip(bytes, source);
@@ -244,6 +298,25 @@ export function readTorchCheckpoint(bytes: Uint8Array, source: string): TorchChe
     source,
     "not a torch.save file (neither a zip archive nor the legacy pickle stream)",
   );
+}
+
+/** The value under a top-level key; a missing key lists the keys that exist. */
+function entryAt(saved: TorchSaved, key: string): PickleValue {
+  const top = saved.value;
+  if (!(top instanceof Map)) {
+    throw new TorchCheckpointError(
+      saved.source,
+      `holds a ${describe(top)}, not a dict, so it has no key "${key}"`,
+    );
+  }
+  if (!top.has(key)) {
+    const keys = [...top.keys()].map((k) => JSON.stringify(k)).join(", ");
+    throw new TorchCheckpointError(
+      saved.source,
+      `has no key ${JSON.stringify(key)}; the keys that exist: ${keys || "none"}`,
+    );
+  }
+  return top.get(key)!;
 }
 
 /**
@@ -364,21 +437,43 @@ function storageFromPid(
   return ref;
 }
 
-/** Turn the unpickled top-level object into name -> tensor; anything else is an error. */
-function stateDict(value: PickleValue, source: string): Map<string, TorchTensor> {
+/** True for a dict whose every entry is a tensor under a string name. */
+function isStateDict(v: PickleValue): boolean {
+  return v instanceof Map && [...v].every(([k, t]) => typeof k === "string" && isTensor(t));
+}
+
+/**
+ * Turn an unpickled value into name -> tensor; anything else is an error. `key` names where the
+ * value came from; without one, a top-level dict holding state dicts gets an error naming them.
+ */
+function stateDict(value: PickleValue, source: string, key?: string): Map<string, TorchTensor> {
+  const notSd = key === undefined ? "" : `key ${JSON.stringify(key)} is not a state dict: `;
   if (!(value instanceof Map)) {
     throw new TorchCheckpointError(
       source,
-      `holds a ${describe(value)}, expected a state dict (a dict of tensors)`,
+      `${notSd}${notSd ? "it " : ""}holds a ${describe(value)}, expected a state dict (a dict ` +
+        `of tensors)`,
     );
+  }
+  if (key === undefined && !isStateDict(value)) {
+    const inner = [...value].filter(([, v]) => isStateDict(v)).map(([k]) => JSON.stringify(k));
+    if (inner.length > 0) {
+      throw new TorchCheckpointError(
+        source,
+        `is a checkpoint dict (keys ${[...value.keys()].map((k) => JSON.stringify(k)).join(", ")}` +
+          `),` +
+          ` not a state dict; choose the state dict with a checkpoint key: ${inner.join(", ")}`,
+      );
+    }
   }
   const out = new Map<string, TorchTensor>();
   for (const [k, v] of value) {
     if (typeof k !== "string" || !isTensor(v)) {
       throw new TorchCheckpointError(
         source,
-        `entry ${JSON.stringify(String(k))} holds a ${describe(v as PickleValue)}, expected a ` +
-          `tensor (a state dict holds only tensors)`,
+        `${notSd}${notSd ? "its " : ""}entry ${JSON.stringify(String(k))} holds a ` +
+          `${describe(v as PickleValue)}, ` +
+          `expected a tensor (a state dict holds only tensors)`,
       );
     }
     out.set(k, v);
@@ -386,7 +481,7 @@ function stateDict(value: PickleValue, source: string): Map<string, TorchTensor>
   return out;
 }
 
-function readZip(bytes: Uint8Array, source: string): TorchCheckpoint {
+function readZip(bytes: Uint8Array, source: string): TorchSaved {
   const zip = new ZipArchive(bytes, source);
   const pkl = zip.names().filter((n) => /^[^/]+\/data\.pkl$/.test(n));
   if (pkl.length !== 1) {
@@ -407,7 +502,6 @@ function readZip(bytes: Uint8Array, source: string): TorchCheckpoint {
     globals: stateDictGlobals(source),
     persistentLoad: (pid) => storageFromPid(pid, source, storages),
   });
-  const tensors = stateDict(value, source);
   for (const s of storages.values()) {
     const name = `${prefix}data/${s.key}`;
     if (!zip.entry(name)) {
@@ -416,10 +510,10 @@ function readZip(bytes: Uint8Array, source: string): TorchCheckpoint {
     s.bytes = zip.read(name);
     checkLength(s, source);
   }
-  return new TorchCheckpoint(tensors, source, "zip", littleEndian);
+  return { value, format: "zip", littleEndian, source };
 }
 
-function readLegacy(bytes: Uint8Array, source: string): TorchCheckpoint {
+function readLegacy(bytes: Uint8Array, source: string): TorchSaved {
   const plain = { source, globals: {} };
   const magic = unpickle(bytes, plain);
   if (magic.value !== LEGACY_MAGIC) {
@@ -443,7 +537,6 @@ function readLegacy(bytes: Uint8Array, source: string): TorchCheckpoint {
     globals: stateDictGlobals(source),
     persistentLoad: (pid) => storageFromPid(pid, source, storages),
   }, sysInfo.end);
-  const tensors = stateDict(main.value, source);
   const keys = unpickle(bytes, plain, main.end);
   if (!Array.isArray(keys.value) || !keys.value.every((k) => typeof k === "string")) {
     throw new TorchCheckpointError(source, "the storage key list after the state dict is missing");
@@ -472,7 +565,7 @@ function readLegacy(bytes: Uint8Array, source: string): TorchCheckpoint {
   for (const s of storages.values()) {
     if (!s.bytes) throw new TorchCheckpointError(source, `storage "${s.key}" has no data`);
   }
-  return new TorchCheckpoint(tensors, source, "legacy");
+  return { value: main.value, format: "legacy", littleEndian: true, source };
 }
 
 function checkLength(s: StorageRef, source: string): void {

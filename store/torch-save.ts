@@ -122,6 +122,12 @@ export class PickleWriter {
 /** The state-dict pickle torch.save writes; `legacy` adds the legacy persistent-id view slot. */
 export function stateDictPickle(spec: PthSpec, legacy: boolean): Uint8Array {
   const w = new PickleWriter();
+  writeStateDict(w, spec, legacy);
+  return w.bytes();
+}
+
+/** A state dict (an OrderedDict of tensors) onto the pickle stack. */
+function writeStateDict(w: PickleWriter, spec: PthSpec, legacy: boolean): void {
   w.global("collections", "OrderedDict").emptyTuple().reduce().mark();
   for (const [name, t] of spec.tensors) {
     const s = spec.storages.get(t.storage);
@@ -147,7 +153,44 @@ export function stateDictPickle(spec: PthSpec, legacy: boolean): Uint8Array {
     w.mark().str("").op(0x7d).mark().str("version").int(1).op(0x75).op(0x75);
     w.op(0x75).op(0x62);
   }
-  return w.bytes();
+}
+
+/** A training checkpoint in TorchCFM's layout: state dicts and plain values under string keys. */
+export interface CheckpointSpec {
+  /** State dicts by key (e.g. net_model, ema_model); their storage keys must not collide. */
+  stateDicts: Record<string, PthSpec>;
+  /** Integer entries (e.g. step), and empty dicts standing for optimizer/scheduler states. */
+  ints?: Record<string, number>;
+  emptyDicts?: string[];
+}
+
+/**
+ * torch.save of a dict like TorchCFM's `{net_model, ema_model, optim, sched, step}` in the zip
+ * layout (the optimizer and scheduler states as empty dicts here).
+ * @example
+ * const bytes = encodeCheckpointZip({ stateDicts: { ema_model: spec }, ints: { step: 400000 } });
+ */
+export function encodeCheckpointZip(spec: CheckpointSpec, prefix = "archive"): Uint8Array {
+  const w = new PickleWriter();
+  w.op(0x7d).mark(); // EMPTY_DICT, MARK
+  const storages: Array<[string, PthStorage]> = [];
+  for (const [key, sd] of Object.entries(spec.stateDicts)) {
+    w.str(key);
+    writeStateDict(w, sd, false);
+    for (const [k, s] of sd.storages) {
+      if (storages.some(([x]) => x === k)) {
+        throw new Error(`encodeCheckpointZip: storage key ${k} is used by two state dicts`);
+      }
+      storages.push([k, s]);
+    }
+  }
+  for (const key of spec.emptyDicts ?? []) w.str(key).op(0x7d);
+  for (const [key, n] of Object.entries(spec.ints ?? {})) w.str(key).int(n);
+  w.op(0x75); // SETITEMS
+  const entries: Array<[string, Uint8Array]> = [[`${prefix}/data.pkl`, w.bytes()]];
+  for (const [key, s] of storages) entries.push([`${prefix}/data/${key}`, s.data]);
+  entries.push([`${prefix}/version`, new TextEncoder().encode("3\n")]);
+  return storedZip(entries);
 }
 
 /** torch.save's zip layout: `<prefix>/data.pkl`, `<prefix>/data/<key>`, `<prefix>/version`. */

@@ -53,6 +53,8 @@ const under = (to: string, folder: string) => to.startsWith(`${folder}/`);
 const builtin = (to: string) => to.startsWith("node:");
 const TFJS = (to: string) => to.startsWith("@tensorflow/");
 const CHART_LIBS = ["@observablehq/plot", "linkedom"];
+/** The library results/schema.ts defines the results file with (types and validation). */
+const SCHEMA_LIB = "valibot";
 const pluginMayImport = (to: string) => to === "core/mod.ts" || under(to, "plugins");
 const anyOf = (...folders: string[]) => (to: string) => folders.some((f) => under(to, f));
 const SHIPPED = ["cli", "core", "harness", "plugins", "results", "reports", "backend", "store"]
@@ -70,7 +72,7 @@ const RULES: Record<string, (to: string) => boolean> = {
   backend: (to) => anyOf("backend", "core")(to) || TFJS(to),
   store: anyOf("store", "core"),
   features: (to) => anyOf("features", "store", "core")(to) || TFJS(to),
-  results: anyOf("results", "store", "core"),
+  results: (to) => anyOf("results", "store", "core")(to) || to === SCHEMA_LIB,
   harness: (to) =>
     anyOf("harness", "core", "backend", "store", "features", "results", "plugins")(to) ||
     to === "deno.json" || TFJS(to),

@@ -28,14 +28,24 @@ function readmeStraightness(): string {
 Deno.test("straightness: code, README and report all say explicit-Euler with the budget's steps", () => {
   // The code: the run measures it with flowStraightness (uniform explicit Euler, see
   // tests/straightness_test.ts) and the suite's straightnessSteps.
-  assert.match(RUN_TS, /flowStraightness\(vf, x0, cfg\.eval\.straightnessSteps,/);
+  assert.match(
+    RUN_TS,
+    /flowStraightness\(\{\s*field: vf,\s*x0,\s*steps: cfg\.eval\.straightnessSteps,/,
+  );
   const steps = {
     toy2d: TOY2D_EVAL.straightnessSteps,
     ...Object.fromEntries(
       Object.entries(CIFAR_BUDGETS).map(([k, b]) => [k, b.eval.straightnessSteps]),
     ),
   };
-  assert.deepEqual(steps, { toy2d: 100, quick: 4, small: 100, paper: 100 });
+  assert.deepEqual(steps, {
+    toy2d: 100,
+    quick: 4,
+    small: 100,
+    paper: 100,
+    torchcfm: 100,
+    lipman: 100,
+  });
 
   const readme = readmeStraightness();
   assert.match(readme, /explicit-Euler trajectories/);

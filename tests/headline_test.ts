@@ -25,7 +25,7 @@ Deno.test("the pinned case: dopri5 fails at its tight tolerance and succeeds at 
 });
 
 Deno.test("terminal summary, log line and HTML report all report the failure, not 1e-3", () => {
-  const w2Loose = loose.metrics.w2.toFixed(3);
+  const w2Loose = loose.metrics.w2!.toFixed(3);
   // Terminal summary (reports/summary.ts).
   const rows = summaryRows(fixture);
   const row = rows.find((r) => r[0] === "8gaussians" && r[1] === "diffusion-vp")!;
@@ -50,8 +50,8 @@ Deno.test("a run whose tight tolerance succeeds shows that figure everywhere", (
   assert.equal(h.status, "ok");
   assert.equal(h.setting.rtol, 1e-5);
   const line = evalLogLine({ record: ok, adaptiveSolver: adaptive, quality: "w2", seconds: 1 });
-  assert.match(line, new RegExp(`w2 ${h.metrics.w2.toFixed(4)} @ ${h.nfe} NFE`));
+  assert.match(line, new RegExp(`w2 ${h.metrics.w2!.toFixed(4)} @ ${h.nfe} NFE`));
   const row = summaryRows(fixture).find((r) => r[0] === "moons" && r[1] === "fm-ot")!;
-  assert.equal(row[2], h.metrics.w2.toFixed(3));
+  assert.equal(row[2], h.metrics.w2!.toFixed(3));
   assert.equal(row[3], String(h.nfe));
 });

@@ -87,11 +87,11 @@ function threeSeeds(): ResultsFile {
   [0.9, 1, 1.1].forEach((f, seed) => {
     for (const r of structuredClone(base.runs)) {
       for (const e of r.evals) {
-        if (e.metrics.w2 !== undefined) e.metrics.w2 *= f;
+        if (typeof e.metrics.w2 === "number") e.metrics.w2 *= f;
         e.nfe *= f;
       }
-      for (const n of r.nll) n.nats *= f;
-      if (r.straightness !== undefined) r.straightness *= f;
+      for (const n of r.nll) if (n.nats !== null) n.nats *= f;
+      if (typeof r.straightness === "number") r.straightness *= f;
       runs.push({ ...r, id: `${r.id}__s${seed}`, seed });
     }
   });

@@ -30,7 +30,7 @@ Deno.test("suite: a new path file is discovered, trained and evaluated; re-runni
       e.solver === "euler" && e.setting.steps === 8 && !e.setting.grid
     )!;
     assert.equal(euler8.nfe, 8, "NFE of euler is its step count");
-    assert.ok(Number.isFinite(euler8.metrics.w2) && euler8.metrics.w2 > 0);
+    assert.ok(Number.isFinite(euler8.metrics.w2) && euler8.metrics.w2! > 0);
     const exact = r.nll.find((n) => n.estimator === "exact")!;
     assert.ok(Number.isFinite(exact.nats) && exact.n === 32);
     assert.ok(r.straightness! >= 0);

@@ -187,7 +187,7 @@ Deno.test("sampling-error chart: seeds of one recipe make one line of means, not
   two.runs = [0, 1].flatMap((seed) =>
     structuredClone(one.runs).map((r) => {
       for (const e of r.evals) {
-        if (e.sampleError?.mse !== undefined) e.sampleError.mse *= seed === 0 ? 1 : 3;
+        if (typeof e.sampleError?.mse === "number") e.sampleError.mse *= seed === 0 ? 1 : 3;
       }
       return { ...r, id: `${r.id}__s${seed}`, seed };
     })

@@ -1,4 +1,5 @@
-// Time grids for fixed-step solvers: uniform, or EDM-style polynomial spacing dense near data (t=1).
+// Time grids for fixed-step solvers (uniform, or EDM-style polynomial spacing dense near data,
+// t=1), and the names of the affine-path samplers' grid kinds (built in noise-levels.ts).
 
 /**
  * The valid time-grid kinds.
@@ -9,6 +10,29 @@ export const GRID_KINDS = ["uniform", "edm"] as const;
 
 /** A time-grid kind: "uniform" (equal steps) or "edm" (polynomial, denser near t = 1). */
 export type GridKind = typeof GRID_KINDS[number];
+
+/**
+ * The grids the affine-path samplers (dpm-solver++, unipc, ipndm, edm) space their steps on.
+ * @example
+ * NOISE_GRID_KINDS.join(", "); // "uniform, logsnr, karras"
+ */
+export const NOISE_GRID_KINDS = ["uniform", "logsnr", "karras"] as const;
+
+/**
+ * "uniform": equal steps in t (DPM-Solver's time_uniform); "logsnr": equal steps in log-SNR
+ * (DPM-Solver's logSNR); "karras": Karras et al.'s (EDM's) rho-polynomial in the noise level.
+ */
+export type NoiseGridKind = typeof NOISE_GRID_KINDS[number];
+
+/**
+ * True when `kind` names a noise-level grid kind.
+ * @example
+ * isNoiseGridKind("logsnr"); // true
+ * isNoiseGridKind("edm"); // false: that is the Runge-Kutta solvers' grid on 1 - t
+ */
+export function isNoiseGridKind(kind: string): kind is NoiseGridKind {
+  return (NOISE_GRID_KINDS as readonly string[]).includes(kind);
+}
 
 /**
  * Default exponent of the "edm" grid, as in Karras et al. (2022).
@@ -45,7 +69,10 @@ export function timeGrid(
   rho: number = EDM_RHO,
 ): number[] {
   if (!isGridKind(kind)) {
-    throw new Error(`unknown time grid "${kind}"; valid kinds: ${GRID_KINDS.join(", ")}`);
+    const affine = isNoiseGridKind(kind)
+      ? ` ("${kind}" is a grid of the affine-path samplers: dpm-solver++, unipc, ipndm, edm)`
+      : "";
+    throw new Error(`unknown time grid "${kind}"; valid kinds: ${GRID_KINDS.join(", ")}${affine}`);
   }
   if (!Number.isInteger(steps) || steps < 1) {
     throw new Error(`time grid steps must be a positive integer, got ${steps}`);

@@ -234,7 +234,7 @@ async function mergeShards(
   const base: ResultsFile = files.length
     ? mergeResults(files, { names, allowMissing: true })
     : resultsHeader({ ...o, manifest });
-  const mergedFrom = (base.manifest as { mergedFrom?: unknown }).mergedFrom;
+  const mergedFrom = base.manifest.mergedFrom;
   const results: ResultsFile = {
     ...base,
     manifest: {

@@ -41,7 +41,25 @@ export interface CifarBudget {
   solvers: Record<string, SolverSetting[]>;
   /** Seeds run per (method, model); --seed/--seeds override. */
   seeds: number;
+  /** The model trained unless --models says otherwise (default: the unet plugin). */
+  model?: string;
+  /** The methods run unless --methods says otherwise (default: every method). */
+  methods?: string[];
+  /** A published recipe: where its fields come from. */
+  recipe?: { source: string; notes?: string };
 }
+
+/** PyTorch's Adam (betas 0.9, 0.999; epsilon 1e-8; no weight decay), which both recipes use. */
+const TORCH_ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+
+/** FID of 50,000 samples against the 50,000 training images, as both papers report it. */
+const FULL_FID = {
+  trainLimit: 50_000,
+  testLimit: 10_000,
+  fidReference: 50_000,
+  kidReference: 10_000,
+  fidBatch: 0,
+};
 
 /**
  * Bits/dim on n test images: Hutchinson divergence with one Rademacher probe at tolerance tol,
@@ -161,6 +179,86 @@ export const CIFAR_BUDGETS: Record<string, CifarBudget> = {
       kidReference: 10_000,
       fidBatch: 0,
     },
+    solvers: {
+      euler: [{ steps: 100 }],
+      "dopri5-torchdiffeq": [{ rtol: 1e-5, atol: 1e-5 }],
+    },
+    seeds: 1,
+  },
+  torchcfm: {
+    description: "TorchCFM's CIFAR-10 recipe exactly (Tong et al.): adm-unet:torchcfm, Adam lr " +
+      "2e-4, batch 128, warm-up 5,000 steps then constant, clip 1.0, EMA 0.9999, 400,001 steps, " +
+      "sigma 0; FID of 50,000 samples by dopri5 at 1e-5 (a GPU budget)",
+    recipe: {
+      source: "atong01/conditional-flow-matching examples/images/cifar10/train_cifar10.py and " +
+        "compute_fid.py",
+      notes: "sigma 0: OT-CFM is linear/minibatch-ot/cfm (OT-CFM (sigma 0)), I-CFM is 1-RF; " +
+        "LambdaLR warm-up min(step, 5000) / 5000 from the first step at lr 0",
+    },
+    preset: "torchcfm",
+    model: "adm-unet",
+    methods: ["OT-CFM (sigma 0)", "1-RF"],
+    train: {
+      steps: 400_001,
+      batch: 128,
+      lr: 2e-4,
+      warmup: 5000,
+      warmupFrom: "zero",
+      adam: TORCH_ADAM,
+      clip: 1,
+      ema: 0.9999,
+      minutes: 0,
+      logEvery: 500,
+      microBatch: 8,
+    },
+    eval: {
+      samples: 50_000,
+      nll: imageNll(1000, 1e-5, 1),
+      straightnessSteps: 100,
+      trajectories: 0,
+      reflowPairs: 100_000,
+    },
+    data: FULL_FID,
+    solvers: {
+      euler: [{ steps: 100 }],
+      "dopri5-torchdiffeq": [{ rtol: 1e-5, atol: 1e-5 }],
+    },
+    seeds: 1,
+  },
+  lipman: {
+    description: "Lipman et al.'s CIFAR-10 recipe (their Table 3): adm-unet:lipman, effective " +
+      "batch 256, Adam lr 5e-4 (0.9, 0.999, eps 1e-8, no weight decay), 45,000 warm-up steps " +
+      "then polynomial decay, 391,000 iterations; bits/dim with K = 50, FID of 50,000 samples " +
+      "(a GPU budget)",
+    recipe: {
+      source: "Lipman et al. 2023, Flow Matching for Generative Modeling, Table 3 and Table 4",
+      notes: "polynomial decay of power 1 to 0 assumed (the paper names the schedule, not its " +
+        "parameters); bits/dim K = 50 because their Table 1 NLL is the K = 50 column of Table 4",
+    },
+    preset: "lipman",
+    model: "adm-unet",
+    methods: ["FM w/ OT", "FM w/ Diffusion"],
+    train: {
+      steps: 391_000,
+      batch: 256,
+      lr: 5e-4,
+      warmup: 45_000,
+      decay: { kind: "polynomial", power: 1, endLr: 0 },
+      adam: TORCH_ADAM,
+      clip: 0,
+      ema: 0.9999,
+      minutes: 0,
+      logEvery: 500,
+      microBatch: 8,
+    },
+    eval: {
+      samples: 50_000,
+      nll: imageNll(10_000, 1e-5, 50),
+      straightnessSteps: 100,
+      trajectories: 0,
+      reflowPairs: 100_000,
+    },
+    data: FULL_FID,
     solvers: {
       euler: [{ steps: 100 }],
       "dopri5-torchdiffeq": [{ rtol: 1e-5, atol: 1e-5 }],
@@ -334,6 +432,9 @@ export const cifar10Suite: SuiteDef<CifarData> = {
       // NFE beside the published rows: counted with torchdiffeq's controller, as those papers did.
       adaptiveSolver: "dopri5-torchdiffeq",
       seeds: b.seeds,
+      model: b.model,
+      methods: b.methods,
+      recipe: b.recipe,
     };
   },
   kind: "image",

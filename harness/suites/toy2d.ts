@@ -74,6 +74,17 @@ export const SOLVER_SETTINGS: Record<string, SolverSetting[]> = {
   dopri5: [{ rtol: 1e-5, atol: 1e-5 }, { rtol: 1e-3, atol: 1e-3 }],
   // torchdiffeq's controller at the headline tolerance: its NFE beside the classic count.
   "dopri5-torchdiffeq": [{ rtol: 1e-5, atol: 1e-5 }],
+  // The diffusion samplers, where they matter: 2 to 10 NFE. DPM-Solver++ on both of its grids
+  // (logsnr with EDM's noise window 0.002..80, which paths starting at alpha = 0 need).
+  "dpm-solver-pp": [
+    ...[2, 4, 6, 10].map((steps): SolverSetting => ({ steps })),
+    ...[4, 10].map((steps): SolverSetting => ({ steps, grid: "logsnr" })),
+  ],
+  unipc: [2, 4, 6, 10].map((steps) => ({ steps })),
+  ipndm: [2, 4, 6, 10].map((steps) => ({ steps })),
+  // NFE 2 steps (- 1 where the path's noise vanishes at t = 1): 3 to 10.
+  "edm-heun": [2, 3, 5].map((steps) => ({ steps })),
+  "edm-stochastic": [3, 5].map((steps) => ({ steps })),
 };
 
 /**

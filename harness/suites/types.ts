@@ -45,8 +45,25 @@ export interface SuiteConfig<Data = Record<string, unknown>> {
   eval: EvalConfig;
   /** Every seed: each (data set, method, model) is trained and evaluated once per seed. */
   seeds: number[];
+  /**
+   * Evaluate a released model instead of training: every run loads these weights (a PyTorch
+   * checkpoint, e.g. TorchCFM's) into its model and goes straight to evaluation.
+   */
+  checkpoint?: ReleasedCheckpoint;
+  /** For a budget that is a published recipe: the flags that changed a field it fixes. */
+  recipeChanges?: string[];
   /** The suite's own data settings plus the budget they came from. */
   data: Data & { budget: string };
+}
+
+/** A released checkpoint to evaluate: the file, the key of its state dict and its content hash. */
+export interface ReleasedCheckpoint {
+  /** Absolute path of the torch.save file. */
+  file: string;
+  /** Top-level key holding the state dict (TorchCFM: "ema_model" or "net_model"). */
+  key: string;
+  /** SHA-256 of the file, so a changed file never reuses earlier results. */
+  sha256: string;
 }
 
 /** What a suite's data and scoring depend on: the configuration and the run's seed. */
@@ -72,6 +89,15 @@ export interface SuiteDefaults<Data> {
   adaptiveSolver?: string;
   /** How many seeds (0, 1, ...) the budget runs unless --seed/--seeds say otherwise (default 1). */
   seeds?: number;
+  /** The model the budget trains unless --models says otherwise (default: the suite kind's). */
+  model?: string;
+  /** The methods the budget runs unless --methods says otherwise (labels or recipes). */
+  methods?: string[];
+  /**
+   * A published training recipe (TorchCFM's, Lipman et al.'s): its source, and the fields the
+   * recipe fixes. A flag that changes one is recorded in the results ("changed: --steps 2000").
+   */
+  recipe?: { source: string; notes?: string };
 }
 
 /**
