@@ -31,6 +31,27 @@ export const INCEPTION_DOWNLOAD: DataDownload = {
 };
 
 /**
+ * The DINOv2 ViT-L/14 weights' download (Hugging Face, facebook/dinov2-large; see
+ * features/dinov2/weights-file.ts, whose DINOV2_HOSTS tests/metrics_weights_test.ts checks
+ * against this list).
+ * @example
+ * DINOV2_DOWNLOAD.hosts[0]; // "huggingface.co"
+ */
+export const DINOV2_DOWNLOAD: DataDownload = {
+  what: "DINOv2 ViT-L/14 weights",
+  hosts: [
+    "huggingface.co",
+    "cas-bridge.xethub.hf.co",
+    "cdn-lfs.hf.co",
+    "cdn-lfs-us-1.hf.co",
+    "cdn-lfs-eu-1.hf.co",
+    "cdn-lfs.huggingface.co",
+  ],
+  unlessPresent: ["dinov2-vitl14.safetensors", "dinov2_vitl14_pretrain.pth"],
+  envFile: "FMBENCH_DINOV2",
+};
+
+/**
  * What each suite touches besides its output folder. Kept here rather than read from the suites,
  * which would load tfjs into the launcher; tests/launch_test.ts checks it against harness/.
  * @example
@@ -231,6 +252,46 @@ export function fidWeightsLaunch(argv: string[], ctx: GrantContext): Launch {
       "--allow-read",
       `--allow-write=${abs}`,
       `--allow-net=${INCEPTION_DOWNLOAD.hosts.join(",")}`,
+      "--allow-env",
+    ],
+    script,
+    args: argv,
+    writes: [abs],
+  };
+}
+
+/**
+ * The grants for `deno task metrics:weights [--data-dir DIR] [--sha256 HEX]`: write the data dir,
+ * reach the hosts of the weights still missing there (Inception's and DINOv2's). Anything else
+ * (help, a bad flag) writes nothing and cli/metrics-weights.ts explains it.
+ * @example
+ * metricsWeightsLaunch(["--data-dir", "/d"], { cwd: "/repo", env: () => undefined, exists: () => false, now: new Date() }).writes; // ["/d"]
+ */
+export function metricsWeightsLaunch(argv: string[], ctx: GrantContext): Launch {
+  const script = "cli/metrics-weights.ts";
+  let v;
+  try {
+    v = parseArgs({
+      args: argv,
+      options: {
+        "data-dir": { type: "string" },
+        sha256: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    }).values;
+  } catch {
+    return readOnly(script, argv, ["--allow-env"]);
+  }
+  if (v.help) return readOnly(script, argv, ["--allow-env"]);
+  const dataDir = dataDirOf(v["data-dir"], ctx.env("FMBENCH_DATA_DIR"));
+  const abs = resolve(ctx.cwd, grantable(dataDir, "--data-dir"));
+  const net = neededHosts([INCEPTION_DOWNLOAD, DINOV2_DOWNLOAD], abs, ctx);
+  return {
+    permissions: [
+      "--allow-read",
+      `--allow-write=${abs}`,
+      ...(net.length ? [`--allow-net=${net.join(",")}`] : []),
       "--allow-env",
     ],
     script,

@@ -1,6 +1,7 @@
-// `deno task bench|bench:gpu|report|fid:weights`: computes from the flags the permissions the command needs
-// (cli/grants.ts), starts the real CLI with exactly those, forwards SIGINT/SIGTERM and returns
-// its exit code. It may only read and start Deno itself; it writes nothing.
+// `deno task bench|bench:gpu|report|fid:weights|metrics:weights`: computes from the flags the
+// permissions the command needs (cli/grants.ts), starts the real CLI with exactly those, forwards
+// SIGINT/SIGTERM and returns its exit code. It may only read and start Deno itself; it writes
+// nothing.
 import { fileURLToPath } from "node:url";
 import { UsageError } from "./flags.ts";
 import {
@@ -8,6 +9,7 @@ import {
   fidWeightsLaunch,
   type GrantContext,
   type Launch,
+  metricsWeightsLaunch,
   reportLaunch,
 } from "./grants.ts";
 
@@ -23,6 +25,7 @@ export const MODES: Record<string, (argv: string[], ctx: GrantContext) => Launch
   "bench:gpu": (argv, ctx) => benchLaunch(argv, ctx, true),
   report: (argv, ctx) => reportLaunch(argv, ctx),
   "fid:weights": (argv, ctx) => fidWeightsLaunch(argv, ctx),
+  "metrics:weights": (argv, ctx) => metricsWeightsLaunch(argv, ctx),
 };
 
 function existsSync(path: string): boolean {

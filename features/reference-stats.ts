@@ -64,6 +64,12 @@ export interface ReferenceOptions extends ImageFormat {
   images: (offset: number, count: number) => Promise<Tensor>;
   batch?: number;
   onProgress?: (done: number, n: number) => void;
+  /**
+   * The feature network's pipeline, recorded in the provenance and its cache file's name prefix
+   * (default: pytorch-fid's Inception, PIPELINE and "fid-ref"; e.g. DINOV2_PIPELINE and
+   * "fd-dinov2-ref" for FD-DINOv2, so the two caches never overwrite each other).
+   */
+  network?: { pipeline: string; cachePrefix: string };
 }
 
 /**
@@ -73,10 +79,18 @@ export interface ReferenceOptions extends ImageFormat {
  * // "data/fid-ref-cifar10-train-50000.safetensors"
  */
 export function referenceStatsPath(
-  { dataDir, dataset, split, n }: { dataDir: string; dataset: string; split: string; n: number },
+  { dataDir, dataset, split, n, prefix = "fid-ref" }: {
+    dataDir: string;
+    dataset: string;
+    split: string;
+    n: number;
+    /** File name prefix naming the network (default "fid-ref"). */
+    prefix?: string;
+  },
 ): string {
   const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, "_");
-  return `${dataDir.replace(/\/+$/, "")}/fid-ref-${safe(dataset)}-${safe(split)}-${n}.safetensors`;
+  return `${dataDir.replace(/\/+$/, "")}/${safe(prefix)}-${safe(dataset)}-${safe(split)}-${n}` +
+    ".safetensors";
 }
 
 /**
@@ -208,10 +222,10 @@ export function provenanceMismatch(
  */
 export async function referenceStats(opts: ReferenceOptions): Promise<ReferenceStats> {
   const split = opts.split ?? "train";
-  const path = referenceStatsPath({ ...opts, split });
+  const path = referenceStatsPath({ ...opts, split, prefix: opts.network?.cachePrefix });
   const want = {
     format: REFERENCE_FORMAT,
-    pipeline: PIPELINE,
+    pipeline: opts.network?.pipeline ?? PIPELINE,
     dataset: opts.dataset,
     split,
     n: opts.n,

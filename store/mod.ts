@@ -32,3 +32,10 @@ export { PickleError, unpickle } from "./pickle.ts";
 export { extractTarGz } from "./tar.ts";
 export { md5File, verifyMd5 } from "./md5.ts";
 export { encodePng, imageGridDataUri } from "./png.ts";
+export {
+  type Downloaded,
+  type DownloadRefusal,
+  downloadVerified,
+  type VerifiedDownloadOptions,
+  WeightsDownloadError,
+} from "./download.ts";
