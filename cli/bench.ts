@@ -22,6 +22,7 @@ import {
   LockHeldError,
   phase,
   type RunLock,
+  taskCommand,
   writeFileAtomic,
 } from "../store/mod.ts";
 import { commandLine, type ResultsFile } from "../results/mod.ts";
@@ -31,7 +32,7 @@ import { isPermissionError, permissionMessage, unexpectedMessage } from "./expla
 import { parseFlags, parseJobs, parseShard, UsageError } from "./flags.ts";
 import { JobsDisplay } from "./display.ts";
 import { defaultOutDir } from "./grants.ts";
-import { HELP } from "./help.ts";
+import { helpText } from "./help.ts";
 import { printList } from "./list.ts";
 import { outputFolderProblem } from "./output-check.ts";
 import { pluginRoot } from "./plugin-root.ts";
@@ -39,7 +40,7 @@ import { handleSignals, type SignalControl } from "./signals.ts";
 
 export { buildConfig } from "./config.ts";
 export { FLAGS, parseShard, UsageError } from "./flags.ts";
-export { HELP } from "./help.ts";
+export { helpText } from "./help.ts";
 
 /** Render report.html beside results.json; a failure is reported and leaves results.json intact. */
 async function writeReport(outDir: string, results: ResultsFile): Promise<void> {
@@ -53,7 +54,7 @@ async function writeReport(outDir: string, results: ResultsFile): Promise<void> 
     console.error(
       `report: not written (${
         firstLine(e)
-      }); results.json is complete, retry with: deno task report ${outDir}`,
+      }); results.json is complete, retry with: ${taskCommand("report", [outDir])}`,
     );
   }
 }
@@ -97,8 +98,9 @@ async function reportInterruption(
     `interrupted by ${by}${stopped}.`,
     `saved in ${outDir}:`,
     ...(await describeRunFolder(outDir)).map((l) => `  ${l}`),
-    `report.html: not written for an unfinished suite (deno task report ${outDir} renders ` +
-    `what is saved)`,
+    `report.html: not written for an unfinished suite (${
+      taskCommand("report", [outDir])
+    } renders what is saved)`,
     `resume with: ${resumeCommand(argv, outDir)}`,
   ];
   console.error(lines.join("\n"));
@@ -121,7 +123,7 @@ export async function main(
   try {
     const { values: v } = parseFlags(argv);
     if (v.help) {
-      console.log(HELP);
+      console.log(helpText());
       return 0;
     }
     const roots = [BUILTIN_PLUGINS];
@@ -148,8 +150,8 @@ export async function main(
     const outDir = v.out ?? defaultOutDir(config.suite, shard);
     const outProblem = await outputFolderProblem(outDir, v.out ? "--out" : "the output folder");
     if (outProblem) {
-      console.error(`error: ${outProblem}`);
-      return 1;
+      console.error(`error: ${outProblem.message}`);
+      return outProblem.usage ? 2 : 1;
     }
     if (opts.handleSignals) {
       signals = await handleSignals();

@@ -1,7 +1,9 @@
 // `deno task bench|bench:gpu|report|fid:weights`: computes from the flags the permissions the command needs
 // (cli/grants.ts), starts the real CLI with exactly those, forwards SIGINT/SIGTERM and returns
 // its exit code. It may only read and start Deno itself; it writes nothing.
+import { basename, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { TASK_RUNNER_ENV, taskRunner } from "../store/task-command.ts";
 import { UsageError } from "./flags.ts";
 import {
   benchLaunch,
@@ -51,7 +53,21 @@ export function processContext(): GrantContext {
     },
     exists: existsSync,
     now: new Date(),
+    realPath,
   };
+}
+
+/** `path` with the symbolic links of its existing part resolved; throws where Deno refuses. */
+function realPath(path: string): string {
+  let head = path, tail = "";
+  while (!existsSync(head)) {
+    const parent = dirname(head);
+    if (parent === head) return path;
+    tail = tail ? `${basename(head)}/${tail}` : basename(head);
+    head = parent;
+  }
+  const real = Deno.realPathSync(head);
+  return tail ? `${real.replace(/\/$/, "")}/${tail}` : real;
 }
 
 /**
@@ -112,7 +128,9 @@ export async function launch(mode: string, argv: string[]): Promise<number> {
   }
   const child = new Deno.Command(Deno.execPath(), {
     args: denoArgs(l),
-    env: { FMBENCH_WRITABLE: JSON.stringify(l.writes) },
+    // The folders it may write (for its messages) and how the user runs tasks (for the commands
+    // it prints: `deno task …` or `npx -y deno@X task …`), which the child could not tell.
+    env: { FMBENCH_WRITABLE: JSON.stringify(l.writes), [TASK_RUNNER_ENV]: taskRunner() },
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",

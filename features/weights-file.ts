@@ -2,6 +2,7 @@
 // dir, pytorch-fid's release URL, the SHA-256 check, and an atomic download with progress.
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
+import { taskCommand } from "../store/task-command.ts";
 
 /**
  * pytorch-fid's checkpoint as published (PyTorch's legacy torch.save stream).
@@ -111,7 +112,7 @@ export function howToGetWeights(
   why = "",
 ): string {
   return `looked for ${search.searched.join(" and ")}${why ? ` (${why})` : ""}. ` +
-    `Get them with \`deno task fid:weights --data-dir ${dirOf(search.target)}\` ` +
+    `Get them with \`${taskCommand("fid:weights", ["--data-dir", dirOf(search.target)])}\` ` +
     `(downloads ${INCEPTION_URL}, ~92 MB), or by hand: ` +
     `curl -L -o ${search.target} ${INCEPTION_URL}`;
 }

@@ -1,10 +1,11 @@
 // What a run folder holds on disk, in words: which runs results.json records as complete,
 // partial or failed, and which checkpoints, trained weights and reflow pairs exist. Read from the
 // disk itself, so a message built from it never claims a file that is not there.
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { readResults } from "../results/io.ts";
 import type { RunRecord } from "../results/schema.ts";
 import { readSafetensorsMetadata } from "../store/safetensors.ts";
+import { taskCommand } from "../store/task-command.ts";
 
 /** A run's label in messages: "moons · FM w/ OT · mlp". */
 function labelOf(r: RunRecord): string {
@@ -69,6 +70,65 @@ function partialDetail(r: RunRecord, t: Totals): string {
 }
 
 /**
+ * The checkpoints, trained weights and reflow pairs in one folder (the run folder, or a shard of
+ * a --jobs run in it), one line each, named relative to `outDir`.
+ */
+async function filesOf(
+  dir: string,
+  { outDir, name, totals, seen }: {
+    outDir: string;
+    name: (id: string) => string;
+    totals: Totals;
+    /** Reflow pairs already listed (a --jobs run copies a shard's pairs to the top). */
+    seen: Set<string>;
+  },
+): Promise<string[]> {
+  const lines: string[] = [];
+  const at = relative(outDir, dir);
+  const rel = (...parts: string[]) => (at ? join(at, ...parts) : join(...parts));
+  for (const f of await filesIn(join(dir, "checkpoints"), ".safetensors")) {
+    const id = f.replace(/\.safetensors$/, "");
+    let step = "";
+    try {
+      const meta = await readSafetensorsMetadata(join(dir, "checkpoints", f));
+      step = ` at step ${of(JSON.parse(meta.state).step, totals.steps)}`;
+    } catch {
+      step = " (unreadable: training of this run starts over)";
+    }
+    lines.push(`${rel("checkpoints", f)}: training of ${name(id)}${step}`);
+  }
+  for (const f of await filesIn(join(dir, "weights"), ".safetensors")) {
+    const reference = /\.reference\.safetensors$/;
+    lines.push(
+      reference.test(f)
+        ? `${rel("weights", f)}: reference samples of ${
+          name(f.replace(reference, ""))
+        } (for sampling errors)`
+        : `${rel("weights", f)}: trained weights of ${name(f.replace(/\.safetensors$/, ""))}`,
+    );
+  }
+  for (const f of await filesIn(join(dir, "reflow"), ".f32")) {
+    const id = f.replace(/\.f32$/, "");
+    if (!seen.has(f) && await exists(join(dir, "reflow", `${id}.json`))) {
+      seen.add(f);
+      lines.push(`${rel("reflow", f)}: reflow pairs of ${name(id)}`);
+    }
+  }
+  for (const e of await entriesOf(join(dir, "reflow"))) {
+    if (!e.isDirectory || !e.name.endsWith(".parts")) continue;
+    const chunks = await filesIn(join(dir, "reflow", e.name), ".safetensors");
+    if (chunks.length) {
+      lines.push(
+        `${rel("reflow", e.name)}/: ${chunks.length} finished chunk${
+          chunks.length === 1 ? "" : "s"
+        } of reflow pairs of ${name(e.name.replace(/\.parts$/, ""))}`,
+      );
+    }
+  }
+  return lines;
+}
+
+/**
  * Lines describing what `outDir` holds now, e.g.
  * "results.json: 1 complete run, 1 partial" then one line per run and per extra file.
  * @example
@@ -101,45 +161,15 @@ export async function describeRunFolder(outDir: string): Promise<string[]> {
     }
   }
   const name = (id: string) => labels.get(id) ?? id;
-  for (const f of await filesIn(join(outDir, "checkpoints"), ".safetensors")) {
-    const id = f.replace(/\.safetensors$/, "");
-    let at = "";
-    try {
-      const meta = await readSafetensorsMetadata(join(outDir, "checkpoints", f));
-      at = ` at step ${of(JSON.parse(meta.state).step, totals.steps)}`;
-    } catch {
-      at = " (unreadable: training of this run starts over)";
-    }
-    lines.push(`checkpoints/${f}: training of ${name(id)}${at}`);
+  // A --jobs run keeps its workers' files in shards/<group>/: look there too.
+  const folders = [outDir];
+  for (const e of await entriesOf(join(outDir, "shards"))) {
+    if (e.isDirectory) folders.push(join(outDir, "shards", e.name));
   }
-  for (const f of await filesIn(join(outDir, "weights"), ".safetensors")) {
-    const reference = /\.reference\.safetensors$/;
-    lines.push(
-      reference.test(f)
-        ? `weights/${f}: reference samples of ${
-          name(f.replace(reference, ""))
-        } (for sampling errors)`
-        : `weights/${f}: trained weights of ${name(f.replace(/\.safetensors$/, ""))}`,
-    );
-  }
-  for (const f of await filesIn(join(outDir, "reflow"), ".f32")) {
-    const id = f.replace(/\.f32$/, "");
-    if (await exists(join(outDir, "reflow", `${id}.json`))) {
-      lines.push(`reflow/${f}: reflow pairs of ${name(id)}`);
-    }
-  }
-  for (const e of await entriesOf(join(outDir, "reflow"))) {
-    if (!e.isDirectory || !e.name.endsWith(".parts")) continue;
-    const chunks = await filesIn(join(outDir, "reflow", e.name), ".safetensors");
-    if (chunks.length) {
-      lines.push(
-        `reflow/${e.name}/: ${chunks.length} finished chunk${chunks.length === 1 ? "" : "s"} ` +
-          `of reflow pairs of ${name(e.name.replace(/\.parts$/, ""))}`,
-      );
-    }
-  }
+  const seen = new Set<string>();
+  for (const dir of folders) lines.push(...await filesOf(dir, { outDir, name, totals, seen }));
   if (await exists(join(outDir, "report.html"))) {
-    lines.push(`report.html (re-render from results.json: deno task report ${outDir})`);
+    lines.push(`report.html (re-render from results.json: ${taskCommand("report", [outDir])})`);
   }
   return lines;
 }

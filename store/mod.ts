@@ -14,6 +14,13 @@ export { copy } from "./copy.ts";
 export { dataDirOf, defaultOutDir } from "./folders.ts";
 export { phase, PHASE_PREFIX } from "./trace.ts";
 export {
+  detectTaskRunner,
+  shellQuote,
+  TASK_RUNNER_ENV,
+  taskCommand,
+  taskRunner,
+} from "./task-command.ts";
+export {
   encodeSafetensors,
   readSafetensors,
   readSafetensorsMetadata,

@@ -173,3 +173,47 @@ Deno.test("--jobs 2 gives the results of --jobs 1, in one results.json, and resu
   await Deno.remove(one, { recursive: true });
   await Deno.remove(two, { recursive: true });
 });
+
+Deno.test("--jobs: a grid grown on a finished folder reuses its shard folders, merges cleanly, adds no stale folder", async () => {
+  const out = await Deno.makeTempDir({ prefix: "fmbench-grow-" });
+  const base = [...TINY_TOY2D, "--solvers", "euler,dopri5", "--no-report", "--jobs", "2"];
+  const first = await captureConsole(() =>
+    main([...base, "--methods", "FM w/ OT,1-RF", "--out", out])
+  );
+  assert.equal(first.value, 0, first.err);
+  const folders = async () =>
+    (await Array.fromAsync(Deno.readDir(`${out}/shards`))).map((e) => e.name).sort();
+  assert.deepEqual(await folders(), ["moons__1-rf__mlp-tiny", "moons__fm-w-ot__mlp-tiny"]);
+  // An earlier layout's folder with the checkpoint of a run that never finished (its group is
+  // new below), and one of a complete run (dropped).
+  const old = `${out}/shards/shard-0-of-2/checkpoints`;
+  await Deno.mkdir(old, { recursive: true });
+  await Deno.writeTextFile(`${old}/moons__fm-w-cosine__mlp-tiny.safetensors`, "x");
+  await Deno.writeTextFile(`${old}/moons__fm-w-ot__mlp-tiny.safetensors`, "x");
+  // The README's "add a path, run again": one more group than before.
+  const grown = await captureConsole(() =>
+    main([...base, "--methods", "FM w/ OT,1-RF,FM w/ cosine", "--out", out])
+  );
+  assert.equal(grown.value, 0, grown.err);
+  assert.doesNotMatch(grown.err, /warning|merging the shards failed|kept a copy/, grown.err);
+  assert.equal((grown.err.match(/skipped \(resume\)/g) ?? []).length, 2, grown.err);
+  assert.match(grown.err, /moved .*shard-0-of-2 \(an earlier layout\)/);
+  assert.deepEqual(await folders(), [
+    "moons__1-rf__mlp-tiny",
+    "moons__fm-w-cosine__mlp-tiny",
+    "moons__fm-w-ot__mlp-tiny",
+  ]);
+  const res = await readResults(out);
+  assert.deepEqual(res.runs.map((r) => [r.method, r.status]).sort(), [
+    ["1-RF", "ok"],
+    ["FM w/ OT", "ok"],
+    ["FM w/ cosine", "ok"],
+  ]);
+  assert.ok(res.manifest.finishedAt);
+  for (const [i, key] of ["moons__fm-w-ot__mlp-tiny", "moons__1-rf__mlp-tiny"].entries()) {
+    const shard = await readResults(`${out}/shards/${key}`);
+    assert.equal(shard.shard?.count, 3, `shard ${i} carries the grown plan`);
+    assert.equal(shard.manifest.configHash, res.manifest.configHash);
+  }
+  await Deno.remove(out, { recursive: true });
+});

@@ -7,7 +7,7 @@ import { captureConsole } from "./helpers/console.ts";
 
 const RUN = ["--datasets", "moons", "--steps", "5", "--samples", "16", "--backend", "cpu"];
 
-Deno.test("output check: --out naming a file, or a folder under a file, is refused in one line before training", async () => {
+Deno.test("output check: --out naming a file, or a folder under a file, is a usage error (exit 2) in one line before training", async () => {
   const dir = await Deno.makeTempDir();
   const file = `${dir}/results.txt`;
   await Deno.writeTextFile(file, "not a folder");
@@ -17,7 +17,7 @@ Deno.test("output check: --out naming a file, or a folder under a file, is refus
   ];
   for (const [out, re] of cases) {
     const r = await captureConsole(() => main([...RUN, "--out", out]));
-    assert.equal(r.value, 1, r.err);
+    assert.equal(r.value, 2, r.err);
     assert.match(r.err, re);
     assert.equal(r.err.trim().split("\n").length, 1, `one line: ${r.err}`);
     assert.doesNotMatch(r.err, /backend|trained|fmbench toy2d/, "refused before any work");
