@@ -176,6 +176,7 @@ export async function main(
       groups: planGroups(config).length,
     });
     if (choice.jobs > 1) console.error(`jobs: ${choice.jobs} workers (${choice.why}) -> ${outDir}`);
+    else if (choice.note) console.error(`jobs: ${choice.note}; one process`);
     const display = choice.jobs > 1
       ? new JobsDisplay(choice.jobs, planRuns(config).length)
       : undefined;

@@ -58,8 +58,10 @@ const of = (n: number, total: number | undefined) =>
   total === undefined ? `${n}` : `${n} of ${total}`;
 
 /** What a partial record holds: "trained; 12 of 28 solver settings, 0 of 2 NLL estimators". */
-function partialDetail(r: RunRecord, t: Totals): string {
-  if (!r.train) return "training not finished";
+function partialDetail(r: RunRecord, t: Totals, checkpoint?: string): string {
+  if (!r.train) {
+    return checkpoint ? `training not finished (checkpoint${checkpoint})` : "training not finished";
+  }
   const parts = [
     `trained (${r.train.steps} steps)`,
     `${of(r.evals.length, t.settings)} solver settings`,
@@ -75,12 +77,14 @@ function partialDetail(r: RunRecord, t: Totals): string {
  */
 async function filesOf(
   dir: string,
-  { outDir, name, totals, seen }: {
+  { outDir, name, totals, seen, checkpoints }: {
     outDir: string;
     name: (id: string) => string;
     totals: Totals;
     /** Reflow pairs already listed (a --jobs run copies a shard's pairs to the top). */
     seen: Set<string>;
+    /** Filled in: run id -> " at step S of N" of its training checkpoint. */
+    checkpoints: Map<string, string>;
   },
 ): Promise<string[]> {
   const lines: string[] = [];
@@ -92,6 +96,7 @@ async function filesOf(
     try {
       const meta = await readSafetensorsMetadata(join(dir, "checkpoints", f));
       step = ` at step ${of(JSON.parse(meta.state).step, totals.steps)}`;
+      checkpoints.set(id, step);
     } catch {
       step = " (unreadable: training of this run starts over)";
     }
@@ -139,23 +144,14 @@ export async function describeRunFolder(outDir: string): Promise<string[]> {
   const file = join(outDir, "results.json");
   let totals: Totals = {};
   const labels = new Map<string, string>();
+  let res: Awaited<ReturnType<typeof readResults>> | undefined;
   if (!(await exists(file))) {
     lines.push("results.json: not written yet (no run had finished training)");
   } else {
     try {
-      const res = await readResults(file);
+      res = await readResults(file);
       totals = totalsOf(res.manifest.config);
-      const by = (s: string) => res.runs.filter((r) => r.status === s);
-      const [ok, partial, failed] = [by("ok"), by("partial"), by("failed")];
-      const n = (k: number, w: string) => `${k} ${w}${k === 1 || w === "partial" ? "" : "s"}`;
-      lines.push(
-        `results.json: ${n(ok.length, "complete run")}, ${n(partial.length, "partial")}` +
-          (failed.length ? `, ${n(failed.length, "failed run")}` : ""),
-      );
       for (const r of res.runs) labels.set(r.id, labelOf(r));
-      for (const r of ok) lines.push(`  complete: ${labelOf(r)}`);
-      for (const r of partial) lines.push(`  partial:  ${labelOf(r)}: ${partialDetail(r, totals)}`);
-      for (const r of failed) lines.push(`  failed:   ${labelOf(r)}: ${r.error ?? "no reason"}`);
     } catch (e) {
       lines.push(`results.json: present but unreadable (${e instanceof Error ? e.message : e})`);
     }
@@ -167,7 +163,26 @@ export async function describeRunFolder(outDir: string): Promise<string[]> {
     if (e.isDirectory) folders.push(join(outDir, "shards", e.name));
   }
   const seen = new Set<string>();
-  for (const dir of folders) lines.push(...await filesOf(dir, { outDir, name, totals, seen }));
+  const checkpoints = new Map<string, string>();
+  const files: string[] = [];
+  for (const dir of folders) {
+    files.push(...await filesOf(dir, { outDir, name, totals, seen, checkpoints }));
+  }
+  if (res) {
+    const by = (s: string) => res.runs.filter((r) => r.status === s);
+    const [ok, partial, failed] = [by("ok"), by("partial"), by("failed")];
+    const n = (k: number, w: string) => `${k} ${w}${k === 1 || w === "partial" ? "" : "s"}`;
+    lines.push(
+      `results.json: ${n(ok.length, "complete run")}, ${n(partial.length, "partial")}` +
+        (failed.length ? `, ${n(failed.length, "failed run")}` : ""),
+    );
+    for (const r of ok) lines.push(`  complete: ${labelOf(r)}`);
+    for (const r of partial) {
+      lines.push(`  partial:  ${labelOf(r)}: ${partialDetail(r, totals, checkpoints.get(r.id))}`);
+    }
+    for (const r of failed) lines.push(`  failed:   ${labelOf(r)}: ${r.error ?? "no reason"}`);
+  }
+  lines.push(...files);
   if (await exists(join(outDir, "report.html"))) {
     lines.push(`report.html (re-render from results.json: ${taskCommand("report", [outDir])})`);
   }

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { main } from "../cli/bench.ts";
 import { parseJobs, UsageError } from "../cli/flags.ts";
 import { JobsDisplay } from "../cli/display.ts";
+import { terminalColumns } from "../harness/progress.ts";
 import { resolveJobs } from "../harness/parallel/worker-count.ts";
 import { readResults } from "../results/io.ts";
 import { mergeResults } from "../results/merge.ts";
@@ -58,16 +59,50 @@ Deno.test("resolveJobs: cores, memory, GPU backends and the number of groups", (
       backend: "tensorflow",
       kind: "image",
       groups: 21,
-      machine: { cores: 16 },
+      machine: { cores: 2, memory: 64 * GiB },
     }).jobs,
     3,
+    "a GPU backend's workers are not capped at the cores",
+  );
+  // --jobs 99 on 2 cores: 2 workers, and a note says why (not 27 workers sharing 2 cores).
+  const many = resolveJobs({
+    flag: "99",
+    backend: "wasm",
+    kind: "vector",
+    groups: 27,
+    machine: { cores: 2, memory: 64 * GiB },
+  });
+  assert.equal(many.jobs, 2);
+  assert.equal(many.note, "--jobs 99 capped at 2: 2 core(s)");
+  const tight = resolveJobs({
+    flag: "8",
+    backend: "wasm",
+    kind: "image",
+    groups: 27,
+    machine: { cores: 16, memory: 10 * GiB },
+  });
+  assert.equal(tight.jobs, 3);
+  assert.match(
+    tight.note!,
+    /capped at 3: memory for 3 \(10\.0 GiB available, ~3\.0 GiB per worker\)/,
+  );
+  assert.equal(
+    resolveJobs({
+      flag: "2",
+      backend: "wasm",
+      kind: "vector",
+      groups: 27,
+      machine: { cores: 4, memory: 64 * GiB },
+    }).note,
+    undefined,
+    "within the machine: no note",
   );
   const capped = resolveJobs({
     flag: "8",
     backend: "wasm",
     kind: "vector",
     groups: 3,
-    machine: { cores: 16 },
+    machine: { cores: 16, memory: 64 * GiB },
   });
   assert.equal(capped.jobs, 3);
   assert.match(capped.why, /3 independent group/);
@@ -216,4 +251,30 @@ Deno.test("--jobs: a grid grown on a finished folder reuses its shard folders, m
     assert.equal(shard.manifest.configHash, res.manifest.configHash);
   }
   await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("JobsDisplay: a terminal that reports 0 columns is of unknown width, not 20 columns", () => {
+  const status =
+    "[3/10] checkerboard · FM w/ Diffusion · mlp 120/1000 loss 1.2345 9.0 it/s ETA 1m38s";
+  const draw = (columns: number | undefined) => {
+    let screen = "";
+    const d = new JobsDisplay(1, 4, {
+      tty: true,
+      write: (s) => (screen += s),
+      columns: () => columns,
+    });
+    d.status(0, status);
+    return screen;
+  };
+  assert.ok(draw(undefined).includes(status), "unknown width: the whole line");
+  const row = `  w1 ${status}`; // 40 columns: 39 characters, so that the line never wraps
+  assert.ok(draw(40).includes(`${row.slice(0, 39)}\n`), draw(40));
+  assert.equal(terminalColumns(() => ({ columns: 0 })), undefined);
+  assert.equal(terminalColumns(() => ({ columns: 80 })), 80);
+  assert.equal(
+    terminalColumns(() => {
+      throw new Deno.errors.BadResource("not a tty");
+    }),
+    undefined,
+  );
 });
