@@ -107,6 +107,36 @@ export function denoArgs(l: Launch): string[] {
 }
 
 /**
+ * The one line that says what Deno printed before this launcher on a first run: `deno task` sets
+ * up node_modules/ (one "Initialize" line per npm package; "Download" lines too with an empty
+ * cache) just before it starts the launcher, which sees that by the time node_modules was set up
+ * (`setupMs`, the modification time of node_modules/.deno/.setup-cache.bin) against its own
+ * start (`startMs`). Undefined when node_modules was set up earlier (no such lines this time).
+ * @example
+ * firstRunNote({ setupMs: Date.now() - 500, startMs: Date.now(), task: "deno task bench" }); // "fmbench: ..."
+ */
+export function firstRunNote(
+  { setupMs, startMs, task }: { setupMs: number | undefined; startMs: number; task: string },
+): string | undefined {
+  if (setupMs === undefined) return undefined;
+  const before = startMs - setupMs;
+  if (before < -1000 || before > 15_000) return undefined;
+  const quiet = task.replace(/ task /, " task -q ");
+  return `fmbench: the lines above are Deno unpacking the npm packages into node_modules/, once ` +
+    `per checkout (\`${quiet}\` hides Deno's own lines)`;
+}
+
+/** When node_modules/ was last set up, in ms since the epoch (undefined when unknown). */
+function nodeModulesSetup(): number | undefined {
+  try {
+    const file = fileURLToPath(new URL("node_modules/.deno/.setup-cache.bin", ROOT));
+    return Deno.statSync(file).mtime?.getTime();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Start `mode` (bench, bench:gpu, report) with `argv` under the grants its flags need; resolves
  * with the exit code of the real CLI (128 + signal number when a signal ended it).
  * @example
@@ -126,11 +156,18 @@ export async function launch(mode: string, argv: string[]): Promise<number> {
     console.error(`error: ${e.message}`);
     return 2;
   }
+  const runner = taskRunner();
+  const note = firstRunNote({
+    setupMs: nodeModulesSetup(),
+    startMs: performance.timeOrigin,
+    task: `${runner} task ${mode}`,
+  });
+  if (note) console.error(note);
   const child = new Deno.Command(Deno.execPath(), {
     args: denoArgs(l),
     // The folders it may write (for its messages) and how the user runs tasks (for the commands
     // it prints: `deno task …` or `npx -y deno@X task …`), which the child could not tell.
-    env: { FMBENCH_WRITABLE: JSON.stringify(l.writes), [TASK_RUNNER_ENV]: taskRunner() },
+    env: { FMBENCH_WRITABLE: JSON.stringify(l.writes), [TASK_RUNNER_ENV]: runner },
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",

@@ -11,6 +11,7 @@ import {
   SUITE_NEEDS,
 } from "../cli/grants.ts";
 import { permissionMessage } from "../cli/explain-error.ts";
+import { firstRunNote } from "../cli/launch.ts";
 import { didYouMean, flagError, FLAGS, UsageError } from "../cli/flags.ts";
 import { detectTaskRunner, taskCommand } from "../store/task-command.ts";
 import { CIFAR10_FOLDER, CIFAR10_URL } from "../harness/data/cifar10.ts";
@@ -182,6 +183,37 @@ Deno.test("task runner: the printed commands take the form the user ran (deno ta
     taskCommand("bench", ["--methods", "FM w/ OT"], "npx -y deno@2.9.6"),
     "npx -y deno@2.9.6 task bench --methods 'FM w/ OT'",
   );
+});
+
+Deno.test("first run: one line says what Deno's lines were, only when node_modules was just set up", () => {
+  const now = 1_800_000_000_000;
+  const note = firstRunNote({
+    setupMs: now - 800,
+    startMs: now,
+    task: "npx -y deno@2.9.6 task bench",
+  });
+  assert.match(note!, /^fmbench: the lines above are Deno unpacking the npm packages/);
+  assert.match(note!, /`npx -y deno@2\.9\.6 task -q bench` hides Deno's own lines/);
+  assert.equal(
+    firstRunNote({ setupMs: now - 3_600_000, startMs: now, task: "deno task bench" }),
+    undefined,
+  );
+  assert.equal(
+    firstRunNote({ setupMs: undefined, startMs: now, task: "deno task bench" }),
+    undefined,
+  );
+});
+
+Deno.test("deno.json: the npm install scripts fmbench does not need are denied (no approve-scripts box)", () => {
+  const config = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`));
+  assert.deepEqual(config.allowScripts?.deny, ["npm:@tensorflow/tfjs-node-gpu", "npm:core-js"]);
+  // The launcher reads the environment variables that tell how the user runs tasks.
+  for (const task of ["bench", "bench:gpu", "report", "fid:weights"]) {
+    const env = /--allow-env=(\S+)/.exec(config.tasks[task])![1].split(",");
+    for (const v of ["FMBENCH_TASK_RUNNER", "npm_lifecycle_event", "npm_command", "PATH"]) {
+      assert.ok(env.includes(v), `${task} grants ${v}`);
+    }
+  }
 });
 
 Deno.test("flags: a misspelled flag gets the closest valid one", () => {
