@@ -23,6 +23,7 @@ import {
   phase,
   type RunLock,
   taskCommand,
+  taskRunner,
   writeFileAtomic,
 } from "../store/mod.ts";
 import { commandLine, type ResultsFile } from "../results/mod.ts";
@@ -63,6 +64,7 @@ async function writeReport(outDir: string, results: ResultsFile): Promise<void> 
  * The command that resumes a run: the same arguments, plus --out DIR unless they name it.
  * @example
  * resumeCommand(["--datasets", "moons"], "runs/x"); // "deno task bench --datasets moons --out runs/x"
+ * // (npx -y deno@2.9.6 task bench ... for a user who runs Deno through npx)
  */
 export function resumeCommand(argv: string[], outDir: string): string {
   const named = argv.some((a) => a === "--out" || a.startsWith("--out="));
@@ -74,7 +76,7 @@ export function resumeCommand(argv: string[], outDir: string): string {
   } catch {
     // permissions cannot be queried: the plain task
   }
-  return commandLine(named ? argv : [...argv, "--out", outDir], task);
+  return commandLine(named ? argv : [...argv, "--out", outDir], task, taskRunner());
 }
 
 /** Exit status after a stop: 128 + the signal's number, as a shell reports it. */

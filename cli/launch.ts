@@ -122,8 +122,8 @@ export function firstRunNote(
   const before = startMs - setupMs;
   if (before < -1000 || before > 15_000) return undefined;
   const quiet = task.replace(/ task /, " task -q ");
-  return `fmbench: the lines above are Deno unpacking the npm packages into node_modules/, once ` +
-    `per checkout (\`${quiet}\` hides Deno's own lines)`;
+  return `fmbench: first run in this checkout: Deno has unpacked the npm packages into ` +
+    `node_modules/ (its "Initialize" lines; \`${quiet}\` hides Deno's own lines)`;
 }
 
 /** When node_modules/ was last set up, in ms since the epoch (undefined when unknown). */

@@ -192,7 +192,7 @@ Deno.test("first run: one line says what Deno's lines were, only when node_modul
     startMs: now,
     task: "npx -y deno@2.9.6 task bench",
   });
-  assert.match(note!, /^fmbench: the lines above are Deno unpacking the npm packages/);
+  assert.match(note!, /^fmbench: first run in this checkout: Deno has unpacked the npm packages/);
   assert.match(note!, /`npx -y deno@2\.9\.6 task -q bench` hides Deno's own lines/);
   assert.equal(
     firstRunNote({ setupMs: now - 3_600_000, startMs: now, task: "deno task bench" }),
