@@ -28,7 +28,10 @@ function readmeStraightness(): string {
 Deno.test("straightness: code, README and report all say explicit-Euler with the budget's steps", () => {
   // The code: the run measures it with flowStraightness (uniform explicit Euler, see
   // tests/straightness_test.ts) and the suite's straightnessSteps.
-  assert.match(RUN_TS, /flowStraightness\(vf, x0, cfg\.eval\.straightnessSteps,/);
+  assert.match(
+    RUN_TS,
+    /flowStraightness\(\{\s*field: vf,\s*x0,\s*steps: cfg\.eval\.straightnessSteps,/,
+  );
   const steps = {
     toy2d: TOY2D_EVAL.straightnessSteps,
     ...Object.fromEntries(
