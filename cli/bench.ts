@@ -53,9 +53,9 @@ async function writeReport(outDir: string, results: ResultsFile): Promise<void> 
     console.error(`report: ${outDir}/report.html`);
   } catch (e) {
     console.error(
-      `report: not written (${
-        firstLine(e)
-      }); results.json is complete, retry with: ${taskCommand("report", [outDir])}`,
+      `report: not written (${firstLine(e)}); results.json is complete, retry with: ${
+        taskCommand("report", [outDir])
+      }`,
     );
   }
 }
@@ -178,7 +178,7 @@ export async function main(
       groups: planGroups(config).length,
     });
     if (choice.jobs > 1) console.error(`jobs: ${choice.jobs} workers (${choice.why}) -> ${outDir}`);
-    else if (choice.note) console.error(`jobs: ${choice.note}; one process`);
+    else if (choice.note) console.error(`jobs: one process (${choice.why})`);
     const display = choice.jobs > 1
       ? new JobsDisplay(choice.jobs, planRuns(config).length)
       : undefined;

@@ -46,8 +46,8 @@ export function helpText(runner = taskRunner()): string {
 Usage: ${runner} task bench [flags]
 
   --suite NAME        ${
-  Object.keys(SUITES).map((s) => s === FLAGS.suite.default ? `${s} (default)` : s).join(" | ")
-}
+    Object.keys(SUITES).map((s) => s === FLAGS.suite.default ? `${s} (default)` : s).join(" | ")
+  }
   --budget NAME       cifar10: quick (default, any machine, 15-40 s of CPU per method) |
                       small (GPU, 20 min of training per method) | paper
   --datasets LIST     comma list or "all" (default: the suite's defaults)

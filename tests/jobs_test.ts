@@ -6,6 +6,9 @@ import { parseJobs, UsageError } from "../cli/flags.ts";
 import { JobsDisplay } from "../cli/display.ts";
 import { terminalColumns } from "../harness/progress.ts";
 import { resolveJobs } from "../harness/parallel/worker-count.ts";
+import { prepareShardFolders, shardDir } from "../harness/parallel/shard-folders.ts";
+import type { Run } from "../harness/plan.ts";
+import { writeResults } from "../results/write.ts";
 import { readResults } from "../results/io.ts";
 import { mergeResults } from "../results/merge.ts";
 import { buildFixture, shardFixture } from "./fixtures.ts";
@@ -277,4 +280,68 @@ Deno.test("JobsDisplay: a terminal that reports 0 columns is of unknown width, n
     }),
     undefined,
   );
+});
+
+Deno.test("shard folders: each agrees with the plan before the workers start; the better record wins", async () => {
+  const out = await Deno.makeTempDir({ prefix: "fmbench-shards-" });
+  const file = buildFixture();
+  const [a, b, c] = file.runs.slice(0, 3)
+    .map((r, i) => ({
+      ...r,
+      id: `moons__m${i}__mlp-tiny`,
+      status: "ok" as const,
+      configHash: `h${i}`,
+    }));
+  // Three groups of one run each; the plan's hashes are the records' own.
+  const groups = [a, b, c].map((
+    r,
+  ) => [{ id: r.id, method: { label: r.method } }]) as unknown as Run[][];
+  const planned = new Map([a, b, c].map((r) => [r.id, r.configHash]));
+  assert.equal(new Set([a.id, b.id, c.id]).size, 3);
+  const header = { ...file, runs: [] };
+  // Group a's folder holds a partial record and its checkpoint; the top-level file has it
+  // complete (finished by a run with other --jobs). Group b's folder is of an older plan (shard
+  // 0 of 2, another config hash). Group c has no folder yet.
+  const partial = { ...a, status: "partial" as const, evals: [] };
+  await writeResults(shardDir(out, a.id), {
+    ...file,
+    shard: { index: 5, count: 9 },
+    runs: [partial],
+  });
+  await Deno.mkdir(`${shardDir(out, a.id)}/checkpoints`);
+  await Deno.writeTextFile(`${shardDir(out, a.id)}/checkpoints/${a.id}.safetensors`, "x");
+  const oldManifest = { ...file.manifest, configHash: "0123456789abcdef" };
+  await writeResults(shardDir(out, b.id), {
+    ...file,
+    manifest: oldManifest,
+    shard: { index: 0, count: 2 },
+    runs: [b],
+  });
+  const logs: string[] = [];
+  await prepareShardFolders({
+    outDir: out,
+    groups,
+    planned,
+    header,
+    top: { ...file, runs: [a, c] },
+    log: (l) => logs.push(l),
+  });
+  for (const [i, r] of [a, b, c].entries()) {
+    const shard = await readResults(shardDir(out, r.id));
+    assert.deepEqual(shard.shard, { index: i, count: 3 }, r.id);
+    assert.equal(shard.manifest.configHash, file.manifest.configHash, r.id);
+    assert.deepEqual(shard.runs.map((x) => [x.id, x.status]), [[r.id, "ok"]], r.id);
+  }
+  await assert.rejects(
+    Deno.stat(`${shardDir(out, a.id)}/checkpoints/${a.id}.safetensors`),
+    Deno.errors.NotFound,
+    "the checkpoint of a run complete elsewhere is removed",
+  );
+  // They merge as one run's shards.
+  const merged = mergeResults(
+    await Promise.all([a, b, c].map((r) => readResults(shardDir(out, r.id)))),
+  );
+  assert.equal(merged.runs.length, 3);
+  assert.deepEqual(logs, []);
+  await Deno.remove(out, { recursive: true });
 });

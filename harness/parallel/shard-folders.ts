@@ -72,6 +72,15 @@ export async function prepareShardFolders(o: ShardFoldersInput): Promise<void> {
     const runs = group.flatMap((run) =>
       better(current(ownRuns.get(run.id)), current(topRuns.get(run.id))) ?? []
     );
+    // A run the shard had unfinished but the top-level file has complete (finished by a run
+    // with other --jobs): its checkpoint and weights in the shard are of no more use.
+    for (const r of runs) {
+      if (r.status !== "ok" || ownRuns.get(r.id)?.status === "ok") continue;
+      for (const f of ["checkpoints/%.safetensors", "weights/%.safetensors"]) {
+        await Deno.remove(`${dir}/${f.replace("%", r.id)}`).catch(() => {});
+      }
+      await Deno.remove(`${dir}/weights/${r.id}.reference.safetensors`).catch(() => {});
+    }
     const shard = { index, count: o.groups.length };
     const same = own && own.shard?.index === index && own.shard.count === shard.count &&
       own.manifest.configHash === o.header.manifest.configHash &&
