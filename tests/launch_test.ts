@@ -276,6 +276,18 @@ Deno.test("permission errors become one line naming what this run may write", ()
     assert.match(m, /Requires write access to "\/tmp\/y\/results.json"/);
     assert.match(m, /may write only \/tmp\/x/);
     assert.match(m, /--out folder and the --data-dir/);
+    // Deno's special folders need --allow-all: said, with what to do instead.
+    const dev = permissionMessage(
+      new Deno.errors.NotCapable(
+        'Requires all access to "/dev/shm/x/results.json", run again with the --allow-all flag',
+      ),
+      "bench",
+    );
+    assert.ok(!dev.includes("\n") && !/run again with/.test(dev), dev);
+    assert.match(
+      dev,
+      /only with --allow-all, which the tasks do not grant; use a folder elsewhere/,
+    );
   } finally {
     if (prev === undefined) Deno.env.delete("FMBENCH_WRITABLE");
     else Deno.env.set("FMBENCH_WRITABLE", prev);
