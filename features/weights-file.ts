@@ -3,6 +3,7 @@
 import { join, resolve } from "node:path";
 import { type Downloaded, downloadVerified, WeightsDownloadError } from "../store/download.ts";
 export type { Downloaded };
+import { taskCommand } from "../store/task-command.ts";
 
 /**
  * pytorch-fid's checkpoint as published (PyTorch's legacy torch.save stream).
@@ -112,7 +113,7 @@ export function howToGetWeights(
   why = "",
 ): string {
   return `looked for ${search.searched.join(" and ")}${why ? ` (${why})` : ""}. ` +
-    `Get them with \`deno task fid:weights --data-dir ${dirOf(search.target)}\` ` +
+    `Get them with \`${taskCommand("fid:weights", ["--data-dir", dirOf(search.target)])}\` ` +
     `(downloads ${INCEPTION_URL}, ~92 MB), or by hand: ` +
     `curl -L -o ${search.target} ${INCEPTION_URL}`;
 }

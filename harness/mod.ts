@@ -34,11 +34,13 @@ export { defaultSettings, OPT_IN_SOLVERS, SOLVER_SETTINGS } from "./suites/toy2d
 export { type JobsChoice, resolveJobs } from "./parallel/worker-count.ts";
 export {
   byteProgress,
+  fitLine,
   fmtSecs,
   progressFor,
   type ProgressSink,
   progressStats,
   type SuiteDisplay,
+  terminalColumns,
 } from "./progress.ts";
 export type { TrainProgress } from "./train.ts";
 export { isCancelled, type StopRequest, throwIfStopped } from "./stop.ts";

@@ -15,6 +15,13 @@ export { sha256FileSync } from "./sha256.ts";
 export { dataDirOf, defaultOutDir } from "./folders.ts";
 export { phase, PHASE_PREFIX } from "./trace.ts";
 export {
+  detectTaskRunner,
+  shellQuote,
+  TASK_RUNNER_ENV,
+  taskCommand,
+  taskRunner,
+} from "./task-command.ts";
+export {
   encodeSafetensors,
   readSafetensors,
   readSafetensorsMetadata,

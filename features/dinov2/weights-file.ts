@@ -1,6 +1,7 @@
 // Where the DINOv2 ViT-L/14 weights live and how to get them: the file names searched in the
 // data dir, Hugging Face's facebook/dinov2-large safetensors, the SHA-256 it is checked against,
 // and the verified download (progress, hash, atomic rename) through store/download.ts.
+import { taskCommand } from "../../store/task-command.ts";
 import { join, resolve } from "node:path";
 import { type Downloaded, downloadVerified, WeightsDownloadError } from "../../store/download.ts";
 
@@ -140,7 +141,7 @@ export function howToGetDinov2(
 ): string {
   const dir = search.target.slice(0, search.target.lastIndexOf("/")) || "/";
   return `looked for ${search.searched.join(" and ")}${why ? ` (${why})` : ""}. ` +
-    `Get them with \`deno task metrics:weights --data-dir ${dir}\` ` +
+    `Get them with \`${taskCommand("metrics:weights", ["--data-dir", dir])}\` ` +
     `(downloads ${DINOV2_URL}, ~1.2 GB), or by hand: curl -L -o ${search.target} ${DINOV2_URL}`;
 }
 
