@@ -1,12 +1,17 @@
 // Model state on disk: training checkpoints (weights, EMA weights, Adam state, step, loss curve,
 // elapsed time) and a run's final trained weights, each one safetensors file written durably, so
 // an interrupted run resumes where it stopped and a trained run is never trained again.
-import { encodeSafetensors, type TensorToWrite } from "../store/safetensors.ts";
+import {
+  encodeSafetensors,
+  readSafetensorsMetadata,
+  type TensorToWrite,
+} from "../store/safetensors.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
 import { readChecked } from "../store/read-checked.ts";
 import { tf } from "../core/tf.ts";
 import {
   checkCheckpoint,
+  checkCheckpointState,
   CHECKPOINT_FORMAT,
   type CheckpointState,
   checkWeights,
@@ -124,6 +129,16 @@ export async function loadCheckpoint(
     });
   }
   return ck.state;
+}
+
+/**
+ * A checkpoint's training state alone (its header, checked), without a model: for status lines
+ * and tests. Throws a SafetensorsError or FileCheckError naming the file.
+ * @example
+ * (await readCheckpointState("runs/x/checkpoints/r.safetensors")).step; // 120
+ */
+export async function readCheckpointState(file: string): Promise<CheckpointState> {
+  return checkCheckpointState(await readSafetensorsMetadata(file), file);
 }
 
 /**
