@@ -9,6 +9,7 @@
 export const QUOTE_MAX = 120;
 
 /** C0 and C1 controls, DEL, line/paragraph separators, bidi overrides and isolates, BOM. */
+// deno-lint-ignore no-control-regex -- control characters are exactly what this escapes
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
 const SHORT: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
@@ -47,4 +48,14 @@ export function quote(text: string, max = QUOTE_MAX): string {
  */
 export function safeMessage(e: unknown, max = QUOTE_MAX * 2): string {
   return safeText(e instanceof Error ? e.message : String(e), max);
+}
+
+/**
+ * Up to `max` names from a file, each quoted, and how many more there are.
+ * @example
+ * quoteList(["a", "b", "c"], 2); // "\"a\", \"b\" and 1 more"
+ */
+export function quoteList(items: readonly unknown[], max = 8): string {
+  const shown = items.slice(0, max).map((x) => quote(String(x), 60)).join(", ");
+  return items.length > max ? `${shown} and ${items.length - max} more` : shown;
 }
