@@ -242,7 +242,9 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions, offset = 0): 
     if (!Object.hasOwn(opts.globals, key)) {
       const allowed = Object.keys(opts.globals).join(", ") || "none";
       fail(
-        `refused global ${safeText(key)} (only these are allowed: ${allowed}); nothing was executed`,
+        `refused global ${
+          safeText(key)
+        } (only these are allowed: ${allowed}); nothing was executed`,
       );
     }
     return new PickleGlobal(module, name);

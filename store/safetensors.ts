@@ -197,7 +197,10 @@ function parseHeader(
       }
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
         if (typeof v !== "string") {
-          throw new SafetensorsError(source, `bad header: __metadata__.${safeText(k, 60)} must be a string`);
+          throw new SafetensorsError(
+            source,
+            `bad header: __metadata__.${safeText(k, 60)} must be a string`,
+          );
         }
         metadata[k] = v;
       }

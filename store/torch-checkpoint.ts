@@ -573,7 +573,9 @@ function readLegacy(bytes: Uint8Array, source: string): TorchSaved {
   let pos = keys.end;
   for (const key of keys.value as string[]) {
     const s = storages.get(key);
-    if (!s) throw new TorchCheckpointError(source, `storage ${quote(key)} is listed but never used`);
+    if (!s) {
+      throw new TorchCheckpointError(source, `storage ${quote(key)} is listed but never used`);
+    }
     if (pos + 8 > bytes.length) {
       throw new TorchCheckpointError(source, `truncated: storage ${quote(key)} has no size`);
     }

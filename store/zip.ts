@@ -101,7 +101,9 @@ export class ZipArchive {
     if (!e) throw this.error(`no entry named ${quote(name)}`);
     if (e.method !== 0) {
       throw this.error(
-        `entry ${quote(name)} is compressed (method ${e.method}); only stored entries can be read ` +
+        `entry ${
+          quote(name)
+        } is compressed (method ${e.method}); only stored entries can be read ` +
           `(torch.save writes stored entries)`,
       );
     }
