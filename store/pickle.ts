@@ -1,7 +1,7 @@
 // A restricted unpickler: the data opcodes of pickle protocols 2-4 and only the globals a caller
 // allows; every other global, opcode or call is refused with an error naming it. Nothing runs,
 // nothing recurses, and the stack and memo have stated limits a file cannot raise.
-import { quote, safeText } from "./quote.ts";
+import { safeText } from "./quote.ts";
 
 /**
  * Most items the unpickler's stack may hold (a state dict's pickle holds a few thousand): more is
