@@ -19,6 +19,7 @@ import { SafetensorsError, SafetensorsFile } from "../store/safetensors.ts";
 import { extractTarGz } from "../store/tar.ts";
 import { readResults, ResultsFileError } from "../results/io.ts";
 import { Cifar10Error, loadCifar10 } from "../harness/data/cifar10.ts";
+import { acquireRunLock, LOCK_FILE, LockHeldError } from "../store/lock.ts";
 
 /** No byte a terminal would act on (C0 controls but tab, DEL, C1), and a bounded length. */
 function assertSafe(message: string, max = 2000): void {
@@ -232,5 +233,52 @@ Deno.test("finding 10: a file's bytes reach messages escaped, cut, at non-negati
   const z = thrown(() => new ZipArchive(zip, "z.pth").read("a\x1b[2J/nope"));
   assert.ok(z instanceof ZipError);
   assert.match(z.message, /no entry named "a\\u001b\[2J\/nope"/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("finding 10: a lock file's details are checked and quoted safely", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/${LOCK_FILE}`;
+  const lock = await acquireRunLock(dir);
+  try {
+    // Held, with hostile details: the holder's command is shown escaped and cut.
+    const evil = {
+      pid: 42,
+      host: "h\x1b[2J",
+      startedAt: "now",
+      command: "x\n\x1b]0;t\x07" + "y".repeat(5000),
+    };
+    await Deno.writeTextFile(path, JSON.stringify(evil));
+    await assert.rejects(acquireRunLock(dir), (e: Error) => {
+      assert.ok(e instanceof LockHeldError);
+      assert.match(
+        e.message,
+        /PID 42 on host h\\u001b\[2J, started now: x\\n\\u001b\]0;t\\u0007y+\.\.\./,
+      );
+      assertSafe(e.message);
+      return true;
+    });
+    // Held, with details that fail the schema: the problem is named, escaped.
+    await Deno.writeTextFile(path, JSON.stringify({ pid: "1\x1b[31m", host: "", startedAt: "" }));
+    await assert.rejects(acquireRunLock(dir), (e: Error) => {
+      assert.ok(e instanceof LockHeldError);
+      assert.match(e.message, /cannot be read: .*lock\.pid = "1\\u001b\[31m", expected an integer/);
+      assertSafe(e.message);
+      return true;
+    });
+  } finally {
+    lock.release();
+  }
+  // Left unlocked with garbage in it: taken over, a copy of the garbage kept, the reason logged.
+  await Deno.writeTextFile(path, "\x1b[2J{ not json");
+  const lines: string[] = [];
+  (await acquireRunLock(dir, { log: (l) => lines.push(l) })).release();
+  assert.equal(lines.length, 1);
+  assert.match(
+    lines[0],
+    /lock: .*\.fmbench\.lock: lock is not JSON .*; kept a copy at .*\.unreadable-/,
+  );
+  assertSafe(lines[0]);
+  assert.ok([...Deno.readDirSync(dir)].some((e) => e.name.startsWith(`${LOCK_FILE}.unreadable-`)));
   await Deno.remove(dir, { recursive: true });
 });
