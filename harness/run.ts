@@ -348,6 +348,7 @@ async function evaluateStep(
         referenceStore: referenceStore(
           referenceFile(ctx.outDir, run),
           `${record.configHash ?? ""}|${cfg.adaptiveSolver}`,
+          (line) => ctx.log(`${run.id}: ${line}`),
         ),
         onRecord: (evals) => {
           record.evals = evals;

@@ -14,7 +14,20 @@ import { solveOptions } from "./evaluate.ts";
 import type { Run } from "./plan.ts";
 import { sourceNoise } from "./source-noise.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
-import { encodeSafetensors, readSafetensors } from "../store/safetensors.ts";
+import { encodeSafetensors, type SafetensorsFile } from "../store/safetensors.ts";
+import { readChecked } from "../store/read-checked.ts";
+import { moveAside } from "../store/move-aside.ts";
+import {
+  arr,
+  checkFile,
+  FileCheckError,
+  num,
+  obj,
+  parseJson,
+  record,
+  str,
+  ValidationError,
+} from "../store/validate.ts";
 import { stoppable, type StopRequest, throwIfStopped } from "./stop.ts";
 import { phase } from "../store/trace.ts";
 import type { SolverSetting, SuiteConfig } from "./suites/types.ts";
@@ -129,29 +142,135 @@ export async function savePairs(file: string, p: ReflowPairs): Promise<void> {
   await writeFileAtomic(`${file}.json`, JSON.stringify(p.provenance, null, 1));
 }
 
+const PROVENANCE = obj({
+  teacher: str({ max: 1000 }),
+  dataset: str({ max: 1000 }),
+  model: str({ max: 1000 }),
+  solver: str({ max: 1000 }),
+  // Compared with the expected setting as a whole below; here only its kind of values.
+  setting: record((v, at) => typeof v === "string" ? str({ max: 100 })(v, at) : num()(v, at), {
+    max: 100,
+  }),
+  seed: num({ int: true }),
+  n: num({ int: true, min: 1 }),
+  nfe: num({ int: true, min: 0 }),
+  shape: arr(num({ int: true, min: 1 }), { min: 1, max: 8 }),
+  teacherConfigHash: str({ max: 1000 }),
+  file: str({ max: 10_000 }),
+});
+
 /**
- * Load cached pairs if their provenance matches what would be generated now.
+ * Check cached pairs: the provenance's schema, then (when it matches `expect`; else null, a stale
+ * cache) a .f32 of exactly 2 n prod(shape) finite values. Throws a FileCheckError naming the
+ * file that fails.
+ * @example
+ * const pairs = checkPairs({ json, f32, file: "runs/x/reflow/r", expect }); // or null
+ */
+export function checkPairs(
+  o: {
+    json: string;
+    f32: Uint8Array;
+    file: string;
+    expect: Omit<ReflowProvenance, "nfe" | "file">;
+  },
+): ReflowPairs | null {
+  const provenance = checkFile(
+    `${o.file}.json`,
+    () => parseJson(o.json, PROVENANCE, "provenance") as unknown as ReflowProvenance,
+  );
+  const same = (Object.keys(o.expect) as (keyof typeof o.expect)[])
+    .every((k) => JSON.stringify(provenance[k]) === JSON.stringify(o.expect[k]));
+  if (!same) return null;
+  return checkFile(`${o.file}.f32`, () => {
+    const count = 2 * provenance.n * provenance.shape.reduce((a, b) => a * b, 1);
+    if (o.f32.byteLength !== 4 * count) {
+      throw new ValidationError(
+        "pairs",
+        `hold ${o.f32.byteLength} bytes, expected ${4 * count} (2 x ${provenance.n} pairs of ` +
+          `[${provenance.shape}] float32)`,
+      );
+    }
+    const all = new Float32Array(
+      o.f32.buffer.slice(o.f32.byteOffset, o.f32.byteOffset + 4 * count),
+    );
+    for (let i = 0; i < all.length; i++) {
+      if (!Number.isFinite(all[i])) {
+        throw new ValidationError("pairs", `hold ${all[i]} at value ${i}`);
+      }
+    }
+    const half = all.length / 2;
+    return { x0: all.subarray(0, half), x1: all.subarray(half), provenance };
+  });
+}
+
+/**
+ * Load cached pairs if their provenance matches what would be generated now; null when they are
+ * absent or stale. Pairs that fail their check (checkPairs) are moved aside, both files, told to
+ * `log`, and null returned (they are generated again).
  * @example
  * const pairs = await loadPairs("runs/x/reflow/moons__2-rf__mlp-default", expect);
- * // null when the files are absent or their provenance differs
  */
 export async function loadPairs(
   file: string,
   expect: Omit<ReflowProvenance, "nfe" | "file">,
+  log?: (line: string) => void,
 ): Promise<ReflowPairs | null> {
+  let json: string, f32: Uint8Array;
   try {
-    const provenance = JSON.parse(await Deno.readTextFile(`${file}.json`)) as ReflowProvenance;
-    const same = (Object.keys(expect) as (keyof typeof expect)[])
-      .every((k) => JSON.stringify(provenance[k]) === JSON.stringify(expect[k]));
-    if (!same) return null;
-    const bytes = await Deno.readFile(`${file}.f32`);
-    const all = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-    const half = all.length / 2;
-    if (half !== expect.n * expect.shape.reduce((a, b) => a * b, 1)) return null;
-    return { x0: all.subarray(0, half), x1: all.subarray(half), provenance }; // views: no copy
-  } catch {
+    json = await Deno.readTextFile(`${file}.json`);
+    f32 = await Deno.readFile(`${file}.f32`);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+  try {
+    return checkPairs({ json, f32, file, expect });
+  } catch (e) {
+    if (!(e instanceof FileCheckError)) throw e;
+    // The two files are one cache: both are set aside, so neither is trusted without the other.
+    const moved = [await moveAside(`${file}.json`), await moveAside(`${file}.f32`)];
+    log?.(
+      `${e.message}; moved the pair to ${
+        moved.filter(Boolean).join(" and ")
+      }; they are generated again`,
+    );
     return null;
   }
+}
+
+/**
+ * Check one saved chunk of pairs (x0, x1 finite F32 vectors, nfe a count); a FileCheckError
+ * names the file otherwise.
+ * @example
+ * const chunk = checkPairChunk(new SafetensorsFile(bytes, "runs/x/reflow/r.parts/h-0.safetensors"));
+ */
+export function checkPairChunk(f: SafetensorsFile): PairChunk {
+  return checkFile(f.source, () => {
+    const vec = (name: string) => {
+      const e = f.entry(name);
+      if (!e || e.dtype !== "F32" || e.shape.length !== 1) {
+        throw new ValidationError(
+          `tensor ${JSON.stringify(name)}`,
+          "is missing or not an F32 vector",
+        );
+      }
+      const v = f.float32(name);
+      for (let i = 0; i < v.length; i++) {
+        if (!Number.isFinite(v[i])) {
+          throw new ValidationError(
+            `tensor ${JSON.stringify(name)}`,
+            `holds ${v[i]} at element ${i}`,
+          );
+        }
+      }
+      return v;
+    };
+    const nfe = num({ int: true, min: 0 })(
+      f.metadata.nfe === undefined ? undefined : Number(f.metadata.nfe),
+      "__metadata__.nfe",
+    );
+    return { x0: vec("x0"), x1: vec("x1"), nfe };
+  });
 }
 
 /**
@@ -196,6 +315,8 @@ export class Teachers {
     private readonly outDir: string,
     private readonly cfg: SuiteConfig,
     private readonly solver: Solver,
+    /** Told when cached pairs fail their check and are moved aside. */
+    private readonly log?: (line: string) => void,
   ) {}
 
   /** Whether another method of the suite reflows this run's model (so it must publish pairs). */
@@ -215,7 +336,7 @@ export class Teachers {
    * when they are missing or stale.
    */
   async restore(run: Run, hash: string, shape: number[]): Promise<ReflowProvenance | null> {
-    const pairs = await loadPairs(this.#file(run), this.#expectation(run, hash, shape));
+    const pairs = await loadPairs(this.#file(run), this.#expectation(run, hash, shape), this.log);
     if (pairs) this.#published.set(this.#key(run, run.method.label), teacherFrom(pairs));
     return pairs?.provenance ?? null;
   }
@@ -237,15 +358,15 @@ export class Teachers {
     await phase("pairs", run.id);
     const parts = `${this.#file(run)}.parts`;
     const chunkFile = (i: number) => `${parts}/${hash}-${i}.safetensors`;
+    const log = this.log;
     const store: ChunkStore = {
-      async load(i) {
-        try {
-          const f = await readSafetensors(chunkFile(i));
-          return { x0: f.float32("x0"), x1: f.float32("x1"), nfe: Number(f.metadata.nfe) };
-        } catch {
-          return null;
-        }
-      },
+      load: (i) =>
+        readChecked({
+          file: chunkFile(i),
+          check: checkPairChunk,
+          then: "the chunk is generated again",
+          log,
+        }),
       save: (i, c) =>
         writeFileAtomic(
           chunkFile(i),
@@ -267,6 +388,14 @@ export class Teachers {
       store,
       evalBatch: this.cfg.eval.batch,
     });
+    const bad = gen.x1.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      // Cached, such pairs would end every student's training in a NaN loss at step 1.
+      throw new Error(
+        `teacher ${run.method.label}'s flow gave a non-finite sample (${gen.x1[bad]} at value ` +
+          `${bad} of its reflow pairs); no pairs were saved`,
+      );
+    }
     const pairs: ReflowPairs = {
       x0: gen.x0,
       x1: gen.x1,

@@ -8,6 +8,9 @@ import { vectorSource } from "../harness/data/source.ts";
 import { loadToy2d } from "../harness/data/toy2d.ts";
 import { discoverPlugins } from "../harness/registry.ts";
 import { loadWeights, saveWeights } from "../harness/checkpoint.ts";
+import { checkPairChunk, loadPairs, savePairs } from "../harness/teachers.ts";
+import { referenceStore } from "../harness/reference-samples.ts";
+import { referenceStats } from "../features/reference-stats.ts";
 import { NonFiniteLossError, train, type TrainConfig } from "../harness/train.ts";
 import { Cancelled } from "../harness/stop.ts";
 import { encodeSafetensors, SafetensorsFile, type TensorToWrite } from "../store/safetensors.ts";
@@ -40,14 +43,17 @@ const parts = () => ({
   config,
 });
 
-/** Rewrite a safetensors file's metadata and tensors in place. */
+/** Rewrite a safetensors file's metadata and tensors (F32 and F64 kept) in place. */
 async function edit(
   file: string,
   change: (meta: Record<string, string>, tensors: Record<string, TensorToWrite>) => void,
 ): Promise<void> {
   const f = new SafetensorsFile(await Deno.readFile(file), file);
   const tensors: Record<string, TensorToWrite> = {};
-  for (const n of f.names()) tensors[n] = { shape: f.entry(n)!.shape, data: f.float32(n) };
+  for (const n of f.names()) {
+    const e = f.entry(n)!;
+    tensors[n] = { shape: e.shape, data: e.dtype === "F64" ? f.float64(n) : f.float32(n) };
+  }
   const meta = { ...f.metadata };
   change(meta, tensors);
   await Deno.writeFile(file, encodeSafetensors(tensors, meta));
@@ -322,4 +328,158 @@ Deno.test("findings 1 and 2 end to end: a resumed bench survives a bad checkpoin
   assert.equal(res.runs[0].train?.steps, 40);
   await Deno.remove(out, { recursive: true });
   await Deno.remove(out2, { recursive: true });
+});
+
+Deno.test("reflow pairs: a bad .f32 or provenance is moved aside (both files) and generated again", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/pairs`;
+  const expect = {
+    teacher: "1-RF",
+    dataset: "moons",
+    model: "mlp/tiny",
+    solver: "dopri5",
+    setting: { rtol: 1e-5, atol: 1e-5 } as const,
+    seed: 9,
+    n: 5,
+    shape: [2],
+    teacherConfigHash: "h",
+  };
+  const x = Float32Array.from({ length: 10 }, (_, i) => i / 10);
+  const good = {
+    x0: x,
+    x1: x.map((v) => -v),
+    provenance: { ...expect, nfe: 30, file: `${file}.f32` },
+  };
+  await savePairs(file, good);
+  assert.deepEqual((await loadPairs(file, expect))?.x1, good.x1);
+  assert.equal(await loadPairs(file, { ...expect, seed: 10 }), null, "stale: not used");
+  assert.equal(asides(`${file}.json`).length, 0, "a stale cache is not moved aside");
+  const cases: Array<[() => Promise<void>, RegExp]> = [
+    [
+      async () =>
+        await Deno.writeFile(`${file}.f32`, (await Deno.readFile(`${file}.f32`)).subarray(2)),
+      /pairs\.f32: pairs hold 78 bytes, expected 80/,
+    ],
+    [async () => {
+      const b = new Float32Array((await Deno.readFile(`${file}.f32`)).buffer);
+      b[13] = NaN;
+      await Deno.writeFile(`${file}.f32`, new Uint8Array(b.buffer));
+    }, /pairs\.f32: pairs hold NaN at value 13/],
+    [
+      () => Deno.writeTextFile(`${file}.json`, JSON.stringify({ ...good.provenance, n: "5" })),
+      /pairs\.json: provenance\.n = "5", expected an integer/,
+    ],
+    [() => Deno.writeTextFile(`${file}.json`, "{\x1b[2J"), /pairs\.json: provenance is not JSON/],
+  ];
+  for (const [change, re] of cases) {
+    for (const n of [...asides(`${file}.json`), ...asides(`${file}.f32`)]) {
+      await Deno.remove(`${dir}/${n}`);
+    }
+    await savePairs(file, good);
+    await change();
+    const lines: string[] = [];
+    assert.equal(await loadPairs(file, expect, (l) => lines.push(l)), null);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0], re);
+    assert.match(
+      lines[0],
+      /moved the pair to .*\.json\.unreadable-.* and .*\.f32\.unreadable-.*; they are generated again$/,
+    );
+    // deno-lint-ignore no-control-regex
+    assert.doesNotMatch(lines[0], /[\u0000-\u001f]/);
+  }
+  // A saved chunk of an interrupted generation is checked too.
+  const chunk = (x0: Float32Array, nfe: string) =>
+    new SafetensorsFile(
+      encodeSafetensors({
+        x0: { shape: [x0.length], data: x0 },
+        x1: { shape: [2], data: new Float32Array(2) },
+      }, { nfe }),
+      "c.safetensors",
+    );
+  assert.equal(checkPairChunk(chunk(new Float32Array(2), "12")).nfe, 12);
+  assert.throws(
+    () => checkPairChunk(chunk(new Float32Array(2), "-1")),
+    /c\.safetensors: __metadata__\.nfe = -1/,
+  );
+  assert.throws(
+    () => checkPairChunk(chunk(new Float32Array([1, Infinity]), "3")),
+    /"x0" holds Infinity at element 1/,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("reference samples: a bad file is moved aside and the reference solved again", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/r.reference.safetensors`;
+  const lines: string[] = [];
+  const store = referenceStore(file, "h|dopri5", (l) => lines.push(l));
+  const x = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+  await store.save(x);
+  const back = await store.load([3, 2]);
+  assert.deepEqual(await back!.array(), await x.array());
+  assert.equal(await referenceStore(file, "other").load([3, 2]), null, "stale: not used");
+  assert.equal(await store.load([4, 2]), null, "another shape for this key: a bad file");
+  assert.match(
+    lines[0],
+    /r\.reference\.safetensors: tensor "x" is F32 \[3,2\], expected F32 \[4,2\].*moved it to .*the reference is solved again$/,
+  );
+  await Deno.writeFile(file, new Uint8Array(12));
+  assert.equal(await store.load([3, 2]), null);
+  assert.match(lines[1], /safetensors .*r\.reference\.safetensors: .*moved it to/);
+  assert.equal(asides(file).length >= 1, true);
+  tf.dispose([x, back!]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("reference statistics: a bad cache is moved aside and computed again", async () => {
+  const dir = await Deno.makeTempDir();
+  const extractor = {
+    dim: 3,
+    features: (images: tf.Tensor) => tf.tidy(() => tf.mean(images, [1, 2]) as tf.Tensor2D),
+  };
+  const u = Float32Array.from({ length: 8 * 2 * 2 * 3 }, (_, i) => ((i * 37) % 101) / 101);
+  const lines: string[] = [];
+  const opts = {
+    dataDir: dir,
+    dataset: "toy",
+    n: 8,
+    extractor,
+    weightsSha256: "w",
+    images: (offset: number, count: number) =>
+      Promise.resolve(tf.tensor4d(u.slice(offset * 12, (offset + count) * 12), [count, 2, 2, 3])),
+    log: (l: string) => lines.push(l),
+  };
+  const first = await referenceStats(opts);
+  const good = await Deno.readFile(first.path);
+  assert.equal((await referenceStats(opts)).reused, true);
+  const cases: Array<
+    [(m: Record<string, string>, t: Record<string, TensorToWrite>) => void, RegExp]
+  > = [
+    [(_, t) => (t.sigma.data[4] = NaN), /tensor "sigma" holds NaN at element 4/],
+    [
+      (_, t) => (t.factor_perm.data[0] = t.factor_perm.data[1]),
+      /"factor_perm" is not a permutation of 0\.\.2/,
+    ],
+    [(m) => (m.kidFeatures = "9"), /__metadata__\.kidFeatures = 9, more than n = 8/],
+    [(m) => (m.n = "eight"), /__metadata__\.n = NaN, expected an integer >= 1/],
+    [
+      (_, t) => (t.mu = { shape: [2], data: new Float64Array(2) }),
+      /inconsistent shapes \(mu \[2\]/,
+    ],
+  ];
+  for (const [change, re] of cases) {
+    await Deno.writeFile(first.path, good);
+    await edit(first.path, change);
+    lines.length = 0;
+    const again = await referenceStats(opts);
+    assert.equal(again.reused, false, String(re));
+    assert.deepEqual(again.stats.mu, first.stats.mu, "recomputed, the same");
+    assert.equal(lines.length, 1);
+    assert.ok(lines[0].startsWith(`${first.path}: `), lines[0]);
+    assert.match(lines[0], re);
+    assert.match(lines[0], /the reference statistics are computed again$/);
+  }
+  assert.equal(asides(first.path).length, cases.length);
+  await Deno.remove(dir, { recursive: true });
 });

@@ -382,6 +382,7 @@ export async function cifarQuality(
     batch,
     onProgress: (done, total) =>
       done === total && console.error(`fid: reference statistics of ${total} images`),
+    log: (line) => console.error(`fid: ${line}`),
   });
   return {
     async fn(samples, stop) {
