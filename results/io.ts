@@ -103,6 +103,16 @@ export async function readResults(dirOrFile: string): Promise<ResultsFile> {
     }
     throw new ResultsFileError(`cannot read ${path}: ${safeMessage(e)}`);
   }
+  return parseResults(text, path);
+}
+
+/**
+ * Parse and check the text of a results file; a ResultsFileError names `path` and the problem
+ * (a JSON error quoted safely, or the first fields that fail the check).
+ * @example
+ * const results = parseResults(await Deno.readTextFile(path), path);
+ */
+export function parseResults(text: string, path: string): ResultsFile {
   let value: unknown;
   try {
     value = JSON.parse(text);
