@@ -6,7 +6,13 @@ import { encodeSafetensors, type SafetensorsFile } from "../store/safetensors.ts
 import { readChecked } from "../store/read-checked.ts";
 import { checkFile, literal, ValidationError } from "../store/validate.ts";
 
-const FORMAT = "fmbench/reference-samples@1";
+/**
+ * Format tag of a reference-samples file.
+ * @example
+ * encodeSafetensors({ x }, { format: REFERENCE_SAMPLES_FORMAT, key });
+ */
+export const REFERENCE_SAMPLES_FORMAT = "fmbench/reference-samples@1";
+const FORMAT = REFERENCE_SAMPLES_FORMAT;
 
 /** Where evaluateSampling keeps and finds its reference samples. */
 export interface ReferenceStore {
