@@ -33,7 +33,7 @@ import { checkPairChunk, checkPairs } from "../harness/reflow-check.ts";
 import { checkReferenceSamples, REFERENCE_SAMPLES_FORMAT } from "../harness/reference-samples.ts";
 import { checkReferenceStats } from "../features/reference-stats-check.ts";
 import { REFERENCE_FORMAT } from "../features/reference-stats.ts";
-import { buildFixture } from "../tests/fixtures.ts";
+import { RESULTS_SCHEMA } from "../results/schema.ts";
 import { mutateBytes, mutateJsonText, type Rand } from "./fuzz-mutate.ts";
 
 /** One reader under test. */
@@ -145,6 +145,119 @@ function mutateSafetensors(seed: Uint8Array, r: Rand): Uint8Array {
     }
   }
   return encodeSafetensors(tensors, metadata);
+}
+
+/** A small valid results file: two runs (one failed setting), NLL, a training record, samples. */
+function resultsSeed(kind: "toy" | "images"): Uint8Array {
+  const run = (id: string, method: string) => ({
+    id,
+    configHash: "0123456789abcdef",
+    dataset: kind === "toy" ? "moons" : "cifar10",
+    method,
+    model: "mlp",
+    preset: "tiny",
+    seed: 0,
+    paramCount: 1234,
+    status: "ok",
+    sessions: 2,
+    train: {
+      steps: 40,
+      batch: 32,
+      seconds: 1.5,
+      resumedFrom: [20],
+      lossCurve: [[20, 0.9], [40, 0.8]],
+      finalLoss: 0.8,
+    },
+    evals: [
+      {
+        solver: "euler",
+        setting: { steps: 8 },
+        status: "ok",
+        nfe: 8,
+        metrics: kind === "toy" ? { w2: 0.12 } : { fid: 35.1, kid: 0.03, kid_std: 0.002 },
+        seconds: 0.5,
+        sampleError: {
+          mse: 0.01,
+          reference: { solver: "dopri5", setting: { rtol: 1e-5, atol: 1e-5 } },
+        },
+      },
+      {
+        solver: "dopri5",
+        setting: { rtol: 1e-5, atol: 1e-5 },
+        status: "failed",
+        error: "step size underflow",
+        nfe: 130,
+        metrics: {},
+        notes: { w2: "failed" },
+        seconds: null,
+      },
+    ],
+    nll: [{
+      nats: 2.31,
+      bpd: 3.3,
+      stderr: 0.01,
+      n: 32,
+      estimator: "exact",
+      solver: "dopri5",
+      setting: { rtol: 1e-5, atol: 1e-5 },
+      nfe: 140,
+      seconds: 1,
+    }],
+    straightness: 0.02,
+    provenance: { reflow: { teacher: "1-RF" } },
+    samples: {
+      points: [[0.1, 0.2], [0.3, -0.4]],
+      trajectories: [[[0, 0], [1, 1]]],
+      from: { solver: "dopri5", setting: { rtol: 1e-5, atol: 1e-5 }, nfe: 140 },
+    },
+  });
+  return enc.encode(JSON.stringify({
+    schema: RESULTS_SCHEMA,
+    suite: kind === "toy" ? "toy2d" : "cifar10",
+    manifest: {
+      commit: "abc",
+      dirty: false,
+      versions: { fmbench: "0.1.0", deno: "2.9.6" },
+      backend: "wasm",
+      device: "cpu",
+      backendNotes: ["note"],
+      os: "linux",
+      seed: 0,
+      config: { steps: 40 },
+      configHash: "0123456789abcdef",
+      startedAt: "2026-12-01T10:00:00Z",
+      finishedAt: "2026-12-01T10:01:00Z",
+      wallSeconds: 60,
+      argv: ["--steps", "40"],
+    },
+    plugins: {
+      loaded: [{
+        kind: "path",
+        name: "cond-ot",
+        family: "ot",
+        description: "d",
+        file: "plugins/paths/cond-ot.ts",
+      }],
+      failures: [{ kind: "solver", file: "plugins/solvers/x.ts", reason: "broken" }],
+    },
+    methods: [{
+      label: "FM w/ OT",
+      path: "cond-ot",
+      coupling: "independent",
+      loss: "cfm",
+      family: "ot",
+    }],
+    headline: {
+      quality: kind === "toy" ? "w2" : "fid",
+      nll: kind === "toy" ? "nats" : "bpd",
+      adaptiveSolver: "dopri5",
+    },
+    runs: [run("moons__fm-w-ot__mlp-tiny", "FM w/ OT"), {
+      ...run("moons__ddpm__mlp-tiny", "DDPM-style"),
+      status: "partial",
+    }],
+    references: { moons: { w2: 0.01 } },
+  }));
 }
 
 /** A valid training checkpoint: 2 variables, EMA, Adam state at step 20 of 40. */
@@ -352,10 +465,7 @@ export async function fuzzTargets(): Promise<FuzzTarget[]> {
     },
     {
       name: "results.json",
-      seeds: [
-        enc.encode(JSON.stringify(buildFixture())),
-        enc.encode(JSON.stringify(buildFixture({ kind: "images" }))),
-      ],
+      seeds: [resultsSeed("toy"), resultsSeed("images")],
       mutate: (s, r) => enc.encode(mutateJsonText(dec.decode(s), r)),
       read: (b) => (parseResults(dec.decode(b), SRC), "accepted"),
       refused: (e) => e instanceof ResultsFileError,
