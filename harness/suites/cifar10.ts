@@ -359,6 +359,7 @@ export async function cifarQuality(
     : await ensureFidModel({
       dataDir: d.dataDir,
       onProgress: byteProgress("fid: Inception weights"),
+      log: (line) => console.error(`fid: ${line}`),
     });
   if (!model.available) {
     if (known === undefined) console.error(`fid: ${model.reason}`);
