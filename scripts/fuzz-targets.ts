@@ -70,6 +70,60 @@ function smallSpec(): PthSpec {
   };
 }
 
+/** A pickle using most data opcodes of protocols 2-4 (memo, frames, bytes, longs, tuples). */
+function allOpsPickle(): Uint8Array {
+  const w = new PickleWriter().op(0x95, 0, 0, 0, 0, 0, 0, 0, 0); // FRAME
+  w.op(0x7d).op(0x94); // EMPTY_DICT, MEMOIZE
+  w.op(0x8c, 1, 0x61).op(0x5d).op(0x71, 1); // "a": [] (BINPUT 1)
+  w.op(0x47, 0x40, 0x09, 0x21, 0xfb, 0x54, 0x44, 0x2d, 0x18).op(0x61); // APPEND pi
+  w.op(0x8a, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0x80).op(0x61); // APPEND a LONG1 bigint
+  w.op(0x43, 2, 1, 2).op(0x61).op(0x42, 1, 0, 0, 0, 9).op(0x61); // bytes
+  w.op(0x55, 1, 0x78, 0x61).op(0x54, 1, 0, 0, 0, 0x79, 0x61); // py2 strings
+  w.op(0x88, 0x89, 0x86, 0x61).op(0x4e, 0x85, 0x61).op(0x29, 0x61); // tuples, NONE, TRUE/FALSE
+  w.op(0x68, 1, 0x61).op(0x6a, 1, 0, 0, 0, 0x72, 7, 0, 0, 0, 0x61); // BINGET, LONG_BINGET/PUT
+  w.op(0x73); // SETITEM "a"
+  w.op(0x8c, 1, 0x62).mark().int(1).int(2).int(3).op(0x74, 0x73); // "b": TUPLE
+  w.op(0x8c, 1, 0x63, 0x8c, 11, ...enc.encode("collections"), 0x8c, 11);
+  w.op(...enc.encode("OrderedDict"), 0x93, 0x29, 0x52, 0x7d, 0x62, 0x73); // "c": OrderedDict()
+  return w.bytes();
+}
+
+/**
+ * A stored zip whose one entry's sizes live in a zip64 extra field (sizes 0xffffffff in the
+ * directory), as a writer does for entries past 4 GiB.
+ */
+function zip64Seed(): Uint8Array {
+  const plain = encodePthZip(smallSpec());
+  const first = new ZipArchive(plain, "seed").names()[0];
+  const size = new ZipArchive(plain, "seed").entry(first)!.size;
+  const dv = new DataView(plain.buffer);
+  const eocd = plain.length - 22;
+  const cd = dv.getUint32(eocd + 16, true);
+  const nameLen = dv.getUint16(cd + 28, true);
+  const extraLen = dv.getUint16(cd + 30, true);
+  const head = 46 + nameLen + extraLen;
+  // The first directory entry, its sizes moved into a zip64 extra field; the rest as they are.
+  const central = new Uint8Array(head + 20);
+  central.set(plain.subarray(cd, cd + head));
+  const cv = new DataView(central.buffer);
+  cv.setUint32(20, 0xffffffff, true);
+  cv.setUint32(24, 0xffffffff, true);
+  cv.setUint16(30, extraLen + 20, true);
+  cv.setUint16(head, 1, true);
+  cv.setUint16(head + 2, 16, true);
+  cv.setBigUint64(head + 4, BigInt(size), true);
+  cv.setBigUint64(head + 12, BigInt(size), true);
+  const rest = plain.subarray(cd + head, eocd);
+  const end = plain.slice(eocd);
+  new DataView(end.buffer).setUint32(12, central.length + rest.length, true);
+  const out = new Uint8Array(cd + central.length + rest.length + 22);
+  out.set(plain.subarray(0, cd));
+  out.set(central, cd);
+  out.set(rest, cd + central.length);
+  out.set(end, cd + central.length + rest.length);
+  return out;
+}
+
 /** Read a torch checkpoint and decode every floating-point tensor. */
 function readTorch(bytes: Uint8Array): "accepted" {
   const ck = readTorchCheckpoint(bytes, SRC);
@@ -419,7 +473,12 @@ export async function fuzzTargets(): Promise<FuzzTarget[]> {
   return [
     {
       name: "pickle",
-      seeds: [stateDictPickle(smallSpec(), false), stateDictPickle(smallSpec(), true), generic],
+      seeds: [
+        stateDictPickle(smallSpec(), false),
+        stateDictPickle(smallSpec(), true),
+        generic,
+        allOpsPickle(),
+      ],
       mutate: mutateBytes,
       read: (b) => {
         unpickle(b, {
@@ -433,7 +492,7 @@ export async function fuzzTargets(): Promise<FuzzTarget[]> {
     },
     {
       name: "torch-zip",
-      seeds: [zipSeed],
+      seeds: [zipSeed, zip64Seed()],
       // Half the cases mutate data.pkl inside a zip whose CRCs are right, to reach the unpickler.
       mutate: (s, r) =>
         r.next() < 0.5
@@ -575,7 +634,11 @@ export async function fuzzTargets(): Promise<FuzzTarget[]> {
     },
     {
       name: "zip",
-      seeds: [zipSeed, storedZip([["a/b", enc.encode("hello")], ["c", new Uint8Array(0)]])],
+      seeds: [
+        zipSeed,
+        zip64Seed(),
+        storedZip([["a/b", enc.encode("hello")], ["c", new Uint8Array(0)]]),
+      ],
       mutate: (s, r) => mutateBytes(s, r),
       read: (b) => {
         const z = new ZipArchive(b, SRC);
