@@ -271,7 +271,7 @@ function resultsSeed(kind: "toy" | "images"): Uint8Array {
     manifest: {
       commit: "abc",
       dirty: false,
-      versions: { fmbench: "0.1.0", deno: "2.9.6" },
+      versions: { fmbench: "0.1.0", deno: "2.9.6", v8: "13", typescript: "5", tfjs: "4.22.0" },
       backend: "wasm",
       device: "cpu",
       backendNotes: ["note"],
