@@ -14,7 +14,7 @@ import {
   type VelocityField,
 } from "../core/mod.ts";
 import { headlineEval, headlineNll } from "../results/headline.ts";
-import type { RunRecord, TrainRecord } from "../results/schema.ts";
+import type { RunRecord } from "../results/schema.ts";
 import { loadWeights, saveWeights } from "./checkpoint.ts";
 import { referenceStore } from "./reference-samples.ts";
 import type { DataSource } from "./data/source.ts";
@@ -235,10 +235,14 @@ async function trainStep(
     return;
   }
   const file = weightsFile(ctx.outDir, run);
-  const saved = await loadWeights(file, hash, model.variables());
-  if (saved?.train) {
+  const log = (line: string) => ctx.log(`${label}: ${line}`);
+  const saved = await loadWeights(file, hash, model.variables(), {
+    totalSteps: cfg.train.steps,
+    log,
+  });
+  if (saved) {
     const known = record.train !== undefined;
-    record.train = saved.train as TrainRecord;
+    record.train = saved.train;
     if (!known) await ctx.persist(record);
     ctx.log(`${label}: trained weights loaded from ${file} (${resumeNote(ctx, record)})`);
     return;
@@ -272,6 +276,7 @@ async function trainStep(
       every: Math.max(cfg.train.logEvery, Math.ceil(cfg.train.steps / 10)),
     },
     onResume: (step) => ctx.log(`${label}: resuming training from its checkpoint at step ${step}`),
+    log,
     stop: ctx.stop,
   });
   if (cfg.train.ema > 0) outcome.useEma();
@@ -343,6 +348,7 @@ async function evaluateStep(
         referenceStore: referenceStore(
           referenceFile(ctx.outDir, run),
           `${record.configHash ?? ""}|${cfg.adaptiveSolver}`,
+          (line) => ctx.log(`${run.id}: ${line}`),
         ),
         onRecord: (evals) => {
           record.evals = evals;

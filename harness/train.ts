@@ -87,6 +87,8 @@ export interface TrainInput {
   checkpoint?: { file: string; key: string; every: number; everySeconds?: number };
   /** Called when training resumed from a checkpoint at this step. */
   onResume?: (step: number) => void;
+  /** Told when the checkpoint fails its check and is moved aside (training starts over). */
+  log?: (line: string) => void;
   /**
    * Checked before every step and micro-batch: once set, training stops (the step in flight is
    * dropped), saves a checkpoint of the completed steps (if checkpointing) and throws Cancelled.
@@ -116,7 +118,10 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
   let resumedFrom: number[] = [];
   const ck = input.checkpoint;
   if (ck) {
-    const state = await loadCheckpoint(ck.file, ck.key, vars, ema, opt);
+    const state = await loadCheckpoint(ck.file, ck.key, vars, ema, opt, {
+      totalSteps: c.steps,
+      log: input.log,
+    });
     if (state) {
       ({ step, curve } = state);
       last = state.lastLoss;

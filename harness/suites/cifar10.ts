@@ -359,6 +359,7 @@ export async function cifarQuality(
     : await ensureFidModel({
       dataDir: d.dataDir,
       onProgress: byteProgress("fid: Inception weights"),
+      log: (line) => console.error(`fid: ${line}`),
     });
   if (!model.available) {
     if (known === undefined) console.error(`fid: ${model.reason}`);
@@ -382,6 +383,7 @@ export async function cifarQuality(
     batch,
     onProgress: (done, total) =>
       done === total && console.error(`fid: reference statistics of ${total} images`),
+    log: (line) => console.error(`fid: ${line}`),
   });
   return {
     async fn(samples, stop) {
