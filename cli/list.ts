@@ -1,6 +1,8 @@
-// `deno task bench --list`: every plugin with its kind, family and description, the suites and
-// their budgets, and the plugin files that failed to load.
+// `deno task bench --list`: every plugin with its kind, family and description, the time samplers'
+// parameters and weighting, the suites and their budgets, and the plugin files that failed to load.
 import { type Registry, SUITES } from "../harness/mod.ts";
+import { describeParams } from "../core/mod.ts";
+import { DEFAULT_TIME_SAMPLER } from "../harness/time-samplers.ts";
 
 /**
  * Print the plugin inventory, the suites and the load failures.
@@ -15,6 +17,19 @@ export function printList(reg: Registry) {
   );
   for (const r of rows) {
     console.log([r[0].padEnd(w[0]), r[1].padEnd(w[1]), r[2].padEnd(w[2]), r[3]].join("  "));
+  }
+  if (reg.timeSamplers.size) {
+    console.log(
+      "\ntime samplers (how training draws t: --time-samplers LIST, a recipe's fourth part " +
+        'path/coupling/loss/NAME[:KEY=VALUE...], or a label "FM w/ OT + NAME"):',
+    );
+    const tw = Math.max(...[...reg.timeSamplers.keys()].map((n) => n.length));
+    for (const [name, s] of reg.timeSamplers) {
+      const weighting = name === DEFAULT_TIME_SAMPLER
+        ? "the default: the unweighted objective"
+        : "non-uniform: reweights the loss, relative to uniform t, by its density";
+      console.log(`  ${name.padEnd(tw)}  parameters: ${describeParams(s.params)}; ${weighting}`);
+    }
   }
   console.log("\nsuites:");
   for (const s of Object.values(SUITES)) {
