@@ -1,8 +1,11 @@
 // `deno task bench --list`: every plugin with its kind, family and description, the time samplers'
 // parameters and weighting, the suites and their budgets, and the plugin files that failed to load.
-import { type Registry, SUITES } from "../harness/mod.ts";
-import { describeParams } from "../core/mod.ts";
-import { DEFAULT_TIME_SAMPLER } from "../harness/time-samplers.ts";
+import {
+  DEFAULT_TIME_SAMPLER,
+  describeTimeSamplerParams,
+  type Registry,
+  SUITES,
+} from "../harness/mod.ts";
 
 /**
  * Print the plugin inventory, the suites and the load failures.
@@ -28,7 +31,9 @@ export function printList(reg: Registry) {
       const weighting = name === DEFAULT_TIME_SAMPLER
         ? "the default: the unweighted objective"
         : "non-uniform: reweights the loss, relative to uniform t, by its density";
-      console.log(`  ${name.padEnd(tw)}  parameters: ${describeParams(s.params)}; ${weighting}`);
+      console.log(
+        `  ${name.padEnd(tw)}  parameters: ${describeTimeSamplerParams(s.params)}; ${weighting}`,
+      );
     }
   }
   console.log("\nsuites:");
