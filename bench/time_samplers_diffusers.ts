@@ -78,8 +78,8 @@ export function compareWithDiffusers(
   const path = reg.paths.get("cond-ot")!;
   return fixture.cases.map((c) => {
     const { spec, u } = mapping(c);
-    const choice = parseTimeSampler(spec, reg, "bench");
-    const times = bindTimeSampler(reg, choice, path);
+    const choice = parseTimeSampler(spec, { registry: reg, where: "bench" });
+    const times = bindTimeSampler(choice, { registry: reg, path: path });
     let sameDraws = 0, draws = 0;
     for (const s of c.seeds) {
       s.base.forEach((b, i) => {

@@ -37,14 +37,19 @@ export function uniformTimes(range: [number, number]): TimeDistribution {
  * distribution (cdf 0 and 1 at its ends, exactly) changes nothing: time(u) = quantile(u). Throws when the range holds less
  * than `minMass` (default 1e-6) of the probability, naming the sampler and the range.
  * @example
- * const r = restrictToRange(uniformTimes([0, 1]), [0, 0.5], "uniform");
+ * const r = restrictToRange(uniformTimes([0, 1]), { range: [0, 0.5], name: "uniform" });
  * r.time(0.5); // 0.25
  */
 export function restrictToRange(
   d: TimeDistribution,
-  range: [number, number],
-  name: string,
-  minMass = 1e-6,
+  { range, name, minMass = 1e-6 }: {
+    /** The path's time range. */
+    range: [number, number];
+    /** The sampler's name, for the message. */
+    name: string;
+    /** The least probability the range must hold (default 1e-6). */
+    minMass?: number;
+  },
 ): RangedTimes {
   const [s0, s1] = d.support ?? [0, 1];
   const lo = Math.max(range[0], s0), hi = Math.min(range[1], s1);

@@ -124,12 +124,11 @@ export interface MethodFilter {
  * A method trained with a time sampler: its label gains " + <spec>", the rest (teacher too) stays.
  * A uniform choice is the method itself.
  * @example
- * withTimeSampler(reg, fmOt, { name: "u-shaped", params: { a: 4 } }).label; // "FM w/ OT + u-shaped"
+ * withTimeSampler(fmOt, { choice: { name: "u-shaped", params: { a: 4 } }, registry: reg }).label; // "FM w/ OT + u-shaped"
  */
 export function withTimeSampler<M extends Omit<MethodEntry, "family">>(
-  reg: Registry,
   m: M,
-  choice: TimeSamplerChoice,
+  { choice, registry: reg }: { choice: TimeSamplerChoice; registry: Registry },
 ): M {
   if (choice.name === DEFAULT_TIME_SAMPLER) return m;
   const spec = timeSamplerSpec(choice, reg.timeSamplers.get(choice.name)!);
@@ -151,7 +150,10 @@ function timeSamplerLabel(
   if (!reg.timeSamplers.has(spec.split(":")[0].trim())) return undefined;
   const base = methods.find((m) => m.label === label.slice(0, cut) && !m.timeSampler);
   if (!base) return undefined;
-  return withTimeSampler(reg, base, parseTimeSampler(spec, reg, `--methods "${label}"`));
+  return withTimeSampler(base, {
+    choice: parseTimeSampler(spec, { registry: reg, where: `--methods "${label}"` }),
+    registry: reg,
+  });
 }
 
 /**
@@ -201,13 +203,13 @@ export function resolveMethods(reg: Registry, filter: MethodFilter = {}): Method
   // shipped ones run when asked for.
   for (const name of reg.timeSamplers.keys()) {
     if (!SHIPPED_TIME_SAMPLERS.includes(name)) {
-      const choice = parseTimeSampler(name, reg, `time sampler ${name}`);
-      const m = withTimeSampler(reg, {
+      const choice = parseTimeSampler(name, { registry: reg, where: `time sampler ${name}` });
+      const m = withTimeSampler({
         label: ref.label,
         path: ref.path,
         coupling: ref.coupling,
         loss: ref.loss,
-      }, choice);
+      }, { choice: choice, registry: reg });
       addOnce(m);
     }
   }
@@ -247,7 +249,10 @@ export function resolveMethods(reg: Registry, filter: MethodFilter = {}): Method
       !m.timeSampler
     ) ?? { label: composedLabel(plain), ...plain };
     const m = tsSpec
-      ? withTimeSampler(reg, same, parseTimeSampler(tsSpec, reg, `--methods "${spec}"`))
+      ? withTimeSampler(same, {
+        choice: parseTimeSampler(tsSpec, { registry: reg, where: `--methods "${spec}"` }),
+        registry: reg,
+      })
       : same;
     addOnce(m);
     labels.push(m.label);
@@ -281,11 +286,14 @@ export function resolveMethods(reg: Registry, filter: MethodFilter = {}): Method
   );
   // --time-samplers: each kept method without a time sampler also runs with each one listed.
   const choices = (filter.timeSamplers ?? []).map((spec) =>
-    parseTimeSampler(spec, reg, "--time-samplers")
+    parseTimeSampler(spec, { registry: reg, where: "--time-samplers" })
   );
   const crossed: MethodEntry[] = [];
   for (const m of keep) {
-    for (const x of [m, ...(m.timeSampler ? [] : choices.map((c) => withTimeSampler(reg, m, c)))]) {
+    const variants = m.timeSampler
+      ? []
+      : choices.map((choice) => withTimeSampler(m, { choice, registry: reg }));
+    for (const x of [m, ...variants]) {
       if (!crossed.some((y) => y.label === x.label)) crossed.push(x);
     }
   }

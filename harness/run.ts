@@ -210,7 +210,7 @@ async function resolveParts(ctx: RunContext, run: Run): Promise<RunParts> {
   }
   const teacher = coupling.needsTeacher ? ctx.teachers.forStudent(run) : undefined;
   const choice = run.method.timeSampler;
-  const times = choice ? bindTimeSampler(reg, choice, path) : undefined;
+  const times = choice ? bindTimeSampler(choice, { registry: reg, path }) : undefined;
   return { data, path, loss, coupling, modelPlugin, teacher, times };
 }
 

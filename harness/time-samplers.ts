@@ -26,7 +26,11 @@ export const SHIPPED_TIME_SAMPLERS: readonly string[] = [
   "edm-lognormal",
 ];
 
-/** The sampler the trainer uses when a method names none. */
+/**
+ * The sampler the trainer uses when a method names none; naming it is the same as naming none.
+ * @example
+ * withTimeSampler(fmOt, { choice: { name: DEFAULT_TIME_SAMPLER, params: {} }, registry: reg }) === fmOt; // true
+ */
 export const DEFAULT_TIME_SAMPLER = "uniform";
 
 /**
@@ -35,10 +39,17 @@ export const DEFAULT_TIME_SAMPLER = "uniform";
  * (exit 2) for an unknown sampler or parameter, a malformed item or a value out of bounds, naming
  * `where` (e.g. "--time-samplers") and what is valid.
  * @example
- * parseTimeSampler("logit-normal:scale=0.5", reg, "--time-samplers");
+ * parseTimeSampler("logit-normal:scale=0.5", { registry: reg, where: "--time-samplers" });
  * // { name: "logit-normal", params: { location: 0, scale: 0.5 } }
  */
-export function parseTimeSampler(spec: string, reg: Registry, where: string): TimeSamplerChoice {
+export function parseTimeSampler(
+  spec: string,
+  { registry: reg, where }: {
+    registry: Registry;
+    /** Where the spec was written, for messages: "--time-samplers", `--methods "..."`. */
+    where: string;
+  },
+): TimeSamplerChoice {
   const [name, ...items] = spec.trim().split(":").map((s) => s.trim());
   const plugin = reg.timeSamplers.get(name);
   if (!plugin) {
@@ -79,31 +90,23 @@ export function timeSamplerSpec(choice: TimeSamplerChoice, plugin: TimeSamplerPl
 }
 
 /**
- * A choice in words for the report and logs: "logit-normal (location 0, scale 1)".
- * @example
- * describeChoice({ name: "u-shaped", params: { a: 4 } }); // "u-shaped (a 4)"
- */
-export function describeChoice(choice: TimeSamplerChoice): string {
-  const ps = Object.entries(choice.params).map(([k, v]) => `${k} ${v}`);
-  return ps.length ? `${choice.name} (${ps.join(", ")})` : choice.name;
-}
-
-/**
  * The training times of a method: its sampler bound to its path and restricted to the path's time
  * range. Throws (the run fails with the reason) where the sampler cannot use the path, e.g.
  * edm-lognormal on a path without a schedule.
  * @example
- * const times = bindTimeSampler(reg, { name: "logit-normal", params: { location: 0, scale: 1 } }, path);
+ * const times = bindTimeSampler({ name: "logit-normal", params: { location: 0, scale: 1 } }, { registry: reg, path });
  * times.time(0.5); // 0.5
  */
 export function bindTimeSampler(
-  reg: Registry,
   choice: TimeSamplerChoice,
-  path: Path,
+  { registry: reg, path }: { registry: Registry; path: Path },
 ): RangedTimes {
   const plugin = reg.timeSamplers.get(choice.name);
   if (!plugin) {
     throw new UnknownNameError("time sampler", choice.name, [...reg.timeSamplers.keys()]);
   }
-  return restrictToRange(plugin.prepare({ path, params: choice.params }), path.tRange, choice.name);
+  return restrictToRange(plugin.prepare({ path, params: choice.params }), {
+    range: path.tRange,
+    name: choice.name,
+  });
 }

@@ -163,9 +163,15 @@ Deno.test("training draws t from the sampler; without one, the old uniform strea
     return Array.from(Float32Array.from({ length: 8 }, () => tMin + (tMax - tMin) * u()));
   });
   assert.deepEqual(await run(), expected, "the default: the stream fmbench always drew");
-  const uniform = bindTimeSampler(builtin, parseTimeSampler("uniform", builtin, "t"), path);
+  const uniform = bindTimeSampler(parseTimeSampler("uniform", { registry: builtin, where: "t" }), {
+    registry: builtin,
+    path: path,
+  });
   assert.deepEqual(await run(uniform.time), expected, "the uniform plugin: the same bits");
-  const ln = bindTimeSampler(builtin, parseTimeSampler("logit-normal", builtin, "t"), path);
+  const ln = bindTimeSampler(parseTimeSampler("logit-normal", { registry: builtin, where: "t" }), {
+    registry: builtin,
+    path: path,
+  });
   const drawn = await run(ln.time);
   assert.deepEqual(
     drawn,

@@ -60,7 +60,10 @@ const CASES: Array<[string, string]> = [
 
 for (const [spec, p] of CASES) {
   Deno.test(`${spec} on ${p}: histogram fits its density (chi-square p > ${P_MIN})`, () => {
-    const times = bindTimeSampler(reg, parseTimeSampler(spec, reg, "test"), path(p));
+    const times = bindTimeSampler(parseTimeSampler(spec, { registry: reg, where: "test" }), {
+      registry: reg,
+      path: path(p),
+    });
     const x = draws(times, subSeed(7, `${spec}/${p}`));
     const [lo, hi] = times.range;
     assert.ok(x.every((t) => t >= lo && t <= hi), "every draw in the path's range");
@@ -74,9 +77,15 @@ for (const [spec, p] of CASES) {
 }
 
 Deno.test("the test has power: logit-normal draws fail against u-shaped and uniform densities", () => {
-  const ln = bindTimeSampler(reg, parseTimeSampler("logit-normal", reg, "t"), path("cond-ot"));
+  const ln = bindTimeSampler(parseTimeSampler("logit-normal", { registry: reg, where: "t" }), {
+    registry: reg,
+    path: path("cond-ot"),
+  });
   const other = (s: string) =>
-    bindTimeSampler(reg, parseTimeSampler(s, reg, "t"), path("cond-ot")).density;
+    bindTimeSampler(parseTimeSampler(s, { registry: reg, where: "t" }), {
+      registry: reg,
+      path: path("cond-ot"),
+    }).density;
   const x = draws(ln, 3);
   for (const s of ["uniform", "u-shaped", "logit-normal:scale=1.1"]) {
     const fit = chiSquareFit(x, { density: other(s), range: [0, 1], bins: BINS });
@@ -87,9 +96,8 @@ Deno.test("the test has power: logit-normal draws fail against u-shaped and unif
 Deno.test("every density integrates to 1 over the path's range", () => {
   for (const [spec, p] of CASES) {
     const { density, range: [lo, hi] } = bindTimeSampler(
-      reg,
-      parseTimeSampler(spec, reg, "t"),
-      path(p),
+      parseTimeSampler(spec, { registry: reg, where: "t" }),
+      { registry: reg, path: path(p) },
     );
     // Midpoint rule on a fine grid (end singularities of some densities are integrable).
     const n = 200_000, h = (hi - lo) / n;
@@ -102,7 +110,10 @@ Deno.test("every density integrates to 1 over the path's range", () => {
 Deno.test("uniform: time(u) is the trainer's tMin + (tMax - tMin) u, bit for bit", () => {
   for (const p of ["cond-ot", "vp-diffusion", "ve-diffusion"]) {
     const [tMin, tMax] = path(p).tRange;
-    const times = bindTimeSampler(reg, parseTimeSampler("uniform", reg, "t"), path(p));
+    const times = bindTimeSampler(parseTimeSampler("uniform", { registry: reg, where: "t" }), {
+      registry: reg,
+      path: path(p),
+    });
     const u = rng(subSeed(0, "time-12"));
     for (let i = 0; i < 5000; i++) {
       const x = u();
@@ -113,8 +124,14 @@ Deno.test("uniform: time(u) is the trainer's tMin + (tMax - tMin) u, bit for bit
 });
 
 Deno.test("identities: edm-lognormal on the linear path is skewed; mode is symmetric, scale 0 uniform", () => {
-  const edm = bindTimeSampler(reg, parseTimeSampler("edm-lognormal", reg, "t"), path("linear"));
-  const skew = bindTimeSampler(reg, parseTimeSampler("skewed", reg, "t"), path("linear"));
+  const edm = bindTimeSampler(parseTimeSampler("edm-lognormal", { registry: reg, where: "t" }), {
+    registry: reg,
+    path: path("linear"),
+  });
+  const skew = bindTimeSampler(parseTimeSampler("skewed", { registry: reg, where: "t" }), {
+    registry: reg,
+    path: path("linear"),
+  });
   // skewed is cut at t >= 1e-4 (a mass of ~2e-18): the same law to double precision.
   assert.ok(Math.abs(skew.mass - 1) < 1e-15);
   for (let u = 0.001; u < 1; u += 0.01) {
@@ -147,9 +164,9 @@ Deno.test("refusals: edm-lognormal needs a schedule whose noise level falls; a r
       throw new Error("unused");
     },
   });
-  const edm = parseTimeSampler("edm-lognormal", reg, "t");
+  const edm = parseTimeSampler("edm-lognormal", { registry: reg, where: "t" });
   assert.throws(
-    () => bindTimeSampler(reg, edm, noSchedule),
+    () => bindTimeSampler(edm, { registry: reg, path: noSchedule }),
     /edm-lognormal.*schedule.*path "sampled-only" has none/,
   );
   const backwards = definePath({
@@ -158,7 +175,10 @@ Deno.test("refusals: edm-lognormal needs a schedule whose noise level falls; a r
     description: "noise at t = 1",
     schedule: { alpha: (t) => 1 - t, sigma: (t) => t, dAlpha: () => -1, dSigma: () => 1 },
   });
-  assert.throws(() => bindTimeSampler(reg, edm, backwards), /to fall from t0 to t1/);
+  assert.throws(
+    () => bindTimeSampler(edm, { registry: reg, path: backwards }),
+    /to fall from t0 to t1/,
+  );
   const late = definePath({
     name: "late",
     family: "ot",
@@ -167,32 +187,44 @@ Deno.test("refusals: edm-lognormal needs a schedule whose noise level falls; a r
     tRange: [0, 1e-5],
   });
   assert.throws(
-    () => bindTimeSampler(reg, parseTimeSampler("skewed", reg, "t"), late),
+    () =>
+      bindTimeSampler(parseTimeSampler("skewed", { registry: reg, where: "t" }), {
+        registry: reg,
+        path: late,
+      }),
     /skewed" puts .* of its probability in the path's time range \[0, 0.00001\]/,
   );
   // The restriction itself: a distribution within the range is unchanged.
   const inner = restrictToRange(
     reg.timeSamplers.get("u-shaped")!.prepare({ path: path("cond-ot"), params: { a: 4 } }),
-    [0, 1],
-    "u-shaped",
+    { range: [0, 1], name: "u-shaped" },
   );
   assert.equal(inner.mass, 1);
 });
 
 Deno.test("specs: unknown samplers and bad parameters name what is valid", () => {
   assert.throws(
-    () => parseTimeSampler("lognormal", reg, "--time-samplers"),
+    () => parseTimeSampler("lognormal", { registry: reg, where: "--time-samplers" }),
     /unknown time sampler \(--time-samplers\) "lognormal"; valid: .*logit-normal.*uniform/,
   );
   assert.throws(
-    () => parseTimeSampler("logit-normal:scale=0", reg, "--time-samplers"),
+    () => parseTimeSampler("logit-normal:scale=0", { registry: reg, where: "--time-samplers" }),
     /scale must be a finite number > 0, got "0"; time sampler "logit-normal" takes location \(default 0\), scale \(> 0, default 1\)/,
   );
-  assert.throws(() => parseTimeSampler("logit-normal:scal=1", reg, "x"), /no parameter "scal"/);
-  assert.throws(() => parseTimeSampler("logit-normal:scale", reg, "x"), /"scale" is not KEY=VALUE/);
-  assert.throws(() => parseTimeSampler("mode:scale=2", reg, "x"), /<= 1.752/);
-  assert.throws(() => parseTimeSampler("u-shaped:a=-1", reg, "x"), /a must be .* > 0/);
-  assert.deepEqual(parseTimeSampler("logit-normal:scale=0.5", reg, "x"), {
+  assert.throws(
+    () => parseTimeSampler("logit-normal:scal=1", { registry: reg, where: "x" }),
+    /no parameter "scal"/,
+  );
+  assert.throws(
+    () => parseTimeSampler("logit-normal:scale", { registry: reg, where: "x" }),
+    /"scale" is not KEY=VALUE/,
+  );
+  assert.throws(() => parseTimeSampler("mode:scale=2", { registry: reg, where: "x" }), /<= 1.752/);
+  assert.throws(
+    () => parseTimeSampler("u-shaped:a=-1", { registry: reg, where: "x" }),
+    /a must be .* > 0/,
+  );
+  assert.deepEqual(parseTimeSampler("logit-normal:scale=0.5", { registry: reg, where: "x" }), {
     name: "logit-normal",
     params: { location: 0, scale: 0.5 },
   });
