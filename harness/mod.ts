@@ -21,6 +21,8 @@ export {
   UnknownNameError,
 } from "./registry.ts";
 export { NAMED_METHODS, resolveMethods } from "./methods.ts";
+export { DEFAULT_TIME_SAMPLER, SHIPPED_TIME_SAMPLERS } from "./time-samplers.ts";
+export { describeParams as describeTimeSamplerParams } from "../core/time-distribution.ts";
 export { planGroups, planRuns, type Run, type Shard } from "./plan.ts";
 export { budgetRecord, SUITES } from "./suites/mod.ts";
 export type {

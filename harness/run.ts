@@ -8,6 +8,7 @@ import {
   type Model,
   type ModelPlugin,
   type Path,
+  type RangedTimes,
   type Solver,
   subSeed,
   tf,
@@ -40,6 +41,7 @@ import { isCancelled, stoppable, type StopRequest } from "./stop.ts";
 import type { SuiteConfig, SuiteDef } from "./suites/types.ts";
 import type { Teachers, TeacherWithProvenance } from "./teachers.ts";
 import { phase } from "../store/trace.ts";
+import { bindTimeSampler } from "./time-samplers.ts";
 import { train } from "./train.ts";
 
 /** What every run of a suite shares. */
@@ -70,6 +72,8 @@ interface RunParts {
   coupling: Coupling;
   modelPlugin: ModelPlugin;
   teacher?: TeacherWithProvenance;
+  /** The method's training times when it names a time sampler (absent: uniform). */
+  times?: RangedTimes;
 }
 
 /**
@@ -205,7 +209,9 @@ async function resolveParts(ctx: RunContext, run: Run): Promise<RunParts> {
     throw new Error(`model "${modelPlugin.name}" does not accept ${data.kind} data`);
   }
   const teacher = coupling.needsTeacher ? ctx.teachers.forStudent(run) : undefined;
-  return { data, path, loss, coupling, modelPlugin, teacher };
+  const choice = run.method.timeSampler;
+  const times = choice ? bindTimeSampler(choice, { registry: reg, path }) : undefined;
+  return { data, path, loss, coupling, modelPlugin, teacher, times };
 }
 
 /**
@@ -268,6 +274,7 @@ async function trainStep(
     coupling: parts.coupling,
     data: parts.data,
     teacher: parts.teacher,
+    times: parts.times?.time,
     config: { ...cfg.train, seed: subSeed(run.seed, `train-${run.id}`) },
     onProgress: (p) => bar.update(p),
     checkpoint: {

@@ -175,7 +175,15 @@ Deno.test("outside plugins of every kind, importing only mod.ts, load and work",
     const loss = reg.losses.get("half-cfm")!;
     const modelPlugin = reg.models.get("affine")!;
     const solver = reg.solvers.get("ralston")!;
-    for (const p of [path, coupling, loss, modelPlugin, solver]) assert.ok(p, "loaded");
+    const timeSampler = reg.timeSamplers.get("beta-2-2")!;
+    for (const p of [path, coupling, loss, modelPlugin, solver, timeSampler]) {
+      assert.ok(p, "loaded");
+    }
+    // Beta(2, 2): its quantile inverts its CDF, on the path's range.
+    const beta = timeSampler.prepare({ path, params: {} });
+    for (const u of [0.1, 0.25, 0.5, 0.9]) {
+      assert.ok(Math.abs(beta.cdf(beta.quantile(u)) - u) < 1e-12);
+    }
     assert.equal(solver.evalsPerStep, 2);
     assert.equal(solver.adaptive, false);
 
