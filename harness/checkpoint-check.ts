@@ -17,6 +17,8 @@ import {
 } from "../store/validate.ts";
 import type { TrainRecord } from "../results/schema.ts";
 import { quote } from "../store/quote.ts";
+import { learningCurveCheck, learningStateCheck } from "./learning-check.ts";
+import type { LearningState } from "./learning-curve.ts";
 
 /**
  * Format tags of the two files (the safetensors `__metadata__.format`).
@@ -44,6 +46,8 @@ export interface CheckpointState {
   pending?: number[];
   /** Steps at which training resumed from a checkpoint so far. */
   resumedFrom?: number[];
+  /** The learning curve so far (points up to `step`), when the run records one. */
+  learning?: LearningState;
 }
 
 /** What the run that reads a checkpoint or weights file expects of it. */
@@ -83,8 +87,11 @@ function stateCheck(total: number): Check<CheckpointState> {
     pending: optional(arr(nullable(num()), { max: total })),
     resumedFrom: optional(arr(steps(total), { max: total })),
   });
+  const learning = learningStateCheck(total);
   return (v, at) => {
     const s = c(v, at);
+    const raw = (v as { learning?: unknown }).learning;
+    const learned = raw === undefined ? undefined : learning(raw, `${at}.learning`, s.step);
     const lastPoint = curveConsistent(s.curve, s.step, `${at}.curve`);
     if (s.lastLoss !== (s.curve.at(-1)?.[1] ?? null)) {
       throw new ValidationError(
@@ -105,6 +112,7 @@ function stateCheck(total: number): Check<CheckpointState> {
       ...rest,
       lastLoss: s.lastLoss ?? NaN,
       ...(pending ? { pending: pending.map((x) => x ?? NaN) } : {}),
+      ...(learned ? { learning: learned } : {}),
     };
   };
 }
@@ -141,9 +149,12 @@ export function trainRecordCheck(total = Number.MAX_SAFE_INTEGER): Check<TrainRe
     lossCurve: losses(total),
     finalLoss: nullable(num()),
   });
+  const learning = learningCurveCheck(total);
   return (v, at) => {
     const r = c(v, at);
     curveConsistent(r.lossCurve, r.steps, `${at}.lossCurve`);
+    const raw = (v as { learningCurve?: unknown }).learningCurve;
+    if (raw !== undefined) learning(raw, `${at}.learningCurve`, r.steps);
     if (r.lossCurve.length && r.finalLoss !== r.lossCurve.at(-1)![1]) {
       throw new ValidationError(
         `${at}.finalLoss`,

@@ -43,6 +43,8 @@ import type { Teachers, TeacherWithProvenance } from "./teachers.ts";
 import { phase } from "../store/trace.ts";
 import { bindTimeSampler } from "./time-samplers.ts";
 import { train } from "./train.ts";
+import { learningSteps } from "./learning-curve.ts";
+import { learningProbe } from "./learning-probe.ts";
 
 /** What every run of a suite shares. */
 export interface RunContext {
@@ -267,6 +269,7 @@ async function trainStep(
   }
   await phase("train", run.id);
   const bar = (ctx.progress ?? progressFor)(label);
+  const curve = await curveFor(ctx, run, parts, model);
   const outcome = await train({
     model,
     path: parts.path,
@@ -285,7 +288,8 @@ async function trainStep(
     onResume: (step) => ctx.log(`${label}: resuming training from its checkpoint at step ${step}`),
     log,
     stop: ctx.stop,
-  });
+    ...(curve ? { curve: { steps: curve.steps, probe: curve.probe } } : {}),
+  }).finally(() => curve?.dispose());
   if (cfg.train.ema > 0) outcome.useEma();
   outcome.dispose();
   record.train = {
@@ -295,6 +299,7 @@ async function trainStep(
     lossCurve: outcome.lossCurve,
     finalLoss: outcome.finalLoss,
     ...(outcome.resumedFrom.length ? { resumedFrom: outcome.resumedFrom } : {}),
+    ...(curve ? { learningCurve: outcome.learningCurve } : {}),
   };
   await saveWeights(file, hash, model.variables(), { train: record.train });
   await removeDurably(checkpointFile(ctx.outDir, run));
@@ -304,6 +309,41 @@ async function trainStep(
       outcome.finalLoss.toFixed(4)
     }${outcome.resumedFrom.length ? ` (resumed at step ${outcome.resumedFrom.join(", ")})` : ""}`,
   );
+}
+
+/**
+ * The learning curve's probe steps and probe of a run, when its config asks for one (eval.curve)
+ * and its data is continuous: the adaptive solver, the suite's scorer at the probe's size, and
+ * held-out points and noise fixed for the run.
+ */
+async function curveFor(ctx: RunContext, run: Run, parts: RunParts, model: Model) {
+  const c = ctx.config.eval.curve;
+  if (!c || parts.data.kind !== "vector") return undefined;
+  const cfg = { ...ctx.config, eval: { ...ctx.config.eval, samples: c.n } };
+  const quality = await ctx.suite.quality({ data: parts.data, config: cfg, seed: run.seed });
+  try {
+    const p = learningProbe({
+      field: parts.loss.velocity(model, parts.path),
+      path: parts.path,
+      data: parts.data,
+      solver: ctx.adaptive,
+      config: c,
+      quality,
+      seed: subSeed(run.seed, `curve-${run.dataset}`),
+      evalBatch: ctx.config.eval.batch,
+    });
+    return {
+      steps: learningSteps(ctx.config.train.steps, c.from),
+      probe: p.probe,
+      dispose() {
+        p.dispose();
+        quality.dispose();
+      },
+    };
+  } catch (e) {
+    quality.dispose();
+    throw e;
+  }
 }
 
 /** "12 of 28 solver settings and 0 of 2 NLL estimators already recorded" for a resumed run. */

@@ -1,12 +1,14 @@
 // The training loop: Adam with warm-up, gradient clipping, optional EMA, step or wall-clock
-// budget, a NaN/Inf guard, thinned loss curve, progress callbacks, checkpoints, and a stop
-// request honoured between steps and micro-batches (the step in flight is dropped, a checkpoint
-// of the completed steps is saved).
+// budget, a NaN/Inf guard, thinned loss curve, a learning curve (probes at log-spaced steps, on
+// the EMA weights when there are), progress callbacks, checkpoints, and a stop request honoured
+// between steps and micro-batches (the step in flight is dropped, a checkpoint of the completed
+// steps is saved).
 import { createAdam, FusedAdam } from "./fused-adam.ts";
 import { sourceNoise } from "./source-noise.ts";
 import { learningRate } from "./lr-schedule.ts";
 import { type CheckpointState, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { isCancelled, type StopRequest, throwIfStopped } from "./stop.ts";
+import { type CurveProbe, LearningCurve, type LearningPoint } from "./learning-curve.ts";
 import type { DataSource } from "./data/source.ts";
 import { rng, subSeed } from "../core/rng.ts";
 import { type Tensor, tf } from "../core/tf.ts";
@@ -59,6 +61,8 @@ export interface TrainOutcome {
   resumedFrom: number[];
   lossCurve: Array<[number, number]>;
   finalLoss: number;
+  /** The learning curve's points (empty without `curve`). */
+  learningCurve: LearningPoint[];
   /** Present when EMA is on: copy EMA weights into the model for evaluation. */
   useEma(): void;
   dispose(): void;
@@ -90,6 +94,13 @@ export interface TrainInput {
    * `everySeconds` seconds of training (default 300); resume from `file` if `key` matches.
    */
   checkpoint?: { file: string; key: string; every: number; everySeconds?: number };
+  /**
+   * A learning curve: `probe` measures the model after each of `steps` (completed steps; the
+   * last training step is always probed too, also when a time budget ends training early), with
+   * the EMA weights in place when EMA is on (the training weights are restored after). Probes
+   * cannot be stopped and their time is not training time.
+   */
+  curve?: { steps: number[]; probe: CurveProbe };
   /** Called when training resumed from a checkpoint at this step. */
   onResume?: (step: number) => void;
   /** Told when the checkpoint fails its check and is moved aside (training starts over). */
@@ -122,6 +133,9 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
   let priorSeconds = 0;
   let carried: number[] = [];
   let resumedFrom: number[] = [];
+  const learning = input.curve ? new LearningCurve(input.curve) : undefined;
+  /** Milliseconds this session spent in learning-curve probes (not training time). */
+  let probeMs = 0;
   const ck = input.checkpoint;
   if (ck) {
     const state = await loadCheckpoint(ck.file, ck.key, vars, ema, opt, {
@@ -134,13 +148,29 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
       priorSeconds = state.seconds ?? 0;
       carried = state.pending ?? [];
       resumedFrom = [...(state.resumedFrom ?? []), step];
+      if (learning && state.learning) learning.restore(state.learning);
       input.onResume?.(step);
     }
   }
   const resumedAt = step;
   let savedAt = performance.now();
   const deadline = c.minutes > 0 ? start + (c.minutes * 60 - priorSeconds) * 1000 : Infinity;
-  const seconds = () => priorSeconds + (performance.now() - start) / 1000;
+  const seconds = () => priorSeconds + (performance.now() - start - probeMs) / 1000;
+  /** Probe the model after `done` steps, on the EMA weights when EMA is on. */
+  const probe = async (done: number) => {
+    if (!learning) return;
+    const t0 = performance.now();
+    const at = seconds();
+    const saved = ema.length ? vars.map((v) => tf.clone(v)) : [];
+    try {
+      if (ema.length) vars.forEach((v, i) => v.assign(ema[i]));
+      await learning.measure(done, at);
+    } finally {
+      if (ema.length) vars.forEach((v, i) => v.assign(saved[i]));
+      tf.dispose(saved);
+      probeMs += performance.now() - t0;
+    }
+  };
   /** The state after `done` completed steps, for a checkpoint. */
   const stateNow = async (done: number): Promise<CheckpointState> => ({
     step: done,
@@ -149,6 +179,7 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
     seconds: seconds(),
     pending: [...carried, ...(await readLosses(pending))],
     resumedFrom,
+    ...(learning ? { learning: learning.state() } : {}),
   });
   /**
    * Average the losses since the last curve point (`upTo` = the last completed step) into the
@@ -169,7 +200,7 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
     curve.push([upTo, mean]);
   };
   try {
-    for (; step < c.steps && performance.now() < deadline; step++) {
+    for (; step < c.steps && performance.now() - probeMs < deadline; step++) {
       throwIfStopped(input.stop);
       const s = subSeed(c.seed, step);
       const x1raw = data.trainBatch(c.batch, s);
@@ -221,6 +252,7 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
       }
       const logNow = (step + 1) % c.logEvery === 0 || step + 1 === c.steps;
       if (logNow) await logLosses(step + 1);
+      if (learning?.due(step + 1)) await probe(step + 1);
       const due = ck && ((step + 1) % ck.every === 0 ||
         performance.now() - savedAt > (ck.everySeconds ?? 300) * 1000);
       if (ck && due && step + 1 < c.steps) {
@@ -228,7 +260,7 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
         savedAt = performance.now();
       }
       if (logNow) {
-        const secs = (performance.now() - start) / 1000;
+        const secs = (performance.now() - start - probeMs) / 1000;
         input.onProgress?.({
           step: step + 1,
           total: c.steps,
@@ -239,6 +271,8 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
     }
     // Stopped by the time budget between log steps: the last steps' losses still count.
     await logLosses(step);
+    // ... and the last step's model is measured, wherever the time budget ended training.
+    if (learning && step > learning.last) await probe(step);
   } catch (e) {
     try {
       // Stopped between steps: keep every completed step (and the losses not yet averaged).
@@ -259,6 +293,7 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
     resumedFrom,
     lossCurve: curve,
     finalLoss: last,
+    learningCurve: learning ? [...learning.points] : [],
     useEma() {
       vars.forEach((v, i) => ema[i] && v.assign(ema[i]));
     },

@@ -8,7 +8,7 @@ import type { ResultsFile } from "./schema.ts";
  * @example
  * NOT_FIGURES.has("seconds"); // true: timings may differ between sessions
  */
-export const NOT_FIGURES = new Set(["seconds", "sessions", "resumedFrom"]);
+export const NOT_FIGURES = new Set(["seconds", "probeSeconds", "sessions", "resumedFrom"]);
 
 function normalise(v: unknown, outDir: string): unknown {
   if (Array.isArray(v)) return v.map((x) => normalise(x, outDir));

@@ -343,6 +343,40 @@ const nllRecord = obj({
  */
 export type NllRecord = v.InferOutput<typeof nllRecord>;
 
+const learningPoint = obj({
+  /** Training steps completed when the probe ran. */
+  step: num({ int: true, min: 1 }),
+  /** Training seconds up to this step (the probes' own time excluded), over every session. */
+  seconds: num({ min: 0 }),
+  /** Mean NLL of the probe's held-out points (nats); null when the likelihood failed. */
+  nll: measured(),
+  /** Its standard error over the points. */
+  stderr: measured({ min: 0, why: "a standard error" }),
+  /** Sample metrics of the probe's fixed noise batch, e.g. { w2 } (null: not finite). */
+  metrics,
+  /**
+   * The change of the NLL since the probe at step `from` (the latest at or below step / 10), on
+   * the same held-out points: the mean paired difference (negative: improved) and its standard
+   * error. Absent for the first decade.
+   */
+  decade: v.optional(obj({
+    from: num({ int: true, min: 1 }),
+    change: measured(),
+    stderr: measured({ min: 0, why: "a standard error" }),
+  })),
+  /** Seconds the probe took. */
+  probeSeconds: num({ min: 0 }),
+  /** Why a part of the probe failed (its figures are null or absent). */
+  error: v.optional(text),
+});
+
+/**
+ * One point of a run's learning curve (eval.curve in the config says how it was measured).
+ * @example
+ * const last = run.train?.learningCurve?.at(-1); // { step: 1000, nll: 2.41, metrics: { w2: 0.5 }, ... }
+ */
+export type LearningPoint = v.InferOutput<typeof learningPoint>;
+
 const trainRecord = obj({
   steps: num({ int: true, min: 0 }),
   batch: num({ int: true, min: 1 }),
@@ -358,6 +392,8 @@ const trainRecord = obj({
     notNull: [0],
   }),
   finalLoss: measured(),
+  /** Quality at log-spaced steps (absent: the run's config asked for none). */
+  learningCurve: v.optional(arr(learningPoint, LIMITS.some)),
 });
 
 /**

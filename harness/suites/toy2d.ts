@@ -29,6 +29,15 @@ export const TOY2D_TRAIN: Omit<TrainConfig, "seed"> = {
 };
 
 /**
+ * The toy2d learning curve's probe: at steps 10, 20, 50, 100, ... and the last, the exact NLL of
+ * 200 held-out points and W2 of 200 samples from one fixed noise batch (against 200 held-out
+ * points), both by dopri5 at rtol = atol = 1e-3.
+ * @example
+ * TOY2D_CURVE.n; // 200
+ */
+export const TOY2D_CURVE = { from: 10, n: 200, rtol: 1e-3, atol: 1e-3 };
+
+/**
  * The toy2d suite's evaluation settings: samples per solver setting, NLL, straightness.
  * @example
  * TOY2D_EVAL.nll.estimators; // ["exact", "hutchinson"]
@@ -46,6 +55,7 @@ export const TOY2D_EVAL: EvalConfig = {
   straightnessSteps: 100,
   trajectories: 12,
   reflowPairs: 5000,
+  curve: TOY2D_CURVE,
 };
 
 /** The toy2d suite's data settings: points drawn for training and held out. */

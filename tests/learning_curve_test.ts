@@ -1,0 +1,249 @@
+// Learning curves: the probe steps, the paired decade change, a tracker that survives its own
+// state, and training with probes: on the EMA weights, leaving training bit for bit unchanged, and
+// resumed from a checkpoint to the same curve as an uninterrupted run.
+import assert from "node:assert/strict";
+import { tf } from "../core/tf.ts";
+import { vectorSource } from "../harness/data/source.ts";
+import { loadToy2d } from "../harness/data/toy2d.ts";
+import { discoverPlugins } from "../harness/registry.ts";
+import { readCheckpointState } from "../harness/checkpoint.ts";
+import {
+  decadeBefore,
+  LearningCurve,
+  learningSteps,
+  pairedChange,
+  type ProbeResult,
+} from "../harness/learning-curve.ts";
+import { learningProbe } from "../harness/learning-probe.ts";
+import { w2 } from "../harness/metrics/w2.ts";
+import { train, type TrainConfig } from "../harness/train.ts";
+
+Deno.test("learningSteps: 1-2-5 per decade from `from`, below the total, then the total", () => {
+  assert.deepEqual(learningSteps(1000, 10), [10, 20, 50, 100, 200, 500, 1000]);
+  assert.deepEqual(learningSteps(20000, 10), [
+    10,
+    20,
+    50,
+    100,
+    200,
+    500,
+    1000,
+    2000,
+    5000,
+    10000,
+    20000,
+  ]);
+  assert.deepEqual(learningSteps(1500, 30), [50, 100, 200, 500, 1000, 1500]);
+  assert.deepEqual(learningSteps(5, 10), [5]);
+  assert.deepEqual(learningSteps(1, 1), [1]);
+  assert.throws(() => learningSteps(0, 10), /total must be a positive integer, got 0/);
+  assert.throws(() => learningSteps(10, 0.5), /from must be a positive integer, got 0.5/);
+});
+
+Deno.test("decadeBefore: the latest earlier probe at or below a tenth of the step", () => {
+  assert.equal(decadeBefore(1000, [10, 20, 50, 100, 200, 500]), 100);
+  assert.equal(decadeBefore(1500, [10, 100, 1000]), 100);
+  assert.equal(decadeBefore(999, [10, 20, 50, 100]), 50);
+  assert.equal(decadeBefore(50, [10, 20]), undefined);
+});
+
+Deno.test("pairedChange: mean and standard error of the per-point differences, finite pairs only", () => {
+  const r = pairedChange([1, 2, 3, 4], [0.5, 1.5, 2.7, 3.2]);
+  // differences -0.5, -0.5, -0.3, -0.8: mean -0.525, sd 0.2062..., se sd / 2
+  assert.ok(Math.abs(r.change! + 0.525) < 1e-12);
+  const sd = Math.sqrt(((0.025 ** 2) * 2 + 0.225 ** 2 + 0.275 ** 2) / 3);
+  assert.ok(Math.abs(r.stderr! - sd / 2) < 1e-12);
+  // A point not finite in either is left out of the pairs.
+  const s = pairedChange([1, null, 3], [2, 5, NaN]);
+  assert.deepEqual(s, { change: 1, stderr: null });
+  assert.deepEqual(pairedChange([null], [1]), { change: null, stderr: null });
+});
+
+Deno.test("LearningCurve: points, the paired decade change, a failed probe, state and restore", async () => {
+  // Per-point NLL at step s: base_i + 1 / s (every point improves by the same amount), plus a
+  // point-specific offset, so the paired change is exact with standard error 0.
+  const base = [1, 2, 3, 4, 5];
+  const probe = (s: number): Promise<ProbeResult> => {
+    if (s === 20) return Promise.reject(new Error("solver blew up"));
+    return Promise.resolve({
+      nll: Float64Array.from(base, (b) => b + 1 / s),
+      metrics: { w2: 1 / s, bad: NaN },
+      errors: [],
+    });
+  };
+  const steps = learningSteps(1000, 1);
+  const a = new LearningCurve({ steps, probe });
+  for (const s of [1, 2, 5, 10, 20, 50, 100]) {
+    assert.ok(a.due(s));
+    await a.measure(s, s / 100);
+  }
+  assert.equal(a.due(100), false, "measured already");
+  assert.equal(a.due(150), false, "not a probe step");
+  const p10 = a.points[3];
+  assert.equal(p10.step, 10);
+  assert.ok(Math.abs(p10.nll! - (3 + 0.1)) < 1e-12);
+  assert.ok(p10.stderr! > 0);
+  assert.deepEqual(p10.metrics, { w2: 0.1, bad: null });
+  assert.equal(p10.decade?.from, 1);
+  assert.ok(Math.abs(p10.decade!.change! - (0.1 - 1)) < 1e-12);
+  assert.ok(p10.decade!.stderr! < 1e-12);
+  const p20 = a.points[4];
+  assert.equal(p20.nll, null);
+  assert.equal(p20.stderr, null);
+  assert.deepEqual(p20.metrics, {});
+  assert.equal(p20.decade, undefined);
+  assert.match(p20.error!, /solver blew up/);
+  // Step 100 compares with step 10; step 200 (the point a decade after step 20, which failed)
+  // falls back to the latest measured probe at or below 20: step 10.
+  assert.equal(a.points[6].decade?.from, 10);
+
+  // A tracker restored from the state continues exactly as the original.
+  const b = new LearningCurve({ steps, probe });
+  b.restore(JSON.parse(JSON.stringify(a.state())));
+  for (const c of [a, b]) {
+    await c.measure(200, 2);
+    await c.measure(500, 5);
+    await c.measure(1000, 10);
+  }
+  const strip = (c: LearningCurve) => c.points.map(({ probeSeconds: _, ...p }) => p);
+  assert.deepEqual(strip(b), strip(a));
+  assert.equal(a.points.at(-1)!.decade?.from, 100);
+  // Only the per-point NLL a later probe can compare with is kept: from a tenth of the last step.
+  assert.deepEqual(a.state().perPoint.map(([s]) => s), [100, 200, 500, 1000]);
+});
+
+await tf.setBackend("cpu");
+const reg = await discoverPlugins();
+const split = loadToy2d("moons", 500, 100, 0);
+const data = vectorSource("moons", split.train, split.test, 2);
+const config: TrainConfig = {
+  steps: 40,
+  batch: 32,
+  lr: 1e-2,
+  warmup: 5,
+  clip: 1,
+  ema: 0.9,
+  minutes: 0,
+  seed: 3,
+  logEvery: 10,
+};
+const parts = () => ({
+  model: reg.models.get("mlp")!.create({ shape: [2], preset: "tiny", seed: 1 }),
+  path: reg.paths.get("cond-ot")!,
+  loss: reg.losses.get("cfm")!,
+  coupling: reg.couplings.get("independent")!,
+  data,
+  config,
+});
+type Parts = ReturnType<typeof parts>;
+
+function weights(m: { variables(): tf.Variable[] }): Promise<number[][]> {
+  return Promise.all(m.variables().map(async (v) => Array.from(await v.data())));
+}
+
+/** The real probe (exact NLL of 30 held-out points, W2 of 30 samples) for a run's parts. */
+async function realProbe(p: Parts) {
+  const ref = await data.testSet(30).data() as Float32Array;
+  const probe = learningProbe({
+    field: p.loss.velocity(p.model, p.path),
+    path: p.path,
+    data,
+    solver: reg.solvers.get("dopri5")!,
+    config: { from: 1, n: 30, rtol: 1e-3, atol: 1e-3 },
+    quality: {
+      fn: async (x) => ({ w2: w2(await x.data() as Float32Array, ref, 30, 2) }),
+      dispose() {},
+    },
+    seed: 5,
+  });
+  return probe;
+}
+
+Deno.test("train with a learning curve: probes the EMA weights, and training is bit for bit unchanged", async () => {
+  const a = parts();
+  const plain = await train(a);
+  assert.deepEqual(plain.learningCurve, []);
+  plain.useEma();
+  const want = await weights(a.model);
+
+  const b = parts();
+  const seen: number[][][] = [];
+  const real = await realProbe(b);
+  const out = await train({
+    ...b,
+    curve: {
+      steps: [1, 2, 5, 10, 20, 40],
+      probe: async (s) => {
+        if (s === 40) seen.push(await weights(b.model));
+        return real.probe(s);
+      },
+    },
+  });
+  real.dispose();
+  assert.deepEqual(out.lossCurve, plain.lossCurve, "the probes changed training");
+  assert.deepEqual(out.learningCurve.map((p) => p.step), [1, 2, 5, 10, 20, 40]);
+  // The probe at the last step saw the EMA weights, the ones evaluation uses.
+  assert.deepEqual(seen[0], want);
+  out.useEma();
+  assert.deepEqual(await weights(b.model), want);
+  for (const p of out.learningCurve) {
+    assert.ok(Number.isFinite(p.nll) && p.stderr! > 0, `step ${p.step}: NLL ${p.nll}`);
+    assert.ok(p.metrics.w2! > 0, `step ${p.step}: W2 ${p.metrics.w2}`);
+    assert.ok(p.probeSeconds > 0 && p.seconds >= 0);
+  }
+  // Training improves the held-out NLL of this model from step 1 to 40 (3.3 -> about 2.3 nats
+  // here): the decade change of step 40 (from step 2) is negative beyond its noise.
+  const last = out.learningCurve.at(-1)!;
+  assert.equal(last.decade?.from, 2);
+  assert.ok(last.decade!.change! < -2 * last.decade!.stderr!, JSON.stringify(last.decade));
+  // Training seconds exclude the probes': they rise, and by less than the wall time.
+  const secs = out.learningCurve.map((p) => p.seconds);
+  assert.deepEqual([...secs].sort((x, y) => x - y), secs);
+  for (const x of [a, b]) x.model.dispose();
+  for (const o of [plain, out]) o.dispose();
+});
+
+Deno.test("train with a learning curve: a run resumed from its checkpoint records the same curve", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/ck.safetensors`;
+  const steps = [1, 2, 5, 10, 20, 40];
+  const a = parts();
+  const pa = await realProbe(a);
+  const full = await train({ ...a, curve: { steps, probe: pa.probe } });
+  pa.dispose();
+
+  const b = parts();
+  const pb = await realProbe(b);
+  await assert.rejects(
+    train({
+      ...b,
+      curve: { steps, probe: pb.probe },
+      checkpoint: { file, key: "k", every: 20 },
+      onProgress: (p) => {
+        if (p.step === 20) throw new Error("simulated interruption");
+      },
+    }),
+    /simulated interruption/,
+  );
+  pb.dispose();
+  b.model.dispose();
+  const saved = await readCheckpointState(file);
+  assert.deepEqual(saved.learning?.points.map((p) => p.step), [1, 2, 5, 10, 20]);
+  assert.deepEqual(saved.learning?.perPoint.map(([s]) => s), [2, 5, 10, 20]);
+
+  const c = parts();
+  const pc = await realProbe(c);
+  const rest = await train({
+    ...c,
+    curve: { steps, probe: pc.probe },
+    checkpoint: { file, key: "k", every: 20 },
+  });
+  pc.dispose();
+  assert.deepEqual(rest.resumedFrom, [20]);
+  const strip = (ps: typeof full.learningCurve) =>
+    ps.map(({ probeSeconds: _p, seconds: _s, ...p }) => p);
+  assert.deepEqual(strip(rest.learningCurve), strip(full.learningCurve));
+  for (const x of [a, c]) x.model.dispose();
+  for (const o of [full, rest]) o.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
