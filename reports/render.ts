@@ -20,6 +20,8 @@ import {
 } from "./meaning.ts";
 import { sampleErrorChart } from "./sample-error-chart.ts";
 import { frontierChart } from "./frontier-chart.ts";
+import { learningChart } from "./learning-chart.ts";
+import { convergenceBanner } from "./convergence-note.ts";
 import type { MergedManifest } from "../results/merge.ts";
 import { BEST_RULE, seedsIn } from "./seeds.ts";
 import {
@@ -280,11 +282,16 @@ noise, a quality-vs-NFE signal that needs no external weights.</p>`,
 function trainingSection(ctx: Ctx): SafeHtml {
   const charts = perDataset(ctx, (d) => {
     const c = trainingChart(ctx.results, d, ctx.colors);
-    return c ? figure(ctx, c, true) : null;
+    const l = [learningChart(ctx.results, d, "nll", ctx.colors)].concat(
+      learningChart(ctx.results, d, ctx.results.headline.quality, ctx.colors),
+    ).filter((x) => x !== null).map((x) => figure(ctx, x, true));
+    return c || l.length ? markup`${c ? figure(ctx, c, true) : ""}${l}` : null;
   }, (d) => `No training-loss curve was recorded for ${d}.`);
   return section("training", [
     markup`<p class="lede">Training loss against step for each method (each method's own
-objective, so levels are not comparable across losses).</p>`,
+objective, so levels are not comparable across losses), then, when the run recorded learning
+curves, the held-out NLL and sample quality of each method at log-spaced steps: a line still
+falling at its last point is a model that has not finished learning.</p>`,
     markup`<div class="row">${charts}</div>`,
   ]);
 }
@@ -664,6 +671,7 @@ holds only part of the run. Merge all shards with <code>deno task report --merge
 <p class="facts">${facts.map((f, i) => markup`${i ? " · " : ""}<span>${f}</span>`)}${failLink}</p>
 ${shardBanner}
 ${smokeBanner(results)}
+${convergenceBanner(results)}
 ${recipeLine(results)}
 <p class="howto"><strong>How to read this.</strong> Each table below compares training recipes
 (rows: a probability path, a coupling and a loss) on one dataset, as in Lipman et al.'s Table 1.

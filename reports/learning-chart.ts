@@ -1,0 +1,180 @@
+// The learning-curve chart: per data set, the held-out NLL (or the sample metric) of each method's
+// probes against training step (log x), the data's optimum as a dashed line when known, and a
+// ring on the last point of every method the convergence rule finds still improving.
+import * as Plot from "@observablehq/plot";
+import type { ResultsFile, RunRecord } from "../results/schema.ts";
+import { convergence, CONVERGENCE_RULE, optimumNats } from "../results/convergence.ts";
+import { clipTo, offScaleCap } from "./chart-guides.ts";
+import {
+  type Chart,
+  colorScale,
+  finishSvg,
+  logTicks,
+  plotDocument,
+  seriesColors,
+} from "./charts.ts";
+import { groupSeeds, meanSd } from "./seeds.ts";
+import { formatNumber, runsOf, seriesLabels } from "./table.ts";
+
+/** One series' verdict: not converged when any of its seeds' curves is still improving. */
+export interface SeriesConvergence {
+  series: string;
+  /** false: still improving; true: within its noise; null: cannot tell. */
+  converged: boolean | null;
+  /** The first run (seed) whose curve is still improving, or else the first, with its verdict. */
+  detail: ReturnType<typeof convergence>;
+  runs: RunRecord[];
+}
+
+/**
+ * Every series of a data set with a learning curve, and the convergence rule's verdict on it.
+ * @example
+ * seriesConvergence(results, "moons").filter((s) => s.converged === false).map((s) => s.series);
+ */
+export function seriesConvergence(results: ResultsFile, dataset: string): SeriesConvergence[] {
+  const labels = seriesLabels(results);
+  const out: SeriesConvergence[] = [];
+  for (const runs of groupSeeds(results, runsOf(results, dataset))) {
+    const withCurve = runs.filter((r) => r.train?.learningCurve?.length);
+    if (!withCurve.length) continue;
+    const verdicts = withCurve.map((r) => convergence(r.train!.learningCurve));
+    const i = verdicts.findIndex((v) => v.converged === false);
+    const converged = i >= 0 ? false : verdicts.every((v) => v.converged === true) ? true : null;
+    out.push({
+      series: labels.get(runs[0].id) ?? runs[0].method,
+      converged,
+      detail: verdicts[Math.max(i, 0)],
+      runs: withCurve,
+    });
+  }
+  return out;
+}
+
+/**
+ * "-0.42 ± 0.02 nats from step 100 to 1000" for a verdict with a compared decade.
+ * @example
+ * decadeText(convergence(run.train.learningCurve)); // "-0.42 ± 0.021 nats from step 100 to 1000"
+ */
+export function decadeText(c: ReturnType<typeof convergence>): string {
+  if (c.change === undefined) return c.why ?? "";
+  return `${c.change > 0 ? "+" : ""}${formatNumber(c.change)} ± ${formatNumber(c.stderr!)} nats ` +
+    `from step ${c.from} to ${c.to}`;
+}
+
+interface Row {
+  series: string;
+  step: number;
+  q: number;
+  tip: string;
+}
+
+/**
+ * Held-out NLL (`metric` "nll") or a sample metric (e.g. "w2") of every series' learning-curve
+ * probes against training step (log x; the mean over seeds), with the optimum NLL dashed when
+ * the results record it and a ring on the last point of each series that is not converged. Null
+ * when no run of the data set has a learning curve.
+ * @example
+ * const chart = learningChart(results, "moons", "nll"); // chart?.kind: "learning"
+ */
+export function learningChart(
+  results: ResultsFile,
+  dataset: string,
+  metric: string,
+  colors: Map<string, string> = seriesColors(results),
+): Chart | null {
+  const isNll = metric === "nll";
+  const name = isNll ? "NLL (nats)" : metric.toUpperCase();
+  const verdicts = seriesConvergence(results, dataset);
+  const rows: Row[] = [];
+  for (const v of verdicts) {
+    const bySteps = new Map<number, number[]>();
+    for (const run of v.runs) {
+      for (const p of run.train!.learningCurve!) {
+        const q = isNll ? p.nll : p.metrics[metric];
+        if (typeof q !== "number" || !Number.isFinite(q)) continue;
+        if (!bySteps.has(p.step)) bySteps.set(p.step, []);
+        bySteps.get(p.step)!.push(q);
+      }
+    }
+    for (const [step, qs] of [...bySteps].sort((a, b) => a[0] - b[0])) {
+      const { mean, n } = meanSd(qs);
+      rows.push({
+        series: v.series,
+        step,
+        q: mean,
+        tip: `${v.series}\nstep ${step}: ${name} ${formatNumber(mean)}${
+          n > 1 ? ` (mean over ${n} seeds)` : ""
+        }`,
+      });
+    }
+  }
+  if (!rows.length) return null;
+  const optimum = isNll ? optimumNats(results, dataset) : undefined;
+  const cap = offScaleCap(rows.map((r) => r.q));
+  const pts = clipTo(rows, cap);
+  const open = new Set(verdicts.filter((v) => v.converged === false).map((v) => v.series));
+  const lastOf = new Map<string, (typeof pts)[number]>();
+  for (const p of pts) lastOf.set(p.series, p);
+  const rings = [...lastOf.values()].filter((p) => open.has(p.series));
+  const xs = pts.map((p) => p.step);
+  const el = Plot.plot({
+    document: plotDocument(),
+    width: 500,
+    height: 280,
+    marginLeft: 56,
+    marginBottom: 40,
+    inset: 8,
+    grid: true,
+    x: {
+      type: "log",
+      label: "training step (log scale) →",
+      tickFormat: formatNumber,
+      ticks: logTicks(Math.min(...xs), Math.max(...xs)),
+    },
+    y: { label: `↑ ${name}${isNll ? " of held-out points" : ""}`, tickFormat: formatNumber },
+    color: colorScale(colors),
+    marks: [
+      Plot.frame({ stroke: "#ccc" }),
+      ...(optimum !== undefined
+        ? [Plot.ruleY([optimum], { stroke: "#444", strokeDasharray: "5,4" })]
+        : []),
+      Plot.line(pts, { x: "step", y: "y", stroke: "series", strokeWidth: 1.6 }),
+      Plot.dot(pts, { x: "step", y: "y", fill: "series", r: 2.5, title: "tip" }),
+      Plot.dot(rings, { x: "step", y: "y", stroke: "series", r: 7, strokeWidth: 1.8 }),
+    ],
+  }) as unknown as Parameters<typeof finishSvg>[0];
+  const series = [...colors.keys()].filter((s) => rows.some((r) => r.series === s));
+  return {
+    kind: "learning",
+    dataset,
+    title: `${dataset}: ${name} during training`,
+    series,
+    svg: finishSvg(el),
+    note: [
+      probeText(results, isNll ? "nll" : metric),
+      optimum !== undefined
+        ? `Dashed line: the data's optimum, its entropy ${optimum.toFixed(3)} nats.`
+        : "",
+      rings.length
+        ? `Ringed last point: ${CONVERGENCE_RULE}. Not converged: ${
+          verdicts.filter((v) => v.converged === false)
+            .map((v) => `${v.series} ${decadeText(v.detail)}`).join("; ")
+        }.`
+        : "",
+      cap !== null ? `Values above ${formatNumber(cap)} are drawn at the top edge.` : "",
+    ].filter((s) => s).join(" "),
+  };
+}
+
+/** How the probe measured, from the run's config (eval.curve). */
+function probeText(results: ResultsFile, metric: string): string {
+  const cfg = results.manifest.config as { eval?: { curve?: Record<string, unknown> } };
+  const c = cfg.eval?.curve;
+  const solver = results.headline.adaptiveSolver;
+  if (!c) return "";
+  const tol = `${solver} at rtol ${c.rtol}, atol ${c.atol}`;
+  return metric === "nll"
+    ? `Each point: the exact-divergence NLL of the same ${c.n} held-out points (${tol}).`
+    : `Each point: ${metric.toUpperCase()} of ${c.n} samples from one fixed noise batch ` +
+      `(${tol}) against ${c.n} held-out points.`;
+}
