@@ -48,7 +48,9 @@ Usage: ${runner} task bench [flags]
   --suite NAME        ${
     Object.keys(SUITES).map((s) => s === FLAGS.suite.default ? `${s} (default)` : s).join(" | ")
   }
-  --budget NAME       cifar10: quick (default, any machine, 15-40 s of CPU per method) |
+  --budget NAME       toy2d: default (a quick look, not converged) | converged (20,000 steps,
+                      lr decayed: models that have learned their data);
+                      cifar10: quick (default, any machine, 15-40 s of CPU per method) |
                       small (GPU, 20 min of training per method) | paper
   --datasets LIST     comma list or "all" (default: the suite's defaults)
   --methods LIST      method labels, e.g. "FM w/ OT,1-RF", or recipes
