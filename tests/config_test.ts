@@ -67,7 +67,8 @@ Deno.test("--help: the per-suite defaults it prints are the ones a run uses", ()
     seen.push(name);
   }
   assert.deepEqual(seen, [
-    "toy2d",
+    "toy2d --budget default",
+    "toy2d --budget converged",
     "cifar10 --budget quick",
     "cifar10 --budget small",
     "cifar10 --budget paper",
