@@ -31,9 +31,9 @@ function pointCheck(total: number): Check<LearningPoint> {
     nll: nullable(num()),
     stderr,
     metrics: record(nullable(num())),
-    decade: optional(obj({
+    change: optional(obj({
       from: num({ int: true, min: 1, max: total }),
-      change: nullable(num()),
+      nll: nullable(num()),
       stderr,
     })),
     probeSeconds: num({ min: 0 }),
@@ -60,10 +60,10 @@ export function learningCurveCheck(total: number) {
           `= ${p.step} is out of order or past step ${upTo}`,
         );
       }
-      if (p.decade && p.decade.from >= p.step) {
+      if (p.change && p.change.from >= p.step) {
         throw new ValidationError(
-          `${at}[${i}].decade.from`,
-          `= ${p.decade.from}, expected an earlier step than ${p.step}`,
+          `${at}[${i}].change.from`,
+          `= ${p.change.from}, expected an earlier step than ${p.step}`,
         );
       }
     });

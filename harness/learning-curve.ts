@@ -1,7 +1,7 @@
 // Learning curves: at log-spaced training steps (1-2-5 per decade, and the last step) a cheap,
 // fixed probe of the model (held-out NLL, a sample metric); each point also records how much the
-// NLL of the same held-out points changed since the probe a decade earlier, and all of it (the
-// per-point NLL that later points compare with included) survives a resume through the checkpoint.
+// NLL of the same held-out points changed since the probe at half its step or before, and all of
+// it (the per-point NLL later points compare with included) survives a resume via the checkpoint.
 import type { LearningPoint } from "../results/schema.ts";
 
 export type { LearningPoint };
@@ -52,15 +52,17 @@ export function learningSteps(total: number, from: number): number[] {
 }
 
 /**
- * The probe step a point at `step` is compared with: the latest of `earlier` at or below step / 10
- * (undefined when there is none).
+ * The probe step a point at `step` is compared with: the latest of `earlier` at or below step / 2
+ * (undefined when there is none). With 1-2-5 steps, the previous probe (or, after a 5, the one
+ * before it): the change over the last doubling (or 2.5-fold) of training.
  * @example
- * decadeBefore(1000, [10, 20, 50, 100, 200, 500]); // 100
- * decadeBefore(1500, [10, 20, 50, 100, 200, 500, 1000]); // 100
+ * halfBefore(1000, [10, 20, 50, 100, 200, 500]); // 500
+ * halfBefore(20000, [2000, 5000, 10000]); // 10000
+ * halfBefore(50, [10, 20]); // 20
  */
-export function decadeBefore(step: number, earlier: number[]): number | undefined {
+export function halfBefore(step: number, earlier: number[]): number | undefined {
   let best: number | undefined;
-  for (const s of earlier) if (s <= step / 10 && (best === undefined || s > best)) best = s;
+  for (const s of earlier) if (s <= step / 2 && (best === undefined || s > best)) best = s;
   return best;
 }
 
@@ -143,7 +145,7 @@ export class LearningCurve {
    * Probe the model after `step` completed steps and `seconds` of training; a probe that throws
    * is recorded as a point without figures and its error (training goes on).
    * @example
-   * const p = await curve.measure(100, 2.5); // p.nll, p.metrics.w2, p.decade?.change
+   * const p = await curve.measure(100, 2.5); // p.nll, p.metrics.w2, p.change?.nll
    */
   async measure(step: number, seconds: number): Promise<LearningPoint> {
     const start = performance.now();
@@ -155,10 +157,9 @@ export class LearningCurve {
     }
     const per = r.nll ? Array.from(r.nll, (x) => finiteOrNull(x)) : undefined;
     const { mean, stderr } = per ? meanStderr(per) : { mean: null, stderr: null };
-    const from = decadeBefore(step, [...this.perPoint.keys()]);
-    const decade = per && from !== undefined
-      ? { from, ...pairedChange(this.perPoint.get(from)!, per) }
-      : undefined;
+    const from = halfBefore(step, [...this.perPoint.keys()]);
+    const paired = per && from !== undefined ? pairedChange(this.perPoint.get(from)!, per) : null;
+    const change = paired ? { from: from!, nll: paired.change, stderr: paired.stderr } : undefined;
     const metrics = Object.fromEntries(
       Object.entries(r.metrics).map(([k, v]) => [k, finiteOrNull(v)]),
     );
@@ -168,7 +169,7 @@ export class LearningCurve {
       nll: mean,
       stderr,
       metrics,
-      ...(decade ? { decade } : {}),
+      ...(change ? { change } : {}),
       probeSeconds: (performance.now() - start) / 1000,
       ...(r.errors.length ? { error: r.errors.join("; ").slice(0, 2000) } : {}),
     };
@@ -180,7 +181,7 @@ export class LearningCurve {
 
   /** Drop the per-point NLL no later probe compares with (all of them are after `step`). */
   private forget(step: number): void {
-    const keepFrom = decadeBefore(step, [...this.perPoint.keys()]) ?? 0;
+    const keepFrom = halfBefore(step, [...this.perPoint.keys()]) ?? 0;
     for (const s of [...this.perPoint.keys()]) if (s < keepFrom) this.perPoint.delete(s);
   }
 

@@ -5,7 +5,7 @@ import type { ResultsFile } from "../results/schema.ts";
 import { headlineNll } from "../results/headline.ts";
 import { CONVERGENCE_RULE, optimumNats } from "../results/convergence.ts";
 import { markup, type SafeHtml } from "./escape.ts";
-import { decadeText, seriesConvergence } from "./learning-chart.ts";
+import { changeText, seriesConvergence } from "./learning-chart.ts";
 import { meanSd } from "./seeds.ts";
 import { datasetsOf } from "./table.ts";
 
@@ -42,7 +42,7 @@ export function convergenceSummary(results: ResultsFile): DatasetConvergence[] {
       measured: verdicts.length,
       open: verdicts.filter((v) => v.converged === false).map((v) => ({
         series: v.series,
-        text: decadeText(v.detail),
+        text: changeText(v.detail),
         change: v.detail.change!,
       })),
       ...(optimum !== undefined ? { optimum } : {}),
@@ -60,7 +60,7 @@ const range = (xs: number[]) => {
 
 /**
  * The banner at the top of a report whose runs recorded learning curves: "Not converged" with,
- * per data set, how many methods still improve, by how much over the last decade, and the gap
+ * per data set, how many methods still improve, by how much over the last doubling, and the gap
  * to the data's optimum when known; a quieter line when every method is converged. Empty when
  * no run has a learning curve.
  * @example
@@ -75,7 +75,7 @@ export function convergenceBanner(results: ResultsFile): SafeHtml {
     const open = d.open.length
       ? `${d.open.length} of ${d.measured} methods still improving (held-out NLL fell by ${
         range(d.open.map((o) => -o.change))
-      } nats over the last decade of training)`
+      } nats over the last doubling of training)`
       : `all ${d.measured} methods converged by the rule`;
     const gap = d.optimum !== undefined && d.gaps.length
       ? `; NLL ${range(d.gaps.map((g) => g.gap))} nats above the data's optimum (entropy ${

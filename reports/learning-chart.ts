@@ -4,6 +4,7 @@
 import * as Plot from "@observablehq/plot";
 import type { ResultsFile, RunRecord } from "../results/schema.ts";
 import { convergence, CONVERGENCE_RULE, optimumNats } from "../results/convergence.ts";
+import { headlineNll } from "../results/headline.ts";
 import { clipTo, offScaleCap } from "./chart-guides.ts";
 import {
   type Chart,
@@ -37,7 +38,13 @@ export function seriesConvergence(results: ResultsFile, dataset: string): Series
   for (const runs of groupSeeds(results, runsOf(results, dataset))) {
     const withCurve = runs.filter((r) => r.train?.learningCurve?.length);
     if (!withCurve.length) continue;
-    const verdicts = withCurve.map((r) => convergence(r.train!.learningCurve));
+    const optimum = optimumNats(results, dataset);
+    const verdicts = withCurve.map((r) =>
+      convergence(r.train!.learningCurve, {
+        optimum,
+        nll: headlineNll(r, results.headline.adaptiveSolver),
+      })
+    );
     const i = verdicts.findIndex((v) => v.converged === false);
     const converged = i >= 0 ? false : verdicts.every((v) => v.converged === true) ? true : null;
     out.push({
@@ -51,11 +58,11 @@ export function seriesConvergence(results: ResultsFile, dataset: string): Series
 }
 
 /**
- * "-0.42 ± 0.02 nats from step 100 to 1000" for a verdict with a compared decade.
+ * "-0.42 ± 0.02 nats from step 500 to 1000" for a verdict with a compared window.
  * @example
- * decadeText(convergence(run.train.learningCurve)); // "-0.42 ± 0.021 nats from step 100 to 1000"
+ * changeText(convergence(run.train.learningCurve)); // "-0.42 ± 0.021 nats from step 500 to 1000"
  */
-export function decadeText(c: ReturnType<typeof convergence>): string {
+export function changeText(c: ReturnType<typeof convergence>): string {
   if (c.change === undefined) return c.why ?? "";
   return `${c.change > 0 ? "+" : ""}${formatNumber(c.change)} ± ${formatNumber(c.stderr!)} nats ` +
     `from step ${c.from} to ${c.to}`;
@@ -158,7 +165,7 @@ export function learningChart(
       rings.length
         ? `Ringed last point: ${CONVERGENCE_RULE}. Not converged: ${
           verdicts.filter((v) => v.converged === false)
-            .map((v) => `${v.series} ${decadeText(v.detail)}`).join("; ")
+            .map((v) => `${v.series} ${changeText(v.detail)}`).join("; ")
         }.`
         : "",
       cap !== null ? `Values above ${formatNumber(cap)} are drawn at the top edge.` : "",

@@ -1,22 +1,23 @@
-// The one "not converged" rule: a run whose held-out NLL still fell over its last decade of
-// training (from step s/10 to its last step s) by more than twice that change's standard error;
-// and the data set's optimum (its true entropy) when the results record it.
+// The one "not converged" rule: a run whose held-out NLL still fell over the last doubling of its
+// training by more than twice that change's standard error, unless its NLL is already within
+// noise of the data's optimum (its true entropy, when the results record it).
 import type { LearningPoint, ResultsFile } from "./schema.ts";
 
 /**
  * The rule in words, for reports.
  * @example
- * CONVERGENCE_RULE; // "not converged: the NLL of the learning curve's held-out points fell ..."
+ * CONVERGENCE_RULE; // "a model is not converged when the NLL of the learning curve's ..."
  */
-export const CONVERGENCE_RULE = "not converged: the NLL of the learning curve's held-out points " +
-  "fell over the last decade of training (from the probe at or below a tenth of the last step " +
-  "to the last step) by more than 2 standard errors of that change";
+export const CONVERGENCE_RULE = "a model is not converged when the NLL of the learning curve's " +
+  "held-out points fell over the last doubling of training (from the probe at or below half the " +
+  "last step to the last step) by more than 2 standard errors of that change, and, where the " +
+  "data's optimum is known, its NLL is more than 2 standard errors above it";
 
 /** What a learning curve says about convergence. */
 export interface Convergence {
   /** false: still improving (not converged); true: not beyond its noise; null: cannot tell. */
   converged: boolean | null;
-  /** The decade compared: its first and last step. */
+  /** The window compared: its first and last step. */
   from?: number;
   to?: number;
   /** NLL change over it (nats; negative: improved) and its standard error. */
@@ -27,36 +28,55 @@ export interface Convergence {
    * the two points' own standard errors (larger: the same points' noise is not cancelled).
    */
   basis?: "paired" | "independent";
+  /** Whether the NLL is within 2 standard errors of the optimum (absent: optimum unknown). */
+  atOptimum?: boolean;
   /** Why it cannot tell, when converged is null. */
   why?: string;
+}
+
+/** The data's optimum and the run's own NLL estimate to compare with it. */
+export interface OptimumInput {
+  /** The data's entropy (nats): the lowest mean NLL any model can reach. */
+  optimum?: number;
+  /** The run's NLL estimate (its headline, more points than a probe); absent: the last probe's. */
+  nll?: { nats: number | null; stderr: number | null };
 }
 
 const finite = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x);
 
 /**
- * Apply the rule to a learning curve (points in step order).
+ * Apply the rule to a learning curve (points in step order), knowing the data's optimum if given.
  * @example
- * convergence([{ step: 100, nll: 3.0, stderr: 0.07, ... },
- *   { step: 1000, nll: 2.5, stderr: 0.07, decade: { from: 100, change: -0.5, stderr: 0.02 }, ... }]);
- * // { converged: false, from: 100, to: 1000, change: -0.5, stderr: 0.02, basis: "paired" }
+ * convergence([{ step: 500, nll: 2.6, stderr: 0.07, ... },
+ *   { step: 1000, nll: 2.5, stderr: 0.07, change: { from: 500, nll: -0.1, stderr: 0.02 }, ... }]);
+ * // { converged: false, from: 500, to: 1000, change: -0.1, stderr: 0.02, basis: "paired" }
  */
-export function convergence(curve: LearningPoint[] | undefined): Convergence {
+export function convergence(
+  curve: LearningPoint[] | undefined,
+  o: OptimumInput = {},
+): Convergence {
   if (!curve?.length) return { converged: null, why: "no learning curve was recorded" };
   const last = curve.findLast((p) => finite(p.nll));
   if (!last) return { converged: null, why: "no probe of the learning curve has an NLL" };
+  const nll = o.nll && finite(o.nll.nats) ? o.nll : { nats: last.nll, stderr: last.stderr };
+  const atOptimum = finite(o.optimum) && finite(nll.stderr)
+    ? nll.nats! - o.optimum <= 2 * nll.stderr
+    : undefined;
+  const known = atOptimum === undefined ? {} : { atOptimum };
   let from: number, change: number, stderr: number, basis: Convergence["basis"];
-  const d = last.decade;
-  if (d && finite(d.change) && finite(d.stderr)) {
-    ({ from, change, stderr } = d);
+  const d = last.change;
+  if (d && finite(d.nll) && finite(d.stderr)) {
+    ({ from, nll: change, stderr } = d);
     basis = "paired";
   } else {
     const first = curve.findLast((p) =>
-      p.step <= last.step / 10 && finite(p.nll) && finite(p.stderr)
+      p.step <= last.step / 2 && finite(p.nll) && finite(p.stderr)
     );
     if (!first || !finite(last.stderr)) {
       return {
-        converged: null,
-        why: `no probe with an NLL at or below a tenth of step ${last.step} to compare with`,
+        converged: atOptimum ? true : null,
+        ...known,
+        why: `no probe with an NLL at or below half of step ${last.step} to compare with`,
       };
     }
     from = first.step;
@@ -64,7 +84,16 @@ export function convergence(curve: LearningPoint[] | undefined): Convergence {
     stderr = Math.hypot(first.stderr!, last.stderr);
     basis = "independent";
   }
-  return { converged: !(-change > 2 * stderr), from, to: last.step, change, stderr, basis };
+  const improving = -change > 2 * stderr;
+  return {
+    converged: !improving || atOptimum === true,
+    from,
+    to: last.step,
+    change,
+    stderr,
+    basis,
+    ...known,
+  };
 }
 
 /**

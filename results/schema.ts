@@ -355,13 +355,13 @@ const learningPoint = obj({
   /** Sample metrics of the probe's fixed noise batch, e.g. { w2 } (null: not finite). */
   metrics,
   /**
-   * The change of the NLL since the probe at step `from` (the latest at or below step / 10), on
-   * the same held-out points: the mean paired difference (negative: improved) and its standard
-   * error. Absent for the first decade.
+   * The change of the NLL since the probe at step `from` (the latest at or below half this step),
+   * on the same held-out points: the mean paired difference (negative: improved) and its standard
+   * error. Absent for the first points.
    */
-  decade: v.optional(obj({
+  change: v.optional(obj({
     from: num({ int: true, min: 1 }),
-    change: measured(),
+    nll: measured(),
     stderr: measured({ min: 0, why: "a standard error" }),
   })),
   /** Seconds the probe took. */
