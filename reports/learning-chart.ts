@@ -2,9 +2,9 @@
 // probes against training step (log x), the data's optimum as a dashed line when known, and a
 // ring on the last point of every method the convergence rule finds still improving.
 import * as Plot from "@observablehq/plot";
-import type { ResultsFile, RunRecord } from "../results/schema.ts";
-import { convergence, CONVERGENCE_RULE, optimumNats } from "../results/convergence.ts";
-import { headlineNll } from "../results/headline.ts";
+import type { ResultsFile } from "../results/schema.ts";
+import { CONVERGENCE_RULE, optimumNats } from "../results/convergence.ts";
+import { changeText, seriesConvergence } from "./convergence-note.ts";
 import { clipTo, offScaleCap } from "./chart-guides.ts";
 import {
   type Chart,
@@ -14,59 +14,8 @@ import {
   plotDocument,
   seriesColors,
 } from "./charts.ts";
-import { groupSeeds, meanSd } from "./seeds.ts";
-import { formatNumber, runsOf, seriesLabels } from "./table.ts";
-
-/** One series' verdict: not converged when any of its seeds' curves is still improving. */
-export interface SeriesConvergence {
-  series: string;
-  /** false: still improving; true: within its noise; null: cannot tell. */
-  converged: boolean | null;
-  /** The first run (seed) whose curve is still improving, or else the first, with its verdict. */
-  detail: ReturnType<typeof convergence>;
-  runs: RunRecord[];
-}
-
-/**
- * Every series of a data set with a learning curve, and the convergence rule's verdict on it.
- * @example
- * seriesConvergence(results, "moons").filter((s) => s.converged === false).map((s) => s.series);
- */
-export function seriesConvergence(results: ResultsFile, dataset: string): SeriesConvergence[] {
-  const labels = seriesLabels(results);
-  const out: SeriesConvergence[] = [];
-  for (const runs of groupSeeds(results, runsOf(results, dataset))) {
-    const withCurve = runs.filter((r) => r.train?.learningCurve?.length);
-    if (!withCurve.length) continue;
-    const optimum = optimumNats(results, dataset);
-    const verdicts = withCurve.map((r) =>
-      convergence(r.train!.learningCurve, {
-        optimum,
-        nll: headlineNll(r, results.headline.adaptiveSolver),
-      })
-    );
-    const i = verdicts.findIndex((v) => v.converged === false);
-    const converged = i >= 0 ? false : verdicts.every((v) => v.converged === true) ? true : null;
-    out.push({
-      series: labels.get(runs[0].id) ?? runs[0].method,
-      converged,
-      detail: verdicts[Math.max(i, 0)],
-      runs: withCurve,
-    });
-  }
-  return out;
-}
-
-/**
- * "-0.42 ± 0.02 nats from step 500 to 1000" for a verdict with a compared window.
- * @example
- * changeText(convergence(run.train.learningCurve)); // "-0.42 ± 0.021 nats from step 500 to 1000"
- */
-export function changeText(c: ReturnType<typeof convergence>): string {
-  if (c.change === undefined) return c.why ?? "";
-  return `${c.change > 0 ? "+" : ""}${formatNumber(c.change)} ± ${formatNumber(c.stderr!)} nats ` +
-    `from step ${c.from} to ${c.to}`;
-}
+import { meanSd } from "./seeds.ts";
+import { formatNumber } from "./table.ts";
 
 interface Row {
   series: string;

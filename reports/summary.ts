@@ -3,6 +3,7 @@ import { headlineEval } from "../results/headline.ts";
 import type { ResultsFile, RunRecord } from "../results/schema.ts";
 import { groupSeeds, meanSd, seedsIn } from "./seeds.ts";
 import { printFrontier } from "./frontier-table.ts";
+import { convergenceLines } from "./convergence-note.ts";
 
 /** A value with `digits` decimals; "n/a" when absent, null (NaN read back) or not finite. */
 function fmt(v: number | null | undefined, digits = 3): string {
@@ -111,6 +112,7 @@ export function printSummary(res: ResultsFile): void {
   console.log(`|${w.map((n) => "-".repeat(n + 2)).join("|")}|`);
   for (const r of rows.slice(1)) console.log(line(r));
   printFrontier(res);
+  for (const l of convergenceLines(res)) console.log(l);
   const seeds = seedsIn(res);
   if (seeds.length > 1) {
     console.log(`\nmean±sd over seeds ${seeds.join(", ")} (NLL: mean±sd of the per-seed means)`);

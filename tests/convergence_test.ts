@@ -3,8 +3,12 @@
 import assert from "node:assert/strict";
 import { convergence, optimumNats } from "../results/convergence.ts";
 import type { LearningPoint, ResultsFile } from "../results/schema.ts";
-import { learningChart, seriesConvergence } from "../reports/learning-chart.ts";
-import { convergenceBanner, convergenceSummary } from "../reports/convergence-note.ts";
+import { learningChart } from "../reports/learning-chart.ts";
+import {
+  convergenceBanner,
+  convergenceSummary,
+  seriesConvergence,
+} from "../reports/convergence-note.ts";
 import { renderReport } from "../reports/render.ts";
 import { checkResults } from "../results/io.ts";
 import { buildFixture } from "./fixtures.ts";
