@@ -113,7 +113,7 @@ function datasetLine(d: DatasetConvergence): string {
   const open = d.open.length
     ? `${d.open.length} of ${d.measured} methods still improving (held-out NLL fell by ${
       range(d.open.map((o) => -o.change))
-    } nats over the last doubling of training)`
+    } nats over the last decade of training)`
     : `all ${d.measured} methods converged by the rule`;
   const gap = d.optimum !== undefined && d.gaps.length
     ? `; NLL ${range(d.gaps.map((g) => g.gap))} nats above the data's optimum (entropy ${
@@ -139,7 +139,7 @@ export function convergenceLines(results: ResultsFile): string[] {
 
 /**
  * The banner at the top of a report whose runs recorded learning curves: "Not converged" with,
- * per data set, how many methods still improve, by how much over the last doubling, and the gap
+ * per data set, how many methods still improve, by how much over the last decade, and the gap
  * to the data's optimum when known; a quieter line when every method is converged. Empty when
  * no run has a learning curve.
  * @example

@@ -1,4 +1,4 @@
-// The one "not converged" rule: a run whose held-out NLL still fell over the last doubling of its
+// The one "not converged" rule: a run whose held-out NLL still fell over the last decade of its
 // training by more than twice that change's standard error, unless its NLL is already within
 // noise of the data's optimum (its true entropy, when the results record it).
 import type { LearningPoint, ResultsFile } from "./schema.ts";
@@ -9,8 +9,8 @@ import type { LearningPoint, ResultsFile } from "./schema.ts";
  * CONVERGENCE_RULE; // "a model is not converged when the NLL of the learning curve's ..."
  */
 export const CONVERGENCE_RULE = "a model is not converged when the NLL of the learning curve's " +
-  "held-out points fell over the last doubling of training (from the probe at or below half the " +
-  "last step to the last step) by more than 2 standard errors of that change, and, where the " +
+  "held-out points fell over the last decade of training (from the probe at or below a tenth of " +
+  "the last step to the last step) by more than 2 standard errors of that change, and, where the " +
   "data's optimum is known, its NLL is more than 2 standard errors above it";
 
 /** What a learning curve says about convergence. */
@@ -47,9 +47,9 @@ const finite = (x: unknown): x is number => typeof x === "number" && Number.isFi
 /**
  * Apply the rule to a learning curve (points in step order), knowing the data's optimum if given.
  * @example
- * convergence([{ step: 500, nll: 2.6, stderr: 0.07, ... },
- *   { step: 1000, nll: 2.5, stderr: 0.07, change: { from: 500, nll: -0.1, stderr: 0.02 }, ... }]);
- * // { converged: false, from: 500, to: 1000, change: -0.1, stderr: 0.02, basis: "paired" }
+ * convergence([{ step: 100, nll: 3.1, stderr: 0.07, ... },
+ *   { step: 1000, nll: 2.5, stderr: 0.07, change: { from: 100, nll: -0.6, stderr: 0.04 }, ... }]);
+ * // { converged: false, from: 100, to: 1000, change: -0.6, stderr: 0.04, basis: "paired" }
  */
 export function convergence(
   curve: LearningPoint[] | undefined,
@@ -70,13 +70,13 @@ export function convergence(
     basis = "paired";
   } else {
     const first = curve.findLast((p) =>
-      p.step <= last.step / 2 && finite(p.nll) && finite(p.stderr)
+      p.step <= last.step / 10 && finite(p.nll) && finite(p.stderr)
     );
     if (!first || !finite(last.stderr)) {
       return {
         converged: atOptimum ? true : null,
         ...known,
-        why: `no probe with an NLL at or below half of step ${last.step} to compare with`,
+        why: `no probe with an NLL at or below a tenth of step ${last.step} to compare with`,
       };
     }
     from = first.step;

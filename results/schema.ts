@@ -355,7 +355,7 @@ const learningPoint = obj({
   /** Sample metrics of the probe's fixed noise batch, e.g. { w2 } (null: not finite). */
   metrics,
   /**
-   * The change of the NLL since the probe at step `from` (the latest at or below half this step),
+   * The change of the NLL since the probe at step `from` (the latest at or below a tenth of this step),
    * on the same held-out points: the mean paired difference (negative: improved) and its standard
    * error. Absent for the first points.
    */

@@ -28,14 +28,14 @@ const pt = (
   ...extra,
 });
 
-Deno.test("convergence: the paired change over the last doubling decides when it is recorded", () => {
+Deno.test("convergence: the paired change over the last decade decides when it is recorded", () => {
   const improving = [
-    pt(500, 3.0, 0.07),
-    pt(1000, 2.5, 0.07, { change: { from: 500, nll: -0.5, stderr: 0.02 } }),
+    pt(100, 3.0, 0.07),
+    pt(1000, 2.5, 0.07, { change: { from: 100, nll: -0.5, stderr: 0.02 } }),
   ];
   assert.deepEqual(convergence(improving), {
     converged: false,
-    from: 500,
+    from: 100,
     to: 1000,
     change: -0.5,
     stderr: 0.02,
@@ -44,8 +44,8 @@ Deno.test("convergence: the paired change over the last doubling decides when it
   // A fall of 2 standard errors exactly is within the noise; just beyond it is not.
   const edge = (nll: number) =>
     convergence([
-      pt(50, 2, 0.1),
-      pt(100, 2 + nll, 0.1, { change: { from: 50, nll, stderr: 0.01 } }),
+      pt(10, 2, 0.1),
+      pt(100, 2 + nll, 0.1, { change: { from: 10, nll, stderr: 0.01 } }),
     ]).converged;
   assert.equal(edge(-0.02), true);
   assert.equal(edge(-0.0201), false);
@@ -55,15 +55,15 @@ Deno.test("convergence: the paired change over the last doubling decides when it
 
 Deno.test("convergence: still improving but within noise of the optimum counts as converged", () => {
   const curve = [
-    pt(10000, 1.77, 0.06),
-    pt(20000, 1.69, 0.06, { change: { from: 10000, nll: -0.08, stderr: 0.01 } }),
+    pt(2000, 2.18, 0.06),
+    pt(20000, 1.69, 0.06, { change: { from: 2000, nll: -0.49, stderr: 0.07 } }),
   ];
   assert.equal(convergence(curve).converged, false, "no optimum known: still improving");
   // The run's own NLL estimate 1.713 ± 0.038 against an optimum of 1.675: 0.038 <= 2 * 0.038.
   const at = convergence(curve, { optimum: 1.675, nll: { nats: 1.713, stderr: 0.038 } });
   assert.equal(at.converged, true);
   assert.equal(at.atOptimum, true);
-  assert.equal(at.change, -0.08);
+  assert.equal(at.change, -0.49);
   // 0.1 above the optimum with the same noise: not there, and still improving.
   const far = convergence(curve, { optimum: 1.6, nll: { nats: 1.7, stderr: 0.038 } });
   assert.deepEqual([far.converged, far.atOptimum], [false, false]);
@@ -73,28 +73,31 @@ Deno.test("convergence: still improving but within noise of the optimum counts a
 });
 
 Deno.test("convergence: without a paired change, the two points' own standard errors", () => {
-  // From step 500 (the latest at or below 1000 / 2, not step 200): 2.9 -> 2.7 is a fall of 0.2,
+  // From step 100 (the latest at or below 1000 / 10, not step 50): 2.9 -> 2.7 is a fall of 0.2,
   // within 2 * hypot(0.1, 0.1) = 0.283.
-  const r = convergence([pt(200, 3.0, 0.1), pt(500, 2.9, 0.1), pt(1000, 2.7, 0.1)]);
+  const r = convergence([pt(50, 3.0, 0.1), pt(100, 2.9, 0.1), pt(1000, 2.7, 0.1)]);
   assert.equal(r.basis, "independent");
-  assert.equal(r.from, 500);
+  assert.equal(r.from, 100);
   assert.ok(Math.abs(r.change! + 0.2) < 1e-12);
   assert.ok(Math.abs(r.stderr! - Math.hypot(0.1, 0.1)) < 1e-12);
   assert.equal(r.converged, true);
-  assert.equal(convergence([pt(500, 3.0, 0.1), pt(1000, 2.7, 0.1)]).converged, false);
-  assert.equal(convergence([pt(500, 3.0, 0.1), pt(1000, 2.75, 0.1)]).converged, true);
+  assert.equal(convergence([pt(100, 3.0, 0.1), pt(1000, 2.7, 0.1)]).converged, false);
+  assert.equal(convergence([pt(100, 3.0, 0.1), pt(1000, 2.75, 0.1)]).converged, true);
 });
 
 Deno.test("convergence: what it cannot tell, and a failed last probe", () => {
   assert.equal(convergence(undefined).converged, null);
   assert.match(convergence([]).why!, /no learning curve/);
   assert.match(convergence([pt(10, null, null)]).why!, /no probe .* has an NLL/);
-  assert.match(convergence([pt(30, 3, 0.1), pt(50, 2.9, 0.1)]).why!, /at or below half of step 50/);
+  assert.match(
+    convergence([pt(10, 3, 0.1), pt(50, 2.9, 0.1)]).why!,
+    /at or below a tenth of step 50/,
+  );
   // The last probe failed: the rule reads the last one with an NLL.
   const r = convergence([
-    pt(50, 3.5, 0.1),
-    pt(100, 3.0, 0.1, { change: { from: 50, nll: -0.5, stderr: 0.03 } }),
-    pt(200, null, null, { error: "NLL: step size underflow" }),
+    pt(10, 3.5, 0.1),
+    pt(100, 3.0, 0.1, { change: { from: 10, nll: -0.5, stderr: 0.03 } }),
+    pt(1000, null, null, { error: "NLL: step size underflow" }),
   ]);
   assert.equal(r.to, 100);
   assert.equal(r.converged, false);
@@ -108,8 +111,8 @@ function withCurves(entropy?: number): ResultsFile {
     const change = still ? -0.3 : -0.01;
     run.train!.learningCurve = [
       pt(20, 4.0, 0.1),
-      pt(1000, 3.0, 0.08, { change: { from: 20, nll: -1, stderr: 0.05 } }),
-      pt(2000, 3.0 + change, 0.07, { change: { from: 1000, nll: change, stderr: 0.02 } }),
+      pt(200, 3.0, 0.08, { change: { from: 20, nll: -1, stderr: 0.05 } }),
+      pt(2000, 3.0 + change, 0.07, { change: { from: 200, nll: change, stderr: 0.02 } }),
     ];
   }
   r.suite = "toy2d";
@@ -128,7 +131,7 @@ Deno.test("report: learning chart, not-converged ring and banner with the gap to
   assert.match(chart.note!, /Dashed line: the data's optimum, its entropy 1.675 nats/);
   assert.match(
     chart.note!,
-    new RegExp(`Not converged: ${first} -0.3 ± 0.02 nats from step 1000 to 2000\\.`),
+    new RegExp(`Not converged: ${first} -0.3 ± 0.02 nats from step 200 to 2000\\.`),
   );
   // One ring (r = 7) for the one still-improving method.
   assert.equal((chart.svg.match(/ r="7"/g) ?? []).length, 1);
@@ -161,7 +164,7 @@ Deno.test("report: converged everywhere is a quiet line; no curves, no banner", 
   const r = withCurves();
   for (const run of r.runs) {
     const last = run.train!.learningCurve!.at(-1)!;
-    last.change = { from: 1000, nll: -0.01, stderr: 0.02 };
+    last.change = { from: 200, nll: -0.01, stderr: 0.02 };
   }
   const banner = convergenceBanner(r).value;
   assert.doesNotMatch(banner, /Not converged/);

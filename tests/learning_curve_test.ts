@@ -1,4 +1,4 @@
-// Learning curves: the probe steps, the paired change over the last doubling, a tracker that survives its own
+// Learning curves: the probe steps, the paired change over the last decade, a tracker that survives its own
 // state, and training with probes: on the EMA weights, leaving training bit for bit unchanged, and
 // resumed from a checkpoint to the same curve as an uninterrupted run.
 import assert from "node:assert/strict";
@@ -8,7 +8,7 @@ import { loadToy2d } from "../harness/data/toy2d.ts";
 import { discoverPlugins } from "../harness/registry.ts";
 import { readCheckpointState } from "../harness/checkpoint.ts";
 import {
-  halfBefore,
+  decadeBefore,
   LearningCurve,
   learningSteps,
   pairedChange,
@@ -40,12 +40,11 @@ Deno.test("learningSteps: 1-2-5 per decade from `from`, below the total, then th
   assert.throws(() => learningSteps(10, 0.5), /from must be a positive integer, got 0.5/);
 });
 
-Deno.test("halfBefore: the latest earlier probe at or below half the step", () => {
-  assert.equal(halfBefore(1000, [10, 20, 50, 100, 200, 500]), 500);
-  assert.equal(halfBefore(500, [10, 20, 50, 100, 200]), 200);
-  assert.equal(halfBefore(1500, [10, 100, 1000]), 100);
-  assert.equal(halfBefore(999, [10, 20, 50, 100, 200, 500]), 200);
-  assert.equal(halfBefore(30, [20]), undefined);
+Deno.test("decadeBefore: the latest earlier probe at or below a tenth of the step", () => {
+  assert.equal(decadeBefore(1000, [10, 20, 50, 100, 200, 500]), 100);
+  assert.equal(decadeBefore(1500, [10, 100, 1000]), 100);
+  assert.equal(decadeBefore(999, [10, 20, 50, 100]), 50);
+  assert.equal(decadeBefore(50, [10, 20]), undefined);
 });
 
 Deno.test("pairedChange: mean and standard error of the per-point differences, finite pairs only", () => {
@@ -85,9 +84,9 @@ Deno.test("LearningCurve: points, the paired change, a failed probe, state and r
   assert.ok(Math.abs(p10.nll! - (3 + 0.1)) < 1e-12);
   assert.ok(p10.stderr! > 0);
   assert.deepEqual(p10.metrics, { w2: 0.1, bad: null });
-  // Step 10 compares with step 5 (the latest at or below 10 / 2).
-  assert.equal(p10.change?.from, 5);
-  assert.ok(Math.abs(p10.change!.nll! - (0.1 - 0.2)) < 1e-12);
+  // Step 10 compares with step 1 (the latest at or below 10 / 10).
+  assert.equal(p10.change?.from, 1);
+  assert.ok(Math.abs(p10.change!.nll! - (0.1 - 1)) < 1e-12);
   assert.ok(p10.change!.stderr! < 1e-12);
   const p20 = a.points[4];
   assert.equal(p20.nll, null);
@@ -95,9 +94,8 @@ Deno.test("LearningCurve: points, the paired change, a failed probe, state and r
   assert.deepEqual(p20.metrics, {});
   assert.equal(p20.change, undefined);
   assert.match(p20.error!, /solver blew up/);
-  // Step 50 compares with step 20, which failed: the latest measured probe at or below 25 is 10.
-  assert.equal(a.points[5].change?.from, 10);
-  assert.equal(a.points[6].change?.from, 50);
+  assert.equal(a.points[5].change?.from, 5);
+  assert.equal(a.points[6].change?.from, 10);
 
   // A tracker restored from the state continues exactly as the original.
   const b = new LearningCurve({ steps, probe });
@@ -109,9 +107,11 @@ Deno.test("LearningCurve: points, the paired change, a failed probe, state and r
   }
   const strip = (c: LearningCurve) => c.points.map(({ probeSeconds: _, ...p }) => p);
   assert.deepEqual(strip(b), strip(a));
-  assert.equal(a.points.at(-1)!.change?.from, 500);
-  // Only the per-point NLL a later probe can compare with is kept: from half the last step on.
-  assert.deepEqual(a.state().perPoint.map(([s]) => s), [500, 1000]);
+  assert.equal(a.points.at(-1)!.change?.from, 100);
+  assert.equal(a.points.at(-2)!.change?.from, 50);
+  assert.equal(a.points.at(-3)!.change?.from, 10, "step 20 failed: its decade falls back to 10");
+  // Only the per-point NLL a later probe can compare with is kept: from a tenth of the last step.
+  assert.deepEqual(a.state().perPoint.map(([s]) => s), [100, 200, 500, 1000]);
 });
 
 await tf.setBackend("cpu");
@@ -194,9 +194,9 @@ Deno.test("train with a learning curve: probes the EMA weights, and training is 
     assert.ok(p.probeSeconds > 0 && p.seconds >= 0);
   }
   // Training improves the held-out NLL of this model from step 1 to 40 (3.3 -> about 2.3 nats
-  // here): the change at step 10 (from step 5) is negative beyond its noise.
+  // here): the change at step 10 (from step 1) is negative beyond its noise.
   const p10 = out.learningCurve[3];
-  assert.equal(p10.change?.from, 5);
+  assert.equal(p10.change?.from, 1);
   assert.ok(p10.change!.nll! < -2 * p10.change!.stderr!, JSON.stringify(p10.change));
   assert.ok(out.learningCurve.at(-1)!.nll! < out.learningCurve[0].nll! - 0.3);
   // Training seconds exclude the probes': they rise, and by less than the wall time.
@@ -232,7 +232,7 @@ Deno.test("train with a learning curve: a run resumed from its checkpoint record
   b.model.dispose();
   const saved = await readCheckpointState(file);
   assert.deepEqual(saved.learning?.points.map((p) => p.step), [1, 2, 5, 10, 20]);
-  assert.deepEqual(saved.learning?.perPoint.map(([s]) => s), [10, 20]);
+  assert.deepEqual(saved.learning?.perPoint.map(([s]) => s), [2, 5, 10, 20]);
 
   const c = parts();
   const pc = await realProbe(c);
