@@ -8,6 +8,12 @@ import { loadToy2d } from "../harness/data/toy2d.ts";
 import { discoverPlugins } from "../harness/registry.ts";
 import { readCheckpointState } from "../harness/checkpoint.ts";
 import {
+  checkCheckpointState,
+  CHECKPOINT_FORMAT,
+  trainRecordCheck,
+} from "../harness/checkpoint-check.ts";
+import { FileCheckError } from "../store/validate.ts";
+import {
   decadeBefore,
   LearningCurve,
   learningSteps,
@@ -249,4 +255,56 @@ Deno.test("train with a learning curve: a run resumed from its checkpoint record
   for (const x of [a, c]) x.model.dispose();
   for (const o of [full, rest]) o.dispose();
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("learning curve read back: a checkpoint's or weights file's curve out of order or past its step is refused", () => {
+  const point = (step: number, extra = {}) => ({
+    step,
+    seconds: 1,
+    nll: 2.5,
+    stderr: 0.05,
+    metrics: { w2: 0.4 },
+    probeSeconds: 0.1,
+    ...extra,
+  });
+  const state = (learning: unknown, step = 100) =>
+    ({
+      format: CHECKPOINT_FORMAT,
+      state: JSON.stringify({ step, curve: [], lastLoss: null, learning }),
+    }) as Record<string, string>;
+  const good = { points: [point(20), point(50)], perPoint: [[20, [1, 2]], [50, [1, null]]] };
+  assert.equal(checkCheckpointState(state(good), "ck").learning?.points.length, 2);
+  const bad: Array<[unknown, RegExp]> = [
+    [
+      { ...good, points: [point(50), point(20)] },
+      /state\.learning\.points\[1\]\.step.*out of order/,
+    ],
+    [good, /state\.learning\.points\[1\]\.step.*past step 40/],
+    [{ ...good, perPoint: [[30, [1, 2]]] }, /perPoint\[0\]\[0\].* a step with no point/],
+    [{ ...good, perPoint: [[20, [1, 2]], [50, [1]]] }, /perPoint\[1\]\[1\] holds 1 values/],
+    [{ ...good, points: [point(20, { change: { from: 20, nll: 0, stderr: 0 } })] }, /change\.from/],
+    [{ ...good, points: [point(20, { stderr: -1 })] }, /stderr/],
+    [{ points: "x", perPoint: [] }, /state\.learning\.points/],
+  ];
+  for (const [learning, re] of bad) {
+    const step = learning === good ? 40 : 100;
+    assert.throws(() => checkCheckpointState(state(learning, step), "ck"), (e: Error) => {
+      assert.ok(e instanceof FileCheckError, String(e));
+      assert.match(e.message, re);
+      return true;
+    });
+  }
+  const record = (learningCurve: unknown) => ({
+    steps: 100,
+    batch: 8,
+    seconds: 1,
+    lossCurve: [[100, 0.5]],
+    finalLoss: 0.5,
+    learningCurve,
+  });
+  assert.ok(trainRecordCheck(100)(record([point(20), point(100)]), "info.train"));
+  assert.throws(
+    () => trainRecordCheck(100)(record([point(20), point(200)]), "info.train"),
+    /info\.train\.learningCurve\[1\]\.step = 200, .*past step 100|in \[1, 100\]/,
+  );
 });
