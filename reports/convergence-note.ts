@@ -6,7 +6,7 @@ import { headlineNll } from "../results/headline.ts";
 import { convergence, CONVERGENCE_RULE, optimumNats } from "../results/convergence.ts";
 import { markup, type SafeHtml } from "./escape.ts";
 import { groupSeeds, meanSd } from "./seeds.ts";
-import { datasetsOf, formatNumber, runsOf, seriesLabels } from "./table.ts";
+import { datasetsOf, formatWithError, runsOf, seriesLabels } from "./table.ts";
 
 /** One series' verdict: not converged when any of its seeds' curves is still improving. */
 export interface SeriesConvergence {
@@ -49,13 +49,13 @@ export function seriesConvergence(results: ResultsFile, dataset: string): Series
 }
 
 /**
- * "-0.42 ± 0.02 nats from step 500 to 1000" for a verdict with a compared window.
+ * "-0.420 ± 0.021 nats from step 100 to 1000" for a verdict with a compared window.
  * @example
- * changeText(convergence(run.train.learningCurve)); // "-0.42 ± 0.021 nats from step 500 to 1000"
+ * changeText(convergence(run.train.learningCurve)); // "-0.420 ± 0.021 nats from step 100 to 1000"
  */
 export function changeText(c: ReturnType<typeof convergence>): string {
   if (c.change === undefined) return c.why ?? "";
-  return `${c.change > 0 ? "+" : ""}${formatNumber(c.change)} ± ${formatNumber(c.stderr!)} nats ` +
+  return `${c.change > 0 ? "+" : ""}${formatWithError(c.change, c.stderr)} nats ` +
     `from step ${c.from} to ${c.to}`;
 }
 

@@ -5,7 +5,7 @@ import * as Plot from "@observablehq/plot";
 import type { ResultsFile } from "../results/schema.ts";
 import { CONVERGENCE_RULE, optimumNats } from "../results/convergence.ts";
 import { changeText, seriesConvergence } from "./convergence-note.ts";
-import { clipTo, offScaleCap } from "./chart-guides.ts";
+import { clipTo } from "./chart-guides.ts";
 import {
   type Chart,
   colorScale,
@@ -66,7 +66,7 @@ export function learningChart(
   }
   if (!rows.length) return null;
   const optimum = isNll ? optimumNats(results, dataset) : undefined;
-  const cap = offScaleCap(rows.map((r) => r.q));
+  const cap = curveCap(rows.map((r) => r.q), optimum);
   const pts = clipTo(rows, cap);
   const open = new Set(verdicts.filter((v) => v.converged === false).map((v) => v.series));
   const lastOf = new Map<string, (typeof pts)[number]>();
@@ -111,7 +111,9 @@ export function learningChart(
       optimum !== undefined
         ? `Dashed line: the data's optimum, its entropy ${optimum.toFixed(3)} nats.`
         : "",
-      rings.length
+      rings.length && !isNll
+        ? "Ringed last point: not converged by the NLL rule (see the NLL chart)."
+        : rings.length
         ? `Ringed last point: ${CONVERGENCE_RULE}. Not converged: ${
           verdicts.filter((v) => v.converged === false)
             .map((v) => `${v.series} ${changeText(v.detail)}`).join("; ")
@@ -120,6 +122,20 @@ export function learningChart(
       cap !== null ? `Values above ${formatNumber(cap)} are drawn at the top edge.` : "",
     ].filter((s) => s).join(" "),
   };
+}
+
+/**
+ * The y-axis cap of a learning chart: 1.5 times the upper quartile of its values (above the
+ * optimum, when drawn), when some value lies above it. The first probes of an untrained model
+ * can be orders of magnitude off (FM w/ ve-diffusion: 5e4 nats at step 20); what the chart is for
+ * is the end of the curves.
+ */
+function curveCap(values: number[], floor = 0): number | null {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length < 4) return null;
+  const q3 = v[Math.floor(0.75 * (v.length - 1))];
+  const cap = floor + 1.5 * Math.max(q3 - floor, 0);
+  return v[v.length - 1] > cap && cap > v[0] ? cap : null;
 }
 
 /** How the probe measured, from the run's config (eval.curve). */

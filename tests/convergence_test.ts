@@ -131,7 +131,7 @@ Deno.test("report: learning chart, not-converged ring and banner with the gap to
   assert.match(chart.note!, /Dashed line: the data's optimum, its entropy 1.675 nats/);
   assert.match(
     chart.note!,
-    new RegExp(`Not converged: ${first} -0.3 ± 0.02 nats from step 200 to 2000\\.`),
+    new RegExp(`Not converged: ${first} -0.300 ± 0.020 nats from step 200 to 2000\\.`),
   );
   // One ring (r = 7) for the one still-improving method.
   assert.equal((chart.svg.match(/ r="7"/g) ?? []).length, 1);
