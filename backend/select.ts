@@ -5,6 +5,7 @@ import { firstLine } from "../core/error-message.ts";
 import { tf } from "../core/tf.ts";
 import { loadBlas } from "./native-blas.ts";
 import { registerBlasConvGrads } from "./wasm-blas-conv.ts";
+import { registerBlasIm2col } from "./wasm-blas-im2col.ts";
 import { registerBlasMatMul } from "./wasm-blas-matmul.ts";
 import { registerBlasReduce } from "./wasm-blas-reduce.ts";
 import { applyWasmMatMulFix } from "./wasm-fixes.ts";
@@ -192,6 +193,7 @@ async function activate(name: BackendName): Promise<string[]> {
   if (!blas) return [`wasm: matrix products by XNNPACK (no native BLAS: ${why})`, fused];
   registerBlasMatMul(blas);
   registerBlasReduce(blas);
+  registerBlasIm2col(blas);
   registerBlasConvGrads(blas);
   return [
     `wasm: matrix products, sums and stride-1 convolutions (and their gradients) by native BLAS ${blas.path} through FFI` +
