@@ -36,6 +36,7 @@ export const FLAGS = {
   plugins: { type: "string" },
   shard: { type: "string" },
   jobs: { type: "string" },
+  threads: { type: "string" },
   "data-dir": { type: "string" },
   "fid-batch": { type: "string" },
   checkpoint: { type: "string" },
@@ -162,6 +163,23 @@ export function parseJobs(v: string | undefined): string | undefined {
     throw new UsageError(`--jobs must be "auto" or an integer >= 1, got "${v}"`);
   }
   return v;
+}
+
+/**
+ * Check --threads: an integer from 1 to the machine's cores (undefined = auto).
+ * @example
+ * parseThreads("2", 4); // 2
+ * parseThreads("0", 4); // throws UsageError: --threads must be an integer from 1 to 4 ...
+ */
+export function parseThreads(v: string | undefined, cores: number): number | undefined {
+  if (v === undefined || v === "auto") return undefined;
+  if (!/^\d+$/.test(v.trim()) || Number(v) < 1 || Number(v) > cores) {
+    throw new UsageError(
+      `--threads must be "auto" or an integer from 1 to ${cores} (this machine's cores), ` +
+        `got "${v}"`,
+    );
+  }
+  return Number(v);
 }
 
 export type Values = ReturnType<typeof parseFlags>["values"];

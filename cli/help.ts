@@ -52,6 +52,10 @@ Usage: deno task bench [flags]
                       into one results.json (default auto: one per core, fewer if memory is
                       short, never more than the independent groups of runs). On a GPU backend
                       (webgpu, tensorflow) auto is 1: the workers would share one device
+  --threads N|auto    threads of the native (OpenBLAS) matrix and convolution kernels per
+                      process, 1 to the machine's cores (default auto: the cores left to each
+                      --jobs worker, e.g. all of them for one run, 1 when the workers fill
+                      every core); results are bit-identical for any count
   --data-dir DIR      data directory, anywhere (default data/, or FMBENCH_DATA_DIR); the FID
                       weights are looked for (and downloaded to) here too
   --fid-batch N       cifar10: images per Inception forward pass (default by backend: 50 on

@@ -32,6 +32,7 @@ export type {
 } from "./suites/types.ts";
 export { defaultSettings, OPT_IN_SOLVERS, SOLVER_SETTINGS } from "./suites/toy2d.ts";
 export { type JobsChoice, resolveJobs } from "./parallel/worker-count.ts";
+export { resolveThreads, type ThreadsChoice } from "./parallel/thread-count.ts";
 export {
   byteProgress,
   fmtSecs,

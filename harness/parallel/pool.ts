@@ -3,6 +3,7 @@
 // tfjs instance) takes the next shard when it finishes one, writing it under <out>/shards/, and
 // the shards are merged into one results.json after every finished run, also after Ctrl-C.
 import type { FromWorker, ToWorker } from "./messages.ts";
+import { activeThreads } from "../../backend/threads.ts";
 import { buildManifest } from "../manifest.ts";
 import { planGroups, runHash, type Shard } from "../plan.ts";
 import type { ProgressSink, SuiteDisplay } from "../progress.ts";
@@ -184,6 +185,8 @@ export async function runParallel(o: ParallelInput): Promise<ResultsFile> {
         config: o.config,
         roots: o.jobs.roots.map((r) => r.href),
         backend: o.backend.backend,
+        threads: { threads: o.backend.threads ?? 1, why: o.backend.threadsWhy ?? "default" },
+        native: activeThreads() !== undefined,
         argv: o.argv ?? [],
         count,
         stopFlag,
