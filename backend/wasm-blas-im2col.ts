@@ -182,10 +182,12 @@ export function im2colConv(
 /**
  * Largest padded-grid / output size ratio at which a stride-1 conv runs per tap on the grid
  * (no patch copies) rather than by im2col: measured on the FID Inception's and the U-Nets' convs,
- * the grid wins on large images (1.01 at 147x147, 1.12 at 35x35) and loses on small ones (1.35
- * for a 1x7 conv at 17x17, 1.56 for 3x3 at 8x8).
+ * the grid wins on large images (1.01 at 147x147, 1.12 at 35x35, 1.27 for 3x3 at 16x16: 10-25%
+ * faster) and loses on small ones (1.35 for a 1x7 conv at 17x17: 15% slower; 1.56 for 3x3 at 8x8
+ * about even; 2.25 at 4x4: 50% slower). Stride-1 convs of the U-Nets at 32x32 and 16x16 therefore
+ * compute exactly as before im2col existed.
  */
-const GRID_MAX_OVERHEAD = 1.25;
+const GRID_MAX_OVERHEAD = 1.3;
 
 /**
  * Which route a conv takes: "grid" (per-tap sgemms on the padded grid), or "im2col" (one sgemm on
