@@ -83,6 +83,15 @@ const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
 export const KCHUNK = 256;
 
 /**
+ * Multiply-adds per thread below which a product runs on fewer threads: OpenBLAS threads any
+ * product above 2.6e5 multiply-adds, where waking and joining its threads (tens of microseconds,
+ * far more when the machine is busy) costs as much as the product. Each thread gets at least
+ * 2^20 (~10-20 us of one core); measured on 2 busy cores, U-Net tiny step on 2 threads: 7 images/s
+ * with OpenBLAS's own threshold, 21-33 with this one (29 on one thread).
+ */
+export const MIN_WORK_PER_THREAD = 2 ** 20;
+
+/**
  * Where a BLAS is looked for, in order, when FMBENCH_BLAS does not name one.
  * @example
  * blasCandidates("darwin"); // ["/System/Library/Frameworks/Accelerate.framework/Accelerate"]
@@ -228,7 +237,17 @@ function makeBlas(o: {
   threads: number;
 }): Blas {
   let threads = o.setThreads ? o.threads : 0;
+  /** The count OpenBLAS has now (set per product, up to `threads`). */
+  let native = threads;
   const f = o.f;
+  const fit = (work: number) => {
+    if (threads <= 1) return;
+    const want = Math.max(1, Math.min(threads, Math.floor(work / MIN_WORK_PER_THREAD)));
+    if (want !== native) {
+      o.setThreads!(want);
+      native = want;
+    }
+  };
   return {
     path: o.path,
     core: o.core,
@@ -242,11 +261,12 @@ function makeBlas(o: {
         throw new Error(`native BLAS: threads must be an integer >= 1, got ${n}`);
       }
       o.setThreads(n);
-      threads = n;
+      threads = native = n;
     },
     sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
       const tA = ta ? TRANS : NO_TRANS, tB = tb ? TRANS : NO_TRANS;
       type F = Float32Array<ArrayBuffer>;
+      fit(m * n * Math.min(k, KCHUNK));
       if (k <= KCHUNK) {
         f(ROW_MAJOR, tA, tB, m, n, k, alpha, a as F, lda, b as F, ldb, beta, c as F, ldc);
         return;

@@ -104,7 +104,7 @@ interface GemmCase {
 
 /**
  * The products checked: small and odd-sized, every transpose, accumulation into C, inner
- * dimensions below and above KCHUNK, and one large enough for OpenBLAS to thread (m n k > 2.6e5 per call).
+ * dimensions below and above KCHUNK, and one large enough to run on 2 threads (MIN_WORK_PER_THREAD).
  */
 const GEMMS: GemmCase[] = [
   { m: 37, n: 29, k: 53, ta: false, tb: false, beta: 0 },
@@ -112,7 +112,7 @@ const GEMMS: GemmCase[] = [
   { m: 33, n: 17, k: 300, ta: false, tb: true, beta: 0 },
   { m: 19, n: 31, k: 270, ta: true, tb: true, beta: 1 },
   { m: 1, n: 45, k: 77, ta: false, tb: false, beta: 0 },
-  { m: 40, n: 32, k: 290, ta: false, tb: false, beta: 0 },
+  { m: 128, n: 64, k: 290, ta: false, tb: false, beta: 0 },
 ];
 
 function gemmCase(blas: Blas, c: GemmCase, seed: number) {

@@ -120,7 +120,10 @@ const sides: Array<
     cmd: v.python!,
     args: ["bench/torch_reference.py", ...common, "--unet-reps", v["unet-reps"]!],
     cwd: here,
-    env: { PYTHONPATH: v.tcfm! },
+    // On more than one thread PyTorch's OpenMP threads wait passively: with the default (spinning)
+    // they slow down several-fold on a machine shared with other processes (measured here: U-Net
+    // step on 2 threads 16-29 s against 3.5 s passive and 3.2 s on one thread).
+    env: { PYTHONPATH: v.tcfm!, ...(threads > 1 ? { OMP_WAIT_POLICY: "PASSIVE" } : {}) },
   },
   {
     tag: "fmbench",
@@ -210,7 +213,9 @@ for (const [name] of Object.entries(per)) {
 }
 for (const a of new Set(asides)) console.log(`\n${a}`);
 console.log(
-  `\nboth sides on ${threads} thread(s), ${cores} cores; medians over ${v.rounds} interleaved ` +
+  `\nboth sides on ${threads} thread(s)${
+    threads > 1 ? " (PyTorch with OMP_WAIT_POLICY=PASSIVE)" : ""
+  }, ${cores} cores; medians over ${v.rounds} interleaved ` +
     `rounds of per-round medians; wall = elapsed time, CPU = process CPU time (user + system, all ` +
     `threads), which does not count time the other processes hold the cores; fastest rep = ratio ` +
     `of each side's fastest single repetition in any round; load average (1, 5, 15 min) at the ` +

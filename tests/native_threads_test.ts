@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { tf } from "../core/tf.ts";
 import { selectBackend } from "../backend/select.ts";
-import { KCHUNK, loadBlas } from "../backend/native-blas.ts";
+import { KCHUNK, loadBlas, MIN_WORK_PER_THREAD } from "../backend/native-blas.ts";
 import { checkNativeKernels, describeCheck, faultyBlas } from "../backend/native-check.ts";
 import { convRoute } from "../backend/wasm-blas-im2col.ts";
 import {
@@ -162,12 +162,14 @@ Deno.test({
     const runs = [1, 2, 3].map((t) => {
       useThreads({ ...info, notes: [] }, { threads: t, why: "test" });
       const { loss, grads } = tinyUnetGrads();
-      // A product whose inner dimension is chunked (k > KCHUNK), big enough to be threaded.
+      // A product whose inner dimension is chunked (k > KCHUNK), each chunk big enough for 3
+      // threads (192 x 160 x 256 multiply-adds > 3 MIN_WORK_PER_THREAD).
       const k = 3 * KCHUNK + 77;
+      assert.ok(192 * 160 * KCHUNK >= 3 * MIN_WORK_PER_THREAD);
       const p = tf.tidy(() =>
         tf.matMul(
-          tf.tensor2d(randomArray(64 * k, 5), [64, k]),
-          tf.tensor2d(randomArray(k * 96, 6), [k, 96]),
+          tf.tensor2d(randomArray(192 * k, 5), [192, k]),
+          tf.tensor2d(randomArray(k * 160, 6), [k, 160]),
         )
           .dataSync()
       );
