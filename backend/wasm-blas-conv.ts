@@ -24,6 +24,14 @@ function heap(backend: WasmBackend, x: Info): Float32Array {
  */
 const ROW_BLOCK = 4096;
 
+/**
+ * Grid rows per block of the forward pass: a 1024-row block of the output (up to 1 MiB at 256
+ * channels) stays in a core's L2 cache across the taps; measured on the U-Nets' 3x3 convs at
+ * 32x32 and 16x16, 5-12% faster than 4096 rows. The forward's arithmetic does not depend on it
+ * (each output row sums its taps in the same order in any block); the gradients keep ROW_BLOCK.
+ */
+const FORWARD_ROW_BLOCK = 1024;
+
 /** Reused scratch buffers (zero-filled on each use), so a training step does not churn the GC. */
 const scratch: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
 function zeroed(slot: number, n: number): Float32Array {
@@ -115,15 +123,19 @@ function toGrid(
 }
 
 /**
- * Calls `fn` for every block of up to ROW_BLOCK grid rows (m rows from row r0) and every filter
+ * Calls `fn` for every block of up to `block` grid rows (m rows from row r0) and every filter
  * tap (i, j), blocks outermost so a block stays in cache across its taps. `s` is where the block,
  * shifted by the tap, starts in an input-side grid (ci values per row); `t` where the tap's
  * [ci, co] matrix starts in the filter.
  */
-function forEachTap(g: Grid, fn: (r0: number, m: number, s: number, t: number) => void): void {
+function forEachTap(
+  g: Grid,
+  fn: (r0: number, m: number, s: number, t: number) => void,
+  block = ROW_BLOCK,
+): void {
   const tap = g.ci * g.co;
-  for (let r0 = 0; r0 < g.rows; r0 += ROW_BLOCK) {
-    const m = Math.min(ROW_BLOCK, g.rows - r0);
+  for (let r0 = 0; r0 < g.rows; r0 += block) {
+    const m = Math.min(block, g.rows - r0);
     for (let i = 0; i < g.kh; i++) {
       for (let j = 0; j < g.kw; j++) fn(r0, m, (i * g.wp + j + r0) * g.ci, (i * g.kw + j) * tap);
     }
@@ -243,7 +255,7 @@ export function gridConvForward(
       1,
       z.subarray(r0 * g.co, (r0 + m) * g.co),
       g.co,
-    ));
+    ), FORWARD_ROW_BLOCK);
   const row = g.wo * g.co;
   for (let b = 0; b < g.b; b++) {
     for (let r = 0; r < g.ho; r++) {
