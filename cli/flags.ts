@@ -194,6 +194,11 @@ export function parseFlags(argv: string[]) {
   try {
     return parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false });
   } catch (e) {
+    // "--threads -1" reads as a flag named -1: answer with the valid range all the same.
+    const at = argv.indexOf("--threads");
+    if (at >= 0 && /'--threads' argument is ambiguous/.test((e as Error).message)) {
+      parseThreads(argv[at + 1], navigator.hardwareConcurrency || 1);
+    }
     const valid = Object.keys(FLAGS).map((f) => `--${f}`).join(", ");
     throw new UsageError(`${(e as Error).message}\nvalid flags: ${valid}`);
   }

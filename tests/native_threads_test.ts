@@ -57,12 +57,16 @@ Deno.test("--threads: 1 to the cores; 0, negative, too many or not a number exit
   }
   const cores = navigator.hardwareConcurrency;
   for (const bad of ["0", "-2", String(cores + 1)]) {
-    const r = await captureConsole(() =>
-      main([`--threads=${bad}`, "--out", "/nonexistent/never-written"])
-    );
-    assert.equal(r.value, 2, r.err);
-    assert.match(r.err, new RegExp(`from 1 to ${cores} \\(this machine's cores\\), got "${bad}"`));
-    assert.equal(r.err.trim().split("\n").length, 1, "one line");
+    // Both spellings: "--threads -2" reads as a flag named -2 to parseArgs.
+    for (const args of [[`--threads=${bad}`], ["--threads", bad]]) {
+      const r = await captureConsole(() => main([...args, "--out", "/nonexistent/never-written"]));
+      assert.equal(r.value, 2, r.err);
+      assert.match(
+        r.err,
+        new RegExp(`from 1 to ${cores} \\(this machine's cores\\), got "${bad}"`),
+      );
+      assert.equal(r.err.trim().split("\n").length, 1, "one line");
+    }
   }
 });
 
