@@ -12,6 +12,10 @@ export interface CheckpointState {
   lastLoss: number;
   /** Training seconds spent before this checkpoint, summed over every session. */
   seconds?: number;
+  /** CPU seconds of the training thread before this checkpoint, summed over every session. */
+  cpuSeconds?: number;
+  /** CPU seconds per step of each logging interval so far (for the spread of the cost). */
+  cpuPerStep?: number[];
   /** Losses of the steps since the last loss-curve point (so the curve continues exactly). */
   pending?: number[];
   /** Steps at which training resumed from a checkpoint so far. */

@@ -131,12 +131,14 @@ export interface BatchedSolve {
 /**
  * Solve from x0 in batches of `evalBatch` examples (all at once when absent) and concatenate the
  * results. Returns the mean number of field evaluations per batch (the NFE of one trajectory
- * batch; for fixed-step solvers the same for every batch).
+ * batch; for fixed-step solvers the same for every batch), and each batch's own count.
  * @example
  * const { x, nfe } = await solveInBatches({ solver: euler, field: vf, x0,
  *   solve: { t0: 0, t1: 1, steps: 8 }, evalBatch: 256 });
  */
-export async function solveInBatches(o: BatchedSolve): Promise<{ x: Tensor; nfe: number }> {
+export async function solveInBatches(
+  o: BatchedSolve,
+): Promise<{ x: Tensor; nfe: number; batches: number[] }> {
   const { solver, field: vf, x0, solve: opts } = o;
   const n = x0.shape[0];
   const bs = o.evalBatch && o.evalBatch < n ? o.evalBatch : n;
@@ -144,7 +146,7 @@ export async function solveInBatches(o: BatchedSolve): Promise<{ x: Tensor; nfe:
   const seedAt = (start: number) =>
     opts.seed === undefined || start === 0 ? opts.seed : subSeed(opts.seed, `batch ${start}`);
   const parts: Tensor[] = [];
-  let nfe = 0, count = 0;
+  const batches: number[] = [];
   try {
     for (let start = 0; start < n; start += bs) {
       const m = Math.min(bs, n - start);
@@ -156,15 +158,21 @@ export async function solveInBatches(o: BatchedSolve): Promise<{ x: Tensor; nfe:
       } finally {
         if (xi !== x0) xi.dispose();
       }
-      nfe += counted.count();
-      count++;
+      batches.push(counted.count());
     }
     const x = parts.length === 1 ? parts[0] : tf.concat(parts, 0);
-    return { x, nfe: nfe / count };
+    return { x, nfe: batches.reduce((a, b) => a + b, 0) / batches.length, batches };
   } finally {
     if (parts.length > 1) tf.dispose(parts);
   }
 }
+
+/**
+ * Sub-batches the headline adaptive setting's NFE is also counted on, for its uncertainty.
+ * @example
+ * const quarter = Math.ceil(samples / NFE_DRAWS); // 4 disjoint quarters of the evaluation noise
+ */
+export const NFE_DRAWS = 4;
 
 /** What {@link evaluateSampling} samples and scores. */
 export interface SamplingInput extends ResumableOptions<EvalRecord> {
@@ -223,17 +231,36 @@ export async function evaluateSampling(opts: SamplingInput): Promise<EvalRecord[
   let ref: Tensor | undefined;
   let refNote: string | undefined;
   let batchNfe: number | undefined; // the last solve's NFE per batch
-  const solve = async (i: number, f: VelocityField): Promise<Tensor> => {
+  let perBatch: number[] = []; // the last solve's NFE of each batch
+  const solve = async (i: number, f: VelocityField, evalBatch = opts.evalBatch) => {
     x0 ??= sourceNoise({ path, shape, count: n, seed: subSeed(seed, "sample") });
     const r = await solveInBatches({
       solver: jobs[i].solver,
       field: f,
       x0,
       solve: { ...solveOptions(path, jobs[i].setting), seed: subSeed(seed, "solver") },
-      evalBatch: opts.evalBatch,
+      evalBatch,
     });
     batchNfe = r.nfe;
+    perBatch = r.batches;
     return r.x;
+  };
+  /**
+   * The headline setting's NFE on disjoint sub-batches of the evaluation noise: the batches it
+   * was solved in, or (solved at once) NFE_DRAWS quarters solved again only to count.
+   */
+  const nfeDraws = async (i: number): Promise<EvalRecord["nfeDraws"]> => {
+    if (perBatch.length > 1) return { batch: Math.min(opts.evalBatch ?? n, n), nfe: perBatch };
+    if (n < 2 * NFE_DRAWS) return undefined;
+    const batch = Math.ceil(n / NFE_DRAWS);
+    const { batchNfe: keepNfe, perBatch: keepBatches } = { batchNfe, perBatch };
+    try {
+      (await solve(i, stoppable(vf, stop), batch)).dispose();
+      return { batch, nfe: perBatch };
+    } finally {
+      batchNfe = keepNfe;
+      perBatch = keepBatches;
+    }
   };
   try {
     for (const i of order) {
@@ -294,6 +321,14 @@ export async function evaluateSampling(opts: SamplingInput): Promise<EvalRecord[
             ref = x;
             keepX = true;
             await opts.referenceStore?.save(x);
+            try {
+              const draws = await nfeDraws(i);
+              if (draws) record.nfeDraws = draws;
+            } catch (e) {
+              // Only the NFE's uncertainty is lost (the report says it has none): the setting
+              // itself succeeded.
+              if (isCancelled(e) || stop?.aborted) throw e;
+            }
           } else if (!solver.adaptive && refIdx >= 0) {
             const reference = { solver: jobs[refIdx].solver.name, setting: jobs[refIdx].setting };
             record.sampleError = ref

@@ -17,6 +17,7 @@ import { writeFileAtomic } from "../store/atomic.ts";
 import { encodeSafetensors, readSafetensors } from "../store/safetensors.ts";
 import { stoppable, type StopRequest, throwIfStopped } from "./stop.ts";
 import { phase } from "../store/trace.ts";
+import { threadCpuSeconds } from "./thread-cpu.ts";
 import type { SolverSetting, SuiteConfig } from "./suites/types.ts";
 
 export interface ReflowProvenance {
@@ -31,6 +32,12 @@ export interface ReflowProvenance {
   shape: number[];
   teacherConfigHash: string;
   file: string;
+  /**
+   * What generating the pairs cost: CPU seconds of the generating thread and wall-clock seconds,
+   * summed over chunks (also chunks an interrupted session made); absent where unknown.
+   */
+  cpuSeconds?: number;
+  seconds?: number;
 }
 
 export interface ReflowPairs {
@@ -44,6 +51,9 @@ export interface PairChunk {
   x0: Float32Array;
   x1: Float32Array;
   nfe: number;
+  /** CPU seconds of the generating thread and wall-clock seconds the chunk took. */
+  cpuSeconds?: number;
+  seconds?: number;
 }
 
 /** Where finished chunks of an interrupted generation are kept (see Teachers). */
@@ -82,25 +92,32 @@ export interface PairsInput {
  */
 export async function generatePairs(
   opts: PairsInput,
-): Promise<{ x0: Float32Array; x1: Float32Array; nfe: number }> {
+): Promise<
+  { x0: Float32Array; x1: Float32Array; nfe: number; cpuSeconds?: number; seconds: number }
+> {
   const { field: vf, path, solver, setting, shape, count: n, seed } = opts;
   const chunk = opts.evalBatch ?? 2000;
   const dim = shape.reduce((a, b) => a * b, 1);
   const x0 = new Float32Array(n * dim), x1 = new Float32Array(n * dim);
-  let nfe = 0;
+  let nfe = 0, seconds = 0;
+  let cpuSeconds: number | undefined = 0;
   for (let i = 0; i < n; i += chunk) {
     const m = Math.min(chunk, n - i);
     let part = await opts.store?.load(i);
     if (!part || part.x0.length !== m * dim || part.x1.length !== m * dim) {
       throwIfStopped(opts.stop);
+      const cpu0 = threadCpuSeconds(), t0 = performance.now();
       const a = sourceNoise({ path, shape, count: m, seed: seed + i });
       const counted = countNfe(stoppable(vf, opts.stop));
       try {
         const { x } = await solver.integrate(counted.f, a, solveOptions(path, setting));
+        const cpu1 = threadCpuSeconds();
         part = {
           x0: await a.data() as Float32Array,
           x1: await x.data() as Float32Array,
           nfe: counted.count(),
+          seconds: (performance.now() - t0) / 1000,
+          ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuSeconds: cpu1 - cpu0 } : {}),
         };
         x.dispose();
       } finally {
@@ -109,10 +126,14 @@ export async function generatePairs(
       await opts.store?.save(i, part);
     }
     nfe = Math.max(nfe, part.nfe);
+    seconds += part.seconds ?? 0;
+    cpuSeconds = cpuSeconds !== undefined && part.cpuSeconds !== undefined
+      ? cpuSeconds + part.cpuSeconds
+      : undefined;
     x0.set(part.x0, i * dim);
     x1.set(part.x1, i * dim);
   }
-  return { x0, x1, nfe };
+  return { x0, x1, nfe, seconds, ...(cpuSeconds !== undefined ? { cpuSeconds } : {}) };
 }
 
 /**
@@ -241,7 +262,17 @@ export class Teachers {
       async load(i) {
         try {
           const f = await readSafetensors(chunkFile(i));
-          return { x0: f.float32("x0"), x1: f.float32("x1"), nfe: Number(f.metadata.nfe) };
+          const cost = (k: string) =>
+            f.metadata[k] !== undefined && Number.isFinite(Number(f.metadata[k]))
+              ? { [k]: Number(f.metadata[k]) }
+              : {};
+          return {
+            x0: f.float32("x0"),
+            x1: f.float32("x1"),
+            nfe: Number(f.metadata.nfe),
+            ...cost("cpuSeconds"),
+            ...cost("seconds"),
+          };
         } catch {
           return null;
         }
@@ -252,7 +283,11 @@ export class Teachers {
           encodeSafetensors({
             x0: { shape: [c.x0.length], data: c.x0 },
             x1: { shape: [c.x1.length], data: c.x1 },
-          }, { nfe: String(c.nfe) }),
+          }, {
+            nfe: String(c.nfe),
+            ...(c.cpuSeconds !== undefined ? { cpuSeconds: String(c.cpuSeconds) } : {}),
+            ...(c.seconds !== undefined ? { seconds: String(c.seconds) } : {}),
+          }),
         ),
     };
     const gen = await generatePairs({
@@ -270,7 +305,13 @@ export class Teachers {
     const pairs: ReflowPairs = {
       x0: gen.x0,
       x1: gen.x1,
-      provenance: { ...expect, nfe: gen.nfe, file: `${this.#file(run)}.f32` },
+      provenance: {
+        ...expect,
+        nfe: gen.nfe,
+        file: `${this.#file(run)}.f32`,
+        seconds: gen.seconds,
+        ...(gen.cpuSeconds !== undefined ? { cpuSeconds: gen.cpuSeconds } : {}),
+      },
     };
     await savePairs(this.#file(run), pairs);
     await Deno.remove(parts, { recursive: true }).catch(() => {}); // the chunks are in the .f32

@@ -34,7 +34,9 @@ Deno.test("merging two shards restores the full run", () => {
   assert.equal(m.configHash, full.manifest.configHash);
   assert.deepEqual(m.config, full.manifest.config, "config (what configHash hashes) is unchanged");
   assert.equal(m.backend, "wasm + webgpu");
-  assert.equal(m.wallSeconds, 600 + 660);
+  // Elapsed: first start (03:00) to last finish (03:11), not the sum of the shards' 600 + 660 s.
+  assert.equal(m.wallSeconds, 660);
+  assert.equal(m.shardSeconds, 600 + 660);
   assert.equal(m.startedAt, "2025-01-02T03:00:00.000Z");
   assert.equal(m.finishedAt, "2025-01-02T03:11:00.000Z");
   assert.deepEqual(m.mergedFrom!.map((s) => [s.index, s.count, s.source, s.runs]), [

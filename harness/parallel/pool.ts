@@ -6,7 +6,13 @@ import type { FromWorker, ToWorker } from "./messages.ts";
 import { buildManifest } from "../manifest.ts";
 import { planGroups, runHash, type Shard } from "../plan.ts";
 import type { ProgressSink, SuiteDisplay } from "../progress.ts";
-import { openResultsFile, resultsHeader } from "../results-file.ts";
+import {
+  type EarlierSessions,
+  earlierSessions,
+  openResultsFile,
+  resultsHeader,
+  sessionTime,
+} from "../results-file.ts";
 import { type RunSuiteOptions, SuiteInterrupted } from "../run-options.ts";
 import { readResults } from "../../results/io.ts";
 import { mergeResults } from "../../results/merge.ts";
@@ -93,7 +99,13 @@ export async function runParallel(o: ParallelInput): Promise<ResultsFile> {
   // Larger groups (a teacher and its reflow students) first, so they do not finish last.
   const queue = groups.map((g, i) => ({ i, n: g.length })).sort((a, b) => b.n - a.n || a.i - b.i)
     .map((x) => x.i);
-  const mergeInput: MergeInput = { o, manifest, count, started };
+  const mergeInput: MergeInput = {
+    o,
+    manifest,
+    count,
+    started,
+    earlier: earlierSessions(previous, manifest),
+  };
   // <out>/results.json is re-merged after every finished run, so it is valid at any moment,
   // even if this process is killed (deno task may kill its child soon after a Ctrl-C).
   let merging: Promise<ResultsFile | undefined> = Promise.resolve(undefined);
@@ -205,11 +217,13 @@ interface MergeInput {
   manifest: ResultsFile["manifest"];
   count: number;
   started: number;
+  /** Elapsed time of earlier sessions in this folder (summed into wallSeconds). */
+  earlier: EarlierSessions;
 }
 
 /** Merge whatever shard results exist into <out>/results.json, with the parent's manifest. */
 async function mergeShards(
-  { o, manifest, count, started, finished }: MergeInput & { finished: boolean },
+  { o, manifest, count, started, earlier, finished }: MergeInput & { finished: boolean },
 ): Promise<ResultsFile> {
   const files: ResultsFile[] = [];
   const names: string[] = [];
@@ -229,18 +243,19 @@ async function mergeShards(
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
   }
-  const wallSeconds = (performance.now() - started) / 1000;
   const complete = finished && files.length === count;
   const base: ResultsFile = files.length
     ? mergeResults(files, { names, allowMissing: true })
     : resultsHeader({ ...o, manifest });
-  const mergedFrom = base.manifest.mergedFrom;
+  const { mergedFrom, shardSeconds } = base.manifest;
   const results: ResultsFile = {
     ...base,
     manifest: {
       ...manifest,
       ...(mergedFrom ? { mergedFrom } : {}),
-      wallSeconds,
+      ...(shardSeconds !== undefined ? { shardSeconds } : {}),
+      // Elapsed time (the shards ran side by side), summed over this folder's sessions.
+      ...sessionTime(earlier, started),
       ...(complete ? { finishedAt: new Date().toISOString() } : {}),
     },
   };
