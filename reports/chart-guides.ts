@@ -1,5 +1,6 @@
 // Guides for the quality-vs-NFE charts: where to cap the y axis so one method's off-scale
-// values do not flatten every other curve, and the floor a perfect model would reach.
+// values do not flatten every other curve, and the metric's noise level (what a perfect model
+// would score, an estimate).
 
 /**
  * Values above this many times the upper quartile are drawn at the cap, with a marker.
@@ -70,11 +71,21 @@ export function clipNote(
 }
 
 /**
- * The note for the floor line: what it is and its value.
+ * The note for the noise-level line (and band): what it is, its value and spread. It is the
+ * metric between two held-out samples of the evaluation size: an estimate, with noise of its own,
+ * of what a perfect model would score; not a floor (a model can land below it by chance).
  * @example
- * floorNote("W2", "0.279"); // "Dashed line: the W2 floor 0.279, ..."
+ * floorNote("W2", "0.279", "0.021");
+ * // "Grey band: the W2 noise level 0.279 ± 0.021 (dashed), ..."
  */
-export function floorNote(name: string, value: string): string {
-  return `Dashed line: the ${name} floor ${value}, measured between two held-out samples of the ` +
-    `evaluation size (what a perfect model would score).`;
+export function floorNote(name: string, value: string, spread?: string): string {
+  const what = `${name} between two held-out samples of the evaluation size: about what a ` +
+    `perfect model would score`;
+  return spread !== undefined
+    ? `Grey band: the ${name} noise level ${value} ± ${spread} (dashed line ± its spread over ` +
+      `held-out draws), ${what}. Points inside the band are as good as the data's own sampling ` +
+      `noise can tell; points below it are within that noise too, not better than perfect.`
+    : `Dashed line: the ${name} noise level ${value}, ${what}; an estimate with noise of its ` +
+      `own (no spread recorded), so points near or below it are within that noise, not better ` +
+      `than perfect.`;
 }

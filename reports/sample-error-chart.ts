@@ -10,6 +10,7 @@ import {
   plotDocument,
   seriesColors,
 } from "./charts.ts";
+import { facetGrid, facetScales, facetTitles, nfeTicks } from "./facets.ts";
 import { meanSd } from "./seeds.ts";
 import { formatNumber, formatSetting, runsOf, seriesLabels } from "./table.ts";
 
@@ -106,19 +107,22 @@ export function sampleErrorChart(
   const solvers = [...new Set(points.map((p) => p.solver))];
   points.sort((a, b) => a.line.localeCompare(b.line) || a.nfe - b.nfe);
   const xs = points.map((p) => p.nfe), ys = points.map((p) => p.mse);
+  const grid = facetGrid(solvers);
+  const placed = points.map((p) => ({ ...p, ...grid.cell.get(p.solver)! }));
   const el = Plot.plot({
     document: plotDocument(),
-    width: Math.min(1060, 120 + 300 * solvers.length),
-    height: 300,
+    width: Math.min(1060, 120 + 330 * grid.cols),
+    height: 40 + 270 * grid.rows,
     marginLeft: 60,
     marginBottom: 40,
+    marginTop: 28,
     inset: 8,
     grid: true,
     x: {
       type: "log",
       label: "NFE (log scale) →",
       tickFormat: formatNumber,
-      ticks: logTicks(Math.min(...xs), Math.max(...xs)),
+      ticks: nfeTicks(Math.min(...xs), Math.max(...xs)),
     },
     y: {
       type: "log",
@@ -126,24 +130,27 @@ export function sampleErrorChart(
       tickFormat: formatNumber,
       ticks: errorTicks(Math.min(...ys), Math.max(...ys)),
     },
-    fx: { domain: solvers, label: null },
+    ...facetScales(grid),
     color: colorScale(colors),
     marks: [
       Plot.frame({ stroke: "#ccc" }),
-      Plot.line(points.filter((p) => !p.variant), {
+      facetTitles(grid, (s) => s),
+      Plot.line(placed.filter((p) => !p.variant), {
         x: "nfe",
         y: "mse",
         z: "line",
         stroke: "series",
-        fx: "solver",
+        fx: "col",
+        fy: "row",
         strokeWidth: 1.8,
       }),
-      Plot.dot(points, {
+      Plot.dot(placed, {
         x: "nfe",
         y: "mse",
         fill: "series",
         symbol: (p: ErrorPoint) => (p.variant ? "diamond" : "circle"),
-        fx: "solver",
+        fx: "col",
+        fy: "row",
         r: 3,
         title: "tip",
       }),
