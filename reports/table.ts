@@ -4,7 +4,7 @@ import { headlineEval, headlineNll } from "../results/headline.ts";
 import { markup, type SafeHtml } from "./escape.ts";
 import { bestIndex, groupSeeds, meanSd, seedOf, seedsIn, seedsUncertainty } from "./seeds.ts";
 import { type CostMeasure, costMeasure, trainCost } from "./cost.ts";
-import { columnNotation, formatWithUncertainty } from "./number-format.ts";
+import { columnFormat, formatWithUncertainty } from "./number-format.ts";
 import { smokeBudget } from "./smoke.ts";
 import { missingEverywhere } from "./missing.ts";
 import { straightnessNotes } from "./outliers.ts";
@@ -571,10 +571,11 @@ function finiteValues(
  * its standard error with one seed, the mean ± the standard deviation over seeds with several.
  */
 function formatColumn(cells: TableCell[], key: ColumnKey): void {
-  const notation = columnNotation(cells.map((c) => c.value!), { seconds: key === "trainTime" });
-  for (const c of cells) {
-    c.text = formatWithUncertainty(notation, c.value!, c.spread ?? c.uncertainty);
-  }
+  const shown = (c: TableCell) => c.spread ?? c.uncertainty;
+  const format = columnFormat(cells.map((c) => c.value!), cells.map(shown), {
+    seconds: key === "trainTime",
+  });
+  for (const c of cells) c.text = formatWithUncertainty(format, c.value!, shown(c));
 }
 
 /**
