@@ -21,6 +21,8 @@ export {
   UnknownNameError,
 } from "./registry.ts";
 export { NAMED_METHODS, resolveMethods } from "./methods.ts";
+export { DEFAULT_TIME_SAMPLER, SHIPPED_TIME_SAMPLERS } from "./time-samplers.ts";
+export { describeParams as describeTimeSamplerParams } from "../core/time-distribution.ts";
 export { planGroups, planRuns, type Run, type Shard } from "./plan.ts";
 export { budgetRecord, SUITES } from "./suites/mod.ts";
 export type {
@@ -34,11 +36,13 @@ export { defaultSettings, OPT_IN_SOLVERS, SOLVER_SETTINGS } from "./suites/toy2d
 export { type JobsChoice, resolveJobs } from "./parallel/worker-count.ts";
 export {
   byteProgress,
+  fitLine,
   fmtSecs,
   progressFor,
   type ProgressSink,
   progressStats,
   type SuiteDisplay,
+  terminalColumns,
 } from "./progress.ts";
 export type { TrainProgress } from "./train.ts";
 export { isCancelled, type StopRequest, throwIfStopped } from "./stop.ts";

@@ -11,6 +11,7 @@ import {
   measured,
   num,
   obj,
+  objWithRest,
   oneOf,
   rec,
   rows,
@@ -67,7 +68,7 @@ const absent = (kind: string) =>
   );
 
 /** A fixed-step setting: steps, a time grid, and the solver's own numbers (churn, order, ...). */
-const fixedStepSetting = v.objectWithRest(
+const fixedStepSetting = objWithRest(
   {
     steps: num({ int: true, min: 1 }),
     grid: v.optional(oneOf([...GRID_KINDS, ...NOISE_GRID_KINDS])),
@@ -208,10 +209,15 @@ const methodEntry = obj({
   /** For reflow: the label of the method whose model makes the pairs. */
   teacher: v.optional(str()),
   family: str(),
+  /**
+   * How training draws t when not uniform: a time sampler plugin and every parameter's value.
+   * Absent: uniform on the path's time range (any other density reweights the objective).
+   */
+  timeSampler: v.optional(obj({ name: str(), params: rec(num()) })),
 });
 
 /**
- * A method: a labelled (path, coupling, loss) recipe, with its teacher for reflow.
+ * A method: a labelled (path, coupling, loss[, time sampler]) recipe, with its teacher for reflow.
  * @example
  * const m: MethodEntry = { label: "FM w/ OT", path: "cond-ot", coupling: "independent", loss: "cfm", family: "ot" };
  */

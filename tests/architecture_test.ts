@@ -94,7 +94,12 @@ for (const [folder, allowed] of Object.entries(RULES)) {
 }
 
 Deno.test("import rules: the light cli files import no engine, only named light files", async () => {
-  const light = ["store/folders.ts", "store/file-stamp.ts", "harness/run-folder.ts"];
+  const light = [
+    "store/folders.ts",
+    "store/file-stamp.ts",
+    "store/task-command.ts",
+    "harness/run-folder.ts",
+  ];
   const bad: string[] = [];
   for (const file of LIGHT_CLI) {
     for (const spec of await importsOf(file)) {
@@ -170,7 +175,15 @@ Deno.test("outside plugins of every kind, importing only mod.ts, load and work",
     const loss = reg.losses.get("half-cfm")!;
     const modelPlugin = reg.models.get("affine")!;
     const solver = reg.solvers.get("ralston")!;
-    for (const p of [path, coupling, loss, modelPlugin, solver]) assert.ok(p, "loaded");
+    const timeSampler = reg.timeSamplers.get("beta-2-2")!;
+    for (const p of [path, coupling, loss, modelPlugin, solver, timeSampler]) {
+      assert.ok(p, "loaded");
+    }
+    // Beta(2, 2): its quantile inverts its CDF, on the path's range.
+    const beta = timeSampler.prepare({ path, params: {} });
+    for (const u of [0.1, 0.25, 0.5, 0.9]) {
+      assert.ok(Math.abs(beta.cdf(beta.quantile(u)) - u) < 1e-12);
+    }
     assert.equal(solver.evalsPerStep, 2);
     assert.equal(solver.adaptive, false);
 

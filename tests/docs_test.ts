@@ -38,7 +38,14 @@ Deno.test("straightness: code, README and report all say explicit-Euler with the
       Object.entries(CIFAR_BUDGETS).map(([k, b]) => [k, b.eval.straightnessSteps]),
     ),
   };
-  assert.deepEqual(steps, { toy2d: 100, quick: 4, small: 100, paper: 100 });
+  assert.deepEqual(steps, {
+    toy2d: 100,
+    quick: 4,
+    small: 100,
+    paper: 100,
+    torchcfm: 100,
+    lipman: 100,
+  });
 
   const readme = readmeStraightness();
   assert.match(readme, /explicit-Euler trajectories/);

@@ -85,8 +85,9 @@ function imageNll(n: number, tol: number, dequant: number): EvalConfig["nll"] {
 export const CIFAR_BUDGETS: Record<string, CifarBudget> = {
   quick: {
     description:
-      "a smoke run on any machine: tiny U-Net, 40 steps, 32 samples, ~4 min per method on " +
-      "2 CPU cores, 1 seed (numbers are not meaningful)",
+      "a smoke run on any machine: tiny U-Net, 40 steps, 32 samples, 1 seed, about 15-40 s of " +
+      "CPU per method (the 10 methods: 260 s of CPU, ~2-4 min on 2 cores); numbers are not " +
+      "meaningful",
     preset: "tiny",
     train: {
       steps: 40,
@@ -358,6 +359,7 @@ export async function cifarQuality(
     : await ensureFidModel({
       dataDir: d.dataDir,
       onProgress: byteProgress("fid: Inception weights"),
+      log: (line) => console.error(`fid: ${line}`),
     });
   if (!model.available) {
     if (known === undefined) console.error(`fid: ${model.reason}`);
@@ -381,6 +383,7 @@ export async function cifarQuality(
     batch,
     onProgress: (done, total) =>
       done === total && console.error(`fid: reference statistics of ${total} images`),
+    log: (line) => console.error(`fid: ${line}`),
   });
   return {
     async fn(samples, stop) {
