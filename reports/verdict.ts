@@ -197,15 +197,17 @@ function times(r: number): string {
   return r >= 10 ? `about ${x}x` : `${x}x`;
 }
 
-const EFFECT_WORDS: Partial<Record<ColumnKey, (e: Effect) => string>> = {
-  straightness: (e) =>
-    `${times(e.ratio)} straighter (straightness ${num(e.leadValue)} against ${num(e.restValue)})`,
-  nfe: (e) =>
-    `${times(e.ratio)} fewer function evaluations (NFE ${num(e.leadValue)} against ${
-      num(e.restValue)
-    })`,
-  trainTime: (e) =>
-    `${times(e.ratio)} cheaper to train (${num(e.leadValue)} s against ${num(e.restValue)} s)`,
+/** The effect as a predicate: "are about 100x straighter (...)", "needs 1.7x fewer ...". */
+const EFFECT_WORDS: Partial<Record<ColumnKey, (e: Effect, one: boolean) => string>> = {
+  straightness: (e, one) =>
+    `${one ? "is" : "are"} ${times(e.ratio)} straighter (straightness ${num(e.leadValue)} ` +
+    `against ${num(e.restValue)})`,
+  nfe: (e, one) =>
+    `${one ? "needs" : "need"} ${times(e.ratio)} fewer function evaluations (NFE ` +
+    `${num(e.leadValue)} against ${num(e.restValue)})`,
+  trainTime: (e, one) =>
+    `${one ? "is" : "are"} ${times(e.ratio)} cheaper to train (${num(e.leadValue)} s against ` +
+    `${num(e.restValue)} s)`,
 };
 
 /** "", " on all 3 data sets", " on 2 of 3 data sets (moons and circles)". */
@@ -270,13 +272,12 @@ than ${BEST_Z} combined standard errors.`,
   }
   if (v.effects.length) {
     const effects = v.effects.map((e, i) => {
-      const words = EFFECT_WORDS[e.column]?.(e) ??
-        `${times(e.ratio)} lower ${title(e.column)} (${num(e.leadValue)} against ${
-          num(e.restValue)
-        })`;
-      return markup`${i ? "; " : ""}${list(e.lead)} ${e.lead.length === 1 ? "is" : "are"} ${words}${
-        where(e.datasets, d)
-      }`;
+      const one = e.lead.length === 1;
+      const words = EFFECT_WORDS[e.column]?.(e, one) ??
+        `${one ? "has" : "have"} ${times(e.ratio)} lower ${title(e.column)} (${
+          num(e.leadValue)
+        } against ${num(e.restValue)})`;
+      return markup`${i ? "; " : ""}${list(e.lead)} ${words}${where(e.datasets, d)}`;
     });
     parts.push(markup`Biggest effects: ${effects}.`);
   }
