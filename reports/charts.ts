@@ -5,7 +5,7 @@ import type { ResultsFile, RunRecord } from "../results/schema.ts";
 import { clipNote, clipTo, floorNote, offScaleCap } from "./chart-guides.ts";
 import { colorsFor } from "./colors.ts";
 import { groupSeeds, meanSd, seedOf, seedsIn } from "./seeds.ts";
-import { facetGrid, facetScales, facetTitles, nfeTicks } from "./facets.ts";
+import { facetGrid, facetScales, facetTitles, nfeAxis } from "./facets.ts";
 import { formatNumber, formatSetting, runsOf, seriesLabels } from "./table.ts";
 
 /** One rendered chart: a standalone SVG plus what the HTML around it needs. */
@@ -304,7 +304,7 @@ export function qualityVsNfeChart(
   if (band && logY) band.lo = Math.max(band.lo, floor! / 10);
   const grid = facetGrid(solvers);
   const nfeRange = extent(points.map((p) => p.nfe));
-  const placed = drawn.map((p) => ({ ...p, ...grid.cell.get(p.solver)! }));
+  const placed = drawn.map((p) => ({ ...p, ...grid.cell.get(p.solver)!, lx: Math.log2(p.nfe) }));
   // Error bars (± one sd over seeds) of the points drawn at their value, cut to the cap, and on a
   // log axis at a tenth of the mean where they would reach 0 or below.
   const bars = placed.filter((p) => !p.clipped && p.n > 1 && p.hi > p.lo).map((p) => ({
@@ -321,12 +321,7 @@ export function qualityVsNfeChart(
     marginTop: 28,
     inset: 8,
     grid: true,
-    x: {
-      type: "log",
-      label: "NFE (log scale) →",
-      tickFormat: tick,
-      ticks: nfeTicks(...nfeRange),
-    },
+    x: nfeAxis(...nfeRange),
     y: {
       type: logY ? "log" : "linear",
       label: `↑ ${name}${logY ? " (log scale)" : ""}`,
@@ -341,7 +336,7 @@ export function qualityVsNfeChart(
       facetTitles(grid, (s) => s === adaptive ? `${s} (adaptive)` : s),
       // The noise band spans the panel's NFE range, drawn under everything else.
       ...(band
-        ? [Plot.rect([{ ...band, x1: nfeRange[0], x2: nfeRange[1] }], {
+        ? [Plot.rect([{ ...band, x1: Math.log2(nfeRange[0]), x2: Math.log2(nfeRange[1]) }], {
           x1: "x1",
           x2: "x2",
           y1: "lo",
@@ -352,7 +347,7 @@ export function qualityVsNfeChart(
         : []),
       ...(hasFloor ? [Plot.ruleY([floor], { stroke: "#555", strokeDasharray: "2,3" })] : []),
       Plot.line(placed.filter((p) => !p.variant), {
-        x: "nfe",
+        x: "lx",
         y: "y",
         z: "line",
         stroke: "series",
@@ -361,7 +356,7 @@ export function qualityVsNfeChart(
         strokeWidth: 1.8,
       }),
       Plot.line(placed.filter((p) => p.variant), {
-        x: "nfe",
+        x: "lx",
         y: "y",
         z: "line",
         stroke: "series",
@@ -371,7 +366,7 @@ export function qualityVsNfeChart(
         strokeDasharray: "4,3",
       }),
       Plot.ruleX(bars, {
-        x: "nfe",
+        x: "lx",
         y1: "lo",
         y2: "hi",
         stroke: "series",
@@ -381,7 +376,7 @@ export function qualityVsNfeChart(
         strokeOpacity: 0.8,
       }),
       Plot.dot(placed.filter((p) => !p.clipped), {
-        x: "nfe",
+        x: "lx",
         y: "y",
         fill: "series",
         symbol: (p: QualityPoint) => (symbolOf.get(p.variant) ?? SYMBOLS[0])[0],
@@ -391,7 +386,7 @@ export function qualityVsNfeChart(
         title: "tip",
       }),
       Plot.dot(placed.filter((p) => p.clipped), {
-        x: "nfe",
+        x: "lx",
         y: "y",
         fill: "series",
         stroke: "#1d2129",

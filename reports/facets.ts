@@ -86,3 +86,19 @@ export function nfeTicks(lo: number, hi: number, max = 8): number[] {
   const stride = Math.ceil(powers.length / max);
   return powers.filter((_, i) => i % stride === 0);
 }
+
+/**
+ * An NFE axis on a log scale whose tick labels are all shown: Plot's log scale drops the labels
+ * of ticks it finds too dense (NFE 8 and 64 came out blank), so the axis is linear in log2(NFE)
+ * (marks use x: log2 of their NFE) and labelled with the NFE itself at nfeTicks.
+ * @example
+ * Plot.plot({ x: nfeAxis(1, 128), marks: [Plot.dot(points, { x: (p) => Math.log2(p.nfe), y: "q" })] });
+ */
+export function nfeAxis(lo: number, hi: number): Record<string, unknown> {
+  return {
+    type: "linear",
+    label: "NFE (log scale) →",
+    ticks: nfeTicks(lo, hi).map(Math.log2),
+    tickFormat: (v: number) => String(Number((2 ** v).toPrecision(6))),
+  };
+}

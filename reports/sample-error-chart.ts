@@ -10,7 +10,7 @@ import {
   plotDocument,
   seriesColors,
 } from "./charts.ts";
-import { facetGrid, facetScales, facetTitles, nfeTicks } from "./facets.ts";
+import { facetGrid, facetScales, facetTitles, nfeAxis } from "./facets.ts";
 import { meanSd } from "./seeds.ts";
 import { formatNumber, formatSetting, runsOf, seriesLabels } from "./table.ts";
 
@@ -108,7 +108,7 @@ export function sampleErrorChart(
   points.sort((a, b) => a.line.localeCompare(b.line) || a.nfe - b.nfe);
   const xs = points.map((p) => p.nfe), ys = points.map((p) => p.mse);
   const grid = facetGrid(solvers);
-  const placed = points.map((p) => ({ ...p, ...grid.cell.get(p.solver)! }));
+  const placed = points.map((p) => ({ ...p, ...grid.cell.get(p.solver)!, lx: Math.log2(p.nfe) }));
   const el = Plot.plot({
     document: plotDocument(),
     width: Math.min(1060, 120 + 330 * grid.cols),
@@ -118,12 +118,7 @@ export function sampleErrorChart(
     marginTop: 28,
     inset: 8,
     grid: true,
-    x: {
-      type: "log",
-      label: "NFE (log scale) →",
-      tickFormat: formatNumber,
-      ticks: nfeTicks(Math.min(...xs), Math.max(...xs)),
-    },
+    x: nfeAxis(Math.min(...xs), Math.max(...xs)),
     y: {
       type: "log",
       label: "↑ MSE per dimension to the reference (log scale)",
@@ -136,7 +131,7 @@ export function sampleErrorChart(
       Plot.frame({ stroke: "#ccc" }),
       facetTitles(grid, (s) => s),
       Plot.line(placed.filter((p) => !p.variant), {
-        x: "nfe",
+        x: "lx",
         y: "mse",
         z: "line",
         stroke: "series",
@@ -145,7 +140,7 @@ export function sampleErrorChart(
         strokeWidth: 1.8,
       }),
       Plot.dot(placed, {
-        x: "nfe",
+        x: "lx",
         y: "mse",
         fill: "series",
         symbol: (p: ErrorPoint) => (p.variant ? "diamond" : "circle"),

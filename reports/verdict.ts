@@ -26,6 +26,9 @@ export interface Effect {
   /** Medians over those data sets of the lead's and the rest's medians. */
   leadValue: number;
   restValue: number;
+  /** Medians over those data sets of the rest's smallest and largest value. */
+  restMin: number;
+  restMax: number;
 }
 
 /** Columns without a clear best on some data sets, and why. */
@@ -66,8 +69,8 @@ function median(xs: number[]): number {
 
 /**
  * The leading group of one column of one table: sorted by value, split at the largest ratio
- * between neighbours, kept when the split is beyond the noise (BEST_Z combined standard errors
- * of the two values at it), the group is at most half of the rows and the rest's median is at
+ * between neighbours among groups of at most half of the rows, kept when the split is beyond the
+ * noise (BEST_Z combined standard errors of the two values at it) and the rest's median is at
  * least MIN_EFFECT_RATIO times the group's.
  */
 function leadingGroup(rows: TableRow[], key: ColumnKey) {
@@ -75,9 +78,10 @@ function leadingGroup(rows: TableRow[], key: ColumnKey) {
     .sort((a, b) => a.cells[key].value! - b.cells[key].value!);
   if (cells.length < 3 || cells.some((r) => !(r.cells[key].value! > 0))) return null;
   const v = cells.map((r) => r.cells[key].value!);
+  // The split is searched among leading groups of at most half the rows: a lone laggard far
+  // behind the rest (e.g. a straightness in the hundreds) is not a group ahead.
   let k = 1;
-  for (let i = 2; i < v.length; i++) if (v[i] / v[i - 1] > v[k] / v[k - 1]) k = i;
-  if (k > cells.length / 2) return null;
+  for (let i = 2; i <= v.length / 2; i++) if (v[i] / v[i - 1] > v[k] / v[k - 1]) k = i;
   const [a, b] = [cells[k - 1].cells[key], cells[k].cells[key]];
   if (a.uncertainty === undefined || b.uncertainty === undefined) return null;
   if (!(v[k] - v[k - 1] > BEST_Z * Math.hypot(a.uncertainty, b.uncertainty))) return null;
@@ -89,6 +93,8 @@ function leadingGroup(rows: TableRow[], key: ColumnKey) {
     ratio,
     leadValue: median(lead),
     restValue: median(rest),
+    restMin: rest[0],
+    restMax: rest[rest.length - 1],
   };
 }
 
@@ -158,6 +164,8 @@ export function verdictOf(
       ratio: Math.exp(list.reduce((a, x) => a + Math.log(x.g.ratio), 0) / list.length),
       leadValue: median(list.map((x) => x.g.leadValue)),
       restValue: median(list.map((x) => x.g.restValue)),
+      restMin: median(list.map((x) => x.g.restMin)),
+      restMax: median(list.map((x) => x.g.restMax)),
     }))
     .sort((a, b) => b.ratio - a.ratio)
     .slice(0, opts.maxEffects ?? 3);
@@ -197,17 +205,25 @@ function times(r: number): string {
   return r >= 10 ? `about ${x}x` : `${x}x`;
 }
 
-/** The effect as a predicate: "are about 100x straighter (...)", "needs 1.7x fewer ...". */
+/** "0.021 against 0.32–463 (median 2.01)": the lead's value against the rest's range. */
+function against(e: Effect, unit = ""): string {
+  const range = e.restMin === e.restMax
+    ? `${num(e.restMin)}${unit}`
+    : `${num(e.restMin)}–${num(e.restMax)}${unit}, median ${num(e.restValue)}${unit}`;
+  return `${num(e.leadValue)}${unit} against ${range}`;
+}
+
+/** The effect as a predicate: "are about 96x straighter (...)", "needs 2.8x fewer ...". */
 const EFFECT_WORDS: Partial<Record<ColumnKey, (e: Effect, one: boolean) => string>> = {
   straightness: (e, one) =>
-    `${one ? "is" : "are"} ${times(e.ratio)} straighter (straightness ${num(e.leadValue)} ` +
-    `against ${num(e.restValue)})`,
+    `${one ? "is" : "are"} ${times(e.ratio)} straighter than the median of the rest ` +
+    `(straightness ${against(e)})`,
   nfe: (e, one) =>
-    `${one ? "needs" : "need"} ${times(e.ratio)} fewer function evaluations (NFE ` +
-    `${num(e.leadValue)} against ${num(e.restValue)})`,
+    `${one ? "needs" : "need"} ${times(e.ratio)} fewer function evaluations than the median of ` +
+    `the rest (NFE ${against(e)})`,
   trainTime: (e, one) =>
-    `${one ? "is" : "are"} ${times(e.ratio)} cheaper to train (${num(e.leadValue)} s against ` +
-    `${num(e.restValue)} s)`,
+    `${one ? "is" : "are"} ${times(e.ratio)} cheaper to train than the median of the rest ` +
+    `(${against(e, " s")})`,
 };
 
 /** "", " on all 3 data sets", " on 2 of 3 data sets (moons and circles)". */
@@ -274,9 +290,9 @@ than ${BEST_Z} combined standard errors.`,
     const effects = v.effects.map((e, i) => {
       const one = e.lead.length === 1;
       const words = EFFECT_WORDS[e.column]?.(e, one) ??
-        `${one ? "has" : "have"} ${times(e.ratio)} lower ${title(e.column)} (${
-          num(e.leadValue)
-        } against ${num(e.restValue)})`;
+        `${one ? "has" : "have"} ${times(e.ratio)} lower ${
+          title(e.column)
+        } than the median of the rest (${against(e)})`;
       return markup`${i ? "; " : ""}${list(e.lead)} ${words}${where(e.datasets, d)}`;
     });
     parts.push(markup`Biggest effects: ${effects}.`);
