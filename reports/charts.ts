@@ -2,7 +2,15 @@
 import * as Plot from "@observablehq/plot";
 import { parseHTML } from "linkedom";
 import type { ResultsFile, RunRecord } from "../results/schema.ts";
-import { clipNote, clipTo, floorNote, offScaleCap } from "./chart-guides.ts";
+import {
+  clipNote,
+  clipTo,
+  floorNote,
+  noiseLevel,
+  noiseLevelExtent,
+  noiseLevelMarks,
+  offScaleCap,
+} from "./chart-guides.ts";
 import { colorsFor } from "./colors.ts";
 import { groupSeeds, meanSd, seedOf, seedsIn } from "./seeds.ts";
 import { facetGrid, facetScales, facetTitles, nfeAxis } from "./facets.ts";
@@ -284,24 +292,13 @@ export function qualityVsNfeChart(
   const variants = ["", ...new Set(points.map((p) => p.variant).filter((v) => v))]
     .slice(0, SYMBOLS.length);
   const symbolOf = new Map(variants.map((v, i) => [v, SYMBOLS[i]]));
-  // Off-scale values are drawn at a cap with a ▲ marker; the floor is a dashed line.
+  // Off-scale values are drawn at a cap with a ▲ marker; the noise level a dashed line and band.
   const cap = offScaleCap(points.map((p) => p.q));
   const drawn = clipTo(points, cap);
   // The metric's noise level (two held-out samples), a band where its spread was recorded.
-  const floor = results.references?.[dataset]?.[metric];
-  const hasFloor = typeof floor === "number" && Number.isFinite(floor) && floor > 0;
-  const floorStd = results.references?.[dataset]?.[`${metric}_std`];
-  const band = hasFloor && typeof floorStd === "number" && Number.isFinite(floorStd) &&
-      floorStd > 0
-    ? { lo: floor - floorStd, hi: floor + floorStd }
-    : null;
-  const ys = [
-    ...drawn.map((p) => p.y),
-    ...(hasFloor ? [floor] : []),
-    ...(band ? [band.hi, ...(band.lo > 0 ? [band.lo] : [])] : []),
-  ];
+  const level = noiseLevel(results.references, dataset, metric);
+  const ys = [...drawn.map((p) => p.y), ...noiseLevelExtent(level)];
   const logY = wideRange(ys);
-  if (band && logY) band.lo = Math.max(band.lo, floor! / 10);
   const grid = facetGrid(solvers);
   const nfeRange = extent(points.map((p) => p.nfe));
   const placed = drawn.map((p) => ({ ...p, ...grid.cell.get(p.solver)!, lx: Math.log2(p.nfe) }));
@@ -335,17 +332,7 @@ export function qualityVsNfeChart(
       Plot.frame({ stroke: "#ccc" }),
       facetTitles(grid, (s) => s === adaptive ? `${s} (adaptive)` : s),
       // The noise band spans the panel's NFE range, drawn under everything else.
-      ...(band
-        ? [Plot.rect([{ ...band, x1: Math.log2(nfeRange[0]), x2: Math.log2(nfeRange[1]) }], {
-          x1: "x1",
-          x2: "x2",
-          y1: "lo",
-          y2: "hi",
-          fill: "#8a8f98",
-          fillOpacity: 0.22,
-        })]
-        : []),
-      ...(hasFloor ? [Plot.ruleY([floor], { stroke: "#555", strokeDasharray: "2,3" })] : []),
+      ...noiseLevelMarks(level, [Math.log2(nfeRange[0]), Math.log2(nfeRange[1])], logY),
       Plot.line(placed.filter((p) => !p.variant), {
         x: "lx",
         y: "y",
@@ -410,8 +397,12 @@ export function qualityVsNfeChart(
         ? `Points are means over seeds; vertical bars span ± one standard deviation.`
         : "",
       logY ? `${name} on a log scale (values span ≥ 10x).` : "",
-      hasFloor
-        ? floorNote(name, formatNumber(floor), band ? formatNumber(floorStd as number) : undefined)
+      level
+        ? floorNote(
+          name,
+          formatNumber(level.value),
+          level.std !== undefined ? formatNumber(level.std) : undefined,
+        )
         : "",
       clipNote(drawn, cap, name, formatNumber),
       variants.length > 1

@@ -3,6 +3,7 @@
 // clipping, colours keyed by method name, and the configuration folded away.
 import assert from "node:assert/strict";
 import { qualityVsNfeChart, seriesColors } from "../reports/charts.ts";
+import { frontierChart } from "../reports/frontier-chart.ts";
 import { offScaleCap } from "../reports/chart-guides.ts";
 import { colorsFor, METHOD_COLORS } from "../reports/colors.ts";
 import { headlineMargins, missingEverywhere, sampleSourceText } from "../reports/meaning.ts";
@@ -146,6 +147,13 @@ Deno.test("meaning: the W2 noise level is a dashed line, a band with its spread,
   )!;
   assert.equal(band(banded.svg), 2, "one band per solver panel (euler, dopri5)");
   assert.match(banded.note!, /Grey band: the W2 noise level 0\.03 ± 0\.004/);
+  // The frontier chart draws and words it the same way.
+  const frontier = frontierChart(
+    clone(toy, (r) => (r.references = { moons: { w2: 0.03, w2_std: 0.004 } })),
+    "moons",
+  )!;
+  assert.equal(band(frontier.svg), 1);
+  assert.match(frontier.note!, /Grey band: the W2 noise level 0\.03 ± 0\.004/);
   for (const note of [withRef.note!, banded.note!]) {
     assert.doesNotMatch(note, /floor|perfect model reaches/);
   }
