@@ -81,15 +81,9 @@ export function sameSetting(
   return a.solver === b.solver && stableJson(a.setting) === stableJson(b.setting);
 }
 
-/**
- * A setting as the phase markers and logs write it.
- * @example
- * settingText({ steps: 8, grid: "edm" }); // "steps=8 grid=edm"
- */
-export function settingText(s: SolverSetting): string {
-  return Object.entries(s).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`)
-    .join(" ");
-}
+import { settingText } from "../results/setting-text.ts";
+
+export { settingText };
 
 /** The reference for sampling errors: the given adaptive solver's tightest-tolerance setting. */
 function referenceOf(
