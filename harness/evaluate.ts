@@ -81,26 +81,20 @@ export function sameSetting(
   return a.solver === b.solver && stableJson(a.setting) === stableJson(b.setting);
 }
 
-/**
- * A setting as the phase markers and logs write it.
- * @example
- * settingText({ steps: 8, grid: "edm" }); // "steps=8 grid=edm"
- */
-export function settingText(s: SolverSetting): string {
-  return Object.entries(s).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`)
-    .join(" ");
-}
+import { settingText } from "../results/setting-text.ts";
+
+export { settingText };
 
 /** The reference for sampling errors: the given adaptive solver's tightest-tolerance setting. */
 function referenceOf(
-  jobs: Array<{ solver: Solver; setting: SolverSetting }>,
+  solves: Array<{ solver: Solver; setting: SolverSetting }>,
   solver: string | undefined,
 ): number {
   const tol = (s: SolverSetting, k: "rtol" | "atol") => s[k] ?? Infinity;
   let best = -1;
-  jobs.forEach((j, i) => {
+  solves.forEach((j, i) => {
     if (j.solver.name !== solver || !j.solver.adaptive) return;
-    const b = best >= 0 ? jobs[best].setting : undefined;
+    const b = best >= 0 ? solves[best].setting : undefined;
     if (
       !b || tol(j.setting, "rtol") < tol(b, "rtol") ||
       (tol(j.setting, "rtol") === tol(b, "rtol") && tol(j.setting, "atol") < tol(b, "atol"))
@@ -217,13 +211,13 @@ export interface SamplingInput extends ResumableOptions<EvalRecord> {
 export async function evaluateSampling(opts: SamplingInput): Promise<EvalRecord[]> {
   const { field: vf, path, shape, plans, samples: n, seed, quality, keep, stop } = opts;
   const done = opts.done ?? [];
-  const jobs = plans.flatMap(({ solver, settings }) =>
+  const solves = plans.flatMap(({ solver, settings }) =>
     settings.map((setting) => ({ solver, setting }))
   );
-  const refIdx = referenceOf(jobs, opts.referenceSolver);
-  const all = jobs.map((_, i) => i);
+  const refIdx = referenceOf(solves, opts.referenceSolver);
+  const all = solves.map((_, i) => i);
   const order = refIdx >= 0 ? [refIdx, ...all.filter((i) => i !== refIdx)] : all;
-  const records: Array<EvalRecord | undefined> = new Array(jobs.length);
+  const records: Array<EvalRecord | undefined> = new Array(solves.length);
   const inPlanOrder = () => records.filter((r): r is EvalRecord => r !== undefined);
   const adaptive = new Set(plans.filter((p) => p.solver.adaptive).map((p) => p.solver.name));
   let kept = done.some((e) => e.status === "ok" && adaptive.has(e.solver));
@@ -235,10 +229,10 @@ export async function evaluateSampling(opts: SamplingInput): Promise<EvalRecord[
   const solve = async (i: number, f: VelocityField, evalBatch = opts.evalBatch) => {
     x0 ??= sourceNoise({ path, shape, count: n, seed: subSeed(seed, "sample") });
     const r = await solveInBatches({
-      solver: jobs[i].solver,
+      solver: solves[i].solver,
       field: f,
       x0,
-      solve: { ...solveOptions(path, jobs[i].setting), seed: subSeed(seed, "solver") },
+      solve: { ...solveOptions(path, solves[i].setting), seed: subSeed(seed, "solver") },
       evalBatch,
     });
     batchNfe = r.nfe;
@@ -264,7 +258,7 @@ export async function evaluateSampling(opts: SamplingInput): Promise<EvalRecord[
   };
   try {
     for (const i of order) {
-      const { solver, setting } = jobs[i];
+      const { solver, setting } = solves[i];
       const prior = done.find((d) => sameSetting(d, { solver: solver.name, setting }));
       if (prior) {
         records[i] = prior;
@@ -279,7 +273,7 @@ export async function evaluateSampling(opts: SamplingInput): Promise<EvalRecord[
           ref = await opts.referenceStore?.load([n, ...shape]) ?? undefined;
           if (!ref) {
             throwIfStopped(stop);
-            await phase("eval", `${opts.traceId ?? "-"} reference ${jobs[refIdx].solver.name}`);
+            await phase("eval", `${opts.traceId ?? "-"} reference ${solves[refIdx].solver.name}`);
             try {
               ref = await solve(refIdx, stoppable(vf, stop));
               await opts.referenceStore?.save(ref);
@@ -330,7 +324,10 @@ export async function evaluateSampling(opts: SamplingInput): Promise<EvalRecord[
               if (isCancelled(e) || stop?.aborted) throw e;
             }
           } else if (!solver.adaptive && refIdx >= 0) {
-            const reference = { solver: jobs[refIdx].solver.name, setting: jobs[refIdx].setting };
+            const reference = {
+              solver: solves[refIdx].solver.name,
+              setting: solves[refIdx].setting,
+            };
             record.sampleError = ref
               ? { mse: await meanSquaredDistance(x, ref), reference }
               : { reference, note: refNote ?? "no reference solution" };

@@ -1,4 +1,5 @@
 // The comparison table (shape of Lipman et al. Table 1): per dataset, methods x headline metrics.
+import { settingText } from "../results/setting-text.ts";
 import type { MethodEntry, ResultsFile, RunRecord, SolverSetting } from "../results/schema.ts";
 import { headlineEval, headlineNll } from "../results/headline.ts";
 import { markup, type SafeHtml } from "./escape.ts";
@@ -153,9 +154,7 @@ export function seriesLabels(results: ResultsFile): Map<string, string> {
 export function formatSetting(
   setting: Readonly<Record<string, number | string | undefined>> | undefined,
 ): string {
-  const entries = Object.entries(setting ?? {}).filter(([, v]) => v !== undefined);
-  return entries.map(([k, v]) => `${k}=${typeof v === "number" ? formatNumber(v) : v}`)
-    .join(", ");
+  return settingText(setting, { separator: ", ", number: formatNumber });
 }
 
 /**
