@@ -1,6 +1,14 @@
 // `deno task bench --list`: every plugin with its kind, family and description, every method with
-// how it is composed, the suites and their budgets, and the plugin files that failed to load.
-import { NAMED_METHODS, type Registry, resolveMethods, SUITES } from "../harness/mod.ts";
+// how it is composed, the metrics with their directions, the suites and their budgets, and the
+// plugin files that failed to load.
+import {
+  availableMetrics,
+  defaultMetrics,
+  NAMED_METHODS,
+  type Registry,
+  resolveMethods,
+  SUITES,
+} from "../harness/mod.ts";
 
 /** Rows padded to their columns' widths, each indented by two spaces. */
 function table(rows: string[][]): string[] {
@@ -41,6 +49,32 @@ export function methodRows(reg: Registry): string[][] {
 }
 
 /**
+ * The metric plugins, one row each: name, figures with their direction arrows, the features
+ * they read, and the suites that compute them by default or only when --metrics names them.
+ * @example
+ * metricRows(await discoverPlugins())[1]; // ["w2", "W2 ↓", "raw", "toy2d"]
+ */
+export function metricRows(reg: Registry): string[][] {
+  const suites = Object.values(SUITES);
+  return [
+    ["metric", "figures", "features", "suites (default, or when named)"],
+    ...[...reg.metrics.values()].map((m) => {
+      const where = suites.flatMap((s) => {
+        if (!availableMetrics(reg, s).includes(m)) return [];
+        return [defaultMetrics(reg, s).includes(m.name) ? s.name : `${s.name} when named`];
+      });
+      return [
+        m.name,
+        Object.values(m.values).map((v) => `${v.title} ${v.direction === "lower" ? "↓" : "↑"}`)
+          .join(", "),
+        m.features.join(" or "),
+        where.join(", ") || "none",
+      ];
+    }),
+  ];
+}
+
+/**
  * Print the plugin inventory, the methods and how each is composed, the suites and the load
  * failures.
  * @example
@@ -57,6 +91,10 @@ export function printList(reg: Registry) {
   }
   console.log("\nmethods (pick with --methods LABEL,... or --paths/--couplings/--losses):");
   for (const line of table(methodRows(reg))) console.log(line);
+  console.log(
+    "\nmetrics (pick with --metrics NAME,...; ↓ lower is better, ↑ higher is better):",
+  );
+  for (const line of table(metricRows(reg))) console.log(line);
   console.log("\nsuites:");
   for (const s of Object.values(SUITES)) {
     console.log(`  ${s.name}: ${s.description}; data sets ${s.datasets.join(", ")}`);

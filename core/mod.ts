@@ -17,9 +17,11 @@ export type * from "./types.ts";
 export {
   defineCoupling,
   defineLoss,
+  defineMetric,
   defineModel,
   definePath,
   defineSolver,
+  FEATURE_NAMES,
   type PathInput,
   PluginShapeError,
 } from "./define.ts";

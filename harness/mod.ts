@@ -21,6 +21,13 @@ export {
   UnknownNameError,
 } from "./registry.ts";
 export { NAMED_METHODS, resolveMethods } from "./methods.ts";
+export {
+  availableMetrics,
+  defaultMetrics,
+  metricInfo,
+  resolveMetricNames,
+  selectedMetrics,
+} from "./metric-select.ts";
 export { planGroups, planRuns, type Run, type Shard } from "./plan.ts";
 export { budgetRecord, SUITES } from "./suites/mod.ts";
 export type {

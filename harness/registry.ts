@@ -4,11 +4,20 @@ import { firstLine } from "../core/error-message.ts";
 import {
   defineCoupling,
   defineLoss,
+  defineMetric,
   defineModel,
   definePath,
   defineSolver,
 } from "../core/define.ts";
-import type { Coupling, Loss, ModelPlugin, Path, PluginKind, Solver } from "../core/types.ts";
+import type {
+  Coupling,
+  Loss,
+  MetricPlugin,
+  ModelPlugin,
+  Path,
+  PluginKind,
+  Solver,
+} from "../core/types.ts";
 import type { PluginEntry, PluginFailure } from "../results/schema.ts";
 
 /**
@@ -16,7 +25,14 @@ import type { PluginEntry, PluginFailure } from "../results/schema.ts";
  * @example
  * PLUGIN_KINDS.map((k) => new URL(`${k}/`, BUILTIN_PLUGINS)); // one folder per kind
  */
-export const PLUGIN_KINDS: PluginKind[] = ["paths", "couplings", "losses", "models", "solvers"];
+export const PLUGIN_KINDS: PluginKind[] = [
+  "paths",
+  "couplings",
+  "losses",
+  "models",
+  "solvers",
+  "metrics",
+];
 
 const VALIDATE: Record<PluginKind, (v: never) => unknown> = {
   paths: definePath,
@@ -24,6 +40,7 @@ const VALIDATE: Record<PluginKind, (v: never) => unknown> = {
   losses: defineLoss,
   models: defineModel,
   solvers: defineSolver,
+  metrics: defineMetric,
 };
 
 export interface Registry {
@@ -32,6 +49,7 @@ export interface Registry {
   losses: Map<string, Loss>;
   models: Map<string, ModelPlugin>;
   solvers: Map<string, Solver>;
+  metrics: Map<string, MetricPlugin>;
   entries: PluginEntry[];
   failures: PluginFailure[];
   /** Names defined by more than one file: none of those files is used (see discoverPlugins). */
@@ -94,7 +112,7 @@ async function listFiles(dir: URL): Promise<string[]> {
 
 /**
  * Discover plugins under each root (a folder with paths/, couplings/, losses/, models/,
- * solvers/). A file that fails to import or validate is a failure with its reason. A name that
+ * solvers/, metrics/). A file that fails to import or validate is a failure with its reason. A name that
  * two or more files define (a dropped-in file reusing a built-in name, say) is a conflict: every
  * such file is reported, naming the others, and none of them is used, whichever loads first.
  * @example
@@ -108,6 +126,7 @@ export async function discoverPlugins(roots: URL[] = [BUILTIN_PLUGINS]): Promise
     losses: new Map(),
     models: new Map(),
     solvers: new Map(),
+    metrics: new Map(),
     entries: [],
     failures: [],
     conflicts: [],

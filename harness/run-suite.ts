@@ -4,6 +4,8 @@
 import type { ResultsFile } from "../results/schema.ts";
 import { writeResults } from "../results/write.ts";
 import { buildManifest } from "./manifest.ts";
+import { heldOutScores } from "./metric-quality.ts";
+import { selectedMetrics } from "./metric-select.ts";
 import { planRuns, runHash } from "./plan.ts";
 import { pick } from "./registry.ts";
 import { openResultsFile } from "./results-file.ts";
@@ -89,12 +91,18 @@ export async function runSuite(o: RunSuiteOptions): Promise<ResultsFile> {
       const label = `[${
         i + 1
       }/${runs.length}] ${run.dataset} · ${run.method.label} · ${run.model.name}`;
-      if (o.suite.reference && !results.references?.[run.dataset]) {
+      if (o.suite.referencePair && !results.references?.[run.dataset]) {
         // References compare held-out draws of the data; the first seed's draw stands for all.
         const data = await o.suite.load({ dataset: run.dataset, config: cfg, seed: cfg.seeds[0] });
         results.references = {
           ...results.references,
-          [run.dataset]: await o.suite.reference(data, cfg),
+          [run.dataset]: await heldOutScores({
+            suite: o.suite,
+            metrics: selectedMetrics(reg, o.suite, cfg),
+            data,
+            config: cfg,
+            seed: cfg.seeds[0],
+          }),
         };
       }
       const prior = records.get(run.id);

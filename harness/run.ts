@@ -4,6 +4,7 @@
 // results.json as a "partial" record), and a resumed run does only what is missing.
 import {
   type Coupling,
+  type FeatureName,
   type Loss,
   type Model,
   type ModelPlugin,
@@ -27,6 +28,8 @@ import {
   type SamplingPlan,
   settingText,
 } from "./evaluate.ts";
+import { metricQuality, wantedFeatures } from "./metric-quality.ts";
+import { selectedMetrics } from "./metric-select.ts";
 import { flowStraightness } from "./metrics/straightness.ts";
 import { recordTrajectories } from "./metrics/trajectories.ts";
 import { loadReleased } from "./released.ts";
@@ -323,7 +326,15 @@ async function evaluateStep(
   if (missing) {
     let quality: Quality | undefined;
     try {
-      quality = await ctx.suite.quality({ data, config: cfg, seed: run.seed });
+      const metrics = selectedMetrics(ctx.registry, ctx.suite, cfg);
+      const offered = Object.keys(ctx.suite.features) as FeatureName[];
+      const source = await ctx.suite.featureSource({
+        data,
+        config: cfg,
+        seed: run.seed,
+        wanted: wantedFeatures(metrics, offered),
+      });
+      quality = metricQuality({ source, metrics, offered, seed: run.seed });
       record.evals = await evaluateSampling({
         field: vf,
         path,

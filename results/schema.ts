@@ -256,6 +256,39 @@ const featureMetricProtocol = obj({
  */
 export type FeatureMetricProtocol = v.InferOutput<typeof featureMetricProtocol>;
 
+const metricInfo = obj({
+  description: text,
+  /** The feature set the metric read in this suite ("raw", "inception-pool3", ...). */
+  feature: str(),
+  /** How those features are made. */
+  featureDescription: text,
+  /** Its figures (keys of each evaluation's `metrics`), each with its direction. */
+  values: rec(obj({
+    direction: oneOf(["lower", "higher"]),
+    title: str(),
+    description: text,
+    /** The figure holding this one's spread (e.g. "kid_std"). */
+    spread: v.optional(str()),
+  })),
+  /** The metric's protocol fields (k, splits, rule, reference implementation, ...). */
+  protocol: rec(
+    v.union(
+      [str(LIMITS.text), num(), bool()],
+      (i) => `= ${show(i.input)}, expected a string, a number or a boolean`,
+    ),
+  ),
+});
+
+/**
+ * A metric plugin as a results file records it (once per file, keyed by the plugin's name): its
+ * figures with their directions, the features it read and its protocol.
+ * @example
+ * const info: MetricInfo = { description: "improved precision and recall", feature: "raw",
+ *   featureDescription: "the raw 2-D samples", protocol: { k: 3 },
+ *   values: { precision: { direction: "higher", title: "Precision", description: "..." } } };
+ */
+export type MetricInfo = v.InferOutput<typeof metricInfo>;
+
 const evalRecord = obj({
   solver: str(),
   /** e.g. { steps: 8 } or { rtol: 1e-5, atol: 1e-5 } or { steps: 8, grid: "edm" } */
@@ -434,6 +467,12 @@ export const resultsFileSchema = obj({
     adaptiveSolver: str(),
   }),
   runs: arr(runRecord, LIMITS.many),
+  /**
+   * The metric plugins that scored the samples (--metrics), by name: their figures' directions,
+   * features and protocols. Absent in files written before metrics were plugins (W2, or FID and
+   * KID, all lower-is-better).
+   */
+  metricInfo: v.optional(rec(metricInfo)),
   /**
    * Per data set, the quality metric between two disjoint held-out samples of the evaluation
    * size: what a perfect model would score (the finite-sample floor of W2), e.g. { w2: 0.21 };
