@@ -173,12 +173,12 @@ export function metricQuality(
  * @example
  * const floor = await heldOutScores({ suite: SUITES.toy2d, metrics, data, config, seed: 0 }); // { w2: 0.21, precision: 0.97, ... }
  */
-export async function heldOutScores(
+export async function heldOutScores<Data>(
   { suite, metrics, data, config, seed }: {
-    suite: SuiteDef;
+    suite: SuiteDef<Data>;
     metrics: MetricPlugin[];
     data: DataSource;
-    config: SuiteConfig;
+    config: SuiteConfig<Data>;
     seed: number;
   },
 ): Promise<Record<string, number>> {
@@ -186,4 +186,25 @@ export async function heldOutScores(
   const pair = await suite.referencePair(data, config);
   const offered = Object.keys(suite.features) as FeatureName[];
   return (await scoreMetrics({ metrics, offered, ...pair, seed })).metrics;
+}
+
+/**
+ * The scorer of one run of a suite: the suite's feature source for the features the metrics
+ * read, and the metrics over it.
+ * @example
+ * const quality = await suiteQuality({ suite, metrics, data, config, seed: run.seed });
+ */
+export async function suiteQuality<Data>(
+  { suite, metrics, data, config, seed }: {
+    suite: SuiteDef<Data>;
+    metrics: MetricPlugin[];
+    data: DataSource;
+    config: SuiteConfig<Data>;
+    seed: number;
+  },
+): Promise<Quality> {
+  const offered = Object.keys(suite.features) as FeatureName[];
+  const wanted = wantedFeatures(metrics, offered);
+  const source = await suite.featureSource({ data, config, seed, wanted });
+  return metricQuality({ source, metrics, offered, seed });
 }

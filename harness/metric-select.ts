@@ -23,12 +23,18 @@ function offered(suite: SuiteDef): FeatureName[] {
 }
 
 /**
- * The metrics that can run in a suite (one of their feature sets is offered), in discovery order.
+ * The metrics that can run in a suite (one of their feature sets is offered), the built-in ones
+ * in column order, then the others by name.
  * @example
- * availableMetrics(registry, SUITES.toy2d).map((m) => m.name); // ["density-coverage", "precision-recall", "w2"]
+ * availableMetrics(registry, SUITES.toy2d).map((m) => m.name); // ["w2", "precision-recall", "density-coverage"]
  */
 export function availableMetrics(reg: Registry, suite: SuiteDef): MetricPlugin[] {
-  return [...reg.metrics.values()].filter((m) => featureFor(m, offered(suite)));
+  const rank = (n: string) => {
+    const i = COLUMN_ORDER.indexOf(n);
+    return i < 0 ? COLUMN_ORDER.length : i;
+  };
+  return [...reg.metrics.values()].filter((m) => featureFor(m, offered(suite)))
+    .sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
 }
 
 /**
@@ -38,12 +44,7 @@ export function availableMetrics(reg: Registry, suite: SuiteDef): MetricPlugin[]
  * defaultMetrics(registry, SUITES.cifar10); // ["fid", "kid", "precision-recall", "density-coverage", "inception-score"]
  */
 export function defaultMetrics(reg: Registry, suite: SuiteDef): string[] {
-  const rank = (n: string) => {
-    const i = COLUMN_ORDER.indexOf(n);
-    return i < 0 ? COLUMN_ORDER.length : i;
-  };
-  return availableMetrics(reg, suite).filter((m) => !m.onlyWhenNamed).map((m) => m.name)
-    .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  return availableMetrics(reg, suite).filter((m) => !m.onlyWhenNamed).map((m) => m.name);
 }
 
 /**

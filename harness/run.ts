@@ -4,7 +4,6 @@
 // results.json as a "partial" record), and a resumed run does only what is missing.
 import {
   type Coupling,
-  type FeatureName,
   type Loss,
   type Model,
   type ModelPlugin,
@@ -28,7 +27,7 @@ import {
   type SamplingPlan,
   settingText,
 } from "./evaluate.ts";
-import { metricQuality, wantedFeatures } from "./metric-quality.ts";
+import { suiteQuality } from "./metric-quality.ts";
 import { selectedMetrics } from "./metric-select.ts";
 import { flowStraightness } from "./metrics/straightness.ts";
 import { recordTrajectories } from "./metrics/trajectories.ts";
@@ -326,15 +325,13 @@ async function evaluateStep(
   if (missing) {
     let quality: Quality | undefined;
     try {
-      const metrics = selectedMetrics(ctx.registry, ctx.suite, cfg);
-      const offered = Object.keys(ctx.suite.features) as FeatureName[];
-      const source = await ctx.suite.featureSource({
+      quality = await suiteQuality({
+        suite: ctx.suite,
+        metrics: selectedMetrics(ctx.registry, ctx.suite, cfg),
         data,
         config: cfg,
         seed: run.seed,
-        wanted: wantedFeatures(metrics, offered),
       });
-      quality = metricQuality({ source, metrics, offered, seed: run.seed });
       record.evals = await evaluateSampling({
         field: vf,
         path,

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { dirname, join, relative } from "node:path";
 import { BUILTIN_PLUGINS, discoverPlugins, tf } from "../mod.ts";
+import { scoreMetrics } from "../harness/metric-quality.ts";
 import { OUTSIDE_PLUGINS, tempPluginRoot } from "./helpers/plugins.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
@@ -175,7 +176,18 @@ Deno.test("outside plugins of every kind, importing only mod.ts, load and work",
     const loss = reg.losses.get("half-cfm")!;
     const modelPlugin = reg.models.get("affine")!;
     const solver = reg.solvers.get("ralston")!;
-    for (const p of [path, coupling, loss, modelPlugin, solver]) assert.ok(p, "loaded");
+    const metric = reg.metrics.get("mean-shift")!;
+    for (const p of [path, coupling, loss, modelPlugin, solver, metric]) assert.ok(p, "loaded");
+    // The metric, through the engine on raw 2-D points: the means (0.5, 1) and (0, 0) are 1.118 apart.
+    const raw = (v: number[]) => ({ data: Float32Array.from(v), dim: 2, n: v.length / 2 });
+    const scores = await scoreMetrics({
+      metrics: [metric],
+      offered: ["raw"],
+      generated: { raw: raw([0, 0, 1, 2]) },
+      reference: { raw: raw([1, 1, -1, -1]) },
+      seed: 0,
+    });
+    assert.ok(Math.abs(scores.metrics.mean_shift - Math.hypot(0.5, 1)) < 1e-12);
     assert.equal(solver.evalsPerStep, 2);
     assert.equal(solver.adaptive, false);
 
