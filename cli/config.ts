@@ -102,6 +102,9 @@ export function buildConfig(
     paths: list(v.paths, { valid: [...reg.paths.keys()], flag: "paths" }),
     couplings: list(v.couplings, { valid: [...reg.couplings.keys()], flag: "couplings" }),
     losses: list(v.losses, { valid: [...reg.losses.keys()], flag: "losses" }),
+    timeSamplers: v["time-samplers"] === "all"
+      ? [...reg.timeSamplers.keys()]
+      : list(v["time-samplers"], { valid: [...reg.timeSamplers.keys()], flag: "time-samplers" }),
   });
   if (!methods.length) {
     throw new UsageError("no method matches the --methods/--paths/--couplings/--losses filters");

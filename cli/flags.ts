@@ -15,6 +15,7 @@ export const FLAGS = {
   paths: { type: "string", default: "all" },
   couplings: { type: "string", default: "all" },
   losses: { type: "string", default: "all" },
+  "time-samplers": { type: "string" },
   models: { type: "string", default: "default" },
   preset: { type: "string" },
   solvers: { type: "string", default: "all" },

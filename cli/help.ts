@@ -51,10 +51,15 @@ Usage: ${runner} task bench [flags]
   --budget NAME       cifar10: quick (default, any machine, 15-40 s of CPU per method) |
                       small (GPU, 20 min of training per method) | paper
   --datasets LIST     comma list or "all" (default: the suite's defaults)
-  --methods LIST      method labels, e.g. "FM w/ OT,1-RF" (default all)
+  --methods LIST      method labels, e.g. "FM w/ OT,1-RF", or recipes
+                      path/coupling/loss[/time-sampler] (default all)
   --paths LIST        keep methods using these paths (default all)
   --couplings LIST    keep methods using these couplings (default all)
   --losses LIST       keep methods using these losses (default all)
+  --time-samplers LIST  also train every method with each of these distributions of t:
+                      NAME or NAME:KEY=VALUE[:KEY=VALUE], e.g. logit-normal:scale=0.5, or
+                      "all" (default: none, t uniform); a method may name one itself:
+                      "FM w/ OT + logit-normal" or cond-ot/independent/cfm/logit-normal
   --models LIST       model plugins, NAME or NAME:PRESET (default: the suite's model)
   --preset NAME       preset for every model (overrides NAME:PRESET)
   --solvers LIST      solver plugins (default all)

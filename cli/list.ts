@@ -1,9 +1,11 @@
 // `deno task bench --list`: every plugin with its kind, family and description, every method with
-// how it is composed, the metrics with their directions, the suites and their budgets, and the
-// plugin files that failed to load.
+// how it is composed, the time samplers' parameters and weighting, the metrics with their
+// directions, the suites and their budgets, and the plugin files that failed to load.
 import {
   availableMetrics,
+  DEFAULT_TIME_SAMPLER,
   defaultMetrics,
+  describeTimeSamplerParams,
   NAMED_METHODS,
   type Registry,
   resolveMethods,
@@ -41,6 +43,7 @@ export function methodRows(reg: Registry): string[][] {
         m.coupling,
         m.loss,
         [
+          m.timeSampler ? `t ~ ${m.timeSampler.name}` : "",
           m.teacher ? `pairs from ${m.teacher}` : "",
           asked ? `only when asked for (--methods "${m.label}")` : "",
         ].filter(Boolean).join("; "),
@@ -91,6 +94,21 @@ export function printList(reg: Registry) {
   }
   console.log("\nmethods (pick with --methods LABEL,... or --paths/--couplings/--losses):");
   for (const line of table(methodRows(reg))) console.log(line);
+  if (reg.timeSamplers.size) {
+    console.log(
+      "\ntime samplers (how training draws t: --time-samplers LIST, a recipe's fourth part " +
+        'path/coupling/loss/NAME[:KEY=VALUE...], or a label "FM w/ OT + NAME"):',
+    );
+    const tw = Math.max(...[...reg.timeSamplers.keys()].map((n) => n.length));
+    for (const [name, s] of reg.timeSamplers) {
+      const weighting = name === DEFAULT_TIME_SAMPLER
+        ? "the default: the unweighted objective"
+        : "non-uniform: reweights the loss, relative to uniform t, by its density";
+      console.log(
+        `  ${name.padEnd(tw)}  parameters: ${describeTimeSamplerParams(s.params)}; ${weighting}`,
+      );
+    }
+  }
   console.log(
     "\nmetrics (pick with --metrics NAME,...; ↓ lower is better, ↑ higher is better):",
   );

@@ -1,5 +1,6 @@
 // define* helpers: validate a plugin's shape at load time and fill in derived members.
 import { affineSample } from "./affine.ts";
+import { paramProblem } from "./time-distribution.ts";
 import type {
   Coupling,
   FeatureName,
@@ -9,6 +10,7 @@ import type {
   Path,
   Schedule,
   Solver,
+  TimeSamplerPlugin,
 } from "./types.ts";
 
 /**
@@ -213,4 +215,42 @@ export function defineMetric(m: MetricPlugin): MetricPlugin {
     }
   }
   return m;
+}
+
+/**
+ * Define a time sampler: how training draws t. Each parameter needs a default within its own
+ * bounds and a description; parameter names are identifiers.
+ * @example
+ * export default defineTimeSampler({
+ *   name: "beta-2-2", description: "t ~ Beta(2, 2): density 6 t (1 - t)", params: {},
+ *   prepare: () => ({
+ *     quantile: (u) => 0.5 - Math.sin(Math.asin(1 - 2 * u) / 3),
+ *     cdf: (t) => t * t * (3 - 2 * t),
+ *     density: (t) => 6 * t * (1 - t),
+ *   }),
+ * });
+ */
+export function defineTimeSampler(s: TimeSamplerPlugin): TimeSamplerPlugin {
+  check("time sampler", s, [...BASE, ["params", "object"], ["prepare", "function"]]);
+  for (const [k, p] of Object.entries(s.params ?? {})) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
+      throw new PluginShapeError(
+        "time sampler",
+        s.name,
+        `parameter name "${k}" is not an identifier`,
+      );
+    }
+    if (p === null || typeof p !== "object" || typeof p.description !== "string") {
+      throw new PluginShapeError(
+        "time sampler",
+        s.name,
+        `parameter "${k}" must be { default, description, min?, max?, above?, below? }`,
+      );
+    }
+    const problem = typeof p.default === "number" ? paramProblem(p, p.default) : "must be a number";
+    if (problem) {
+      throw new PluginShapeError("time sampler", s.name, `default of parameter "${k}" ${problem}`);
+    }
+  }
+  return s;
 }

@@ -1,4 +1,5 @@
-// The plugin contracts: paths, couplings, losses, models and solvers, and the values they share.
+// The plugin contracts: paths, couplings, losses, models, solvers and time samplers, and the
+// values they share.
 import type { GridKind, NoiseGridKind } from "./solve/time-grid.ts";
 import type { Scalar, Tensor, Tensor1D } from "./tf.ts";
 
@@ -172,6 +173,54 @@ export interface Solver {
 }
 
 /**
+ * A distribution of the training time t on (0, 1) (fmbench's time: source at 0, data at 1),
+ * given by its increasing quantile function, its CDF and its density. The trainer restricts it to
+ * the path's time range and draws t = quantile(u) from one uniform u per example.
+ */
+export interface TimeDistribution {
+  /** The time for a probability u in [0, 1]: increasing, the inverse of cdf. */
+  quantile(u: number): number;
+  /** P(T <= t). */
+  cdf(t: number): number;
+  /** The density of T at t. */
+  density(t: number): number;
+  /** The times T can take (default [0, 1]). */
+  support?: [number, number];
+}
+
+/** A named number a time sampler takes: its default, its bounds and what it means. */
+export interface TimeSamplerParam {
+  default: number;
+  /** Smallest accepted value (inclusive). */
+  min?: number;
+  /** Largest accepted value (inclusive). */
+  max?: number;
+  /** Exclusive lower bound (e.g. a scale must be > 0). */
+  above?: number;
+  /** Exclusive upper bound. */
+  below?: number;
+  description: string;
+}
+
+/**
+ * How training draws t (uniform unless a method names another): a distribution with named
+ * parameters, bound to the method's path. Any density other than the uniform one reweights the
+ * training objective by that density relative to uniform t.
+ */
+export interface TimeSamplerPlugin {
+  name: string;
+  description: string;
+  /** Named parameters with defaults (a method may set them: logit-normal:scale=0.5). */
+  params: Record<string, TimeSamplerParam>;
+  /**
+   * The distribution for this path and these parameters (every parameter present, checked
+   * against its bounds). Throws with the reason where the path cannot be used (e.g. EDM's noise
+   * levels need the path's schedule).
+   */
+  prepare(input: { path: Path; params: Readonly<Record<string, number>> }): TimeDistribution;
+}
+
+/**
  * The features a metric can read: the raw samples (2-D data, no network) or a feature network's
  * output (Inception-v3 pool3 2048-d, its 1008-way logits, DINOv2 ViT-L/14's class token 1024-d).
  * A suite says which it can give (toy2d: raw; cifar10: the three networks).
@@ -293,5 +342,19 @@ export interface MetricPlugin {
   compute(ctx: MetricContext): Promise<Record<string, number>> | Record<string, number>;
 }
 
-export type PluginKind = "paths" | "couplings" | "losses" | "models" | "solvers" | "metrics";
-export type AnyPlugin = Path | Coupling | Loss | ModelPlugin | Solver | MetricPlugin;
+export type PluginKind =
+  | "paths"
+  | "couplings"
+  | "losses"
+  | "models"
+  | "solvers"
+  | "time-samplers"
+  | "metrics";
+export type AnyPlugin =
+  | Path
+  | Coupling
+  | Loss
+  | ModelPlugin
+  | Solver
+  | TimeSamplerPlugin
+  | MetricPlugin;

@@ -28,6 +28,8 @@ export {
   resolveMetricNames,
   selectedMetrics,
 } from "./metric-select.ts";
+export { DEFAULT_TIME_SAMPLER, SHIPPED_TIME_SAMPLERS } from "./time-samplers.ts";
+export { describeParams as describeTimeSamplerParams } from "../core/time-distribution.ts";
 export { planGroups, planRuns, type Run, type Shard } from "./plan.ts";
 export { budgetRecord, SUITES } from "./suites/mod.ts";
 export type {

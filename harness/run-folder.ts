@@ -4,7 +4,7 @@
 import { join, relative } from "node:path";
 import { readResults } from "../results/io.ts";
 import type { RunRecord } from "../results/schema.ts";
-import { readSafetensorsMetadata } from "../store/safetensors.ts";
+import { readCheckpointState } from "./checkpoint.ts";
 import { taskCommand } from "../store/task-command.ts";
 
 /** A run's label in messages: "moons · FM w/ OT · mlp". */
@@ -94,8 +94,8 @@ async function filesOf(
     const id = f.replace(/\.safetensors$/, "");
     let step = "";
     try {
-      const meta = await readSafetensorsMetadata(join(dir, "checkpoints", f));
-      step = ` at step ${of(JSON.parse(meta.state).step, totals.steps)}`;
+      const state = await readCheckpointState(join(dir, "checkpoints", f));
+      step = ` at step ${of(state.step, totals.steps)}`;
       checkpoints.set(id, step);
     } catch {
       step = " (unreadable: training of this run starts over)";

@@ -72,7 +72,7 @@ export async function runSuite(o: RunSuiteOptions): Promise<ResultsFile> {
       settings: s.settings,
     })),
     adaptive,
-    teachers: new Teachers(o.outDir, cfg, adaptive),
+    teachers: new Teachers(o.outDir, cfg, adaptive, log),
     persist: (record) => {
       records.set(record.id, record);
       return save();

@@ -8,13 +8,14 @@ import {
   type Model,
   type ModelPlugin,
   type Path,
+  type RangedTimes,
   type Solver,
   subSeed,
   tf,
   type VelocityField,
 } from "../core/mod.ts";
 import { headlineEval, headlineNll } from "../results/headline.ts";
-import type { RunRecord, TrainRecord } from "../results/schema.ts";
+import type { RunRecord } from "../results/schema.ts";
 import { loadWeights, saveWeights } from "./checkpoint.ts";
 import { referenceStore } from "./reference-samples.ts";
 import type { DataSource } from "./data/source.ts";
@@ -42,6 +43,7 @@ import { isCancelled, stoppable, type StopRequest } from "./stop.ts";
 import type { SuiteConfig, SuiteDef } from "./suites/types.ts";
 import type { Teachers, TeacherWithProvenance } from "./teachers.ts";
 import { phase } from "../store/trace.ts";
+import { bindTimeSampler } from "./time-samplers.ts";
 import { train } from "./train.ts";
 
 /** What every run of a suite shares. */
@@ -72,6 +74,8 @@ interface RunParts {
   coupling: Coupling;
   modelPlugin: ModelPlugin;
   teacher?: TeacherWithProvenance;
+  /** The method's training times when it names a time sampler (absent: uniform). */
+  times?: RangedTimes;
 }
 
 /**
@@ -207,7 +211,9 @@ async function resolveParts(ctx: RunContext, run: Run): Promise<RunParts> {
     throw new Error(`model "${modelPlugin.name}" does not accept ${data.kind} data`);
   }
   const teacher = coupling.needsTeacher ? ctx.teachers.forStudent(run) : undefined;
-  return { data, path, loss, coupling, modelPlugin, teacher };
+  const choice = run.method.timeSampler;
+  const times = choice ? bindTimeSampler(choice, { registry: reg, path }) : undefined;
+  return { data, path, loss, coupling, modelPlugin, teacher, times };
 }
 
 /**
@@ -237,10 +243,14 @@ async function trainStep(
     return;
   }
   const file = weightsFile(ctx.outDir, run);
-  const saved = await loadWeights(file, hash, model.variables());
-  if (saved?.train) {
+  const log = (line: string) => ctx.log(`${label}: ${line}`);
+  const saved = await loadWeights(file, hash, model.variables(), {
+    totalSteps: cfg.train.steps,
+    log,
+  });
+  if (saved) {
     const known = record.train !== undefined;
-    record.train = saved.train as TrainRecord;
+    record.train = saved.train;
     if (!known) await ctx.persist(record);
     ctx.log(`${label}: trained weights loaded from ${file} (${resumeNote(ctx, record)})`);
     return;
@@ -266,6 +276,7 @@ async function trainStep(
     coupling: parts.coupling,
     data: parts.data,
     teacher: parts.teacher,
+    times: parts.times?.time,
     config: { ...cfg.train, seed: subSeed(run.seed, `train-${run.id}`) },
     onProgress: (p) => bar.update(p),
     checkpoint: {
@@ -274,6 +285,7 @@ async function trainStep(
       every: Math.max(cfg.train.logEvery, Math.ceil(cfg.train.steps / 10)),
     },
     onResume: (step) => ctx.log(`${label}: resuming training from its checkpoint at step ${step}`),
+    log,
     stop: ctx.stop,
   });
   if (cfg.train.ema > 0) outcome.useEma();
@@ -351,6 +363,7 @@ async function evaluateStep(
         referenceStore: referenceStore(
           referenceFile(ctx.outDir, run),
           `${record.configHash ?? ""}|${cfg.adaptiveSolver}`,
+          (line) => ctx.log(`${run.id}: ${line}`),
         ),
         onRecord: (evals) => {
           record.evals = evals;

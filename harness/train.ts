@@ -79,6 +79,11 @@ export interface TrainInput {
   data: DataSource;
   teacher?: Teacher;
   config: TrainConfig;
+  /**
+   * The training time for a uniform draw u in [0, 1) (a time sampler's quantile on the path's
+   * range); absent: uniform on path.tRange, tMin + (tMax - tMin) u.
+   */
+  times?: (u: number) => number;
   onProgress?: (p: TrainProgress) => void;
   /**
    * Save weights, EMA, Adam state and step every `every` steps, and at least every
@@ -87,6 +92,8 @@ export interface TrainInput {
   checkpoint?: { file: string; key: string; every: number; everySeconds?: number };
   /** Called when training resumed from a checkpoint at this step. */
   onResume?: (step: number) => void;
+  /** Told when the checkpoint fails its check and is moved aside (training starts over). */
+  log?: (line: string) => void;
   /**
    * Checked before every step and micro-batch: once set, training stops (the step in flight is
    * dropped), saves a checkpoint of the completed steps (if checkpointing) and throws Cancelled.
@@ -106,6 +113,7 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
   const opt = createAdam(c.lr, c.adam);
   const ema = c.ema > 0 ? vars.map((v) => tf.variable(v, false)) : [];
   const [tMin, tMax] = path.tRange;
+  const timeOf = input.times ?? ((u: number) => tMin + (tMax - tMin) * u);
   let curve: Array<[number, number]> = [];
   const start = performance.now();
   let pending: tf.Scalar[] = [];
@@ -116,7 +124,10 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
   let resumedFrom: number[] = [];
   const ck = input.checkpoint;
   if (ck) {
-    const state = await loadCheckpoint(ck.file, ck.key, vars, ema, opt);
+    const state = await loadCheckpoint(ck.file, ck.key, vars, ema, opt, {
+      totalSteps: c.steps,
+      log: input.log,
+    });
     if (state) {
       ({ step, curve } = state);
       last = state.lastLoss;
@@ -171,10 +182,11 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
       const [x0, x1] = await coupling.pair(x0raw, x1raw, { seed: s, teacher: input.teacher });
       x0raw.dispose();
       x1raw.dispose();
-      // Times from a per-step stream, so a resumed run draws what an uninterrupted one would.
+      // Times from a per-step stream, so a resumed run draws what an uninterrupted one would;
+      // one uniform draw per example, mapped through the time sampler (uniform by default).
       const u = rng(subSeed(c.seed, `time-${step}`));
       const ts = new Float32Array(c.batch);
-      for (let i = 0; i < c.batch; i++) ts[i] = tMin + (tMax - tMin) * u();
+      for (let i = 0; i < c.batch; i++) ts[i] = timeOf(u());
       const t = tf.tensor1d(ts);
       (opt as unknown as { learningRate: number }).learningRate = learningRate(step, c);
       let value: tf.Scalar;

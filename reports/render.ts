@@ -19,6 +19,7 @@ import {
   smokeBanner,
 } from "./meaning.ts";
 import { sampleErrorChart } from "./sample-error-chart.ts";
+import { frontierChart } from "./frontier-chart.ts";
 import type { MergedManifest } from "../results/merge.ts";
 import { BEST_RULE, seedsIn } from "./seeds.ts";
 import {
@@ -254,19 +255,24 @@ function perDataset(
 
 function qualitySection(ctx: Ctx): SafeHtml {
   return section("quality-vs-nfe", [
-    markup`<p class="lede">${ctx.qualityName} of generated samples against the number of velocity
+    markup`<p class="lede">First the frontier: for each method, the best ${ctx.qualityName}
+reached within each NFE budget by any solver (hover a point for the solver). Then
+${ctx.qualityName} of generated samples against the number of velocity
 evaluations (NFE, log scale), one panel per solver. Fixed-step solvers trace a curve as the step
 count grows; the adaptive solver's points are its tolerance settings. Lower-left is better.
 Failed evaluations are not drawn (see Failures). Below it, the sampling error (Lipman et al.'s
 Fig. 7): how far each fixed-step solver's samples are from a tight adaptive solve of the same
 noise, a quality-vs-NFE signal that needs no external weights.</p>`,
     ...perDataset(ctx, (d) => {
+      const f = frontierChart(ctx.results, d, ctx.colors);
       const c = qualityVsNfeChart(ctx.results, d, ctx.colors);
       const e = sampleErrorChart(ctx.results, d, ctx.colors);
       const q = c
         ? figure(ctx, c, true)
         : markup`<p class="empty">No successful evaluation of ${d} has a ${ctx.qualityName} value.</p>`;
-      return c || e ? markup`${q}${e ? figure(ctx, e, true) : ""}` : null;
+      return c || e
+        ? markup`${f ? figure(ctx, f, true) : ""}${q}${e ? figure(ctx, e, true) : ""}`
+        : null;
     }, (d) => `No successful evaluation of ${d} has a ${ctx.qualityName} value.`),
   ]);
 }

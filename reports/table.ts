@@ -576,6 +576,14 @@ function renderRowHead(row: TableRow, color: string | undefined): SafeHtml {
     ? `${m.path} · ${m.coupling} · ${m.loss}`
     : "method not listed in results.methods";
   const teacher = m?.teacher ? ` · reflow of ${m.teacher}` : "";
+  const ts = m?.timeSampler;
+  const times = ts
+    ? ` · t ~ ${ts.name}${
+      Object.keys(ts.params).length
+        ? ` (${Object.entries(ts.params).map(([k, v]) => `${k} ${v}`).join(", ")})`
+        : ""
+    }: reweights the loss relative to uniform t`
+    : "";
   const swatch = color ? markup`<span class="swatch" style="background:${color}"></span>` : "";
   const failed = row.status === "failed"
     ? markup` <span class="tag-failed">failed</span>`
@@ -594,7 +602,7 @@ function renderRowHead(row: TableRow, color: string | undefined): SafeHtml {
 ${r.file} · ${r.key}${r.step !== undefined ? ` · step ${r.step}` : ""} · not trained here</div>`
     : "";
   return markup`<th scope="row">${swatch}<span class="method">${row.series}</span>${failed}\
-${released}<div class="recipe">${recipe}${teacher}</div><div class="recipe">${model}</div>${seeds}</th>`;
+${released}<div class="recipe">${recipe}${times}${teacher}</div><div class="recipe">${model}</div>${seeds}</th>`;
 }
 
 /**

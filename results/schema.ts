@@ -201,10 +201,15 @@ const methodEntry = obj({
   /** For reflow: the label of the method whose model makes the pairs. */
   teacher: v.optional(str()),
   family: str(),
+  /**
+   * How training draws t when not uniform: a time sampler plugin and every parameter's value.
+   * Absent: uniform on the path's time range (any other density reweights the objective).
+   */
+  timeSampler: v.optional(obj({ name: str(), params: rec(num()) })),
 });
 
 /**
- * A method: a labelled (path, coupling, loss) recipe, with its teacher for reflow.
+ * A method: a labelled (path, coupling, loss[, time sampler]) recipe, with its teacher for reflow.
  * @example
  * const m: MethodEntry = { label: "FM w/ OT", path: "cond-ot", coupling: "independent", loss: "cfm", family: "ot" };
  */

@@ -176,9 +176,18 @@ Deno.test("outside plugins of every kind, importing only mod.ts, load and work",
     const loss = reg.losses.get("half-cfm")!;
     const modelPlugin = reg.models.get("affine")!;
     const solver = reg.solvers.get("ralston")!;
+    const timeSampler = reg.timeSamplers.get("beta-2-2")!;
     const metric = reg.metrics.get("mean-shift")!;
-    for (const p of [path, coupling, loss, modelPlugin, solver, metric]) assert.ok(p, "loaded");
-    // The metric, through the engine on raw 2-D points: the means (0.5, 1) and (0, 0) are 1.118 apart.
+    for (const p of [path, coupling, loss, modelPlugin, solver, timeSampler, metric]) {
+      assert.ok(p, "loaded");
+    }
+    // Beta(2, 2): its quantile inverts its CDF, on the path's range.
+    const beta = timeSampler.prepare({ path, params: {} });
+    for (const u of [0.1, 0.25, 0.5, 0.9]) {
+      assert.ok(Math.abs(beta.cdf(beta.quantile(u)) - u) < 1e-12);
+    }
+    // The metric, through the engine on raw 2-D points: the means (0.5, 1) and (0, 0) differ by
+    // |(0.5, 1)|.
     const raw = (v: number[]) => ({ data: Float32Array.from(v), dim: 2, n: v.length / 2 });
     const scores = await scoreMetrics({
       metrics: [metric],

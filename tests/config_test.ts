@@ -71,6 +71,8 @@ Deno.test("--help: the per-suite defaults it prints are the ones a run uses", ()
     "cifar10 --budget quick",
     "cifar10 --budget small",
     "cifar10 --budget paper",
+    "cifar10 --budget torchcfm",
+    "cifar10 --budget lipman",
   ]);
   assert.match(helpText("deno"), /^ {2}--steps N .*default: the suite's; see below\)$/m);
   assert.match(helpText("npx -y deno@2.9.6"), /^Usage: npx -y deno@2\.9\.6 task bench \[flags\]$/m);

@@ -5,6 +5,7 @@ import type { ResultsFile } from "../results/schema.ts";
 import { main } from "../cli/report.ts";
 import { logTicks, qualityVsNfeChart, sampleCharts, trainingChart } from "../reports/charts.ts";
 import { escapeHtml, markup, raw, safeDataImageUri } from "../reports/escape.ts";
+import { frontierChart } from "../reports/frontier-chart.ts";
 import { renderReport, SECTION_IDS } from "../reports/render.ts";
 import { buildTables, formatDuration, formatNumber, formatWithError } from "../reports/table.ts";
 import { buildFixture, HOSTILE_DESCRIPTION, HOSTILE_METHOD, KNOWN_CELL } from "./fixtures.ts";
@@ -146,19 +147,21 @@ Deno.test("table: known W2 and NFE cells, best marks, n/a with reason", () => {
 });
 
 Deno.test("charts: one SVG per chart, standalone and well-formed", () => {
-  // Per dataset: quality-vs-NFE + training + one sample scatter per method (3) = 5.
-  assert.equal(meta(page, "fmbench-charts"), "10");
-  assert.equal(count(page, /<svg[\s>]/g), 10);
+  // Per dataset: frontier + quality-vs-NFE + training + one sample scatter per method (3) = 6.
+  assert.equal(meta(page, "fmbench-charts"), "12");
+  assert.equal(count(page, /<svg[\s>]/g), 12);
+  assert.equal(count(page, /<figure class="chart" data-chart="frontier"/g), 2);
   assert.equal(count(page, /<figure class="chart" data-chart="quality-vs-nfe"/g), 2);
   assert.equal(count(page, /<figure class="chart" data-chart="training"/g), 2);
   assert.equal(count(page, /<figure class="chart" data-chart="samples"/g), 6);
   assert.equal(meta(page, "fmbench-images"), "0");
   const charts = ["moons", "8gaussians"].flatMap((d) => [
+    frontierChart(fixture, d)!,
     qualityVsNfeChart(fixture, d)!,
     trainingChart(fixture, d)!,
     ...sampleCharts(fixture, d),
   ]);
-  assert.equal(charts.length, 10);
+  assert.equal(charts.length, 12);
   for (const c of charts) {
     assert.ok(c.svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'), c.title);
     assert.ok(c.svg.endsWith("</svg>"), c.title);
@@ -260,9 +263,9 @@ Deno.test("image suites: bits/dim, FID and inline PNG sample grids", () => {
   );
   assert.equal(meta(doc, "fmbench-images"), "6");
   assert.equal(count(doc, /<img class="grid" src="data:image\/png;base64,[A-Za-z0-9+/=]+"/g), 6);
-  // quality-vs-NFE + training per dataset; images are not SVG charts.
-  assert.equal(meta(doc, "fmbench-charts"), "4");
-  assert.equal(count(doc, /<svg[\s>]/g), 4);
+  // frontier + quality-vs-NFE + training per dataset; images are not SVG charts.
+  assert.equal(meta(doc, "fmbench-charts"), "6");
+  assert.equal(count(doc, /<svg[\s>]/g), 6);
 });
 
 Deno.test("FID and KID n/a for one reason share one footnote that says how to get the weights", () => {

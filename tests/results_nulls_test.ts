@@ -8,6 +8,7 @@ import { resultsProblems } from "../results/check.ts";
 import type { ResultsFile, RunRecord } from "../results/schema.ts";
 import { renderReport } from "../reports/render.ts";
 import { summaryRows } from "../reports/summary.ts";
+import { frontierRows } from "../reports/frontier-table.ts";
 import { buildFixture } from "./fixtures.ts";
 
 /**
@@ -110,6 +111,7 @@ for (const kind of ["toy2d", "images"] as const) {
       let doc = "";
       assert.doesNotThrow(() => (doc = renderReport(r)), what);
       assert.doesNotThrow(() => summaryRows(r), what);
+      assert.doesNotThrow(() => frontierRows(r), what);
       // Null is shown as n/a, never printed as a number (the free-form config is shown as JSON).
       if (!/^manifest\.config\./.test(what)) {
         const text = doc.replace(/<script[\s\S]*?<\/script>/g, "");

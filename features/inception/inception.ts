@@ -14,6 +14,7 @@ import {
   INCEPTION_SIZE,
 } from "./inception-spec.ts";
 import { FLOAT_DTYPES } from "../../store/safetensors.ts";
+import { safeText } from "../../store/quote.ts";
 
 /**
  * Raised when the weights file lacks a tensor or has one of the wrong shape or dtype.
@@ -68,13 +69,16 @@ export function checkInceptionTensors(dir: TensorDirectory, source: string): voi
       got.shape.every((d, i) => d === want.shape[i]);
     if (!same) {
       throw new InceptionWeightsError(
-        `Inception weights ${source}: tensor "${want.name}" has shape [${got.shape}], ` +
+        `Inception weights ${source}: tensor "${want.name}" has shape ` +
+          `[${safeText(got.shape.join(","), 80)}], ` +
           `expected [${want.shape}]`,
       );
     }
     if (!(FLOAT_DTYPES as readonly string[]).includes(got.dtype)) {
       throw new InceptionWeightsError(
-        `Inception weights ${source}: tensor "${want.name}" has dtype ${got.dtype}, ` +
+        `Inception weights ${source}: tensor "${want.name}" has dtype ${
+          safeText(got.dtype, 20)
+        }, ` +
           `expected one of ${FLOAT_DTYPES.join(", ")}`,
       );
     }

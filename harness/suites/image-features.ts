@@ -175,6 +175,7 @@ export async function imageFeatureSource(
           dataDir: d.dataDir,
           download,
           onProgress: download ? byteProgress("fid: Inception weights") : undefined,
+          log: (line) => console.error(`fid: ${line}`),
         }),
       "fid",
     );
@@ -194,6 +195,7 @@ export async function imageFeatureSource(
           weightsSha256: model.contentSha256,
           onProgress: (done, total) =>
             done === total && console.error(`fid: reference statistics of ${total} images`),
+          log: (line) => console.error(`fid: ${line}`),
         });
         reference["inception-pool3"] = referenceFeatures(ref);
         protocol = inceptionProtocol({ model, ref, generated });
@@ -219,6 +221,7 @@ export async function imageFeatureSource(
           network: DINOV2_REFERENCE,
           onProgress: (done, total) =>
             console.error(`fd-dinov2: reference features ${done} of ${total} images`),
+          log: (line) => console.error(`fd-dinov2: ${line}`),
         });
         reference["dinov2-cls"] = referenceFeatures(ref);
       }

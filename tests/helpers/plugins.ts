@@ -58,6 +58,17 @@ export default defineModel({
   },
 });
 `,
+  "time-samplers/beta-2-2.ts": `
+import { defineTimeSampler } from "${modUrl}";
+export default defineTimeSampler({
+  name: "beta-2-2", description: "t ~ Beta(2, 2): density 6 t (1 - t)", params: {},
+  prepare: () => ({
+    quantile: (u) => 0.5 - Math.sin(Math.asin(1 - 2 * u) / 3),
+    cdf: (t) => t * t * (3 - 2 * t),
+    density: (t) => 6 * t * (1 - t),
+  }),
+});
+`,
   "metrics/mean-shift.ts": `
 import { defineMetric } from "${modUrl}";
 export default defineMetric({
