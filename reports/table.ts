@@ -11,7 +11,13 @@ import {
   renderPublishedRow,
 } from "./published.ts";
 import { followsTable1, nllUnit, table1Order } from "./table1.ts";
-import { COLUMN_KEYS, type ColumnKey, type TableColumn } from "./columns.ts";
+import { COLUMN_KEYS, type ColumnKey, directionArrow, type TableColumn } from "./columns.ts";
+import {
+  figureSelected,
+  metricCells,
+  metricColumns,
+  metricProtocolLines,
+} from "./metric-columns.ts";
 
 export { COLUMN_KEYS, type ColumnKey, type TableColumn };
 
@@ -237,7 +243,9 @@ function evalCells(run: RunRecord, results: ResultsFile): [TableCell, TableCell,
   const both = e.metrics?.[quality] === undefined && e.metrics?.kid === undefined &&
     why(quality) === why("kid");
   const missing = (metric: string) =>
-    e.metrics?.[metric] === null
+    !figureSelected(results, metric)
+      ? na(`${metric.toUpperCase()} was not among the selected metrics (--metrics)`)
+      : e.metrics?.[metric] === null
       ? na(`${metric.toUpperCase()} was not finite for ${where} (null in results.json)`)
       : na(`${both ? "FID/KID" : metric.toUpperCase()} not computed for ${where}: ${why(metric)}`);
   const q = e.metrics?.[quality];
@@ -322,7 +330,16 @@ function runCells(run: RunRecord, results: ResultsFile): Record<ColumnKey, Table
       ? "run incomplete (interrupted): resume it with the same command and --out"
       : `run failed: ${run.error ?? "no reason recorded"}`;
     const cell = na(reason);
-    return { nll: cell, quality: cell, kid: cell, nfe: cell, straightness: cell, trainTime: cell };
+    const metrics = metricColumns(results).map((c) => [c.key, cell]);
+    return {
+      nll: cell,
+      quality: cell,
+      kid: cell,
+      nfe: cell,
+      straightness: cell,
+      trainTime: cell,
+      ...Object.fromEntries(metrics),
+    };
   }
   const [quality, kid, nfe] = evalCells(run, results);
   const straightness: TableCell = typeof run.straightness === "number" &&
@@ -341,7 +358,25 @@ function runCells(run: RunRecord, results: ResultsFile): Record<ColumnKey, Table
       detail: `${run.train.steps} steps x batch ${run.train.batch}`,
     }
     : na("no training record");
-  return { nll: nllCell(run, results), quality, kid, nfe, straightness, trainTime };
+  const metrics = Object.entries(metricCells(results, run, evalLabel)).map(([key, c]) => [
+    key,
+    c.value === undefined ? na(c.reason ?? "no reason recorded") : {
+      value: c.value,
+      text: formatWithError(c.value, c.spread),
+      detail: c.spread !== undefined
+        ? `${c.detail}; ± the metric's own standard deviation`
+        : c.detail,
+    },
+  ]);
+  return {
+    nll: nllCell(run, results),
+    quality,
+    kid,
+    nfe,
+    straightness,
+    trainTime,
+    ...Object.fromEntries(metrics),
+  };
 }
 
 /**
@@ -381,7 +416,7 @@ function headlineColumns(results: ResultsFile): TableColumn[] {
         q === "FID" ? "Fréchet inception distance" : "2-Wasserstein distance to held-out data"
       } of samples from the adaptive solver ${adaptiveSolver} (tightest tolerance)`,
     },
-    ...(quality === "fid"
+    ...(figureSelected(results, "kid")
       ? [{
         key: "kid" as const,
         title: "KID",
@@ -390,6 +425,7 @@ function headlineColumns(results: ResultsFile): TableColumn[] {
           `± std over subsets) of the same samples as the FID column`,
       }]
       : []),
+    ...metricColumns(results),
     {
       key: "nfe",
       title: "NFE",
@@ -472,7 +508,8 @@ export function buildTables(results: ResultsFile): DatasetTable[] {
       const run = group[0];
       const perSeed = group.map((r) => runCells(r, results));
       const cells = Object.fromEntries(
-        COLUMN_KEYS.map((k) => [k, seedCell(perSeed.map((c) => c[k]), k)]),
+        [...new Set([...COLUMN_KEYS, ...keys])]
+          .map((k) => [k, seedCell(perSeed.map((c) => c[k]), k)]),
       ) as Record<ColumnKey, TableCell>;
       const statuses = group.map((r) => r.status);
       return {
@@ -497,11 +534,14 @@ export function buildTables(results: ResultsFile): DatasetTable[] {
     });
     const table1 = followsTable1(results);
     const rows = table1 ? table1Order(measured) : measured;
-    for (const key of keys) {
+    for (const column of columns) {
+      const key = column.key;
+      // Higher-is-better columns rank by the negated value.
+      const sign = column.direction === "higher" ? -1 : 1;
       const withValue = rows.filter((r) => r.cells[key].value !== undefined);
       const i = bestIndex(withValue.map((r) => {
         const c = r.cells[key];
-        return { value: c.value!, spread: c.spread ?? c.stderr ?? 0 };
+        return { value: sign * c.value!, spread: c.spread ?? c.stderr ?? 0 };
       }));
       if (i >= 0) withValue[i].cells[key].best = true;
     }
@@ -516,7 +556,7 @@ export function buildTables(results: ResultsFile): DatasetTable[] {
       }
     }
     const reference = finiteValues(results.references?.[dataset]);
-    const protocol = protocolLines(runs);
+    const protocol = [...protocolLines(runs), ...metricProtocolLines(results)];
     const published = table1 ? publishedTableRows(results, dataset) : [];
     return {
       dataset,
@@ -614,7 +654,7 @@ ${released}<div class="recipe">${recipe}${times}${teacher}</div><div class="reci
 export function renderTable(table: DatasetTable, colors?: Map<string, string>): SafeHtml {
   const head = table.columns.map((c) =>
     markup`<th scope="col" class="num" title="${c.help}">${c.title} \
-<span class="arrow">↓</span><div class="unit">${c.sub}</div></th>`
+<span class="arrow">${directionArrow(c)}</span><div class="unit">${c.sub}</div></th>`
   );
   const runRow = (r: TableRow) =>
     markup`<tr class="${r.status === "ok" ? "" : "failed"}">${
@@ -635,7 +675,8 @@ export function renderTable(table: DatasetTable, colors?: Map<string, string>): 
       ? markup`<span class="reference"> · reference: ${
         Object.entries(table.reference).map(([k, v]) => `${k.toUpperCase()} ${v.toFixed(4)}`)
           .join(", ")
-      } between two held-out samples of the same size (the floor a perfect model reaches)</span>`
+      } between two held-out samples of the same size (what a perfect model would score: for a
+↓ column the floor it reaches)</span>`
       : ""
   }</caption>
 <thead><tr><th scope="col">Method <div class="unit">path · coupling · loss</div></th>${head}</tr></thead>

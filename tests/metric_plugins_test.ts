@@ -199,7 +199,10 @@ Deno.test("built-in plugins on raw samples equal the functions they call", async
     seed: 0,
   });
   assert.equal(small.metrics.w2, 0);
-  assert.match(small.notes!.density, /^density-coverage failed: /);
+  assert.equal(
+    small.notes!.density,
+    "density-coverage failed: kNearestRadii: k = 5 needs at least 6 rows, got 4",
+  );
   assert.equal(small.notes!.coverage, small.notes!.density);
 });
 
@@ -301,4 +304,32 @@ export default defineMetric({
   assert.equal(info["inception-score"].values.is.spread, "is_std");
   assert.equal(info.kid.values.kid.direction, "lower");
   assert.match(info.kid.featureDescription, /pytorch-fid InceptionV3 pool3/);
+});
+
+Deno.test("README: the one-file metric plugin loads and reports the Fréchet distance", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const block = /```ts\n(\/\/ plugins\/metrics\/fd-raw\.ts[\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(block, "the README shows plugins/metrics/fd-raw.ts");
+  const mod = new URL("../mod.ts", import.meta.url).href;
+  const root = await tempPluginRoot({
+    "metrics/fd-raw.ts": block.replace('"../../core/mod.ts"', `"${mod}"`),
+  });
+  try {
+    const withIt = await discoverPlugins([new URL("../plugins/", import.meta.url), root]);
+    assert.deepEqual(withIt.failures, []);
+    assert.deepEqual(resolveMetricNames(withIt, SUITES.toy2d, ["w2", "fd-raw"]), ["w2", "fd-raw"]);
+    // A copy shifted by (0.3, -0.4): same covariance, so the distance is |shift|^2 = 0.25.
+    const r = points(400, 11);
+    const g = { ...r, data: r.data.map((v, i) => v + (i % 2 ? -0.4 : 0.3)) };
+    const s = await scoreMetrics({
+      metrics: [withIt.metrics.get("fd-raw")!],
+      offered: ["raw"],
+      generated: { raw: g },
+      reference: { raw: r },
+      seed: 0,
+    });
+    assert.ok(Math.abs(s.metrics.fd_raw - 0.25) < 1e-5, `${s.metrics.fd_raw}`);
+  } finally {
+    await Deno.remove(decodeURIComponent(root.pathname), { recursive: true });
+  }
 });

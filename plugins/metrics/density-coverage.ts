@@ -5,7 +5,7 @@ const K = 5;
 
 export default defineMetric({
   name: "density-coverage",
-  description: "density (fidelity) and coverage (diversity) of Naeem et al. 2020 from " +
+  description: "density (fidelity) and coverage (diversity) of Naeem et al. 2020: " +
     "k-nearest-neighbour balls around the reference points, as clovaai/prdc",
   features: ["inception-pool3", "raw"],
   values: {
