@@ -111,9 +111,8 @@ export function metricCells(
       out[key] = {
         reason: v === null
           ? `${f.value.title} was not finite for ${at} (null in results.json)`
-          : `${f.value.title} not computed for ${at}: ${
-            e.notes?.[f.figure] ?? "no reason recorded"
-          }`,
+          // Without the figure's name: figures missing for one reason share one footnote.
+          : `not computed for ${at}: ${e.notes?.[f.figure] ?? "no reason recorded"}`,
       };
     }
   }

@@ -36,11 +36,17 @@ export const NON_NEGATIVE_METRICS: Record<string, string> = {
   w2: "W2 is a distance",
   fid: "FID is a squared distance",
   kid_std: "a standard deviation",
+  precision: "a share of samples",
+  recall: "a share of reference points",
+  density: "a mean count of balls over k",
+  coverage: "a share of reference points",
+  is_std: "a standard deviation",
+  fd_dinov2: "FD-DINOv2 is a squared distance",
 };
 
 const text = str(LIMITS.text);
 
-/** Metric name -> value (null: could not be computed); W2, FID and KID's spread are >= 0. */
+/** Metric name -> value (null: could not be computed); W2, FID, shares and spreads are >= 0. */
 const metrics = v.pipe(
   rec(measured()),
   v.rawCheck(({ dataset, addIssue }) => {
@@ -479,9 +485,9 @@ export const resultsFileSchema = obj({
    */
   metricInfo: v.optional(rec(metricInfo)),
   /**
-   * Per data set, the quality metric between two disjoint held-out samples of the evaluation
-   * size: what a perfect model would score (the finite-sample floor of W2), e.g. { w2: 0.21 };
-   * null where it could not be computed.
+   * Per data set, the metrics between two disjoint held-out samples of the evaluation size: what
+   * a perfect model would score (the finite-sample floor of W2), e.g. { w2: 0.21, precision:
+   * 0.95 }; null where it could not be computed.
    */
   references: v.optional(rec(metrics)),
   /**

@@ -66,9 +66,10 @@ Deno.test("report metrics: a column per figure with its arrow; ★ by direction;
   assert.equal(density.text, "n/a");
   assert.match(
     density.reason!,
-    /^Density not computed for dopri5 \(rtol=1e-5, atol=1e-5\): density-coverage failed: boom$/,
+    /^not computed for dopri5 \(rtol=1e-5, atol=1e-5\): density-coverage failed: boom$/,
   );
   assert.ok(moons.footnotes.includes(density.reason!));
+  assert.equal(other.cells["metric:coverage"].footnote, density.footnote, "one footnote");
   // One protocol line per metric, with its figures' arrows and its fields.
   const lines = moons.protocol ?? [];
   assert.equal(lines.length, 3);
