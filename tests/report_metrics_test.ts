@@ -10,7 +10,8 @@ import type { ResultsFile } from "../results/schema.ts";
 import { precisionRecallChart } from "../reports/precision-recall-chart.ts";
 import { renderReport } from "../reports/render.ts";
 import { buildTables } from "../reports/table.ts";
-import { buildFixture } from "./fixtures.ts";
+import { buildFixture, shardFixture } from "./fixtures.ts";
+import { mergeResults } from "../results/merge.ts";
 
 const reg = await discoverPlugins();
 
@@ -123,4 +124,11 @@ Deno.test("report metrics: a figure that was not selected is n/a saying so", () 
   const cell = moons.rows[0].cells.quality;
   assert.equal(cell.reason, "W2 was not among the selected metrics (--metrics)");
   assert.deepEqual(moons.columns.map((c) => c.title).slice(1, 4), ["W2", "Precision", "Recall"]);
+});
+
+Deno.test("report metrics: merging shards keeps metricInfo and the tables", () => {
+  const full = withMetrics();
+  const merged = mergeResults(shardFixture(full, 2));
+  assert.deepEqual(merged.metricInfo, full.metricInfo);
+  assert.deepEqual(buildTables(merged), buildTables(full));
 });
