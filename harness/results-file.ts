@@ -92,3 +92,41 @@ export async function openResultsFile(o: OpenResultsInput): Promise<OpenedResult
   }
   return { header: resultsHeader(o), kept, previous };
 }
+
+/** The elapsed time and number of earlier sessions of this folder with this config. */
+export interface EarlierSessions {
+  seconds: number;
+  sessions: number;
+}
+
+/**
+ * What earlier sessions of the same config spent in this folder (their summed elapsed time and
+ * count), read from the file they left; none when there was no file or another config.
+ * @example
+ * earlierSessions(previous, manifest); // { seconds: 259.4, sessions: 1 } after one full session
+ */
+export function earlierSessions(
+  previous: ResultsFile | null,
+  manifest: RunManifest,
+): EarlierSessions {
+  const m = previous?.manifest;
+  if (!m || m.configHash !== manifest.configHash || m.wallSeconds === undefined) {
+    return { seconds: 0, sessions: 0 };
+  }
+  return { seconds: m.wallSeconds, sessions: m.sessions ?? 1 };
+}
+
+/**
+ * The manifest's wall time so far: the earlier sessions' elapsed time plus this session's (since
+ * `started`, a performance.now() reading), and how many sessions that sums. A re-run that finds
+ * everything done adds its second, never replaces the first session's time.
+ * @example
+ * Object.assign(results.manifest, sessionTime(earlier, started)); // { wallSeconds, sessions }
+ */
+export function sessionTime(
+  earlier: EarlierSessions,
+  started: number,
+): { wallSeconds: number; sessions?: number } {
+  const wallSeconds = earlier.seconds + (performance.now() - started) / 1000;
+  return earlier.sessions > 0 ? { wallSeconds, sessions: earlier.sessions + 1 } : { wallSeconds };
+}

@@ -30,7 +30,7 @@ import {
 } from "./evaluate.ts";
 import { suiteQuality } from "./metric-quality.ts";
 import { selectedMetrics } from "./metric-select.ts";
-import { flowStraightness } from "./metrics/straightness.ts";
+import { flowStraightnessStats } from "./metrics/straightness.ts";
 import { recordTrajectories } from "./metrics/trajectories.ts";
 import { loadReleased } from "./released.ts";
 import type { Run } from "./plan.ts";
@@ -264,6 +264,7 @@ async function trainStep(
     record.nll = [];
     delete record.train;
     delete record.straightness;
+    delete record.straightnessStderr;
     delete record.samples;
     delete record.provenance;
   }
@@ -294,6 +295,8 @@ async function trainStep(
     steps: outcome.steps,
     batch: cfg.train.batch,
     seconds: outcome.seconds,
+    ...(outcome.cpuSeconds !== undefined ? { cpuSeconds: outcome.cpuSeconds } : {}),
+    ...(outcome.cpuStderr !== undefined ? { cpuStderr: outcome.cpuStderr } : {}),
     lossCurve: outcome.lossCurve,
     finalLoss: outcome.finalLoss,
     ...(outcome.resumedFrom.length ? { resumedFrom: outcome.resumedFrom } : {}),
@@ -409,7 +412,7 @@ async function evaluateStep(
     });
     const [ta, tb] = path.tRange;
     try {
-      const straightness = await flowStraightness({
+      const straightness = await flowStraightnessStats({
         field: vf,
         x0,
         steps: cfg.eval.straightnessSteps,
@@ -434,7 +437,8 @@ async function evaluateStep(
           few.dispose();
         }
       }
-      record.straightness = straightness;
+      record.straightness = straightness.mean;
+      record.straightnessStderr = straightness.stderr;
     } finally {
       x0.dispose();
     }
@@ -453,6 +457,24 @@ async function samplePreview(data: DataSource, x: tf.Tensor): Promise<RunRecord[
     return { image: await imageGridDataUri(few, 4) };
   } finally {
     few.dispose();
+  }
+}
+
+/**
+ * Held-out data to show beside a data set's samples: the first 500 test points (2-D data), or a
+ * 4x4 PNG grid of the first 16 test images; the same count and layout as samplePreview.
+ * @example
+ * results.heldOut = { ...results.heldOut, moons: await heldOutPreview(data) };
+ */
+export async function heldOutPreview(
+  data: DataSource,
+): Promise<{ points?: number[][]; image?: string }> {
+  const x = data.testSet(Math.min(data.kind === "vector" ? 500 : 16, data.nTest));
+  try {
+    if (data.kind === "vector") return { points: await x.array() as number[][] };
+    return { image: await imageGridDataUri(x, 4) };
+  } finally {
+    x.dispose();
   }
 }
 

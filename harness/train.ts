@@ -5,6 +5,7 @@
 import { createAdam, FusedAdam } from "./fused-adam.ts";
 import { sourceNoise } from "./source-noise.ts";
 import { learningRate } from "./lr-schedule.ts";
+import { threadCpuSeconds } from "./thread-cpu.ts";
 import { type CheckpointState, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { isCancelled, type StopRequest, throwIfStopped } from "./stop.ts";
 import type { DataSource } from "./data/source.ts";
@@ -55,6 +56,16 @@ export interface TrainOutcome {
   steps: number;
   /** Training seconds, summed over every session when training resumed from a checkpoint. */
   seconds: number;
+  /**
+   * CPU seconds of the thread that trained (harness/thread-cpu.ts), summed over sessions; absent
+   * where the runtime cannot tell or a resumed checkpoint did not record them.
+   */
+  cpuSeconds?: number;
+  /**
+   * Standard error of cpuSeconds from the spread of the CPU cost per step over the logging
+   * intervals: steps x sd(per-step cost) / sqrt(intervals); absent with fewer than 2 intervals.
+   */
+  cpuStderr?: number;
   /** Steps at which training resumed from a checkpoint (empty when it ran in one go). */
   resumedFrom: number[];
   lossCurve: Array<[number, number]>;
@@ -122,6 +133,10 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
   let priorSeconds = 0;
   let carried: number[] = [];
   let resumedFrom: number[] = [];
+  // The thread's CPU seconds: before this session (from the checkpoint), and per step of each
+  // logging interval (for the spread).
+  let priorCpu: number | undefined = 0;
+  let cpuPerStep: number[] = [];
   const ck = input.checkpoint;
   if (ck) {
     const state = await loadCheckpoint(ck.file, ck.key, vars, ema, opt, {
@@ -134,6 +149,8 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
       priorSeconds = state.seconds ?? 0;
       carried = state.pending ?? [];
       resumedFrom = [...(state.resumedFrom ?? []), step];
+      priorCpu = state.cpuSeconds;
+      cpuPerStep = state.cpuPerStep ?? [];
       input.onResume?.(step);
     }
   }
@@ -141,12 +158,22 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
   let savedAt = performance.now();
   const deadline = c.minutes > 0 ? start + (c.minutes * 60 - priorSeconds) * 1000 : Infinity;
   const seconds = () => priorSeconds + (performance.now() - start) / 1000;
+  const cpuStart = threadCpuSeconds();
+  let cpuMark = { cpu: cpuStart, step };
+  const cpuSeconds = () => {
+    const now = threadCpuSeconds();
+    return now === undefined || cpuStart === undefined || priorCpu === undefined
+      ? undefined
+      : priorCpu + (now - cpuStart);
+  };
   /** The state after `done` completed steps, for a checkpoint. */
   const stateNow = async (done: number): Promise<CheckpointState> => ({
     step: done,
     curve,
     lastLoss: last,
     seconds: seconds(),
+    cpuSeconds: cpuSeconds(),
+    cpuPerStep,
     pending: [...carried, ...(await readLosses(pending))],
     resumedFrom,
   });
@@ -220,7 +247,14 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
         }
       }
       const logNow = (step + 1) % c.logEvery === 0 || step + 1 === c.steps;
-      if (logNow) await logLosses(step + 1);
+      if (logNow) {
+        await logLosses(step + 1);
+        const cpu = threadCpuSeconds();
+        if (cpu !== undefined && cpuMark.cpu !== undefined && step + 1 > cpuMark.step) {
+          cpuPerStep.push((cpu - cpuMark.cpu) / (step + 1 - cpuMark.step));
+        }
+        cpuMark = { cpu, step: step + 1 };
+      }
       const due = ck && ((step + 1) % ck.every === 0 ||
         performance.now() - savedAt > (ck.everySeconds ?? 300) * 1000);
       if (ck && due && step + 1 < c.steps) {
@@ -253,9 +287,14 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
     tf.dispose(pending);
     opt.dispose();
   }
+  const cpu = cpuSeconds();
   return {
     steps: step,
     seconds: seconds(),
+    ...(cpu !== undefined ? { cpuSeconds: cpu } : {}),
+    ...(cpu !== undefined && cpuPerStep.length > 1
+      ? { cpuStderr: step * sdOf(cpuPerStep) / Math.sqrt(cpuPerStep.length) }
+      : {}),
     resumedFrom,
     lossCurve: curve,
     finalLoss: last,
@@ -266,6 +305,12 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
       tf.dispose(ema);
     },
   };
+}
+
+/** Sample standard deviation (n - 1 in the denominator). */
+function sdOf(xs: number[]): number {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1));
 }
 
 /**

@@ -160,8 +160,16 @@ const runManifest = obj({
   configHash: str(),
   startedAt: str(),
   finishedAt: v.optional(str()),
-  /** The session's wall-clock time (never NaN): a number, not null. */
+  /**
+   * Elapsed wall-clock time (never NaN): summed over the `sessions` that worked on this folder
+   * with this config (a resume adds its own elapsed time); for a merge of separately run shards,
+   * from the first shard's start to the last one's finish.
+   */
   wallSeconds: v.optional(num({ min: 0 })),
+  /** fmbench sessions whose elapsed time wallSeconds sums (absent: 1). */
+  sessions: v.optional(num({ int: true, min: 1 })),
+  /** Merged files: the sum of the shards' own wall-clock times (more than elapsed in parallel). */
+  shardSeconds: v.optional(num({ min: 0 })),
   /** Command line that produced the run. */
   argv: arr(text, LIMITS.some),
   /** A merged file: the shards it was made of. */
@@ -308,6 +316,15 @@ const evalRecord = obj({
   error: v.optional(text),
   /** Velocity evaluations per sample path, counted by the harness. */
   nfe: num({ int: true, min: 0, why: "a count of velocity evaluations" }),
+  /**
+   * The headline adaptive setting only: its NFE on disjoint sub-batches of the same evaluation
+   * noise (the batches it was solved in, or quarters solved again only to count), for the NFE's
+   * uncertainty (their standard deviation / sqrt(count)). `batch`: examples per sub-batch.
+   */
+  nfeDraws: v.optional(obj({
+    batch: num({ int: true, min: 1 }),
+    nfe: arr(num({ int: true, min: 0, why: "a count of velocity evaluations" }), LIMITS.some),
+  })),
   /** e.g. { w2: 0.12 } (toy2d) or { fid: 35.1, kid: 0.031, kid_std: 0.002 } (images); a value
    * that could not be computed is absent (with a reason in notes) or null. */
   metrics,
@@ -387,6 +404,13 @@ const trainRecord = obj({
   batch: num({ int: true, min: 1 }),
   /** Training seconds, summed over every session when training resumed from a checkpoint. */
   seconds: measured({ min: 0 }),
+  /**
+   * CPU seconds of the thread that trained (its own work, also under --jobs), summed over
+   * sessions; absent where the runtime could not tell (and in older files).
+   */
+  cpuSeconds: v.optional(measured({ min: 0, why: "a CPU time" })),
+  /** Standard error of cpuSeconds: steps x sd(CPU per step over logging intervals) / sqrt(k). */
+  cpuStderr: v.optional(measured({ min: 0, why: "a standard error" })),
   /** Steps at which training resumed from a checkpoint after an interruption (absent: none). */
   resumedFrom: v.optional(arr(num({ int: true, min: 0 }), LIMITS.many)),
   /** [step, loss] pairs, thinned. */
@@ -434,6 +458,8 @@ const runRecord = obj({
    * trajectories of `eval.straightnessSteps` steps (the run's config) from seeded source noise.
    */
   straightness: v.optional(measured({ min: 0, why: "a mean squared deviation" })),
+  /** The standard error of `straightness` over its trajectories (sd over examples / sqrt(n)). */
+  straightnessStderr: v.optional(measured({ min: 0, why: "a standard error" })),
   /** Where derived inputs came from, e.g. reflow pairs: teacher, solver, seed, count, file. */
   provenance: v.optional(rec(v.unknown())),
   /**
@@ -490,6 +516,15 @@ export const resultsFileSchema = obj({
    * 0.95 }; null where it could not be computed.
    */
   references: v.optional(rec(metrics)),
+  /**
+   * Per data set, held-out data the report shows beside the samples (ground truth): up to 500
+   * test points (2-D data), or a PNG grid of test images (data URI), made once per data set
+   * from the first seed's data.
+   */
+  heldOut: v.optional(rec(obj({
+    points: v.optional(rows<Array<number | null>>({ max: LIMITS.many })),
+    image: v.optional(str(LIMITS.image)),
+  }))),
   /**
    * The budget the run used; `smoke` marks a budget whose numbers are not meaningful; `recipe`,
    * for a published recipe, names its source and the flags that changed one of its fields.

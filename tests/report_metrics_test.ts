@@ -84,7 +84,7 @@ Deno.test("report metrics: a column per figure with its arrow; ★ by direction;
     /W2 <span class="arrow">↓<\/span>.*Precision <span class="arrow">↑<\/span>.*Recall <span class="arrow">↑<\/span>.*NFE <span class="arrow">↓<\/span>/s,
   );
   assert.match(html, /each header&#39;s arrow says which way is better/);
-  assert.match(html, /In a ↑ column \(higher is better\) the same rule marks the highest mean/);
+  assert.match(html, /In a ↑ column \(higher is better\) the same rule marks the highest value/);
   assert.match(html, /<dt>Precision ↑<\/dt><dd>Share of generated samples/);
 });
 
