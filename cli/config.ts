@@ -1,10 +1,12 @@
 // Resolve the bench CLI's flags and the discovered plugins into one suite configuration.
 import {
+  availableMetrics,
   defaultSettings,
   firstLine,
   OPT_IN_SOLVERS,
   type Registry,
   resolveMethods,
+  resolveMetricNames,
   SOLVER_SETTINGS,
   type SuiteConfig,
   type SuiteDef,
@@ -108,6 +110,14 @@ export function buildConfig(
     throw new UsageError("no method matches the --methods/--paths/--couplings/--losses filters");
   }
   const models = resolveModels(v, reg);
+  const metrics = resolveMetricNames(
+    reg,
+    suite,
+    v.metrics === "default" ? undefined : list(v.metrics, {
+      valid: [...reg.metrics.keys()],
+      flag: "metrics",
+    }) ?? availableMetrics(reg, suite).map((m) => m.name),
+  );
   // By default: the solvers the budget has settings for, plus any solver fmbench does not ship.
   const shipped = (n: string) => n in SOLVER_SETTINGS || OPT_IN_SOLVERS.includes(n);
   const solverNames = list(v.solvers, { valid: [...reg.solvers.keys()], flag: "solvers" }) ??
@@ -166,6 +176,7 @@ export function buildConfig(
     train,
     eval: evalCfg,
     seeds,
+    metrics,
     ...releasedCheckpoint(v, { methods, models, seeds }),
     ...(defaults.recipe
       ? { recipeChanges: recipeChanges(v, { train, eval: evalCfg, defaults, models }) }

@@ -19,6 +19,7 @@ export const FLAGS = {
   models: { type: "string", default: "default" },
   preset: { type: "string" },
   solvers: { type: "string", default: "all" },
+  metrics: { type: "string", default: "default" },
   steps: { type: "string" },
   batch: { type: "string" },
   lr: { type: "string" },

@@ -63,6 +63,10 @@ Usage: ${runner} task bench [flags]
   --models LIST       model plugins, NAME or NAME:PRESET (default: the suite's model)
   --preset NAME       preset for every model (overrides NAME:PRESET)
   --solvers LIST      solver plugins (default all)
+  --metrics LIST      sample-quality metric plugins, e.g. "fid,precision-recall" (default: every
+                      metric the suite's features allow but fd-dinov2; toy2d: w2,
+                      precision-recall, density-coverage; cifar10: fid, kid, precision-recall,
+                      density-coverage, inception-score; --list shows them all)
   --steps N           training steps per (method, model) (default: the suite's; see below)
   --batch N           training batch size (default: the suite's)
   --lr X              Adam learning rate (> 0; default: the suite's)

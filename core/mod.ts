@@ -18,10 +18,12 @@ export type * from "./types.ts";
 export {
   defineCoupling,
   defineLoss,
+  defineMetric,
   defineModel,
   definePath,
   defineSolver,
   defineTimeSampler,
+  FEATURE_NAMES,
   type PathInput,
   PluginShapeError,
 } from "./define.ts";

@@ -296,7 +296,8 @@ export async function evaluateSampling(opts: SamplingInput): Promise<EvalRecord[
         const x = await solve(i, counted.f);
         let keepX = false;
         try {
-          const metrics = await quality.fn(x, stop);
+          const scores = await quality.fn(x, stop);
+          const notes = { ...quality.notes, ...scores.notes };
           if (keep && solver.adaptive && !kept) {
             await keep(x, { solver: solver.name, setting, nfe: nfe() });
             kept = true;
@@ -306,8 +307,8 @@ export async function evaluateSampling(opts: SamplingInput): Promise<EvalRecord[
             setting,
             status: "ok",
             nfe: nfe(),
-            metrics,
-            notes: quality.notes,
+            metrics: scores.metrics,
+            notes: Object.keys(notes).length ? notes : undefined,
             ...(quality.protocol ? { protocol: quality.protocol } : {}),
             seconds: (performance.now() - start) / 1000,
           };

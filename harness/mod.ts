@@ -21,6 +21,13 @@ export {
   UnknownNameError,
 } from "./registry.ts";
 export { NAMED_METHODS, resolveMethods } from "./methods.ts";
+export {
+  availableMetrics,
+  defaultMetrics,
+  metricInfo,
+  resolveMetricNames,
+  selectedMetrics,
+} from "./metric-select.ts";
 export { DEFAULT_TIME_SAMPLER, SHIPPED_TIME_SAMPLERS } from "./time-samplers.ts";
 export { describeParams as describeTimeSamplerParams } from "../core/time-distribution.ts";
 export { planGroups, planRuns, type Run, type Shard } from "./plan.ts";

@@ -10,6 +10,7 @@ import {
 } from "../results/schema.ts";
 import { removeStaleTemps } from "../store/atomic.ts";
 import type { Shard } from "./plan.ts";
+import { metricInfo } from "./metric-select.ts";
 import type { Registry } from "./registry.ts";
 import { budgetRecord } from "./suites/mod.ts";
 import type { SuiteConfig, SuiteDef } from "./suites/types.ts";
@@ -38,7 +39,8 @@ export interface OpenedResults {
 }
 
 /**
- * The header every results file of a run starts from (no runs yet).
+ * The header every results file of a run starts from (no runs yet), with what it records of the
+ * selected metric plugins (metricInfo).
  * @example
  * const header = resultsHeader({ suite, config, registry, manifest });
  * header.runs; // []
@@ -55,6 +57,7 @@ export function resultsHeader(
     methods: o.config.methods,
     headline: { ...o.suite.headline, adaptiveSolver: o.config.adaptiveSolver },
     budget: budgetRecord(o.suite, o.config),
+    metricInfo: metricInfo(o.registry, o.suite, o.config),
     runs: [],
   };
 }

@@ -4,6 +4,8 @@
 import type { ResultsFile } from "../results/schema.ts";
 import { writeResults } from "../results/write.ts";
 import { buildManifest } from "./manifest.ts";
+import { heldOutScores } from "./metric-quality.ts";
+import { selectedMetrics } from "./metric-select.ts";
 import { planRuns, runHash } from "./plan.ts";
 import { pick } from "./registry.ts";
 import { earlierSessions, openResultsFile, sessionTime } from "./results-file.ts";
@@ -94,10 +96,16 @@ export async function runSuite(o: RunSuiteOptions): Promise<ResultsFile> {
         // References compare held-out draws of the data, and the report shows held-out points
         // beside the samples; the first seed's draw stands for all.
         const data = await o.suite.load({ dataset: run.dataset, config: cfg, seed: cfg.seeds[0] });
-        if (o.suite.reference) {
+        if (o.suite.referencePair) {
           results.references = {
             ...results.references,
-            [run.dataset]: await o.suite.reference(data, cfg),
+            [run.dataset]: await heldOutScores({
+              suite: o.suite,
+              metrics: selectedMetrics(reg, o.suite, cfg),
+              data,
+              config: cfg,
+              seed: cfg.seeds[0],
+            }),
           };
         }
         results.heldOut = { ...results.heldOut, [run.dataset]: await heldOutPreview(data) };

@@ -28,6 +28,8 @@ import {
   type SamplingPlan,
   settingText,
 } from "./evaluate.ts";
+import { suiteQuality } from "./metric-quality.ts";
+import { selectedMetrics } from "./metric-select.ts";
 import { flowStraightnessStats } from "./metrics/straightness.ts";
 import { recordTrajectories } from "./metrics/trajectories.ts";
 import { loadReleased } from "./released.ts";
@@ -338,7 +340,13 @@ async function evaluateStep(
   if (missing) {
     let quality: Quality | undefined;
     try {
-      quality = await ctx.suite.quality({ data, config: cfg, seed: run.seed });
+      quality = await suiteQuality({
+        suite: ctx.suite,
+        metrics: selectedMetrics(ctx.registry, ctx.suite, cfg),
+        data,
+        config: cfg,
+        seed: run.seed,
+      });
       record.evals = await evaluateSampling({
         field: vf,
         path,

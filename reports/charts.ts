@@ -18,7 +18,13 @@ import { formatNumber, formatSetting, runsOf, seriesLabels } from "./table.ts";
 
 /** One rendered chart: a standalone SVG plus what the HTML around it needs. */
 export interface Chart {
-  kind: "quality-vs-nfe" | "training" | "samples" | "sampling-error" | "frontier";
+  kind:
+    | "quality-vs-nfe"
+    | "training"
+    | "samples"
+    | "sampling-error"
+    | "frontier"
+    | "precision-recall";
   dataset: string;
   /** Plain-text title (escape before putting it in HTML). */
   title: string;

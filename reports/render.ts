@@ -20,6 +20,8 @@ import {
 } from "./meaning.ts";
 import { verdictOf, verdictParagraph } from "./verdict.ts";
 import { sampleErrorChart } from "./sample-error-chart.ts";
+import { metricFigures } from "./metric-columns.ts";
+import { precisionRecallChart } from "./precision-recall-chart.ts";
 import { frontierChart } from "./frontier-chart.ts";
 import type { MergedManifest } from "../results/merge.ts";
 import { BEST_RULE, BEST_Z, seedsIn } from "./seeds.ts";
@@ -220,6 +222,11 @@ function figure(ctx: Ctx, chart: Chart, withLegend: boolean): SafeHtml {
   }</figure>`;
 }
 
+/** Whether any figure of the run's metrics is higher-is-better (the table then mixes arrows). */
+function higherColumns(results: ResultsFile): boolean {
+  return metricFigures(results).some((f) => f.value.direction === "higher");
+}
+
 function section(id: (typeof SECTION_IDS)[number], body: SafeHtml | SafeHtml[]): SafeHtml {
   return markup`<section id="${id}"><h2>${SECTION_TITLES[id]}</h2>${body}</section>\n`;
 }
@@ -234,20 +241,29 @@ function comparisonSection(ctx: Ctx): SafeHtml {
     })`
     : markup` · one seed (${seeds.join(", ")}): run with <code>--seeds 3</code> for the spread`;
   return section("comparison", [
-    markup`<p class="lede">One table per dataset · lower is better everywhere${spread} ·
+    markup`<p class="lede">One table per dataset · ${
+      higherColumns(ctx.results)
+        ? "each header's arrow says which way is better (↓ lower, ↑ higher)"
+        : "lower is better everywhere"
+    }${spread} ·
 ${
       ctx.qualityName === "FID"
         ? "FID, KID"
         : ctx.qualityName
     } and NFE from <code>${adaptiveSolver}</code> at its tightest tolerance (hover a cell for the
 setting) · n/a cells have a footnote with the reason.</p>
-<p class="lede rule"><strong>bold ★</strong>: ${BEST_RULE}.</p>`,
+<p class="lede rule"><strong>bold ★</strong>: ${BEST_RULE}.${
+      higherColumns(ctx.results)
+        ? " In a ↑ column (higher is better) the same rule marks the highest value."
+        : ""
+    }</p>`,
     ...missingNotes(ctx.results),
-    ...tables.map((t) =>
-      markup`${headlineMargins(t, ctx.results.headline.quality, ctx.smoke)}${
+    ...tables.map((t) => {
+      const pr = precisionRecallChart(ctx.results, t.dataset, ctx.colors);
+      return markup`${headlineMargins(t, ctx.results.headline.quality, ctx.smoke)}${
         renderTable(t, ctx.colors)
-      }`
-    ),
+      }${pr ? figure(ctx, pr, false) : ""}`;
+    }),
     tables.length ? markup`` : markup`<p class="empty">This results file has no runs.</p>`,
   ]);
 }
@@ -608,7 +624,13 @@ undoes the change of scale from [0, 256) to [-1, 1) in each dimension. Averaged 
 upper bound on the bits/dim of the discrete 8-bit data.</dd>
 <dt>W2</dt><dd>2-Wasserstein distance between generated samples and held-out data (toy data).</dd>
 <dt>FID</dt><dd>Fréchet inception distance between generated and held-out images.</dd>
-<dt>NFE</dt><dd>Number of velocity-field evaluations per sample path, counted by the harness
+${
+      metricFigures(ctx.results).filter((f) => !["w2", "fid"].includes(f.figure)).map((f) =>
+        markup`<dt>${f.value.title} ${f.value.direction === "higher" ? "↑" : "↓"}</dt><dd>${
+          f.value.description[0].toUpperCase() + f.value.description.slice(1)
+        } (${f.value.direction} is better; the <code>${f.metric}</code> metric plugin on ${f.info.feature} features: ${f.info.description}).</dd>\n`
+      )
+    }<dt>NFE</dt><dd>Number of velocity-field evaluations per sample path, counted by the harness
 (not reported by the solver). The table's NFE column is the count of the adaptive solver
 ${solver} for the same evaluation as the quality column (its tightest tolerance); the
 quality-vs-NFE charts show every solver and setting.</dd>
@@ -718,7 +740,11 @@ ${recipeLine(results)}
 ${verdictParagraph(verdictOf(ctx.tables, { smoke }))}
 <p class="howto"><strong>How to read this.</strong> Each table below compares training recipes
 (rows: a probability path, a coupling and a loss) on one dataset, as in Lipman et al.'s Table 1.
-All columns are lower-is-better: NLL (${nllUnit}), sample quality (${ctx.qualityName}), the
+${
+    higherColumns(results)
+      ? "Each column's arrow says which way is better (↓ lower, ↑ higher)"
+      : "All columns are lower-is-better"
+  }: NLL (${nllUnit}), sample quality (${ctx.qualityName}), the
 number of function evaluations (NFE) the adaptive solver ${
     code(results.headline.adaptiveSolver)
   } needed, trajectory straightness and training cost; each value has ± its measured standard error.

@@ -17,7 +17,13 @@ import {
   renderPublishedRow,
 } from "./published.ts";
 import { followsTable1, nllUnit, table1Order } from "./table1.ts";
-import { COLUMN_KEYS, type ColumnKey, type TableColumn } from "./columns.ts";
+import { COLUMN_KEYS, type ColumnKey, directionArrow, type TableColumn } from "./columns.ts";
+import {
+  figureSelected,
+  metricCells,
+  metricColumns,
+  metricProtocolLines,
+} from "./metric-columns.ts";
 
 export { COLUMN_KEYS, type ColumnKey, type TableColumn };
 
@@ -264,7 +270,9 @@ function evalCells(
   const both = e.metrics?.[quality] === undefined && e.metrics?.kid === undefined &&
     why(quality) === why("kid");
   const missing = (metric: string) =>
-    e.metrics?.[metric] === null
+    !figureSelected(results, metric)
+      ? na(`${metric.toUpperCase()} was not among the selected metrics (--metrics)`)
+      : e.metrics?.[metric] === null
       ? na(`${metric.toUpperCase()} was not finite for ${where} (null in results.json)`)
       : everywhere.has(metric)
       // No run has it (e.g. no Inception weights): the reason is said once, above the tables.
@@ -411,7 +419,16 @@ function runCells(
       ? "run incomplete (interrupted): resume it with the same command and --out"
       : `run failed: ${run.error ?? "no reason recorded"}`;
     const cell = na(reason);
-    return { nll: cell, quality: cell, kid: cell, nfe: cell, straightness: cell, trainTime: cell };
+    const metrics = metricColumns(results).map((c) => [c.key, cell]);
+    return {
+      nll: cell,
+      quality: cell,
+      kid: cell,
+      nfe: cell,
+      straightness: cell,
+      trainTime: cell,
+      ...Object.fromEntries(metrics),
+    };
   }
   const [quality, kid, nfe] = evalCells(run, results, everywhere);
   const sU = finite(run.straightnessStderr);
@@ -429,7 +446,28 @@ function runCells(
     }
     : na("straightness was not computed for this run");
   const trainTime = costCell(run, results, measure);
-  return { nll: nllCell(run, results), quality, kid, nfe, straightness, trainTime };
+  const metrics = Object.entries(metricCells(results, run, evalLabel)).map(([key, c]) => [
+    key,
+    c.value === undefined ? na(c.reason ?? "no reason recorded") : {
+      value: c.value,
+      // A metric's own spread (KID's over subsets, IS's over splits) is its uncertainty, as
+      // KID's is; a figure without one gets no ★ from one seed.
+      ...(c.spread !== undefined ? { uncertainty: c.spread, stderr: c.spread } : {}),
+      text: formatWithError(c.value, c.spread),
+      detail: c.spread !== undefined
+        ? `${c.detail}; ± the metric's own standard deviation`
+        : `${c.detail}; no uncertainty recorded for this value (no ★)`,
+    },
+  ]);
+  return {
+    nll: nllCell(run, results),
+    quality,
+    kid,
+    nfe,
+    straightness,
+    trainTime,
+    ...Object.fromEntries(metrics),
+  };
 }
 
 /**
@@ -475,7 +513,7 @@ function headlineColumns(results: ResultsFile): TableColumn[] {
             "recorded, else none (no ★)"
       }`,
     },
-    ...(quality === "fid"
+    ...(figureSelected(results, "kid")
       ? [{
         key: "kid" as const,
         title: "KID",
@@ -484,6 +522,7 @@ function headlineColumns(results: ResultsFile): TableColumn[] {
           `± std over subsets) of the same samples as the FID column`,
       }]
       : []),
+    ...metricColumns(results),
     {
       key: "nfe",
       title: "NFE",
@@ -596,7 +635,8 @@ export function buildTables(results: ResultsFile): DatasetTable[] {
       const run = group[0];
       const perSeed = group.map((r) => runCells(r, results, measure, everywhere));
       const cells = Object.fromEntries(
-        COLUMN_KEYS.map((k) => [k, seedCell(perSeed.map((c) => c[k]), k)]),
+        [...new Set([...COLUMN_KEYS, ...keys])]
+          .map((k) => [k, seedCell(perSeed.map((c) => c[k]), k)]),
       ) as Record<ColumnKey, TableCell>;
       const statuses = group.map((r) => r.status);
       return {
@@ -621,13 +661,16 @@ export function buildTables(results: ResultsFile): DatasetTable[] {
     });
     const table1 = followsTable1(results);
     const rows = table1 ? table1Order(measured) : measured;
-    for (const key of keys) {
+    for (const column of columns) {
+      const key = column.key;
+      // Higher-is-better columns rank by the negated value.
+      const sign = column.direction === "higher" ? -1 : 1;
       const withValue = rows.filter((r) => r.cells[key].value !== undefined);
       formatColumn(withValue.map((r) => r.cells[key]), key);
       // A smoke-test budget's numbers say nothing about which method is better: no ★.
       if (smoke) continue;
       const i = bestIndex(withValue.map((r) => ({
-        value: r.cells[key].value!,
+        value: sign * r.cells[key].value!,
         uncertainty: r.cells[key].uncertainty,
       })));
       if (i >= 0) withValue[i].cells[key].best = true;
@@ -643,7 +686,7 @@ export function buildTables(results: ResultsFile): DatasetTable[] {
       }
     }
     const reference = finiteValues(results.references?.[dataset]);
-    const protocol = protocolLines(runs);
+    const protocol = [...protocolLines(runs), ...metricProtocolLines(results)];
     const notes = straightnessNotes(rows);
     const published = table1 ? publishedTableRows(results, dataset) : [];
     return {
@@ -764,7 +807,7 @@ ${released}<div class="recipe">${recipe}${times}${teacher}</div><div class="reci
 export function renderTable(table: DatasetTable, colors?: Map<string, string>): SafeHtml {
   const head = table.columns.map((c) =>
     markup`<th scope="col" class="num" title="${c.help}">${c.title} \
-<span class="arrow">↓</span><div class="unit">${c.sub}</div></th>`
+<span class="arrow">${directionArrow(c)}</span><div class="unit">${c.sub}</div></th>`
   );
   const runRow = (r: TableRow) =>
     markup`<tr class="${r.status === "ok" ? "" : "failed"}">${

@@ -186,6 +186,8 @@ export function mergeResults(files: ResultsFile[], opts: MergeOptions = {}): Res
     headline: first.headline,
     // One config hash (checked above) means one budget.
     ...(first.budget ? { budget: first.budget } : {}),
+    // One config hash also means one selection of metrics.
+    ...(first.metricInfo ? { metricInfo: first.metricInfo } : {}),
     runs,
     ...(shards.some((s) => s.references)
       ? { references: Object.assign({}, ...shards.map((s) => s.references ?? {})) }

@@ -36,11 +36,17 @@ export const NON_NEGATIVE_METRICS: Record<string, string> = {
   w2: "W2 is a distance",
   fid: "FID is a squared distance",
   kid_std: "a standard deviation",
+  precision: "a share of samples",
+  recall: "a share of reference points",
+  density: "a mean count of balls over k",
+  coverage: "a share of reference points",
+  is_std: "a standard deviation",
+  fd_dinov2: "FD-DINOv2 is a squared distance",
 };
 
 const text = str(LIMITS.text);
 
-/** Metric name -> value (null: could not be computed); W2, FID and KID's spread are >= 0. */
+/** Metric name -> value (null: could not be computed); W2, FID, shares and spreads are >= 0. */
 const metrics = v.pipe(
   rec(measured()),
   v.rawCheck(({ dataset, addIssue }) => {
@@ -269,6 +275,39 @@ const featureMetricProtocol = obj({
  */
 export type FeatureMetricProtocol = v.InferOutput<typeof featureMetricProtocol>;
 
+const metricInfo = obj({
+  description: text,
+  /** The feature set the metric read in this suite ("raw", "inception-pool3", ...). */
+  feature: str(),
+  /** How those features are made. */
+  featureDescription: text,
+  /** Its figures (keys of each evaluation's `metrics`), each with its direction. */
+  values: rec(obj({
+    direction: oneOf(["lower", "higher"]),
+    title: str(),
+    description: text,
+    /** The figure holding this one's spread (e.g. "kid_std"). */
+    spread: v.optional(str()),
+  })),
+  /** The metric's protocol fields (k, splits, rule, reference implementation, ...). */
+  protocol: rec(
+    v.union(
+      [str(LIMITS.text), num(), bool()],
+      (i) => `= ${show(i.input)}, expected a string, a number or a boolean`,
+    ),
+  ),
+});
+
+/**
+ * A metric plugin as a results file records it (once per file, keyed by the plugin's name): its
+ * figures with their directions, the features it read and its protocol.
+ * @example
+ * const info: MetricInfo = { description: "improved precision and recall", feature: "raw",
+ *   featureDescription: "the raw 2-D samples", protocol: { k: 3 },
+ *   values: { precision: { direction: "higher", title: "Precision", description: "..." } } };
+ */
+export type MetricInfo = v.InferOutput<typeof metricInfo>;
+
 const evalRecord = obj({
   solver: str(),
   /** e.g. { steps: 8 } or { rtol: 1e-5, atol: 1e-5 } or { steps: 8, grid: "edm" } */
@@ -466,9 +505,15 @@ export const resultsFileSchema = obj({
   }),
   runs: arr(runRecord, LIMITS.many),
   /**
-   * Per data set, the quality metric between two disjoint held-out samples of the evaluation
-   * size: what a perfect model would score (the finite-sample floor of W2), e.g. { w2: 0.21 };
-   * null where it could not be computed.
+   * The metric plugins that scored the samples (--metrics), by name: their figures' directions,
+   * features and protocols. Absent in files written before metrics were plugins (W2, or FID and
+   * KID, all lower-is-better).
+   */
+  metricInfo: v.optional(rec(metricInfo)),
+  /**
+   * Per data set, the metrics between two disjoint held-out samples of the evaluation size: what
+   * a perfect model would score (the finite-sample floor of W2), e.g. { w2: 0.21, precision:
+   * 0.95 }; null where it could not be computed.
    */
   references: v.optional(rec(metrics)),
   /**

@@ -45,7 +45,7 @@ Deno.test("straightness: stderr is the sd over trajectories / √n, the same in 
   x0.dispose();
 });
 
-const quality = { fn: () => Promise.resolve({}), dispose() {} };
+const quality = { fn: () => Promise.resolve({ metrics: {} }), dispose() {} };
 
 Deno.test("NFE draws: the headline adaptive setting counts its NFE on disjoint quarters of the noise", async () => {
   const before = tf.memory().numTensors;

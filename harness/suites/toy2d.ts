@@ -1,7 +1,7 @@
-// The toy2d suite: 2-D data sets, the MLP, every solver at 1..100 NFE, exact W2 and NLL.
+// The toy2d suite: 2-D data sets, the MLP, every solver at 1..100 NFE, metrics on the raw samples
+// (exact W2, precision/recall, density/coverage) and NLL.
 import { vectorSource } from "../data/source.ts";
 import { loadToy2d, TOY2D } from "../data/toy2d.ts";
-import { w2 } from "../metrics/w2.ts";
 import type { TrainConfig } from "../train.ts";
 import type { EvalConfig, SolverSetting, SuiteDef } from "./types.ts";
 
@@ -106,7 +106,8 @@ export function defaultSettings(adaptive: boolean): SolverSetting[] {
 }
 
 /**
- * The toy2d suite: exact W2 against held-out points and exact or Hutchinson NLL in nats.
+ * The toy2d suite: metrics on the raw samples against held-out points (exact W2, precision/recall,
+ * density/coverage) and exact or Hutchinson NLL in nats.
  * @example
  * toy2dSuite.datasets; // ["moons", "8gaussians", "checkerboard", "circles"]
  */
@@ -131,26 +132,36 @@ export const toy2dSuite: SuiteDef<Toy2dData> = {
     const s = loadToy2d(dataset, cfg.data.nTrain, cfg.data.nTest, seed);
     return Promise.resolve(vectorSource(dataset, s.train, s.test, 2));
   },
-  async quality({ data, config: cfg }) {
+  features: {
+    raw: "the raw 2-D samples: each evaluation's generated points against as many held-out " +
+      "test points (min(samples, test set)); the reference floor: two disjoint held-out halves",
+  },
+  async featureSource({ data, config: cfg }) {
+    const d = data.shape.reduce((a, b) => a * b, 1);
     const n = Math.min(cfg.eval.samples, data.nTest);
     const ref = data.testSet(n);
     const refData = await ref.data() as Float32Array;
     ref.dispose();
     return {
-      fn: async (samples) => {
+      reference: { raw: { data: refData, dim: d, n } },
+      unavailable: {},
+      async extract(samples) {
         const got = await samples.data() as Float32Array;
-        const m = Math.min(n, samples.shape[0]);
-        return { w2: w2(got.subarray(0, m * 2), refData.subarray(0, m * 2), m, 2) };
+        return { features: { raw: { data: got, dim: d, n: samples.shape[0] } }, failed: {} };
       },
       dispose() {},
     };
   },
-  async reference(data, cfg) {
+  async referencePair(data, cfg) {
+    const d = data.shape.reduce((a, b) => a * b, 1);
     const n = Math.min(cfg.eval.samples, Math.floor(data.nTest / 2));
     const all = data.testSet(2 * n);
     const v = await all.data() as Float32Array;
     all.dispose();
-    return { w2: w2(v.subarray(0, 2 * n), v.subarray(2 * n, 4 * n), n, 2) };
+    return {
+      generated: { raw: { data: v.subarray(0, n * d), dim: d, n } },
+      reference: { raw: { data: v.subarray(n * d, 2 * n * d), dim: d, n } },
+    };
   },
   headline: { quality: "w2", nll: "nats" },
 };

@@ -1,7 +1,8 @@
 // The suite contract: a typed suite definition and the resolved configuration it runs with.
 import type { MethodEntry, SolverSetting } from "../../results/schema.ts";
 import type { DataSource } from "../data/source.ts";
-import type { Quality } from "../quality.ts";
+import type { FeatureName } from "../../core/types.ts";
+import type { FeatureMap, FeatureSource } from "../quality.ts";
 import type { TrainConfig } from "../train.ts";
 
 export type { SolverSetting };
@@ -52,6 +53,11 @@ export interface SuiteConfig<Data = Record<string, unknown>> {
   checkpoint?: ReleasedCheckpoint;
   /** For a budget that is a published recipe: the flags that changed a field it fixes. */
   recipeChanges?: string[];
+  /**
+   * The metric plugins that score samples (--metrics); absent: the suite's defaults (every
+   * metric whose features it offers, except those computed only when named).
+   */
+  metrics?: string[];
   /** The suite's own data settings plus the budget they came from. */
   data: Data & { budget: string };
 }
@@ -123,9 +129,25 @@ export interface SuiteDef<Data = Record<string, unknown>> {
   preflight?(cfg: SuiteConfig<Data>): Promise<string | undefined>;
   /** Data for one data set of the suite, drawn for one seed (toy data is sampled). */
   load(req: SuiteRequest<Data> & { dataset: string }): Promise<DataSource>;
-  /** How one run's generated samples are scored against held-out data. */
-  quality(req: SuiteRequest<Data> & { data: DataSource }): Promise<Quality>;
-  /** The quality metric between two disjoint held-out samples (a perfect model's score). */
-  reference?(data: DataSource, cfg: SuiteConfig<Data>): Promise<Record<string, number>>;
+  /**
+   * The feature sets the suite gives metric plugins, each with a one-line description of how it
+   * is made (for the report's protocol lines).
+   */
+  features: Partial<Record<FeatureName, string>>;
+  /**
+   * One run's features: the reference features (made once), and the feature networks `wanted`
+   * (a subset of `features`) for the generated samples of each evaluation.
+   */
+  featureSource(
+    req: SuiteRequest<Data> & { data: DataSource; wanted: FeatureName[] },
+  ): Promise<FeatureSource>;
+  /**
+   * Two disjoint held-out samples of the evaluation's size as features, one standing in for
+   * generated samples: the metrics between them are what a perfect model would score.
+   */
+  referencePair?(
+    data: DataSource,
+    cfg: SuiteConfig<Data>,
+  ): Promise<{ generated: FeatureMap; reference: FeatureMap }>;
   headline: { quality: "w2" | "fid"; nll: "nats" | "bpd" };
 }
