@@ -1,4 +1,4 @@
-// The plugin contracts: paths, couplings, losses, models, solvers and time samplers, and the
+// The plugin contracts (paths, couplings, losses, models, solvers, time samplers, metrics) and the
 // values they share.
 import type { GridKind, NoiseGridKind } from "./solve/time-grid.ts";
 import type { Scalar, Tensor, Tensor1D } from "./tf.ts";
