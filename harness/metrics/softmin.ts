@@ -2,6 +2,7 @@
 // squared Euclidean cost: dense over weighted clusters, and over cells with provably negligible
 // terms skipped (harness/metrics/sinkhorn-divergence.ts).
 import type { PointCells } from "./point-cells.ts";
+import type { SparseRowsBuilder } from "./sparse-kernel.ts";
 
 /**
  * Terms at least CUT epsilons above a row's minimum are skipped: each weighs at most e^-30 of the
@@ -47,37 +48,47 @@ export function softminDense(
   }
 }
 
-/** Reusable work space of softminCells for sources of up to `points` points in `cells` cells. */
+/** Reusable work space of softminCells for one source cloud. */
 export interface SoftminScratch {
   z: Float64Array;
+  idx: Int32Array;
+  w: Float64Array;
   lb: Float64Array;
+  candidates: Int32Array;
   fit: Float64Array;
 }
 
 /**
- * Work space for softminCells.
+ * Work space for softminCells over the source cloud `src`.
  * @example
  * const scratch = softminScratch(cellsOfB);
  */
 export function softminScratch(src: PointCells): SoftminScratch {
   return {
     z: new Float64Array(src.n),
+    idx: new Int32Array(src.n),
+    w: new Float64Array(src.n),
     lb: new Float64Array(src.cells),
+    candidates: new Int32Array(src.cells),
     fit: new Float64Array(4 * src.cells),
   };
 }
 
 /**
  * Per cell, a plane a + b.(y - centroid) + r that lies above every h_j of the cell: a is the
- * mean, b the least-squares slope, r the largest residual. Stored as [a + r, b0, b1, -] at 4c.
+ * mean, b the least-squares slope, r the largest residual. Stored as [a + r, b0, b1, j] at 4c,
+ * j being the cell's point with the largest h.
  */
 function fitPlanes(src: PointCells, h: Float64Array, fit: Float64Array): void {
   const { xy, start, centroid } = src;
   for (let c = 0; c < src.cells; c++) {
     const k0 = start[c], k1 = start[c + 1];
     const cx = centroid[2 * c], cy = centroid[2 * c + 1];
-    let a = 0;
-    for (let k = k0; k < k1; k++) a += h[k];
+    let a = 0, top = k0;
+    for (let k = k0; k < k1; k++) {
+      a += h[k];
+      if (h[k] > h[top]) top = k;
+    }
     a /= k1 - k0;
     let sxx = 0, sxy = 0, syy = 0, tx = 0, ty = 0;
     for (let k = k0; k < k1; k++) {
@@ -102,68 +113,119 @@ function fitPlanes(src: PointCells, h: Float64Array, fit: Float64Array): void {
     fit[4 * c] = a + r;
     fit[4 * c + 1] = b0;
     fit[4 * c + 2] = b1;
+    fit[4 * c + 3] = top;
   }
 }
 
+/** Distance from v to the interval [lo, hi]. */
+function gap(v: number, lo: number, hi: number): number {
+  return v < lo ? lo - v : v > hi ? v - hi : 0;
+}
+
 /**
- * out[i] = -eps log((1/ns) sum_j exp((h[j] - |x_i - y_j|^2) / eps)) for every query point x_i
- * (xq row-major 2-D) over the ns source points of `src` (h in src's cell order), uniform weights.
- * A cell is skipped when a lower bound of |x_i - y|^2 - h over it (from a plane above h on the
- * cell) exceeds the row's minimum by CUT eps: the result equals the dense sum to ~1e-7 eps.
+ * The source cells that can hold a term within CUT eps of the row minimum of any query point in
+ * the query box [x0, x1] x [y0, y1]: lower bounds of |x - y|^2 - h(y) over box x cell against
+ * the least upper bound (the squared distance to the box's far corner from one point per cell).
+ * Returns their count (in scratch.candidates).
+ */
+function candidateCells(
+  src: PointCells,
+  h: Float64Array,
+  q: Float64Array,
+  qo: number,
+  cut: number,
+  scratch: SoftminScratch,
+): number {
+  const { xy, box, centroid, cells } = src;
+  const { lb, candidates, fit } = scratch;
+  const x0 = q[qo], x1 = q[qo + 1], y0 = q[qo + 2], y1 = q[qo + 3];
+  let upper = Infinity;
+  for (let c = 0; c < cells; c++) {
+    const o = 4 * c, b0 = fit[o + 1], b1 = fit[o + 2];
+    // Over the box: |x - y|^2 - h(y) >= |y - x - b/2|^2 - b.x - |b|^2/4 + b.centroid - (a + r).
+    const e0 = Math.max(0, box[o] - x1 - 0.5 * b0, x0 + 0.5 * b0 - box[o + 1]);
+    const e1 = Math.max(0, box[o + 2] - y1 - 0.5 * b1, y0 + 0.5 * b1 - box[o + 3]);
+    lb[c] = e0 * e0 + e1 * e1 - (b0 > 0 ? b0 * x1 : b0 * x0) - (b1 > 0 ? b1 * y1 : b1 * y0) -
+      0.25 * (b0 * b0 + b1 * b1) + b0 * centroid[2 * c] + b1 * centroid[2 * c + 1] - fit[o];
+    const j = fit[o + 3], yx = xy[2 * j], yy = xy[2 * j + 1];
+    const u0 = Math.max(Math.abs(x0 - yx), Math.abs(x1 - yx));
+    const u1 = Math.max(Math.abs(y0 - yy), Math.abs(y1 - yy));
+    const ub = u0 * u0 + u1 * u1 - h[j];
+    if (ub < upper) upper = ub;
+  }
+  let count = 0;
+  for (let c = 0; c < cells; c++) if (lb[c] <= upper + cut) candidates[count++] = c;
+  return count;
+}
+
+/**
+ * out[k] = -eps log((1/ns) sum_j exp((h[j] - |x_k - y_j|^2) / eps)) for every query point x_k
+ * of `query` (in its cell order) over the ns points of `src` (h in src's cell order), uniform
+ * weights. Source cells that provably hold only terms CUT eps or more above a row's minimum are
+ * skipped (bounds from a plane above h on each cell, per query cell, then per point): the result
+ * equals the dense sum to ~1e-7 eps. With `collect`, each row's kept terms (those within CUT eps
+ * of its minimum) are added to it as one row: source index j, exp((min - |x - y_j|^2 + h_j) /
+ * eps), and the row minimum as the row's number.
  * @example
- * softminCells(f, cellsOfA.xy, cellsOfB, g, 0.0025, softminScratch(cellsOfB));
+ * softminCells(f, cellsOfA, cellsOfB, g, 0.0025, softminScratch(cellsOfB));
  */
 export function softminCells(
   out: Float64Array,
-  xq: Float64Array,
+  query: PointCells,
   src: PointCells,
   h: Float64Array,
   eps: number,
   scratch: SoftminScratch,
+  collect?: SparseRowsBuilder,
 ): void {
-  const { xy, start, box, centroid, cells } = src;
-  const { z, lb, fit } = scratch;
+  const { xy, start, box, centroid } = src;
+  const { z, idx, w, lb, candidates, fit } = scratch;
   fitPlanes(src, h, fit);
-  const nq = xq.length / 2;
+  const xq = query.xy;
   const cut = CUT * eps, inv = 1 / eps, logN = Math.log(src.n);
-  for (let i = 0; i < nq; i++) {
-    const x0 = xq[2 * i], x1 = xq[2 * i + 1];
-    // |x - y|^2 - h(y) >= |x - y|^2 - b.(y - c) - (a + r) = |y - x - b/2|^2 - b.x - |b|^2/4
-    // + b.c - (a + r), whose first term is bounded below by the box's distance to x + b/2.
-    let best = Infinity, cb = 0;
-    for (let c = 0; c < cells; c++) {
-      const b0 = fit[4 * c + 1], b1 = fit[4 * c + 2];
-      const s0 = x0 + 0.5 * b0, s1 = x1 + 0.5 * b1;
-      const o = 4 * c;
-      const e0 = s0 < box[o] ? box[o] - s0 : s0 > box[o + 1] ? s0 - box[o + 1] : 0;
-      const e1 = s1 < box[o + 2] ? box[o + 2] - s1 : s1 > box[o + 3] ? s1 - box[o + 3] : 0;
-      const v = e0 * e0 + e1 * e1 - b0 * x0 - b1 * x1 - 0.25 * (b0 * b0 + b1 * b1) +
-        b0 * centroid[2 * c] + b1 * centroid[2 * c + 1] - fit[o];
-      lb[c] = v;
-      if (v < best) {
-        best = v;
-        cb = c;
+  for (let qc = 0; qc < query.cells; qc++) {
+    const nc = candidateCells(src, h, query.box, 4 * qc, cut, scratch);
+    for (let i = query.start[qc]; i < query.start[qc + 1]; i++) {
+      const x0 = xq[2 * i], x1 = xq[2 * i + 1];
+      let best = Infinity, cb = 0;
+      for (let t = 0; t < nc; t++) {
+        const c = candidates[t], o = 4 * c;
+        const b0 = fit[o + 1], b1 = fit[o + 2];
+        const e0 = gap(x0 + 0.5 * b0, box[o], box[o + 1]);
+        const e1 = gap(x1 + 0.5 * b1, box[o + 2], box[o + 3]);
+        const v = e0 * e0 + e1 * e1 - b0 * x0 - b1 * x1 - 0.25 * (b0 * b0 + b1 * b1) +
+          b0 * centroid[2 * c] + b1 * centroid[2 * c + 1] - fit[o];
+        lb[c] = v;
+        if (v < best) {
+          best = v;
+          cb = c;
+        }
       }
-    }
-    // Exact values, the most promising cell first so that the running minimum prunes the rest.
-    let min = Infinity, count = 0;
-    for (let t = -1; t < cells; t++) {
-      const c = t < 0 ? cb : t;
-      if (t >= 0 && (c === cb || lb[c] > min + cut)) continue;
-      for (let k = start[c]; k < start[c + 1]; k++) {
-        const d0 = x0 - xy[2 * k], d1 = x1 - xy[2 * k + 1];
-        const v = d0 * d0 + d1 * d1 - h[k];
-        z[count++] = v;
-        if (v < min) min = v;
+      // Exact values, the most promising cell first so that the running minimum prunes the rest.
+      let min = Infinity, count = 0;
+      for (let t = -1; t < nc; t++) {
+        const c = t < 0 ? cb : candidates[t];
+        if (t >= 0 && (c === cb || lb[c] > min + cut)) continue;
+        for (let k = start[c]; k < start[c + 1]; k++) {
+          const d0 = x0 - xy[2 * k], d1 = x1 - xy[2 * k + 1];
+          const v = d0 * d0 + d1 * d1 - h[k];
+          idx[count] = k;
+          z[count++] = v;
+          if (v < min) min = v;
+        }
       }
+      let s = 0, kept = 0;
+      for (let k = 0; k < count; k++) {
+        const d = z[k] - min;
+        if (d < cut) {
+          const e = Math.exp(-d * inv);
+          s += e;
+          idx[kept] = idx[k];
+          w[kept++] = e;
+        }
+      }
+      collect?.addRow(idx, w, kept, min);
+      out[i] = min - eps * (Math.log(s) - logN);
     }
-    const st = ((globalThis as any).STATS ??= { q: 0, kept: 0, cells: 0 });
-    st.q++; st.kept += count; st.cells += cells;
-    let s = 0;
-    for (let k = 0; k < count; k++) {
-      const d = z[k] - min;
-      if (d < cut) s += Math.exp(-d * inv);
-    }
-    out[i] = min - eps * (Math.log(s) - logN);
   }
 }
