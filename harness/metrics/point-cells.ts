@@ -28,7 +28,9 @@ export interface PointCells {
  */
 export function pointCells(xy: Float64Array, side: number): PointCells {
   if (xy.length % 2 !== 0 || xy.length === 0) {
-    throw new RangeError(`pointCells: xy must hold a positive even count of values, got ${xy.length}`);
+    throw new RangeError(
+      `pointCells: xy must hold a positive even count of values, got ${xy.length}`,
+    );
   }
   if (!(side > 0) || !Number.isFinite(side)) {
     throw new RangeError(`pointCells: side must be a positive finite number, got ${side}`);

@@ -8,7 +8,7 @@ import {
   rowSoftmin,
   withinDrift,
 } from "./gibbs-kernel.ts";
-import { pointCells, type PointCells } from "./point-cells.ts";
+import { type PointCells, pointCells } from "./point-cells.ts";
 import { softminCells, softminDense, type SoftminScratch, softminScratch } from "./softmin.ts";
 
 /** Options for sinkhornDivergence2d. */
@@ -295,8 +295,20 @@ export function sinkhornDivergence2d(
   for (; stage < blurs.length - 1 && blurs[stage] > o.cluster; stage++) {
     const eps = blurs[stage] ** 2;
     totalIterations += solveCross(coarse, fc, gc, eps, STAGE_TOL, STAGE_CAP).iterations;
-    solveSelf((out, h, e) => softminDense(out, cA.xy, cA.xy, cA.logW, h, e), pc, eps, STAGE_TOL, STAGE_CAP);
-    solveSelf((out, h, e) => softminDense(out, cB.xy, cB.xy, cB.logW, h, e), qc, eps, STAGE_TOL, STAGE_CAP);
+    solveSelf(
+      (out, h, e) => softminDense(out, cA.xy, cA.xy, cA.logW, h, e),
+      pc,
+      eps,
+      STAGE_TOL,
+      STAGE_CAP,
+    );
+    solveSelf(
+      (out, h, e) => softminDense(out, cB.xy, cB.xy, cB.logW, h, e),
+      qc,
+      eps,
+      STAGE_TOL,
+      STAGE_CAP,
+    );
   }
 
   // Onto the points: one half-step from the cluster potentials at the current epsilon.
