@@ -82,6 +82,16 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
     train.microBatch;
   const evalCfg = { ...defaults.eval };
   evalCfg.samples = num(v.samples, "samples", { int: true, min: 2 }) ?? evalCfg.samples;
+  const highRes = num(v["high-res-samples"], "high-res-samples", { int: true, min: 0 });
+  if (highRes !== undefined && !suite.highRes) {
+    throw new UsageError(
+      `--high-res-samples applies to suites with a high-resolution score; suite ${suite.name} ` +
+        `has none. Valid with: --suite toy2d`,
+    );
+  }
+  if (evalCfg.highRes && highRes !== undefined) {
+    evalCfg.highRes = { ...evalCfg.highRes, samples: highRes };
+  }
   evalCfg.nll = {
     ...evalCfg.nll,
     n: num(v["nll-points"], "nll-points", { int: true, min: 2 }) ?? evalCfg.nll.n,

@@ -19,6 +19,7 @@ import { loadWeights, saveWeights } from "./checkpoint.ts";
 import { referenceStore } from "./reference-samples.ts";
 import type { DataSource } from "./data/source.ts";
 import { firstLine } from "./error-message.ts";
+import { evaluateHighRes } from "./high-res.ts";
 import {
   evaluateNll,
   evaluateSampling,
@@ -330,6 +331,23 @@ async function evaluateStep(
       );
     } finally {
       quality?.dispose();
+    }
+  }
+  if (record.highRes === undefined) {
+    const highRes = await evaluateHighRes({
+      suite: ctx.suite,
+      cfg,
+      data,
+      path,
+      vf,
+      plans: ctx.plans,
+      seed: evalSeed,
+      stop: ctx.stop,
+      traceId: run.id,
+    });
+    if (highRes) {
+      record.highRes = highRes;
+      await ctx.persist(record);
     }
   }
   if (record.provenance?.nllError === undefined) {

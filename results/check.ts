@@ -213,6 +213,16 @@ const runRecord = obj({
     "image?": str,
     "from?": obj({ solver: str, setting, nfe: num({ int: true, min: 0 }) }),
   }),
+  "highRes?": obj({
+    n: num({ int: true, min: 1 }),
+    solver: str,
+    setting,
+    nfe: num({ nullable: true, min: 0 }),
+    status: oneOf("ok", "failed"),
+    "error?": str,
+    metrics: record(metric),
+    seconds: num({ nullable: true, min: 0 }),
+  }),
 });
 
 const shardSummary = obj({

@@ -215,6 +215,8 @@ export interface RunRecord {
     image?: string;
     from?: SampleSource;
   };
+  /** A finer score of more samples of the headline setting (see HighResRecord); toy2d only. */
+  highRes?: HighResRecord;
 }
 
 export interface ResultsFile {
@@ -234,4 +236,33 @@ export interface ResultsFile {
   references?: Record<string, Record<string, number>>;
   /** The budget the run used; `smoke` marks a budget whose numbers are not meaningful. */
   budget?: { name: string; description: string; smoke: boolean };
+}
+
+// ---- High-resolution sample score (toy2d, issue 27): new optional fields, nothing else changed.
+
+/**
+ * A finer score of one run's model: `n` samples (more than the per-setting `eval.samples`) drawn
+ * with the headline setting (the adaptive solver at its tightest tolerance), scored by the suite.
+ * toy2d: the debiased Sinkhorn W2 against `n` fresh held-out points, metrics `sinkhorn_w2`
+ * (distance units), `sinkhorn_w2_se` (standard error, both draws), `sinkhorn_w2_se_model` (the
+ * samples' draw alone), `sinkhorn_divergence` (S_eps, squared units), `blur`, `converged` (1/0).
+ * Its floor band is in `references[dataset]`: `sinkhorn_w2` (mean) and `sinkhorn_w2_sd`.
+ * @example
+ * const h: HighResRecord = {
+ *   n: 5000, solver: "dopri5", setting: { rtol: 1e-5, atol: 1e-5 }, nfe: 86, status: "ok",
+ *   metrics: { sinkhorn_w2: 0.2254, sinkhorn_w2_se: 0.0156, sinkhorn_w2_se_model: 0.011 },
+ *   seconds: 7.9,
+ * };
+ */
+export interface HighResRecord {
+  n: number;
+  solver: string;
+  setting: SolverSetting;
+  /** Velocity evaluations per sample path. */
+  nfe: number;
+  status: "ok" | "failed";
+  error?: string;
+  metrics: Record<string, number>;
+  /** Sampling and scoring seconds. */
+  seconds: number;
 }

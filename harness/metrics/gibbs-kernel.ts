@@ -1,6 +1,6 @@
 // The truncated Gibbs kernel K_ij = exp((u0_i + v0_j - |x_i - y_j|^2) / eps) between two 2-D
 // point clouds around base potentials (u0, v0): Sinkhorn half-steps as sparse products instead of
-// log-sum-exps, valid while the potentials stay within DRIFT epsilons of the base.
+// log-sum-exps, valid while the potentials' drift from the base spans at most 2 DRIFT epsilons.
 import type { PointCells } from "./point-cells.ts";
 import { softminCells, type SoftminScratch } from "./softmin.ts";
 import {
@@ -11,10 +11,11 @@ import {
 } from "./sparse-kernel.ts";
 
 /**
- * Largest drift |h - base| / eps of the potentials before the kernel must be rebuilt: a term the
- * kernel left out (at most e^-30 of its row's largest at the base) then weighs at most
- * e^(2 DRIFT - 30) of its row's largest, so the mass left out of a row (or, with rows of mass
- * 1/n, of a column) is under 2e-7 of it for 5,000 points.
+ * The kernel is rebuilt once the drift d = h - base of the potentials spans more than 2 DRIFT
+ * eps (max d - min d; a common shift changes no ratio): a term the kernel left out (at most e^-30
+ * of its row's largest at the base) then weighs at most e^(2 DRIFT - 30) of its row's largest,
+ * so the mass left out of a row (or, with rows of mass 1/n, of a column) is under 2e-7 of it
+ * for 5,000 points.
  */
 export const DRIFT = 3;
 
@@ -62,11 +63,27 @@ export function buildKernel(
   return { K, u0: base, v0: Float64Array.from(v0), eps };
 }
 
-/** Whether every |h_i - base_i| is within DRIFT eps. */
+/**
+ * Whether the drift h - base spans at most 2 DRIFT eps (and is finite).
+ * @example
+ * withinDrift(Float64Array.of(5, 5.01), Float64Array.of(0, 0), 0.01); // true: a common shift
+ */
 export function withinDrift(h: Float64Array, base: Float64Array, eps: number): boolean {
-  const lim = DRIFT * eps;
-  for (let i = 0; i < h.length; i++) if (!(Math.abs(h[i] - base[i]) <= lim)) return false;
-  return true;
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < h.length; i++) {
+    const d = h[i] - base[i];
+    if (d < lo) lo = d;
+    if (d > hi) hi = d;
+  }
+  return hi - lo <= 2 * DRIFT * eps;
+}
+
+/** x = exp((h - base - shift) / eps) with shift = max(h - base), so that x <= 1; returns shift. */
+function scaledDrift(h: Float64Array, base: Float64Array, eps: number, x: Float64Array): number {
+  let shift = -Infinity;
+  for (let i = 0; i < h.length; i++) shift = Math.max(shift, h[i] - base[i]);
+  for (let i = 0; i < h.length; i++) x[i] = Math.exp((h[i] - base[i] - shift) / eps);
+  return shift;
 }
 
 /**
@@ -79,13 +96,13 @@ export function withinDrift(h: Float64Array, base: Float64Array, eps: number): b
 export function rowSoftmin(k: GibbsKernel, v: Float64Array, out: Float64Array): boolean {
   const { K, u0, v0, eps } = k;
   const x = new Float64Array(K.cols);
-  for (let j = 0; j < K.cols; j++) x[j] = Math.exp((v[j] - v0[j]) / eps);
+  const shift = scaledDrift(v, v0, eps, x);
   multiply(K, x, out);
   const logN = Math.log(K.cols);
   for (let i = 0; i < K.rows; i++) {
     const t = out[i];
     if (!(t > 1e-300 && t < Infinity)) return false;
-    out[i] = u0[i] - eps * (Math.log(t) - logN);
+    out[i] = u0[i] - shift - eps * (Math.log(t) - logN);
   }
   return true;
 }
@@ -99,13 +116,13 @@ export function rowSoftmin(k: GibbsKernel, v: Float64Array, out: Float64Array): 
 export function columnSoftmin(k: GibbsKernel, u: Float64Array, out: Float64Array): boolean {
   const { K, u0, v0, eps } = k;
   const x = new Float64Array(K.rows);
-  for (let i = 0; i < K.rows; i++) x[i] = Math.exp((u[i] - u0[i]) / eps);
+  const shift = scaledDrift(u, u0, eps, x);
   multiplyTransposed(K, x, out);
   const logN = Math.log(K.rows);
   for (let j = 0; j < K.cols; j++) {
     const t = out[j];
     if (!(t > 1e-300 && t < Infinity)) return false;
-    out[j] = v0[j] - eps * (Math.log(t) - logN);
+    out[j] = v0[j] - shift - eps * (Math.log(t) - logN);
   }
   return true;
 }

@@ -51,6 +51,9 @@ export interface SinkhornDivergence {
    * where the spread over held-out draws (the floor band) is the noise instead.
    */
   stderr: number;
+  /** The part of `stderr` from the draw of a alone, sqrt(var_a(f - p) / n): the noise of a
+   * comparison of several a's (e.g. models) against one and the same b. */
+  stderrA: number;
   /** stderr / (2 distance): the standard error of `distance` (Infinity when distance is 0). */
   distanceStderr: number;
   epsilon: number;
@@ -345,12 +348,14 @@ export function sinkhornDivergence2d(
     0.5 * (mean(q) + mean(nq));
   for (let i = 0; i < n; i++) np[i] = 0.5 * (p[i] + np[i]);
   for (let j = 0; j < m; j++) nq[j] = 0.5 * (q[j] + nq[j]);
-  const stderr = Math.sqrt(varianceOfDifference(f, np) / n + varianceOfDifference(g, nq) / m);
+  const varA = varianceOfDifference(f, np) / n;
+  const stderr = Math.sqrt(varA + varianceOfDifference(g, nq) / m);
   const distance = Math.sqrt(Math.max(divergence, 0));
   return {
     divergence,
     distance,
     stderr,
+    stderrA: Math.sqrt(varA),
     distanceStderr: distance > 0 ? stderr / (2 * distance) : Infinity,
     epsilon: eps,
     iterations: last.iterations,
