@@ -3,7 +3,7 @@ import { resolveMethods } from "../harness/methods.ts";
 import { type Registry, UnknownNameError } from "../harness/registry.ts";
 import { SUITES } from "../harness/suites/mod.ts";
 import { defaultSettings, SOLVER_SETTINGS } from "../harness/suites/toy2d.ts";
-import type { SuiteConfig } from "../harness/suites/types.ts";
+import { HIGH_RES_FLOOR_PAIRS, type SuiteConfig } from "../harness/suites/types.ts";
 import { dataDirOf, list, num, parseSeeds, UsageError, type Values } from "./flags.ts";
 
 /**
@@ -89,9 +89,7 @@ export function buildConfig(v: Values, reg: Registry): SuiteConfig {
         `has none. Valid with: --suite toy2d`,
     );
   }
-  if (evalCfg.highRes && highRes !== undefined) {
-    evalCfg.highRes = { ...evalCfg.highRes, samples: highRes };
-  }
+  if (highRes) evalCfg.highRes = { samples: highRes, floorPairs: HIGH_RES_FLOOR_PAIRS };
   evalCfg.nll = {
     ...evalCfg.nll,
     n: num(v["nll-points"], "nll-points", { int: true, min: 2 }) ?? evalCfg.nll.n,

@@ -50,9 +50,6 @@ export const TOY2D_EVAL: EvalConfig = {
   straightnessSteps: 100,
   trajectories: 12,
   reflowPairs: 5000,
-  // The high-resolution W2 is off by default (--high-res-samples 5000 turns it on): at 5,000
-  // points it costs more than the default budget's 10% (see NOTES-toy-optimum.md).
-  highRes: { samples: 0, floorPairs: 4 },
 };
 
 /** The toy2d suite's data settings: points drawn for training and held out. */
