@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { anderson } from "../harness/metrics/anderson.ts";
 import { pointCells } from "../harness/metrics/point-cells.ts";
 import { sinkhornDivergence2d } from "../harness/metrics/sinkhorn-divergence.ts";
+import { SINKHORN_BLUR, sinkhornW2, sinkhornW2Floor } from "../harness/metrics/sinkhorn-w2.ts";
 import { softminCells, softminDense, softminScratch } from "../harness/metrics/softmin.ts";
 import {
   multiply,
@@ -241,4 +242,26 @@ Deno.test("sinkhornDivergence2d: unequal sizes, toy data sets, and its errors", 
     () => sinkhornDivergence2d(Float32Array.of(0, NaN), b),
     /point 0 = \(0, NaN\) is not finite/,
   );
+});
+
+Deno.test("sinkhornW2 and its floor band: metrics and spread over held-out pairs", () => {
+  const moons = (n: number, k: number) => TOY2D["moons"](n, rng(500 + k));
+  const floor = sinkhornW2Floor(moons, 600, 3);
+  assert.equal(floor.values.length, 3);
+  const mean = floor.values.reduce((a, b) => a + b) / 3;
+  near(floor.mean, mean, 1e-15, "mean");
+  assert.ok(floor.sd > 0 && floor.sd < floor.mean, JSON.stringify(floor));
+  // A model shifted by c: S(a + c, b) = S(a, b) + |c|^2 + 2 c.(mean a - mean b) exactly (the
+  // plans do not change), far outside the floor band (measured 0.226 +- 0.048 at 600 points).
+  const a = moons(600, 10), b = moons(600, 11), c = 1;
+  const m = sinkhornW2(a.map((v, i) => i % 2 ? v : v + c), b);
+  const base = sinkhornW2(a, b);
+  let dm = 0;
+  for (let i = 0; i < 600; i++) dm += (a[2 * i] - b[2 * i]) / 600;
+  near(m.sinkhorn_divergence, base.sinkhorn_divergence + c * c + 2 * c * dm, 1e-6, "shift");
+  assert.ok(m.sinkhorn_w2 > floor.mean + 3 * floor.sd, JSON.stringify(m));
+  near(m.sinkhorn_w2 ** 2, m.sinkhorn_divergence, 1e-12, "distance^2 = divergence");
+  assert.ok(m.sinkhorn_w2_se > m.sinkhorn_w2_se_model && m.sinkhorn_w2_se_model > 0);
+  assert.deepEqual([m.blur, m.converged], [SINKHORN_BLUR, 1]);
+  assert.throws(() => sinkhornW2Floor(moons, 100, 1), /pairs must be an integer >= 2/);
 });
