@@ -32,7 +32,7 @@ Usage: deno task bench [flags]
   --samples N         generated samples per solver setting
   --high-res-samples N  toy2d: samples of the headline setting scored by the high-resolution W2
                       (and the size of each held-out draw of its floor band, 4 pairs); default
-                      off; 5000 adds about 5 s per run and 10-25 s per data set on one core
+                      off; 5000 adds about 3-8 s per run and 7-21 s per data set on one core
   --nll-points N      held-out points for the NLL average
   --nll-dequant K     images: dequantisation samples per image for bits/dim, combined as
                       log (1/K) sum_k p(x + u_k) (default: the budget's; quick 2, small 5, paper 20)
