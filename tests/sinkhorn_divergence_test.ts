@@ -246,7 +246,7 @@ Deno.test("sinkhornDivergence2d: unequal sizes, toy data sets, and its errors", 
 
 Deno.test("sinkhornW2 and its floor band: metrics and spread over held-out pairs", () => {
   const moons = (n: number, k: number) => TOY2D["moons"](n, rng(500 + k));
-  const floor = sinkhornW2Floor(moons, 600, 3);
+  const floor = sinkhornW2Floor(moons, { n: 600, pairs: 3 });
   assert.equal(floor.values.length, 3);
   const mean = floor.values.reduce((a, b) => a + b) / 3;
   near(floor.mean, mean, 1e-15, "mean");
@@ -263,5 +263,8 @@ Deno.test("sinkhornW2 and its floor band: metrics and spread over held-out pairs
   near(m.sinkhorn_w2 ** 2, m.sinkhorn_divergence, 1e-12, "distance^2 = divergence");
   assert.ok(m.sinkhorn_w2_se > m.sinkhorn_w2_se_model && m.sinkhorn_w2_se_model > 0);
   assert.deepEqual([m.blur, m.converged], [SINKHORN_BLUR, 1]);
-  assert.throws(() => sinkhornW2Floor(moons, 100, 1), /pairs must be an integer >= 2/);
+  assert.throws(
+    () => sinkhornW2Floor(moons, { n: 100, pairs: 1 }),
+    /pairs must be an integer >= 2/,
+  );
 });

@@ -16,6 +16,8 @@ import {
  * of its row's largest at the base) then weighs at most e^(2 DRIFT - 30) of its row's largest,
  * so the mass left out of a row (or, with rows of mass 1/n, of a column) is under 2e-7 of it
  * for 5,000 points.
+ * @example
+ * withinDrift(g, kernel.v0, eps); // false once g - v0 spans more than 2 DRIFT eps
  */
 export const DRIFT = 3;
 
@@ -28,25 +30,33 @@ export interface GibbsKernel {
   eps: number;
 }
 
+/** What buildKernel needs. */
+export interface KernelSpec {
+  /** Query (row) and source (column) clouds. */
+  query: PointCells;
+  source: PointCells;
+  /** Source potential the kernel is built around. */
+  v0: Float64Array;
+  eps: number;
+  /** Receives the row soft minimum of v0 (written even when no kernel is returned). */
+  out: Float64Array;
+  /** softminScratch(source). */
+  scratch: SoftminScratch;
+  /** Most terms the kernel may hold. */
+  maxEntries: number;
+  /** Row base potential (self transport: the same potential on both sides); default `out`. */
+  u0?: Float64Array;
+}
+
 /**
- * Build the kernel for queries q and sources s at eps around the source potential v0, keeping the
- * terms within 30 eps of each row's minimum. The row base u0 is `u0` when given (self transport:
- * the same potential on both sides), else the soft minimum of v0, which is also written to
- * `out`. Returns undefined when it would hold more than maxEntries terms (`out` is written
- * anyway).
+ * Build the kernel around the source potential v0, keeping the terms within 30 eps of each row's
+ * minimum; the row base is `u0`, else the row soft minimum of v0 (also written to `out`).
+ * Returns undefined when it would hold more than maxEntries terms or a row scale overflows.
  * @example
- * const k = buildKernel(A, B, g, eps, f, scratchB, 4e6); // f <- softmin of g; k: the kernel
+ * const k = buildKernel({ query: A, source: B, v0: g, eps, out: f, scratch, maxEntries: 4e6 });
  */
-export function buildKernel(
-  q: PointCells,
-  s: PointCells,
-  v0: Float64Array,
-  eps: number,
-  out: Float64Array,
-  scratch: SoftminScratch,
-  maxEntries: number,
-  u0?: Float64Array,
-): GibbsKernel | undefined {
+export function buildKernel(spec: KernelSpec): GibbsKernel | undefined {
+  const { query: q, source: s, v0, eps, out, scratch, maxEntries, u0 } = spec;
   const builder = new SparseRowsBuilder(s.n, maxEntries);
   softminCells(out, q, s, v0, eps, scratch, builder);
   if (builder.full) return undefined;

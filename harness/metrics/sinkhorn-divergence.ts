@@ -173,16 +173,16 @@ class FineSteps {
     const k = this.#kernel;
     if (k && withinDrift(v, k.v0, eps) && rowSoftmin(k, v, out)) return;
     if (this.#usable) {
-      this.#kernel = buildKernel(
-        this.q,
-        this.s,
-        v,
+      this.#kernel = buildKernel({
+        query: this.q,
+        source: this.s,
+        v0: v,
         eps,
         out,
-        this.ss,
-        this.maxTerms,
-        this.self ? v : undefined,
-      );
+        scratch: this.ss,
+        maxEntries: this.maxTerms,
+        u0: this.self ? v : undefined,
+      });
       this.#usable = this.#kernel !== undefined;
       return;
     }

@@ -94,10 +94,13 @@ export function defaultSettings(adaptive: boolean): SolverSetting[] {
  * n fresh points of a toy data set, independent of its training and test splits and of other
  * labels' draws: the held-out points of the high-resolution W2.
  * @example
- * heldOutDraw("moons", 5000, 0, "compare"); // Float32Array of 10000 values
+ * heldOutDraw("moons", { n: 5000, seed: 0, label: "compare" }); // Float32Array of 10000 values
  */
-export function heldOutDraw(name: string, n: number, seed: number, label: string): Float32Array {
-  return TOY2D[name](n, rng(subSeed(seed, `toy2d-held-out-${name}-${label}`)));
+export function heldOutDraw(
+  name: string,
+  draw: { n: number; seed: number; label: string },
+): Float32Array {
+  return TOY2D[name](draw.n, rng(subSeed(draw.seed, `toy2d-held-out-${name}-${draw.label}`)));
 }
 
 /**
@@ -158,9 +161,8 @@ export const toy2dSuite: SuiteDef<Toy2dData> = {
     const hr = cfg.eval.highRes;
     if (hr && hr.samples > 0 && hr.floorPairs >= 2) {
       const floor = sinkhornW2Floor(
-        (m, k) => heldOutDraw(data.name, m, cfg.seed, `floor-${k}`),
-        hr.samples,
-        hr.floorPairs,
+        (n, k) => heldOutDraw(data.name, { n, seed: cfg.seed, label: `floor-${k}` }),
+        { n: hr.samples, pairs: hr.floorPairs },
       );
       out.sinkhorn_w2 = floor.mean;
       out.sinkhorn_w2_sd = floor.sd;
@@ -171,7 +173,8 @@ export const toy2dSuite: SuiteDef<Toy2dData> = {
     return out;
   },
   highRes(data, samples, cfg) {
-    return sinkhornW2(samples, heldOutDraw(data.name, samples.length / 2, cfg.seed, "compare"));
+    const n = samples.length / 2;
+    return sinkhornW2(samples, heldOutDraw(data.name, { n, seed: cfg.seed, label: "compare" }));
   },
   headline: { quality: "w2", nll: "nats" },
 };
