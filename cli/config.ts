@@ -3,6 +3,7 @@ import {
   availableMetrics,
   defaultSettings,
   firstLine,
+  HIGH_RES_FLOOR_PAIRS,
   OPT_IN_SOLVERS,
   type Registry,
   resolveMethods,
@@ -143,6 +144,14 @@ export function buildConfig(
     train.microBatch;
   const evalCfg = { ...defaults.eval };
   evalCfg.samples = num(v.samples, "samples", { int: true, min: 2 }) ?? evalCfg.samples;
+  const highRes = num(v["high-res-samples"], "high-res-samples", { int: true, min: 0 });
+  if (highRes !== undefined && !suite.highRes) {
+    throw new UsageError(
+      `--high-res-samples applies to suites with a high-resolution score; suite ${suite.name} ` +
+        `has none. Valid with: --suite toy2d`,
+    );
+  }
+  if (highRes) evalCfg.highRes = { samples: highRes, floorPairs: HIGH_RES_FLOOR_PAIRS };
   evalCfg.nll = {
     ...evalCfg.nll,
     n: num(v["nll-points"], "nll-points", { int: true, min: 2 }) ?? evalCfg.nll.n,

@@ -27,6 +27,7 @@ export const FLAGS = {
   "micro-batch": { type: "string" },
   minutes: { type: "string" },
   samples: { type: "string" },
+  "high-res-samples": { type: "string" },
   "nll-points": { type: "string" },
   "nll-dequant": { type: "string" },
   "reflow-pairs": { type: "string" },

@@ -39,6 +39,7 @@ export type {
   SuiteDef,
   SuiteDefaults,
 } from "./suites/types.ts";
+export { HIGH_RES_FLOOR_PAIRS } from "./suites/types.ts";
 export { defaultSettings, OPT_IN_SOLVERS, SOLVER_SETTINGS } from "./suites/toy2d.ts";
 export { type JobsChoice, resolveJobs } from "./parallel/worker-count.ts";
 export {

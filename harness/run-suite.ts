@@ -96,16 +96,20 @@ export async function runSuite(o: RunSuiteOptions): Promise<ResultsFile> {
         // References compare held-out draws of the data, and the report shows held-out points
         // beside the samples; the first seed's draw stands for all.
         const data = await o.suite.load({ dataset: run.dataset, config: cfg, seed: cfg.seeds[0] });
-        if (o.suite.referencePair) {
+        const figures = o.suite.referenceFigures?.({ data, config: cfg, seed: cfg.seeds[0] });
+        if (o.suite.referencePair || figures) {
           results.references = {
             ...results.references,
-            [run.dataset]: await heldOutScores({
-              suite: o.suite,
-              metrics: selectedMetrics(reg, o.suite, cfg),
-              data,
-              config: cfg,
-              seed: cfg.seeds[0],
-            }),
+            [run.dataset]: {
+              ...await heldOutScores({
+                suite: o.suite,
+                metrics: selectedMetrics(reg, o.suite, cfg),
+                data,
+                config: cfg,
+                seed: cfg.seeds[0],
+              }),
+              ...figures,
+            },
           };
         }
         results.heldOut = { ...results.heldOut, [run.dataset]: await heldOutPreview(data) };

@@ -33,6 +33,7 @@ import { selectedMetrics } from "./metric-select.ts";
 import { flowStraightnessStats } from "./metrics/straightness.ts";
 import { recordTrajectories } from "./metrics/trajectories.ts";
 import { loadReleased } from "./released.ts";
+import { evaluateHighRes } from "./high-res.ts";
 import type { Run } from "./plan.ts";
 import { progressFor, type ProgressSink } from "./progress.ts";
 import { pick, type Registry } from "./registry.ts";
@@ -375,6 +376,24 @@ async function evaluateStep(
       });
     } finally {
       quality?.dispose();
+    }
+  }
+  if (record.highRes === undefined) {
+    const highRes = await evaluateHighRes({
+      suite: ctx.suite,
+      cfg,
+      data,
+      path,
+      vf,
+      plans: ctx.plans,
+      seed: evalSeed,
+      runSeed: run.seed,
+      stop: ctx.stop,
+      traceId: run.id,
+    });
+    if (highRes) {
+      record.highRes = highRes;
+      await ctx.persist(record);
     }
   }
   if (record.provenance?.nllError === undefined) {

@@ -283,7 +283,11 @@ function evalCells(
       )
       : na(`${both ? "FID/KID" : metric.toUpperCase()} not computed for ${where}: ${why(metric)}`);
   const q = e.metrics?.[quality];
-  const qStd = finite(e.metrics?.[`${quality}_std`]);
+  // The evaluation's own spread when recorded, else the noise level's: the spread of the metric
+  // between independent held-out draws of the same size (what sampling alone moves it by).
+  const ownStd = finite(e.metrics?.[`${quality}_std`]);
+  const noiseStd = finite(results.references?.[run.dataset]?.[`${quality}_std`]);
+  const qStd = ownStd ?? noiseStd;
   const qCell: TableCell = typeof q === "number" && Number.isFinite(q)
     ? {
       value: q,
@@ -291,7 +295,10 @@ function evalCells(
       text: formatWithError(q, qStd),
       detail: `${where}${samples}${
         qStd !== undefined
-          ? `; ± standard error (${quality}_std: bootstrap over the evaluation samples)`
+          ? ownStd !== undefined
+            ? `; ± its standard error (${quality}_std)`
+            : `; ± the spread of ${quality.toUpperCase()} between independent held-out draws ` +
+              `of this size (the noise level's standard deviation)`
           : "; no uncertainty recorded for this value (no ★)"
       }`,
     }
@@ -509,7 +516,7 @@ function headlineColumns(results: ResultsFile): TableColumn[] {
       } of samples from the adaptive solver ${adaptiveSolver} (tightest tolerance); ± ${
         q === "FID"
           ? "none with one seed (FID has no per-run uncertainty here: no ★)"
-          : `standard error (${quality}_std, a bootstrap over the evaluation samples) where ` +
+          : `standard error (${quality}_std, by the delta method over the matched pairs) where ` +
             "recorded, else none (no ★)"
       }`,
     },

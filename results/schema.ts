@@ -430,6 +430,33 @@ const trainRecord = obj({
  */
 export type TrainRecord = v.InferOutput<typeof trainRecord>;
 
+const highResRecord = obj({
+  n: num({ int: true, min: 1 }),
+  solver: str(),
+  setting: solverSetting,
+  /** Velocity evaluations per sample path. */
+  nfe: num({ int: true, min: 0 }),
+  status: oneOf(["ok", "failed"]),
+  error: v.optional(text),
+  /**
+   * toy2d: `sinkhorn_w2` (debiased Sinkhorn W2 against n fresh held-out points), `sinkhorn_w2_se`
+   * (its standard error, both draws), `sinkhorn_w2_se_model` (the samples' draw alone),
+   * `sinkhorn_divergence`, `blur`, `converged` (1/0).
+   */
+  metrics,
+  /** Sampling and scoring seconds. */
+  seconds: num({ min: 0 }),
+});
+
+/**
+ * A finer score of one run's model: `n` samples drawn with the headline setting, scored by the
+ * suite (toy2d: the high-resolution W2; its floor band is in references[dataset]).
+ * @example
+ * const h: HighResRecord = { n: 5000, solver: "dopri5", setting: { rtol: 1e-5, atol: 1e-5 },
+ *   nfe: 86, status: "ok", metrics: { sinkhorn_w2: 0.2254 }, seconds: 7.9 };
+ */
+export type HighResRecord = v.InferOutput<typeof highResRecord>;
+
 const runRecord = obj({
   id: str(),
   /** Hash of everything that determines this run; a resumed run is reused only if it matches. */
@@ -473,6 +500,8 @@ const runRecord = obj({
     image: v.optional(str(LIMITS.image)),
     from: v.optional(sampleSource),
   })),
+  /** A finer score of more samples of the headline setting (toy2d, --high-res-samples N). */
+  highRes: v.optional(highResRecord),
 });
 
 /**
