@@ -45,6 +45,8 @@ export interface TableCell {
   seeds?: { used: number; total: number };
   /** Display text: the formatted value, or "n/a". */
   text: string;
+  /** Kept after the value when the column is formatted in one notation (e.g. the NLL's gap). */
+  suffix?: string;
   /** Why the value is missing (n/a cells only). */
   reason?: string;
   /** Where the value came from (solver setting, estimator), for a tooltip. */
@@ -244,6 +246,26 @@ function nllCell(run: RunRecord, results: ResultsFile): TableCell {
     ...(typeof stderr === "number" ? { uncertainty: stderr } : {}),
     text: formatWithError(value, stderr),
     detail: `${detail}; ± standard error over the ${n.n} test points`,
+  };
+}
+
+/**
+ * The NLL cell with its gap to the data's optimum (its entropy, known for toy data) when the
+ * results record it: the gap says how far a model is from having learned its data.
+ */
+function withOptimumGap(cell: TableCell, results: ResultsFile, dataset: string): TableCell {
+  const optimum = results.headline.nll === "bpd"
+    ? undefined
+    : finite(results.references?.[dataset]?.entropy);
+  if (cell.value === undefined || optimum === undefined) return cell;
+  const gap = cell.value - optimum;
+  const suffix = ` (gap ${gap >= 0 ? "+" : ""}${gap.toFixed(2)})`;
+  return {
+    ...cell,
+    suffix,
+    text: `${cell.text}${suffix}`,
+    detail: `${cell.detail ?? ""}; gap to the optimum: NLL minus the data's entropy ` +
+      `${optimum.toFixed(4)} nats`,
   };
 }
 
@@ -620,7 +642,9 @@ function formatColumn(cells: TableCell[], key: ColumnKey): void {
   const format = columnFormat(cells.map((c) => c.value!), cells.map(shown), {
     seconds: key === "trainTime",
   });
-  for (const c of cells) c.text = formatWithUncertainty(format, c.value!, shown(c));
+  for (const c of cells) {
+    c.text = formatWithUncertainty(format, c.value!, shown(c)) + (c.suffix ?? "");
+  }
 }
 
 /**
@@ -645,6 +669,7 @@ export function buildTables(results: ResultsFile): DatasetTable[] {
         [...new Set([...COLUMN_KEYS, ...keys])]
           .map((k) => [k, seedCell(perSeed.map((c) => c[k]), k)]),
       ) as Record<ColumnKey, TableCell>;
+      cells.nll = withOptimumGap(cells.nll, results, run.dataset);
       const statuses = group.map((r) => r.status);
       return {
         runId: run.id,

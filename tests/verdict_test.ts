@@ -345,3 +345,17 @@ Deno.test("charts: NFE ticks label the step counts; six panels wrap into two row
   );
   assert.equal(wallTimeText({ wallSeconds: 259 }), "4m 19s elapsed");
 });
+
+Deno.test("the NLL cell shows the gap to the data's optimum when the results record its entropy", async () => {
+  const { buildFixture } = await import("./fixtures.ts");
+  const { buildTables } = await import("../reports/table.ts");
+  const results = buildFixture();
+  const dataset = results.runs[0].dataset;
+  const before = buildTables(results).find((t) => t.dataset === dataset)!.rows[0].cells.nll;
+  assert.ok(!before.text.includes("gap"), before.text);
+  results.references = { ...results.references, [dataset]: { entropy: 1.5 } };
+  const cell = buildTables(results).find((t) => t.dataset === dataset)!.rows[0].cells.nll;
+  const gap = (cell.value! - 1.5).toFixed(2);
+  assert.ok(cell.text.endsWith(`(gap +${gap})`), cell.text);
+  assert.match(cell.detail!, /gap to the optimum: NLL minus the data's entropy 1\.5000 nats/);
+});
