@@ -181,7 +181,7 @@ function tryLoad(): BlasLoad {
   if (!(Number.isInteger(threads) && threads >= 1)) {
     return { why: `FMBENCH_BLAS_THREADS must be a positive integer, got "${threads}"` };
   }
-  const tried: string[] = [];
+  const tried: Array<{ path: string; reason: string }> = [];
   const coreChosen = chooseCoreType();
   for (const path of wanted ? [wanted] : blasCandidates()) {
     try {
@@ -201,13 +201,63 @@ function tryLoad(): BlasLoad {
         }),
       };
     } catch (e) {
-      tried.push(`${path} (${(e as Error).message.split("\n")[0].slice(0, 80)})`);
+      tried.push({ path, reason: dlopenReason((e as Error).message, path) });
     }
   }
-  return {
-    why: `no BLAS with cblas_sgemm found: tried ${tried.join("; ")}; set FMBENCH_BLAS=/path/to/` +
-      `libopenblas.so or install OpenBLAS (apt-get install libopenblas0)`,
-  };
+  return { why: notFoundMessage(tried, Deno.build.os) };
+}
+
+/**
+ * Deno's dlopen error in a few words: its first line without the repeated "Could not open
+ * library:" prefix and the path (which the caller names), e.g. "cannot open shared object file:
+ * No such file or directory".
+ * @example
+ * dlopenReason("Could not open library: Could not open library: libx.so: cannot open shared object file: No such file or directory", "libx.so");
+ * // "cannot open shared object file: No such file or directory"
+ */
+export function dlopenReason(message: string, path: string): string {
+  let m = message.split("\n")[0].trim();
+  for (let again = true; again;) {
+    const before = m;
+    m = m.replace(/^Could not open library:\s*/i, "");
+    if (m.startsWith(`${path}:`)) m = m.slice(path.length + 1).trim();
+    again = m !== before;
+  }
+  return m || "could not be opened";
+}
+
+/**
+ * How to get a BLAS on `os`: the package to install (OpenBLAS; macOS has Apple's Accelerate).
+ * @example
+ * blasInstallHint("linux"); // "install OpenBLAS: Debian/Ubuntu `sudo apt-get install libopenblas0`, ..."
+ */
+export function blasInstallHint(os: string): string {
+  if (os === "darwin") {
+    return "Apple's Accelerate should be there; or `brew install openblas` and " +
+      "FMBENCH_BLAS=$(brew --prefix openblas)/lib/libopenblas.dylib";
+  }
+  return "install OpenBLAS: Debian/Ubuntu `sudo apt-get install libopenblas0`, Fedora " +
+    "`sudo dnf install openblas-serial`, Arch `sudo pacman -S openblas`; or set " +
+    "FMBENCH_BLAS=/path/to/libopenblas.so";
+}
+
+/**
+ * The one-line reason no BLAS was loaded: the libraries tried, each reason said once, and how to
+ * get one (without it the wasm backend's matrix products run in XNNPACK, about 2.8x slower).
+ * @example
+ * notFoundMessage([{ path: "libopenblas.so.0", reason: "cannot open shared object file" }], "linux");
+ */
+export function notFoundMessage(
+  tried: Array<{ path: string; reason: string }>,
+  os: string,
+): string {
+  const byReason = new Map<string, string[]>();
+  for (const t of tried) byReason.set(t.reason, [...(byReason.get(t.reason) ?? []), t.path]);
+  const what = [...byReason].map(([reason, paths]) =>
+    `could not open ${paths.join(", ")}: ${reason}`
+  )
+    .join("; ");
+  return `${what}; the toy2d suite runs about 2.8x slower without a BLAS; ${blasInstallHint(os)}`;
 }
 
 type Sgemm = (

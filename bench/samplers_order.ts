@@ -18,7 +18,7 @@ import dpm from "../plugins/solvers/dpm-solver-pp.ts";
 import edmHeun from "../plugins/solvers/edm-heun.ts";
 import ipndm from "../plugins/solvers/ipndm.ts";
 import unipc from "../plugins/solvers/unipc.ts";
-import { gaussianFlow } from "../tests/helpers/gaussian-flow.ts";
+import { gaussianFlow } from "./gaussian-flow.ts";
 
 await tf.setBackend("cpu");
 const STEPS = [4, 8, 16, 32, 64, 128];

@@ -14,13 +14,7 @@ import { normals, rng } from "../core/rng.ts";
 import { tf } from "../core/tf.ts";
 import mlp from "../plugins/models/mlp.ts";
 import { churnNoise } from "../plugins/solvers/_edm.ts";
-import {
-  type Layer,
-  maxAbsDiff,
-  mlpField,
-  type ParityCase,
-  solveCase,
-} from "../tests/helpers/samplers-parity.ts";
+import { type Layer, maxAbsDiff, mlpField, type ParityCase, solveCase } from "./samplers-parity.ts";
 
 /** The snapshots of the reference repositories the fixture was recorded with. */
 const REFERENCES = {

@@ -29,6 +29,8 @@ import {
   LockHeldError,
   phase,
   type RunLock,
+  taskCommand,
+  taskRunner,
   writeFileAtomic,
 } from "../store/mod.ts";
 import { commandLine, type ResultsFile } from "../results/mod.ts";
@@ -38,7 +40,7 @@ import { isPermissionError, permissionMessage, unexpectedMessage } from "./expla
 import { parseFlags, parseJobs, parseShard, parseThreads, UsageError } from "./flags.ts";
 import { JobsDisplay } from "./display.ts";
 import { defaultOutDir } from "./grants.ts";
-import { HELP } from "./help.ts";
+import { helpText } from "./help.ts";
 import { printList } from "./list.ts";
 import { outputFolderProblem } from "./output-check.ts";
 import { pluginRoot } from "./plugin-root.ts";
@@ -46,7 +48,7 @@ import { handleSignals, type SignalControl } from "./signals.ts";
 
 export { buildConfig } from "./config.ts";
 export { FLAGS, parseShard, UsageError } from "./flags.ts";
-export { HELP } from "./help.ts";
+export { helpText } from "./help.ts";
 
 /** Render report.html beside results.json; a failure is reported and leaves results.json intact. */
 async function writeReport(outDir: string, results: ResultsFile): Promise<void> {
@@ -58,9 +60,9 @@ async function writeReport(outDir: string, results: ResultsFile): Promise<void> 
     console.error(`report: ${outDir}/report.html`);
   } catch (e) {
     console.error(
-      `report: not written (${
-        firstLine(e)
-      }); results.json is complete, retry with: deno task report ${outDir}`,
+      `report: not written (${firstLine(e)}); results.json is complete, retry with: ${
+        taskCommand("report", [outDir])
+      }`,
     );
   }
 }
@@ -69,6 +71,7 @@ async function writeReport(outDir: string, results: ResultsFile): Promise<void> 
  * The command that resumes a run: the same arguments, plus --out DIR unless they name it.
  * @example
  * resumeCommand(["--datasets", "moons"], "runs/x"); // "deno task bench --datasets moons --out runs/x"
+ * // (npx -y deno@2.9.6 task bench ... for a user who runs Deno through npx)
  */
 export function resumeCommand(argv: string[], outDir: string): string {
   const named = argv.some((a) => a === "--out" || a.startsWith("--out="));
@@ -80,7 +83,7 @@ export function resumeCommand(argv: string[], outDir: string): string {
   } catch {
     // permissions cannot be queried: the plain task
   }
-  return commandLine(named ? argv : [...argv, "--out", outDir], task);
+  return commandLine(named ? argv : [...argv, "--out", outDir], task, taskRunner());
 }
 
 /** Exit status after a stop: 128 + the signal's number, as a shell reports it. */
@@ -104,8 +107,9 @@ async function reportInterruption(
     `interrupted by ${by}${stopped}.`,
     `saved in ${outDir}:`,
     ...(await describeRunFolder(outDir)).map((l) => `  ${l}`),
-    `report.html: not written for an unfinished suite (deno task report ${outDir} renders ` +
-    `what is saved)`,
+    `report.html: not written for an unfinished suite (${
+      taskCommand("report", [outDir])
+    } renders what is saved)`,
     `resume with: ${resumeCommand(argv, outDir)}`,
   ];
   console.error(lines.join("\n"));
@@ -128,7 +132,7 @@ export async function main(
   try {
     const { values: v } = parseFlags(argv);
     if (v.help) {
-      console.log(HELP);
+      console.log(helpText());
       return 0;
     }
     const roots = [BUILTIN_PLUGINS];
@@ -156,8 +160,8 @@ export async function main(
     const outDir = v.out ?? defaultOutDir(config.suite, shard);
     const outProblem = await outputFolderProblem(outDir, v.out ? "--out" : "the output folder");
     if (outProblem) {
-      console.error(`error: ${outProblem}`);
-      return 1;
+      console.error(`error: ${outProblem.message}`);
+      return outProblem.usage ? 2 : 1;
     }
     if (opts.handleSignals) {
       signals = await handleSignals();
@@ -182,6 +186,7 @@ export async function main(
       groups: planGroups(config).length,
     });
     if (choice.jobs > 1) console.error(`jobs: ${choice.jobs} workers (${choice.why}) -> ${outDir}`);
+    else if (choice.note) console.error(`jobs: one process (${choice.why})`);
     // Each process's native kernels get the cores its workers leave (all of them for one run).
     useThreads(
       backend,

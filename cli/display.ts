@@ -1,10 +1,12 @@
 // The single progress display of a --jobs run: on a terminal, one redrawn line per worker under a
 // summary line; in logs, finished-run lines prefixed by worker and a progress line every 10 s.
 import {
+  fitLine,
   fmtSecs,
   type ProgressSink,
   progressStats,
   type SuiteDisplay,
+  terminalColumns,
   type TrainProgress,
 } from "../harness/mod.ts";
 
@@ -32,12 +34,20 @@ export class JobsDisplay implements SuiteDisplay {
   readonly #tty: boolean;
   readonly #write: (s: string) => void;
   readonly #every: number;
+  readonly #columns: () => number | undefined;
 
   constructor(
     workers: number,
     readonly totalRuns: number,
-    opts: { tty?: boolean; write?: (s: string) => void; everySeconds?: number } = {},
+    opts: {
+      tty?: boolean;
+      write?: (s: string) => void;
+      everySeconds?: number;
+      /** The terminal's width (default: terminalColumns(); undefined when unknown). */
+      columns?: () => number | undefined;
+    } = {},
   ) {
+    this.#columns = opts.columns ?? (() => terminalColumns());
     this.#tty = opts.tty ?? Deno.stderr.isTerminal();
     // Plain lines go through console.error (so callers that capture the console see them).
     this.#write = opts.write ??
@@ -109,14 +119,10 @@ export class JobsDisplay implements SuiteDisplay {
     const now = performance.now();
     if (!force && now - this.#lastDraw < 100) return;
     this.#lastDraw = now;
-    let cols = 120;
-    try {
-      cols = Deno.consoleSize().columns;
-    } catch {
-      // not a terminal on stdout: keep the default width
-    }
+    // A terminal that reports 0 columns has an unknown width: 120, not every line cut to 20.
+    const cols = this.#columns() ?? 120;
     const rows = [this.#header(), ...this.#lines.map((l, i) => `  w${i + 1} ${l.status}`)]
-      .map((r) => r.slice(0, Math.max(20, cols - 1)));
+      .map((r) => fitLine(r, cols));
     this.#clear();
     this.#write(rows.map((r) => `\x1b[2K${r}\n`).join(""));
     this.#drawn = rows.length;

@@ -42,6 +42,12 @@ export function permissionMessage(e: unknown, task: "bench" | "report"): string 
   if (e instanceof Deno.errors.PermissionDenied && !/Requires/.test(deno)) {
     return `the operating system refused: ${deno} (check the folder's owner and mode)`;
   }
+  if (/^Requires all access/.test(deno)) {
+    // Deno's special files: no --allow-write reaches them, only --allow-all.
+    return `not permitted: ${deno}: Deno allows access under /dev, /proc and /sys only with ` +
+      `--allow-all, which the tasks do not grant; use a folder elsewhere (e.g. under /tmp), or ` +
+      `run the CLI itself with deno run -A (README: Permissions)`;
+  }
   return `not permitted: ${deno}${may}. ${how} (README: Permissions)`;
 }
 

@@ -9,8 +9,12 @@ import {
   INCEPTION_SHA256,
   INCEPTION_URL,
 } from "../features/mod.ts";
+import { taskRunner } from "../store/mod.ts";
+import { didYouMean } from "./flags.ts";
 
-const USAGE = `usage: deno task fid:weights [--data-dir DIR]
+/** The usage text, with the command in the form the user runs tasks. */
+const usage = () =>
+  `usage: ${taskRunner()} task fid:weights [--data-dir DIR]
 
 Downloads pytorch-fid's FID Inception weights (${INCEPTION_URL})
 into DIR (default: $FMBENCH_DATA_DIR, else data/) unless they are already there, checks the
@@ -29,11 +33,14 @@ async function main(): Promise<number> {
       options: { "data-dir": { type: "string" }, help: { type: "boolean", short: "h" } },
     }));
   } catch (e) {
-    console.error(`${e instanceof Error ? e.message : e}\n\n${USAGE}`);
+    const msg = e instanceof Error ? e.message : String(e);
+    const unknown = /^Unknown option '-{1,2}([^'=]+)'/.exec(msg);
+    const near = unknown && didYouMean(unknown[1], ["data-dir", "help"]);
+    console.error(`${msg}${near ? ` (did you mean --${near}?)` : ""}\n\n${usage()}`);
     return 2;
   }
   if (values.help) {
-    console.log(USAGE);
+    console.log(usage());
     return 0;
   }
   const dataDir = resolveDataDir(values["data-dir"]);

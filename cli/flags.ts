@@ -15,9 +15,11 @@ export const FLAGS = {
   paths: { type: "string", default: "all" },
   couplings: { type: "string", default: "all" },
   losses: { type: "string", default: "all" },
+  "time-samplers": { type: "string" },
   models: { type: "string", default: "default" },
   preset: { type: "string" },
   solvers: { type: "string", default: "all" },
+  metrics: { type: "string", default: "default" },
   steps: { type: "string" },
   batch: { type: "string" },
   lr: { type: "string" },
@@ -25,6 +27,7 @@ export const FLAGS = {
   "micro-batch": { type: "string" },
   minutes: { type: "string" },
   samples: { type: "string" },
+  "high-res-samples": { type: "string" },
   "nll-points": { type: "string" },
   "nll-dequant": { type: "string" },
   "reflow-pairs": { type: "string" },
@@ -182,6 +185,61 @@ export function parseThreads(v: string | undefined, cores: number): number | und
   return Number(v);
 }
 
+/** Edit distance between two words (insertions, deletions, substitutions, adjacent swaps). */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/**
+ * The valid name closest to a misspelled one, when it is close enough to be what was meant: within
+ * a third of its length in edits (at least 1, at most 3), or one name that starts with it.
+ * @example
+ * didYouMean("stepz", ["steps", "seed"]); // "steps"
+ * didYouMean("xyz", ["steps", "seed"]); // undefined
+ */
+export function didYouMean(word: string, valid: readonly string[]): string | undefined {
+  const w = word.toLowerCase();
+  const ranked = valid.map((v) => ({ v, d: distance(w, v.toLowerCase()) }))
+    .sort((a, b) => a.d - b.d);
+  const limit = Math.min(3, Math.max(1, Math.floor(w.length / 3)));
+  if (ranked.length && ranked[0].d <= limit && ranked[0].d < (ranked[1]?.d ?? Infinity)) {
+    return ranked[0].v;
+  }
+  const prefixed = valid.filter((v) => v.startsWith(w) || w.startsWith(v));
+  return w.length >= 3 && prefixed.length === 1 ? prefixed[0] : undefined;
+}
+
+/**
+ * The usage error for a flag node:util's parseArgs refused: an unknown flag gets the closest
+ * valid one ("did you mean --steps?") and the list of valid flags.
+ * @example
+ * flagError(err, Object.keys(FLAGS)).message; // "unknown flag --stepz: did you mean --steps?\nvalid flags: ..."
+ */
+export function flagError(e: unknown, names: readonly string[]): UsageError {
+  const valid = names.map((f) => `--${f}`).join(", ");
+  const message = e instanceof Error ? e.message : String(e);
+  const unknown = /^Unknown option '(-{1,2})([^'=]+)'/.exec(message);
+  if (unknown) {
+    const near = didYouMean(unknown[2], names);
+    return new UsageError(
+      `unknown flag ${unknown[1]}${unknown[2]}${near ? `: did you mean --${near}?` : ""}\n` +
+        `valid flags: ${valid}`,
+    );
+  }
+  return new UsageError(`${message}\nvalid flags: ${valid}`);
+}
+
 export type Values = ReturnType<typeof parseFlags>["values"];
 
 /**
@@ -199,7 +257,6 @@ export function parseFlags(argv: string[]) {
     if (at >= 0 && /'--threads' argument is ambiguous/.test((e as Error).message)) {
       parseThreads(argv[at + 1], navigator.hardwareConcurrency || 1);
     }
-    const valid = Object.keys(FLAGS).map((f) => `--${f}`).join(", ");
-    throw new UsageError(`${(e as Error).message}\nvalid flags: ${valid}`);
+    throw flagError(e, Object.keys(FLAGS));
   }
 }

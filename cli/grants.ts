@@ -4,6 +4,7 @@
 import { parseArgs } from "node:util";
 import { dirname, join, resolve } from "node:path";
 import { dataDirOf, defaultMergeDir, defaultOutDir } from "../store/folders.ts";
+import { TASK_RUNNER_ENV } from "../store/task-command.ts";
 import { FLAGS, parseShard, UsageError } from "./flags.ts";
 
 export { defaultMergeDir, defaultOutDir };
@@ -28,6 +29,27 @@ export const INCEPTION_DOWNLOAD: DataDownload = {
   hosts: ["github.com", "release-assets.githubusercontent.com"],
   unlessPresent: ["pt_inception-2015-12-05-6726825d.pth", "pt_inception-2015-12-05.safetensors"],
   envFile: "FMBENCH_INCEPTION",
+};
+
+/**
+ * The DINOv2 ViT-L/14 weights' download (Hugging Face, facebook/dinov2-large; see
+ * features/dinov2/weights-file.ts, whose DINOV2_HOSTS tests/metrics_weights_test.ts checks
+ * against this list).
+ * @example
+ * DINOV2_DOWNLOAD.hosts[0]; // "huggingface.co"
+ */
+export const DINOV2_DOWNLOAD: DataDownload = {
+  what: "DINOv2 ViT-L/14 weights",
+  hosts: [
+    "huggingface.co",
+    "cas-bridge.xethub.hf.co",
+    "cdn-lfs.hf.co",
+    "cdn-lfs-us-1.hf.co",
+    "cdn-lfs-eu-1.hf.co",
+    "cdn-lfs.huggingface.co",
+  ],
+  unlessPresent: ["dinov2-vitl14.safetensors", "dinov2_vitl14_pretrain.pth"],
+  envFile: "FMBENCH_DINOV2",
 };
 
 /**
@@ -78,18 +100,63 @@ export interface GrantContext {
   env: (name: string) => string | undefined;
   exists: (path: string) => boolean;
   now: Date;
+  /**
+   * The path with its symbolic links resolved (as far as it exists); throws where Deno will not
+   * say (a path into /dev). Absent: paths are taken as written.
+   */
+  realPath?: (path: string) => string;
 }
 
-/** Deno's permission lists are comma-separated, so a path with a comma cannot be granted. */
-function grantable(path: string, flag: string): string {
+/**
+ * The folders under which Deno allows file access only with --allow-all (its "special files":
+ * devices, processes, kernel state), whatever --allow-write says; /dev/shm is one of them.
+ * @example
+ * specialFolder("/dev/shm/run1"); // "/dev"
+ * specialFolder("/tmp/run1"); // undefined
+ */
+export function specialFolder(abs: string): string | undefined {
+  return ["/dev", "/proc", "/sys"].find((d) => abs === d || abs.startsWith(`${d}/`));
+}
+
+/**
+ * A folder the launcher can grant write access to, absolute; UsageError otherwise: a comma
+ * (Deno's permission lists are comma-separated) or a folder under /dev, /proc or /sys.
+ */
+function grantable(
+  path: string,
+  { flag, ctx, script }: { flag: string; ctx: GrantContext; script: string },
+): string {
   if (path.includes(",")) {
     throw new UsageError(
       `${flag} "${path}" contains a comma, which Deno's permission flags cannot express; ` +
         `choose a folder name without commas`,
     );
   }
-  return path;
+  const abs = resolve(ctx.cwd, path);
+  let real = abs;
+  try {
+    real = ctx.realPath?.(abs) ?? abs;
+  } catch {
+    real = "/dev"; // Deno refuses to resolve it: a link into its special folders
+  }
+  const special = specialFolder(abs) ?? specialFolder(real);
+  if (special) {
+    throw new UsageError(
+      `${flag} ${path} is ${real === abs ? "under" : "a link into"} ${special}, where Deno ` +
+        `lets a program write only with --allow-all (all permissions), which this task does not ` +
+        `grant; give a folder elsewhere (e.g. /tmp/${path.split("/").filter(Boolean).pop()}; ` +
+        `for a folder in memory, a tmpfs mounted outside /dev), or run the CLI itself with all ` +
+        `permissions: deno run -A ${script} ... ${flag} ${path}`,
+    );
+  }
+  return abs;
 }
+
+/**
+ * The environment the report CLI reads: how tasks are run, what it may write (messages), and
+ * FMBENCH_DEBUG (the switch for stack traces its unexpected-error message offers).
+ */
+const REPORT_ENV = `--allow-env=${TASK_RUNNER_ENV},FMBENCH_WRITABLE,FMBENCH_DEBUG`;
 
 /** Read-only commands (help, list, a usage error the real CLI will explain) get no writes. */
 function readOnly(script: string, args: string[], extra: string[] = []): Launch {
@@ -125,12 +192,12 @@ export function benchLaunch(argv: string[], ctx: GrantContext, gpu = false): Lau
   if (v.help || v.list) return readOnly("cli/bench.ts", argv, base);
   const suite = v.suite ?? FLAGS.suite.default;
   const out = v.out ?? defaultOutDir(suite, shard, ctx.now);
-  const writes = [resolve(ctx.cwd, grantable(out, "--out"))];
+  const writes = [grantable(out, { flag: "--out", ctx, script: "cli/bench.ts" })];
   let net: string[] = [];
   const needs = SUITE_NEEDS[suite];
   if (needs?.dataDir) {
     const dataDir = dataDirOf(v["data-dir"], ctx.env("FMBENCH_DATA_DIR"));
-    const abs = resolve(ctx.cwd, grantable(dataDir, "--data-dir"));
+    const abs = grantable(dataDir, { flag: "--data-dir", ctx, script: "cli/bench.ts" });
     writes.push(abs);
     net = neededHosts(needs.downloads, abs, ctx);
   }
@@ -159,9 +226,6 @@ export const REPORT_FLAGS = {
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
-/** What every `deno task report` may read of the environment: the switch for stack traces. */
-const REPORT_ENV = "--allow-env=FMBENCH_DEBUG";
-
 /**
  * The grants for `deno task report ARGS`: read anywhere; write the run folder whose report.html
  * is re-rendered, or the --merge output folder (chosen here when not given); read FMBENCH_DEBUG
@@ -183,20 +247,20 @@ export function reportLaunch(argv: string[], ctx: GrantContext): Launch {
       return readOnly("cli/report.ts", argv, [REPORT_ENV]);
     }
     const p = positionals[0];
-    const dir = resolve(ctx.cwd, p.endsWith(".json") ? dirname(p) : p);
+    const dir = grantable(p.endsWith(".json") ? dirname(p) : p, {
+      flag: "the run folder",
+      ctx,
+      script: "cli/report.ts",
+    });
     return {
-      permissions: [
-        "--allow-read",
-        `--allow-write=${grantable(dir, "the run folder")}`,
-        REPORT_ENV,
-      ],
+      permissions: ["--allow-read", `--allow-write=${dir}`, REPORT_ENV],
       script: "cli/report.ts",
       args: argv,
       writes: [dir],
     };
   }
   const out = v.out ?? defaultMergeDir(ctx.now);
-  const dir = resolve(ctx.cwd, grantable(out, "--out"));
+  const dir = grantable(out, { flag: "--out", ctx, script: "cli/report.ts" });
   return {
     permissions: ["--allow-read", `--allow-write=${dir}`, REPORT_ENV],
     script: "cli/report.ts",
@@ -225,12 +289,52 @@ export function fidWeightsLaunch(argv: string[], ctx: GrantContext): Launch {
   }
   if (v.help) return readOnly(script, argv, ["--allow-env"]);
   const dataDir = dataDirOf(v["data-dir"], ctx.env("FMBENCH_DATA_DIR"));
-  const abs = resolve(ctx.cwd, grantable(dataDir, "--data-dir"));
+  const abs = grantable(dataDir, { flag: "--data-dir", ctx, script });
   return {
     permissions: [
       "--allow-read",
       `--allow-write=${abs}`,
       `--allow-net=${INCEPTION_DOWNLOAD.hosts.join(",")}`,
+      "--allow-env",
+    ],
+    script,
+    args: argv,
+    writes: [abs],
+  };
+}
+
+/**
+ * The grants for `deno task metrics:weights [--data-dir DIR] [--sha256 HEX]`: write the data dir,
+ * reach the hosts of the weights still missing there (Inception's and DINOv2's). Anything else
+ * (help, a bad flag) writes nothing and cli/metrics-weights.ts explains it.
+ * @example
+ * metricsWeightsLaunch(["--data-dir", "/d"], { cwd: "/repo", env: () => undefined, exists: () => false, now: new Date() }).writes; // ["/d"]
+ */
+export function metricsWeightsLaunch(argv: string[], ctx: GrantContext): Launch {
+  const script = "cli/metrics-weights.ts";
+  let v;
+  try {
+    v = parseArgs({
+      args: argv,
+      options: {
+        "data-dir": { type: "string" },
+        sha256: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    }).values;
+  } catch {
+    return readOnly(script, argv, ["--allow-env"]);
+  }
+  if (v.help) return readOnly(script, argv, ["--allow-env"]);
+  const dataDir = dataDirOf(v["data-dir"], ctx.env("FMBENCH_DATA_DIR"));
+  const abs = grantable(dataDir, { flag: "--data-dir", ctx, script });
+  const net = neededHosts([INCEPTION_DOWNLOAD, DINOV2_DOWNLOAD], abs, ctx);
+  return {
+    permissions: [
+      "--allow-read",
+      `--allow-write=${abs}`,
+      ...(net.length ? [`--allow-net=${net.join(",")}`] : []),
       "--allow-env",
     ],
     script,

@@ -1,13 +1,17 @@
-// `deno task bench|bench:gpu|report|fid:weights`: computes from the flags the permissions the command needs
-// (cli/grants.ts), starts the real CLI with exactly those, forwards SIGINT/SIGTERM and returns
-// its exit code. It may only read and start Deno itself; it writes nothing.
+// `deno task bench|bench:gpu|report|fid:weights|metrics:weights`: computes from the flags the
+// permissions the command needs (cli/grants.ts), starts the real CLI with exactly those, forwards
+// SIGINT/SIGTERM and returns its exit code. It may only read and start Deno itself; it writes
+// nothing.
+import { basename, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { TASK_RUNNER_ENV, taskRunner } from "../store/task-command.ts";
 import { UsageError } from "./flags.ts";
 import {
   benchLaunch,
   fidWeightsLaunch,
   type GrantContext,
   type Launch,
+  metricsWeightsLaunch,
   reportLaunch,
 } from "./grants.ts";
 
@@ -23,6 +27,7 @@ export const MODES: Record<string, (argv: string[], ctx: GrantContext) => Launch
   "bench:gpu": (argv, ctx) => benchLaunch(argv, ctx, true),
   report: (argv, ctx) => reportLaunch(argv, ctx),
   "fid:weights": (argv, ctx) => fidWeightsLaunch(argv, ctx),
+  "metrics:weights": (argv, ctx) => metricsWeightsLaunch(argv, ctx),
 };
 
 function existsSync(path: string): boolean {
@@ -51,7 +56,21 @@ export function processContext(): GrantContext {
     },
     exists: existsSync,
     now: new Date(),
+    realPath,
   };
+}
+
+/** `path` with the symbolic links of its existing part resolved; throws where Deno refuses. */
+function realPath(path: string): string {
+  let head = path, tail = "";
+  while (!existsSync(head)) {
+    const parent = dirname(head);
+    if (parent === head) return path;
+    tail = tail ? `${basename(head)}/${tail}` : basename(head);
+    head = parent;
+  }
+  const real = Deno.realPathSync(head);
+  return tail ? `${real.replace(/\/$/, "")}/${tail}` : real;
 }
 
 /**
@@ -91,6 +110,36 @@ export function denoArgs(l: Launch): string[] {
 }
 
 /**
+ * The one line that says what Deno printed before this launcher on a first run: `deno task` sets
+ * up node_modules/ (one "Initialize" line per npm package; "Download" lines too with an empty
+ * cache) just before it starts the launcher, which sees that by the time node_modules was set up
+ * (`setupMs`, the modification time of node_modules/.deno/.setup-cache.bin) against its own
+ * start (`startMs`). Undefined when node_modules was set up earlier (no such lines this time).
+ * @example
+ * firstRunNote({ setupMs: Date.now() - 500, startMs: Date.now(), task: "deno task bench" }); // "fmbench: ..."
+ */
+export function firstRunNote(
+  { setupMs, startMs, task }: { setupMs: number | undefined; startMs: number; task: string },
+): string | undefined {
+  if (setupMs === undefined) return undefined;
+  const before = startMs - setupMs;
+  if (before < -1000 || before > 15_000) return undefined;
+  const quiet = task.replace(/ task /, " task -q ");
+  return `fmbench: first run in this checkout: Deno has unpacked the npm packages into ` +
+    `node_modules/ (its "Initialize" lines; \`${quiet}\` hides Deno's own lines)`;
+}
+
+/** When node_modules/ was last set up, in ms since the epoch (undefined when unknown). */
+function nodeModulesSetup(): number | undefined {
+  try {
+    const file = fileURLToPath(new URL("node_modules/.deno/.setup-cache.bin", ROOT));
+    return Deno.statSync(file).mtime?.getTime();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Start `mode` (bench, bench:gpu, report) with `argv` under the grants its flags need; resolves
  * with the exit code of the real CLI (128 + signal number when a signal ended it).
  * @example
@@ -110,9 +159,18 @@ export async function launch(mode: string, argv: string[]): Promise<number> {
     console.error(`error: ${e.message}`);
     return 2;
   }
+  const runner = taskRunner();
+  const note = firstRunNote({
+    setupMs: nodeModulesSetup(),
+    startMs: performance.timeOrigin,
+    task: `${runner} task ${mode}`,
+  });
+  if (note) console.error(note);
   const child = new Deno.Command(Deno.execPath(), {
     args: denoArgs(l),
-    env: { FMBENCH_WRITABLE: JSON.stringify(l.writes) },
+    // The folders it may write (for its messages) and how the user runs tasks (for the commands
+    // it prints: `deno task …` or `npx -y deno@X task …`), which the child could not tell.
+    env: { FMBENCH_WRITABLE: JSON.stringify(l.writes), [TASK_RUNNER_ENV]: runner },
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",

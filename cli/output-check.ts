@@ -13,6 +13,13 @@ function reason(e: unknown): string {
   return m.charAt(0).toLowerCase() + m.slice(1);
 }
 
+/** Why an output folder cannot be used: one line, and whether the value itself is wrong. */
+export interface OutputProblem {
+  message: string;
+  /** The path names a file, or a folder under a file: a usage error (exit 2), not the system's. */
+  usage: boolean;
+}
+
 /**
  * Why `dir` cannot hold fmbench's outputs, in one line, or undefined when it can. The folder is
  * probed with a small file that is removed at once; folders created for the probe are removed
@@ -23,14 +30,20 @@ function reason(e: unknown): string {
 export async function outputFolderProblem(
   dir: string,
   what = "--out",
-): Promise<string | undefined> {
-  const cannot = (e: unknown) => `${what} ${dir} cannot be written: ${reason(e)}`;
+): Promise<OutputProblem | undefined> {
+  const cannot = (e: unknown): OutputProblem => ({
+    message: `${what} ${dir} cannot be written: ${reason(e)}`,
+    usage: e instanceof Deno.errors.NotADirectory,
+  });
   let created: string | undefined;
   try {
     const info = await Deno.stat(dir);
     if (!info.isDirectory) {
-      return `${what} ${dir} is a file, not a folder; give a new folder, or an earlier run's ` +
-        `folder to resume it`;
+      return {
+        message: `${what} ${dir} is a file, not a folder; give a new folder, or an earlier ` +
+          `run's folder to resume it`,
+        usage: true,
+      };
     }
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) return cannot(e);

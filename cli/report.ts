@@ -1,7 +1,7 @@
 // CLI: re-render <run-dir>/report.html from results.json, or merge shard results into one run.
 import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
-import { writeFileAtomic } from "../store/mod.ts";
+import { taskRunner, writeFileAtomic } from "../store/mod.ts";
 import {
   backupIfUnreadable,
   MergeError,
@@ -12,14 +12,17 @@ import {
 } from "../results/mod.ts";
 import { renderReport } from "../reports/mod.ts";
 import { isPermissionError, permissionMessage, unexpectedMessage } from "./explain-error.ts";
+import { didYouMean } from "./flags.ts";
 import { defaultMergeDir, REPORT_FLAGS } from "./grants.ts";
 
 export { defaultMergeDir } from "./grants.ts";
 
-const USAGE = `usage:
-  deno task report <run-dir>
+/** The usage text, with the command in the form the user runs tasks. */
+const usage = (run = taskRunner()) =>
+  `usage:
+  ${run} task report <run-dir>
       re-render <run-dir>/report.html from <run-dir>/results.json
-  deno task report --merge <shard-dir>... [--out <dir>] [--allow-mixed-commits]
+  ${run} task report --merge <shard-dir>... [--out <dir>] [--allow-mixed-commits]
       merge shard results into <dir>/results.json and <dir>/report.html
       (default <dir>: runs/merged-<timestamp>)
 
@@ -74,16 +77,17 @@ export async function main(args: string[]): Promise<number> {
     });
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    const unknown = /Unknown option '([^']+)'/.exec(msg);
+    const unknown = /Unknown option '(-{1,2}([^'=]+))'/.exec(msg);
+    const near = unknown && didYouMean(unknown[2], Object.keys(REPORT_FLAGS));
     console.error(
-      `report: ${unknown ? `unknown flag ${unknown[1]}` : msg.split(". ")[0]}; ` +
-        `valid flags: ${VALID_FLAGS} (see --help)`,
+      `report: ${unknown ? `unknown flag ${unknown[1]}` : msg.split(". ")[0]}` +
+        `${near ? ` (did you mean --${near}?)` : ""}; valid flags: ${VALID_FLAGS} (see --help)`,
     );
     return 2;
   }
   const { values, positionals } = parsed;
   if (values.help) {
-    console.log(USAGE);
+    console.log(usage());
     return 0;
   }
   try {
@@ -126,7 +130,7 @@ export async function main(args: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CliError) {
       console.error(`report: ${e.message}`);
-      if (e.code === 2) console.error(USAGE);
+      if (e.code === 2) console.error(usage());
       return e.code;
     }
     if (e instanceof ResultsFileError) {

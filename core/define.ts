@@ -1,6 +1,17 @@
 // define* helpers: validate a plugin's shape at load time and fill in derived members.
 import { affineSample } from "./affine.ts";
-import type { Coupling, Loss, ModelPlugin, Path, Schedule, Solver } from "./types.ts";
+import { paramProblem } from "./time-distribution.ts";
+import type {
+  Coupling,
+  FeatureName,
+  Loss,
+  MetricPlugin,
+  ModelPlugin,
+  Path,
+  Schedule,
+  Solver,
+  TimeSamplerPlugin,
+} from "./types.ts";
 
 /**
  * Raised when a plugin value has the wrong shape; names the member and what was expected.
@@ -136,5 +147,110 @@ export function defineSolver(s: Solver): Solver {
     "adaptive",
     "boolean",
   ]]);
+  return s;
+}
+
+/**
+ * The features a metric may name (FeatureName), in the order the engine computes them.
+ * @example
+ * FEATURE_NAMES.includes("dinov2-cls"); // true
+ */
+export const FEATURE_NAMES: readonly FeatureName[] = [
+  "raw",
+  "inception-pool3",
+  "inception-logits",
+  "dinov2-cls",
+];
+
+/**
+ * Define a sample-quality metric: the features it reads, the figures it reports with their
+ * direction, its protocol fields and how it computes them (with the engine's `ctx.stats`).
+ * @example
+ * export default defineMetric({
+ *   name: "mean-shift", description: "distance between the means of the raw samples",
+ *   features: ["raw"], protocol: { norm: "Euclidean" },
+ *   values: { mean_shift: { direction: "lower", title: "Mean shift", description: "|mean g - mean r|" } },
+ *   compute: ({ generated, reference, stats }) => {
+ *     const [g, r] = [stats.moments(generated), stats.moments(reference!)];
+ *     return { mean_shift: Math.hypot(...g.mu.map((m, i) => m - r.mu[i])) };
+ *   },
+ * });
+ */
+export function defineMetric(m: MetricPlugin): MetricPlugin {
+  check("metric", m, [...BASE, ["compute", "function"], ["values", "object"], [
+    "protocol",
+    "object",
+  ]]);
+  const bad = (problem: string) => new PluginShapeError("metric", m.name, problem);
+  if (!Array.isArray(m.features) || m.features.length === 0) {
+    throw bad(`features must list at least one of: ${FEATURE_NAMES.join(", ")}`);
+  }
+  for (const f of m.features) {
+    if (!FEATURE_NAMES.includes(f)) {
+      throw bad(`unknown feature "${f}"; valid: ${FEATURE_NAMES.join(", ")}`);
+    }
+  }
+  const names = Object.keys(m.values ?? {});
+  if (names.length === 0) throw bad("values must name at least one figure");
+  for (const [key, v] of Object.entries(m.values)) {
+    if (!/^[a-z][a-z0-9_]*$/.test(key)) {
+      throw bad(`figure name "${key}" must match [a-z][a-z0-9_]* (a key of results.json)`);
+    }
+    if (v === null || typeof v !== "object") throw bad(`values.${key} must be an object`);
+    if (v.direction !== "lower" && v.direction !== "higher") {
+      throw bad(`values.${key}.direction must be "lower" or "higher", got ${v.direction}`);
+    }
+    for (const f of ["title", "description"] as const) {
+      if (typeof v[f] !== "string") throw bad(`values.${key}.${f} must be a string`);
+    }
+    if (v.spread !== undefined) {
+      if (!/^[a-z][a-z0-9_]*$/.test(v.spread) || names.includes(v.spread)) {
+        throw bad(`values.${key}.spread must name a figure of its own, got "${v.spread}"`);
+      }
+    }
+  }
+  for (const [key, value] of Object.entries(m.protocol)) {
+    if (!["string", "number", "boolean"].includes(typeof value)) {
+      throw bad(`protocol.${key} must be a string, number or boolean`);
+    }
+  }
+  return m;
+}
+
+/**
+ * Define a time sampler: how training draws t. Each parameter needs a default within its own
+ * bounds and a description; parameter names are identifiers.
+ * @example
+ * export default defineTimeSampler({
+ *   name: "beta-2-2", description: "t ~ Beta(2, 2): density 6 t (1 - t)", params: {},
+ *   prepare: () => ({
+ *     quantile: (u) => 0.5 - Math.sin(Math.asin(1 - 2 * u) / 3),
+ *     cdf: (t) => t * t * (3 - 2 * t),
+ *     density: (t) => 6 * t * (1 - t),
+ *   }),
+ * });
+ */
+export function defineTimeSampler(s: TimeSamplerPlugin): TimeSamplerPlugin {
+  check("time sampler", s, [...BASE, ["params", "object"], ["prepare", "function"]]);
+  for (const [k, p] of Object.entries(s.params ?? {})) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
+      throw new PluginShapeError(
+        "time sampler",
+        s.name,
+        `parameter name "${k}" is not an identifier`,
+      );
+    }
+    if (p === null || typeof p !== "object" || typeof p.description !== "string") {
+      throw new PluginShapeError(
+        "time sampler",
+        s.name,
+        `parameter "${k}" must be { default, description, min?, max?, above?, below? }`,
+      );
+    }
+    const problem = typeof p.default === "number" ? paramProblem(p, p.default) : "must be a number";
+    if (problem) {
+      throw new PluginShapeError("time sampler", s.name, `default of parameter "${k}" ${problem}`);
+    }
+  }
   return s;
 }

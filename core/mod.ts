@@ -1,4 +1,5 @@
-// The plugin SDK: everything a path, coupling, loss, model or solver plugin imports, and nothing else.
+// The plugin SDK: everything a path, coupling, loss, model, solver, time sampler or metric plugin
+// imports, and nothing else.
 /**
  * fmbench's plugin SDK. Built-in plugins under `plugins/` and plugins in an outside folder
  * (`--plugins DIR`) import only this module (or the repository's `mod.ts`, which re-exports it).
@@ -17,9 +18,12 @@ export type * from "./types.ts";
 export {
   defineCoupling,
   defineLoss,
+  defineMetric,
   defineModel,
   definePath,
   defineSolver,
+  defineTimeSampler,
+  FEATURE_NAMES,
   type PathInput,
   PluginShapeError,
 } from "./define.ts";
@@ -43,6 +47,15 @@ export {
   type TimeSampler,
   type TimeSamplerOptions,
 } from "./time-importance.ts";
+export {
+  describeParams,
+  paramBounds,
+  paramProblem,
+  type RangedTimes,
+  restrictToRange,
+  uniformTimes,
+} from "./time-distribution.ts";
+export { erfc, logit, normalCdf, normalDensity, normalQuantile, sigmoid } from "./normal.ts";
 export { normals, rng, subSeed } from "./rng.ts";
 export { type Scalar, type Tensor, type Tensor1D, tf } from "./tf.ts";
 export {

@@ -24,8 +24,14 @@ import {
   INCEPTION_SHA256,
   WeightsDownloadError,
 } from "./weights-file.ts";
-import { SafetensorsFile } from "../store/safetensors.ts";
-import { readTorchCheckpoint, torchFormatOf } from "../store/torch-checkpoint.ts";
+import { SafetensorsError, SafetensorsFile } from "../store/safetensors.ts";
+import {
+  readTorchCheckpoint,
+  TorchCheckpointError,
+  torchFormatOf,
+} from "../store/torch-checkpoint.ts";
+import { setAside } from "../store/move-aside.ts";
+import { InceptionWeightsError } from "./inception/inception.ts";
 
 /** The on-disk format a weights file was read from. */
 export type WeightsFormat = "safetensors" | "torch-zip" | "torch-legacy";
@@ -86,7 +92,7 @@ export function parseWeights(bytes: Uint8Array, path: string): {
   if (bytes.length > 8 && bytes[8] === 0x7b) {
     return { file: new SafetensorsFile(bytes, path), format: "safetensors" };
   }
-  throw new Error(
+  throw new InceptionWeightsError(
     `Inception weights ${path}: neither a PyTorch checkpoint (torch.save zip or legacy stream) ` +
       `nor a safetensors file`,
   );
@@ -148,6 +154,14 @@ export interface EnsureOptions {
   fetch?: typeof fetch;
   sha256?: string;
   sha256Prefix?: string;
+  /** Told when a weights file in the data dir fails to load and is moved aside. */
+  log?: (line: string) => void;
+}
+
+/** Whether an error is about a weights file's content (not the machine or the code). */
+function badWeightsFile(e: unknown): e is Error {
+  return e instanceof InceptionWeightsError || e instanceof TorchCheckpointError ||
+    e instanceof SafetensorsError;
 }
 
 /** Whether this process may reach every host the download needs. */
@@ -170,7 +184,25 @@ function netAllowed(): boolean {
  */
 export async function ensureFidModel(opts: EnsureOptions): Promise<FidModel | FidUnavailable> {
   const search = findInceptionWeights(opts.dataDir);
-  if (search.found) return await loadFidModel(search.found);
+  // $FMBENCH_INCEPTION names the user's own file: an error about it is theirs to see. A file in
+  // the data dir that cannot be loaded is set aside and obtained again, as if it were missing.
+  const inDataDir = search.found !== undefined && search.found.startsWith(`${search.dir}/`) &&
+    search.searched.length > 1;
+  if (search.found && !inDataDir) return await loadFidModel(search.found);
+  if (search.found) {
+    try {
+      return await loadFidModel(search.found);
+    } catch (e) {
+      if (!badWeightsFile(e)) throw e;
+      await setAside({
+        file: search.found,
+        reason: firstLineOf(e),
+        then: "the weights are obtained again",
+        log: opts.log,
+      });
+      search.found = undefined;
+    }
+  }
   const notFound = (why = "") =>
     `n/a: Inception weights not found; ${howToGetWeights(search, why)}`;
   if (opts.download === false) return { available: false, reason: notFound() };
@@ -194,7 +226,11 @@ export async function ensureFidModel(opts: EnsureOptions): Promise<FidModel | Fi
   return await loadFidModel(search.target);
 }
 
-/** SHA-256 of the expected tensors' float32 values (LE) in manifest order. */
+function firstLineOf(e: Error): string {
+  return e.message.split("\n")[0];
+}
+
+/** SHA-256 of the expected tensors' float32 values (LE) in manifest order; all must be finite. */
 async function contentHash(file: WeightSource): Promise<string> {
   const tensors = expectedTensors();
   const total = tensors.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
@@ -202,6 +238,12 @@ async function contentHash(file: WeightSource): Promise<string> {
   let at = 0;
   for (const t of tensors) {
     const v = file.float32(t.name);
+    const bad = v.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) {
+      throw new InceptionWeightsError(
+        `Inception weights ${file.source}: tensor "${t.name}" holds ${v[bad]} at element ${bad}`,
+      );
+    }
     all.set(v, at);
     at += v.length;
   }

@@ -32,3 +32,26 @@ export { frechetDistance, type GaussianStats } from "./frechet.ts";
 export { kid, type KidResult, tfDotProducts } from "./kid.ts";
 export { defaultFeatureBatch, type FeatureExtractor } from "./image-stats.ts";
 export { type ReferenceStats, referenceStats } from "./reference-stats.ts";
+export { type FeatureRows, kNearestRadii, type NeighbourOptions } from "./neighbours.ts";
+export {
+  improvedPrecisionRecall,
+  type PrecisionRecall,
+  type PrecisionRecallOptions,
+} from "./precision-recall.ts";
+export {
+  type DensityCoverage,
+  densityCoverage,
+  type DensityCoverageOptions,
+} from "./density-coverage.ts";
+export {
+  type ManifoldMetrics,
+  manifoldMetrics,
+  type ManifoldMetricsOptions,
+} from "./manifold-metrics.ts";
+export {
+  type InceptionScore,
+  inceptionScore,
+  type InceptionScoreOptions,
+} from "./inception-score.ts";
+export { LOGIT_CLASSES } from "./inception/inception.ts";
+export * from "./dinov2/mod.ts";

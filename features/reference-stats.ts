@@ -5,7 +5,9 @@ import type { Tensor } from "../core/tf.ts";
 import type { PreparedGaussian } from "./frechet.ts";
 import { prepareGaussian } from "./frechet.ts";
 import { type FeatureExtractor, type ImageFormat, streamFeatures } from "./image-stats.ts";
-import { encodeSafetensors, readSafetensors } from "../store/safetensors.ts";
+import { encodeSafetensors } from "../store/safetensors.ts";
+import { readChecked } from "../store/read-checked.ts";
+import { checkReferenceStats } from "./reference-stats-check.ts";
 
 /**
  * Version tag of the cache layout and of the feature pipeline it was computed with.
@@ -64,6 +66,14 @@ export interface ReferenceOptions extends ImageFormat {
   images: (offset: number, count: number) => Promise<Tensor>;
   batch?: number;
   onProgress?: (done: number, n: number) => void;
+  /**
+   * The feature network's pipeline, recorded in the provenance and its cache file's name prefix
+   * (default: pytorch-fid's Inception, PIPELINE and "fid-ref"; e.g. DINOV2_PIPELINE and
+   * "fd-dinov2-ref" for FD-DINOv2, so the two caches never overwrite each other).
+   */
+  network?: { pipeline: string; cachePrefix: string };
+  /** Told when the cache fails its check and is moved aside (then it is computed again). */
+  log?: (line: string) => void;
 }
 
 /**
@@ -73,10 +83,18 @@ export interface ReferenceOptions extends ImageFormat {
  * // "data/fid-ref-cifar10-train-50000.safetensors"
  */
 export function referenceStatsPath(
-  { dataDir, dataset, split, n }: { dataDir: string; dataset: string; split: string; n: number },
+  { dataDir, dataset, split, n, prefix = "fid-ref" }: {
+    dataDir: string;
+    dataset: string;
+    split: string;
+    n: number;
+    /** File name prefix naming the network (default "fid-ref"). */
+    prefix?: string;
+  },
 ): string {
   const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, "_");
-  return `${dataDir.replace(/\/+$/, "")}/fid-ref-${safe(dataset)}-${safe(split)}-${n}.safetensors`;
+  return `${dataDir.replace(/\/+$/, "")}/${safe(prefix)}-${safe(dataset)}-${safe(split)}-${n}` +
+    ".safetensors";
 }
 
 /**
@@ -119,56 +137,31 @@ export async function writeReferenceStats(
 }
 
 /**
- * Read a cache file; null if it does not exist. Errors name the file.
+ * Read a cache file; null if it does not exist. A file that fails its check
+ * (features/reference-stats-check.ts) is moved aside to `<file>.unreadable-<time>`, told to
+ * `log`, and null returned (the statistics are computed again).
  * @example
  * const cached = await readReferenceStats("data/fid-ref-cifar10-train-50000.safetensors"); // or null
  */
 export async function readReferenceStats(
   path: string,
+  log?: (line: string) => void,
 ): Promise<
   { stats: PreparedGaussian; features: Float32Array; provenance: ReferenceProvenance } | null
 > {
-  try {
-    await Deno.stat(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-  const file = await readSafetensors(path);
-  const m = file.metadata;
-  const provenance: ReferenceProvenance = {
-    format: m.format ?? "",
-    pipeline: m.pipeline ?? "",
-    dataset: m.dataset ?? "",
-    split: m.split ?? "",
-    n: Number(m.n),
-    kidFeatures: Number(m.kidFeatures),
-    weightsSha256: m.weightsSha256 ?? "",
-    date: m.date ?? "",
-  };
+  const c = await readChecked({
+    file: path,
+    check: (f) => checkReferenceStats(f, REFERENCE_FORMAT),
+    then: "the reference statistics are computed again",
+    log,
+  });
+  if (!c) return null;
   // An older layout: the caller recomputes (its provenance does not match).
-  if (provenance.format !== REFERENCE_FORMAT) {
-    return { stats: empty(), features: new Float32Array(), provenance };
-  }
-  const mu = file.float64("mu");
-  const d = mu.length;
-  const sigma = file.float64("sigma");
-  const lEntry = file.entry("factor_l");
-  const rank = lEntry?.shape[1] ?? -1;
-  const l = file.float64("factor_l");
-  const perm = Int32Array.from(file.float64("factor_perm"));
-  const features = file.float32("kid_features");
-  if (
-    sigma.length !== d * d || rank < 0 || l.length !== d * rank || perm.length !== d ||
-    features.length !== provenance.kidFeatures * d
-  ) {
-    throw new Error(
-      `FID reference ${path}: inconsistent shapes (mu ${d}, sigma ${sigma.length}, factor ` +
-        `[${lEntry?.shape}], kid_features ${features.length / d} rows); delete it to recompute`,
-    );
-  }
-  const factor = { l, perm, rank, tol: Number(m.factorTol) };
-  return { stats: { dim: d, n: provenance.n, mu, sigma, factor }, features, provenance };
+  return {
+    stats: c.stats ?? empty(),
+    features: c.features ?? new Float32Array(),
+    provenance: c.provenance,
+  };
 }
 
 function empty(): PreparedGaussian {
@@ -208,17 +201,17 @@ export function provenanceMismatch(
  */
 export async function referenceStats(opts: ReferenceOptions): Promise<ReferenceStats> {
   const split = opts.split ?? "train";
-  const path = referenceStatsPath({ ...opts, split });
+  const path = referenceStatsPath({ ...opts, split, prefix: opts.network?.cachePrefix });
   const want = {
     format: REFERENCE_FORMAT,
-    pipeline: PIPELINE,
+    pipeline: opts.network?.pipeline ?? PIPELINE,
     dataset: opts.dataset,
     split,
     n: opts.n,
     kidFeatures: Math.min(opts.kidFeatures ?? KID_REFERENCE_FEATURES, opts.n),
     weightsSha256: opts.weightsSha256,
   };
-  const cached = await readReferenceStats(path);
+  const cached = await readReferenceStats(path, opts.log);
   if (cached && provenanceMismatch(cached.provenance, want) === null) {
     return { ...cached, path, reused: true };
   }

@@ -1,7 +1,9 @@
 // Where the FID Inception weights live and how to get them: the file names searched in the data
 // dir, pytorch-fid's release URL, the SHA-256 check, and an atomic download with progress.
-import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
+import { type Downloaded, downloadVerified, WeightsDownloadError } from "../store/download.ts";
+export type { Downloaded };
+import { taskCommand } from "../store/task-command.ts";
 
 /**
  * pytorch-fid's checkpoint as published (PyTorch's legacy torch.save stream).
@@ -111,7 +113,7 @@ export function howToGetWeights(
   why = "",
 ): string {
   return `looked for ${search.searched.join(" and ")}${why ? ` (${why})` : ""}. ` +
-    `Get them with \`deno task fid:weights --data-dir ${dirOf(search.target)}\` ` +
+    `Get them with \`${taskCommand("fid:weights", ["--data-dir", dirOf(search.target)])}\` ` +
     `(downloads ${INCEPTION_URL}, ~92 MB), or by hand: ` +
     `curl -L -o ${search.target} ${INCEPTION_URL}`;
 }
@@ -120,21 +122,7 @@ function dirOf(path: string): string {
   return path.slice(0, path.lastIndexOf("/")) || "/";
 }
 
-/**
- * Raised when the download fails; the message says what to do instead.
- * @example
- * new WeightsDownloadError("partial download", "Run again.").problem; // "partial download"
- */
-export class WeightsDownloadError extends Error {
-  constructor(
-    /** What went wrong, without the advice (for callers that give their own). */
-    readonly problem: string,
-    advice: string,
-  ) {
-    super(`${problem}. ${advice}`);
-    this.name = "WeightsDownloadError";
-  }
-}
+export { WeightsDownloadError };
 
 /** Options for downloadInceptionWeights. */
 export interface DownloadOptions {
@@ -151,13 +139,6 @@ export interface DownloadOptions {
   stallSeconds?: number;
 }
 
-/** A verified download. */
-export interface Downloaded {
-  path: string;
-  bytes: number;
-  sha256: string;
-}
-
 /**
  * Download the weights to `target`: streamed into a temporary file next to it while hashing,
  * checked (length, the name's SHA-256 prefix, the full SHA-256), then renamed into place. A failed
@@ -169,88 +150,29 @@ export async function downloadInceptionWeights(opts: DownloadOptions): Promise<D
   const url = opts.url ?? INCEPTION_URL;
   const prefix = opts.sha256Prefix ?? INCEPTION_SHA256_PREFIX;
   const full = opts.sha256 ?? INCEPTION_SHA256;
-  const target = resolve(opts.target);
-  const byHand = `put the file there by hand: curl -L -o ${target} ${url}`;
-  await Deno.mkdir(dirOf(target), { recursive: true });
-  const tmp = `${target}.part-${crypto.randomUUID().slice(0, 8)}`;
-  const hash = createHash("sha256");
-  let bytes = 0;
-  let total: number | undefined;
-  // A silent network (a firewall that drops packets) must not hang the run: abort on a stall.
-  const stallMs = (opts.stallSeconds ?? 60) * 1000;
-  const abort = new AbortController();
-  let timer = setTimeout(() => abort.abort(), stallMs);
-  const alive = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => abort.abort(), stallMs);
-  };
-  try {
-    let res: Response;
-    try {
-      res = await (opts.fetch ?? fetch)(url, { signal: abort.signal });
-      alive();
-    } catch (e) {
-      const msg = abort.signal.aborted
-        ? `no answer within ${stallMs / 1000} s`
-        : e instanceof Error
-        ? e.message
-        : String(e);
-      const why = e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied
-        ? `no network permission (${msg}); the task needs --allow-net=${INCEPTION_HOSTS.join(",")}`
-        : `no network (${msg})`;
-      throw new WeightsDownloadError(`cannot download ${url}: ${why}`, `Or ${byHand}`);
-    }
-    if (!res.ok || !res.body) {
-      await res.body?.cancel();
-      throw new WeightsDownloadError(
-        `GET ${url} answered HTTP ${res.status} ${res.statusText}`,
-        `Or ${byHand}`,
-      );
-    }
-    const len = Number(res.headers.get("content-length"));
-    total = Number.isFinite(len) && len > 0 ? len : undefined;
-    using file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-    try {
-      for await (const chunk of res.body) {
-        let off = 0;
-        while (off < chunk.length) off += await file.write(chunk.subarray(off));
-        hash.update(chunk);
-        bytes += chunk.length;
-        alive();
-        opts.onProgress?.(bytes, total);
+  return await downloadVerified({
+    url,
+    target: opts.target,
+    hosts: INCEPTION_HOSTS,
+    fetch: opts.fetch,
+    onProgress: opts.onProgress,
+    stallSeconds: opts.stallSeconds,
+    check: ({ sha256 }, byHand) => {
+      if (!sha256.startsWith(prefix)) {
+        return {
+          problem: `${url} downloaded with SHA-256 ${sha256}, but the file name promises it ` +
+            `starts with ${prefix}: not the published file`,
+          advice: "Nothing was kept.",
+        };
       }
-    } catch (e) {
-      const why = abort.signal.aborted ? `no data for ${stallMs / 1000} s` : String(e);
-      throw new WeightsDownloadError(
-        `download of ${url} broke off after ${bytes} bytes (${why})`,
-        `Run again, or ${byHand}`,
-      );
-    }
-    if (total !== undefined && bytes !== total) {
-      throw new WeightsDownloadError(
-        `partial download of ${url}: ${bytes} of ${total} bytes`,
-        `Run again, or ${byHand}`,
-      );
-    }
-    const sha256 = hash.digest("hex");
-    if (!sha256.startsWith(prefix)) {
-      throw new WeightsDownloadError(
-        `${url} downloaded with SHA-256 ${sha256}, but the file name promises it starts with ` +
-          `${prefix}: not the published file`,
-        "Nothing was kept.",
-      );
-    }
-    if (sha256 !== full) {
-      throw new WeightsDownloadError(
-        `${url} downloaded with SHA-256 ${sha256}, expected ${full} (the prefix ${prefix} ` +
-          `matches; the full value is from a third-party record)`,
-        `Nothing was kept; if you trust the file, ${byHand}`,
-      );
-    }
-    await Deno.rename(tmp, target);
-    return { path: target, bytes, sha256 };
-  } finally {
-    clearTimeout(timer);
-    await Deno.remove(tmp).catch(() => {});
-  }
+      if (sha256 !== full) {
+        return {
+          problem: `${url} downloaded with SHA-256 ${sha256}, expected ${full} (the prefix ` +
+            `${prefix} matches; the full value is from a third-party record)`,
+          advice: `Nothing was kept; if you trust the file, ${byHand}`,
+        };
+      }
+      return undefined;
+    },
+  });
 }

@@ -1,21 +1,32 @@
 // Model state on disk: training checkpoints (weights, EMA weights, Adam state, step, loss curve,
 // elapsed time) and a run's final trained weights, each one safetensors file written durably, so
 // an interrupted run resumes where it stopped and a trained run is never trained again.
-import { encodeSafetensors, readSafetensors, type TensorToWrite } from "../store/safetensors.ts";
+import {
+  encodeSafetensors,
+  readSafetensorsMetadata,
+  type TensorToWrite,
+} from "../store/safetensors.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
+import { readChecked } from "../store/read-checked.ts";
 import { tf } from "../core/tf.ts";
+import {
+  checkCheckpoint,
+  checkCheckpointState,
+  CHECKPOINT_FORMAT,
+  type CheckpointState,
+  checkWeights,
+  WEIGHTS_FORMAT,
+} from "./checkpoint-check.ts";
+import type { TrainRecord } from "../results/schema.ts";
 
-export interface CheckpointState {
-  /** Optimizer steps completed. */
-  step: number;
-  curve: Array<[number, number]>;
-  lastLoss: number;
-  /** Training seconds spent before this checkpoint, summed over every session. */
-  seconds?: number;
-  /** Losses of the steps since the last loss-curve point (so the curve continues exactly). */
-  pending?: number[];
-  /** Steps at which training resumed from a checkpoint so far. */
-  resumedFrom?: number[];
+export type { CheckpointState } from "./checkpoint-check.ts";
+
+/** How a run reads back its own files. */
+export interface LoadOptions {
+  /** The training budget in steps: a file's step counts must lie in [0, totalSteps]. */
+  totalSteps?: number;
+  /** Told when a file fails its check and is moved aside (the work is then redone). */
+  log?: (line: string) => void;
 }
 
 /** Adam's running products beta^t, which setWeights recomputes (with round-off) from t. */
@@ -58,7 +69,7 @@ export async function saveCheckpoint(
     await put(tensors, "adam/accBeta2", powers.accBeta2);
   }
   const metadata = {
-    format: "fmbench/checkpoint@1",
+    format: CHECKPOINT_FORMAT,
     key,
     state: JSON.stringify(state),
     optNames: JSON.stringify(optWeights.map((w) => w.name)),
@@ -70,11 +81,13 @@ export async function saveCheckpoint(
 
 /**
  * Restore a checkpoint into the variables and optimizer if it exists and its key matches;
- * returns its state, or null (no file, other config, or unreadable: training starts over).
- * Restoring is exact: resumed training computes what uninterrupted training would, bit for bit
- * on a deterministic backend.
+ * returns its state, or null (no file, or another config's: training starts over). A file that
+ * fails its check (harness/checkpoint-check.ts: state, every tensor's shape and finiteness,
+ * Adam's state) is moved aside to `<file>.unreadable-<time>`, told to `o.log`, and null
+ * returned. Restoring is exact: resumed training computes what uninterrupted training would, bit
+ * for bit on a deterministic backend.
  * @example
- * const state = await loadCheckpoint(file, hash, vars, ema, opt); // null: start from step 0
+ * const state = await loadCheckpoint(file, hash, vars, ema, opt, { totalSteps: 400 }); // null: step 0
  */
 export async function loadCheckpoint(
   file: string,
@@ -82,38 +95,50 @@ export async function loadCheckpoint(
   vars: tf.Variable[],
   ema: tf.Variable[],
   opt: tf.Optimizer,
+  o: LoadOptions = {},
 ): Promise<CheckpointState | null> {
-  let f;
-  try {
-    f = await readSafetensors(file);
-  } catch {
-    return null;
-  }
-  if (f.metadata.format !== "fmbench/checkpoint@1" || f.metadata.key !== key) return null;
-  const load = (name: string, like: tf.Tensor) => tf.tensor(f.float32(name), like.shape);
-  try {
+  const ck = await readChecked({
+    file,
+    check: (f) =>
+      checkCheckpoint(f, {
+        key,
+        shapes: vars.map((v) => v.shape),
+        ema: ema.length > 0,
+        totalSteps: o.totalSteps,
+      }),
+    then: "training starts over",
+    log: o.log,
+  });
+  if (!ck) return null;
+  tf.tidy(() => {
+    vars.forEach((v, i) => v.assign(tf.tensor(ck.vars[i], v.shape)));
+    ema.forEach((v, i) => v.assign(tf.tensor(ck.ema[i], v.shape)));
+  });
+  // Moments take their variable's shape (tfjs Adam needs it; FusedAdam reads them flat).
+  const weights = ck.opt.map(({ name, data }, i) => ({
+    name,
+    tensor: tf.tensor(data, i === 0 ? [] : vars[(i - 1) % vars.length].shape),
+  }));
+  await opt.setWeights(weights);
+  tf.dispose(weights.map((w) => w.tensor));
+  const powers = opt as unknown as AdamPowers;
+  if (powers.accBeta1 && powers.accBeta2 && ck.accBeta) {
     tf.tidy(() => {
-      vars.forEach((v, i) => v.assign(load(`var/${i}`, v)));
-      ema.forEach((v, i) => v.assign(load(`ema/${i}`, v)));
+      powers.accBeta1!.assign(tf.scalar(ck.accBeta![0]));
+      powers.accBeta2!.assign(tf.scalar(ck.accBeta![1]));
     });
-    const names = JSON.parse(f.metadata.optNames) as string[];
-    const weights = names.map((name, i) => {
-      const e = f.entry(`opt/${i}`)!;
-      return { name, tensor: tf.tensor(f.float32(`opt/${i}`), e.shape) };
-    });
-    await opt.setWeights(weights);
-    tf.dispose(weights.map((w) => w.tensor));
-    const powers = opt as unknown as AdamPowers;
-    if (powers.accBeta1 && powers.accBeta2 && f.entry("adam/accBeta1")) {
-      tf.tidy(() => {
-        powers.accBeta1!.assign(tf.scalar(f.float32("adam/accBeta1")[0]));
-        powers.accBeta2!.assign(tf.scalar(f.float32("adam/accBeta2")[0]));
-      });
-    }
-  } catch {
-    return null;
   }
-  return JSON.parse(f.metadata.state) as CheckpointState;
+  return ck.state;
+}
+
+/**
+ * A checkpoint's training state alone (its header, checked), without a model: for status lines
+ * and tests. Throws a SafetensorsError or FileCheckError naming the file.
+ * @example
+ * (await readCheckpointState("runs/x/checkpoints/r.safetensors")).step; // 120
+ */
+export async function readCheckpointState(file: string): Promise<CheckpointState> {
+  return checkCheckpointState(await readSafetensorsMetadata(file), file);
 }
 
 /**
@@ -130,15 +155,17 @@ export async function saveWeights(
 ): Promise<void> {
   const tensors: Record<string, TensorToWrite> = {};
   for (const [i, v] of vars.entries()) await put(tensors, `var/${i}`, v);
-  const metadata = { format: "fmbench/weights@1", key, info: JSON.stringify(info) };
+  const metadata = { format: WEIGHTS_FORMAT, key, info: JSON.stringify(info) };
   await writeFileAtomic(file, encodeSafetensors(tensors, metadata), {
     tracePhase: "write-weights",
   });
 }
 
 /**
- * Load final weights saved by saveWeights into `vars` if the file exists, its key matches and
- * every shape fits; returns the saved `info`, or null (nothing loaded).
+ * Load final weights saved by saveWeights into `vars` if the file exists and its key matches;
+ * returns the saved `info` (its training record), or null (nothing loaded). A file that fails its
+ * check (a training record as results.json's schema wants it, every variable finite with its
+ * shape) is moved aside to `<file>.unreadable-<time>`, told to `o.log`, and null returned.
  * @example
  * const info = await loadWeights(file, hash, model.variables()); // { train: {...} } or null
  */
@@ -146,19 +173,16 @@ export async function loadWeights(
   file: string,
   key: string,
   vars: tf.Variable[],
-): Promise<Record<string, unknown> | null> {
-  let f;
-  try {
-    f = await readSafetensors(file);
-  } catch {
-    return null;
-  }
-  if (f.metadata.format !== "fmbench/weights@1" || f.metadata.key !== key) return null;
-  const fits = vars.every((v, i) => {
-    const e = f.entry(`var/${i}`);
-    return e !== undefined && JSON.stringify(e.shape) === JSON.stringify(v.shape);
+  o: LoadOptions = {},
+): Promise<{ train: TrainRecord } | null> {
+  const w = await readChecked({
+    file,
+    check: (f) =>
+      checkWeights(f, { key, shapes: vars.map((v) => v.shape), totalSteps: o.totalSteps }),
+    then: "the run trains again",
+    log: o.log,
   });
-  if (!fits) return null;
-  tf.tidy(() => vars.forEach((v, i) => v.assign(tf.tensor(f.float32(`var/${i}`), v.shape))));
-  return JSON.parse(f.metadata.info) as Record<string, unknown>;
+  if (!w) return null;
+  tf.tidy(() => vars.forEach((v, i) => v.assign(tf.tensor(w.vars[i], v.shape))));
+  return w.info;
 }

@@ -1,9 +1,13 @@
 // The learning rate at each step: linear warm-up, then constant or polynomial decay. A pure function
 // of the step and the recipe, so a run resumed from a checkpoint continues the schedule exactly.
-import type { TrainConfig } from "./train.ts";
-
-/** The schedule fields of a training config. */
-export type ScheduleConfig = Pick<TrainConfig, "lr" | "warmup" | "steps" | "warmupFrom" | "decay">;
+/** The schedule fields of a training config (harness/train.ts TrainConfig). */
+export interface ScheduleConfig {
+  lr: number;
+  warmup: number;
+  steps: number;
+  warmupFrom?: "first-step" | "zero";
+  decay?: { kind: "polynomial"; power: number; endLr: number };
+}
 
 /**
  * The learning rate of 0-based step `step`. Warm-up over `warmup` steps from `warmupFrom`:

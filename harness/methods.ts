@@ -1,9 +1,16 @@
 // Methods: named (path, coupling, loss) triples with the labels papers use, plus a method for every
-// other discovered path, coupling and loss (paired with the reference recipe's other parts) so a
-// new plugin file of any kind is benchmarked, and recipes composed on the command line.
+// other discovered path, coupling, loss and time sampler (paired with the reference recipe's other
+// parts) so a new plugin file of any kind is benchmarked, and recipes composed on the command line.
 import type { MethodEntry } from "../results/schema.ts";
 import type { Registry } from "./registry.ts";
 import { UnknownNameError } from "./registry.ts";
+import {
+  DEFAULT_TIME_SAMPLER,
+  parseTimeSampler,
+  SHIPPED_TIME_SAMPLERS,
+  type TimeSamplerChoice,
+  timeSamplerSpec,
+} from "./time-samplers.ts";
 
 type NamedMethod = Omit<MethodEntry, "family"> & { optional?: boolean };
 
@@ -52,42 +59,53 @@ export const REFERENCE_RECIPE = {
   loss: "cfm",
 } as const;
 
+/** A recipe as written: its plugins, and a time sampler spec when it names one. */
+export interface Recipe {
+  path: string;
+  coupling: string;
+  loss: string;
+  /** A time sampler spec, e.g. "logit-normal" or "logit-normal:scale=0.5". */
+  timeSampler?: string;
+}
+
 /**
- * The label of a (path, coupling, loss) recipe that no named method has: the reference recipe's
- * label with what changed, e.g. "FM w/ OT + reversed", "FM w/ cosine", "FM w/ cosine + eps".
+ * The label of a (path, coupling, loss[, time sampler]) recipe that no named method has: the
+ * reference recipe's label with what changed, e.g. "FM w/ OT + reversed", "FM w/ cosine",
+ * "FM w/ cosine + eps", "FM w/ OT + logit-normal".
  * @example
  * composedLabel({ path: "cond-ot", coupling: "reversed", loss: "cfm" }); // "FM w/ OT + reversed"
  */
-export function composedLabel(m: { path: string; coupling: string; loss: string }): string {
+export function composedLabel(m: Recipe): string {
   const base = m.path === REFERENCE_RECIPE.path ? REFERENCE_RECIPE.label : `FM w/ ${m.path}`;
   const parts = [base];
   if (m.coupling !== REFERENCE_RECIPE.coupling) parts.push(m.coupling);
   if (m.loss !== REFERENCE_RECIPE.loss) parts.push(m.loss);
+  if (m.timeSampler) parts.push(m.timeSampler);
   return parts.join(" + ");
 }
 
 /**
- * A recipe written on the command line as `path/coupling/loss` (e.g. `cond-ot/reversed/cfm`), or
- * undefined when `spec` is a method label (labels hold a space; plugin names never do).
+ * A recipe written on the command line as `path/coupling/loss[/time-sampler]` (e.g.
+ * `cond-ot/reversed/cfm`, `cond-ot/independent/cfm/logit-normal:scale=0.5`), or undefined when
+ * `spec` is a method label (labels hold a space; plugin names never do).
  * @example
  * parseRecipe("cond-ot/reversed/cfm"); // { path: "cond-ot", coupling: "reversed", loss: "cfm" }
  */
-export function parseRecipe(
-  spec: string,
-): { path: string; coupling: string; loss: string } | undefined {
+export function parseRecipe(spec: string): Recipe | undefined {
   // Method labels may hold "/" ("FM w/ OT") but always a space; plugin names never do.
   if (!spec.includes("/") || /\s/.test(spec)) return undefined;
   const parts = spec.split("/").map((x) => x.trim());
-  if (parts.length !== 3 || parts.some((x) => !x)) {
+  if ((parts.length !== 3 && parts.length !== 4) || parts.some((x) => !x)) {
     throw new UnknownNameError(
       "recipe",
       spec,
       [],
-      `--methods "${spec}": a recipe is path/coupling/loss, e.g. cond-ot/minibatch-ot/cfm`,
+      `--methods "${spec}": a recipe is path/coupling/loss or path/coupling/loss/time-sampler, ` +
+        `e.g. cond-ot/minibatch-ot/cfm or cond-ot/independent/cfm/logit-normal`,
     );
   }
-  const [path, coupling, loss] = parts;
-  return { path, coupling, loss };
+  const [path, coupling, loss, timeSampler] = parts;
+  return timeSampler ? { path, coupling, loss, timeSampler } : { path, coupling, loss };
 }
 
 export interface MethodFilter {
@@ -95,13 +113,56 @@ export interface MethodFilter {
   paths?: string[];
   couplings?: string[];
   losses?: string[];
+  /**
+   * Time sampler specs (--time-samplers): every selected method without one is also run with
+   * each of them ("uniform" is the method itself).
+   */
+  timeSamplers?: string[];
+}
+
+/**
+ * A method trained with a time sampler: its label gains " + <spec>", the rest (teacher too) stays.
+ * A uniform choice is the method itself.
+ * @example
+ * withTimeSampler(fmOt, { choice: { name: "u-shaped", params: { a: 4 } }, registry: reg }).label; // "FM w/ OT + u-shaped"
+ */
+export function withTimeSampler<M extends Omit<MethodEntry, "family">>(
+  m: M,
+  { choice, registry: reg }: { choice: TimeSamplerChoice; registry: Registry },
+): M {
+  if (choice.name === DEFAULT_TIME_SAMPLER) return m;
+  const spec = timeSamplerSpec(choice, reg.timeSamplers.get(choice.name)!);
+  return { ...m, label: `${m.label} + ${spec}`, timeSampler: choice };
+}
+
+/**
+ * A label "<method> + <time sampler spec>" for a method without a time sampler, or undefined when
+ * the label does not end in a loaded time sampler's name (it may be another kind of label).
+ */
+function timeSamplerLabel(
+  reg: Registry,
+  label: string,
+  methods: Array<Omit<MethodEntry, "family">>,
+): Omit<MethodEntry, "family"> | undefined {
+  const cut = label.lastIndexOf(" + ");
+  if (cut < 0) return undefined;
+  const spec = label.slice(cut + 3);
+  if (!reg.timeSamplers.has(spec.split(":")[0].trim())) return undefined;
+  const base = methods.find((m) => m.label === label.slice(0, cut) && !m.timeSampler);
+  if (!base) return undefined;
+  return withTimeSampler(base, {
+    choice: parseTimeSampler(spec, { registry: reg, where: `--methods "${label}"` }),
+    registry: reg,
+  });
 }
 
 /**
  * Resolve the method list: named methods whose plugins loaded; an auto method for every other
- * path (`FM w/ <path>`), coupling (`FM w/ OT + <coupling>`) and loss (`FM w/ OT + <loss>`), each
- * the reference recipe with that one part changed; recipes `path/coupling/loss` given in
- * `filter.methods`; all filtered by the CLI lists. Teachers are added before their students.
+ * path (`FM w/ <path>`), coupling (`FM w/ OT + <coupling>`), loss (`FM w/ OT + <loss>`) and
+ * time sampler fmbench does not ship (`FM w/ OT + <sampler>`), each the reference recipe with
+ * that one part changed; recipes `path/coupling/loss[/time-sampler]` and labels
+ * `<method> + <time sampler spec>` given in `filter.methods`; all filtered by the CLI lists, then
+ * crossed with `filter.timeSamplers`. Teachers are added before their students.
  * @example
  * resolveMethods(reg, { methods: ["2-RF"] }).map((m) => m.label); // ["1-RF", "2-RF"]
  * resolveMethods(reg, { methods: ["cond-ot/reversed/cfm"] })[0].label; // "FM w/ OT + reversed"
@@ -112,11 +173,15 @@ export function resolveMethods(reg: Registry, filter: MethodFilter = {}): Method
   const recipes = (filter.methods ?? []).map((spec) => ({ spec, recipe: parseRecipe(spec) }));
   const asked = (m: NamedMethod) =>
     !m.optional || filter.methods?.includes(m.label) || filter.couplings?.includes(m.coupling) ||
+    filter.methods?.some((l) => l.startsWith(`${m.label} + `)) ||
     recipes.some(({ recipe: r }) =>
       r && r.path === m.path && r.coupling === m.coupling && r.loss === m.loss
     );
   const all: Omit<MethodEntry, "family">[] = NAMED_METHODS.filter((m) => available(m) && asked(m))
     .map(({ optional: _, ...m }) => m);
+  const addOnce = (m: Omit<MethodEntry, "family">) => {
+    if (!all.some((x) => x.label === m.label)) all.push(m);
+  };
   const ref = REFERENCE_RECIPE;
   const auto = (m: { path: string; coupling: string; loss: string }) => {
     if (!all.some((x) => x.label === composedLabel(m))) all.push({ label: composedLabel(m), ...m });
@@ -134,11 +199,27 @@ export function resolveMethods(reg: Registry, filter: MethodFilter = {}): Method
   for (const loss of reg.losses.keys()) {
     if (!named("loss").has(loss)) auto({ path: ref.path, coupling: ref.coupling, loss });
   }
+  // A time sampler fmbench does not ship (a dropped-in file) trains the reference recipe; the
+  // shipped ones run when asked for.
+  for (const name of reg.timeSamplers.keys()) {
+    if (!SHIPPED_TIME_SAMPLERS.includes(name)) {
+      const choice = parseTimeSampler(name, { registry: reg, where: `time sampler ${name}` });
+      const m = withTimeSampler({
+        label: ref.label,
+        path: ref.path,
+        coupling: ref.coupling,
+        loss: ref.loss,
+      }, { choice: choice, registry: reg });
+      addOnce(m);
+    }
+  }
   // Recipes asked for on the command line: a named method's label when one has that recipe.
   const labels: string[] = [];
   for (const { spec, recipe } of recipes) {
     if (!recipe) {
-      labels.push(spec);
+      const m = all.some((x) => x.label === spec) ? undefined : timeSamplerLabel(reg, spec, all);
+      if (m) addOnce(m);
+      labels.push(m?.label ?? spec);
       continue;
     }
     for (
@@ -162,15 +243,19 @@ export function resolveMethods(reg: Registry, filter: MethodFilter = {}): Method
           `through a named method with one: ${students.join(", ")}`,
       );
     }
+    const { timeSampler: tsSpec, ...plain } = recipe;
     const same = all.find((m) =>
-      m.path === recipe.path && m.coupling === recipe.coupling && m.loss === recipe.loss
-    );
-    if (same) labels.push(same.label);
-    else {
-      const m = { label: composedLabel(recipe), ...recipe };
-      all.push(m);
-      labels.push(m.label);
-    }
+      m.path === plain.path && m.coupling === plain.coupling && m.loss === plain.loss &&
+      !m.timeSampler
+    ) ?? { label: composedLabel(plain), ...plain };
+    const m = tsSpec
+      ? withTimeSampler(same, {
+        choice: parseTimeSampler(tsSpec, { registry: reg, where: `--methods "${spec}"` }),
+        registry: reg,
+      })
+      : same;
+    addOnce(m);
+    labels.push(m.label);
   }
   if (filter.methods) filter = { ...filter, methods: labels };
   const withFamily = all.filter(available).map((m) => ({
@@ -199,7 +284,20 @@ export function resolveMethods(reg: Registry, filter: MethodFilter = {}): Method
     (!filter.couplings || filter.couplings.includes(m.coupling)) &&
     (!filter.losses || filter.losses.includes(m.loss))
   );
-  return orderWithTeachers(keep, withFamily);
+  // --time-samplers: each kept method without a time sampler also runs with each one listed.
+  const choices = (filter.timeSamplers ?? []).map((spec) =>
+    parseTimeSampler(spec, { registry: reg, where: "--time-samplers" })
+  );
+  const crossed: MethodEntry[] = [];
+  for (const m of keep) {
+    const variants = m.timeSampler
+      ? []
+      : choices.map((choice) => withTimeSampler(m, { choice, registry: reg }));
+    for (const x of [m, ...variants]) {
+      if (!crossed.some((y) => y.label === x.label)) crossed.push(x);
+    }
+  }
+  return orderWithTeachers(crossed, withFamily);
 }
 
 /**

@@ -51,6 +51,33 @@ export function progressStats(p: TrainProgress): string {
 }
 
 /**
+ * The terminal's width in columns, or undefined when it is not known: no terminal, or one that
+ * reports 0 columns (a serial console, some CI runners, a terminal inside a container).
+ * @example
+ * const width = terminalColumns() ?? 120;
+ */
+export function terminalColumns(
+  size: () => { columns: number } = Deno.consoleSize,
+): number | undefined {
+  try {
+    const { columns } = size();
+    return Number.isFinite(columns) && columns > 0 ? columns : undefined;
+  } catch {
+    return undefined; // not a terminal
+  }
+}
+
+/**
+ * `text` cut to fit one line of a terminal `columns` wide (so that a redrawn line never wraps);
+ * unchanged when the width is unknown.
+ * @example
+ * fitLine("a long progress line", 10); // "a long pr"
+ */
+export function fitLine(text: string, columns: number | undefined): string {
+  return columns === undefined ? text : text.slice(0, Math.max(20, columns - 1));
+}
+
+/**
  * A bar on a TTY (stderr), or a line every `every` seconds when not a terminal.
  * @example
  * const sink = progressFor("moons FM w/ OT", { tty: false, every: 30 });
@@ -70,7 +97,8 @@ export function progressFor(
         const width = 24;
         const filled = Math.round((p.step / p.total) * width);
         const bar = "█".repeat(filled) + "░".repeat(width - filled);
-        Deno.stderr.writeSync(enc.encode(`\r\x1b[2K${label} ${bar} ${stats}`));
+        const line = fitLine(`${label} ${bar} ${stats}`, terminalColumns());
+        Deno.stderr.writeSync(enc.encode(`\r\x1b[2K${line}`));
       } else if (performance.now() - lastLine >= every || p.step === p.total) {
         lastLine = performance.now();
         console.error(`${label} ${stats}`);

@@ -2,9 +2,17 @@
 // record is complete, so a resumed evaluation compares against it without solving it again.
 import { type Tensor, tf } from "../core/mod.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
-import { encodeSafetensors, readSafetensors } from "../store/safetensors.ts";
+import { encodeSafetensors, type SafetensorsFile } from "../store/safetensors.ts";
+import { readChecked } from "../store/read-checked.ts";
+import { checkFile, literal, ValidationError } from "../store/validate.ts";
 
-const FORMAT = "fmbench/reference-samples@1";
+/**
+ * Format tag of a reference-samples file.
+ * @example
+ * encodeSafetensors({ x }, { format: REFERENCE_SAMPLES_FORMAT, key });
+ */
+export const REFERENCE_SAMPLES_FORMAT = "fmbench/reference-samples@1";
+const FORMAT = REFERENCE_SAMPLES_FORMAT;
 
 /** Where evaluateSampling keeps and finds its reference samples. */
 export interface ReferenceStore {
@@ -15,24 +23,53 @@ export interface ReferenceStore {
 }
 
 /**
+ * Check a reference-samples file: its format, then (for this `key`; another key is stale: null)
+ * one F32 tensor "x" of `shape`. Values are not required finite: a reference solve that diverged
+ * is a result the sampling-error figures report as such. Throws a FileCheckError otherwise.
+ * @example
+ * const x = checkReferenceSamples(file, "hash|dopri5", [500, 2]); // Float32Array or null
+ */
+export function checkReferenceSamples(
+  f: SafetensorsFile,
+  key: string,
+  shape: number[],
+): Float32Array | null {
+  return checkFile(f.source, () => {
+    literal(FORMAT)(f.metadata.format, "__metadata__.format");
+    if (f.metadata.key !== key) return null;
+    const e = f.entry("x");
+    const want = JSON.stringify(shape);
+    if (!e || e.dtype !== "F32" || JSON.stringify(e.shape) !== want) {
+      throw new ValidationError(
+        `tensor "x"`,
+        e ? `is ${e.dtype} [${e.shape}], expected F32 ${want}` : "is missing",
+      );
+    }
+    return f.float32("x");
+  });
+}
+
+/**
  * A reference store in one safetensors file; `key` identifies what the samples belong to (the
- * run's config hash and the reference setting), so a stale file is never used.
+ * run's config hash and the reference setting), so a stale file is never used; a file that fails
+ * its check is moved aside (told to `log`) and the reference solved again.
  * @example
  * const store = referenceStore("runs/x/weights/moons__1-rf__mlp-default.reference.safetensors", hash);
  */
-export function referenceStore(file: string, key: string): ReferenceStore {
+export function referenceStore(
+  file: string,
+  key: string,
+  log?: (line: string) => void,
+): ReferenceStore {
   return {
     async load(shape) {
-      let f;
-      try {
-        f = await readSafetensors(file);
-      } catch {
-        return null;
-      }
-      const e = f.entry("x");
-      if (f.metadata.format !== FORMAT || f.metadata.key !== key) return null;
-      if (!e || JSON.stringify(e.shape) !== JSON.stringify(shape)) return null;
-      return tf.tensor(f.float32("x"), shape);
+      const x = await readChecked({
+        file,
+        check: (f) => checkReferenceSamples(f, key, shape),
+        then: "the reference is solved again",
+        log,
+      });
+      return x && tf.tensor(x, shape);
     },
     async save(x) {
       const data = (await x.data()) as Float32Array;

@@ -4,11 +4,22 @@ import { firstLine } from "../core/error-message.ts";
 import {
   defineCoupling,
   defineLoss,
+  defineMetric,
   defineModel,
   definePath,
   defineSolver,
+  defineTimeSampler,
 } from "../core/define.ts";
-import type { Coupling, Loss, ModelPlugin, Path, PluginKind, Solver } from "../core/types.ts";
+import type {
+  Coupling,
+  Loss,
+  MetricPlugin,
+  ModelPlugin,
+  Path,
+  PluginKind,
+  Solver,
+  TimeSamplerPlugin,
+} from "../core/types.ts";
 import type { PluginEntry, PluginFailure } from "../results/schema.ts";
 
 /**
@@ -16,7 +27,15 @@ import type { PluginEntry, PluginFailure } from "../results/schema.ts";
  * @example
  * PLUGIN_KINDS.map((k) => new URL(`${k}/`, BUILTIN_PLUGINS)); // one folder per kind
  */
-export const PLUGIN_KINDS: PluginKind[] = ["paths", "couplings", "losses", "models", "solvers"];
+export const PLUGIN_KINDS: PluginKind[] = [
+  "paths",
+  "couplings",
+  "losses",
+  "models",
+  "solvers",
+  "time-samplers",
+  "metrics",
+];
 
 const VALIDATE: Record<PluginKind, (v: never) => unknown> = {
   paths: definePath,
@@ -24,7 +43,20 @@ const VALIDATE: Record<PluginKind, (v: never) => unknown> = {
   losses: defineLoss,
   models: defineModel,
   solvers: defineSolver,
+  "time-samplers": defineTimeSampler,
+  metrics: defineMetric,
 };
+
+/** The Registry map each kind's plugins go in. */
+const FIELD = {
+  paths: "paths",
+  couplings: "couplings",
+  losses: "losses",
+  models: "models",
+  solvers: "solvers",
+  "time-samplers": "timeSamplers",
+  metrics: "metrics",
+} as const satisfies Record<PluginKind, keyof Registry>;
 
 export interface Registry {
   paths: Map<string, Path>;
@@ -32,6 +64,8 @@ export interface Registry {
   losses: Map<string, Loss>;
   models: Map<string, ModelPlugin>;
   solvers: Map<string, Solver>;
+  timeSamplers: Map<string, TimeSamplerPlugin>;
+  metrics: Map<string, MetricPlugin>;
   entries: PluginEntry[];
   failures: PluginFailure[];
   /** Names defined by more than one file: none of those files is used (see discoverPlugins). */
@@ -94,7 +128,8 @@ async function listFiles(dir: URL): Promise<string[]> {
 
 /**
  * Discover plugins under each root (a folder with paths/, couplings/, losses/, models/,
- * solvers/). A file that fails to import or validate is a failure with its reason. A name that
+ * solvers/, time-samplers/, metrics/). A file that fails to import or validate is a failure with its
+ * reason. A name that
  * two or more files define (a dropped-in file reusing a built-in name, say) is a conflict: every
  * such file is reported, naming the others, and none of them is used, whichever loads first.
  * @example
@@ -108,6 +143,8 @@ export async function discoverPlugins(roots: URL[] = [BUILTIN_PLUGINS]): Promise
     losses: new Map(),
     models: new Map(),
     solvers: new Map(),
+    timeSamplers: new Map(),
+    metrics: new Map(),
     entries: [],
     failures: [],
     conflicts: [],
@@ -153,7 +190,7 @@ export async function discoverPlugins(roots: URL[] = [BUILTIN_PLUGINS]): Promise
       });
       continue;
     }
-    (reg[kind] as Map<string, unknown>).set(plugin.name, plugin);
+    (reg[FIELD[kind]] as Map<string, unknown>).set(plugin.name, plugin);
     reg.entries.push({
       kind,
       name: plugin.name,

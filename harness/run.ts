@@ -8,13 +8,14 @@ import {
   type Model,
   type ModelPlugin,
   type Path,
+  type RangedTimes,
   type Solver,
   subSeed,
   tf,
   type VelocityField,
 } from "../core/mod.ts";
 import { headlineEval, headlineNll } from "../results/headline.ts";
-import type { RunRecord, TrainRecord } from "../results/schema.ts";
+import type { RunRecord } from "../results/schema.ts";
 import { loadWeights, saveWeights } from "./checkpoint.ts";
 import { referenceStore } from "./reference-samples.ts";
 import type { DataSource } from "./data/source.ts";
@@ -27,9 +28,12 @@ import {
   type SamplingPlan,
   settingText,
 } from "./evaluate.ts";
-import { flowStraightness } from "./metrics/straightness.ts";
+import { suiteQuality } from "./metric-quality.ts";
+import { selectedMetrics } from "./metric-select.ts";
+import { flowStraightnessStats } from "./metrics/straightness.ts";
 import { recordTrajectories } from "./metrics/trajectories.ts";
 import { loadReleased } from "./released.ts";
+import { evaluateHighRes } from "./high-res.ts";
 import type { Run } from "./plan.ts";
 import { progressFor, type ProgressSink } from "./progress.ts";
 import { pick, type Registry } from "./registry.ts";
@@ -40,6 +44,7 @@ import { isCancelled, stoppable, type StopRequest } from "./stop.ts";
 import type { SuiteConfig, SuiteDef } from "./suites/types.ts";
 import type { Teachers, TeacherWithProvenance } from "./teachers.ts";
 import { phase } from "../store/trace.ts";
+import { bindTimeSampler } from "./time-samplers.ts";
 import { train } from "./train.ts";
 
 /** What every run of a suite shares. */
@@ -70,6 +75,8 @@ interface RunParts {
   coupling: Coupling;
   modelPlugin: ModelPlugin;
   teacher?: TeacherWithProvenance;
+  /** The method's training times when it names a time sampler (absent: uniform). */
+  times?: RangedTimes;
 }
 
 /**
@@ -205,7 +212,9 @@ async function resolveParts(ctx: RunContext, run: Run): Promise<RunParts> {
     throw new Error(`model "${modelPlugin.name}" does not accept ${data.kind} data`);
   }
   const teacher = coupling.needsTeacher ? ctx.teachers.forStudent(run) : undefined;
-  return { data, path, loss, coupling, modelPlugin, teacher };
+  const choice = run.method.timeSampler;
+  const times = choice ? bindTimeSampler(choice, { registry: reg, path }) : undefined;
+  return { data, path, loss, coupling, modelPlugin, teacher, times };
 }
 
 /**
@@ -235,10 +244,14 @@ async function trainStep(
     return;
   }
   const file = weightsFile(ctx.outDir, run);
-  const saved = await loadWeights(file, hash, model.variables());
-  if (saved?.train) {
+  const log = (line: string) => ctx.log(`${label}: ${line}`);
+  const saved = await loadWeights(file, hash, model.variables(), {
+    totalSteps: cfg.train.steps,
+    log,
+  });
+  if (saved) {
     const known = record.train !== undefined;
-    record.train = saved.train as TrainRecord;
+    record.train = saved.train;
     if (!known) await ctx.persist(record);
     ctx.log(`${label}: trained weights loaded from ${file} (${resumeNote(ctx, record)})`);
     return;
@@ -252,6 +265,7 @@ async function trainStep(
     record.nll = [];
     delete record.train;
     delete record.straightness;
+    delete record.straightnessStderr;
     delete record.samples;
     delete record.provenance;
   }
@@ -264,6 +278,7 @@ async function trainStep(
     coupling: parts.coupling,
     data: parts.data,
     teacher: parts.teacher,
+    times: parts.times?.time,
     config: { ...cfg.train, seed: subSeed(run.seed, `train-${run.id}`) },
     onProgress: (p) => bar.update(p),
     checkpoint: {
@@ -272,6 +287,7 @@ async function trainStep(
       every: Math.max(cfg.train.logEvery, Math.ceil(cfg.train.steps / 10)),
     },
     onResume: (step) => ctx.log(`${label}: resuming training from its checkpoint at step ${step}`),
+    log,
     stop: ctx.stop,
   });
   if (cfg.train.ema > 0) outcome.useEma();
@@ -280,6 +296,8 @@ async function trainStep(
     steps: outcome.steps,
     batch: cfg.train.batch,
     seconds: outcome.seconds,
+    ...(outcome.cpuSeconds !== undefined ? { cpuSeconds: outcome.cpuSeconds } : {}),
+    ...(outcome.cpuStderr !== undefined ? { cpuStderr: outcome.cpuStderr } : {}),
     lossCurve: outcome.lossCurve,
     finalLoss: outcome.finalLoss,
     ...(outcome.resumedFrom.length ? { resumedFrom: outcome.resumedFrom } : {}),
@@ -323,7 +341,13 @@ async function evaluateStep(
   if (missing) {
     let quality: Quality | undefined;
     try {
-      quality = await ctx.suite.quality({ data, config: cfg, seed: run.seed });
+      quality = await suiteQuality({
+        suite: ctx.suite,
+        metrics: selectedMetrics(ctx.registry, ctx.suite, cfg),
+        data,
+        config: cfg,
+        seed: run.seed,
+      });
       record.evals = await evaluateSampling({
         field: vf,
         path,
@@ -343,6 +367,7 @@ async function evaluateStep(
         referenceStore: referenceStore(
           referenceFile(ctx.outDir, run),
           `${record.configHash ?? ""}|${cfg.adaptiveSolver}`,
+          (line) => ctx.log(`${run.id}: ${line}`),
         ),
         onRecord: (evals) => {
           record.evals = evals;
@@ -351,6 +376,24 @@ async function evaluateStep(
       });
     } finally {
       quality?.dispose();
+    }
+  }
+  if (record.highRes === undefined) {
+    const highRes = await evaluateHighRes({
+      suite: ctx.suite,
+      cfg,
+      data,
+      path,
+      vf,
+      plans: ctx.plans,
+      seed: evalSeed,
+      runSeed: run.seed,
+      stop: ctx.stop,
+      traceId: run.id,
+    });
+    if (highRes) {
+      record.highRes = highRes;
+      await ctx.persist(record);
     }
   }
   if (record.provenance?.nllError === undefined) {
@@ -388,7 +431,7 @@ async function evaluateStep(
     });
     const [ta, tb] = path.tRange;
     try {
-      const straightness = await flowStraightness({
+      const straightness = await flowStraightnessStats({
         field: vf,
         x0,
         steps: cfg.eval.straightnessSteps,
@@ -413,7 +456,8 @@ async function evaluateStep(
           few.dispose();
         }
       }
-      record.straightness = straightness;
+      record.straightness = straightness.mean;
+      record.straightnessStderr = straightness.stderr;
     } finally {
       x0.dispose();
     }
@@ -432,6 +476,24 @@ async function samplePreview(data: DataSource, x: tf.Tensor): Promise<RunRecord[
     return { image: await imageGridDataUri(few, 4) };
   } finally {
     few.dispose();
+  }
+}
+
+/**
+ * Held-out data to show beside a data set's samples: the first 500 test points (2-D data), or a
+ * 4x4 PNG grid of the first 16 test images; the same count and layout as samplePreview.
+ * @example
+ * results.heldOut = { ...results.heldOut, moons: await heldOutPreview(data) };
+ */
+export async function heldOutPreview(
+  data: DataSource,
+): Promise<{ points?: number[][]; image?: string }> {
+  const x = data.testSet(Math.min(data.kind === "vector" ? 500 : 16, data.nTest));
+  try {
+    if (data.kind === "vector") return { points: await x.array() as number[][] };
+    return { image: await imageGridDataUri(x, 4) };
+  } finally {
+    x.dispose();
   }
 }
 

@@ -14,37 +14,24 @@ import { solveOptions } from "./evaluate.ts";
 import type { Run } from "./plan.ts";
 import { sourceNoise } from "./source-noise.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
-import { encodeSafetensors, readSafetensors } from "../store/safetensors.ts";
+import { encodeSafetensors } from "../store/safetensors.ts";
+import { readChecked } from "../store/read-checked.ts";
+import { moveAside } from "../store/move-aside.ts";
+import { FileCheckError } from "../store/validate.ts";
+import {
+  checkPairChunk,
+  checkPairs,
+  type PairChunk,
+  type ReflowPairs,
+  type ReflowProvenance,
+} from "./reflow-check.ts";
+
+export { checkPairChunk, checkPairs };
+export type { PairChunk, ReflowPairs, ReflowProvenance };
 import { stoppable, type StopRequest, throwIfStopped } from "./stop.ts";
 import { phase } from "../store/trace.ts";
+import { threadCpuSeconds } from "./thread-cpu.ts";
 import type { SolverSetting, SuiteConfig } from "./suites/types.ts";
-
-export interface ReflowProvenance {
-  teacher: string;
-  dataset: string;
-  model: string;
-  solver: string;
-  setting: SolverSetting;
-  seed: number;
-  n: number;
-  nfe: number;
-  shape: number[];
-  teacherConfigHash: string;
-  file: string;
-}
-
-export interface ReflowPairs {
-  x0: Float32Array;
-  x1: Float32Array;
-  provenance: ReflowProvenance;
-}
-
-/** One chunk of generated pairs. */
-export interface PairChunk {
-  x0: Float32Array;
-  x1: Float32Array;
-  nfe: number;
-}
 
 /** Where finished chunks of an interrupted generation are kept (see Teachers). */
 export interface ChunkStore {
@@ -82,25 +69,32 @@ export interface PairsInput {
  */
 export async function generatePairs(
   opts: PairsInput,
-): Promise<{ x0: Float32Array; x1: Float32Array; nfe: number }> {
+): Promise<
+  { x0: Float32Array; x1: Float32Array; nfe: number; cpuSeconds?: number; seconds: number }
+> {
   const { field: vf, path, solver, setting, shape, count: n, seed } = opts;
   const chunk = opts.evalBatch ?? 2000;
   const dim = shape.reduce((a, b) => a * b, 1);
   const x0 = new Float32Array(n * dim), x1 = new Float32Array(n * dim);
-  let nfe = 0;
+  let nfe = 0, seconds = 0;
+  let cpuSeconds: number | undefined = 0;
   for (let i = 0; i < n; i += chunk) {
     const m = Math.min(chunk, n - i);
     let part = await opts.store?.load(i);
     if (!part || part.x0.length !== m * dim || part.x1.length !== m * dim) {
       throwIfStopped(opts.stop);
+      const cpu0 = threadCpuSeconds(), t0 = performance.now();
       const a = sourceNoise({ path, shape, count: m, seed: seed + i });
       const counted = countNfe(stoppable(vf, opts.stop));
       try {
         const { x } = await solver.integrate(counted.f, a, solveOptions(path, setting));
+        const cpu1 = threadCpuSeconds();
         part = {
           x0: await a.data() as Float32Array,
           x1: await x.data() as Float32Array,
           nfe: counted.count(),
+          seconds: (performance.now() - t0) / 1000,
+          ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuSeconds: cpu1 - cpu0 } : {}),
         };
         x.dispose();
       } finally {
@@ -109,10 +103,14 @@ export async function generatePairs(
       await opts.store?.save(i, part);
     }
     nfe = Math.max(nfe, part.nfe);
+    seconds += part.seconds ?? 0;
+    cpuSeconds = cpuSeconds !== undefined && part.cpuSeconds !== undefined
+      ? cpuSeconds + part.cpuSeconds
+      : undefined;
     x0.set(part.x0, i * dim);
     x1.set(part.x1, i * dim);
   }
-  return { x0, x1, nfe };
+  return { x0, x1, nfe, seconds, ...(cpuSeconds !== undefined ? { cpuSeconds } : {}) };
 }
 
 /**
@@ -130,26 +128,36 @@ export async function savePairs(file: string, p: ReflowPairs): Promise<void> {
 }
 
 /**
- * Load cached pairs if their provenance matches what would be generated now.
+ * Load cached pairs if their provenance matches what would be generated now; null when they are
+ * absent or stale. Pairs that fail their check (checkPairs) are moved aside, both files, told to
+ * `log`, and null returned (they are generated again).
  * @example
  * const pairs = await loadPairs("runs/x/reflow/moons__2-rf__mlp-default", expect);
- * // null when the files are absent or their provenance differs
  */
 export async function loadPairs(
   file: string,
   expect: Omit<ReflowProvenance, "nfe" | "file">,
+  log?: (line: string) => void,
 ): Promise<ReflowPairs | null> {
+  let json: string, f32: Uint8Array;
   try {
-    const provenance = JSON.parse(await Deno.readTextFile(`${file}.json`)) as ReflowProvenance;
-    const same = (Object.keys(expect) as (keyof typeof expect)[])
-      .every((k) => JSON.stringify(provenance[k]) === JSON.stringify(expect[k]));
-    if (!same) return null;
-    const bytes = await Deno.readFile(`${file}.f32`);
-    const all = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-    const half = all.length / 2;
-    if (half !== expect.n * expect.shape.reduce((a, b) => a * b, 1)) return null;
-    return { x0: all.subarray(0, half), x1: all.subarray(half), provenance }; // views: no copy
-  } catch {
+    json = await Deno.readTextFile(`${file}.json`);
+    f32 = await Deno.readFile(`${file}.f32`);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+  try {
+    return checkPairs({ json, f32, file, expect });
+  } catch (e) {
+    if (!(e instanceof FileCheckError)) throw e;
+    // The two files are one cache: both are set aside, so neither is trusted without the other.
+    const moved = [await moveAside(`${file}.json`), await moveAside(`${file}.f32`)];
+    log?.(
+      `${e.message}; moved the pair to ${
+        moved.filter(Boolean).join(" and ")
+      }; they are generated again`,
+    );
     return null;
   }
 }
@@ -196,6 +204,8 @@ export class Teachers {
     private readonly outDir: string,
     private readonly cfg: SuiteConfig,
     private readonly solver: Solver,
+    /** Told when cached pairs fail their check and are moved aside. */
+    private readonly log?: (line: string) => void,
   ) {}
 
   /** Whether another method of the suite reflows this run's model (so it must publish pairs). */
@@ -215,7 +225,7 @@ export class Teachers {
    * when they are missing or stale.
    */
   async restore(run: Run, hash: string, shape: number[]): Promise<ReflowProvenance | null> {
-    const pairs = await loadPairs(this.#file(run), this.#expectation(run, hash, shape));
+    const pairs = await loadPairs(this.#file(run), this.#expectation(run, hash, shape), this.log);
     if (pairs) this.#published.set(this.#key(run, run.method.label), teacherFrom(pairs));
     return pairs?.provenance ?? null;
   }
@@ -237,22 +247,26 @@ export class Teachers {
     await phase("pairs", run.id);
     const parts = `${this.#file(run)}.parts`;
     const chunkFile = (i: number) => `${parts}/${hash}-${i}.safetensors`;
+    const log = this.log;
     const store: ChunkStore = {
-      async load(i) {
-        try {
-          const f = await readSafetensors(chunkFile(i));
-          return { x0: f.float32("x0"), x1: f.float32("x1"), nfe: Number(f.metadata.nfe) };
-        } catch {
-          return null;
-        }
-      },
+      load: (i) =>
+        readChecked({
+          file: chunkFile(i),
+          check: checkPairChunk,
+          then: "the chunk is generated again",
+          log,
+        }),
       save: (i, c) =>
         writeFileAtomic(
           chunkFile(i),
           encodeSafetensors({
             x0: { shape: [c.x0.length], data: c.x0 },
             x1: { shape: [c.x1.length], data: c.x1 },
-          }, { nfe: String(c.nfe) }),
+          }, {
+            nfe: String(c.nfe),
+            ...(c.cpuSeconds !== undefined ? { cpuSeconds: String(c.cpuSeconds) } : {}),
+            ...(c.seconds !== undefined ? { seconds: String(c.seconds) } : {}),
+          }),
         ),
     };
     const gen = await generatePairs({
@@ -267,10 +281,24 @@ export class Teachers {
       store,
       evalBatch: this.cfg.eval.batch,
     });
+    const bad = gen.x1.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      // Cached, such pairs would end every student's training in a NaN loss at step 1.
+      throw new Error(
+        `teacher ${run.method.label}'s flow gave a non-finite sample (${gen.x1[bad]} at value ` +
+          `${bad} of its reflow pairs); no pairs were saved`,
+      );
+    }
     const pairs: ReflowPairs = {
       x0: gen.x0,
       x1: gen.x1,
-      provenance: { ...expect, nfe: gen.nfe, file: `${this.#file(run)}.f32` },
+      provenance: {
+        ...expect,
+        nfe: gen.nfe,
+        file: `${this.#file(run)}.f32`,
+        seconds: gen.seconds,
+        ...(gen.cpuSeconds !== undefined ? { cpuSeconds: gen.cpuSeconds } : {}),
+      },
     };
     await savePairs(this.#file(run), pairs);
     await Deno.remove(parts, { recursive: true }).catch(() => {}); // the chunks are in the .f32

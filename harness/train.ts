@@ -5,6 +5,7 @@
 import { createAdam, FusedAdam } from "./fused-adam.ts";
 import { sourceNoise } from "./source-noise.ts";
 import { learningRate } from "./lr-schedule.ts";
+import { threadCpuSeconds } from "./thread-cpu.ts";
 import { type CheckpointState, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { isCancelled, type StopRequest, throwIfStopped } from "./stop.ts";
 import type { DataSource } from "./data/source.ts";
@@ -55,6 +56,16 @@ export interface TrainOutcome {
   steps: number;
   /** Training seconds, summed over every session when training resumed from a checkpoint. */
   seconds: number;
+  /**
+   * CPU seconds of the thread that trained (harness/thread-cpu.ts), summed over sessions; absent
+   * where the runtime cannot tell or a resumed checkpoint did not record them.
+   */
+  cpuSeconds?: number;
+  /**
+   * Standard error of cpuSeconds from the spread of the CPU cost per step over the logging
+   * intervals: steps x sd(per-step cost) / sqrt(intervals); absent with fewer than 2 intervals.
+   */
+  cpuStderr?: number;
   /** Steps at which training resumed from a checkpoint (empty when it ran in one go). */
   resumedFrom: number[];
   lossCurve: Array<[number, number]>;
@@ -79,6 +90,11 @@ export interface TrainInput {
   data: DataSource;
   teacher?: Teacher;
   config: TrainConfig;
+  /**
+   * The training time for a uniform draw u in [0, 1) (a time sampler's quantile on the path's
+   * range); absent: uniform on path.tRange, tMin + (tMax - tMin) u.
+   */
+  times?: (u: number) => number;
   onProgress?: (p: TrainProgress) => void;
   /**
    * Save weights, EMA, Adam state and step every `every` steps, and at least every
@@ -87,6 +103,8 @@ export interface TrainInput {
   checkpoint?: { file: string; key: string; every: number; everySeconds?: number };
   /** Called when training resumed from a checkpoint at this step. */
   onResume?: (step: number) => void;
+  /** Told when the checkpoint fails its check and is moved aside (training starts over). */
+  log?: (line: string) => void;
   /**
    * Checked before every step and micro-batch: once set, training stops (the step in flight is
    * dropped), saves a checkpoint of the completed steps (if checkpointing) and throws Cancelled.
@@ -106,6 +124,7 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
   const opt = createAdam(c.lr, c.adam);
   const ema = c.ema > 0 ? vars.map((v) => tf.variable(v, false)) : [];
   const [tMin, tMax] = path.tRange;
+  const timeOf = input.times ?? ((u: number) => tMin + (tMax - tMin) * u);
   let curve: Array<[number, number]> = [];
   const start = performance.now();
   let pending: tf.Scalar[] = [];
@@ -114,15 +133,24 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
   let priorSeconds = 0;
   let carried: number[] = [];
   let resumedFrom: number[] = [];
+  // The thread's CPU seconds: before this session (from the checkpoint), and per step of each
+  // logging interval (for the spread).
+  let priorCpu: number | undefined = 0;
+  let cpuPerStep: number[] = [];
   const ck = input.checkpoint;
   if (ck) {
-    const state = await loadCheckpoint(ck.file, ck.key, vars, ema, opt);
+    const state = await loadCheckpoint(ck.file, ck.key, vars, ema, opt, {
+      totalSteps: c.steps,
+      log: input.log,
+    });
     if (state) {
       ({ step, curve } = state);
       last = state.lastLoss;
       priorSeconds = state.seconds ?? 0;
       carried = state.pending ?? [];
       resumedFrom = [...(state.resumedFrom ?? []), step];
+      priorCpu = state.cpuSeconds;
+      cpuPerStep = state.cpuPerStep ?? [];
       input.onResume?.(step);
     }
   }
@@ -130,12 +158,22 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
   let savedAt = performance.now();
   const deadline = c.minutes > 0 ? start + (c.minutes * 60 - priorSeconds) * 1000 : Infinity;
   const seconds = () => priorSeconds + (performance.now() - start) / 1000;
+  const cpuStart = threadCpuSeconds();
+  let cpuMark = { cpu: cpuStart, step };
+  const cpuSeconds = () => {
+    const now = threadCpuSeconds();
+    return now === undefined || cpuStart === undefined || priorCpu === undefined
+      ? undefined
+      : priorCpu + (now - cpuStart);
+  };
   /** The state after `done` completed steps, for a checkpoint. */
   const stateNow = async (done: number): Promise<CheckpointState> => ({
     step: done,
     curve,
     lastLoss: last,
     seconds: seconds(),
+    cpuSeconds: cpuSeconds(),
+    cpuPerStep,
     pending: [...carried, ...(await readLosses(pending))],
     resumedFrom,
   });
@@ -171,10 +209,11 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
       const [x0, x1] = await coupling.pair(x0raw, x1raw, { seed: s, teacher: input.teacher });
       x0raw.dispose();
       x1raw.dispose();
-      // Times from a per-step stream, so a resumed run draws what an uninterrupted one would.
+      // Times from a per-step stream, so a resumed run draws what an uninterrupted one would;
+      // one uniform draw per example, mapped through the time sampler (uniform by default).
       const u = rng(subSeed(c.seed, `time-${step}`));
       const ts = new Float32Array(c.batch);
-      for (let i = 0; i < c.batch; i++) ts[i] = tMin + (tMax - tMin) * u();
+      for (let i = 0; i < c.batch; i++) ts[i] = timeOf(u());
       const t = tf.tensor1d(ts);
       (opt as unknown as { learningRate: number }).learningRate = learningRate(step, c);
       let value: tf.Scalar;
@@ -208,7 +247,14 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
         }
       }
       const logNow = (step + 1) % c.logEvery === 0 || step + 1 === c.steps;
-      if (logNow) await logLosses(step + 1);
+      if (logNow) {
+        await logLosses(step + 1);
+        const cpu = threadCpuSeconds();
+        if (cpu !== undefined && cpuMark.cpu !== undefined && step + 1 > cpuMark.step) {
+          cpuPerStep.push((cpu - cpuMark.cpu) / (step + 1 - cpuMark.step));
+        }
+        cpuMark = { cpu, step: step + 1 };
+      }
       const due = ck && ((step + 1) % ck.every === 0 ||
         performance.now() - savedAt > (ck.everySeconds ?? 300) * 1000);
       if (ck && due && step + 1 < c.steps) {
@@ -241,9 +287,14 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
     tf.dispose(pending);
     opt.dispose();
   }
+  const cpu = cpuSeconds();
   return {
     steps: step,
     seconds: seconds(),
+    ...(cpu !== undefined ? { cpuSeconds: cpu } : {}),
+    ...(cpu !== undefined && cpuPerStep.length > 1
+      ? { cpuStderr: step * sdOf(cpuPerStep) / Math.sqrt(cpuPerStep.length) }
+      : {}),
     resumedFrom,
     lossCurve: curve,
     finalLoss: last,
@@ -254,6 +305,12 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
       tf.dispose(ema);
     },
   };
+}
+
+/** Sample standard deviation (n - 1 in the denominator). */
+function sdOf(xs: number[]): number {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1));
 }
 
 /**

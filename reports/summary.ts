@@ -2,6 +2,7 @@
 import { headlineEval } from "../results/headline.ts";
 import type { ResultsFile, RunRecord } from "../results/schema.ts";
 import { groupSeeds, meanSd, seedsIn } from "./seeds.ts";
+import { printFrontier } from "./frontier-table.ts";
 
 /** A value with `digits` decimals; "n/a" when absent, null (NaN read back) or not finite. */
 function fmt(v: number | null | undefined, digits = 3): string {
@@ -109,6 +110,7 @@ export function printSummary(res: ResultsFile): void {
   console.log(line(rows[0]));
   console.log(`|${w.map((n) => "-".repeat(n + 2)).join("|")}|`);
   for (const r of rows.slice(1)) console.log(line(r));
+  printFrontier(res);
   const seeds = seedsIn(res);
   if (seeds.length > 1) {
     console.log(`\nmean±sd over seeds ${seeds.join(", ")} (NLL: mean±sd of the per-seed means)`);

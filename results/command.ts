@@ -1,22 +1,18 @@
-// How a run's recorded command line is written back as a shell command that reproduces it.
+// How a run's recorded command line is written back as a shell command that reproduces it, in the
+// form the user runs Deno's tasks (store/task-command.ts).
+import { shellQuote, taskCommand } from "../store/task-command.ts";
 
-/**
- * One argument quoted for a POSIX shell (bare when it is made of safe characters).
- * @example
- * shellQuote("FM w/ OT"); // "'FM w/ OT'"
- */
-export function shellQuote(arg: string): string {
-  if (/^[A-Za-z0-9_\-.,:/=@%+]+$/.test(arg)) return arg;
-  return `'${arg.replaceAll("'", `'\\''`)}'`;
-}
+export { shellQuote };
 
 /**
  * The command that runs fmbench with `argv` (as recorded in a manifest), e.g. for a default
- * run just "deno task bench".
+ * run just "deno task bench". `runner` starts Deno: "deno" (the form a report records) or the
+ * form this user runs tasks in (store/task-command.ts's taskRunner(), for printed commands).
  * @example
  * commandLine(["--datasets", "moons", "--methods", "FM w/ OT"]);
  * // "deno task bench --datasets moons --methods 'FM w/ OT'"
+ * commandLine(["--steps", "300"], "bench", "npx -y deno@2.9.6"); // "npx -y deno@2.9.6 task bench --steps 300"
  */
-export function commandLine(argv: string[], task = "bench"): string {
-  return [`deno task ${task}`, ...argv.map(shellQuote)].join(" ");
+export function commandLine(argv: string[], task = "bench", runner = "deno"): string {
+  return taskCommand(task, argv, runner);
 }

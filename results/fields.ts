@@ -226,6 +226,24 @@ export function obj<T extends v.ObjectEntries>(entries: T) {
 }
 
 /**
+ * An object with these fields whose other fields must match `rest` (e.g. a solver's own numbers).
+ * @example
+ * v.parse(objWithRest({ steps: num() }, num()), { steps: 5, churn: 40 });
+ */
+export function objWithRest<T extends v.ObjectEntries, R extends v.GenericSchema>(
+  entries: T,
+  rest: R,
+) {
+  return named(
+    v.pipe(
+      v.custom<Record<string, unknown>>(isObject, (i) => expected(i.input, "an object")),
+      v.objectWithRest(entries, rest, missing(entries)),
+    ),
+    "an object",
+  );
+}
+
+/**
  * An object whose keys are free and whose values all match `value`.
  * @example
  * v.parse(rec(str()), { why: "not computed" });

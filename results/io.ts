@@ -4,6 +4,9 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { resultsProblems } from "./check.ts";
 import { fileStamp } from "../store/file-stamp.ts";
+import { asideName } from "../store/move-aside.ts";
+import { safeMessage } from "../store/quote.ts";
+import { jsonDepth, MAX_JSON_DEPTH, show } from "../store/validate.ts";
 import { RESULTS_SCHEMA, type ResultsFile } from "./schema.ts";
 
 /**
@@ -66,9 +69,13 @@ export function checkResults(value: unknown, path: string): ResultsFile {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw bad("expected a JSON object");
   }
+  // Nothing fmbench writes nests deeper; deeper data would overflow recursive readers later.
+  if (jsonDepth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw bad(`nests deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   const v = value as Record<string, unknown>;
   if (v.schema !== RESULTS_SCHEMA) {
-    throw bad(`schema is ${JSON.stringify(v.schema)}, expected "${RESULTS_SCHEMA}"`);
+    throw bad(`schema is ${show(v.schema)}, expected "${RESULTS_SCHEMA}"`);
   }
   const problems = resultsProblems(value);
   if (problems.length) {
@@ -95,20 +102,30 @@ export async function readResults(dirOrFile: string): Promise<ResultsFile> {
     if (e instanceof Deno.errors.NotFound) {
       throw new ResultsFileError(`results.json not found: ${path}`);
     }
-    throw new ResultsFileError(`cannot read ${path}: ${e instanceof Error ? e.message : e}`);
+    throw new ResultsFileError(`cannot read ${path}: ${safeMessage(e)}`);
   }
+  return parseResults(text, path);
+}
+
+/**
+ * Parse and check the text of a results file; a ResultsFileError names `path` and the problem
+ * (a JSON error quoted safely, or the first fields that fail the check).
+ * @example
+ * const results = parseResults(await Deno.readTextFile(path), path);
+ */
+export function parseResults(text: string, path: string): ResultsFile {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new ResultsFileError(`${path} is not valid JSON: ${e instanceof Error ? e.message : e}`);
+    throw new ResultsFileError(`${path} is not valid JSON: ${safeMessage(e)}`);
   }
   return checkResults(value, path);
 }
 
 /** Rename an unreadable results file to `<file>.unreadable-<time>`; returns the new name. */
 async function moveAside(file: string): Promise<string> {
-  const backup = `${file}.unreadable-${fileStamp()}`;
+  const backup = asideName(file);
   await Deno.rename(file, backup);
   return backup;
 }

@@ -224,11 +224,14 @@ function lostSince(before: ResultsFile, after: ResultsFile, dir: string): string
   return problems;
 }
 
-/** The files an interruption message claims ("  weights/x.safetensors: ...") must exist. */
+/**
+ * The files an interruption message claims ("  weights/x.safetensors: ...", or in a --jobs
+ * run's shard "  shards/<group>/checkpoints/x.safetensors: ...") must exist.
+ */
 async function falseClaims(dir: string, lines: string[]): Promise<string[]> {
   const bad: string[] = [];
   for (const line of lines) {
-    const m = /^ {2}((?:checkpoints|weights|reflow)\/[^\s:]+):/.exec(line) ??
+    const m = /^ {2}((?:shards\/[^/\s]+\/)?(?:checkpoints|weights|reflow)\/[^\s:]+):/.exec(line) ??
       /^ {2}(results\.json|report\.html)[ :]/.exec(line);
     if (!m) continue;
     try {

@@ -2,6 +2,9 @@
 // names the holder's PID, host and start time. The kernel drops the lock when its process ends,
 // however it ends (SIGKILL too), so a lock left by a dead process is simply taken over.
 import { join } from "node:path";
+import { fileStamp } from "./file-stamp.ts";
+import { safeText } from "./quote.ts";
+import { checkFile, FileCheckError, num, obj, optional, parseJson, str } from "./validate.ts";
 
 /**
  * The lock file's name inside an output folder.
@@ -30,10 +33,15 @@ export class LockHeldError extends Error {
     readonly dir: string,
     readonly holder: LockInfo | undefined,
     readonly lockPath: string,
+    /** Why the lock file's details could not be read (absent: none were written yet). */
+    problem?: string,
   ) {
     const who = holder
-      ? `PID ${holder.pid}${holder.host ? ` on host ${holder.host}` : ""}, started ` +
-        `${holder.startedAt}${holder.command ? `: ${holder.command}` : ""}`
+      ? `PID ${holder.pid}${holder.host ? ` on host ${safeText(holder.host, 80)}` : ""}, ` +
+        `started ${safeText(holder.startedAt, 40)}` +
+        `${holder.command ? `: ${safeText(holder.command, 300)}` : ""}`
+      : problem
+      ? `a process whose details in ${lockPath} cannot be read: ${problem}`
       : `a process that has not written its details to ${lockPath} yet`;
     super(
       `${dir} is in use by another fmbench run (${who}); wait for it to finish or choose ` +
@@ -59,17 +67,41 @@ function hostname(): string {
   }
 }
 
-function parseInfo(text: string): LockInfo | undefined {
+/**
+ * Most bytes of a lock file read (its details are a few hundred): the rest is not read.
+ * @example
+ * MAX_LOCK_BYTES; // 65536
+ */
+export const MAX_LOCK_BYTES = 1 << 16;
+
+const LOCK_INFO = obj({
+  pid: num({ int: true, min: 1, max: 2 ** 31 - 1 }),
+  host: str({ max: 255 }),
+  startedAt: str({ max: 64 }),
+  command: optional(str({ max: 20_000 })),
+});
+
+/** A lock file's content: its holder's details, nothing (released cleanly), or why it is bad. */
+export type LockContent = { info: LockInfo } | { empty: true } | { problem: string };
+
+/**
+ * Check a lock file's text against its schema (pid, host, startedAt, command).
+ * @example
+ * checkLockText('{"pid": 7, "host": "h", "startedAt": "2026-12-01T10:00:00Z"}', "x/.fmbench.lock");
+ * // { info: { pid: 7, host: "h", startedAt: "2026-12-01T10:00:00Z" } }
+ */
+export function checkLockText(text: string, path: string): LockContent {
+  if (text.trim() === "") return { empty: true };
   try {
-    const v = JSON.parse(text);
-    return Number.isInteger(v?.pid) && typeof v.startedAt === "string" ? v : undefined;
-  } catch {
-    return undefined;
+    return { info: checkFile(path, () => parseJson(text, LOCK_INFO, "lock")) };
+  } catch (e) {
+    if (!(e instanceof FileCheckError)) throw e;
+    return { problem: e.message };
   }
 }
 
 function readAll(file: Deno.FsFile): string {
-  const buf = new Uint8Array(file.statSync().size);
+  const buf = new Uint8Array(Math.min(file.statSync().size, MAX_LOCK_BYTES));
   file.seekSync(0, Deno.SeekMode.Start);
   let off = 0;
   while (off < buf.length) {
@@ -99,21 +131,32 @@ export async function acquireRunLock(
   const file = await Deno.open(path, { read: true, write: true, create: true });
   if (!file.tryLockSync(true)) {
     // Held. The holder writes its details right after locking: give it a moment if empty.
-    let holder: LockInfo | undefined;
-    for (let i = 0; i < 20 && !holder; i++) {
-      holder = parseInfo(readAll(file));
-      if (!holder) await new Promise((r) => setTimeout(r, 25));
+    let content: LockContent = { empty: true };
+    for (let i = 0; i < 20 && !("info" in content); i++) {
+      content = checkLockText(readAll(file), path);
+      if (!("info" in content)) await new Promise((r) => setTimeout(r, 25));
     }
     file.close();
-    throw new LockHeldError(dir, holder, path);
-  }
-  const previous = parseInfo(readAll(file));
-  if (previous) {
-    opts.log?.(
-      `lock: ${path} was left by PID ${previous.pid}${
-        previous.host ? ` on ${previous.host}` : ""
-      } (started ${previous.startedAt}), which no longer holds it; taking it over`,
+    throw new LockHeldError(
+      dir,
+      "info" in content ? content.info : undefined,
+      path,
+      "problem" in content ? content.problem : undefined,
     );
+  }
+  const text = readAll(file);
+  const previous = checkLockText(text, path);
+  if ("info" in previous) {
+    const p = previous.info;
+    opts.log?.(
+      `lock: ${path} was left by PID ${p.pid}${p.host ? ` on ${safeText(p.host, 80)}` : ""} ` +
+        `(started ${safeText(p.startedAt, 40)}), which no longer holds it; taking it over`,
+    );
+  } else if ("problem" in previous) {
+    // The file itself is the lock (it stays); a copy of what it held is kept beside it.
+    const copy = `${path}.unreadable-${fileStamp()}`;
+    await Deno.writeTextFile(copy, text);
+    opts.log?.(`lock: ${previous.problem}; kept a copy at ${copy}; taking the lock over`);
   }
   const info: LockInfo = {
     pid: Deno.pid,

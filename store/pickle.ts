@@ -1,5 +1,21 @@
 // A restricted unpickler: the data opcodes of pickle protocols 2-4 and only the globals a caller
-// allows; every other global, opcode or call is refused with an error naming it. Nothing runs.
+// allows; every other global, opcode or call is refused with an error naming it. Nothing runs,
+// nothing recurses, and the stack and memo have stated limits a file cannot raise.
+import { safeText } from "./quote.ts";
+
+/**
+ * Most items the unpickler's stack may hold (a state dict's pickle holds a few thousand): more is
+ * refused with this limit named, before the items are built.
+ * @example
+ * MAX_STACK_ITEMS; // 4194304
+ */
+export const MAX_STACK_ITEMS = 1 << 22;
+/**
+ * Most memo entries a pickle may define.
+ * @example
+ * MAX_MEMO_ENTRIES; // 4194304
+ */
+export const MAX_MEMO_ENTRIES = 1 << 22;
 
 /**
  * Raised for a pickle that is malformed or asks for something not allowed.
@@ -169,6 +185,12 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions, offset = 0): 
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stack: StackItem[] = [];
   const memo = new Map<number, PickleValue>();
+  const remember = (key: number, v: PickleValue) => {
+    if (memo.size >= MAX_MEMO_ENTRIES && !memo.has(key)) {
+      fail(`more than ${MAX_MEMO_ENTRIES} memo entries (the limit) at byte ${pos - 1}`);
+    }
+    memo.set(key, v);
+  };
   const madeBy = new WeakMap<object, AllowedGlobal>();
   let pos = offset;
   const fail = (problem: string): never => {
@@ -182,8 +204,9 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions, offset = 0): 
   const u32 = () => (need(4), (pos += 4), view.getUint32(pos - 4, true));
   const take = (n: number) => (need(n), (pos += n), bytes.subarray(pos - n, pos));
   const utf8 = (n: number) => {
+    const b = take(n); // a truncated string fails here, at the byte its length was read
     try {
-      return new TextDecoder("utf-8", { fatal: true }).decode(take(n));
+      return new TextDecoder("utf-8", { fatal: true }).decode(b);
     } catch {
       return fail(`invalid UTF-8 string at byte ${pos - n}`);
     }
@@ -218,7 +241,11 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions, offset = 0): 
     const key = `${module}.${name}`;
     if (!Object.hasOwn(opts.globals, key)) {
       const allowed = Object.keys(opts.globals).join(", ") || "none";
-      fail(`refused global ${key} (only these are allowed: ${allowed}); nothing was executed`);
+      fail(
+        `refused global ${
+          safeText(key)
+        } (only these are allowed: ${allowed}); nothing was executed`,
+      );
     }
     return new PickleGlobal(module, name);
   };
@@ -239,6 +266,9 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions, offset = 0): 
   };
 
   for (;;) {
+    if (stack.length > MAX_STACK_ITEMS) {
+      fail(`more than ${MAX_STACK_ITEMS} items on the stack (the limit) at byte ${pos}`);
+    }
     const at = pos;
     const op = u8();
     switch (op) {
@@ -333,9 +363,10 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions, offset = 0): 
         asList(top(), "APPEND").push(v);
         break;
       }
-      case 0x65: { // APPENDS
+      case 0x65: { // APPENDS: a loop, never push(...items): a long list would overflow the stack
         const items = popMark();
-        asList(top(), "APPENDS").push(...items);
+        const list = asList(top(), "APPENDS");
+        for (let i = 0; i < items.length; i++) list.push(items[i]);
         break;
       }
       case 0x73: { // SETITEM
@@ -352,13 +383,13 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions, offset = 0): 
         break;
       }
       case 0x71: // BINPUT
-        memo.set(u8(), top());
+        remember(u8(), top());
         break;
       case 0x72: // LONG_BINPUT
-        memo.set(u32(), top());
+        remember(u32(), top());
         break;
       case 0x94: // MEMOIZE
-        memo.set(memo.size, top());
+        remember(memo.size, top());
         break;
       case 0x68: // BINGET
       case 0x6a: { // LONG_BINGET

@@ -1,4 +1,5 @@
 // Read and write the safetensors format (8-byte LE header length, JSON header, raw LE data).
+import { quote, safeMessage, safeText } from "./quote.ts";
 
 /**
  * Raised for a file that is not valid safetensors; the message names the file.
@@ -93,7 +94,7 @@ export class SafetensorsFile {
       if (e.dataOffsets[1] > dataLen) {
         throw new SafetensorsError(
           source,
-          `truncated: tensor "${name}" ends at data byte ${e.dataOffsets[1]} ` +
+          `truncated: tensor ${quote(name)} ends at data byte ${e.dataOffsets[1]} ` +
             `but the data section has ${dataLen} bytes`,
         );
       }
@@ -161,7 +162,7 @@ export class SafetensorsFile {
   private require(name: string): SafetensorsEntry {
     const e = this.entries.get(name);
     if (!e) {
-      throw new SafetensorsError(this.source, `no tensor named "${name}"`);
+      throw new SafetensorsError(this.source, `no tensor named ${quote(name)}`);
     }
     return e;
   }
@@ -169,7 +170,7 @@ export class SafetensorsFile {
   private badDtype(name: string, dtype: string): SafetensorsError {
     return new SafetensorsError(
       this.source,
-      `tensor "${name}" has dtype ${dtype}; decodable: ${FLOAT_DTYPES.join(", ")}`,
+      `tensor ${quote(name)} has dtype ${dtype}; decodable: ${FLOAT_DTYPES.join(", ")}`,
     );
   }
 }
@@ -182,8 +183,7 @@ function parseHeader(
   try {
     json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(headerBytes));
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    throw new SafetensorsError(source, `bad header: not UTF-8 JSON (${msg.slice(0, 120)})`);
+    throw new SafetensorsError(source, `bad header: not UTF-8 JSON (${safeMessage(e, 120)})`);
   }
   if (json === null || typeof json !== "object" || Array.isArray(json)) {
     throw new SafetensorsError(source, "bad header: expected a JSON object");
@@ -197,7 +197,10 @@ function parseHeader(
       }
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
         if (typeof v !== "string") {
-          throw new SafetensorsError(source, `bad header: __metadata__.${k} must be a string`);
+          throw new SafetensorsError(
+            source,
+            `bad header: __metadata__.${safeText(k, 60)} must be a string`,
+          );
         }
         metadata[k] = v;
       }
@@ -210,32 +213,37 @@ function parseHeader(
 
 function parseEntry(name: string, value: unknown, source: string): SafetensorsEntry {
   const bad = (what: string) =>
-    new SafetensorsError(source, `bad header: tensor "${name}" ${what}`);
+    new SafetensorsError(source, `bad header: tensor ${quote(name)} ${what}`);
   if (value === null || typeof value !== "object") throw bad("entry is not an object");
   const v = value as Record<string, unknown>;
   const dtype = v.dtype;
-  if (typeof dtype !== "string" || !(dtype in DTYPE_BYTES)) {
-    throw bad(`has unknown dtype ${JSON.stringify(dtype)}; valid: ${Object.keys(DTYPE_BYTES)}`);
+  if (typeof dtype !== "string" || !Object.hasOwn(DTYPE_BYTES, dtype)) {
+    throw bad(`has unknown dtype ${show(dtype)}; valid: ${Object.keys(DTYPE_BYTES)}`);
   }
   const shape = v.shape;
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw bad(`has invalid shape ${JSON.stringify(shape)}; expected non-negative integers`);
+    throw bad(`has invalid shape ${show(shape)}; expected non-negative integers`);
   }
   const off = v.data_offsets;
   if (
     !Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isInteger(d) && d >= 0) ||
     off[1] < off[0]
   ) {
-    throw bad(`has invalid data_offsets ${JSON.stringify(off)}; expected [begin, end]`);
+    throw bad(`has invalid data_offsets ${show(off)}; expected [begin, end]`);
   }
   const count = (shape as number[]).reduce((a, b) => a * b, 1);
   const want = count * DTYPE_BYTES[dtype];
   if (off[1] - off[0] !== want) {
     throw bad(
-      `spans ${off[1] - off[0]} bytes but ${dtype} ${JSON.stringify(shape)} needs ${want}`,
+      `spans ${off[1] - off[0]} bytes but ${dtype} ${show(shape)} needs ${want}`,
     );
   }
   return { dtype, shape: shape as number[], dataOffsets: [off[0], off[1]] };
+}
+
+/** A header value as a short, safe string for a message. */
+function show(v: unknown): string {
+  return safeText(JSON.stringify(v) ?? String(v), 80);
 }
 
 /**
@@ -353,6 +361,13 @@ export async function readSafetensorsMetadata(path: string): Promise<Record<stri
     const len = Number(new DataView((await readExactly(8)).buffer).getBigUint64(0, true));
     if (len > MAX_HEADER_BYTES) {
       throw new SafetensorsError(path, `bad header: declared length ${len} is too large`);
+    }
+    const size = (await f.stat()).size;
+    if (8 + len > size) {
+      throw new SafetensorsError(
+        path,
+        `truncated: header declares ${len} bytes but only ${Math.max(0, size - 8)} follow`,
+      );
     }
     return parseHeader(await readExactly(len), path).metadata;
   } finally {

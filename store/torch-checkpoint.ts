@@ -12,6 +12,7 @@ import {
   unpickle,
 } from "./pickle.ts";
 import { looksLikeZip, ZipArchive, ZipError } from "./zip.ts";
+import { quote, quoteList, safeText } from "./quote.ts";
 
 /**
  * Raised for a checkpoint that is not a readable state dict; the message names the file.
@@ -38,6 +39,21 @@ const STORAGE_TYPES: Record<string, { dtype: string; bytes: number }> = {
   ByteStorage: { dtype: "U8", bytes: 1 },
   BoolStorage: { dtype: "BOOL", bytes: 1 },
 };
+
+/**
+ * Most elements a tensor view may decode to beyond what its storage holds (a stride-0 or
+ * overlapping view repeats elements): 2^24, 64 MiB of float32.
+ * @example
+ * MAX_EXPANDED_ELEMENTS; // 16777216
+ */
+export const MAX_EXPANDED_ELEMENTS = 1 << 24;
+
+/**
+ * Most dimensions a tensor may have (PyTorch's own limit is 64).
+ * @example
+ * MAX_RANK; // 64
+ */
+export const MAX_RANK = 64;
 
 /** The magic number that opens a legacy (pre-zip) torch.save stream. */
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
@@ -131,7 +147,7 @@ export class TorchCheckpoint {
 
   private require(name: string): TorchTensor {
     const t = this.tensors.get(name);
-    if (!t) throw new TorchCheckpointError(this.source, `no tensor named "${name}"`);
+    if (!t) throw new TorchCheckpointError(this.source, `no tensor named ${quote(name)}`);
     return t;
   }
 
@@ -198,7 +214,7 @@ export class TorchCheckpoint {
     }
     throw new TorchCheckpointError(
       this.source,
-      `tensor "${name}" has dtype ${t.dtype}; decodable: F32, F64, F16, BF16`,
+      `tensor ${quote(name)} has dtype ${t.dtype}; decodable: F32, F64, F16, BF16`,
     );
   }
 }
@@ -306,14 +322,14 @@ function entryAt(saved: TorchSaved, key: string): PickleValue {
   if (!(top instanceof Map)) {
     throw new TorchCheckpointError(
       saved.source,
-      `holds a ${describe(top)}, not a dict, so it has no key "${key}"`,
+      `holds a ${describe(top)}, not a dict, so it has no key ${quote(key)}`,
     );
   }
   if (!top.has(key)) {
-    const keys = [...top.keys()].map((k) => JSON.stringify(k)).join(", ");
+    const keys = quoteList([...top.keys()]);
     throw new TorchCheckpointError(
       saved.source,
-      `has no key ${JSON.stringify(key)}; the keys that exist: ${keys || "none"}`,
+      `has no key ${quote(key)}; the keys that exist: ${keys || "none"}`,
     );
   }
   return top.get(key)!;
@@ -346,12 +362,21 @@ function stateDictGlobals(source: string): Record<string, AllowedGlobal> {
     }
     const s = storage as StorageRef;
     const off = offset as number;
+    // Elements the view decodes to: more than its storage holds only by repeating elements
+    // (stride 0, overlapping strides), which is capped, so a few bytes cannot ask for gigabytes.
+    const count = shape.reduce((a, n) => a * n, 1);
+    if (count > s.numel && count > MAX_EXPANDED_ELEMENTS) {
+      bad(
+        `${fn}: a view of size [${shape}] (${count} elements) over storage ${quote(s.key)} of ` +
+          `${s.numel} elements repeats elements beyond the limit of ${MAX_EXPANDED_ELEMENTS}`,
+      );
+    }
     const empty = shape.some((n) => n === 0);
     const last = off + shape.reduce((acc, n, i) => acc + (n - 1) * strides[i], 0);
     if (!empty && last >= s.numel) {
       bad(
         `${fn}: a view with offset ${off}, size [${shape}], stride [${strides}] reaches element ` +
-          `${last} of storage "${s.key}", which holds ${s.numel}`,
+          `${last} of storage ${quote(s.key)}, which holds ${s.numel}`,
       );
     }
     return { kind: "tensor", storage: s, dtype: s.dtype, shape, stride: strides, offset: off };
@@ -387,6 +412,9 @@ function stateDictGlobals(source: string): Record<string, AllowedGlobal> {
 
 function intTuple(v: PickleValue, what: string, bad: (p: string) => never): number[] {
   if (!(v instanceof PickleTuple)) return bad(`${what} is a ${describe(v)}, not a tuple`);
+  if (v.items.length > MAX_RANK) {
+    return bad(`${what} has ${v.items.length} dimensions, more than the limit of ${MAX_RANK}`);
+  }
   return v.items.map((x) => {
     if (typeof x !== "number" || !Number.isInteger(x) || x < 0) {
       return bad(`${what} holds ${String(x)}, not a non-negative integer`);
@@ -415,14 +443,14 @@ function storageFromPid(
   if (!kind) return bad(`persistent id names ${describe(type)}, not a storage class`);
   if (typeof key !== "string") return bad(`storage key is a ${describe(key)}, not a string`);
   if (typeof numel !== "number" || !Number.isInteger(numel) || numel < 0) {
-    return bad(`storage "${key}" has size ${String(numel)}`);
+    return bad(`storage ${quote(key)} has size ${String(numel)}`);
   }
   if (view !== undefined && view !== null) {
-    return bad(`storage "${key}" is a legacy storage view, which torch >= 0.4 never writes`);
+    return bad(`storage ${quote(key)} is a legacy storage view, which torch >= 0.4 never writes`);
   }
   const seen = storages.get(key);
   if (seen) {
-    if (seen.dtype !== kind.dtype) bad(`storage "${key}" is used with two dtypes`);
+    if (seen.dtype !== kind.dtype) bad(`storage ${quote(key)} is used with two dtypes`);
     seen.numel = Math.max(seen.numel, numel);
     return seen;
   }
@@ -447,7 +475,7 @@ function isStateDict(v: PickleValue): boolean {
  * value came from; without one, a top-level dict holding state dicts gets an error naming them.
  */
 function stateDict(value: PickleValue, source: string, key?: string): Map<string, TorchTensor> {
-  const notSd = key === undefined ? "" : `key ${JSON.stringify(key)} is not a state dict: `;
+  const notSd = key === undefined ? "" : `key ${quote(key)} is not a state dict: `;
   if (!(value instanceof Map)) {
     throw new TorchCheckpointError(
       source,
@@ -456,13 +484,12 @@ function stateDict(value: PickleValue, source: string, key?: string): Map<string
     );
   }
   if (key === undefined && !isStateDict(value)) {
-    const inner = [...value].filter(([, v]) => isStateDict(v)).map(([k]) => JSON.stringify(k));
+    const inner = [...value].filter(([, v]) => isStateDict(v)).map(([k]) => k);
     if (inner.length > 0) {
       throw new TorchCheckpointError(
         source,
-        `is a checkpoint dict (keys ${[...value.keys()].map((k) => JSON.stringify(k)).join(", ")}` +
-          `),` +
-          ` not a state dict; choose the state dict with a checkpoint key: ${inner.join(", ")}`,
+        `is a checkpoint dict (keys ${quoteList([...value.keys()])}), not a state dict; ` +
+          `choose the state dict with a checkpoint key: ${quoteList(inner)}`,
       );
     }
   }
@@ -471,7 +498,7 @@ function stateDict(value: PickleValue, source: string, key?: string): Map<string
     if (typeof k !== "string" || !isTensor(v)) {
       throw new TorchCheckpointError(
         source,
-        `${notSd}${notSd ? "its " : ""}entry ${JSON.stringify(String(k))} holds a ` +
+        `${notSd}${notSd ? "its " : ""}entry ${quote(String(k))} holds a ` +
           `${describe(v as PickleValue)}, ` +
           `expected a tensor (a state dict holds only tensors)`,
       );
@@ -488,7 +515,7 @@ function readZip(bytes: Uint8Array, source: string): TorchSaved {
     throw new TorchCheckpointError(
       source,
       `expected exactly one <name>/data.pkl entry, found ${pkl.length} ` +
-        `(entries: ${zip.names().slice(0, 8).join(", ")})`,
+        `(entries: ${quoteList(zip.names())})`,
     );
   }
   const prefix = pkl[0].slice(0, -"data.pkl".length);
@@ -505,7 +532,7 @@ function readZip(bytes: Uint8Array, source: string): TorchSaved {
   for (const s of storages.values()) {
     const name = `${prefix}data/${s.key}`;
     if (!zip.entry(name)) {
-      throw new TorchCheckpointError(source, `storage entry ${name} is missing`);
+      throw new TorchCheckpointError(source, `storage entry ${safeText(name)} is missing`);
     }
     s.bytes = zip.read(name);
     checkLength(s, source);
@@ -546,16 +573,18 @@ function readLegacy(bytes: Uint8Array, source: string): TorchSaved {
   let pos = keys.end;
   for (const key of keys.value as string[]) {
     const s = storages.get(key);
-    if (!s) throw new TorchCheckpointError(source, `storage "${key}" is listed but never used`);
+    if (!s) {
+      throw new TorchCheckpointError(source, `storage ${quote(key)} is listed but never used`);
+    }
     if (pos + 8 > bytes.length) {
-      throw new TorchCheckpointError(source, `truncated: storage "${key}" has no size`);
+      throw new TorchCheckpointError(source, `truncated: storage ${quote(key)} has no size`);
     }
     const count = Number(dv.getBigInt64(pos, true));
     const len = count * s.elementBytes;
     if (count < 0 || pos + 8 + len > bytes.length) {
       throw new TorchCheckpointError(
         source,
-        `truncated: storage "${key}" declares ${count} elements but the file ends first`,
+        `truncated: storage ${quote(key)} declares ${count} elements but the file ends first`,
       );
     }
     s.bytes = bytes.subarray(pos + 8, pos + 8 + len);
@@ -563,7 +592,7 @@ function readLegacy(bytes: Uint8Array, source: string): TorchSaved {
     checkLength(s, source);
   }
   for (const s of storages.values()) {
-    if (!s.bytes) throw new TorchCheckpointError(source, `storage "${s.key}" has no data`);
+    if (!s.bytes) throw new TorchCheckpointError(source, `storage ${quote(s.key)} has no data`);
   }
   return { value: main.value, format: "legacy", littleEndian: true, source };
 }
@@ -573,7 +602,7 @@ function checkLength(s: StorageRef, source: string): void {
   if (s.bytes!.length < want) {
     throw new TorchCheckpointError(
       source,
-      `storage "${s.key}" has ${s.bytes!.length} bytes, its tensors need ${want}`,
+      `storage ${quote(s.key)} has ${s.bytes!.length} bytes, its tensors need ${want}`,
     );
   }
 }

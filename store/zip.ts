@@ -1,6 +1,7 @@
 // A minimal zip reader for PyTorch checkpoints: the central directory (zip64 too) and STORED
 // entries, each checked against its CRC-32; compressed entries are refused with their name.
 import { crc32 } from "./crc32.ts";
+import { quote } from "./quote.ts";
 
 /**
  * Raised for a zip file that cannot be read; the message names the file and the problem.
@@ -65,6 +66,12 @@ export class ZipArchive {
     if (count === U16_MAX || cdSize === U32_MAX || cdOffset === U32_MAX) {
       ({ count, cdSize, cdOffset } = this.zip64Directory(eocd));
     }
+    if (count > cdSize / 46) {
+      throw this.error(
+        `the directory claims ${count} entries, but its ${cdSize} bytes hold at most ` +
+          `${Math.floor(cdSize / 46)}`,
+      );
+    }
     if (cdOffset + cdSize > bytes.length) {
       throw this.error(
         `truncated: the central directory ends past the file's ${bytes.length} bytes`,
@@ -91,20 +98,22 @@ export class ZipArchive {
   /** The bytes of a stored entry (a view), after checking its CRC-32. */
   read(name: string): Uint8Array {
     const e = this.entries.get(name);
-    if (!e) throw this.error(`no entry named "${name}"`);
+    if (!e) throw this.error(`no entry named ${quote(name)}`);
     if (e.method !== 0) {
       throw this.error(
-        `entry "${name}" is compressed (method ${e.method}); only stored entries can be read ` +
+        `entry ${
+          quote(name)
+        } is compressed (method ${e.method}); only stored entries can be read ` +
           `(torch.save writes stored entries)`,
       );
     }
     if (e.localOffset + 30 > this.bytes.length || this.u32(e.localOffset) !== LOCAL) {
-      throw this.error(`entry "${name}": no local header at offset ${e.localOffset}`);
+      throw this.error(`entry ${quote(name)}: no local header at offset ${e.localOffset}`);
     }
     const start = e.localOffset + 30 + this.u16(e.localOffset + 26) + this.u16(e.localOffset + 28);
     if (start + e.size > this.bytes.length) {
       throw this.error(
-        `truncated: entry "${name}" needs bytes ${start}..${start + e.size}, the file has ` +
+        `truncated: entry ${quote(name)} needs bytes ${start}..${start + e.size}, the file has ` +
           `${this.bytes.length}`,
       );
     }
@@ -112,7 +121,7 @@ export class ZipArchive {
     const crc = crc32(data);
     if (crc !== e.crc32) {
       throw this.error(
-        `entry "${name}" is corrupt: CRC-32 ${hex(crc)}, the directory says ${hex(e.crc32)}`,
+        `entry ${quote(name)} is corrupt: CRC-32 ${hex(crc)}, the directory says ${hex(e.crc32)}`,
       );
     }
     return data;
@@ -180,11 +189,27 @@ export class ZipArchive {
     while (x + 4 <= end) {
       const id = this.u16(x);
       const len = this.u16(x + 2);
+      if (x + 4 + len > end) {
+        throw this.error(
+          `entry ${quote(name)}: extra field 0x${id.toString(16)} of ${len} bytes runs past ` +
+            `the entry's ${extraLen} bytes of extra data`,
+        );
+      }
       if (id === 1) {
         let p = x + 4;
-        if (size === U32_MAX) (size = this.u64(p)), (p += 8);
-        if (compressedSize === U32_MAX) (compressedSize = this.u64(p)), (p += 8);
-        if (localOffset === U32_MAX) localOffset = this.u64(p);
+        const stop = p + len;
+        const wide = (what: string) => {
+          if (p + 8 > stop) {
+            throw this.error(
+              `entry ${quote(name)}: its zip64 extra field (${len} bytes) lacks the 64-bit ${what}`,
+            );
+          }
+          p += 8;
+          return this.u64(p - 8);
+        };
+        if (size === U32_MAX) size = wide("size");
+        if (compressedSize === U32_MAX) compressedSize = wide("compressed size");
+        if (localOffset === U32_MAX) localOffset = wide("local header offset");
       }
       x += 4 + len;
     }

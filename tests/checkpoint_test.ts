@@ -5,7 +5,7 @@ import { tf } from "../core/tf.ts";
 import { vectorSource } from "../harness/data/source.ts";
 import { loadToy2d } from "../harness/data/toy2d.ts";
 import { discoverPlugins } from "../harness/registry.ts";
-import { loadCheckpoint } from "../harness/checkpoint.ts";
+import { readCheckpointState } from "../harness/checkpoint.ts";
 import { Cancelled, isCancelled } from "../harness/stop.ts";
 import { NonFiniteLossError, train, type TrainConfig } from "../harness/train.ts";
 
@@ -114,7 +114,7 @@ Deno.test("checkpoint: a stop between steps saves the completed steps (mid loss-
   );
   b.model.dispose();
   assert.ok(tf.memory().numTensors <= before - b.model.variables().length, "stop leaked");
-  const saved = await loadCheckpoint(file, "k", [], [], tf.train.adam(1));
+  const saved = await readCheckpointState(file);
   assert.equal(saved?.step, 27, "the checkpoint holds every completed step");
   assert.ok((saved?.seconds ?? 0) > 0, "elapsed training time is saved");
 
@@ -136,7 +136,7 @@ Deno.test("checkpoint: a stop between steps saves the completed steps (mid loss-
     (e) => isCancelled(e),
   );
   c.model.dispose();
-  const mid = await loadCheckpoint(file, "k", [], [], tf.train.adam(1));
+  const mid = await readCheckpointState(file);
   assert.equal(mid?.step, 23);
   assert.equal(mid?.pending?.length, 3, "the losses of steps 21-23 wait for the next curve point");
 
@@ -147,6 +147,12 @@ Deno.test("checkpoint: a stop between steps saves the completed steps (mid loss-
   assert.deepEqual(await weights(d.model), want);
   assert.deepEqual(rest.resumedFrom, [23]);
   assert.ok(rest.seconds >= mid!.seconds!, "training time is cumulative across sessions");
+  // CPU seconds of the training thread too, and the per-step CPU of each logging interval (for
+  // the spread: 2 intervals before the stop, 2 after).
+  assert.ok(mid!.cpuSeconds! > 0 && rest.cpuSeconds! > mid!.cpuSeconds!, "CPU time adds up");
+  assert.equal(mid!.cpuPerStep!.length, 2);
+  assert.ok(rest.cpuStderr! >= 0);
+  assert.ok(full.cpuSeconds! > 0 && full.cpuStderr !== undefined, "4 logging intervals");
   for (const x of [a, d]) x.model.dispose();
   for (const o of [full, rest]) o.dispose();
   await Deno.remove(dir, { recursive: true });
@@ -196,6 +202,6 @@ Deno.test("checkpoint: a time-based interval saves even when the step interval i
     /crash/,
   );
   a.model.dispose();
-  assert.equal((await loadCheckpoint(file, "k", [], [], tf.train.adam(1)))?.step, 5);
+  assert.equal((await readCheckpointState(file))?.step, 5);
   await Deno.remove(dir, { recursive: true });
 });

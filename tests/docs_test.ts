@@ -30,7 +30,7 @@ Deno.test("straightness: code, README and report all say explicit-Euler with the
   // tests/straightness_test.ts) and the suite's straightnessSteps.
   assert.match(
     RUN_TS,
-    /flowStraightness\(\{\s*field: vf,\s*x0,\s*steps: cfg\.eval\.straightnessSteps,/,
+    /flowStraightness(?:Stats)?\(\{\s*field: vf,\s*x0,\s*steps: cfg\.eval\.straightnessSteps,/,
   );
   const steps = {
     toy2d: TOY2D_EVAL.straightnessSteps,
@@ -38,7 +38,14 @@ Deno.test("straightness: code, README and report all say explicit-Euler with the
       Object.entries(CIFAR_BUDGETS).map(([k, b]) => [k, b.eval.straightnessSteps]),
     ),
   };
-  assert.deepEqual(steps, { toy2d: 100, quick: 4, small: 100, paper: 100 });
+  assert.deepEqual(steps, {
+    toy2d: 100,
+    quick: 4,
+    small: 100,
+    paper: 100,
+    torchcfm: 100,
+    lipman: 100,
+  });
 
   const readme = readmeStraightness();
   assert.match(readme, /explicit-Euler trajectories/);

@@ -36,6 +36,7 @@ Deno.test("unexpected errors: every task's advice works under that task's grants
     "bench:gpu": ["--out", tmp],
     report: [tmp],
     "fid:weights": ["--data-dir", tmp],
+    "metrics:weights": ["--data-dir", tmp],
   };
   const ctx = { cwd: tmp, env: () => undefined, exists: () => true, now: new Date() };
   assert.deepEqual(Object.keys(argv).sort(), Object.keys(MODES).sort(), "every task is covered");

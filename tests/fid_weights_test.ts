@@ -265,6 +265,43 @@ Deno.test("ensureFidModel: downloads when missing, then loads; offline it says w
   });
 });
 
+Deno.test("ensureFidModel: a weights file in the data dir that fails to load is set aside and obtained again", async () => {
+  await withTempDir(async (dir) => {
+    const target = join(dir, INCEPTION_PTH);
+    const body = encodePthLegacy(spec);
+    const hash = sha256(body);
+    const cases: Array<[Uint8Array, RegExp]> = [
+      [new TextEncoder().encode("<html>rate limited</html>"), /neither a PyTorch checkpoint/],
+      [body.subarray(0, body.length - 100), /PyTorch checkpoint .*truncated/],
+    ];
+    for (const [bad, re] of cases) {
+      await Deno.writeFile(target, bad);
+      const lines: string[] = [];
+      const fake = fakeFetch(body);
+      const model = await ensureFidModel({
+        dataDir: dir,
+        fetch: fake.fetch,
+        sha256: hash,
+        sha256Prefix: hash.slice(0, 8),
+        log: (l) => lines.push(l),
+      });
+      assert.ok(model.available, "downloaded again after the bad file was set aside");
+      if (model.available) model.extractor.dispose();
+      assert.equal(fake.calls.length, 1);
+      assert.equal(lines.length, 1);
+      assert.match(lines[0], re);
+      assert.match(lines[0], /moved it to .*\.unreadable-.*; the weights are obtained again$/);
+      for (const e of Deno.readDirSync(dir)) {
+        if (e.name.includes(".unreadable-")) await Deno.remove(join(dir, e.name));
+      }
+    }
+    // Without a download, the bad file is still set aside and FID is n/a (not a crash).
+    await Deno.writeFile(target, new Uint8Array(10));
+    const off = await ensureFidModel({ dataDir: dir, download: false });
+    assert.ok(!off.available && /not found/.test(off.reason));
+  });
+});
+
 Deno.test("the recorded full SHA-256 agrees with the prefix the file name carries", () => {
   assert.match(INCEPTION_SHA256, /^[0-9a-f]{64}$/);
   assert.ok(INCEPTION_SHA256.startsWith(INCEPTION_SHA256_PREFIX));

@@ -8,6 +8,7 @@ import { readResults } from "../results/io.ts";
 import type { ResultsFile } from "../results/schema.ts";
 import { removeStaleTemps, writeFileAtomic } from "../store/atomic.ts";
 import { captureConsole } from "./helpers/console.ts";
+import { TINY_TOY2D } from "./helpers/tiny-toy2d.ts";
 
 const ARGS = [
   "--datasets",
@@ -49,7 +50,11 @@ function stopAfter(after: number) {
 /** The files a stop message says are saved ("  weights/x.safetensors: ...") must exist. */
 async function claimedFilesExist(out: string, err: string): Promise<number> {
   let n = 0;
-  for (const m of err.matchAll(/^ {2}((?:checkpoints|weights|reflow)\/[^\s:]+):/gm)) {
+  for (
+    const m of err.matchAll(
+      /^ {2}((?:shards\/[^/\s]+\/)?(?:checkpoints|weights|reflow)\/[^\s:]+):/gm,
+    )
+  ) {
     await Deno.stat(`${out}/${m[1]}`);
     n++;
   }
@@ -79,7 +84,7 @@ Deno.test("interrupt: repeated stops at safe points, each resumed, give the unin
     stops++;
     debug += r.err.split("\n").filter((l) => /partial|interrupted/.test(l)).join(" / ") + "\n";
     assert.match(r.err, /^interrupted by a stop request/m);
-    assert.match(r.err, new RegExp(`resume with: deno task bench(:gpu)? .* --out ${out}$`, "m"));
+    assert.match(r.err, new RegExp(`resume with: .*task bench(:gpu)? .* --out ${out}$`, "m"));
     claimed += await claimedFilesExist(out, r.err);
     for (const m of r.err.matchAll(/partial: {2}[^:]+: (training not finished|trained)/g)) {
       phases.add(m[1]);
@@ -149,5 +154,53 @@ Deno.test("resume: a stale temporary file from a killed write is removed at star
     ".fmbench.lock",
     "results.json",
   ]);
+  await Deno.remove(out, { recursive: true });
+});
+
+/** True once any shard of a --jobs run in `out` has written a training checkpoint. */
+function anyShardCheckpoint(out: string): boolean {
+  try {
+    for (const shard of Deno.readDirSync(`${out}/shards`)) {
+      try {
+        const dir = `${out}/shards/${shard.name}/checkpoints`;
+        if ([...Deno.readDirSync(dir)].some((f) => f.name.endsWith(".safetensors"))) return true;
+      } catch {
+        // no checkpoints in this shard yet
+      }
+    }
+  } catch {
+    // no shards yet
+  }
+  return false;
+}
+
+Deno.test("interrupt: with --jobs, the stop message names the training checkpoints the workers saved", async () => {
+  const out = await Deno.makeTempDir({ prefix: "fmbench-int-jobs-" });
+  // Stop once a worker has written its first periodic checkpoint (every tenth of the steps).
+  const stop = {
+    get aborted() {
+      return anyShardCheckpoint(out);
+    },
+  };
+  const args = [...TINY_TOY2D, "--methods", "FM w/ OT,1-RF", "--solvers", "euler", "--no-report"];
+  const r = await captureConsole(() =>
+    main([...args, "--steps", "4000", "--jobs", "2", "--out", out], { stop })
+  );
+  assert.equal(r.value, 130, r.err);
+  assert.match(r.err, /every worker stopped at a safe point/);
+  const saved = [
+    ...r.err.matchAll(
+      /^ {2}shards\/[^/]+\/checkpoints\/\S+: training of .+ at step (\d+) of 4000$/gm,
+    ),
+  ];
+  assert.ok(saved.length >= 1, r.err);
+  assert.ok(saved.every((m) => Number(m[1]) >= 1), r.err);
+  // The record's line says so too, instead of a bare "training not finished".
+  assert.match(
+    r.err,
+    /partial: {2}moons · .*: training not finished \(checkpoint at step \d+ of 4000\)/,
+  );
+  assert.ok((await claimedFilesExist(out, r.err)) >= saved.length);
+  assert.match(r.err, new RegExp(`resume with: .*task bench(:gpu)? .* --out ${out}$`, "m"));
   await Deno.remove(out, { recursive: true });
 });

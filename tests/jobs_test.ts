@@ -4,7 +4,11 @@ import assert from "node:assert/strict";
 import { main } from "../cli/bench.ts";
 import { parseJobs, UsageError } from "../cli/flags.ts";
 import { JobsDisplay } from "../cli/display.ts";
+import { terminalColumns } from "../harness/progress.ts";
 import { resolveJobs } from "../harness/parallel/worker-count.ts";
+import { prepareShardFolders, shardDir } from "../harness/parallel/shard-folders.ts";
+import type { Run } from "../harness/plan.ts";
+import { writeResults } from "../results/write.ts";
 import { readResults } from "../results/io.ts";
 import { mergeResults } from "../results/merge.ts";
 import { buildFixture, shardFixture } from "./fixtures.ts";
@@ -58,16 +62,50 @@ Deno.test("resolveJobs: cores, memory, GPU backends and the number of groups", (
       backend: "tensorflow",
       kind: "image",
       groups: 21,
-      machine: { cores: 16 },
+      machine: { cores: 2, memory: 64 * GiB },
     }).jobs,
     3,
+    "a GPU backend's workers are not capped at the cores",
+  );
+  // --jobs 99 on 2 cores: 2 workers, and a note says why (not 27 workers sharing 2 cores).
+  const many = resolveJobs({
+    flag: "99",
+    backend: "wasm",
+    kind: "vector",
+    groups: 27,
+    machine: { cores: 2, memory: 64 * GiB },
+  });
+  assert.equal(many.jobs, 2);
+  assert.equal(many.note, "--jobs 99 capped at 2: 2 core(s)");
+  const tight = resolveJobs({
+    flag: "8",
+    backend: "wasm",
+    kind: "image",
+    groups: 27,
+    machine: { cores: 16, memory: 10 * GiB },
+  });
+  assert.equal(tight.jobs, 3);
+  assert.match(
+    tight.note!,
+    /capped at 3: memory for 3 \(10\.0 GiB available, ~3\.0 GiB per worker\)/,
+  );
+  assert.equal(
+    resolveJobs({
+      flag: "2",
+      backend: "wasm",
+      kind: "vector",
+      groups: 27,
+      machine: { cores: 4, memory: 64 * GiB },
+    }).note,
+    undefined,
+    "within the machine: no note",
   );
   const capped = resolveJobs({
     flag: "8",
     backend: "wasm",
     kind: "vector",
     groups: 3,
-    machine: { cores: 16 },
+    machine: { cores: 16, memory: 64 * GiB },
   });
   assert.equal(capped.jobs, 3);
   assert.match(capped.why, /3 independent group/);
@@ -182,4 +220,138 @@ Deno.test("--jobs 2 gives the results of --jobs 1, in one results.json, and resu
   await assert.rejects(Deno.stat(`${two}/report.html.tmp-999999999`), Deno.errors.NotFound);
   await Deno.remove(one, { recursive: true });
   await Deno.remove(two, { recursive: true });
+});
+
+Deno.test("--jobs: a grid grown on a finished folder reuses its shard folders, merges cleanly, adds no stale folder", async () => {
+  const out = await Deno.makeTempDir({ prefix: "fmbench-grow-" });
+  const base = [...TINY_TOY2D, "--solvers", "euler,dopri5", "--no-report", "--jobs", "2"];
+  const first = await captureConsole(() =>
+    main([...base, "--methods", "FM w/ OT,1-RF", "--out", out])
+  );
+  assert.equal(first.value, 0, first.err);
+  const folders = async () =>
+    (await Array.fromAsync(Deno.readDir(`${out}/shards`))).map((e) => e.name).sort();
+  assert.deepEqual(await folders(), ["moons__1-rf__mlp-tiny", "moons__fm-w-ot__mlp-tiny"]);
+  // An earlier layout's folder with the checkpoint of a run that never finished (its group is
+  // new below), and one of a complete run (dropped).
+  const old = `${out}/shards/shard-0-of-2/checkpoints`;
+  await Deno.mkdir(old, { recursive: true });
+  await Deno.writeTextFile(`${old}/moons__fm-w-cosine__mlp-tiny.safetensors`, "x");
+  await Deno.writeTextFile(`${old}/moons__fm-w-ot__mlp-tiny.safetensors`, "x");
+  // The README's "add a path, run again": one more group than before.
+  const grown = await captureConsole(() =>
+    main([...base, "--methods", "FM w/ OT,1-RF,FM w/ cosine", "--out", out])
+  );
+  assert.equal(grown.value, 0, grown.err);
+  assert.doesNotMatch(grown.err, /warning|merging the shards failed|kept a copy/, grown.err);
+  assert.equal((grown.err.match(/skipped \(resume\)/g) ?? []).length, 2, grown.err);
+  assert.match(grown.err, /moved .*shard-0-of-2 \(an earlier layout\)/);
+  assert.deepEqual(await folders(), [
+    "moons__1-rf__mlp-tiny",
+    "moons__fm-w-cosine__mlp-tiny",
+    "moons__fm-w-ot__mlp-tiny",
+  ]);
+  const res = await readResults(out);
+  assert.deepEqual(res.runs.map((r) => [r.method, r.status]).sort(), [
+    ["1-RF", "ok"],
+    ["FM w/ OT", "ok"],
+    ["FM w/ cosine", "ok"],
+  ]);
+  assert.ok(res.manifest.finishedAt);
+  for (const [i, key] of ["moons__fm-w-ot__mlp-tiny", "moons__1-rf__mlp-tiny"].entries()) {
+    const shard = await readResults(`${out}/shards/${key}`);
+    assert.equal(shard.shard?.count, 3, `shard ${i} carries the grown plan`);
+    assert.equal(shard.manifest.configHash, res.manifest.configHash);
+  }
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("JobsDisplay: a terminal that reports 0 columns is of unknown width, not 20 columns", () => {
+  const status =
+    "[3/10] checkerboard · FM w/ Diffusion · mlp 120/1000 loss 1.2345 9.0 it/s ETA 1m38s";
+  const draw = (columns: number | undefined) => {
+    let screen = "";
+    const d = new JobsDisplay(1, 4, {
+      tty: true,
+      write: (s) => (screen += s),
+      columns: () => columns,
+    });
+    d.status(0, status);
+    return screen;
+  };
+  assert.ok(draw(undefined).includes(status), "unknown width: the whole line");
+  const row = `  w1 ${status}`; // 40 columns: 39 characters, so that the line never wraps
+  assert.ok(draw(40).includes(`${row.slice(0, 39)}\n`), draw(40));
+  assert.equal(terminalColumns(() => ({ columns: 0 })), undefined);
+  assert.equal(terminalColumns(() => ({ columns: 80 })), 80);
+  assert.equal(
+    terminalColumns(() => {
+      throw new Deno.errors.BadResource("not a tty");
+    }),
+    undefined,
+  );
+});
+
+Deno.test("shard folders: each agrees with the plan before the workers start; the better record wins", async () => {
+  const out = await Deno.makeTempDir({ prefix: "fmbench-shards-" });
+  const file = buildFixture();
+  const [a, b, c] = file.runs.slice(0, 3)
+    .map((r, i) => ({
+      ...r,
+      id: `moons__m${i}__mlp-tiny`,
+      status: "ok" as const,
+      configHash: `h${i}`,
+    }));
+  // Three groups of one run each; the plan's hashes are the records' own.
+  const groups = [a, b, c].map((
+    r,
+  ) => [{ id: r.id, method: { label: r.method } }]) as unknown as Run[][];
+  const planned = new Map([a, b, c].map((r) => [r.id, r.configHash]));
+  assert.equal(new Set([a.id, b.id, c.id]).size, 3);
+  const header = { ...file, runs: [] };
+  // Group a's folder holds a partial record and its checkpoint; the top-level file has it
+  // complete (finished by a run with other --jobs). Group b's folder is of an older plan (shard
+  // 0 of 2, another config hash). Group c has no folder yet.
+  const partial = { ...a, status: "partial" as const, evals: [] };
+  await writeResults(shardDir(out, a.id), {
+    ...file,
+    shard: { index: 5, count: 9 },
+    runs: [partial],
+  });
+  await Deno.mkdir(`${shardDir(out, a.id)}/checkpoints`);
+  await Deno.writeTextFile(`${shardDir(out, a.id)}/checkpoints/${a.id}.safetensors`, "x");
+  const oldManifest = { ...file.manifest, configHash: "0123456789abcdef" };
+  await writeResults(shardDir(out, b.id), {
+    ...file,
+    manifest: oldManifest,
+    shard: { index: 0, count: 2 },
+    runs: [b],
+  });
+  const logs: string[] = [];
+  await prepareShardFolders({
+    outDir: out,
+    groups,
+    planned,
+    header,
+    top: { ...file, runs: [a, c] },
+    log: (l) => logs.push(l),
+  });
+  for (const [i, r] of [a, b, c].entries()) {
+    const shard = await readResults(shardDir(out, r.id));
+    assert.deepEqual(shard.shard, { index: i, count: 3 }, r.id);
+    assert.equal(shard.manifest.configHash, file.manifest.configHash, r.id);
+    assert.deepEqual(shard.runs.map((x) => [x.id, x.status]), [[r.id, "ok"]], r.id);
+  }
+  await assert.rejects(
+    Deno.stat(`${shardDir(out, a.id)}/checkpoints/${a.id}.safetensors`),
+    Deno.errors.NotFound,
+    "the checkpoint of a run complete elsewhere is removed",
+  );
+  // They merge as one run's shards.
+  const merged = mergeResults(
+    await Promise.all([a, b, c].map((r) => readResults(shardDir(out, r.id)))),
+  );
+  assert.equal(merged.runs.length, 3);
+  assert.deepEqual(logs, []);
+  await Deno.remove(out, { recursive: true });
 });

@@ -3,7 +3,13 @@
 import assert from "node:assert/strict";
 import { tf } from "../core/tf.ts";
 import { selectBackend } from "../backend/select.ts";
-import { blasCandidates, loadBlas, openblasCoreType } from "../backend/native-blas.ts";
+import {
+  blasCandidates,
+  dlopenReason,
+  loadBlas,
+  notFoundMessage,
+  openblasCoreType,
+} from "../backend/native-blas.ts";
 import { axisRuns } from "../backend/wasm-blas-reduce.ts";
 import { randomArray } from "./helpers/random.ts";
 
@@ -197,3 +203,37 @@ Deno.test({
     }
   },
 });
+
+Deno.test("no BLAS: the reason is said once per library set, with how to install one", () => {
+  const deno = "Could not open library: Could not open library: libopenblas.so.0: cannot open " +
+    "shared object file: No such file or directory";
+  assert.equal(
+    dlopenReason(deno, "libopenblas.so.0"),
+    "cannot open shared object file: No such file or directory",
+  );
+  const reason = "cannot open shared object file: No such file or directory";
+  const why = notFoundMessage(
+    blasCandidates("linux").map((path) => ({ path, reason })),
+    "linux",
+  );
+  assert.equal((why.match(/Could not open library/gi) ?? []).length, 0, why);
+  assert.equal(why.split(reason).length, 2, `the reason once: ${why}`);
+  assert.match(why, /could not open libopenblas\.so\.0, libopenblas\.so, libblas\.so\.3/);
+  assert.match(
+    why,
+    /apt-get install libopenblas0.*dnf install openblas-serial.*pacman -S openblas/,
+  );
+  assert.match(notFoundMessage([{ path: "x", reason: "y" }], "darwin"), /brew install openblas/);
+  // A real failed load gives Deno's message, cleaned the same way.
+  const real = dlopenReason(tryOpen("/nonexistent/libnone.so"), "/nonexistent/libnone.so");
+  assert.ok(real.length > 0 && !/Could not open library|libnone/.test(real), real);
+});
+
+function tryOpen(path: string): string {
+  try {
+    Deno.dlopen(path, { cblas_sgemm: { parameters: [], result: "void" } }).close();
+    return "";
+  } catch (e) {
+    return (e as Error).message;
+  }
+}

@@ -12,7 +12,7 @@ import dpm from "../plugins/solvers/dpm-solver-pp.ts";
 import edmHeun from "../plugins/solvers/edm-heun.ts";
 import ipndm from "../plugins/solvers/ipndm.ts";
 import unipc from "../plugins/solvers/unipc.ts";
-import { convergenceSlope, gaussianFlow } from "./helpers/gaussian-flow.ts";
+import { convergenceSlope, gaussianFlow } from "../bench/gaussian-flow.ts";
 
 await tf.setBackend("cpu");
 

@@ -9,7 +9,7 @@ import {
   mlpField,
   type ParityCase,
   solveCase,
-} from "./helpers/samplers-parity.ts";
+} from "../bench/samplers-parity.ts";
 
 await tf.setBackend("cpu");
 

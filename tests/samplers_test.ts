@@ -18,7 +18,7 @@ import edmStochastic from "../plugins/solvers/edm-stochastic.ts";
 import euler from "../plugins/solvers/euler.ts";
 import ipndm from "../plugins/solvers/ipndm.ts";
 import unipc from "../plugins/solvers/unipc.ts";
-import { gaussianFlow } from "./helpers/gaussian-flow.ts";
+import { gaussianFlow } from "../bench/gaussian-flow.ts";
 
 await tf.setBackend("cpu");
 

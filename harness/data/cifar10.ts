@@ -4,7 +4,8 @@ import { join, resolve } from "node:path";
 import { rng } from "../../core/rng.ts";
 import { type Tensor, tf } from "../../core/tf.ts";
 import { verifyMd5 } from "../../store/md5.ts";
-import { extractTarGz } from "../../store/tar.ts";
+import { extractTarGz, TarError } from "../../store/tar.ts";
+import { moveAside } from "../../store/move-aside.ts";
 import { dataDirOf } from "../../store/folders.ts";
 
 /**
@@ -264,7 +265,17 @@ async function extractArchive(dataDir: string, archive: string, src: Source): Pr
   const tmp = join(dataDir, ".cifar-10-extracting");
   await removeIfThere(tmp);
   src.report({ phase: "extract", message: `extracting ${archive}` });
-  await extractTarGz(archive, tmp);
+  try {
+    await extractTarGz(archive, tmp);
+  } catch (e) {
+    if (!(e instanceof TarError)) throw e;
+    // It passed its checksum, so fetching it again gives the same bytes: keep it aside, say why.
+    await removeIfThere(tmp);
+    const backup = await moveAside(archive);
+    throw new Cifar10Error(
+      whereToPutFiles(dataDir, `${e.message}; moved it to ${backup ?? "(gone)"}`, src.md5),
+    );
+  }
   const inner = join(tmp, CIFAR10_FOLDER);
   if (!(await exists(inner))) {
     throw new Cifar10Error(`${archive} has no ${CIFAR10_FOLDER}/ folder: not the binary version`);

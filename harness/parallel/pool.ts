@@ -1,53 +1,32 @@
 // The engine's parallel path (runSuite with jobs > 1): the plan's groups (a method and its reflow
 // students, per seed, data set and model) become shards; each worker (a Web Worker with its own
-// tfjs instance) takes the next shard when it finishes one, writing it under <out>/shards/, and
-// the shards are merged into one results.json after every finished run, also after Ctrl-C.
+// tfjs instance) takes the next shard when it finishes one, writing it under
+// <out>/shards/<group>/ (shard-folders.ts), and the shards are merged into one results.json after
+// every finished run, also after Ctrl-C.
 import type { FromWorker, ToWorker } from "./messages.ts";
 import { activeThreads } from "../../backend/threads.ts";
 import { buildManifest } from "../manifest.ts";
-import { planGroups, runHash, type Shard } from "../plan.ts";
+import { planGroups, runHash } from "../plan.ts";
 import type { ProgressSink, SuiteDisplay } from "../progress.ts";
-import { openResultsFile, resultsHeader } from "../results-file.ts";
+import {
+  type EarlierSessions,
+  earlierSessions,
+  openResultsFile,
+  resultsHeader,
+  sessionTime,
+} from "../results-file.ts";
 import { type RunSuiteOptions, SuiteInterrupted } from "../run-options.ts";
 import { readResults } from "../../results/io.ts";
 import { mergeResults } from "../../results/merge.ts";
 import type { ResultsFile } from "../../results/schema.ts";
 import { writeResults } from "../../results/write.ts";
 import { copy } from "../../store/copy.ts";
+import { groupKey, prepareShardFolders, shardDir } from "./shard-folders.ts";
 
-/**
- * Where shard `index` of `count` of a --jobs run lives.
- * @example
- * shardDir("runs/x", { index: 1, count: 4 }); // "runs/x/shards/shard-1-of-4"
- */
-export function shardDir(outDir: string, { index, count }: Shard): string {
-  return `${outDir}/shards/shard-${index}-of-${count}`;
-}
+export { groupKey, shardDir };
 
 /** runSuite's options with the worker pool set. */
 export type ParallelInput = RunSuiteOptions & { jobs: NonNullable<RunSuiteOptions["jobs"]> };
-
-/**
- * A resumed --jobs run whose shard has no results yet may still find its runs in <out>/results.json
- * (an earlier run with other --jobs): copy them, and their reflow pairs, into the shard folder.
- */
-async function seedShard(top: ResultsFile | null, outDir: string, dir: string, ids: Set<string>) {
-  if (!top) return;
-  try {
-    await Deno.stat(`${dir}/results.json`);
-    return;
-  } catch {
-    // no results in the shard yet
-  }
-  const runs = top.runs.filter((r) => ids.has(r.id));
-  if (!runs.length) return;
-  await writeResults(dir, { ...top, shard: undefined, runs });
-  for (const id of ids) {
-    for (const ext of [".f32", ".json"]) {
-      await copy(`${outDir}/reflow/${id}${ext}`, `${dir}/reflow/${id}${ext}`);
-    }
-  }
-}
 
 /** The default display of a parallel run: every line on stderr, prefixed by its worker. */
 function plainDisplay(): SuiteDisplay {
@@ -77,24 +56,22 @@ export async function runParallel(o: ParallelInput): Promise<ResultsFile> {
     notes: [`--jobs ${o.jobs.count} (${o.jobs.why}): ${count} shards`],
   });
   // The workers sweep their shard folders; the top level (results.json, report.html) is ours.
-  const { previous } = await openResultsFile({
-    ...o,
-    manifest,
-    planned: new Map(groups.flat().map((r) => [r.id, runHash(o.config, r)])),
-    log,
-  });
-  for (const [i, g] of groups.entries()) {
-    await seedShard(
-      previous,
-      o.outDir,
-      shardDir(o.outDir, { index: i, count }),
-      new Set(g.map((r) => r.id)),
-    );
-  }
+  const planned = new Map(groups.flat().map((r) => [r.id, runHash(o.config, r)]));
+  const { previous, header } = await openResultsFile({ ...o, manifest, planned, log });
+  // Each group's folder (shards/<its first run>) agrees with this plan before any worker starts,
+  // so that the shards merge at every moment, also when the grid has grown since the last run.
+  await prepareShardFolders({ outDir: o.outDir, groups, planned, header, top: previous, log });
+  const keys = groups.map(groupKey);
   // Larger groups (a teacher and its reflow students) first, so they do not finish last.
   const queue = groups.map((g, i) => ({ i, n: g.length })).sort((a, b) => b.n - a.n || a.i - b.i)
     .map((x) => x.i);
-  const mergeInput: MergeInput = { o, manifest, count, started };
+  const mergeInput: MergeInput = {
+    o,
+    manifest,
+    keys,
+    started,
+    earlier: earlierSessions(previous, manifest),
+  };
   // <out>/results.json is re-merged after every finished run, so it is valid at any moment,
   // even if this process is killed (deno task may kill its child soon after a Ctrl-C).
   let merging: Promise<ResultsFile | undefined> = Promise.resolve(undefined);
@@ -145,7 +122,7 @@ export async function runParallel(o: ParallelInput): Promise<ResultsFile> {
       {
         type: "run",
         shard,
-        outDir: shardDir(o.outDir, { index: shard, count }),
+        outDir: shardDir(o.outDir, keys[shard]),
       } satisfies ToWorker,
     );
   };
@@ -206,24 +183,36 @@ export async function runParallel(o: ParallelInput): Promise<ResultsFile> {
 interface MergeInput {
   o: ParallelInput;
   manifest: ResultsFile["manifest"];
-  count: number;
+  /** The groups' folder names, in shard order. */
+  keys: string[];
   started: number;
+  /** Elapsed time of earlier sessions in this folder (summed into wallSeconds). */
+  earlier: EarlierSessions;
 }
 
-/** Merge whatever shard results exist into <out>/results.json, with the parent's manifest. */
+/**
+ * Merge whatever shard results exist into <out>/results.json, with the parent's manifest. A file
+ * of another plan or config (none, once prepareShardFolders has run) is left out, not an error.
+ */
 async function mergeShards(
-  { o, manifest, count, started, finished }: MergeInput & { finished: boolean },
+  { o, manifest, keys, started, earlier, finished }: MergeInput & { finished: boolean },
 ): Promise<ResultsFile> {
   const files: ResultsFile[] = [];
   const names: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const dir = shardDir(o.outDir, { index: i, count });
+  const count = keys.length;
+  for (const [i, key] of keys.entries()) {
+    const dir = shardDir(o.outDir, key);
+    let file: ResultsFile;
     try {
-      files.push(await readResults(dir));
-      names.push(`${dir}/results.json`);
+      file = await readResults(dir);
     } catch {
       continue; // this shard never started (or was cut off before its first run)
     }
+    const ours = file.shard?.index === i && file.shard.count === count &&
+      file.manifest.configHash === manifest.configHash;
+    if (!ours) continue;
+    files.push(file);
+    names.push(`${dir}/results.json`);
     try {
       for await (const f of Deno.readDir(`${dir}/reflow`)) {
         if (f.isFile) await copy(`${dir}/reflow/${f.name}`, `${o.outDir}/reflow/${f.name}`);
@@ -232,18 +221,21 @@ async function mergeShards(
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
   }
-  const wallSeconds = (performance.now() - started) / 1000;
   const complete = finished && files.length === count;
+  // The shards of one run: a commit made while it ran (each shard reads HEAD when it starts) is
+  // recorded per shard in mergedFrom, not a reason to stop merging.
   const base: ResultsFile = files.length
-    ? mergeResults(files, { names, allowMissing: true })
+    ? mergeResults(files, { names, allowMissing: true, allowMixedCommits: true })
     : resultsHeader({ ...o, manifest });
-  const mergedFrom = base.manifest.mergedFrom;
+  const { mergedFrom, shardSeconds } = base.manifest;
   const results: ResultsFile = {
     ...base,
     manifest: {
       ...manifest,
       ...(mergedFrom ? { mergedFrom } : {}),
-      wallSeconds,
+      ...(shardSeconds !== undefined ? { shardSeconds } : {}),
+      // Elapsed time (the shards ran side by side), summed over this folder's sessions.
+      ...sessionTime(earlier, started),
       ...(complete ? { finishedAt: new Date().toISOString() } : {}),
     },
   };

@@ -22,12 +22,15 @@ export function availableMemory(): number | undefined {
 export interface JobsChoice {
   jobs: number;
   why: string;
+  /** Set when fewer workers run than --jobs asked for because of the cores or the memory. */
+  note?: string;
 }
 
 /**
  * Resolve --jobs: "auto" (the default) is the number of cores, fewer if memory is short, on CPU
  * backends, and 1 on a GPU backend (one device: workers would compete for its memory and
- * queue); never more workers than independent groups of runs.
+ * queue); never more workers than independent groups of runs. A count is capped at the cores
+ * (CPU backends) and what memory allows, with a `note` saying so.
  * @example
  * resolveJobs("auto", "wasm", "vector", 21, { cores: 2, memory: 8 * 2 ** 30 }); // { jobs: 2, ... }
  */
@@ -47,29 +50,42 @@ export function resolveJobs(
   const cores = machine.cores ?? navigator.hardwareConcurrency ?? 1;
   const memory = "memory" in machine ? machine.memory : availableMemory();
   const gpu = backend === "webgpu" || backend === "tensorflow";
-  let jobs: number, why: string;
+  const byMemory = memory === undefined
+    ? Infinity
+    : Math.max(1, Math.floor(memory / WORKER_BYTES[kind]));
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(b < 2 ** 30 ? 2 : 1)} GiB`;
+  let jobs: number, why: string, note: string | undefined;
   if (flag === undefined || flag === "auto") {
     if (gpu) {
       jobs = 1;
       why = `auto: 1 on the ${backend} backend (one GPU; workers would compete for it)`;
     } else {
-      const byMemory = memory === undefined
-        ? Infinity
-        : Math.max(1, Math.floor(memory / WORKER_BYTES[kind]));
       jobs = Math.min(cores, byMemory);
       why = `auto: ${cores} core(s)` +
         (byMemory < cores
-          ? `, memory for ${byMemory} (${(memory! / 2 ** 30).toFixed(1)} GiB available, ` +
-            `~${(WORKER_BYTES[kind] / 2 ** 30).toFixed(2)} GiB per worker)`
+          ? `, memory for ${byMemory} (${gib(memory!)} available, ~${gib(WORKER_BYTES[kind])} ` +
+            `per worker)`
           : "");
     }
   } else {
     jobs = Number(flag);
     why = `--jobs ${flag}`;
+    // On a CPU backend each worker computes on one core: more workers than cores only share them
+    // (and each holds its own tfjs heap); memory caps any backend's workers.
+    const cap = Math.min(gpu ? Infinity : cores, byMemory);
+    if (jobs > cap) {
+      const by = cap === byMemory
+        ? `memory for ${byMemory} (${gib(memory!)} available, ~${gib(WORKER_BYTES[kind])} ` +
+          `per worker)`
+        : `${cores} core(s)`;
+      note = `--jobs ${flag} capped at ${cap}: ${by}`;
+      why = note;
+      jobs = cap;
+    }
   }
   if (jobs > groups) {
     why += `; ${groups} independent group(s) of runs, so ${groups} worker(s)`;
     jobs = groups;
   }
-  return { jobs: Math.max(1, jobs), why };
+  return { jobs: Math.max(1, jobs), why, ...(note ? { note } : {}) };
 }

@@ -58,6 +58,29 @@ export default defineModel({
   },
 });
 `,
+  "time-samplers/beta-2-2.ts": `
+import { defineTimeSampler } from "${modUrl}";
+export default defineTimeSampler({
+  name: "beta-2-2", description: "t ~ Beta(2, 2): density 6 t (1 - t)", params: {},
+  prepare: () => ({
+    quantile: (u) => 0.5 - Math.sin(Math.asin(1 - 2 * u) / 3),
+    cdf: (t) => t * t * (3 - 2 * t),
+    density: (t) => 6 * t * (1 - t),
+  }),
+});
+`,
+  "metrics/mean-shift.ts": `
+import { defineMetric } from "${modUrl}";
+export default defineMetric({
+  name: "mean-shift", description: "distance between the means of generated and reference data",
+  features: ["inception-pool3", "raw"], protocol: { norm: "Euclidean" },
+  values: { mean_shift: { direction: "lower", title: "Mean shift", description: "|mean g - mean r|" } },
+  compute: ({ generated, reference, stats }) => {
+    const [g, r] = [stats.moments(generated), stats.moments(reference!)];
+    return { mean_shift: Math.hypot(...g.mu.map((m, i) => m - r.mu[i])) };
+  },
+});
+`,
   "solvers/ralston.ts": `
 import { fixedStepSolver } from "${modUrl}";
 export default fixedStepSolver({

@@ -1,7 +1,7 @@
 // The exact probability-flow field of Gaussian data N(m, s^2) on an affine path, as a tensor
 // velocity field, with its closed-form solution: the analytic problem for sampler convergence.
-import { tf } from "../../core/tf.ts";
-import type { Schedule, VelocityField } from "../../core/types.ts";
+import { tf } from "../core/tf.ts";
+import type { Schedule, VelocityField } from "../core/types.ts";
 
 /** Gaussian data N(m, s^2 I) under a path with source N(0, std^2 I). */
 export interface GaussianFlow {

@@ -1,11 +1,11 @@
 // The sampler parity cases: fmbench's side of bench/samplers_parity.ts and its fixture test (the
 // toy MLP field from recorded weights, and one case solved by the plugin through the harness).
-import { countNfe } from "../../core/solve/nfe.ts";
-import { type Tensor, tf } from "../../core/tf.ts";
-import type { Path, Solver, VelocityField } from "../../core/types.ts";
-import { solveOptions } from "../../harness/evaluate.ts";
-import type { SolverSetting } from "../../harness/suites/types.ts";
-import mlp from "../../plugins/models/mlp.ts";
+import { countNfe } from "../core/solve/nfe.ts";
+import { type Tensor, tf } from "../core/tf.ts";
+import type { Path, Solver, VelocityField } from "../core/types.ts";
+import { solveOptions } from "../harness/evaluate.ts";
+import type { SolverSetting } from "../harness/suites/types.ts";
+import mlp from "../plugins/models/mlp.ts";
 
 /** One layer of the MLP: w [in, out] and b [out], as plugins/models/mlp.ts multiplies them. */
 export interface Layer {
@@ -62,8 +62,8 @@ export async function solveCase(
   f: VelocityField,
   x0: Tensor,
 ): Promise<{ x: number[][]; nfe: number }> {
-  const path = (await import(`../../plugins/paths/${c.path}.ts`)).default as Path;
-  const solver = (await import(`../../plugins/solvers/${c.solver}.ts`)).default as Solver;
+  const path = (await import(`../plugins/paths/${c.path}.ts`)).default as Path;
+  const solver = (await import(`../plugins/solvers/${c.solver}.ts`)).default as Solver;
   const counted = countNfe(f);
   const opts = { ...solveOptions(path, c.setting), seed: c.seed ?? 0 };
   const { x } = await solver.integrate(counted.f, x0, opts);
