@@ -44,6 +44,24 @@ export function machineCores(): number {
   }
 }
 
+/**
+ * The 1-minute load average (Deno.loadavg, else /proc/loadavg), or undefined where neither can be
+ * read: how many cores other processes keep busy.
+ * @example
+ * machineLoad(); // 0.4 on an idle machine
+ */
+export function machineLoad(): number | undefined {
+  try {
+    return Deno.loadavg()[0];
+  } catch {
+    try {
+      return Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
+    } catch {
+      return undefined;
+    }
+  }
+}
+
 /** The part of BackendInfo useThreads reads and updates. */
 export interface ThreadsTarget {
   backend: string;

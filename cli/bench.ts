@@ -5,6 +5,7 @@ import {
   type BackendName,
   BackendUnavailableError,
   machineCores,
+  machineLoad,
   selectBackend,
   useThreads,
 } from "../backend/mod.ts";
@@ -190,7 +191,12 @@ export async function main(
     // Each process's native kernels get the cores its workers leave (all of them for one run).
     useThreads(
       backend,
-      resolveThreads({ flag: threadsFlag, jobs: choice.jobs, cores: machineCores() }),
+      resolveThreads({
+        flag: threadsFlag,
+        jobs: choice.jobs,
+        cores: machineCores(),
+        load: machineLoad(),
+      }),
     );
     console.error(`  ${backend.notes.at(-1)}`);
     const display = choice.jobs > 1

@@ -34,7 +34,17 @@ Deno.test("resolveThreads: the flag, else the cores shared among the workers", (
   assert.equal(resolveThreads({ jobs: 3, cores: 16 }).threads, 5);
   assert.equal(resolveThreads({ jobs: 16, cores: 16 }).threads, 1, "workers fill every core");
   assert.equal(resolveThreads({ jobs: 32, cores: 16 }).threads, 1);
-  assert.deepEqual(resolveThreads({ flag: 3, jobs: 4, cores: 16 }), {
+  // A busy machine: no more threads than idle cores (at least 1).
+  assert.equal(resolveThreads({ jobs: 1, cores: 16, load: 0.3 }).threads, 16);
+  assert.deepEqual(resolveThreads({ jobs: 1, cores: 16, load: 12.2 }), {
+    threads: 4,
+    why: "auto: 16 cores / 1 worker, but load average 12.2: 4 idle cores",
+  });
+  assert.equal(resolveThreads({ jobs: 2, cores: 16, load: 4 }).threads, 6, "12 idle for 2");
+  assert.equal(resolveThreads({ jobs: 2, cores: 16, load: 0 }).threads, 8);
+  assert.equal(resolveThreads({ jobs: 1, cores: 2, load: 7 }).threads, 1);
+  assert.equal(resolveThreads({ jobs: 1, cores: 2, load: NaN }).threads, 2);
+  assert.deepEqual(resolveThreads({ flag: 3, jobs: 4, cores: 16, load: 15 }), {
     threads: 3,
     why: "--threads 3",
   });
