@@ -19,4 +19,5 @@ export {
   webgpuAdapter,
 } from "./select.ts";
 export { lastWebgpuDevice } from "./webgpu-device.ts";
+export { machineCores, machineLoad, useThreads } from "./threads.ts";
 export { tf } from "../core/tf.ts";

@@ -1,12 +1,23 @@
 // Native matrix products for the wasm backend: a system BLAS's cblas_sgemm (OpenBLAS, Apple
-// Accelerate) called through Deno FFI directly on the wasm heap, several times XNNPACK's speed.
+// Accelerate) called through Deno FFI directly on the wasm heap, several times XNNPACK's speed;
+// OpenBLAS's own threads where the process has cores to itself.
 
 /** The BLAS entry points fmbench calls. Pointers are views into the wasm heap. */
 export interface Blas {
   /** Path of the loaded library. */
   path: string;
-  /** Threads the library uses (1 unless FMBENCH_BLAS_THREADS says otherwise). */
-  threads: number;
+  /**
+   * Threads the library computes on now (1 unless setThreads or FMBENCH_BLAS_THREADS said
+   * otherwise); 0 for a BLAS whose threads fmbench cannot set (not OpenBLAS).
+   */
+  readonly threads: number;
+  /**
+   * Set OpenBLAS's thread count (process-wide: every worker of the process shares it); a no-op
+   * for other libraries. Products are bit-identical for any count (see KCHUNK).
+   * @example
+   * blas.setThreads(navigator.hardwareConcurrency);
+   */
+  setThreads(n: number): void;
   /** OpenBLAS's kernel set (openblas_get_corename, e.g. "SkylakeX"); undefined for other BLAS. */
   core?: string;
   /** Set when fmbench chose the kernel set through OPENBLAS_CORETYPE: why. */
@@ -58,6 +69,27 @@ const SYMBOLS = {
 } as const;
 
 const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
+
+/**
+ * The longest inner dimension handed to one cblas_sgemm call; longer products are summed over
+ * chunks (beta = 1 after the first). OpenBLAS splits a product's inner dimension into blocks of at
+ * most its GEMM_Q (448 for SkylakeX sgemm, 384 or more for the other x86 kernels), and its
+ * single-threaded and threaded drivers round a remainder between Q and 2Q differently, so that
+ * products with such an inner dimension differed in the last bits between 1 and N threads
+ * (measured: 24 of 288 shapes). With every call at k <= 256 there is no remainder to round, and
+ * the products are bit-identical for any thread count (1488 shapes x 1, 2, 3, 8 threads checked,
+ * SkylakeX and Haswell kernels); the extra passes over C cost 0-5%.
+ */
+export const KCHUNK = 256;
+
+/**
+ * Multiply-adds per thread below which a product runs on fewer threads: OpenBLAS threads any
+ * product above 2.6e5 multiply-adds, where waking and joining its threads (tens of microseconds,
+ * far more when the machine is busy) costs as much as the product. Each thread gets at least
+ * 2^20 (~10-20 us of one core); measured on 2 busy cores, U-Net tiny step on 2 threads: 7 images/s
+ * with OpenBLAS's own threshold, 21-33 with this one (29 on one thread).
+ */
+export const MIN_WORK_PER_THREAD = 2 ** 20;
 
 /**
  * Where a BLAS is looked for, in order, when FMBENCH_BLAS does not name one.
@@ -154,35 +186,19 @@ function tryLoad(): BlasLoad {
   for (const path of wanted ? [wanted] : blasCandidates()) {
     try {
       const lib = Deno.dlopen(path, SYMBOLS);
-      lib.symbols.openblas_set_num_threads?.(threads);
-      const f = lib.symbols.cblas_sgemm;
+      const set = lib.symbols.openblas_set_num_threads;
+      set?.(threads);
       const name = lib.symbols.openblas_get_corename?.();
       const core = name ? Deno.UnsafePointerView.getCString(name) : undefined;
       return {
-        blas: {
+        blas: makeBlas({
           path,
-          threads: lib.symbols.openblas_set_num_threads ? threads : 0,
           core,
           coreChosen: core ? coreChosen : undefined,
-          sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
-            f(
-              ROW_MAJOR,
-              ta ? TRANS : NO_TRANS,
-              tb ? TRANS : NO_TRANS,
-              m,
-              n,
-              k,
-              alpha,
-              a as Float32Array<ArrayBuffer>,
-              lda,
-              b as Float32Array<ArrayBuffer>,
-              ldb,
-              beta,
-              c as Float32Array<ArrayBuffer>,
-              ldc,
-            );
-          },
-        },
+          f: lib.symbols.cblas_sgemm,
+          setThreads: set ? (n) => set(n) : undefined,
+          threads,
+        }),
       };
     } catch (e) {
       tried.push({ path, reason: dlopenReason((e as Error).message, path) });
@@ -242,4 +258,76 @@ export function notFoundMessage(
   )
     .join("; ");
   return `${what}; the toy2d suite runs about 2.8x slower without a BLAS; ${blasInstallHint(os)}`;
+}
+
+type Sgemm = (
+  order: number,
+  ta: number,
+  tb: number,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array<ArrayBuffer>,
+  lda: number,
+  b: Float32Array<ArrayBuffer>,
+  ldb: number,
+  beta: number,
+  c: Float32Array<ArrayBuffer>,
+  ldc: number,
+) => void;
+
+/** The Blas over a loaded library's cblas_sgemm, with inner dimensions chunked at KCHUNK. */
+function makeBlas(o: {
+  path: string;
+  core?: string;
+  coreChosen?: string;
+  f: Sgemm;
+  setThreads?: (n: number) => void;
+  threads: number;
+}): Blas {
+  let threads = o.setThreads ? o.threads : 0;
+  /** The count OpenBLAS has now (set per product, up to `threads`). */
+  let native = threads;
+  const f = o.f;
+  const fit = (work: number) => {
+    if (threads <= 1) return;
+    const want = Math.max(1, Math.min(threads, Math.floor(work / MIN_WORK_PER_THREAD)));
+    if (want !== native) {
+      o.setThreads!(want);
+      native = want;
+    }
+  };
+  return {
+    path: o.path,
+    core: o.core,
+    coreChosen: o.coreChosen,
+    get threads() {
+      return threads;
+    },
+    setThreads(n: number) {
+      if (!o.setThreads) return;
+      if (!(Number.isInteger(n) && n >= 1)) {
+        throw new Error(`native BLAS: threads must be an integer >= 1, got ${n}`);
+      }
+      o.setThreads(n);
+      threads = native = n;
+    },
+    sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+      const tA = ta ? TRANS : NO_TRANS, tB = tb ? TRANS : NO_TRANS;
+      type F = Float32Array<ArrayBuffer>;
+      fit(m * n * Math.min(k, KCHUNK));
+      if (k <= KCHUNK) {
+        f(ROW_MAJOR, tA, tB, m, n, k, alpha, a as F, lda, b as F, ldb, beta, c as F, ldc);
+        return;
+      }
+      for (let k0 = 0; k0 < k; k0 += KCHUNK) {
+        const kk = Math.min(KCHUNK, k - k0);
+        // Column block k0 of op(A) and row block k0 of op(B).
+        const ak = (ta ? a.subarray(k0 * lda) : a.subarray(k0)) as F;
+        const bk = (tb ? b.subarray(k0) : b.subarray(k0 * ldb)) as F;
+        f(ROW_MAJOR, tA, tB, m, n, kk, alpha, ak, lda, bk, ldb, k0 === 0 ? beta : 1, c as F, ldc);
+      }
+    },
+  };
 }

@@ -3,8 +3,11 @@
 // kernels registered for wasm and webgpu.
 import { firstLine } from "../core/error-message.ts";
 import { tf } from "../core/tf.ts";
-import { loadBlas } from "./native-blas.ts";
+import { type Blas, loadBlas } from "./native-blas.ts";
+import { checkNativeKernels, describeCheck, faultyBlas } from "./native-check.ts";
+import { activeThreads, machineCores, setActiveBlas } from "./threads.ts";
 import { registerBlasConvGrads } from "./wasm-blas-conv.ts";
+import { registerBlasIm2col } from "./wasm-blas-im2col.ts";
 import { registerBlasMatMul } from "./wasm-blas-matmul.ts";
 import { registerBlasReduce } from "./wasm-blas-reduce.ts";
 import { applyWasmMatMulFix } from "./wasm-fixes.ts";
@@ -36,8 +39,27 @@ export interface BackendInfo {
   notes: string[];
   /** webgpu: the adapter the device was created on. */
   adapter?: AdapterFacts;
-  /** CPU backends: the threads the backend computes on (wasm in Deno: 1). */
+  /**
+   * CPU backends: the threads the backend computes on: wasm's native matrix products and
+   * convolutions on OpenBLAS's threads (backend/threads.ts useThreads), 1 otherwise.
+   */
   threads?: number;
+  /** Why that many threads (set by useThreads). */
+  threadsWhy?: string;
+}
+
+/** selectBackend's options. */
+export interface SelectOptions {
+  /** Conv training relies on fmbench's wasm kernels (noted). */
+  needsConvGrad?: boolean;
+  /**
+   * The native kernels' start-up check: "skip" where this process already checked the same
+   * library and passed (a --jobs worker: its parent did), "off" to use the portable kernels (the
+   * parent did not use native ones). Default: check on 1 thread and on every core.
+   */
+  nativeCheck?: "skip" | "off";
+  /** Tests only: break the native products (backend/native-check.ts faultyBlas) before the check. */
+  nativeFault?: { relative: number; onlyThreaded?: boolean };
 }
 
 /**
@@ -163,7 +185,7 @@ export async function webgpuAdapter(
 }
 
 /** Activate a backend; returns notes on what fmbench changed in it (wasm's native BLAS). */
-async function activate(name: BackendName): Promise<string[]> {
+async function activate(name: BackendName, opts: SelectOptions = {}): Promise<string[]> {
   if (name === "wasm") await import("@tensorflow/tfjs-backend-wasm");
   if (name === "webgpu") {
     // Before tfjs's factory asks for its device (see webgpu-device.ts).
@@ -188,16 +210,40 @@ async function activate(name: BackendName): Promise<string[]> {
   applyWasmMatMulFix();
   registerWasmConvGrads();
   registerWasmSlice();
-  const { blas, why } = loadBlas();
-  if (!blas) return [`wasm: matrix products by XNNPACK (no native BLAS: ${why})`, fused];
+  const loaded = opts.nativeCheck === "off"
+    ? { why: "the parent process does not use native kernels" }
+    : loadBlas();
+  if (!loaded.blas) {
+    setActiveBlas({ why: `no native BLAS (${loaded.why})` });
+    return [`wasm: matrix products by XNNPACK (no native BLAS: ${loaded.why})`, fused];
+  }
+  const blas: Blas = opts.nativeFault ? faultyBlas(loaded.blas, opts.nativeFault) : loaded.blas;
+  const notes: string[] = [];
+  let checked = [1];
+  if (opts.nativeCheck !== "skip") {
+    // Threaded and not: the whole machine's count covers OpenBLAS's threaded drivers.
+    const r = checkNativeKernels(blas, { threads: [1, machineCores()] });
+    if (!r.ok) {
+      const why = `${blas.path} ${describeCheck(r)}`;
+      setActiveBlas({ why: `the native kernels failed their start-up check` });
+      return [
+        `wasm: matrix products and convolutions by the portable XNNPACK kernels: ${why}`,
+        fused,
+      ];
+    }
+    checked = r.threads;
+    notes.push(`wasm: ${describeCheck(r)}`);
+  } else notes.push("wasm: native kernels checked by the parent process");
   registerBlasMatMul(blas);
   registerBlasReduce(blas);
+  registerBlasIm2col(blas);
   registerBlasConvGrads(blas);
+  setActiveBlas({ blas, checked });
   return [
-    `wasm: matrix products, sums and stride-1 convolutions (and their gradients) by native BLAS ${blas.path} through FFI` +
-    (blas.threads ? ` (${blas.threads} thread${blas.threads > 1 ? "s" : ""})` : "") +
+    `wasm: matrix products, sums and convolutions (and their stride-1 gradients) by native BLAS ${blas.path} through FFI` +
     (blas.core ? `, OpenBLAS kernels ${blas.core}` : "") +
     (blas.coreChosen ? ` (${blas.coreChosen})` : ""),
+    ...notes,
     fused,
   ];
 }
@@ -212,12 +258,15 @@ function webgpuFailure(): string {
   }${req.notes.length ? `; ${req.notes.join("; ")}` : ""})`;
 }
 
-/** Threads the active CPU backend computes on: wasm's own count (1 in Deno), 1 for cpu. */
+/**
+ * Threads the active CPU backend computes on: the native kernels' count where they are active
+ * (1 until useThreads sets more), else wasm's own (1 in Deno); 1 for cpu.
+ */
 async function cpuThreads(name: BackendName): Promise<number | undefined> {
   if (name === "cpu") return 1;
   if (name !== "wasm") return undefined;
   const wasm = await import("@tensorflow/tfjs-backend-wasm");
-  return wasm.getThreadsCount();
+  return Math.max(wasm.getThreadsCount(), activeThreads() ?? 1);
 }
 
 async function cpuInfo(name: BackendName): Promise<Pick<BackendInfo, "device" | "threads">> {
@@ -254,7 +303,7 @@ function webgpuNotes(): string[] {
  */
 export async function selectBackend(
   forced?: string,
-  opts: { needsConvGrad?: boolean } = {},
+  opts: SelectOptions = {},
 ): Promise<BackendInfo> {
   const notes: string[] = [];
   if (forced && forced !== "auto") {
@@ -281,7 +330,7 @@ export async function selectBackend(
       const facts = lastWebgpuDevice().facts ?? a.facts;
       return { backend: name, device: describeAdapter(facts), notes, adapter: facts };
     }
-    notes.push(`forced by --backend ${name}`, ...await activate(name));
+    notes.push(`forced by --backend ${name}`, ...await activate(name, opts));
     return { backend: name, ...(await cpuInfo(name)), notes };
   }
   // tfjs-node-gpu needs CUDA, so an NVIDIA device node; without one, skip the import (its
@@ -304,7 +353,7 @@ export async function selectBackend(
   }
   notes.push(`webgpu: skipped (${a.device})`);
   try {
-    notes.push(...await activate("wasm"));
+    notes.push(...await activate("wasm", opts));
     if (opts.needsConvGrad) {
       notes.push(
         "wasm: convolution gradients by fmbench's kernels (backend/wasm-conv-grads.ts)",

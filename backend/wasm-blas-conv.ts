@@ -24,6 +24,16 @@ function heap(backend: WasmBackend, x: Info): Float32Array {
  */
 const ROW_BLOCK = 4096;
 
+/**
+ * Grid rows per block of the forward pass: a 1024-row block of the output (up to 1 MiB at 256
+ * channels) stays in a core's L2 cache across the taps; measured on the U-Nets' 3x3 convs at
+ * 32x32 and 16x16, 5-12% faster than 4096 rows. The forward's arithmetic does not depend on it
+ * (each output row sums its taps in the same order in any block); the gradients keep ROW_BLOCK.
+ * On several threads a block has 1024 rows per thread, so each thread keeps the same share and a
+ * pass synchronises its threads no more often than one thread's pass calls BLAS.
+ */
+const FORWARD_ROW_BLOCK = 1024;
+
 /** Reused scratch buffers (zero-filled on each use), so a training step does not churn the GC. */
 const scratch: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
 function zeroed(slot: number, n: number): Float32Array {
@@ -115,15 +125,19 @@ function toGrid(
 }
 
 /**
- * Calls `fn` for every block of up to ROW_BLOCK grid rows (m rows from row r0) and every filter
+ * Calls `fn` for every block of up to `block` grid rows (m rows from row r0) and every filter
  * tap (i, j), blocks outermost so a block stays in cache across its taps. `s` is where the block,
  * shifted by the tap, starts in an input-side grid (ci values per row); `t` where the tap's
  * [ci, co] matrix starts in the filter.
  */
-function forEachTap(g: Grid, fn: (r0: number, m: number, s: number, t: number) => void): void {
+function forEachTap(
+  g: Grid,
+  fn: (r0: number, m: number, s: number, t: number) => void,
+  block = ROW_BLOCK,
+): void {
   const tap = g.ci * g.co;
-  for (let r0 = 0; r0 < g.rows; r0 += ROW_BLOCK) {
-    const m = Math.min(ROW_BLOCK, g.rows - r0);
+  for (let r0 = 0; r0 < g.rows; r0 += block) {
+    const m = Math.min(block, g.rows - r0);
     for (let i = 0; i < g.kh; i++) {
       for (let j = 0; j < g.kw; j++) fn(r0, m, (i * g.wp + j + r0) * g.ci, (i * g.kw + j) * tap);
     }
@@ -206,53 +220,76 @@ function makeInputGrad(blas: Blas, fallback: KernelFunc): KernelFunc {
   };
 }
 
-/** y[r] = sum over taps of xpad[r + shift(i, j)] W[i, j], then y is cropped from the grid. */
-function makeForward(blas: Blas, fallback: KernelFunc): KernelFunc {
-  return (args) => {
-    const { x, filter } = args.inputs as { x: Info; filter: Info };
-    const attrs = (args.attrs ?? {}) as Attrs;
-    const g = x.dtype === "float32" ? grid(x.shape, filter.shape, attrs) : undefined;
-    if (!g) return fallback(args);
-    const backend = args.backend as WasmBackend;
-    const out = backend.makeOutput([g.b, g.ho, g.wo, g.co], "float32") as Info;
-    const xp = toGrid(g, heap(backend, x), g.ci, g.h, g.w, g.top, g.left, 0);
-    const z = zeroed(1, g.b * g.hp * g.wp * g.co);
-    const wv = heap(backend, filter);
-    const tap = g.ci * g.co;
-    forEachTap(g, (r0, m, s, t) =>
-      blas.sgemm(
-        false,
-        false,
-        m,
-        g.co,
-        g.ci,
-        1,
-        xp.subarray(s, s + m * g.ci),
-        g.ci,
-        wv.subarray(t, t + tap),
-        g.co,
-        1,
-        z.subarray(r0 * g.co, (r0 + m) * g.co),
-        g.co,
-      ));
-    const y = heap(backend, out);
-    const row = g.wo * g.co;
-    for (let b = 0; b < g.b; b++) {
-      for (let r = 0; r < g.ho; r++) {
-        const src = (b * g.hp + r) * g.wp * g.co;
-        y.set(z.subarray(src, src + row), (b * g.ho + r) * row);
-      }
+/**
+ * y = conv(x, filter) (+ bias) on the padded grid: z[r] = bias + sum over taps of
+ * xpad[r + shift(i, j)] W[i, j], then y is cropped from z. False (nothing written) when the conv
+ * is not stride 1, dilation 1, NHWC. Views must be valid (made after the last allocation).
+ * @example
+ * gridConvForward(blas, { xShape, filterShape, attrs }, { x, filter, y }); // true: y written
+ */
+export function gridConvForward(
+  blas: Blas,
+  shapes: { xShape: number[]; filterShape: number[]; attrs: Attrs },
+  a: { x: Float32Array; filter: Float32Array; y: Float32Array; bias?: Float32Array },
+): boolean {
+  const g = grid(shapes.xShape, shapes.filterShape, shapes.attrs);
+  if (!g) return false;
+  const xp = toGrid(g, a.x, g.ci, g.h, g.w, g.top, g.left, 0);
+  const z = zeroed(1, g.b * g.hp * g.wp * g.co);
+  if (a.bias) {
+    // Start from the bias in every row (copies doubling in length: memmove speed).
+    z.set(a.bias.subarray(0, g.co));
+    for (let k = g.co; k < z.length; k *= 2) z.copyWithin(k, 0, Math.min(k, z.length - k));
+  }
+  const tap = g.ci * g.co;
+  forEachTap(g, (r0, m, s, t) =>
+    blas.sgemm(
+      false,
+      false,
+      m,
+      g.co,
+      g.ci,
+      1,
+      xp.subarray(s, s + m * g.ci),
+      g.ci,
+      a.filter.subarray(t, t + tap),
+      g.co,
+      1,
+      z.subarray(r0 * g.co, (r0 + m) * g.co),
+      g.co,
+    ), FORWARD_ROW_BLOCK * Math.max(1, blas.threads));
+  const row = g.wo * g.co;
+  for (let b = 0; b < g.b; b++) {
+    for (let r = 0; r < g.ho; r++) {
+      const src = (b * g.hp + r) * g.wp * g.co;
+      a.y.set(z.subarray(src, src + row), (b * g.ho + r) * row);
     }
-    return out;
-  };
+  }
+  return true;
+}
+
+/**
+ * The padded grid's size over the output's: the share of wasted rows the per-tap route computes
+ * (e.g. 1.56 for a 3x3 conv on 8x8, 1.12 on 35x35); undefined when the route does not apply.
+ * @example
+ * gridOverhead([16, 35, 35, 64], [3, 3, 64, 96], { strides: 1, pad: "same" }); // 1.117...
+ */
+export function gridOverhead(
+  xShape: number[],
+  filterShape: number[],
+  attrs: Attrs,
+): number | undefined {
+  const g = grid(xShape, filterShape, attrs);
+  return g ? (g.hp * g.wp) / (g.ho * g.wo) : undefined;
 }
 
 let registered = false;
 
 /**
- * Route stride-1 Conv2D, Conv2DBackpropFilter and Conv2DBackpropInput through BLAS (idempotent); other
+ * Route stride-1 Conv2DBackpropFilter and Conv2DBackpropInput through BLAS (idempotent); other
  * strides, dilations and layouts keep the kernels registered before (backend/
- * wasm-conv-grads.ts). Call after registerWasmConvGrads.
+ * wasm-conv-grads.ts). Call after registerWasmConvGrads. The forward pass is
+ * backend/wasm-blas-im2col.ts's, which uses gridConvForward where it pays.
  * @example
  * const { blas } = loadBlas();
  * if (blas) registerBlasConvGrads(blas);
@@ -261,7 +298,6 @@ export function registerBlasConvGrads(blas: Blas): void {
   if (registered) return;
   for (
     const [name, make] of [
-      ["Conv2D", makeForward],
       ["Conv2DBackpropFilter", makeFilterGrad],
       ["Conv2DBackpropInput", makeInputGrad],
     ] as const

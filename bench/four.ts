@@ -1,5 +1,6 @@
 // The four hot paths compared with PyTorch (bench/torch_reference.py): MLP train step at batch
-// 256, velocity eval at batch 2,000, dopri5 sampling of 2,000 points, U-Net small step at batch 32.
+// 256, velocity eval at batch 2,000, dopri5 sampling of 2,000 points, U-Net small step at batch 32;
+// and, when named in `only`, the heavy ones of bench/heavy-cases.ts (Inception, ADM U-Net, Frechet).
 import process from "node:process";
 import { tf } from "../core/tf.ts";
 import type { Model, VelocityField } from "../core/types.ts";
@@ -7,11 +8,12 @@ import { discoverPlugins } from "../harness/registry.ts";
 import { createAdam } from "../harness/fused-adam.ts";
 import { optimizerStep } from "../harness/train.ts";
 import { TOY2D_TRAIN } from "../harness/suites/toy2d.ts";
+import { admForwardCase, frechetCase, type HeavyCase, inceptionCase } from "./heavy-cases.ts";
 
 /** One timing: the median over `reps` repetitions after a warm-up, in milliseconds. */
 export interface FourTiming {
   side: "fmbench";
-  name: "mlp_train" | "velocity" | "dopri5" | "unet_train";
+  name: FourCase["name"];
   ms: number;
   /** Median CPU time of a repetition (this process, all threads). */
   cpuMs: number;
@@ -97,11 +99,15 @@ export interface FourOptions {
   gain?: number;
   /** Scale of its output layer's weights (--out-gain). */
   outGain?: number;
+  /** Repetitions of the heavy paths (inception, adm_forward, frechet); default 3. */
+  heavyReps?: number;
+  /** The frechet path's input file (bench/frechet-input.ts); required to run it. */
+  frechetInput?: string;
 }
 
 /** One of the four hot paths, set up and ready to run repeatedly. */
 export interface FourCase {
-  name: FourTiming["name"];
+  name: "mlp_train" | "velocity" | "dopri5" | "unet_train" | HeavyCase["name"];
   /** One repetition (a training step, an evaluation, a solve), awaited to completion. */
   run(): Promise<void>;
   /** What to report beside the timing (batch, NFE, parameters). */
@@ -128,7 +134,7 @@ export async function fourCases(o: FourOptions = {}): Promise<FourCase[]> {
   const cases: FourCase[] = [];
 
   const trainCase = (
-    name: FourTiming["name"],
+    name: FourCase["name"],
     model: Model,
     shape: number[],
     lr: number,
@@ -223,6 +229,12 @@ export async function fourCases(o: FourOptions = {}): Promise<FourCase[]> {
     });
     cases.push(trainCase("unet_train", model, [32, 32, 32, 3], 1e-4));
   }
+  if (only.has("inception")) cases.push(inceptionCase(16));
+  if (only.has("adm_forward")) cases.push(admForwardCase("torchcfm", 16));
+  if (only.has("frechet")) {
+    if (!o.frechetInput) throw new Error("fourCases: frechet needs frechetInput");
+    cases.push(await frechetCase(o.frechetInput));
+  }
   return cases;
 }
 
@@ -233,16 +245,19 @@ export async function fourCases(o: FourOptions = {}): Promise<FourCase[]> {
  * for (const r of await timeFour({ reps: 5 })) console.log(r.name, r.ms);
  */
 export async function timeFour(o: FourOptions = {}): Promise<FourTiming[]> {
-  const reps = o.reps ?? 15, unetReps = o.unetReps ?? 5;
+  const reps = o.reps ?? 15, unetReps = o.unetReps ?? 5, heavyReps = o.heavyReps ?? 3;
+  const heavy = ["inception", "adm_forward", "frechet"];
   const backend = tf.getBackend();
   const out: FourTiming[] = [];
   for (const c of await fourCases(o)) {
     const n = c.name === "unet_train"
       ? unetReps
+      : heavy.includes(c.name)
+      ? heavyReps
       : c.name === "dopri5"
       ? Math.max(3, Math.floor(reps / 3))
       : reps;
-    const warm = c.name === "unet_train" || c.name === "dopri5" ? 1 : 2;
+    const warm = c.name === "unet_train" || c.name === "dopri5" || heavy.includes(c.name) ? 1 : 2;
     const r = await median(() => c.run(), n, warm);
     out.push({
       side: "fmbench",

@@ -50,9 +50,19 @@ for (const name of wanted) {
   const be = tf.getBackend() as BackendName;
   if (four) {
     const { timeFour } = await import("./four.ts");
+    const threads = arg("--threads");
+    if (threads) {
+      const { useThreads } = await import("../backend/threads.ts");
+      useThreads(info, { threads: Number(threads), why: `--threads ${threads}` });
+      if (json) {
+        console.log(JSON.stringify({ meta: true, threads: info.threads, notes: info.notes }));
+      }
+    }
     const rows = await timeFour({
       reps: Number(arg("--reps") ?? 15),
       unetReps: Number(arg("--unet-reps") ?? 5),
+      heavyReps: Number(arg("--heavy-reps") ?? 3),
+      frechetInput: arg("--frechet-input"),
       only: arg("--only")?.split(","),
     });
     for (const r of rows) {

@@ -1,8 +1,9 @@
-"""PyTorch reference for `deno task bench:compare`: the four hot paths of fmbench on one thread.
+"""PyTorch reference for `deno task bench:compare`: fmbench's hot paths, on one thread or N.
 
 Run with Debian's PyTorch (`apt-get install python3-torch`):
 
-    /usr/bin/python3 bench/torch_reference.py [--reps 15] [--only mlp_train,velocity,dopri5,unet_train]
+    /usr/bin/python3 bench/torch_reference.py [--reps 15] [--threads 1]
+        [--only mlp_train,velocity,dopri5,unet_train,inception,adm_forward,frechet]
 
 It times, with the same model, batch and optimizer as fmbench (plugins/models/mlp.ts default
 preset, plugins/models/unet.ts `small`, Adam, the cfm loss on the cond-ot path):
@@ -11,6 +12,13 @@ preset, plugins/models/unet.ts `small`, Adam, the cfm loss on the cond-ot path):
   velocity    one velocity evaluation of that MLP at batch 2,000 (no gradient)
   dopri5      dopri5 sampling of 2,000 points from t = 0 to 1 at rtol = atol = 1e-5
   unet_train  one Adam step of the U-Net `small` (2,245,763 parameters) at batch 32
+
+  inception   pytorch-fid's FID Inception forward, batch 16 of 32x32 upsampled to 299x299
+              (bench/inception_torch.py; needs python3-torchvision)
+  adm_forward TorchCFM's ADM U-Net (128 channels, its CIFAR-10 configuration) forward at batch
+              16 (bench/adm_unet_torch.py; needs TorchCFM's source on PYTHONPATH, else skipped)
+  frechet     pytorch-fid's Frechet distance by SciPy's sqrtm on --frechet-input FILE
+              (bench/frechet-input.ts's file; bench/frechet_scipy.py's computation)
 
 and prints one JSON object per line: {"name", "ms" (median), "reps", ...}. The MLP weights of the
 dopri5 field come from `det_weights` (the same integer LCG as bench/four.ts), so both sides
@@ -28,17 +36,23 @@ import statistics
 import sys
 import time
 
-# One thread everywhere: torch.set_num_threads(1) alone leaves the convolutions (oneDNN through
-# OpenMP) on two threads here (measured: U-Net step 0.84 s wall, 1.54 s CPU). These must be set
-# before torch is imported.
+# --threads N (default 1) everywhere: torch.set_num_threads(1) alone leaves the convolutions
+# (oneDNN through OpenMP) on two threads here (measured: U-Net step 0.84 s wall, 1.54 s CPU), and
+# NumPy/SciPy's OpenBLAS reads its own variable. These must be set before torch is imported.
+THREADS = 1
+for _i, _a in enumerate(sys.argv):
+    if _a == "--threads" and _i + 1 < len(sys.argv):
+        THREADS = int(sys.argv[_i + 1])
+    elif _a.startswith("--threads="):
+        THREADS = int(_a.split("=", 1)[1])
 for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ[_var] = "1"
+    os.environ[_var] = str(THREADS)
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-torch.set_num_threads(1)
+torch.set_num_threads(THREADS)
 try:
     torch.set_num_interop_threads(1)
 except RuntimeError:
@@ -334,6 +348,10 @@ def main():
                     help="scale of the dopri5 field's output weights (as bench/four.ts)")
     ap.add_argument("--torchdiffeq", action="store_true",
                     help="time torchdiffeq.odeint(method='dopri5') as well")
+    ap.add_argument("--threads", type=int, default=1, help="threads (set before torch loads)")
+    ap.add_argument("--heavy-reps", type=int, default=3,
+                    help="repetitions of inception, adm_forward and frechet")
+    ap.add_argument("--frechet-input", help="bench/frechet-input.ts's file (for frechet)")
     a = ap.parse_args()
     only = set(a.only.split(","))
     torch.manual_seed(0)
@@ -408,6 +426,48 @@ def main():
             return float(loss)
 
         emit("unet_train", median_ms(ustep, a.unet_reps, warmup=1), batch=32, params=n_params)
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, here)
+    if "inception" in only:
+        from inception_torch import time_inception
+
+        emit("inception", time_inception(16, a.heavy_reps), batch=16)
+
+    if "adm_forward" in only:
+        try:
+            from adm_unet_torch import inputs, make_model
+        except ImportError as e:  # TorchCFM's source not on PYTHONPATH
+            print(json.dumps({"side": "torch", "name": "adm_forward", "skipped": str(e)}),
+                  flush=True)
+        else:
+            model = make_model("torchcfm").eval()
+            x, t, _ = inputs("torchcfm", 16, torch.Generator().manual_seed(0))
+
+            @torch.no_grad()
+            def fwd():
+                model(t, x)
+
+            emit("adm_forward", median_ms(fwd, a.heavy_reps, warmup=1), batch=16,
+                 params=sum(p.numel() for p in model.parameters()))
+
+    if "frechet" in only:
+        import numpy as np
+        import scipy
+        from frechet_scipy import frechet
+
+        raw = np.fromfile(a.frechet_input, dtype="<f8")
+        d = int(round(((2 * raw.size + 1) ** 0.5 - 1) / 2))
+        mu1, mu2 = raw[:d], raw[d:2 * d]
+        s1 = raw[2 * d:2 * d + d * d].reshape(d, d)
+        s2 = raw[2 * d + d * d:].reshape(d, d)
+        out = {}
+
+        def fr():
+            out["fid"] = frechet(mu1, s1, mu2, s2)[0]
+
+        r = median_ms(fr, a.heavy_reps, warmup=1)
+        emit("frechet", r, dim=d, fid=out["fid"], scipy=scipy.__version__)
 
 
 if __name__ == "__main__":

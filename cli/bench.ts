@@ -1,7 +1,14 @@
 // `deno task bench`: parse flags, discover plugins, check the output folder, pick the backend,
 // run the suite (Ctrl-C/SIGTERM stop it at a safe point, saving what is finished), write the
 // report and print a summary table.
-import { type BackendName, BackendUnavailableError, selectBackend } from "../backend/mod.ts";
+import {
+  type BackendName,
+  BackendUnavailableError,
+  machineCores,
+  machineLoad,
+  selectBackend,
+  useThreads,
+} from "../backend/mod.ts";
 import {
   BUILTIN_PLUGINS,
   conflictMessage,
@@ -11,6 +18,7 @@ import {
   planGroups,
   planRuns,
   resolveJobs,
+  resolveThreads,
   runSuite,
   type StopRequest,
   SuiteInterrupted,
@@ -30,7 +38,7 @@ import { commandLine, type ResultsFile } from "../results/mod.ts";
 import { printSummary, renderReport } from "../reports/mod.ts";
 import { buildConfig, resolveModels } from "./config.ts";
 import { isPermissionError, permissionMessage, unexpectedMessage } from "./explain-error.ts";
-import { parseFlags, parseJobs, parseShard, UsageError } from "./flags.ts";
+import { parseFlags, parseJobs, parseShard, parseThreads, UsageError } from "./flags.ts";
 import { JobsDisplay } from "./display.ts";
 import { defaultOutDir } from "./grants.ts";
 import { helpText } from "./help.ts";
@@ -139,6 +147,7 @@ export async function main(
     for (const f of reg.failures) {
       console.error(`warning: plugin ${f.file} not loaded: ${f.reason}`);
     }
+    const threadsFlag = parseThreads(v.threads, machineCores());
     const models = resolveModels(v, reg);
     const needsConv = models.some((m) => reg.models.get(m.name)!.usesConvolution);
     const backend = await selectBackend(v.backend, { needsConvGrad: needsConv });
@@ -179,6 +188,17 @@ export async function main(
     });
     if (choice.jobs > 1) console.error(`jobs: ${choice.jobs} workers (${choice.why}) -> ${outDir}`);
     else if (choice.note) console.error(`jobs: one process (${choice.why})`);
+    // Each process's native kernels get the cores its workers leave (all of them for one run).
+    useThreads(
+      backend,
+      resolveThreads({
+        flag: threadsFlag,
+        jobs: choice.jobs,
+        cores: machineCores(),
+        load: machineLoad(),
+      }),
+    );
+    console.error(`  ${backend.notes.at(-1)}`);
     const display = choice.jobs > 1
       ? new JobsDisplay(choice.jobs, planRuns(config).length)
       : undefined;

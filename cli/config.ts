@@ -1,10 +1,13 @@
 // Resolve the bench CLI's flags and the discovered plugins into one suite configuration.
 import {
+  availableMetrics,
   defaultSettings,
   firstLine,
+  HIGH_RES_FLOOR_PAIRS,
   OPT_IN_SOLVERS,
   type Registry,
   resolveMethods,
+  resolveMetricNames,
   SOLVER_SETTINGS,
   type SuiteConfig,
   type SuiteDef,
@@ -108,6 +111,14 @@ export function buildConfig(
     throw new UsageError("no method matches the --methods/--paths/--couplings/--losses filters");
   }
   const models = resolveModels(v, reg);
+  const metrics = resolveMetricNames(
+    reg,
+    suite,
+    v.metrics === "default" ? undefined : list(v.metrics, {
+      valid: [...reg.metrics.keys()],
+      flag: "metrics",
+    }) ?? availableMetrics(reg, suite).map((m) => m.name),
+  );
   // By default: the solvers the budget has settings for, plus any solver fmbench does not ship.
   const shipped = (n: string) => n in SOLVER_SETTINGS || OPT_IN_SOLVERS.includes(n);
   const solverNames = list(v.solvers, { valid: [...reg.solvers.keys()], flag: "solvers" }) ??
@@ -133,6 +144,14 @@ export function buildConfig(
     train.microBatch;
   const evalCfg = { ...defaults.eval };
   evalCfg.samples = num(v.samples, "samples", { int: true, min: 2 }) ?? evalCfg.samples;
+  const highRes = num(v["high-res-samples"], "high-res-samples", { int: true, min: 0 });
+  if (highRes !== undefined && !suite.highRes) {
+    throw new UsageError(
+      `--high-res-samples applies to suites with a high-resolution score; suite ${suite.name} ` +
+        `has none. Valid with: --suite toy2d`,
+    );
+  }
+  if (highRes) evalCfg.highRes = { samples: highRes, floorPairs: HIGH_RES_FLOOR_PAIRS };
   evalCfg.nll = {
     ...evalCfg.nll,
     n: num(v["nll-points"], "nll-points", { int: true, min: 2 }) ?? evalCfg.nll.n,
@@ -166,6 +185,7 @@ export function buildConfig(
     train,
     eval: evalCfg,
     seeds,
+    metrics,
     ...releasedCheckpoint(v, { methods, models, seeds }),
     ...(defaults.recipe
       ? { recipeChanges: recipeChanges(v, { train, eval: evalCfg, defaults, models }) }

@@ -19,6 +19,7 @@ export const FLAGS = {
   models: { type: "string", default: "default" },
   preset: { type: "string" },
   solvers: { type: "string", default: "all" },
+  metrics: { type: "string", default: "default" },
   steps: { type: "string" },
   batch: { type: "string" },
   lr: { type: "string" },
@@ -26,6 +27,7 @@ export const FLAGS = {
   "micro-batch": { type: "string" },
   minutes: { type: "string" },
   samples: { type: "string" },
+  "high-res-samples": { type: "string" },
   "nll-points": { type: "string" },
   "nll-dequant": { type: "string" },
   "reflow-pairs": { type: "string" },
@@ -37,6 +39,7 @@ export const FLAGS = {
   plugins: { type: "string" },
   shard: { type: "string" },
   jobs: { type: "string" },
+  threads: { type: "string" },
   "data-dir": { type: "string" },
   "fid-batch": { type: "string" },
   checkpoint: { type: "string" },
@@ -165,6 +168,23 @@ export function parseJobs(v: string | undefined): string | undefined {
   return v;
 }
 
+/**
+ * Check --threads: an integer from 1 to the machine's cores (undefined = auto).
+ * @example
+ * parseThreads("2", 4); // 2
+ * parseThreads("0", 4); // throws UsageError: --threads must be an integer from 1 to 4 ...
+ */
+export function parseThreads(v: string | undefined, cores: number): number | undefined {
+  if (v === undefined || v === "auto") return undefined;
+  if (!/^\d+$/.test(v.trim()) || Number(v) < 1 || Number(v) > cores) {
+    throw new UsageError(
+      `--threads must be "auto" or an integer from 1 to ${cores} (this machine's cores), ` +
+        `got "${v}"`,
+    );
+  }
+  return Number(v);
+}
+
 /** Edit distance between two words (insertions, deletions, substitutions, adjacent swaps). */
 function distance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
@@ -232,6 +252,11 @@ export function parseFlags(argv: string[]) {
   try {
     return parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false });
   } catch (e) {
+    // "--threads -1" reads as a flag named -1: answer with the valid range all the same.
+    const at = argv.indexOf("--threads");
+    if (at >= 0 && /'--threads' argument is ambiguous/.test((e as Error).message)) {
+      parseThreads(argv[at + 1], navigator.hardwareConcurrency || 1);
+    }
     throw flagError(e, Object.keys(FLAGS));
   }
 }

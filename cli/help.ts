@@ -65,6 +65,10 @@ Usage: ${runner} task bench [flags]
   --models LIST       model plugins, NAME or NAME:PRESET (default: the suite's model)
   --preset NAME       preset for every model (overrides NAME:PRESET)
   --solvers LIST      solver plugins (default all)
+  --metrics LIST      sample-quality metric plugins, e.g. "fid,precision-recall" (default: every
+                      metric the suite's features allow but fd-dinov2; toy2d: w2,
+                      precision-recall, density-coverage; cifar10: fid, kid, precision-recall,
+                      density-coverage, inception-score; --list shows them all)
   --steps N           training steps per (method, model) (default: the suite's; see below)
   --batch N           training batch size (default: the suite's)
   --lr X              Adam learning rate (> 0; default: the suite's)
@@ -72,6 +76,9 @@ Usage: ${runner} task bench [flags]
   --micro-batch N     examples per forward/backward pass, gradients summed (0 = whole batch)
   --minutes X         wall-clock training budget per run (stops early; 0 = none)
   --samples N         generated samples per solver setting (default: the suite's)
+  --high-res-samples N  toy2d: samples of the headline setting scored by the high-resolution W2
+                      (and the size of each held-out draw of its floor band, 4 pairs); default
+                      off; 5000 adds about 3-8 s per run and 7-21 s per data set on one core
   --nll-points N      held-out points for the NLL average (default: the suite's)
   --nll-dequant K     images: dequantisation samples per image for bits/dim, combined as
                       log (1/K) sum_k p(x + u_k) (default: the budget's; quick 2, small 5, paper 20)
@@ -94,6 +101,10 @@ Usage: ${runner} task bench [flags]
                       into one results.json (default auto: one per core, fewer if memory is
                       short, never more than the independent groups of runs). On a GPU backend
                       (webgpu, tensorflow) auto is 1: the workers would share one device
+  --threads N|auto    threads of the native (OpenBLAS) matrix and convolution kernels per
+                      process, 1 to the machine's cores (default auto: the cores left to each
+                      --jobs worker, e.g. all of them for one run, 1 when the workers fill
+                      every core); results are bit-identical for any count
   --data-dir DIR      data directory, anywhere (default data/, or FMBENCH_DATA_DIR); the FID
                       weights are looked for (and downloaded to) here too
   --fid-batch N       cifar10: images per Inception forward pass (default by backend: 50 on

@@ -1,8 +1,10 @@
 // `deno task bench --list`: every plugin with its kind, family and description, every method with
-// how it is composed, the time samplers' parameters and weighting, the suites and their budgets,
-// and the plugin files that failed to load.
+// how it is composed, the time samplers' parameters and weighting, the metrics with their
+// directions, the suites and their budgets, and the plugin files that failed to load.
 import {
+  availableMetrics,
   DEFAULT_TIME_SAMPLER,
+  defaultMetrics,
   describeTimeSamplerParams,
   NAMED_METHODS,
   type Registry,
@@ -50,6 +52,32 @@ export function methodRows(reg: Registry): string[][] {
 }
 
 /**
+ * The metric plugins, one row each: name, figures with their direction arrows, the features
+ * they read, and the suites that compute them by default or only when --metrics names them.
+ * @example
+ * metricRows(await discoverPlugins())[1]; // ["w2", "W2 ↓", "raw", "toy2d"]
+ */
+export function metricRows(reg: Registry): string[][] {
+  const suites = Object.values(SUITES);
+  return [
+    ["metric", "figures", "features", "suites (default, or when named)"],
+    ...[...reg.metrics.values()].map((m) => {
+      const where = suites.flatMap((s) => {
+        if (!availableMetrics(reg, s).includes(m)) return [];
+        return [defaultMetrics(reg, s).includes(m.name) ? s.name : `${s.name} when named`];
+      });
+      return [
+        m.name,
+        Object.values(m.values).map((v) => `${v.title} ${v.direction === "lower" ? "↓" : "↑"}`)
+          .join(", "),
+        m.features.join(" or "),
+        where.join(", ") || "none",
+      ];
+    }),
+  ];
+}
+
+/**
  * Print the plugin inventory, the methods and how each is composed, the suites and the load
  * failures.
  * @example
@@ -81,6 +109,10 @@ export function printList(reg: Registry) {
       );
     }
   }
+  console.log(
+    "\nmetrics (pick with --metrics NAME,...; ↓ lower is better, ↑ higher is better):",
+  );
+  for (const line of table(metricRows(reg))) console.log(line);
   console.log("\nsuites:");
   for (const s of Object.values(SUITES)) {
     console.log(`  ${s.name}: ${s.description}; data sets ${s.datasets.join(", ")}`);

@@ -3,7 +3,9 @@ import { affineSample } from "./affine.ts";
 import { paramProblem } from "./time-distribution.ts";
 import type {
   Coupling,
+  FeatureName,
   Loss,
+  MetricPlugin,
   ModelPlugin,
   Path,
   Schedule,
@@ -146,6 +148,73 @@ export function defineSolver(s: Solver): Solver {
     "boolean",
   ]]);
   return s;
+}
+
+/**
+ * The features a metric may name (FeatureName), in the order the engine computes them.
+ * @example
+ * FEATURE_NAMES.includes("dinov2-cls"); // true
+ */
+export const FEATURE_NAMES: readonly FeatureName[] = [
+  "raw",
+  "inception-pool3",
+  "inception-logits",
+  "dinov2-cls",
+];
+
+/**
+ * Define a sample-quality metric: the features it reads, the figures it reports with their
+ * direction, its protocol fields and how it computes them (with the engine's `ctx.stats`).
+ * @example
+ * export default defineMetric({
+ *   name: "mean-shift", description: "distance between the means of the raw samples",
+ *   features: ["raw"], protocol: { norm: "Euclidean" },
+ *   values: { mean_shift: { direction: "lower", title: "Mean shift", description: "|mean g - mean r|" } },
+ *   compute: ({ generated, reference, stats }) => {
+ *     const [g, r] = [stats.moments(generated), stats.moments(reference!)];
+ *     return { mean_shift: Math.hypot(...g.mu.map((m, i) => m - r.mu[i])) };
+ *   },
+ * });
+ */
+export function defineMetric(m: MetricPlugin): MetricPlugin {
+  check("metric", m, [...BASE, ["compute", "function"], ["values", "object"], [
+    "protocol",
+    "object",
+  ]]);
+  const bad = (problem: string) => new PluginShapeError("metric", m.name, problem);
+  if (!Array.isArray(m.features) || m.features.length === 0) {
+    throw bad(`features must list at least one of: ${FEATURE_NAMES.join(", ")}`);
+  }
+  for (const f of m.features) {
+    if (!FEATURE_NAMES.includes(f)) {
+      throw bad(`unknown feature "${f}"; valid: ${FEATURE_NAMES.join(", ")}`);
+    }
+  }
+  const names = Object.keys(m.values ?? {});
+  if (names.length === 0) throw bad("values must name at least one figure");
+  for (const [key, v] of Object.entries(m.values)) {
+    if (!/^[a-z][a-z0-9_]*$/.test(key)) {
+      throw bad(`figure name "${key}" must match [a-z][a-z0-9_]* (a key of results.json)`);
+    }
+    if (v === null || typeof v !== "object") throw bad(`values.${key} must be an object`);
+    if (v.direction !== "lower" && v.direction !== "higher") {
+      throw bad(`values.${key}.direction must be "lower" or "higher", got ${v.direction}`);
+    }
+    for (const f of ["title", "description"] as const) {
+      if (typeof v[f] !== "string") throw bad(`values.${key}.${f} must be a string`);
+    }
+    if (v.spread !== undefined) {
+      if (!/^[a-z][a-z0-9_]*$/.test(v.spread) || names.includes(v.spread)) {
+        throw bad(`values.${key}.spread must name a figure of its own, got "${v.spread}"`);
+      }
+    }
+  }
+  for (const [key, value] of Object.entries(m.protocol)) {
+    if (!["string", "number", "boolean"].includes(typeof value)) {
+      throw bad(`protocol.${key} must be a string, number or boolean`);
+    }
+  }
+  return m;
 }
 
 /**

@@ -1,5 +1,5 @@
-// The plugin SDK: everything a path, coupling, loss, model, solver or time sampler plugin imports,
-// and nothing else.
+// The plugin SDK: everything a path, coupling, loss, model, solver, time sampler or metric plugin
+// imports, and nothing else.
 /**
  * fmbench's plugin SDK. Built-in plugins under `plugins/` and plugins in an outside folder
  * (`--plugins DIR`) import only this module (or the repository's `mod.ts`, which re-exports it).
@@ -18,10 +18,12 @@ export type * from "./types.ts";
 export {
   defineCoupling,
   defineLoss,
+  defineMetric,
   defineModel,
   definePath,
   defineSolver,
   defineTimeSampler,
+  FEATURE_NAMES,
   type PathInput,
   PluginShapeError,
 } from "./define.ts";

@@ -1,4 +1,4 @@
-// The plugin contracts: paths, couplings, losses, models, solvers and time samplers, and the
+// The plugin contracts (paths, couplings, losses, models, solvers, time samplers, metrics) and the
 // values they share.
 import type { GridKind, NoiseGridKind } from "./solve/time-grid.ts";
 import type { Scalar, Tensor, Tensor1D } from "./tf.ts";
@@ -220,11 +220,141 @@ export interface TimeSamplerPlugin {
   prepare(input: { path: Path; params: Readonly<Record<string, number>> }): TimeDistribution;
 }
 
+/**
+ * The features a metric can read: the raw samples (2-D data, no network) or a feature network's
+ * output (Inception-v3 pool3 2048-d, its 1008-way logits, DINOv2 ViT-L/14's class token 1024-d).
+ * A suite says which it can give (toy2d: raw; cifar10: the three networks).
+ */
+export type FeatureName = "raw" | "inception-pool3" | "inception-logits" | "dinov2-cls";
+
+/** Float64 mean and unbiased (N - 1) covariance of feature rows (row-major dim x dim). */
+export interface FeatureMoments {
+  dim: number;
+  n: number;
+  mu: Float64Array;
+  sigma: Float64Array;
+}
+
+/**
+ * One set of features: `n` row-major float32 rows of `dim` values. A network's features also
+ * carry the float64 moments of every row streamed through it (for the reference side these may
+ * describe more images than the rows kept: e.g. FID's 50,000 against KID's first 10,000).
+ */
+export interface MetricFeatures {
+  data: Float32Array;
+  dim: number;
+  n: number;
+  moments?: FeatureMoments;
+}
+
+/** A KID estimate: mean and population std of the unbiased MMD^2 over random subsets. */
+export interface KidEstimate {
+  mean: number;
+  std: number;
+  subsets: number;
+  subsetSize: number;
+}
+
+/**
+ * The statistics a metric plugin computes with, supplied by the engine (float64 where it
+ * matters, blocked products on the tfjs backend), so a plugin needs nothing outside core/mod.ts.
+ */
+export interface MetricStats {
+  /** Float64 mean and covariance of rows (what `moments` holds for network features). */
+  moments(x: MetricFeatures): FeatureMoments;
+  /**
+   * Fréchet distance |mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^1/2) in float64 (pytorch-fid's
+   * definition; the square root by a pivoted Cholesky of S_a, whose factor is reused when `a` is
+   * the cached reference).
+   */
+  frechet(a: FeatureMoments, b: FeatureMoments): number;
+  /** KID: unbiased MMD^2 with the kernel (x.y/d + 1)^3 over `subsets` random subsets. */
+  kid(
+    generated: MetricFeatures,
+    reference: MetricFeatures,
+    opts: { subsets: number; subsetSize: number; seed: number },
+  ): Promise<KidEstimate>;
+  /** Improved precision and recall (Kynkäänniemi et al. 2019): k-NN balls, distance <= radius. */
+  precisionRecall(
+    generated: MetricFeatures,
+    reference: MetricFeatures,
+    opts: { k: number },
+  ): Promise<{ precision: number; recall: number }>;
+  /** Density and coverage (Naeem et al. 2020): k-NN balls, distance < radius. */
+  densityCoverage(
+    generated: MetricFeatures,
+    reference: MetricFeatures,
+    opts: { k: number },
+  ): Promise<{ density: number; coverage: number }>;
+  /** Inception Score of logit rows: softmax, seeded shuffle, `splits` chunks, exp(mean KL). */
+  inceptionScore(logits: MetricFeatures, opts: { splits: number }): { mean: number; std: number };
+  /** Exact 2-Wasserstein distance between the first min(n_a, n_b) rows of each (uniform weights). */
+  w2(a: MetricFeatures, b: MetricFeatures): number;
+}
+
+/** What a metric's compute() gets: one feature set of the generated and of the real data. */
+export interface MetricContext {
+  /** Which of the metric's `features` the suite gave (the first of them it offers). */
+  feature: FeatureName;
+  /** Features of the generated samples. */
+  generated: MetricFeatures;
+  /** Features of the real data they are compared with (absent when `reference` is false). */
+  reference?: MetricFeatures;
+  /** The run's seed, for metrics that draw (KID's subsets). */
+  seed: number;
+  stats: MetricStats;
+}
+
+/** One figure a metric reports: its direction, its column title and what it is. */
+export interface MetricValue {
+  /** Which way is better. */
+  direction: "lower" | "higher";
+  /** Column title, e.g. "Precision". */
+  title: string;
+  description: string;
+  /** The name of a companion figure that is this one's spread (e.g. "kid_std"), shown as ±. */
+  spread?: string;
+}
+
+/**
+ * A sample-quality metric: the features it reads, the figures it reports (each with its
+ * direction), the fields of its protocol, and how it computes them. Figures are keyed by name in
+ * each evaluation's `metrics` ("fid", "precision", ...); a throw or a non-finite figure makes
+ * that figure n/a with the reason, never the run.
+ */
+export interface MetricPlugin {
+  name: string;
+  description: string;
+  /**
+   * The feature sets it can work on, in order of preference: it gets the first one the suite
+   * offers (precision/recall: Inception pool3 on images, the raw samples on 2-D data). Each
+   * network runs once per sample set, however many metrics read it.
+   */
+  features: FeatureName[];
+  /** The figures it reports, by name (what compute returns, plus any spreads they name). */
+  values: Record<string, MetricValue>;
+  /** How it is computed, for the report (k, splits, rule, reference implementation...). */
+  protocol: Record<string, string | number | boolean>;
+  /** False when it needs no reference features (the Inception Score); default true. */
+  reference?: boolean;
+  /** Never a default metric: computed only when --metrics names it (costly networks). */
+  onlyWhenNamed?: boolean;
+  compute(ctx: MetricContext): Promise<Record<string, number>> | Record<string, number>;
+}
+
 export type PluginKind =
   | "paths"
   | "couplings"
   | "losses"
   | "models"
   | "solvers"
-  | "time-samplers";
-export type AnyPlugin = Path | Coupling | Loss | ModelPlugin | Solver | TimeSamplerPlugin;
+  | "time-samplers"
+  | "metrics";
+export type AnyPlugin =
+  | Path
+  | Coupling
+  | Loss
+  | ModelPlugin
+  | Solver
+  | TimeSamplerPlugin
+  | MetricPlugin;

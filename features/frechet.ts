@@ -1,11 +1,57 @@
 // The Frechet distance between two Gaussians in float64 (pivoted Cholesky of S1, eigenvalues of
-// L^T S2 L), and streaming mean/covariance statistics of feature batches.
+// L^T S2 L; by the system LAPACK where one loads, else in JS), and streaming mean/covariance
+// statistics of feature batches.
 import {
   congruenceLower,
   type PivotedCholesky,
   pivotedCholesky,
   symmetricEigenvalues,
 } from "./linalg.ts";
+import { loadLapack } from "./lapack.ts";
+
+/** The three linear-algebra steps of the trace term, by one implementation. */
+export interface FrechetLinalg {
+  /** "lapack <path>" or "js". */
+  name: string;
+  pivotedCholesky(s: Float64Array, d: number, tol?: number): PivotedCholesky;
+  congruenceLower(s: Float64Array, l: Float64Array, d: number, r: number): Float64Array;
+  symmetricEigenvalues(a: Float64Array, n: number): Float64Array;
+}
+
+/**
+ * The JS route (features/linalg.ts): the fallback, and the reference the LAPACK route is tested
+ * against.
+ * @example
+ * frechetParts(a, b, { linalg: JS_LINALG });
+ */
+export const JS_LINALG: FrechetLinalg = {
+  name: "js",
+  pivotedCholesky,
+  congruenceLower,
+  symmetricEigenvalues,
+};
+
+/**
+ * The route used by default: the system LAPACK (features/lapack.ts, several times faster at
+ * d = 2048) where it loads, else JS_LINALG.
+ * @example
+ * defaultLinalg().name; // "lapack libopenblas.so.0" with OpenBLAS and --allow-ffi, else "js"
+ */
+export function defaultLinalg(): FrechetLinalg {
+  const { lapack } = loadLapack();
+  if (!lapack) return JS_LINALG;
+  return {
+    name: `lapack ${lapack.path}`,
+    pivotedCholesky: lapack.pivotedCholesky,
+    congruenceLower: lapack.congruenceLower,
+    symmetricEigenvalues: lapack.symmetricEigenvalues,
+  };
+}
+
+/** Which linear algebra a Frechet computation uses (default: defaultLinalg()). */
+export interface LinalgOption {
+  linalg?: FrechetLinalg;
+}
 
 /** Mean and covariance (unbiased, N - 1) of n feature vectors of dimension dim. */
 export interface GaussianStats {
@@ -165,9 +211,10 @@ export interface PreparedGaussian extends GaussianStats {
  * @example
  * const ref = prepareGaussian(stats); // frechetDistance(ref, other) reuses ref.factor
  */
-export function prepareGaussian(stats: GaussianStats): PreparedGaussian {
+export function prepareGaussian(stats: GaussianStats, o: LinalgOption = {}): PreparedGaussian {
   if ("factor" in stats) return stats as PreparedGaussian;
-  return { ...stats, factor: pivotedCholesky(stats.sigma, stats.dim) };
+  const linalg = o.linalg ?? defaultLinalg();
+  return { ...stats, factor: linalg.pivotedCholesky(stats.sigma, stats.dim) };
 }
 
 /**
@@ -178,7 +225,13 @@ export function prepareGaussian(stats: GaussianStats): PreparedGaussian {
  * @example
  * traceSqrtProduct(prepareGaussian(a).factor, b.sigma, b.dim);
  */
-export function traceSqrtProduct(f: PivotedCholesky, s2: Float64Array, d: number): number {
+export function traceSqrtProduct(
+  f: PivotedCholesky,
+  s2: Float64Array,
+  d: number,
+  o: LinalgOption = {},
+): number {
+  const linalg = o.linalg ?? defaultLinalg();
   const r = f.rank;
   if (r === 0) return 0;
   const s2p = new Float64Array(d * d);
@@ -186,7 +239,7 @@ export function traceSqrtProduct(f: PivotedCholesky, s2: Float64Array, d: number
     const src = f.perm[i] * d;
     for (let j = 0; j < d; j++) s2p[i * d + j] = s2[src + f.perm[j]];
   }
-  const values = symmetricEigenvalues(congruenceLower(s2p, f.l, d, r), r);
+  const values = linalg.symmetricEigenvalues(linalg.congruenceLower(s2p, f.l, d, r), r);
   let acc = 0;
   for (const l of values) acc += Math.sqrt(Math.max(l, 0));
   return acc;
@@ -199,10 +252,14 @@ export function traceSqrtProduct(f: PivotedCholesky, s2: Float64Array, d: number
  * const ref = prepareGaussian(referenceStats); // factor once
  * const { fid, traceSqrt } = frechetParts(ref, generatedStats);
  */
-export function frechetParts(a: GaussianStats | PreparedGaussian, b: GaussianStats): FrechetParts {
+export function frechetParts(
+  a: GaussianStats | PreparedGaussian,
+  b: GaussianStats,
+  o: LinalgOption = {},
+): FrechetParts {
   const d = checkDims(a, b);
   const { meanTerm, trace1, trace2 } = cheapTerms(a, b);
-  const traceSqrt = traceSqrtProduct(prepareGaussian(a).factor, b.sigma, d);
+  const traceSqrt = traceSqrtProduct(prepareGaussian(a, o).factor, b.sigma, d, o);
   return { meanTerm, trace1, trace2, traceSqrt, fid: meanTerm + trace1 + trace2 - 2 * traceSqrt };
 }
 

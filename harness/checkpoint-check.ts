@@ -42,6 +42,10 @@ export interface CheckpointState {
   lastLoss: number;
   /** Training seconds spent before this checkpoint, summed over every session. */
   seconds?: number;
+  /** CPU seconds of the training thread before this checkpoint, summed over every session. */
+  cpuSeconds?: number;
+  /** CPU seconds per step of each logging interval so far (for the spread of the cost). */
+  cpuPerStep?: number[];
   /** Losses of the steps since the last loss-curve point (so the curve continues exactly). */
   pending?: number[];
   /** Steps at which training resumed from a checkpoint so far. */
@@ -84,6 +88,8 @@ function stateCheck(total: number): Check<CheckpointState> {
     curve: losses(total),
     lastLoss: nullable(num()),
     seconds: optional(num({ min: 0 })),
+    cpuSeconds: optional(num({ min: 0 })),
+    cpuPerStep: optional(arr(num({ min: 0 }), { max: total })),
     pending: optional(arr(nullable(num()), { max: total })),
     resumedFrom: optional(arr(steps(total), { max: total })),
   });
@@ -145,6 +151,8 @@ export function trainRecordCheck(total = Number.MAX_SAFE_INTEGER): Check<TrainRe
     steps: steps(total),
     batch: num({ int: true, min: 1 }),
     seconds: num({ min: 0 }),
+    cpuSeconds: optional(num({ min: 0 })),
+    cpuStderr: optional(num({ min: 0 })),
     resumedFrom: optional(arr(steps(total), { max: total })),
     lossCurve: losses(total),
     finalLoss: nullable(num()),

@@ -81,26 +81,20 @@ export function sameSetting(
   return a.solver === b.solver && stableJson(a.setting) === stableJson(b.setting);
 }
 
-/**
- * A setting as the phase markers and logs write it.
- * @example
- * settingText({ steps: 8, grid: "edm" }); // "steps=8 grid=edm"
- */
-export function settingText(s: SolverSetting): string {
-  return Object.entries(s).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`)
-    .join(" ");
-}
+import { settingText } from "../results/setting-text.ts";
+
+export { settingText };
 
 /** The reference for sampling errors: the given adaptive solver's tightest-tolerance setting. */
 function referenceOf(
-  jobs: Array<{ solver: Solver; setting: SolverSetting }>,
+  solves: Array<{ solver: Solver; setting: SolverSetting }>,
   solver: string | undefined,
 ): number {
   const tol = (s: SolverSetting, k: "rtol" | "atol") => s[k] ?? Infinity;
   let best = -1;
-  jobs.forEach((j, i) => {
+  solves.forEach((j, i) => {
     if (j.solver.name !== solver || !j.solver.adaptive) return;
-    const b = best >= 0 ? jobs[best].setting : undefined;
+    const b = best >= 0 ? solves[best].setting : undefined;
     if (
       !b || tol(j.setting, "rtol") < tol(b, "rtol") ||
       (tol(j.setting, "rtol") === tol(b, "rtol") && tol(j.setting, "atol") < tol(b, "atol"))
@@ -131,12 +125,14 @@ export interface BatchedSolve {
 /**
  * Solve from x0 in batches of `evalBatch` examples (all at once when absent) and concatenate the
  * results. Returns the mean number of field evaluations per batch (the NFE of one trajectory
- * batch; for fixed-step solvers the same for every batch).
+ * batch; for fixed-step solvers the same for every batch), and each batch's own count.
  * @example
  * const { x, nfe } = await solveInBatches({ solver: euler, field: vf, x0,
  *   solve: { t0: 0, t1: 1, steps: 8 }, evalBatch: 256 });
  */
-export async function solveInBatches(o: BatchedSolve): Promise<{ x: Tensor; nfe: number }> {
+export async function solveInBatches(
+  o: BatchedSolve,
+): Promise<{ x: Tensor; nfe: number; batches: number[] }> {
   const { solver, field: vf, x0, solve: opts } = o;
   const n = x0.shape[0];
   const bs = o.evalBatch && o.evalBatch < n ? o.evalBatch : n;
@@ -144,7 +140,7 @@ export async function solveInBatches(o: BatchedSolve): Promise<{ x: Tensor; nfe:
   const seedAt = (start: number) =>
     opts.seed === undefined || start === 0 ? opts.seed : subSeed(opts.seed, `batch ${start}`);
   const parts: Tensor[] = [];
-  let nfe = 0, count = 0;
+  const batches: number[] = [];
   try {
     for (let start = 0; start < n; start += bs) {
       const m = Math.min(bs, n - start);
@@ -156,15 +152,21 @@ export async function solveInBatches(o: BatchedSolve): Promise<{ x: Tensor; nfe:
       } finally {
         if (xi !== x0) xi.dispose();
       }
-      nfe += counted.count();
-      count++;
+      batches.push(counted.count());
     }
     const x = parts.length === 1 ? parts[0] : tf.concat(parts, 0);
-    return { x, nfe: nfe / count };
+    return { x, nfe: batches.reduce((a, b) => a + b, 0) / batches.length, batches };
   } finally {
     if (parts.length > 1) tf.dispose(parts);
   }
 }
+
+/**
+ * Sub-batches the headline adaptive setting's NFE is also counted on, for its uncertainty.
+ * @example
+ * const quarter = Math.ceil(samples / NFE_DRAWS); // 4 disjoint quarters of the evaluation noise
+ */
+export const NFE_DRAWS = 4;
 
 /** What {@link evaluateSampling} samples and scores. */
 export interface SamplingInput extends ResumableOptions<EvalRecord> {
@@ -209,13 +211,13 @@ export interface SamplingInput extends ResumableOptions<EvalRecord> {
 export async function evaluateSampling(opts: SamplingInput): Promise<EvalRecord[]> {
   const { field: vf, path, shape, plans, samples: n, seed, quality, keep, stop } = opts;
   const done = opts.done ?? [];
-  const jobs = plans.flatMap(({ solver, settings }) =>
+  const solves = plans.flatMap(({ solver, settings }) =>
     settings.map((setting) => ({ solver, setting }))
   );
-  const refIdx = referenceOf(jobs, opts.referenceSolver);
-  const all = jobs.map((_, i) => i);
+  const refIdx = referenceOf(solves, opts.referenceSolver);
+  const all = solves.map((_, i) => i);
   const order = refIdx >= 0 ? [refIdx, ...all.filter((i) => i !== refIdx)] : all;
-  const records: Array<EvalRecord | undefined> = new Array(jobs.length);
+  const records: Array<EvalRecord | undefined> = new Array(solves.length);
   const inPlanOrder = () => records.filter((r): r is EvalRecord => r !== undefined);
   const adaptive = new Set(plans.filter((p) => p.solver.adaptive).map((p) => p.solver.name));
   let kept = done.some((e) => e.status === "ok" && adaptive.has(e.solver));
@@ -223,21 +225,40 @@ export async function evaluateSampling(opts: SamplingInput): Promise<EvalRecord[
   let ref: Tensor | undefined;
   let refNote: string | undefined;
   let batchNfe: number | undefined; // the last solve's NFE per batch
-  const solve = async (i: number, f: VelocityField): Promise<Tensor> => {
+  let perBatch: number[] = []; // the last solve's NFE of each batch
+  const solve = async (i: number, f: VelocityField, evalBatch = opts.evalBatch) => {
     x0 ??= sourceNoise({ path, shape, count: n, seed: subSeed(seed, "sample") });
     const r = await solveInBatches({
-      solver: jobs[i].solver,
+      solver: solves[i].solver,
       field: f,
       x0,
-      solve: { ...solveOptions(path, jobs[i].setting), seed: subSeed(seed, "solver") },
-      evalBatch: opts.evalBatch,
+      solve: { ...solveOptions(path, solves[i].setting), seed: subSeed(seed, "solver") },
+      evalBatch,
     });
     batchNfe = r.nfe;
+    perBatch = r.batches;
     return r.x;
+  };
+  /**
+   * The headline setting's NFE on disjoint sub-batches of the evaluation noise: the batches it
+   * was solved in, or (solved at once) NFE_DRAWS quarters solved again only to count.
+   */
+  const nfeDraws = async (i: number): Promise<EvalRecord["nfeDraws"]> => {
+    if (perBatch.length > 1) return { batch: Math.min(opts.evalBatch ?? n, n), nfe: perBatch };
+    if (n < 2 * NFE_DRAWS) return undefined;
+    const batch = Math.ceil(n / NFE_DRAWS);
+    const { batchNfe: keepNfe, perBatch: keepBatches } = { batchNfe, perBatch };
+    try {
+      (await solve(i, stoppable(vf, stop), batch)).dispose();
+      return { batch, nfe: perBatch };
+    } finally {
+      batchNfe = keepNfe;
+      perBatch = keepBatches;
+    }
   };
   try {
     for (const i of order) {
-      const { solver, setting } = jobs[i];
+      const { solver, setting } = solves[i];
       const prior = done.find((d) => sameSetting(d, { solver: solver.name, setting }));
       if (prior) {
         records[i] = prior;
@@ -252,7 +273,7 @@ export async function evaluateSampling(opts: SamplingInput): Promise<EvalRecord[
           ref = await opts.referenceStore?.load([n, ...shape]) ?? undefined;
           if (!ref) {
             throwIfStopped(stop);
-            await phase("eval", `${opts.traceId ?? "-"} reference ${jobs[refIdx].solver.name}`);
+            await phase("eval", `${opts.traceId ?? "-"} reference ${solves[refIdx].solver.name}`);
             try {
               ref = await solve(refIdx, stoppable(vf, stop));
               await opts.referenceStore?.save(ref);
@@ -275,7 +296,8 @@ export async function evaluateSampling(opts: SamplingInput): Promise<EvalRecord[
         const x = await solve(i, counted.f);
         let keepX = false;
         try {
-          const metrics = await quality.fn(x, stop);
+          const scores = await quality.fn(x, stop);
+          const notes = { ...quality.notes, ...scores.notes };
           if (keep && solver.adaptive && !kept) {
             await keep(x, { solver: solver.name, setting, nfe: nfe() });
             kept = true;
@@ -285,8 +307,8 @@ export async function evaluateSampling(opts: SamplingInput): Promise<EvalRecord[
             setting,
             status: "ok",
             nfe: nfe(),
-            metrics,
-            notes: quality.notes,
+            metrics: scores.metrics,
+            notes: Object.keys(notes).length ? notes : undefined,
             ...(quality.protocol ? { protocol: quality.protocol } : {}),
             seconds: (performance.now() - start) / 1000,
           };
@@ -294,8 +316,19 @@ export async function evaluateSampling(opts: SamplingInput): Promise<EvalRecord[
             ref = x;
             keepX = true;
             await opts.referenceStore?.save(x);
+            try {
+              const draws = await nfeDraws(i);
+              if (draws) record.nfeDraws = draws;
+            } catch (e) {
+              // Only the NFE's uncertainty is lost (the report says it has none): the setting
+              // itself succeeded.
+              if (isCancelled(e) || stop?.aborted) throw e;
+            }
           } else if (!solver.adaptive && refIdx >= 0) {
-            const reference = { solver: jobs[refIdx].solver.name, setting: jobs[refIdx].setting };
+            const reference = {
+              solver: solves[refIdx].solver.name,
+              setting: solves[refIdx].setting,
+            };
             record.sampleError = ref
               ? { mse: await meanSquaredDistance(x, ref), reference }
               : { reference, note: refNote ?? "no reference solution" };

@@ -71,7 +71,7 @@ export function learningProbe(o: ProbeInput): { probe: CurveProbe; dispose(): vo
         solve: solveOptions(path, setting),
         evalBatch: o.evalBatch,
       })).x;
-      out.metrics = await o.quality.fn(x);
+      out.metrics = (await o.quality.fn(x)).metrics;
     } catch (e) {
       out.errors.push(`sampling: ${firstLine(e)}`);
     } finally {

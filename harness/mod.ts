@@ -21,6 +21,13 @@ export {
   UnknownNameError,
 } from "./registry.ts";
 export { NAMED_METHODS, resolveMethods } from "./methods.ts";
+export {
+  availableMetrics,
+  defaultMetrics,
+  metricInfo,
+  resolveMetricNames,
+  selectedMetrics,
+} from "./metric-select.ts";
 export { DEFAULT_TIME_SAMPLER, SHIPPED_TIME_SAMPLERS } from "./time-samplers.ts";
 export { describeParams as describeTimeSamplerParams } from "../core/time-distribution.ts";
 export { planGroups, planRuns, type Run, type Shard } from "./plan.ts";
@@ -32,8 +39,10 @@ export type {
   SuiteDef,
   SuiteDefaults,
 } from "./suites/types.ts";
+export { HIGH_RES_FLOOR_PAIRS } from "./suites/types.ts";
 export { defaultSettings, OPT_IN_SOLVERS, SOLVER_SETTINGS } from "./suites/toy2d.ts";
 export { type JobsChoice, resolveJobs } from "./parallel/worker-count.ts";
+export { resolveThreads, type ThreadsChoice } from "./parallel/thread-count.ts";
 export {
   byteProgress,
   fitLine,

@@ -117,5 +117,6 @@ export function runHash(cfg: SuiteConfig, run: Run): string {
     seed: run.seed,
     data: cfg.data,
     checkpoint: cfg.checkpoint,
+    metrics: cfg.metrics,
   });
 }

@@ -7,6 +7,7 @@ import {
   checkFile,
   num,
   obj,
+  optional,
   parseJson,
   record,
   str,
@@ -26,6 +27,12 @@ export interface ReflowProvenance {
   shape: number[];
   teacherConfigHash: string;
   file: string;
+  /**
+   * What generating the pairs cost: CPU seconds of the generating thread and wall-clock seconds,
+   * summed over chunks (also chunks an interrupted session made); absent where unknown.
+   */
+  cpuSeconds?: number;
+  seconds?: number;
 }
 
 export interface ReflowPairs {
@@ -39,6 +46,9 @@ export interface PairChunk {
   x0: Float32Array;
   x1: Float32Array;
   nfe: number;
+  /** CPU seconds of the generating thread and wall-clock seconds the chunk took. */
+  cpuSeconds?: number;
+  seconds?: number;
 }
 
 const PROVENANCE = obj({
@@ -56,6 +66,8 @@ const PROVENANCE = obj({
   shape: arr(num({ int: true, min: 1 }), { min: 1, max: 8 }),
   teacherConfigHash: str({ max: 1000 }),
   file: str({ max: 10_000 }),
+  cpuSeconds: optional(num({ min: 0 })),
+  seconds: optional(num({ min: 0 })),
 });
 
 /**
@@ -133,6 +145,11 @@ export function checkPairChunk(f: SafetensorsFile): PairChunk {
       f.metadata.nfe === undefined ? undefined : Number(f.metadata.nfe),
       "__metadata__.nfe",
     );
-    return { x0: vec("x0"), x1: vec("x1"), nfe };
+    // What the chunk cost (absent in chunks of older sessions).
+    const cost = (k: "cpuSeconds" | "seconds") =>
+      f.metadata[k] === undefined
+        ? {}
+        : { [k]: num({ min: 0 })(Number(f.metadata[k]), `__metadata__.${k}`) };
+    return { x0: vec("x0"), x1: vec("x1"), nfe, ...cost("cpuSeconds"), ...cost("seconds") };
   });
 }

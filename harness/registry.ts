@@ -4,6 +4,7 @@ import { firstLine } from "../core/error-message.ts";
 import {
   defineCoupling,
   defineLoss,
+  defineMetric,
   defineModel,
   definePath,
   defineSolver,
@@ -12,6 +13,7 @@ import {
 import type {
   Coupling,
   Loss,
+  MetricPlugin,
   ModelPlugin,
   Path,
   PluginKind,
@@ -32,6 +34,7 @@ export const PLUGIN_KINDS: PluginKind[] = [
   "models",
   "solvers",
   "time-samplers",
+  "metrics",
 ];
 
 const VALIDATE: Record<PluginKind, (v: never) => unknown> = {
@@ -41,6 +44,7 @@ const VALIDATE: Record<PluginKind, (v: never) => unknown> = {
   models: defineModel,
   solvers: defineSolver,
   "time-samplers": defineTimeSampler,
+  metrics: defineMetric,
 };
 
 /** The Registry map each kind's plugins go in. */
@@ -51,6 +55,7 @@ const FIELD = {
   models: "models",
   solvers: "solvers",
   "time-samplers": "timeSamplers",
+  metrics: "metrics",
 } as const satisfies Record<PluginKind, keyof Registry>;
 
 export interface Registry {
@@ -60,6 +65,7 @@ export interface Registry {
   models: Map<string, ModelPlugin>;
   solvers: Map<string, Solver>;
   timeSamplers: Map<string, TimeSamplerPlugin>;
+  metrics: Map<string, MetricPlugin>;
   entries: PluginEntry[];
   failures: PluginFailure[];
   /** Names defined by more than one file: none of those files is used (see discoverPlugins). */
@@ -122,7 +128,8 @@ async function listFiles(dir: URL): Promise<string[]> {
 
 /**
  * Discover plugins under each root (a folder with paths/, couplings/, losses/, models/,
- * solvers/, time-samplers/). A file that fails to import or validate is a failure with its reason. A name that
+ * solvers/, time-samplers/, metrics/). A file that fails to import or validate is a failure with its
+ * reason. A name that
  * two or more files define (a dropped-in file reusing a built-in name, say) is a conflict: every
  * such file is reported, naming the others, and none of them is used, whichever loads first.
  * @example
@@ -137,6 +144,7 @@ export async function discoverPlugins(roots: URL[] = [BUILTIN_PLUGINS]): Promise
     models: new Map(),
     solvers: new Map(),
     timeSamplers: new Map(),
+    metrics: new Map(),
     entries: [],
     failures: [],
     conflicts: [],

@@ -10,6 +10,7 @@ import {
 } from "../results/schema.ts";
 import { removeStaleTemps } from "../store/atomic.ts";
 import type { Shard } from "./plan.ts";
+import { metricInfo } from "./metric-select.ts";
 import type { Registry } from "./registry.ts";
 import { budgetRecord } from "./suites/mod.ts";
 import type { SuiteConfig, SuiteDef } from "./suites/types.ts";
@@ -38,7 +39,8 @@ export interface OpenedResults {
 }
 
 /**
- * The header every results file of a run starts from (no runs yet).
+ * The header every results file of a run starts from (no runs yet), with what it records of the
+ * selected metric plugins (metricInfo).
  * @example
  * const header = resultsHeader({ suite, config, registry, manifest });
  * header.runs; // []
@@ -55,6 +57,7 @@ export function resultsHeader(
     methods: o.config.methods,
     headline: { ...o.suite.headline, adaptiveSolver: o.config.adaptiveSolver },
     budget: budgetRecord(o.suite, o.config),
+    metricInfo: metricInfo(o.registry, o.suite, o.config),
     runs: [],
   };
 }
@@ -88,4 +91,42 @@ export async function openResultsFile(o: OpenResultsInput): Promise<OpenedResult
     o.log(`resume: ${file} has runs outside this plan or config; kept a copy at ${backup}`);
   }
   return { header: resultsHeader(o), kept, previous };
+}
+
+/** The elapsed time and number of earlier sessions of this folder with this config. */
+export interface EarlierSessions {
+  seconds: number;
+  sessions: number;
+}
+
+/**
+ * What earlier sessions of the same config spent in this folder (their summed elapsed time and
+ * count), read from the file they left; none when there was no file or another config.
+ * @example
+ * earlierSessions(previous, manifest); // { seconds: 259.4, sessions: 1 } after one full session
+ */
+export function earlierSessions(
+  previous: ResultsFile | null,
+  manifest: RunManifest,
+): EarlierSessions {
+  const m = previous?.manifest;
+  if (!m || m.configHash !== manifest.configHash || m.wallSeconds === undefined) {
+    return { seconds: 0, sessions: 0 };
+  }
+  return { seconds: m.wallSeconds, sessions: m.sessions ?? 1 };
+}
+
+/**
+ * The manifest's wall time so far: the earlier sessions' elapsed time plus this session's (since
+ * `started`, a performance.now() reading), and how many sessions that sums. A re-run that finds
+ * everything done adds its second, never replaces the first session's time.
+ * @example
+ * Object.assign(results.manifest, sessionTime(earlier, started)); // { wallSeconds, sessions }
+ */
+export function sessionTime(
+  earlier: EarlierSessions,
+  started: number,
+): { wallSeconds: number; sessions?: number } {
+  const wallSeconds = earlier.seconds + (performance.now() - started) / 1000;
+  return earlier.sessions > 0 ? { wallSeconds, sessions: earlier.sessions + 1 } : { wallSeconds };
 }

@@ -4,10 +4,12 @@
 import type { ResultsFile } from "../results/schema.ts";
 import { writeResults } from "../results/write.ts";
 import { buildManifest } from "./manifest.ts";
+import { heldOutScores } from "./metric-quality.ts";
+import { selectedMetrics } from "./metric-select.ts";
 import { planRuns, runHash } from "./plan.ts";
 import { pick } from "./registry.ts";
-import { openResultsFile } from "./results-file.ts";
-import { type RunContext, runOne } from "./run.ts";
+import { earlierSessions, openResultsFile, sessionTime } from "./results-file.ts";
+import { heldOutPreview, type RunContext, runOne } from "./run.ts";
 import { isCancelled, throwIfStopped } from "./stop.ts";
 import { Teachers } from "./teachers.ts";
 import { type RunSuiteOptions, SuiteInterrupted } from "./run-options.ts";
@@ -46,15 +48,16 @@ export async function runSuite(o: RunSuiteOptions): Promise<ResultsFile> {
   const runs = planRuns(cfg, o.shard);
   const hashes = new Map(runs.map((r) => [r.id, runHash(cfg, r)]));
   // Records of this plan with this config are kept (complete, partial or failed) until replaced.
-  const { header: results, kept: records } = await openResultsFile({
+  const { header: results, kept: records, previous } = await openResultsFile({
     ...o,
     manifest,
     planned: hashes,
     log,
   });
+  const earlier = earlierSessions(previous, manifest);
   const save = async () => {
     results.runs = runs.flatMap((r) => records.get(r.id) ?? []);
-    results.manifest.wallSeconds = (performance.now() - started) / 1000;
+    Object.assign(results.manifest, sessionTime(earlier, started));
     await writeResults(o.outDir, results);
     o.onSaved?.(results);
   };
@@ -89,13 +92,27 @@ export async function runSuite(o: RunSuiteOptions): Promise<ResultsFile> {
       const label = `[${
         i + 1
       }/${runs.length}] ${run.dataset} · ${run.method.label} · ${run.model.name}`;
-      if (o.suite.reference && !results.references?.[run.dataset]) {
-        // References compare held-out draws of the data; the first seed's draw stands for all.
+      if (!results.heldOut?.[run.dataset]) {
+        // References compare held-out draws of the data, and the report shows held-out points
+        // beside the samples; the first seed's draw stands for all.
         const data = await o.suite.load({ dataset: run.dataset, config: cfg, seed: cfg.seeds[0] });
-        results.references = {
-          ...results.references,
-          [run.dataset]: await o.suite.reference(data, cfg),
-        };
+        const figures = o.suite.referenceFigures?.({ data, config: cfg, seed: cfg.seeds[0] });
+        if (o.suite.referencePair || figures) {
+          results.references = {
+            ...results.references,
+            [run.dataset]: {
+              ...await heldOutScores({
+                suite: o.suite,
+                metrics: selectedMetrics(reg, o.suite, cfg),
+                data,
+                config: cfg,
+                seed: cfg.seeds[0],
+              }),
+              ...figures,
+            },
+          };
+        }
+        results.heldOut = { ...results.heldOut, [run.dataset]: await heldOutPreview(data) };
       }
       const prior = records.get(run.id);
       if (prior?.status === "ok") {

@@ -28,9 +28,12 @@ import {
   type SamplingPlan,
   settingText,
 } from "./evaluate.ts";
-import { flowStraightness } from "./metrics/straightness.ts";
+import { suiteQuality } from "./metric-quality.ts";
+import { selectedMetrics } from "./metric-select.ts";
+import { flowStraightnessStats } from "./metrics/straightness.ts";
 import { recordTrajectories } from "./metrics/trajectories.ts";
 import { loadReleased } from "./released.ts";
+import { evaluateHighRes } from "./high-res.ts";
 import type { Run } from "./plan.ts";
 import { progressFor, type ProgressSink } from "./progress.ts";
 import { pick, type Registry } from "./registry.ts";
@@ -264,6 +267,7 @@ async function trainStep(
     record.nll = [];
     delete record.train;
     delete record.straightness;
+    delete record.straightnessStderr;
     delete record.samples;
     delete record.provenance;
   }
@@ -296,6 +300,8 @@ async function trainStep(
     steps: outcome.steps,
     batch: cfg.train.batch,
     seconds: outcome.seconds,
+    ...(outcome.cpuSeconds !== undefined ? { cpuSeconds: outcome.cpuSeconds } : {}),
+    ...(outcome.cpuStderr !== undefined ? { cpuStderr: outcome.cpuStderr } : {}),
     lossCurve: outcome.lossCurve,
     finalLoss: outcome.finalLoss,
     ...(outcome.resumedFrom.length ? { resumedFrom: outcome.resumedFrom } : {}),
@@ -320,7 +326,15 @@ async function curveFor(ctx: RunContext, run: Run, parts: RunParts, model: Model
   const c = ctx.config.eval.curve;
   if (!c || parts.data.kind !== "vector") return undefined;
   const cfg = { ...ctx.config, eval: { ...ctx.config.eval, samples: c.n } };
-  const quality = await ctx.suite.quality({ data: parts.data, config: cfg, seed: run.seed });
+  // Only the headline quality metric (W2 for toy2d): the probe must stay cheap.
+  const headline = ctx.registry.metrics.get(ctx.suite.headline.quality);
+  const quality = await suiteQuality({
+    suite: ctx.suite,
+    metrics: headline ? [headline] : [],
+    data: parts.data,
+    config: cfg,
+    seed: run.seed,
+  });
   try {
     const p = learningProbe({
       field: parts.loss.velocity(model, parts.path),
@@ -375,7 +389,13 @@ async function evaluateStep(
   if (missing) {
     let quality: Quality | undefined;
     try {
-      quality = await ctx.suite.quality({ data, config: cfg, seed: run.seed });
+      quality = await suiteQuality({
+        suite: ctx.suite,
+        metrics: selectedMetrics(ctx.registry, ctx.suite, cfg),
+        data,
+        config: cfg,
+        seed: run.seed,
+      });
       record.evals = await evaluateSampling({
         field: vf,
         path,
@@ -404,6 +424,24 @@ async function evaluateStep(
       });
     } finally {
       quality?.dispose();
+    }
+  }
+  if (record.highRes === undefined) {
+    const highRes = await evaluateHighRes({
+      suite: ctx.suite,
+      cfg,
+      data,
+      path,
+      vf,
+      plans: ctx.plans,
+      seed: evalSeed,
+      runSeed: run.seed,
+      stop: ctx.stop,
+      traceId: run.id,
+    });
+    if (highRes) {
+      record.highRes = highRes;
+      await ctx.persist(record);
     }
   }
   if (record.provenance?.nllError === undefined) {
@@ -441,7 +479,7 @@ async function evaluateStep(
     });
     const [ta, tb] = path.tRange;
     try {
-      const straightness = await flowStraightness({
+      const straightness = await flowStraightnessStats({
         field: vf,
         x0,
         steps: cfg.eval.straightnessSteps,
@@ -466,7 +504,8 @@ async function evaluateStep(
           few.dispose();
         }
       }
-      record.straightness = straightness;
+      record.straightness = straightness.mean;
+      record.straightnessStderr = straightness.stderr;
     } finally {
       x0.dispose();
     }
@@ -485,6 +524,24 @@ async function samplePreview(data: DataSource, x: tf.Tensor): Promise<RunRecord[
     return { image: await imageGridDataUri(few, 4) };
   } finally {
     few.dispose();
+  }
+}
+
+/**
+ * Held-out data to show beside a data set's samples: the first 500 test points (2-D data), or a
+ * 4x4 PNG grid of the first 16 test images; the same count and layout as samplePreview.
+ * @example
+ * results.heldOut = { ...results.heldOut, moons: await heldOutPreview(data) };
+ */
+export async function heldOutPreview(
+  data: DataSource,
+): Promise<{ points?: number[][]; image?: string }> {
+  const x = data.testSet(Math.min(data.kind === "vector" ? 500 : 16, data.nTest));
+  try {
+    if (data.kind === "vector") return { points: await x.array() as number[][] };
+    return { image: await imageGridDataUri(x, 4) };
+  } finally {
+    x.dispose();
   }
 }
 

@@ -30,6 +30,7 @@ export { checkPairChunk, checkPairs };
 export type { PairChunk, ReflowPairs, ReflowProvenance };
 import { stoppable, type StopRequest, throwIfStopped } from "./stop.ts";
 import { phase } from "../store/trace.ts";
+import { threadCpuSeconds } from "./thread-cpu.ts";
 import type { SolverSetting, SuiteConfig } from "./suites/types.ts";
 
 /** Where finished chunks of an interrupted generation are kept (see Teachers). */
@@ -68,25 +69,32 @@ export interface PairsInput {
  */
 export async function generatePairs(
   opts: PairsInput,
-): Promise<{ x0: Float32Array; x1: Float32Array; nfe: number }> {
+): Promise<
+  { x0: Float32Array; x1: Float32Array; nfe: number; cpuSeconds?: number; seconds: number }
+> {
   const { field: vf, path, solver, setting, shape, count: n, seed } = opts;
   const chunk = opts.evalBatch ?? 2000;
   const dim = shape.reduce((a, b) => a * b, 1);
   const x0 = new Float32Array(n * dim), x1 = new Float32Array(n * dim);
-  let nfe = 0;
+  let nfe = 0, seconds = 0;
+  let cpuSeconds: number | undefined = 0;
   for (let i = 0; i < n; i += chunk) {
     const m = Math.min(chunk, n - i);
     let part = await opts.store?.load(i);
     if (!part || part.x0.length !== m * dim || part.x1.length !== m * dim) {
       throwIfStopped(opts.stop);
+      const cpu0 = threadCpuSeconds(), t0 = performance.now();
       const a = sourceNoise({ path, shape, count: m, seed: seed + i });
       const counted = countNfe(stoppable(vf, opts.stop));
       try {
         const { x } = await solver.integrate(counted.f, a, solveOptions(path, setting));
+        const cpu1 = threadCpuSeconds();
         part = {
           x0: await a.data() as Float32Array,
           x1: await x.data() as Float32Array,
           nfe: counted.count(),
+          seconds: (performance.now() - t0) / 1000,
+          ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuSeconds: cpu1 - cpu0 } : {}),
         };
         x.dispose();
       } finally {
@@ -95,10 +103,14 @@ export async function generatePairs(
       await opts.store?.save(i, part);
     }
     nfe = Math.max(nfe, part.nfe);
+    seconds += part.seconds ?? 0;
+    cpuSeconds = cpuSeconds !== undefined && part.cpuSeconds !== undefined
+      ? cpuSeconds + part.cpuSeconds
+      : undefined;
     x0.set(part.x0, i * dim);
     x1.set(part.x1, i * dim);
   }
-  return { x0, x1, nfe };
+  return { x0, x1, nfe, seconds, ...(cpuSeconds !== undefined ? { cpuSeconds } : {}) };
 }
 
 /**
@@ -250,7 +262,11 @@ export class Teachers {
           encodeSafetensors({
             x0: { shape: [c.x0.length], data: c.x0 },
             x1: { shape: [c.x1.length], data: c.x1 },
-          }, { nfe: String(c.nfe) }),
+          }, {
+            nfe: String(c.nfe),
+            ...(c.cpuSeconds !== undefined ? { cpuSeconds: String(c.cpuSeconds) } : {}),
+            ...(c.seconds !== undefined ? { seconds: String(c.seconds) } : {}),
+          }),
         ),
     };
     const gen = await generatePairs({
@@ -276,7 +292,13 @@ export class Teachers {
     const pairs: ReflowPairs = {
       x0: gen.x0,
       x1: gen.x1,
-      provenance: { ...expect, nfe: gen.nfe, file: `${this.#file(run)}.f32` },
+      provenance: {
+        ...expect,
+        nfe: gen.nfe,
+        file: `${this.#file(run)}.f32`,
+        seconds: gen.seconds,
+        ...(gen.cpuSeconds !== undefined ? { cpuSeconds: gen.cpuSeconds } : {}),
+      },
     };
     await savePairs(this.#file(run), pairs);
     await Deno.remove(parts, { recursive: true }).catch(() => {}); // the chunks are in the .f32

@@ -6,6 +6,7 @@
 import { createAdam, FusedAdam } from "./fused-adam.ts";
 import { sourceNoise } from "./source-noise.ts";
 import { learningRate } from "./lr-schedule.ts";
+import { threadCpuSeconds } from "./thread-cpu.ts";
 import { type CheckpointState, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { isCancelled, type StopRequest, throwIfStopped } from "./stop.ts";
 import { type CurveProbe, LearningCurve, type LearningPoint } from "./learning-curve.ts";
@@ -57,6 +58,16 @@ export interface TrainOutcome {
   steps: number;
   /** Training seconds, summed over every session when training resumed from a checkpoint. */
   seconds: number;
+  /**
+   * CPU seconds of the thread that trained (harness/thread-cpu.ts), summed over sessions; absent
+   * where the runtime cannot tell or a resumed checkpoint did not record them.
+   */
+  cpuSeconds?: number;
+  /**
+   * Standard error of cpuSeconds from the spread of the CPU cost per step over the logging
+   * intervals: steps x sd(per-step cost) / sqrt(intervals); absent with fewer than 2 intervals.
+   */
+  cpuStderr?: number;
   /** Steps at which training resumed from a checkpoint (empty when it ran in one go). */
   resumedFrom: number[];
   lossCurve: Array<[number, number]>;
@@ -134,8 +145,12 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
   let carried: number[] = [];
   let resumedFrom: number[] = [];
   const learning = input.curve ? new LearningCurve(input.curve) : undefined;
-  /** Milliseconds this session spent in learning-curve probes (not training time). */
-  let probeMs = 0;
+  /** Wall milliseconds and thread CPU seconds this session spent in learning-curve probes. */
+  let probeMs = 0, probeCpu = 0;
+  // The thread's CPU seconds: before this session (from the checkpoint), and per step of each
+  // logging interval (for the spread).
+  let priorCpu: number | undefined = 0;
+  let cpuPerStep: number[] = [];
   const ck = input.checkpoint;
   if (ck) {
     const state = await loadCheckpoint(ck.file, ck.key, vars, ema, opt, {
@@ -149,6 +164,8 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
       carried = state.pending ?? [];
       resumedFrom = [...(state.resumedFrom ?? []), step];
       if (learning && state.learning) learning.restore(state.learning);
+      priorCpu = state.cpuSeconds;
+      cpuPerStep = state.cpuPerStep ?? [];
       input.onResume?.(step);
     }
   }
@@ -156,10 +173,22 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
   let savedAt = performance.now();
   const deadline = c.minutes > 0 ? start + (c.minutes * 60 - priorSeconds) * 1000 : Infinity;
   const seconds = () => priorSeconds + (performance.now() - start - probeMs) / 1000;
-  /** Probe the model after `done` steps, on the EMA weights when EMA is on. */
+  const cpuStart = threadCpuSeconds();
+  let cpuMark = { cpu: cpuStart, step };
+  const cpuSeconds = () => {
+    const now = threadCpuSeconds();
+    return now === undefined || cpuStart === undefined || priorCpu === undefined
+      ? undefined
+      : priorCpu + (now - cpuStart) - probeCpu;
+  };
+  /**
+   * Probe the model after `done` steps, on the EMA weights when EMA is on; its wall and CPU time
+   * are not training time (the CPU interval it falls in is shifted past it).
+   */
   const probe = async (done: number) => {
     if (!learning) return;
     const t0 = performance.now();
+    const c0 = threadCpuSeconds();
     const at = seconds();
     const saved = ema.length ? vars.map((v) => tf.clone(v)) : [];
     try {
@@ -169,6 +198,11 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
       if (ema.length) vars.forEach((v, i) => v.assign(saved[i]));
       tf.dispose(saved);
       probeMs += performance.now() - t0;
+      const c1 = threadCpuSeconds();
+      if (c0 !== undefined && c1 !== undefined) {
+        probeCpu += c1 - c0;
+        if (cpuMark.cpu !== undefined) cpuMark = { ...cpuMark, cpu: cpuMark.cpu + (c1 - c0) };
+      }
     }
   };
   /** The state after `done` completed steps, for a checkpoint. */
@@ -177,6 +211,8 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
     curve,
     lastLoss: last,
     seconds: seconds(),
+    cpuSeconds: cpuSeconds(),
+    cpuPerStep,
     pending: [...carried, ...(await readLosses(pending))],
     resumedFrom,
     ...(learning ? { learning: learning.state() } : {}),
@@ -251,7 +287,14 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
         }
       }
       const logNow = (step + 1) % c.logEvery === 0 || step + 1 === c.steps;
-      if (logNow) await logLosses(step + 1);
+      if (logNow) {
+        await logLosses(step + 1);
+        const cpu = threadCpuSeconds();
+        if (cpu !== undefined && cpuMark.cpu !== undefined && step + 1 > cpuMark.step) {
+          cpuPerStep.push((cpu - cpuMark.cpu) / (step + 1 - cpuMark.step));
+        }
+        cpuMark = { cpu, step: step + 1 };
+      }
       if (learning?.due(step + 1)) await probe(step + 1);
       const due = ck && ((step + 1) % ck.every === 0 ||
         performance.now() - savedAt > (ck.everySeconds ?? 300) * 1000);
@@ -287,9 +330,14 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
     tf.dispose(pending);
     opt.dispose();
   }
+  const cpu = cpuSeconds();
   return {
     steps: step,
     seconds: seconds(),
+    ...(cpu !== undefined ? { cpuSeconds: cpu } : {}),
+    ...(cpu !== undefined && cpuPerStep.length > 1
+      ? { cpuStderr: step * sdOf(cpuPerStep) / Math.sqrt(cpuPerStep.length) }
+      : {}),
     resumedFrom,
     lossCurve: curve,
     finalLoss: last,
@@ -301,6 +349,12 @@ export async function train(input: TrainInput): Promise<TrainOutcome> {
       tf.dispose(ema);
     },
   };
+}
+
+/** Sample standard deviation (n - 1 in the denominator). */
+function sdOf(xs: number[]): number {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1));
 }
 
 /**

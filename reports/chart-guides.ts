@@ -1,5 +1,7 @@
 // Guides for the quality-vs-NFE charts: where to cap the y axis so one method's off-scale
-// values do not flatten every other curve, and the floor a perfect model would reach.
+// values do not flatten every other curve, and the metric's noise level (what a perfect model
+// would score, an estimate).
+import * as Plot from "@observablehq/plot";
 
 /**
  * Values above this many times the upper quartile are drawn at the cap, with a marker.
@@ -70,11 +72,79 @@ export function clipNote(
 }
 
 /**
- * The note for the floor line: what it is and its value.
+ * The note for the noise-level line (and band): what it is, its value and spread. It is the
+ * metric between two held-out samples of the evaluation size: an estimate, with noise of its own,
+ * of what a perfect model would score; not a floor (a model can land below it by chance).
  * @example
- * floorNote("W2", "0.279"); // "Dashed line: the W2 floor 0.279, ..."
+ * floorNote("W2", "0.279", "0.021");
+ * // "Grey band: the W2 noise level 0.279 ± 0.021 (dashed), ..."
  */
-export function floorNote(name: string, value: string): string {
-  return `Dashed line: the ${name} floor ${value}, measured between two held-out samples of the ` +
-    `evaluation size (what a perfect model would score).`;
+export function floorNote(name: string, value: string, spread?: string): string {
+  const what = `${name} between two held-out samples of the evaluation size: about what a ` +
+    `perfect model would score`;
+  return spread !== undefined
+    ? `Grey band: the ${name} noise level ${value} ± ${spread} (dashed line ± its spread over ` +
+      `held-out draws), ${what}. Points inside the band are as good as the data's own sampling ` +
+      `noise can tell; points below it are within that noise too, not better than perfect.`
+    : `Dashed line: the ${name} noise level ${value}, ${what}; an estimate with noise of its ` +
+      `own (no spread recorded), so points near or below it are within that noise, not better ` +
+      `than perfect.`;
+}
+
+/** The quality metric's noise level on a data set: its value and, where recorded, its spread. */
+export interface NoiseLevel {
+  value: number;
+  /** Standard deviation over held-out draws (`references[dataset][<metric>_std]`). */
+  std?: number;
+}
+
+/**
+ * The noise level of `metric` on `dataset` from results.references (the metric between two
+ * held-out samples, and `<metric>_std` its spread), or null when none is recorded.
+ * @example
+ * noiseLevel({ moons: { w2: 0.279, w2_std: 0.021 } }, "moons", "w2"); // { value: 0.279, std: 0.021 }
+ */
+export function noiseLevel(
+  references: Record<string, Record<string, number | null>> | undefined,
+  dataset: string,
+  metric: string,
+): NoiseLevel | null {
+  const r = references?.[dataset];
+  const value = r?.[metric], std = r?.[`${metric}_std`];
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) return null;
+  return typeof std === "number" && Number.isFinite(std) && std > 0 ? { value, std } : { value };
+}
+
+/**
+ * The y values a noise level's line and band need on the axis (the band's positive edges).
+ * @example
+ * noiseLevelExtent({ value: 0.28, std: 0.02 }); // [0.26, 0.28, 0.3]
+ */
+export function noiseLevelExtent(level: NoiseLevel | null): number[] {
+  if (!level) return [];
+  const s = level.std ?? 0;
+  return [level.value - s, level.value, level.value + s].filter((y) => y > 0);
+}
+
+/**
+ * The marks of a noise level: a grey band of ± its spread across [x1, x2] (where recorded; its
+ * lower edge kept above a tenth of the level on a log axis) under a dashed line at the level.
+ * @example
+ * Plot.plot({ marks: [...noiseLevelMarks({ value: 0.28, std: 0.02 }, [1, 128], false), ...] });
+ */
+export function noiseLevelMarks(
+  level: NoiseLevel | null,
+  [x1, x2]: [number, number],
+  logY: boolean,
+): Plot.Markish[] {
+  if (!level) return [];
+  const band = level.std !== undefined
+    ? [Plot.rect([{
+      x1,
+      x2,
+      lo: logY ? Math.max(level.value - level.std, level.value / 10) : level.value - level.std,
+      hi: level.value + level.std,
+    }], { x1: "x1", x2: "x2", y1: "lo", y2: "hi", fill: "#8a8f98", fillOpacity: 0.22 })]
+    : [];
+  return [...band, Plot.ruleY([level.value], { stroke: "#555", strokeDasharray: "2,3" })];
 }

@@ -2,14 +2,30 @@
 import * as Plot from "@observablehq/plot";
 import { parseHTML } from "linkedom";
 import type { ResultsFile, RunRecord } from "../results/schema.ts";
-import { clipNote, clipTo, floorNote, offScaleCap } from "./chart-guides.ts";
+import {
+  clipNote,
+  clipTo,
+  floorNote,
+  noiseLevel,
+  noiseLevelExtent,
+  noiseLevelMarks,
+  offScaleCap,
+} from "./chart-guides.ts";
 import { colorsFor } from "./colors.ts";
 import { groupSeeds, meanSd, seedOf, seedsIn } from "./seeds.ts";
+import { facetGrid, facetScales, facetTitles, nfeAxis } from "./facets.ts";
 import { formatNumber, formatSetting, runsOf, seriesLabels } from "./table.ts";
 
 /** One rendered chart: a standalone SVG plus what the HTML around it needs. */
 export interface Chart {
-  kind: "quality-vs-nfe" | "training" | "samples" | "sampling-error" | "frontier" | "learning";
+  kind:
+    | "quality-vs-nfe"
+    | "training"
+    | "samples"
+    | "sampling-error"
+    | "frontier"
+    | "precision-recall"
+    | "learning";
   dataset: string;
   /** Plain-text title (escape before putting it in HTML). */
   title: string;
@@ -83,7 +99,7 @@ export function plotDocument(): any {
  * The colour of every series of a report, in legend order (results.methods order): keyed by
  * the series name (reports/colors.ts), so a method has the same colour in every report.
  * @example
- * seriesColors(results).get("OT-CFM"); // "#6cc5b0"
+ * seriesColors(results).get("OT-CFM"); // "#00d2e1"
  */
 export function seriesColors(results: ResultsFile): Map<string, string> {
   const labels = seriesLabels(results);
@@ -283,92 +299,94 @@ export function qualityVsNfeChart(
   const variants = ["", ...new Set(points.map((p) => p.variant).filter((v) => v))]
     .slice(0, SYMBOLS.length);
   const symbolOf = new Map(variants.map((v, i) => [v, SYMBOLS[i]]));
-  // Off-scale values are drawn at a cap with a ▲ marker; the floor is a dashed line.
+  // Off-scale values are drawn at a cap with a ▲ marker; the noise level a dashed line and band.
   const cap = offScaleCap(points.map((p) => p.q));
   const drawn = clipTo(points, cap);
-  const floor = results.references?.[dataset]?.[metric];
-  const hasFloor = typeof floor === "number" && Number.isFinite(floor) && floor > 0;
-  const ys = [...drawn.map((p) => p.y), ...(hasFloor ? [floor] : [])];
+  // The metric's noise level (two held-out samples), a band where its spread was recorded.
+  const level = noiseLevel(results.references, dataset, metric);
+  const ys = [...drawn.map((p) => p.y), ...noiseLevelExtent(level)];
   const logY = wideRange(ys);
+  const grid = facetGrid(solvers);
+  const nfeRange = extent(points.map((p) => p.nfe));
+  const placed = drawn.map((p) => ({ ...p, ...grid.cell.get(p.solver)!, lx: Math.log2(p.nfe) }));
   // Error bars (± one sd over seeds) of the points drawn at their value, cut to the cap, and on a
   // log axis at a tenth of the mean where they would reach 0 or below.
-  const bars = drawn.filter((p) => !p.clipped && p.n > 1 && p.hi > p.lo).map((p) => ({
+  const bars = placed.filter((p) => !p.clipped && p.n > 1 && p.hi > p.lo).map((p) => ({
     ...p,
     lo: logY ? Math.max(p.lo, p.q / 10) : p.lo,
     hi: cap !== null ? Math.min(p.hi, cap) : p.hi,
   }));
   const el = Plot.plot({
     document: plotDocument(),
-    width: Math.min(1060, 120 + 470 * solvers.length),
-    height: 320,
+    width: Math.min(1060, 120 + 380 * grid.cols),
+    height: 40 + 290 * grid.rows,
     marginLeft: 56,
     marginBottom: 40,
+    marginTop: 28,
     inset: 8,
     grid: true,
-    x: {
-      type: "log",
-      label: "NFE (log scale) →",
-      tickFormat: tick,
-      ticks: logTicks(...extent(points.map((p) => p.nfe))),
-    },
+    x: nfeAxis(...nfeRange),
     y: {
       type: logY ? "log" : "linear",
       label: `↑ ${name}${logY ? " (log scale)" : ""}`,
       tickFormat: tick,
       ...(logY ? { ticks: logTicks(...extent(ys)) } : {}),
     },
-    fx: {
-      domain: solvers,
-      label: null,
-      tickFormat: (s: string) => s === adaptive ? `${s} (adaptive)` : s,
-    },
+    ...facetScales(grid),
     color: colorScale(colors),
     symbol: { domain: SYMBOLS.map(([n]) => n), range: SYMBOLS.map(([n]) => n) },
     marks: [
       Plot.frame({ stroke: "#ccc" }),
-      ...(hasFloor ? [Plot.ruleY([floor], { stroke: "#555", strokeDasharray: "2,3" })] : []),
-      Plot.line(drawn.filter((p) => !p.variant), {
-        x: "nfe",
+      facetTitles(grid, (s) => s === adaptive ? `${s} (adaptive)` : s),
+      // The noise band spans the panel's NFE range, drawn under everything else.
+      ...noiseLevelMarks(level, [Math.log2(nfeRange[0]), Math.log2(nfeRange[1])], logY),
+      Plot.line(placed.filter((p) => !p.variant), {
+        x: "lx",
         y: "y",
         z: "line",
         stroke: "series",
-        fx: "solver",
+        fx: "col",
+        fy: "row",
         strokeWidth: 1.8,
       }),
-      Plot.line(drawn.filter((p) => p.variant), {
-        x: "nfe",
+      Plot.line(placed.filter((p) => p.variant), {
+        x: "lx",
         y: "y",
         z: "line",
         stroke: "series",
-        fx: "solver",
+        fx: "col",
+        fy: "row",
         strokeWidth: 1.4,
         strokeDasharray: "4,3",
       }),
       Plot.ruleX(bars, {
-        x: "nfe",
+        x: "lx",
         y1: "lo",
         y2: "hi",
         stroke: "series",
-        fx: "solver",
+        fx: "col",
+        fy: "row",
         strokeWidth: 1.2,
         strokeOpacity: 0.8,
       }),
-      Plot.dot(drawn.filter((p) => !p.clipped), {
-        x: "nfe",
+      Plot.dot(placed.filter((p) => !p.clipped), {
+        x: "lx",
         y: "y",
         fill: "series",
         symbol: (p: QualityPoint) => (symbolOf.get(p.variant) ?? SYMBOLS[0])[0],
-        fx: "solver",
+        fx: "col",
+        fy: "row",
         r: 3.2,
         title: "tip",
       }),
-      Plot.dot(drawn.filter((p) => p.clipped), {
-        x: "nfe",
+      Plot.dot(placed.filter((p) => p.clipped), {
+        x: "lx",
         y: "y",
         fill: "series",
         stroke: "#1d2129",
         symbol: "triangle",
-        fx: "solver",
+        fx: "col",
+        fy: "row",
         r: 4.5,
         title: "tip",
       }),
@@ -386,7 +404,13 @@ export function qualityVsNfeChart(
         ? `Points are means over seeds; vertical bars span ± one standard deviation.`
         : "",
       logY ? `${name} on a log scale (values span ≥ 10x).` : "",
-      hasFloor ? floorNote(name, formatNumber(floor)) : "",
+      level
+        ? floorNote(
+          name,
+          formatNumber(level.value),
+          level.std !== undefined ? formatNumber(level.std) : undefined,
+        )
+        : "",
       clipNote(drawn, cap, name, formatNumber),
       variants.length > 1
         ? `Markers: ● step/tolerance sweep; ${
@@ -472,12 +496,18 @@ function is2d(p: unknown): p is [number, number] {
   return Array.isArray(p) && p.length === 2 && Number.isFinite(p[0]) && Number.isFinite(p[1]);
 }
 
-/** A shared square view for all sample scatters of a dataset (0.5-99.5% quantiles, padded). */
-function sampleDomain(runs: RunRecord[]): [number, number] | null {
+/**
+ * A shared square view for all sample scatters of a dataset and its held-out points (0.5-99.5%
+ * quantiles, padded).
+ */
+function sampleDomain(
+  runs: RunRecord[],
+  heldOut: unknown[] = [],
+): [number, number] | null {
   const xs: number[] = [];
   const ys: number[] = [];
-  for (const r of runs) {
-    for (const p of r.samples?.points ?? []) if (is2d(p)) (xs.push(p[0]), ys.push(p[1]));
+  for (const p of [...runs.flatMap((r) => r.samples?.points ?? []), ...heldOut]) {
+    if (is2d(p)) (xs.push(p[0]), ys.push(p[1]));
   }
   if (xs.length === 0) return null;
   xs.sort((a, b) => a - b);
@@ -490,9 +520,10 @@ function sampleDomain(runs: RunRecord[]): [number, number] | null {
 
 /**
  * Scatter plots of generated 2-D samples, one per run that has `samples.points`, with a few
- * sampling trajectories as grey lines (open circle = source point). All share one view.
+ * sampling trajectories as grey lines (open circle = source point), after a panel of the data
+ * set's held-out points (results.heldOut: the ground truth) when recorded. All share one view.
  * @example
- * const charts = sampleCharts(results, "moons"); // one "samples" chart per series with points
+ * const charts = sampleCharts(results, "moons"); // [held-out panel, one "samples" chart per series]
  */
 export function sampleCharts(
   results: ResultsFile,
@@ -505,58 +536,84 @@ export function sampleCharts(
   const runs = groupSeeds(results, runsOf(results, dataset))
     .map((g) => g.find((r) => r.samples?.points?.some(is2d)))
     .filter((r): r is RunRecord => r !== undefined);
-  const domain = sampleDomain(runs);
-  if (!domain) return [];
-  return runs.map((run) => {
-    const series = labels.get(run.id) ?? run.method;
-    const all = (run.samples!.points ?? []).filter(is2d);
-    const stride = Math.ceil(all.length / MAX_SCATTER_POINTS);
-    const pts = all.filter((_, i) => i % stride === 0);
-    const trajs = (run.samples!.trajectories ?? []).slice(0, MAX_TRAJECTORIES)
-      .map((t) => (Array.isArray(t) ? t : []).filter(is2d)).filter((t) => t.length > 1);
-    const lines = trajs.flatMap((t, k) => t.map(([x, y]) => ({ x, y, k })));
-    const starts = trajs.map((t) => ({ x: t[0][0], y: t[0][1] }));
-    const ends = trajs.map((t) => ({ x: t[t.length - 1][0], y: t[t.length - 1][1] }));
-    const color = colors.get(series) ?? PALETTE[0];
-    const el = Plot.plot({
-      document: plotDocument(),
-      width: 250,
-      height: 250,
-      marginLeft: 34,
-      marginBottom: 26,
-      marginTop: 8,
-      marginRight: 8,
-      x: { domain, label: null, ticks: 4 },
-      y: { domain, label: null, ticks: 4 },
-      clip: true,
-      marks: [
-        Plot.frame({ stroke: "#ccc" }),
-        Plot.dot(pts, { x: "0", y: "1", r: 1.3, fill: color, fillOpacity: 0.55, stroke: null }),
-        Plot.line(lines, {
-          x: "x",
-          y: "y",
-          z: "k",
-          stroke: "#333",
-          strokeOpacity: 0.55,
-          strokeWidth: 1,
-        }),
-        Plot.dot(starts, { x: "x", y: "y", r: 2.2, stroke: "#333", fill: "white" }),
-        Plot.dot(ends, { x: "x", y: "y", r: 2.2, fill: "#333" }),
-      ],
-    }) as unknown as SvgElement;
-    const notes = [
-      `${pts.length}${pts.length < all.length ? ` of ${all.length}` : ""} samples`,
-      ...(multiSeed ? [`seed ${seedOf(results, run)}`] : []),
-      trajs.length ? `${trajs.length} trajectories` : "no trajectories recorded",
-    ];
-    return {
-      kind: "samples" as const,
+  const heldOut = (results.heldOut?.[dataset]?.points ?? []).filter(is2d);
+  const domain = sampleDomain(runs, heldOut);
+  if (!domain || !runs.length) return [];
+  const truth: Chart[] = heldOut.length
+    ? [{
+      kind: "samples",
       dataset,
-      title: series,
-      series: [series],
-      svg: finishSvg(el),
-      note: notes.join(", "),
-      runId: run.id,
-    };
-  });
+      title: "Held-out data (ground truth)",
+      series: [],
+      svg: scatterSvg({ pts: heldOut, trajs: [], domain, color: "#1d2129" }),
+      note: `${heldOut.length} held-out test points: what every panel beside it should look like`,
+    }]
+    : [];
+  return [
+    ...truth,
+    ...runs.map((run) => {
+      const series = labels.get(run.id) ?? run.method;
+      const all = (run.samples!.points ?? []).filter(is2d);
+      const stride = Math.ceil(all.length / MAX_SCATTER_POINTS);
+      const pts = all.filter((_, i) => i % stride === 0);
+      const trajs = (run.samples!.trajectories ?? []).slice(0, MAX_TRAJECTORIES)
+        .map((t) => (Array.isArray(t) ? t : []).filter(is2d)).filter((t) => t.length > 1);
+      const color = colors.get(series) ?? PALETTE[0];
+      const notes = [
+        `${pts.length}${pts.length < all.length ? ` of ${all.length}` : ""} samples`,
+        ...(multiSeed ? [`seed ${seedOf(results, run)}`] : []),
+        trajs.length ? `${trajs.length} trajectories` : "no trajectories recorded",
+      ];
+      return {
+        kind: "samples" as const,
+        dataset,
+        title: series,
+        series: [series],
+        svg: scatterSvg({ pts, trajs, domain, color }),
+        note: notes.join(", "),
+        runId: run.id,
+      };
+    }),
+  ];
+}
+
+/** One square scatter: points in `color`, trajectories as grey lines (open circle = source). */
+function scatterSvg(
+  { pts, trajs, domain, color }: {
+    pts: Array<[number, number]>;
+    trajs: Array<Array<[number, number]>>;
+    domain: [number, number];
+    color: string;
+  },
+): string {
+  const lines = trajs.flatMap((t, k) => t.map(([x, y]) => ({ x, y, k })));
+  const starts = trajs.map((t) => ({ x: t[0][0], y: t[0][1] }));
+  const ends = trajs.map((t) => ({ x: t[t.length - 1][0], y: t[t.length - 1][1] }));
+  const el = Plot.plot({
+    document: plotDocument(),
+    width: 250,
+    height: 250,
+    marginLeft: 34,
+    marginBottom: 26,
+    marginTop: 8,
+    marginRight: 8,
+    x: { domain, label: null, ticks: 4 },
+    y: { domain, label: null, ticks: 4 },
+    clip: true,
+    marks: [
+      Plot.frame({ stroke: "#ccc" }),
+      Plot.dot(pts, { x: "0", y: "1", r: 1.3, fill: color, fillOpacity: 0.55, stroke: null }),
+      Plot.line(lines, {
+        x: "x",
+        y: "y",
+        z: "k",
+        stroke: "#333",
+        strokeOpacity: 0.55,
+        strokeWidth: 1,
+      }),
+      Plot.dot(starts, { x: "x", y: "y", r: 2.2, stroke: "#333", fill: "white" }),
+      Plot.dot(ends, { x: "x", y: "y", r: 2.2, fill: "#333" }),
+    ],
+  }) as unknown as SvgElement;
+  return finishSvg(el);
 }

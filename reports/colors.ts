@@ -1,40 +1,54 @@
 // One colour per method, the same in every report: keyed by the method's name, never by its
-// position in a run (which changes with --methods, shards and dropped-in paths).
+// position in a run (which changes with --methods, shards and dropped-in plugins), and every
+// colour clearly distinct from every other (CIEDE2000, tests/colors_test.ts).
 
 /**
- * Fixed colours of the built-in methods (Observable 10, in the order the suites list them).
+ * Fixed colours of the built-in methods: the named methods and the auto methods of the built-in
+ * paths. Together with EXTRA_COLORS every pair is at least MIN_COLOR_DISTANCE apart in CIEDE2000
+ * (tests/colors_test.ts measures it); chosen by scripts/palette.ts (22 colours, lightness 30-78).
  * @example
  * METHOD_COLORS["FM w/ OT"]; // "#4269d0"
  */
 export const METHOD_COLORS: Record<string, string> = {
   "FM w/ OT": "#4269d0",
-  "FM w/ Diffusion": "#efb118",
-  "DDPM-style": "#ff725c",
-  "OT-CFM": "#6cc5b0",
-  "1-RF": "#3ca951",
-  "2-RF": "#ff8ab7",
-  "FM w/ cosine": "#a463f2",
-  "FM w/ ve-diffusion": "#97bbf5",
-  "OT-CFM (Sinkhorn)": "#9c6b4e",
+  "FM w/ Diffusion": "#ff5a00",
+  "DDPM-style": "#96004b",
+  "Score Matching": "#1ea569",
+  "ScoreFlow": "#ffa500",
+  "OT-CFM": "#00d2e1",
+  "1-RF": "#c31ee1",
+  "2-RF": "#ff96d2",
+  "OT-CFM (sigma 0)": "#007887",
+  "OT-CFM (Sinkhorn)": "#5a4b2d",
+  "FM w/ cosine": "#b4c300",
+  "FM w/ ve-diffusion": "#a5000f",
 };
 
 /**
- * Colours for every other name (a dropped-in path's "FM w/ <path>", "label [model]").
+ * Colours for every other name (a dropped-in plugin's method, "label [model]").
  * @example
  * EXTRA_COLORS.length; // 10: the slots colorsFor hashes other names into
  */
 export const EXTRA_COLORS = [
-  "#1b9e77",
-  "#d95f02",
-  "#7570b3",
-  "#e7298a",
-  "#66a61e",
-  "#e6ab02",
-  "#a6761d",
-  "#666666",
-  "#17becf",
-  "#bcbd22",
+  "#005a2d",
+  "#b4b4ff",
+  "#697800",
+  "#ffa596",
+  "#ff0f69",
+  "#876987",
+  "#0000f0",
+  "#a56900",
+  "#00a5f0",
+  "#a5695a",
 ];
+
+/**
+ * The smallest CIEDE2000 distance between any two colours of METHOD_COLORS and EXTRA_COLORS
+ * (about 20 is what 22 colours of usable lightness allow; 10 is already clearly distinct).
+ * @example
+ * colorDistance(METHOD_COLORS["Score Matching"], METHOD_COLORS["1-RF"]) >= MIN_COLOR_DISTANCE; // true
+ */
+export const MIN_COLOR_DISTANCE = 18;
 
 /** FNV-1a, 32 bits: a stable hash of a name. */
 function fnv1a(s: string): number {
@@ -51,7 +65,7 @@ function fnv1a(s: string): number {
  * extra colour its name hashes to, moving on to the next free one when two names of the same
  * report collide (names are placed in sorted order, so the result does not depend on order).
  * @example
- * colorsFor(["OT-CFM", "FM w/ square-ot"]).get("OT-CFM"); // "#6cc5b0" in every report
+ * colorsFor(["OT-CFM", "FM w/ square-ot"]).get("OT-CFM"); // "#00d2e1" in every report
  */
 export function colorsFor(names: string[]): Map<string, string> {
   const out = new Map<string, string>();

@@ -2,7 +2,15 @@
 // solver (its Pareto front, a step line), with the solver and setting of each point on hover.
 import * as Plot from "@observablehq/plot";
 import type { ResultsFile } from "../results/schema.ts";
-import { clipNote, clipTo, floorNote, offScaleCap } from "./chart-guides.ts";
+import {
+  clipNote,
+  clipTo,
+  floorNote,
+  noiseLevel,
+  noiseLevelExtent,
+  noiseLevelMarks,
+  offScaleCap,
+} from "./chart-guides.ts";
 import {
   type Chart,
   colorScale,
@@ -46,9 +54,8 @@ export function frontierChart(
     return [...f, ...(last.nfe < maxNfe ? [{ ...last, nfe: maxNfe }] : [])]
       .map((p) => ({ series, nfe: p.nfe, y: cap !== null ? Math.min(p.q, cap) : p.q }));
   });
-  const floor = results.references?.[dataset]?.[metric];
-  const hasFloor = typeof floor === "number" && Number.isFinite(floor) && floor > 0;
-  const ys = [...dots.map((p) => p.y), ...(hasFloor ? [floor] : [])];
+  const level = noiseLevel(results.references, dataset, metric);
+  const ys = [...dots.map((p) => p.y), ...noiseLevelExtent(level)];
   const logY = ys.every((y) => y > 0) && Math.max(...ys) / Math.min(...ys) >= 10;
   const el = Plot.plot({
     document: plotDocument(),
@@ -73,7 +80,7 @@ export function frontierChart(
     color: colorScale(colors),
     marks: [
       Plot.frame({ stroke: "#ccc" }),
-      ...(hasFloor ? [Plot.ruleY([floor], { stroke: "#555", strokeDasharray: "2,3" })] : []),
+      ...noiseLevelMarks(level, [minNfe, maxNfe], logY),
       Plot.line(steps, {
         x: "nfe",
         y: "y",
@@ -113,7 +120,13 @@ export function frontierChart(
       `over seeds, its NFE the mean count). Dots are the settings on the front; hover one for ` +
       `the solver and setting that reached it.`,
       logY ? `${name} on a log scale (values span ≥ 10x).` : "",
-      hasFloor ? floorNote(name, formatNumber(floor)) : "",
+      level
+        ? floorNote(
+          name,
+          formatNumber(level.value),
+          level.std !== undefined ? formatNumber(level.std) : undefined,
+        )
+        : "",
       clipNote(dots, cap, name, formatNumber),
     ].filter((n) => n).join(" "),
   };

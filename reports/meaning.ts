@@ -3,22 +3,12 @@
 // a run's sample grid. Each piece is a separate function so the sections stay small.
 import type { ResultsFile, RunRecord, SampleSource } from "../results/schema.ts";
 import { markup, type SafeHtml } from "./escape.ts";
-import { type DatasetTable, formatNumber, formatSetting, formatWithError } from "./table.ts";
+import { smokeBudget } from "./smoke.ts";
+import { type MissingEverywhere, missingEverywhere, missingGroups } from "./missing.ts";
+import { BEST_Z, bestMargin } from "./seeds.ts";
 
-/**
- * Whether the run used a smoke-test budget, and its description. Files written before the
- * `budget` field existed are recognised by cifar10's "quick" budget in the config.
- * @example
- * smokeBudget(results); // { name: "quick", description: "a smoke run on any machine: ..." }
- */
-export function smokeBudget(results: ResultsFile): { name: string; description: string } | null {
-  if (results.budget) return results.budget.smoke ? results.budget : null;
-  const data = (results.manifest.config as { data?: { budget?: unknown } } | undefined)?.data;
-  if (results.suite === "cifar10" && data?.budget === "quick") {
-    return { name: "quick", description: "a smoke run on any machine" };
-  }
-  return null;
-}
+export { type MissingEverywhere, missingEverywhere, missingGroups, smokeBudget };
+import { type DatasetTable, formatNumber, formatSetting, formatWithError } from "./table.ts";
 
 /**
  * The banner a smoke-test run gets at the top of the report (empty otherwise).
@@ -58,66 +48,6 @@ ${models.map((m) => `${m.name}:${m.preset}`).join(", ")}; ${fields.join(", ")}. 
 ${b.recipe.source}${b.recipe.notes ? `; ${b.recipe.notes}` : ""}.</p>`;
 }
 
-/** A metric that is n/a in every evaluation of every run, with the reasons given. */
-export interface MissingEverywhere {
-  metric: string;
-  /** Successful evaluations that lack it. */
-  evals: number;
-  runs: number;
-  reasons: string[];
-}
-
-/**
- * Metrics (the quality metric, and any metric a note explains) that no successful evaluation
- * of any run has: one grouped fact instead of one failure row per evaluation.
- * @example
- * missingEverywhere(results); // [{ metric: "fid", evals: 40, runs: 8, reasons: ["Inception weights not found ..."] }]
- */
-export function missingEverywhere(results: ResultsFile): MissingEverywhere[] {
-  const evals = results.runs.filter((r) => r.status === "ok")
-    .flatMap((r) => (r.evals ?? []).filter((e) => e.status === "ok").map((e) => ({ r, e })));
-  if (!evals.length) return [];
-  const names = new Set<string>([results.headline.quality]);
-  for (const { e } of evals) for (const k of Object.keys(e.notes ?? {})) names.add(k);
-  const out: MissingEverywhere[] = [];
-  for (const metric of names) {
-    if (evals.some(({ e }) => typeof e.metrics?.[metric] === "number")) continue;
-    const reasons = [
-      ...new Set(
-        evals.map(({ e }) =>
-          e.notes?.[metric] ?? (Object.values(e.notes ?? {}).join("; ") || "no reason recorded")
-        ),
-      ),
-    ];
-    out.push({
-      metric,
-      evals: evals.length,
-      runs: new Set(evals.map(({ r }) => r.id)).size,
-      reasons,
-    });
-  }
-  return out;
-}
-
-/**
- * Metrics no run has, those missing for the same reasons merged (FID and KID without the
- * Inception weights are one fact, not two).
- * @example
- * missingGroups(results); // [{ metrics: ["fid", "kid"], evals: 40, runs: 8, reasons: ["n/a: ..."] }]
- */
-export function missingGroups(
-  results: ResultsFile,
-): Array<Omit<MissingEverywhere, "metric"> & { metrics: string[] }> {
-  const groups = new Map<string, Omit<MissingEverywhere, "metric"> & { metrics: string[] }>();
-  for (const m of missingEverywhere(results)) {
-    const key = JSON.stringify([m.evals, m.runs, m.reasons]);
-    const g = groups.get(key);
-    if (g) g.metrics.push(m.metric);
-    else groups.set(key, { metrics: [m.metric], evals: m.evals, runs: m.runs, reasons: m.reasons });
-  }
-  return [...groups.values()];
-}
-
 /**
  * The note shown once (above the tables) for the metrics no run has.
  * @example
@@ -139,62 +69,68 @@ function margin(
   key: "quality" | "nll",
   name: string,
   unit: string,
-  floor?: number,
+  noiseLevel?: { value: number; std?: number; metric: string },
 ): SafeHtml | null {
-  const rows = table.rows.filter((r) => r.cells[key].value !== undefined)
-    .sort((a, b) => a.cells[key].value! - b.cells[key].value!);
-  if (rows.length < 2) return null;
-  const best = rows[0], bv = best.cells[key].value!;
-  const tied = rows.filter((r) => r.cells[key].value === bv);
-  if (tied.length > 1) {
+  const rows = table.rows.filter((r) => r.cells[key].value !== undefined);
+  const m = bestMargin(rows.map((r) => ({
+    value: r.cells[key].value!,
+    uncertainty: r.cells[key].uncertainty,
+  })));
+  if (!m) return null;
+  const best = rows[m.best], next = rows[m.runnerUp];
+  const bv = best.cells[key].value!, nv = next.cells[key].value!;
+  const show = (r: typeof best) => `${r.cells[key].text}${unit}`;
+  const level = noiseLevel
+    ? `; noise level ${formatWithError(noiseLevel.value, noiseLevel.std)} (${noiseLevel.metric} ` +
+      `between two held-out samples)`
+    : "";
+  if (m.gap === 0) {
+    const tied = rows.filter((r) => r.cells[key].value === bv);
     return markup`<li>${name}: <strong>${tied.map((r) => r.series).join(", ")}</strong> tied at
-${formatNumber(bv)}${unit}.</li>`;
+${formatNumber(bv)}${unit}${level}.</li>`;
   }
-  const next = rows[1], nv = next.cells[key].value!;
-  // With several seeds a cell's spread is the standard deviation across seeds, else its stderr.
-  const spread = (r: typeof best) => r.cells[key].spread ?? r.cells[key].stderr;
-  const show = (r: typeof best) => formatWithError(r.cells[key].value!, spread(r)) + unit;
-  const diff = nv - bv;
-  let by: string;
-  if (key === "quality" && nv > 0) {
-    by = `${formatNumber((100 * diff) / nv)}% lower than`;
-  } else {
-    by = `${formatNumber(diff)}${unit} lower than`;
+  if (!m.clear) {
+    const why = m.noise === undefined
+      ? `no uncertainty was measured for ${
+        best.cells[key].uncertainty === undefined ? best.series : next.series
+      }'s value, so the gap cannot be told from noise`
+      : `the gap ${formatNumber(m.gap)}${unit} is inside ${BEST_Z} combined standard errors ` +
+        `(${formatNumber(m.noise)}${unit})`;
+    return markup`<li>${name}: no clear best: ${best.series} (${show(best)}) and the runner-up
+${next.series} (${show(next)}); ${why}${level}.</li>`;
   }
-  const se1 = spread(best), se2 = spread(next);
-  const z = se1 !== undefined && se2 !== undefined && se1 > 0 && se2 > 0
-    ? diff / Math.hypot(se1, se2)
-    : undefined;
-  const unitName = best.cells[key].spread !== undefined
-    ? "combined standard deviations across seeds"
-    : "combined standard errors";
-  const noise = z === undefined
-    ? ""
-    : `: ${formatNumber(z)} ${unitName}${z < 2 ? ", within noise" : ""}`;
-  const floorText = floor !== undefined && floor > 0
-    ? `; ${formatNumber(bv / floor)}x the floor of ${formatNumber(floor)} a perfect model reaches`
+  const by = key === "quality" && nv > 0
+    ? `${formatNumber((100 * m.gap) / nv)}% lower than`
+    : `${formatNumber(m.gap)}${unit} lower than`;
+  const z = m.noise! > 0
+    ? `: ${formatNumber((BEST_Z * m.gap) / m.noise!)} combined standard errors`
     : "";
   return markup`<li>${name}: <strong>${best.series}</strong> ${show(best)}, ${by} the runner-up
-${next.series} (${show(next)})${noise}${floorText}.</li>`;
+${next.series} (${show(next)})${z}${level}.</li>`;
 }
 
 /**
- * The headline of one dataset's table: by how much the best method beats the runner-up in
- * sample quality and in NLL (with standard errors where the NLL has them). Empty when no
- * column has two values.
+ * The headline of one dataset's table: the best method in sample quality and in NLL and by how
+ * much it beats the runner-up, only where the gap is beyond BEST_Z combined standard errors (the
+ * ★ rule); otherwise it says that no method is clearly best and why. Empty when no column has two
+ * values, and on a smoke-test budget (its numbers do not rank methods).
  * @example
- * headlineMargins(buildTables(results)[0], "w2"); // <ul class="headline"><li>W2: <strong>OT-CFM</strong> 0.438, 8.56% lower than ...
+ * headlineMargins(buildTables(results)[0], "w2"); // <ul class="headline"><li>W2 (dopri5) on moons: <strong>OT-CFM</strong> ...
  */
-export function headlineMargins(table: DatasetTable, quality: string): SafeHtml {
+export function headlineMargins(table: DatasetTable, quality: string, smoke = false): SafeHtml {
+  if (smoke) return markup``;
   const q = table.columns.find((c) => c.key === "quality")!;
   const n = table.columns.find((c) => c.key === "nll")!;
+  const level = table.reference?.[quality];
   const items = [
     margin(
       table,
       "quality",
       `${q.title} (${q.sub}) on ${table.dataset}`,
       "",
-      table.reference?.[quality],
+      level !== undefined && level > 0
+        ? { value: level, std: table.reference?.[`${quality}_std`], metric: q.title }
+        : undefined,
     ),
     margin(
       table,

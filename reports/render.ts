@@ -12,21 +12,25 @@ import { markup, raw, safeDataImageUri, type SafeHtml } from "./escape.ts";
 import {
   headlineMargins,
   missingEverywhere,
-  missingGroups,
   missingNotes,
   recipeLine,
   sampleSourceText,
   smokeBanner,
+  smokeBudget,
 } from "./meaning.ts";
+import { verdictOf, verdictParagraph } from "./verdict.ts";
 import { sampleErrorChart } from "./sample-error-chart.ts";
+import { metricFigures } from "./metric-columns.ts";
+import { precisionRecallChart } from "./precision-recall-chart.ts";
 import { frontierChart } from "./frontier-chart.ts";
 import { learningChart } from "./learning-chart.ts";
 import { convergenceBanner } from "./convergence-note.ts";
 import type { MergedManifest } from "../results/merge.ts";
-import { BEST_RULE, seedsIn } from "./seeds.ts";
+import { BEST_RULE, BEST_Z, seedsIn } from "./seeds.ts";
 import {
   buildTables,
   datasetsOf,
+  type DatasetTable,
   formatDuration,
   formatSetting,
   renderTable,
@@ -85,6 +89,10 @@ a { color: #2f4fb0; }
 .banner.smoke { background: #fdecea; border-left-color: var(--bad); font-size: 16px; }
 .banner.missing { background: var(--panel); border-left-color: var(--muted); font-size: 14px; }
 ul.headline { margin: 4px 0 2px; padding-left: 20px; font-size: 14px; }
+.verdict { max-width: 70em; margin: 10px 0; padding: 8px 14px; border-left: 4px solid #188038;
+  background: #f1f8f3; }
+.note.outlier { max-width: 70em; }
+details.shards > summary { cursor: pointer; font-weight: 600; margin: 10px 0 6px; }
 details.config > summary { cursor: pointer; font-weight: 600; margin: 6px 0; }
 nav { display: flex; flex-wrap: wrap; gap: 4px 16px; font-size: 14px; padding: 6px 0;
   border-bottom: 1px solid var(--line); }
@@ -174,6 +182,10 @@ const CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'";
 
 interface Ctx {
   results: ResultsFile;
+  /** The comparison tables (built once: the verdict and the comparison section read them). */
+  tables: DatasetTable[];
+  /** A smoke-test budget: no ★, no headline, no verdict. */
+  smoke: boolean;
   colors: Map<string, string>;
   charts: Chart[];
   images: number;
@@ -212,12 +224,17 @@ function figure(ctx: Ctx, chart: Chart, withLegend: boolean): SafeHtml {
   }</figure>`;
 }
 
+/** Whether any figure of the run's metrics is higher-is-better (the table then mixes arrows). */
+function higherColumns(results: ResultsFile): boolean {
+  return metricFigures(results).some((f) => f.value.direction === "higher");
+}
+
 function section(id: (typeof SECTION_IDS)[number], body: SafeHtml | SafeHtml[]): SafeHtml {
   return markup`<section id="${id}"><h2>${SECTION_TITLES[id]}</h2>${body}</section>\n`;
 }
 
 function comparisonSection(ctx: Ctx): SafeHtml {
-  const tables = buildTables(ctx.results);
+  const tables = ctx.tables;
   const { adaptiveSolver } = ctx.results.headline;
   const seeds = seedsIn(ctx.results);
   const spread = seeds.length > 1
@@ -226,18 +243,29 @@ function comparisonSection(ctx: Ctx): SafeHtml {
     })`
     : markup` · one seed (${seeds.join(", ")}): run with <code>--seeds 3</code> for the spread`;
   return section("comparison", [
-    markup`<p class="lede">One table per dataset · lower is better everywhere${spread} ·
+    markup`<p class="lede">One table per dataset · ${
+      higherColumns(ctx.results)
+        ? "each header's arrow says which way is better (↓ lower, ↑ higher)"
+        : "lower is better everywhere"
+    }${spread} ·
 ${
       ctx.qualityName === "FID"
         ? "FID, KID"
         : ctx.qualityName
     } and NFE from <code>${adaptiveSolver}</code> at its tightest tolerance (hover a cell for the
 setting) · n/a cells have a footnote with the reason.</p>
-<p class="lede rule"><strong>bold ★</strong>: ${BEST_RULE}.</p>`,
+<p class="lede rule"><strong>bold ★</strong>: ${BEST_RULE}.${
+      higherColumns(ctx.results)
+        ? " In a ↑ column (higher is better) the same rule marks the highest value."
+        : ""
+    }</p>`,
     ...missingNotes(ctx.results),
-    ...tables.map((t) =>
-      markup`${headlineMargins(t, ctx.results.headline.quality)}${renderTable(t, ctx.colors)}`
-    ),
+    ...tables.map((t) => {
+      const pr = precisionRecallChart(ctx.results, t.dataset, ctx.colors);
+      return markup`${headlineMargins(t, ctx.results.headline.quality, ctx.smoke)}${
+        renderTable(t, ctx.colors)
+      }${pr ? figure(ctx, pr, false) : ""}`;
+    }),
     tables.length ? markup`` : markup`<p class="empty">This results file has no runs.</p>`,
   ]);
 }
@@ -317,7 +345,8 @@ function swatch(ctx: Ctx, series: string): SafeHtml {
 function samplesSection(ctx: Ctx): SafeHtml {
   const labels = seriesLabels(ctx.results);
   return section("samples", [
-    markup`<p class="lede">Generated samples per method.${
+    markup`<p class="lede">Generated samples per method, after the held-out data they should
+look like (ground truth, where recorded).${
       ctx.results.runs.some((r) => r.samples?.points?.length)
         ? ` 2-D data: dots are samples (one shared view per dataset, clipped to the central 99%),
 grey lines a few sampling trajectories from the source (open circle) to the sample (filled).`
@@ -341,11 +370,17 @@ the one the engine keeps).</p>`,
           figure(ctx, { ...c, note: `${c.note}${from}` }, false)
         }</div>`;
       });
-      for (const r of runs) {
-        if (!shown.has(r.id) && r.samples?.image !== undefined) {
-          figs.push(imageFigure(ctx, r, labels.get(r.id) ?? r.method));
-        }
+      const images = runs.filter((r) => !shown.has(r.id) && r.samples?.image !== undefined);
+      const truth = safeDataImageUri(ctx.results.heldOut?.[d]?.image);
+      if (images.length && truth) {
+        ctx.images++;
+        figs.push(
+          markup`<figure class="sample"><figcaption>Held-out data (ground truth)</figcaption>
+<img class="grid" src="${truth}" alt="held-out test images of ${d}"><p class="note">test images:
+what every grid beside it should look like</p></figure>`,
+        );
       }
+      for (const r of images) figs.push(imageFigure(ctx, r, labels.get(r.id) ?? r.method));
       return figs.length ? markup`<div class="sample-grid">${figs}</div>` : null;
     }, (d) => `No samples were recorded for ${d}.`),
   ]);
@@ -360,7 +395,8 @@ interface FailureRow {
 }
 
 /**
- * Every failed run, failed eval, missing headline metric and plugin load failure.
+ * Every failed run, failed eval, headline metric missing in some (not all) evaluations, and
+ * plugin load failure. A metric missing in every run is a note above the tables, not a failure.
  * @example
  * collectFailures(results)[0];
  * // { kind: "run", dataset: "moons", method: "2-RF", where: "mlp/default", reason: "..." }
@@ -403,15 +439,8 @@ export function collectFailures(results: ResultsFile): FailureRow[] {
       }
     }
   }
-  for (const g of missingGroups(results)) {
-    rows.push({
-      kind: `missing ${g.metrics.join(", ")}`,
-      dataset: "all",
-      method: `all ${g.runs} runs`,
-      where: `${g.evals} evaluations`,
-      reason: g.reasons.join(" / "),
-    });
-  }
+  // A metric no run has (e.g. FID/KID without the Inception weights) is an expected n/a, said
+  // once in the note above the tables (missingNotes), not a failure.
   for (const f of results.plugins.failures) {
     rows.push({ kind: "plugin load", dataset: "", method: "", where: f.file, reason: f.reason });
   }
@@ -465,6 +494,18 @@ function kv(rows: Array<[string, unknown]>): SafeHtml {
   return markup`<dl class="kv">${rows.map(([k, v]) => markup`<dt>${k}</dt><dd>${v}</dd>\n`)}</dl>`;
 }
 
+/**
+ * The manifest's wall time in words: elapsed time, summed over the sessions that worked on the
+ * folder (a resume adds its own, a re-run that finds everything done adds a second or so).
+ * @example
+ * wallTimeText({ wallSeconds: 259, sessions: 2 }); // "4m 19s elapsed (2 sessions added up)"
+ */
+export function wallTimeText(m: { wallSeconds?: number; sessions?: number }): string {
+  if (m.wallSeconds === undefined) return "not recorded";
+  const n = m.sessions ?? 1;
+  return `${formatDuration(m.wallSeconds)} elapsed${n > 1 ? ` (${n} sessions added up)` : ""}`;
+}
+
 function manifestSection(ctx: Ctx): SafeHtml {
   const r = ctx.results;
   const m = r.manifest as MergedManifest;
@@ -478,7 +519,11 @@ function manifestSection(ctx: Ctx): SafeHtml {
   flatten(m.config ?? {}, "", config);
   const mergedTable = m.mergedFrom?.length
     ? [
-      markup`<h3>Merged shards</h3>`,
+      markup`<details class="shards"><summary>Merged shards: ${m.mergedFrom.length} shard${
+        m.mergedFrom.length === 1 ? "" : "s"
+      }${
+        m.shardSeconds !== undefined ? `, ${formatDuration(m.shardSeconds)} of shard time` : ""
+      }</summary>`,
       plainTable(
         "plain",
         ["Shard", "Source", "Commit", "Backend", "Device", "Started", "Wall time num", "Runs num"],
@@ -493,6 +538,7 @@ function manifestSection(ctx: Ctx): SafeHtml {
           s.runs,
         ]),
       ),
+      markup`</details>`,
     ]
     : [];
   const dirty = m.dirty ? markup` <span class="tag-failed">dirty working tree</span>` : "";
@@ -515,10 +561,14 @@ function manifestSection(ctx: Ctx): SafeHtml {
       ["Config hash", code(m.configHash)],
       ["Started", formatTime(m.startedAt)],
       ["Finished", m.finishedAt ? formatTime(m.finishedAt) : "not recorded (run did not finish?)"],
-      [
-        m.mergedFrom ? "Wall time (sum over shards)" : "Wall time",
-        m.wallSeconds !== undefined ? formatDuration(m.wallSeconds) : "not recorded",
-      ],
+      ["Wall time", wallTimeText(m)],
+      ...(m.shardSeconds !== undefined
+        ? [[
+          "Shard time",
+          `${formatDuration(m.shardSeconds)} (the shards' own wall times added up; more than ` +
+          `the elapsed time when they ran side by side)`,
+        ] as [string, unknown]]
+        : []),
       ["Shards", shardInfo],
       ["Command", code(commandLine(m.argv ?? []))],
     ]),
@@ -581,7 +631,13 @@ undoes the change of scale from [0, 256) to [-1, 1) in each dimension. Averaged 
 upper bound on the bits/dim of the discrete 8-bit data.</dd>
 <dt>W2</dt><dd>2-Wasserstein distance between generated samples and held-out data (toy data).</dd>
 <dt>FID</dt><dd>Fréchet inception distance between generated and held-out images.</dd>
-<dt>NFE</dt><dd>Number of velocity-field evaluations per sample path, counted by the harness
+${
+      metricFigures(ctx.results).filter((f) => !["w2", "fid"].includes(f.figure)).map((f) =>
+        markup`<dt>${f.value.title} ${f.value.direction === "higher" ? "↑" : "↓"}</dt><dd>${
+          f.value.description[0].toUpperCase() + f.value.description.slice(1)
+        } (${f.value.direction} is better; the <code>${f.metric}</code> metric plugin on ${f.info.feature} features: ${f.info.description}).</dd>\n`
+      )
+    }<dt>NFE</dt><dd>Number of velocity-field evaluations per sample path, counted by the harness
 (not reported by the solver). The table's NFE column is the count of the adaptive solver
 ${solver} for the same evaluation as the quality column (its tightest tolerance); the
 quality-vs-NFE charts show every solver and setting.</dd>
@@ -590,16 +646,29 @@ quality-vs-NFE charts show every solver and setting.</dd>
 measured along uniform ${straightnessWhere(ctx.results)} of the model's ODE over the path's time
 range, from up to 500 seeded source samples; 0 means straight paths at constant speed. It
 describes the flow, not the sampling solvers.</dd>
-<dt>Train time</dt><dd>Wall-clock training time on the run's backend; compare only across
-runs on the same device.</dd>
+<dt>Train cost</dt><dd>On CPU backends: the CPU seconds of the thread that trained the method
+(under <code>--jobs</code> each worker is its own thread, so another worker's load does not change
+it, as it changes the wall clock), ± a standard error from the CPU time per step over the logging
+intervals; kernels run on other threads (OpenBLAS with <code>FMBENCH_BLAS_THREADS</code> &gt; 1)
+are not counted. On GPU backends, and for files without CPU times: wall-clock seconds (no
+uncertainty). Both include what a method needs before it can train: a reflow student (2-RF) adds
+its teacher's training and the generation of its reflow pairs. The wall clock is in each cell's
+tooltip.</dd>
 <dt>Which value a cell shows</dt><dd>Quality and NFE: the ${solver} evaluation with the
 tightest tolerance (smallest rtol, then atol); if that evaluation failed the cell is n/a rather
 than falling back to a looser one. NLL: the first NLL record computed with ${solver} (else the
 first recorded).</dd>
-<dt>Seeds and the ★</dt><dd>With several seeds every (data set, method, model) is trained and
-evaluated once per seed (data draw, initial weights, batches and sampling noise all follow the
-seed), and a cell shows the mean ± the standard deviation across seeds. ${BEST_RULE}. It is a
-screen against marking noise, not a significance test.</dd>
+<dt>Uncertainties, seeds and the ★</dt><dd>Every column has a measured uncertainty even with one
+seed: NLL the standard error over the test points; ${ctx.qualityName} its ${
+      ctx.qualityName === "W2" ? "bootstrap standard error over the evaluation samples" : "spread"
+    } where recorded (FID has none with one seed); KID the standard deviation over its subsets;
+NFE the spread of the adaptive solver's NFE over disjoint sub-batches of the evaluation noise
+(divided by √count); straightness the standard error over its trajectories; train cost as above.
+With several seeds every (data set, method, model) is trained and evaluated once per seed (data
+draw, initial weights, batches and sampling noise all follow the seed), and a cell shows the mean
+± the standard deviation across seeds. ${BEST_RULE}. It is a screen against marking noise, not a
+significance test. The verdict at the top counts these ★ and names the effects that stay clear of
+the noise on most data sets.</dd>
 </dl>`,
   );
 }
@@ -612,8 +681,11 @@ screen against marking noise, not a significance test.</dd>
  * await Deno.writeTextFile("runs/x/report.html", renderReport(results));
  */
 export function renderReport(results: ResultsFile): string {
+  const smoke = smokeBudget(results) !== null;
   const ctx: Ctx = {
     results,
+    tables: buildTables(results),
+    smoke,
     colors: seriesColors(results),
     charts: [],
     images: 0,
@@ -673,12 +745,20 @@ ${shardBanner}
 ${smokeBanner(results)}
 ${convergenceBanner(results)}
 ${recipeLine(results)}
+${verdictParagraph(verdictOf(ctx.tables, { smoke }))}
 <p class="howto"><strong>How to read this.</strong> Each table below compares training recipes
 (rows: a probability path, a coupling and a loss) on one dataset, as in Lipman et al.'s Table 1.
-All columns are lower-is-better and the best value is bold with a ★: NLL (${nllUnit}, ± standard
-error), sample quality (${ctx.qualityName}), the number of function evaluations (NFE) the adaptive
-solver ${code(results.headline.adaptiveSolver)} needed, trajectory straightness and training
-time. The charts then show how quality trades off against NFE for each solver, the samples
+${
+    higherColumns(results)
+      ? "Each column's arrow says which way is better (↓ lower, ↑ higher)"
+      : "All columns are lower-is-better"
+  }: NLL (${nllUnit}), sample quality (${ctx.qualityName}), the
+number of function evaluations (NFE) the adaptive solver ${
+    code(results.headline.adaptiveSolver)
+  } needed, trajectory straightness and training cost; each value has ± its measured standard error.
+The best value is bold with a ★ only where it beats the runner-up by more than ${BEST_Z} combined
+standard errors (√(u₁² + u₂²)); a value with no measured uncertainty, a difference inside the
+noise and a smoke-test budget get none. The charts then show how quality trades off against NFE for each solver, the samples
 themselves and the training curves; colours match the swatches in the tables. Every value comes
 from ${code("results.json")}; missing values are marked n/a with a reason, and all failures are
 listed under <a href="#failures">Failures</a>.</p>

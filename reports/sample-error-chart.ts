@@ -10,6 +10,7 @@ import {
   plotDocument,
   seriesColors,
 } from "./charts.ts";
+import { facetGrid, facetScales, facetTitles, nfeAxis } from "./facets.ts";
 import { meanSd } from "./seeds.ts";
 import { formatNumber, formatSetting, runsOf, seriesLabels } from "./table.ts";
 
@@ -106,44 +107,45 @@ export function sampleErrorChart(
   const solvers = [...new Set(points.map((p) => p.solver))];
   points.sort((a, b) => a.line.localeCompare(b.line) || a.nfe - b.nfe);
   const xs = points.map((p) => p.nfe), ys = points.map((p) => p.mse);
+  const grid = facetGrid(solvers);
+  const placed = points.map((p) => ({ ...p, ...grid.cell.get(p.solver)!, lx: Math.log2(p.nfe) }));
   const el = Plot.plot({
     document: plotDocument(),
-    width: Math.min(1060, 120 + 300 * solvers.length),
-    height: 300,
+    width: Math.min(1060, 120 + 330 * grid.cols),
+    height: 40 + 270 * grid.rows,
     marginLeft: 60,
     marginBottom: 40,
+    marginTop: 28,
     inset: 8,
     grid: true,
-    x: {
-      type: "log",
-      label: "NFE (log scale) →",
-      tickFormat: formatNumber,
-      ticks: logTicks(Math.min(...xs), Math.max(...xs)),
-    },
+    x: nfeAxis(Math.min(...xs), Math.max(...xs)),
     y: {
       type: "log",
       label: "↑ MSE per dimension to the reference (log scale)",
       tickFormat: formatNumber,
       ticks: errorTicks(Math.min(...ys), Math.max(...ys)),
     },
-    fx: { domain: solvers, label: null },
+    ...facetScales(grid),
     color: colorScale(colors),
     marks: [
       Plot.frame({ stroke: "#ccc" }),
-      Plot.line(points.filter((p) => !p.variant), {
-        x: "nfe",
+      facetTitles(grid, (s) => s),
+      Plot.line(placed.filter((p) => !p.variant), {
+        x: "lx",
         y: "mse",
         z: "line",
         stroke: "series",
-        fx: "solver",
+        fx: "col",
+        fy: "row",
         strokeWidth: 1.8,
       }),
-      Plot.dot(points, {
-        x: "nfe",
+      Plot.dot(placed, {
+        x: "lx",
         y: "mse",
         fill: "series",
         symbol: (p: ErrorPoint) => (p.variant ? "diamond" : "circle"),
-        fx: "solver",
+        fx: "col",
+        fy: "row",
         r: 3,
         title: "tip",
       }),

@@ -1,8 +1,14 @@
 // The comparison table (shape of Lipman et al. Table 1): per dataset, methods x headline metrics.
+import { settingText } from "../results/setting-text.ts";
 import type { MethodEntry, ResultsFile, RunRecord, SolverSetting } from "../results/schema.ts";
 import { headlineEval, headlineNll } from "../results/headline.ts";
 import { markup, type SafeHtml } from "./escape.ts";
-import { bestIndex, groupSeeds, meanSd, seedOf, seedsIn } from "./seeds.ts";
+import { bestIndex, groupSeeds, meanSd, seedOf, seedsIn, seedsUncertainty } from "./seeds.ts";
+import { type CostMeasure, costMeasure, trainCost } from "./cost.ts";
+import { columnFormat, formatWithUncertainty } from "./number-format.ts";
+import { smokeBudget } from "./smoke.ts";
+import { missingEverywhere } from "./missing.ts";
+import { straightnessNotes } from "./outliers.ts";
 import {
   interleave,
   publishedNote,
@@ -11,7 +17,13 @@ import {
   renderPublishedRow,
 } from "./published.ts";
 import { followsTable1, nllUnit, table1Order } from "./table1.ts";
-import { COLUMN_KEYS, type ColumnKey, type TableColumn } from "./columns.ts";
+import { COLUMN_KEYS, type ColumnKey, directionArrow, type TableColumn } from "./columns.ts";
+import {
+  figureSelected,
+  metricCells,
+  metricColumns,
+  metricProtocolLines,
+} from "./metric-columns.ts";
 
 export { COLUMN_KEYS, type ColumnKey, type TableColumn };
 
@@ -20,12 +32,21 @@ export interface TableCell {
   /** The value ranked for "best" (the mean over seeds); absent when the cell is n/a. */
   value?: number;
   stderr?: number;
+  /**
+   * The measured standard error the ★ rule reads (reports/seeds.ts): one seed, that of the
+   * measurement itself (NLL over test points, W2 bootstrap, NFE over noise sub-batches,
+   * straightness over trajectories, CPU time over logging intervals, KID over subsets); several
+   * seeds, seedsUncertainty. Undefined: no uncertainty was measured (the cell gets no ★).
+   */
+  uncertainty?: number;
   /** Standard deviation across seeds (runs of several seeds only). */
   spread?: number;
   /** Seeds with a value, of the row's seeds (runs of several seeds only). */
   seeds?: { used: number; total: number };
   /** Display text: the formatted value, or "n/a". */
   text: string;
+  /** Kept after the value when the column is formatted in one notation (e.g. the NLL's gap). */
+  suffix?: string;
   /** Why the value is missing (n/a cells only). */
   reason?: string;
   /** Where the value came from (solver setting, estimator), for a tooltip. */
@@ -65,7 +86,11 @@ export interface DatasetTable {
   rows: TableRow[];
   /** Reasons for n/a cells; cell.footnote indexes this list from 1. */
   footnotes: string[];
-  /** The quality a perfect model would score on this data set (finite-sample floor), if known. */
+  /**
+   * The quality metric between two held-out samples of the evaluation size (the noise level of
+   * the metric: a perfect model scores about this), and its spread over held-out draws when
+   * recorded (`<metric>_std`), if known.
+   */
   reference?: Record<string, number>;
   /**
    * Published reference rows shown beside the measured ones (cifar10: Table 1 and others), and
@@ -74,6 +99,8 @@ export interface DatasetTable {
   published?: { rows: PublishedTableRow[]; nfeSolver: string };
   /** How the table's FID/KID were computed, one line per distinct protocol (FID suites). */
   protocol?: string[];
+  /** Lines under the table explaining values that look broken but are not (reports/outliers.ts). */
+  notes?: string[];
 }
 
 /**
@@ -135,9 +162,7 @@ export function seriesLabels(results: ResultsFile): Map<string, string> {
 export function formatSetting(
   setting: Readonly<Record<string, number | string | undefined>> | undefined,
 ): string {
-  const entries = Object.entries(setting ?? {}).filter(([, v]) => v !== undefined);
-  return entries.map(([k, v]) => `${k}=${typeof v === "number" ? formatNumber(v) : v}`)
-    .join(", ");
+  return settingText(setting, { separator: ", ", number: formatNumber });
 }
 
 /**
@@ -215,10 +240,40 @@ function nllCell(run: RunRecord, results: ResultsFile): TableCell {
   if (!bpd && n.bpd !== undefined) {
     return { value, text: formatNumber(value), detail: `${detail}; stderr only in bits/dim` };
   }
-  return { value, stderr, text: formatWithError(value, stderr), detail };
+  return {
+    value,
+    stderr,
+    ...(typeof stderr === "number" ? { uncertainty: stderr } : {}),
+    text: formatWithError(value, stderr),
+    detail: `${detail}; ± standard error over the ${n.n} test points`,
+  };
 }
 
-function evalCells(run: RunRecord, results: ResultsFile): [TableCell, TableCell, TableCell] {
+/**
+ * The NLL cell with its gap to the data's optimum (its entropy, known for toy data) when the
+ * results record it: the gap says how far a model is from having learned its data.
+ */
+function withOptimumGap(cell: TableCell, results: ResultsFile, dataset: string): TableCell {
+  const optimum = results.headline.nll === "bpd"
+    ? undefined
+    : finite(results.references?.[dataset]?.entropy);
+  if (cell.value === undefined || optimum === undefined) return cell;
+  const gap = cell.value - optimum;
+  const suffix = ` (gap ${gap >= 0 ? "+" : ""}${gap.toFixed(2)})`;
+  return {
+    ...cell,
+    suffix,
+    text: `${cell.text}${suffix}`,
+    detail: `${cell.detail ?? ""}; gap to the optimum: NLL minus the data's entropy ` +
+      `${optimum.toFixed(4)} nats`,
+  };
+}
+
+function evalCells(
+  run: RunRecord,
+  results: ResultsFile,
+  everywhere: Set<string>,
+): [TableCell, TableCell, TableCell] {
   const { adaptiveSolver, quality } = results.headline;
   const e = headlineEval(run, adaptiveSolver);
   if (!e) {
@@ -237,24 +292,61 @@ function evalCells(run: RunRecord, results: ResultsFile): [TableCell, TableCell,
   const both = e.metrics?.[quality] === undefined && e.metrics?.kid === undefined &&
     why(quality) === why("kid");
   const missing = (metric: string) =>
-    e.metrics?.[metric] === null
+    !figureSelected(results, metric)
+      ? na(`${metric.toUpperCase()} was not among the selected metrics (--metrics)`)
+      : e.metrics?.[metric] === null
       ? na(`${metric.toUpperCase()} was not finite for ${where} (null in results.json)`)
+      : everywhere.has(metric)
+      // No run has it (e.g. no Inception weights): the reason is said once, above the tables.
+      ? na(
+        `${
+          both ? "FID/KID" : metric.toUpperCase()
+        } n/a in every run: see the note above the tables`,
+      )
       : na(`${both ? "FID/KID" : metric.toUpperCase()} not computed for ${where}: ${why(metric)}`);
   const q = e.metrics?.[quality];
+  // The evaluation's own spread when recorded, else the noise level's: the spread of the metric
+  // between independent held-out draws of the same size (what sampling alone moves it by).
+  const ownStd = finite(e.metrics?.[`${quality}_std`]);
+  const noiseStd = finite(results.references?.[run.dataset]?.[`${quality}_std`]);
+  const qStd = ownStd ?? noiseStd;
   const qCell: TableCell = typeof q === "number" && Number.isFinite(q)
-    ? { value: q, text: formatNumber(q), detail: `${where}${samples}` }
+    ? {
+      value: q,
+      ...(qStd !== undefined ? { uncertainty: qStd, stderr: qStd } : {}),
+      text: formatWithError(q, qStd),
+      detail: `${where}${samples}${
+        qStd !== undefined
+          ? ownStd !== undefined
+            ? `; ± its standard error (${quality}_std)`
+            : `; ± the spread of ${quality.toUpperCase()} between independent held-out draws ` +
+              `of this size (the noise level's standard deviation)`
+          : "; no uncertainty recorded for this value (no ★)"
+      }`,
+    }
     : missing(quality);
   const k = e.metrics?.kid;
-  const kStd = e.metrics?.kid_std;
+  const kStd = finite(e.metrics?.kid_std);
   const kidCell: TableCell = typeof k === "number" && Number.isFinite(k)
     ? {
       value: k,
-      text: formatWithError(k, kStd ?? undefined),
+      ...(kStd !== undefined ? { uncertainty: kStd, stderr: kStd } : {}),
+      text: formatWithError(k, kStd),
       detail: `${where}${samples}; ± std over ${e.protocol?.kid?.subsets ?? "the"} subsets`,
     }
     : missing("kid");
+  const draws = e.nfeDraws?.nfe ?? [];
+  const nfeU = draws.length > 1 ? meanSd(draws).sd / Math.sqrt(draws.length) : undefined;
   const nfeCell: TableCell = Number.isFinite(e.nfe)
-    ? { value: e.nfe, text: formatNumber(e.nfe), detail: where }
+    ? {
+      value: e.nfe,
+      ...(nfeU !== undefined ? { uncertainty: nfeU, stderr: nfeU } : {}),
+      text: formatWithError(e.nfe, nfeU),
+      detail: nfeU !== undefined
+        ? `${where}; ± standard error from the NFE on ${draws.length} disjoint sub-batches of ` +
+          `${e.nfeDraws!.batch} noise samples (${draws.join(", ")}) / √${draws.length}`
+        : `${where}; no NFE spread recorded (no ★)`,
+    }
     : na(`NFE not recorded for ${where}`);
   return [qCell, kidCell, nfeCell];
 }
@@ -316,32 +408,95 @@ export function straightnessWhere(results: ResultsFile): string {
   return `explicit-Euler trajectories${n === undefined ? "" : ` (${n} steps)`}`;
 }
 
-function runCells(run: RunRecord, results: ResultsFile): Record<ColumnKey, TableCell> {
+/** A finite number, or undefined (absent, null or not finite). */
+function finite(x: unknown): number | undefined {
+  return typeof x === "number" && Number.isFinite(x) ? x : undefined;
+}
+
+/** The training-cost cell: own work plus what the method needs first (reports/cost.ts). */
+function costCell(run: RunRecord, results: ResultsFile, measure: CostMeasure): TableCell {
+  const c = trainCost(results, run, measure);
+  if (!c) return na("no training record");
+  const unit = measure === "cpu" ? "CPU s" : "s wall clock";
+  const parts = c.parts.length > 1
+    ? `; ${c.parts.map((p) => `${p.what} ${formatNumber(p.seconds)} ${unit}`).join(" + ")}`
+    : "";
+  const missing = c.missing.length ? `; not in this file: ${c.missing.join(", ")}` : "";
+  const wall = measure === "cpu" && c.wallSeconds !== undefined
+    ? `; own training wall clock ${formatDuration(c.wallSeconds)}`
+    : "";
+  return {
+    value: c.seconds,
+    ...(c.stderr !== undefined ? { uncertainty: c.stderr, stderr: c.stderr } : {}),
+    text: formatDuration(c.seconds),
+    detail: `${run.train!.steps} steps x batch ${run.train!.batch}${parts}${missing}${wall}${
+      c.stderr !== undefined
+        ? "; ± standard error of the CPU time from its spread per step over logging intervals"
+        : "; no uncertainty measured (no ★)"
+    }`,
+  };
+}
+
+function runCells(
+  run: RunRecord,
+  results: ResultsFile,
+  measure: CostMeasure,
+  everywhere: Set<string>,
+): Record<ColumnKey, TableCell> {
   if (run.status !== "ok") {
     const reason = run.status === "partial"
       ? "run incomplete (interrupted): resume it with the same command and --out"
       : `run failed: ${run.error ?? "no reason recorded"}`;
     const cell = na(reason);
-    return { nll: cell, quality: cell, kid: cell, nfe: cell, straightness: cell, trainTime: cell };
+    const metrics = metricColumns(results).map((c) => [c.key, cell]);
+    return {
+      nll: cell,
+      quality: cell,
+      kid: cell,
+      nfe: cell,
+      straightness: cell,
+      trainTime: cell,
+      ...Object.fromEntries(metrics),
+    };
   }
-  const [quality, kid, nfe] = evalCells(run, results);
+  const [quality, kid, nfe] = evalCells(run, results, everywhere);
+  const sU = finite(run.straightnessStderr);
   const straightness: TableCell = typeof run.straightness === "number" &&
       Number.isFinite(run.straightness)
     ? {
       value: run.straightness,
-      text: formatNumber(run.straightness),
-      detail: straightnessWhere(results),
+      ...(sU !== undefined ? { uncertainty: sU, stderr: sU } : {}),
+      text: formatWithError(run.straightness, sU),
+      detail: `${straightnessWhere(results)}${
+        sU !== undefined
+          ? "; ± standard error over the trajectories"
+          : "; no uncertainty recorded (no ★)"
+      }`,
     }
     : na("straightness was not computed for this run");
-  const trainTime: TableCell = run.train && typeof run.train.seconds === "number" &&
-      Number.isFinite(run.train.seconds)
-    ? {
-      value: run.train.seconds,
-      text: formatDuration(run.train.seconds),
-      detail: `${run.train.steps} steps x batch ${run.train.batch}`,
-    }
-    : na("no training record");
-  return { nll: nllCell(run, results), quality, kid, nfe, straightness, trainTime };
+  const trainTime = costCell(run, results, measure);
+  const metrics = Object.entries(metricCells(results, run, evalLabel)).map(([key, c]) => [
+    key,
+    c.value === undefined ? na(c.reason ?? "no reason recorded") : {
+      value: c.value,
+      // A metric's own spread (KID's over subsets, IS's over splits) is its uncertainty, as
+      // KID's is; a figure without one gets no ★ from one seed.
+      ...(c.spread !== undefined ? { uncertainty: c.spread, stderr: c.spread } : {}),
+      text: formatWithError(c.value, c.spread),
+      detail: c.spread !== undefined
+        ? `${c.detail}; ± the metric's own standard deviation`
+        : `${c.detail}; no uncertainty recorded for this value (no ★)`,
+    },
+  ]);
+  return {
+    nll: nllCell(run, results),
+    quality,
+    kid,
+    nfe,
+    straightness,
+    trainTime,
+    ...Object.fromEntries(metrics),
+  };
 }
 
 /**
@@ -356,7 +511,7 @@ export function tableColumns(results: ResultsFile): TableColumn[] {
   if (n < 2) return cols;
   return cols.map((c) => ({
     ...c,
-    help: `${c.help.replace(/, ± stderr$/, "")}; mean ± standard deviation over ${n} seeds`,
+    help: `${c.help.replace(/; ± .*$/, "")}; mean ± standard deviation over ${n} seeds`,
   }));
 }
 
@@ -370,8 +525,9 @@ function headlineColumns(results: ResultsFile): TableColumn[] {
       sub: nllUnit(results),
       help: nll === "bpd"
         ? "negative log-likelihood in bits per dimension of 8-bit data with K uniform " +
-          "dequantisations per image (log (1/K) sum_k p(x + u_k)), ± stderr"
-        : "negative log-likelihood in nats per data point, ± stderr",
+          "dequantisations per image (log (1/K) sum_k p(x + u_k)); ± standard error over the " +
+          "test images"
+        : "negative log-likelihood in nats per data point; ± standard error over the test points",
     },
     {
       key: "quality",
@@ -379,9 +535,14 @@ function headlineColumns(results: ResultsFile): TableColumn[] {
       sub: adaptiveSolver,
       help: `${
         q === "FID" ? "Fréchet inception distance" : "2-Wasserstein distance to held-out data"
-      } of samples from the adaptive solver ${adaptiveSolver} (tightest tolerance)`,
+      } of samples from the adaptive solver ${adaptiveSolver} (tightest tolerance); ± ${
+        q === "FID"
+          ? "none with one seed (FID has no per-run uncertainty here: no ★)"
+          : `standard error (${quality}_std, by the delta method over the matched pairs) where ` +
+            "recorded, else none (no ★)"
+      }`,
     },
-    ...(quality === "fid"
+    ...(figureSelected(results, "kid")
       ? [{
         key: "kid" as const,
         title: "KID",
@@ -390,26 +551,40 @@ function headlineColumns(results: ResultsFile): TableColumn[] {
           `± std over subsets) of the same samples as the FID column`,
       }]
       : []),
+    ...metricColumns(results),
     {
       key: "nfe",
       title: "NFE",
       sub: adaptiveSolver,
-      help:
-        `velocity evaluations per sample path used by ${adaptiveSolver}, counted by the harness`,
+      help: `velocity evaluations per sample path used by ${adaptiveSolver}, counted by the ` +
+        "harness; ± standard error from its NFE on disjoint sub-batches of the evaluation noise",
     },
     {
       key: "straightness",
       title: "Straightness",
       sub: "0 = straight",
       help: "Liu et al.'s straightness of the learned flow along explicit-Euler trajectories " +
-        "(lower is straighter)",
+        "(lower is straighter); ± standard error over the trajectories",
     },
-    {
-      key: "trainTime",
-      title: "Train time",
-      sub: "wall clock",
-      help: "training wall-clock time on this run's backend",
-    },
+    costMeasure(results) === "cpu"
+      ? {
+        key: "trainTime",
+        title: "Train cost",
+        sub: "CPU s, own thread",
+        help: "CPU seconds of the thread that trained the method (its own work: the same " +
+          "whatever other --jobs workers do; kernels on other threads, e.g. OpenBLAS with " +
+          "FMBENCH_BLAS_THREADS > 1, are not counted), plus what it needs before it can train " +
+          "(2-RF: its teacher's training and the reflow pair generation); ± standard error " +
+          "from the CPU time per step over logging intervals. The wall clock is in the tooltip.",
+      }
+      : {
+        key: "trainTime",
+        title: "Train cost",
+        sub: "wall clock",
+        help: "training wall-clock time on this run's backend (a GPU's work is not CPU time), " +
+          "plus what the method needs before it can train (2-RF: its teacher's training and " +
+          "the reflow pairs); no uncertainty is measured for it (no ★ with one seed)",
+      },
   ];
   return columns;
 }
@@ -430,6 +605,7 @@ function seedCell(cells: TableCell[], key: ColumnKey): TableCell {
   const text = key === "trainTime"
     ? (sd > 0 ? `${formatDuration(mean)} ± ${formatDuration(sd)}` : formatDuration(mean))
     : formatWithError(mean, sd);
+  const uncertainty = seedsUncertainty(ok.map((c) => c.value!), ok.map((c) => c.uncertainty));
   const notes = [
     `mean ± standard deviation over ${ok.length} of ${cells.length} seeds`,
     ok[0].detail,
@@ -440,6 +616,7 @@ function seedCell(cells: TableCell[], key: ColumnKey): TableCell {
   return {
     value: mean,
     spread: sd,
+    ...(uncertainty !== undefined ? { uncertainty } : {}),
     seeds: { used: ok.length, total: cells.length },
     text,
     detail: notes.join("; "),
@@ -457,6 +634,20 @@ function finiteValues(
 }
 
 /**
+ * Write every value cell of one column in one notation (reports/number-format.ts): the value ±
+ * its standard error with one seed, the mean ± the standard deviation over seeds with several.
+ */
+function formatColumn(cells: TableCell[], key: ColumnKey): void {
+  const shown = (c: TableCell) => c.spread ?? c.uncertainty;
+  const format = columnFormat(cells.map((c) => c.value!), cells.map(shown), {
+    seconds: key === "trainTime",
+  });
+  for (const c of cells) {
+    c.text = formatWithUncertainty(format, c.value!, shown(c)) + (c.suffix ?? "");
+  }
+}
+
+/**
  * Build the comparison tables (one per dataset) from a results file.
  * @example
  * const [table] = buildTables(results); // table.dataset: "moons"; table.rows: one per series
@@ -466,14 +657,19 @@ export function buildTables(results: ResultsFile): DatasetTable[] {
   const series = seriesLabels(results);
   const columns = tableColumns(results);
   const keys = columns.map((c) => c.key);
+  const measure = costMeasure(results);
+  const smoke = smokeBudget(results) !== null;
+  const everywhere = new Set(missingEverywhere(results).map((m) => m.metric));
   return datasetsOf(results).map((dataset) => {
     const runs = runsOf(results, dataset);
     const measured: TableRow[] = groupSeeds(results, runs).map((group) => {
       const run = group[0];
-      const perSeed = group.map((r) => runCells(r, results));
+      const perSeed = group.map((r) => runCells(r, results, measure, everywhere));
       const cells = Object.fromEntries(
-        COLUMN_KEYS.map((k) => [k, seedCell(perSeed.map((c) => c[k]), k)]),
+        [...new Set([...COLUMN_KEYS, ...keys])]
+          .map((k) => [k, seedCell(perSeed.map((c) => c[k]), k)]),
       ) as Record<ColumnKey, TableCell>;
+      cells.nll = withOptimumGap(cells.nll, results, run.dataset);
       const statuses = group.map((r) => r.status);
       return {
         runId: run.id,
@@ -497,12 +693,18 @@ export function buildTables(results: ResultsFile): DatasetTable[] {
     });
     const table1 = followsTable1(results);
     const rows = table1 ? table1Order(measured) : measured;
-    for (const key of keys) {
+    for (const column of columns) {
+      const key = column.key;
+      // Higher-is-better columns rank by the negated value.
+      const sign = column.direction === "higher" ? -1 : 1;
       const withValue = rows.filter((r) => r.cells[key].value !== undefined);
-      const i = bestIndex(withValue.map((r) => {
-        const c = r.cells[key];
-        return { value: c.value!, spread: c.spread ?? c.stderr ?? 0 };
-      }));
+      formatColumn(withValue.map((r) => r.cells[key]), key);
+      // A smoke-test budget's numbers say nothing about which method is better: no ★.
+      if (smoke) continue;
+      const i = bestIndex(withValue.map((r) => ({
+        value: sign * r.cells[key].value!,
+        uncertainty: r.cells[key].uncertainty,
+      })));
       if (i >= 0) withValue[i].cells[key].best = true;
     }
     const footnotes: string[] = [];
@@ -516,7 +718,8 @@ export function buildTables(results: ResultsFile): DatasetTable[] {
       }
     }
     const reference = finiteValues(results.references?.[dataset]);
-    const protocol = protocolLines(runs);
+    const protocol = [...protocolLines(runs), ...metricProtocolLines(results)];
+    const notes = straightnessNotes(rows);
     const published = table1 ? publishedTableRows(results, dataset) : [];
     return {
       dataset,
@@ -525,11 +728,33 @@ export function buildTables(results: ResultsFile): DatasetTable[] {
       footnotes,
       reference,
       ...(protocol.length ? { protocol } : {}),
+      ...(notes.length ? { notes } : {}),
       ...(published.length
         ? { published: { rows: published, nfeSolver: results.headline.adaptiveSolver } }
         : {}),
     };
   });
+}
+
+/**
+ * The caption's note on the quality metric's noise level: its value between two held-out samples
+ * of the evaluation size (± its spread over held-out draws where recorded), an estimate of what a
+ * perfect model would score, not a floor.
+ * @example
+ * noiseLevelCaption({ w2: 0.279, w2_std: 0.021 });
+ * // " · noise level: W2 0.279 ± 0.021 between two held-out samples of the evaluation size ..."
+ */
+export function noiseLevelCaption(reference: Record<string, number> | undefined): SafeHtml {
+  const entries = Object.entries(reference ?? {}).filter(([k]) => !k.endsWith("_std"));
+  if (!entries.length) return markup``;
+  const text = entries.map(([k, v]) =>
+    `${k.toUpperCase()} ${formatWithError(v, reference![`${k}_std`])}`
+  ).join(", ");
+  const spread = entries.some(([k]) => reference![`${k}_std`] !== undefined);
+  return markup`<span class="reference"> · noise level: ${text} between two held-out samples of
+the evaluation size${
+    spread ? " (± its spread over held-out draws)" : ""
+  }: about what a perfect model would score, an estimate with noise of its own</span>`;
 }
 
 /**
@@ -614,7 +839,7 @@ ${released}<div class="recipe">${recipe}${times}${teacher}</div><div class="reci
 export function renderTable(table: DatasetTable, colors?: Map<string, string>): SafeHtml {
   const head = table.columns.map((c) =>
     markup`<th scope="col" class="num" title="${c.help}">${c.title} \
-<span class="arrow">↓</span><div class="unit">${c.sub}</div></th>`
+<span class="arrow">${directionArrow(c)}</span><div class="unit">${c.sub}</div></th>`
   );
   const runRow = (r: TableRow) =>
     markup`<tr class="${r.status === "ok" ? "" : "failed"}">${
@@ -629,17 +854,11 @@ export function renderTable(table: DatasetTable, colors?: Map<string, string>): 
     ? markup`<ol class="footnotes">${table.footnotes.map((f) => markup`<li>${f}</li>`)}</ol>`
     : "";
   const protocol = (table.protocol ?? []).map((p) => markup`<p class="protocol">${p}</p>`);
+  const explained = (table.notes ?? []).map((n) => markup`<p class="note outlier">${n}</p>`);
   return markup`<div class="table-wrap"><table class="comparison" data-dataset="${table.dataset}">
-<caption>${table.dataset}${
-    table.reference
-      ? markup`<span class="reference"> · reference: ${
-        Object.entries(table.reference).map(([k, v]) => `${k.toUpperCase()} ${v.toFixed(4)}`)
-          .join(", ")
-      } between two held-out samples of the same size (the floor a perfect model reaches)</span>`
-      : ""
-  }</caption>
+<caption>${table.dataset}${noiseLevelCaption(table.reference)}</caption>
 <thead><tr><th scope="col">Method <div class="unit">path · coupling · loss</div></th>${head}</tr></thead>
-<tbody>${body}</tbody></table>${protocol}${notes}${
+<tbody>${body}</tbody></table>${explained}${protocol}${notes}${
     table.published ? publishedNote(table.published.nfeSolver, table.published.rows) : ""
   }</div>`;
 }

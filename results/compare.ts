@@ -8,7 +8,15 @@ import type { ResultsFile } from "./schema.ts";
  * @example
  * NOT_FIGURES.has("seconds"); // true: timings may differ between sessions
  */
-export const NOT_FIGURES = new Set(["seconds", "probeSeconds", "sessions", "resumedFrom"]);
+export const NOT_FIGURES = new Set([
+  "seconds",
+  "probeSeconds",
+  "sessions",
+  "resumedFrom",
+  // CPU time is a measurement of this session's work, not a figure of the model.
+  "cpuSeconds",
+  "cpuStderr",
+]);
 
 function normalise(v: unknown, outDir: string): unknown {
   if (Array.isArray(v)) return v.map((x) => normalise(x, outDir));
@@ -33,7 +41,10 @@ function normalise(v: unknown, outDir: string): unknown {
  */
 export function figuresOf(results: ResultsFile, outDir: string): unknown {
   const dir = outDir.replace(/\/+$/, "");
-  return normalise({ runs: results.runs, references: results.references }, dir);
+  return normalise(
+    { runs: results.runs, references: results.references, heldOut: results.heldOut },
+    dir,
+  );
 }
 
 /**

@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { resultsProblems } from "./check.ts";
 import { fileStamp } from "../store/file-stamp.ts";
+import { asideName } from "../store/move-aside.ts";
 import { safeMessage } from "../store/quote.ts";
 import { jsonDepth, MAX_JSON_DEPTH, show } from "../store/validate.ts";
 import { RESULTS_SCHEMA, type ResultsFile } from "./schema.ts";
@@ -124,7 +125,7 @@ export function parseResults(text: string, path: string): ResultsFile {
 
 /** Rename an unreadable results file to `<file>.unreadable-<time>`; returns the new name. */
 async function moveAside(file: string): Promise<string> {
-  const backup = `${file}.unreadable-${fileStamp()}`;
+  const backup = asideName(file);
   await Deno.rename(file, backup);
   return backup;
 }

@@ -56,7 +56,8 @@ function unique<T>(items: T[], key: (t: T) => string): T[] {
  * Merge the shards of one suite run. Every input must have a `shard` field; all must share the
  * suite, configHash, headline, seed, shard count and (unless allowed) commit, and together hold
  * each shard index 0..count-1 exactly once. The result has no `shard` field; its manifest spans
- * the shards (earliest start, latest finish, wallSeconds = sum over shards) and lists them in
+ * the shards (earliest start, latest finish, wallSeconds = the elapsed time from the first start
+ * to the last finish, shardSeconds = the sum of the shards' wall times) and lists them in
  * `manifest.mergedFrom`.
  * @throws MergeError naming the offending input and what was expected.
  * @example
@@ -185,15 +186,31 @@ export function mergeResults(files: ResultsFile[], opts: MergeOptions = {}): Res
     headline: first.headline,
     // One config hash (checked above) means one budget.
     ...(first.budget ? { budget: first.budget } : {}),
+    // One config hash also means one selection of metrics.
+    ...(first.metricInfo ? { metricInfo: first.metricInfo } : {}),
     runs,
     ...(shards.some((s) => s.references)
       ? { references: Object.assign({}, ...shards.map((s) => s.references ?? {})) }
+      : {}),
+    ...(shards.some((s) => s.heldOut)
+      ? { heldOut: Object.assign({}, ...shards.map((s) => s.heldOut ?? {})) }
       : {}),
   };
 }
 
 function distinct(values: string[]): string {
   return [...new Set(values)].join(" + ");
+}
+
+/**
+ * Elapsed seconds from the earliest start to the latest finish of the shards, when every shard
+ * finished with readable times; else undefined (an unfinished shard's end is unknown).
+ */
+function elapsedSpan(ms: RunManifest[]): number | undefined {
+  const starts = ms.map((m) => Date.parse(m.startedAt));
+  const ends = ms.map((m) => m.finishedAt === undefined ? NaN : Date.parse(m.finishedAt));
+  if (![...starts, ...ends].every(Number.isFinite)) return undefined;
+  return Math.max(0, (Math.max(...ends) - Math.min(...starts)) / 1000);
 }
 
 function mergeManifests(shards: ResultsFile[], names: string[]): MergedManifest {
@@ -221,7 +238,8 @@ function mergeManifests(shards: ResultsFile[], names: string[]): MergedManifest 
     backendNotes: notes,
     startedAt: ms.map((m) => m.startedAt).sort()[0],
     finishedAt: finished.every((f) => f !== undefined) ? finished.sort().at(-1) : undefined,
-    wallSeconds: walls.every((w) => w !== undefined)
+    wallSeconds: elapsedSpan(ms),
+    shardSeconds: walls.every((w) => w !== undefined)
       ? walls.reduce((a, b) => a! + b!, 0)
       : undefined,
     mergedFrom: shards.map((s, k) => ({

@@ -36,11 +36,17 @@ export const NON_NEGATIVE_METRICS: Record<string, string> = {
   w2: "W2 is a distance",
   fid: "FID is a squared distance",
   kid_std: "a standard deviation",
+  precision: "a share of samples",
+  recall: "a share of reference points",
+  density: "a mean count of balls over k",
+  coverage: "a share of reference points",
+  is_std: "a standard deviation",
+  fd_dinov2: "FD-DINOv2 is a squared distance",
 };
 
 const text = str(LIMITS.text);
 
-/** Metric name -> value (null: could not be computed); W2, FID and KID's spread are >= 0. */
+/** Metric name -> value (null: could not be computed); W2, FID, shares and spreads are >= 0. */
 const metrics = v.pipe(
   rec(measured()),
   v.rawCheck(({ dataset, addIssue }) => {
@@ -154,8 +160,16 @@ const runManifest = obj({
   configHash: str(),
   startedAt: str(),
   finishedAt: v.optional(str()),
-  /** The session's wall-clock time (never NaN): a number, not null. */
+  /**
+   * Elapsed wall-clock time (never NaN): summed over the `sessions` that worked on this folder
+   * with this config (a resume adds its own elapsed time); for a merge of separately run shards,
+   * from the first shard's start to the last one's finish.
+   */
   wallSeconds: v.optional(num({ min: 0 })),
+  /** fmbench sessions whose elapsed time wallSeconds sums (absent: 1). */
+  sessions: v.optional(num({ int: true, min: 1 })),
+  /** Merged files: the sum of the shards' own wall-clock times (more than elapsed in parallel). */
+  shardSeconds: v.optional(num({ min: 0 })),
   /** Command line that produced the run. */
   argv: arr(text, LIMITS.some),
   /** A merged file: the shards it was made of. */
@@ -261,6 +275,39 @@ const featureMetricProtocol = obj({
  */
 export type FeatureMetricProtocol = v.InferOutput<typeof featureMetricProtocol>;
 
+const metricInfo = obj({
+  description: text,
+  /** The feature set the metric read in this suite ("raw", "inception-pool3", ...). */
+  feature: str(),
+  /** How those features are made. */
+  featureDescription: text,
+  /** Its figures (keys of each evaluation's `metrics`), each with its direction. */
+  values: rec(obj({
+    direction: oneOf(["lower", "higher"]),
+    title: str(),
+    description: text,
+    /** The figure holding this one's spread (e.g. "kid_std"). */
+    spread: v.optional(str()),
+  })),
+  /** The metric's protocol fields (k, splits, rule, reference implementation, ...). */
+  protocol: rec(
+    v.union(
+      [str(LIMITS.text), num(), bool()],
+      (i) => `= ${show(i.input)}, expected a string, a number or a boolean`,
+    ),
+  ),
+});
+
+/**
+ * A metric plugin as a results file records it (once per file, keyed by the plugin's name): its
+ * figures with their directions, the features it read and its protocol.
+ * @example
+ * const info: MetricInfo = { description: "improved precision and recall", feature: "raw",
+ *   featureDescription: "the raw 2-D samples", protocol: { k: 3 },
+ *   values: { precision: { direction: "higher", title: "Precision", description: "..." } } };
+ */
+export type MetricInfo = v.InferOutput<typeof metricInfo>;
+
 const evalRecord = obj({
   solver: str(),
   /** e.g. { steps: 8 } or { rtol: 1e-5, atol: 1e-5 } or { steps: 8, grid: "edm" } */
@@ -269,6 +316,15 @@ const evalRecord = obj({
   error: v.optional(text),
   /** Velocity evaluations per sample path, counted by the harness. */
   nfe: num({ int: true, min: 0, why: "a count of velocity evaluations" }),
+  /**
+   * The headline adaptive setting only: its NFE on disjoint sub-batches of the same evaluation
+   * noise (the batches it was solved in, or quarters solved again only to count), for the NFE's
+   * uncertainty (their standard deviation / sqrt(count)). `batch`: examples per sub-batch.
+   */
+  nfeDraws: v.optional(obj({
+    batch: num({ int: true, min: 1 }),
+    nfe: arr(num({ int: true, min: 0, why: "a count of velocity evaluations" }), LIMITS.some),
+  })),
   /** e.g. { w2: 0.12 } (toy2d) or { fid: 35.1, kid: 0.031, kid_std: 0.002 } (images); a value
    * that could not be computed is absent (with a reason in notes) or null. */
   metrics,
@@ -382,6 +438,13 @@ const trainRecord = obj({
   batch: num({ int: true, min: 1 }),
   /** Training seconds, summed over every session when training resumed from a checkpoint. */
   seconds: measured({ min: 0 }),
+  /**
+   * CPU seconds of the thread that trained (its own work, also under --jobs), summed over
+   * sessions; absent where the runtime could not tell (and in older files).
+   */
+  cpuSeconds: v.optional(measured({ min: 0, why: "a CPU time" })),
+  /** Standard error of cpuSeconds: steps x sd(CPU per step over logging intervals) / sqrt(k). */
+  cpuStderr: v.optional(measured({ min: 0, why: "a standard error" })),
   /** Steps at which training resumed from a checkpoint after an interruption (absent: none). */
   resumedFrom: v.optional(arr(num({ int: true, min: 0 }), LIMITS.many)),
   /** [step, loss] pairs, thinned. */
@@ -402,6 +465,33 @@ const trainRecord = obj({
  * const last = run.train?.lossCurve.at(-1); // [step, loss]
  */
 export type TrainRecord = v.InferOutput<typeof trainRecord>;
+
+const highResRecord = obj({
+  n: num({ int: true, min: 1 }),
+  solver: str(),
+  setting: solverSetting,
+  /** Velocity evaluations per sample path. */
+  nfe: num({ int: true, min: 0 }),
+  status: oneOf(["ok", "failed"]),
+  error: v.optional(text),
+  /**
+   * toy2d: `sinkhorn_w2` (debiased Sinkhorn W2 against n fresh held-out points), `sinkhorn_w2_se`
+   * (its standard error, both draws), `sinkhorn_w2_se_model` (the samples' draw alone),
+   * `sinkhorn_divergence`, `blur`, `converged` (1/0).
+   */
+  metrics,
+  /** Sampling and scoring seconds. */
+  seconds: num({ min: 0 }),
+});
+
+/**
+ * A finer score of one run's model: `n` samples drawn with the headline setting, scored by the
+ * suite (toy2d: the high-resolution W2; its floor band is in references[dataset]).
+ * @example
+ * const h: HighResRecord = { n: 5000, solver: "dopri5", setting: { rtol: 1e-5, atol: 1e-5 },
+ *   nfe: 86, status: "ok", metrics: { sinkhorn_w2: 0.2254 }, seconds: 7.9 };
+ */
+export type HighResRecord = v.InferOutput<typeof highResRecord>;
 
 const runRecord = obj({
   id: str(),
@@ -431,6 +521,8 @@ const runRecord = obj({
    * trajectories of `eval.straightnessSteps` steps (the run's config) from seeded source noise.
    */
   straightness: v.optional(measured({ min: 0, why: "a mean squared deviation" })),
+  /** The standard error of `straightness` over its trajectories (sd over examples / sqrt(n)). */
+  straightnessStderr: v.optional(measured({ min: 0, why: "a standard error" })),
   /** Where derived inputs came from, e.g. reflow pairs: teacher, solver, seed, count, file. */
   provenance: v.optional(rec(v.unknown())),
   /**
@@ -444,6 +536,8 @@ const runRecord = obj({
     image: v.optional(str(LIMITS.image)),
     from: v.optional(sampleSource),
   })),
+  /** A finer score of more samples of the headline setting (toy2d, --high-res-samples N). */
+  highRes: v.optional(highResRecord),
 });
 
 /**
@@ -476,11 +570,26 @@ export const resultsFileSchema = obj({
   }),
   runs: arr(runRecord, LIMITS.many),
   /**
-   * Per data set, the quality metric between two disjoint held-out samples of the evaluation
-   * size: what a perfect model would score (the finite-sample floor of W2), e.g. { w2: 0.21 };
-   * null where it could not be computed.
+   * The metric plugins that scored the samples (--metrics), by name: their figures' directions,
+   * features and protocols. Absent in files written before metrics were plugins (W2, or FID and
+   * KID, all lower-is-better).
+   */
+  metricInfo: v.optional(rec(metricInfo)),
+  /**
+   * Per data set, the metrics between two disjoint held-out samples of the evaluation size: what
+   * a perfect model would score (the finite-sample floor of W2), e.g. { w2: 0.21, precision:
+   * 0.95 }; null where it could not be computed.
    */
   references: v.optional(rec(metrics)),
+  /**
+   * Per data set, held-out data the report shows beside the samples (ground truth): up to 500
+   * test points (2-D data), or a PNG grid of test images (data URI), made once per data set
+   * from the first seed's data.
+   */
+  heldOut: v.optional(rec(obj({
+    points: v.optional(rows<Array<number | null>>({ max: LIMITS.many })),
+    image: v.optional(str(LIMITS.image)),
+  }))),
   /**
    * The budget the run used; `smoke` marks a budget whose numbers are not meaningful; `recipe`,
    * for a published recipe, names its source and the flags that changed one of its fields.

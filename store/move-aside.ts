@@ -3,13 +3,32 @@
 import { fileStamp } from "./file-stamp.ts";
 
 /**
- * Rename `file` to `<file>.unreadable-<time>`; returns the new name, or null when the file is
- * already gone.
+ * A name `<file>.unreadable-<time>[-k]` that no file has yet (two files set aside within one
+ * millisecond get -1, -2, ...: an earlier one is never overwritten).
+ * @example
+ * asideName("runs/x/results.json"); // "runs/x/results.json.unreadable-2026-12-07T08-50-01-123Z"
+ */
+export function asideName(file: string): string {
+  const base = `${file}.unreadable-${fileStamp()}`;
+  for (let k = 0;; k++) {
+    const name = k === 0 ? base : `${base}-${k}`;
+    try {
+      Deno.lstatSync(name);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return name;
+      throw e;
+    }
+  }
+}
+
+/**
+ * Rename `file` to `<file>.unreadable-<time>` (never over an earlier one); returns the new name,
+ * or null when the file is already gone.
  * @example
  * const backup = await moveAside("runs/x/results.json"); // "runs/x/results.json.unreadable-2026-..."
  */
 export async function moveAside(file: string): Promise<string | null> {
-  const backup = `${file}.unreadable-${fileStamp()}`;
+  const backup = asideName(file);
   try {
     await Deno.rename(file, backup);
   } catch (e) {

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { dirname, join, relative } from "node:path";
 import { BUILTIN_PLUGINS, discoverPlugins, tf } from "../mod.ts";
+import { scoreMetrics } from "../harness/metric-quality.ts";
 import { OUTSIDE_PLUGINS, tempPluginRoot } from "./helpers/plugins.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
@@ -176,7 +177,8 @@ Deno.test("outside plugins of every kind, importing only mod.ts, load and work",
     const modelPlugin = reg.models.get("affine")!;
     const solver = reg.solvers.get("ralston")!;
     const timeSampler = reg.timeSamplers.get("beta-2-2")!;
-    for (const p of [path, coupling, loss, modelPlugin, solver, timeSampler]) {
+    const metric = reg.metrics.get("mean-shift")!;
+    for (const p of [path, coupling, loss, modelPlugin, solver, timeSampler, metric]) {
       assert.ok(p, "loaded");
     }
     // Beta(2, 2): its quantile inverts its CDF, on the path's range.
@@ -184,6 +186,17 @@ Deno.test("outside plugins of every kind, importing only mod.ts, load and work",
     for (const u of [0.1, 0.25, 0.5, 0.9]) {
       assert.ok(Math.abs(beta.cdf(beta.quantile(u)) - u) < 1e-12);
     }
+    // The metric, through the engine on raw 2-D points: the means (0.5, 1) and (0, 0) differ by
+    // |(0.5, 1)|.
+    const raw = (v: number[]) => ({ data: Float32Array.from(v), dim: 2, n: v.length / 2 });
+    const scores = await scoreMetrics({
+      metrics: [metric],
+      offered: ["raw"],
+      generated: { raw: raw([0, 0, 1, 2]) },
+      reference: { raw: raw([1, 1, -1, -1]) },
+      seed: 0,
+    });
+    assert.ok(Math.abs(scores.metrics.mean_shift - Math.hypot(0.5, 1)) < 1e-12);
     assert.equal(solver.evalsPerStep, 2);
     assert.equal(solver.adaptive, false);
 

@@ -147,6 +147,12 @@ Deno.test("checkpoint: a stop between steps saves the completed steps (mid loss-
   assert.deepEqual(await weights(d.model), want);
   assert.deepEqual(rest.resumedFrom, [23]);
   assert.ok(rest.seconds >= mid!.seconds!, "training time is cumulative across sessions");
+  // CPU seconds of the training thread too, and the per-step CPU of each logging interval (for
+  // the spread: 2 intervals before the stop, 2 after).
+  assert.ok(mid!.cpuSeconds! > 0 && rest.cpuSeconds! > mid!.cpuSeconds!, "CPU time adds up");
+  assert.equal(mid!.cpuPerStep!.length, 2);
+  assert.ok(rest.cpuStderr! >= 0);
+  assert.ok(full.cpuSeconds! > 0 && full.cpuStderr !== undefined, "4 logging intervals");
   for (const x of [a, d]) x.model.dispose();
   for (const o of [full, rest]) o.dispose();
   await Deno.remove(dir, { recursive: true });

@@ -1,6 +1,7 @@
-// The cifar10 suite's quality function end to end on tiny synthetic images: n/a (naming the
-// folder searched and how to get the weights) without weights; with code-made weights in the data
-// dir, FID, KID and the protocol recorded for every evaluation.
+// The cifar10 suite's scorer (its feature source and the fid and kid metric plugins) end to end on
+// tiny synthetic images: n/a (naming the folder searched and how to get the weights) without
+// weights; with code-made weights in the data dir, FID, KID and the protocol recorded for every
+// evaluation.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { rng } from "../core/rng.ts";
@@ -8,12 +9,29 @@ import { tf } from "../core/tf.ts";
 import { selectBackend } from "../backend/select.ts";
 import { imageSource } from "../harness/data/image-source.ts";
 import { INCEPTION_PTH, INCEPTION_URL } from "../features/weights-file.ts";
-import { CIFAR_BUDGETS, type CifarData, cifarQuality } from "../harness/suites/cifar10.ts";
+import { cifar10Suite, CIFAR_BUDGETS, type CifarData } from "../harness/suites/cifar10.ts";
 import type { SuiteConfig } from "../harness/suites/types.ts";
+import type { DataSource } from "../harness/data/source.ts";
+import { suiteQuality } from "../harness/metric-quality.ts";
+import { discoverPlugins } from "../harness/registry.ts";
 import { inceptionPthSpec, seededWeights } from "../features/inception/seeded-weights.ts";
 import { encodePthLegacy } from "../store/torch-save.ts";
 
 await selectBackend("wasm");
+const reg = await discoverPlugins();
+
+/** The scorer a cifar10 run with --metrics fid,kid uses. */
+function cifarQuality(
+  { data, config, seed }: { data: DataSource; config: SuiteConfig<CifarData>; seed: number },
+) {
+  return suiteQuality({
+    suite: cifar10Suite,
+    metrics: ["fid", "kid"].map((n) => reg.metrics.get(n)!),
+    data,
+    config,
+    seed,
+  });
+}
 
 function images(n: number, seed: number) {
   const u = rng(seed);
@@ -48,7 +66,7 @@ Deno.test("cifar10 quality: without weights FID and KID are n/a, naming the fold
     assert.ok(reason.includes(join(dir, INCEPTION_PTH)), reason);
     assert.ok(reason.includes(INCEPTION_URL), reason);
     const x = tf.zeros([2, 32, 32, 3]);
-    assert.deepEqual(await q.fn(x), {});
+    assert.deepEqual(await q.fn(x), { metrics: {}, notes: { fid: reason, kid: reason } });
     x.dispose();
     q.dispose();
   } finally {
@@ -66,7 +84,7 @@ Deno.test("cifar10 quality: with weights in the data dir, FID, KID and the proto
     const data = imageSource("cifar10", images(4, 1), images(2, 2), [32, 32, 3]);
     const q = await cifarQuality({ data, config: config(dir), seed: 0 });
     const samples = tf.randomUniform([3, 32, 32, 3], -1, 1, "float32", 3);
-    const m = await q.fn(samples);
+    const { metrics: m } = await q.fn(samples);
     samples.dispose();
     assert.ok(Number.isFinite(m.fid) && m.fid > 0, `fid ${m.fid}`);
     assert.ok(Number.isFinite(m.kid) && Number.isFinite(m.kid_std), JSON.stringify(m));
@@ -77,11 +95,14 @@ Deno.test("cifar10 quality: with weights in the data dir, FID, KID and the proto
     assert.deepEqual(p.reference, { dataset: "cifar10", split: "train", n: 4, kidFeatures: 3 });
     assert.equal(p.generated, 3);
     assert.match(p.preprocessing, /rounded to 8 bits/);
-    assert.deepEqual(p.kid, {
-      subsets: 100,
-      subsetSize: 3,
+    // KID's settings are the kid plugin's protocol (results.json's metricInfo), not the network's.
+    assert.equal(p.kid, undefined);
+    assert.deepEqual(reg.metrics.get("kid")!.protocol, {
       kernel: "(x.y/d + 1)^3",
       estimator: "unbiased MMD^2, mean and std over subsets",
+      subsets: 100,
+      subsetSize: "min(1000, generated, reference features), drawn without replacement",
+      seed: "the run's seed",
     });
     assert.ok([...Deno.readDirSync(dir)].some((e) => e.name.startsWith("fid-ref-cifar10-train-4")));
     q.dispose();

@@ -30,7 +30,7 @@ Deno.test("straightness: code, README and report all say explicit-Euler with the
   // tests/straightness_test.ts) and the suite's straightnessSteps.
   assert.match(
     RUN_TS,
-    /flowStraightness\(\{\s*field: vf,\s*x0,\s*steps: cfg\.eval\.straightnessSteps,/,
+    /flowStraightness(?:Stats)?\(\{\s*field: vf,\s*x0,\s*steps: cfg\.eval\.straightnessSteps,/,
   );
   const steps = {
     toy2d: TOY2D_EVAL.straightnessSteps,

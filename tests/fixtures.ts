@@ -79,10 +79,11 @@ function evalsFor(dataset: string, method: string, kind: "toy2d" | "images"): Ev
   const p = PROFILE[method];
   const scale = kind === "images" ? 600 : 1;
   const dsFactor = dataset === "moons" || dataset === "cifar10-32" ? 1 : 1.3;
+  // W2 with its bootstrap standard error (about 4%); FID has no per-run uncertainty.
   const metric = (v: number): Record<string, number> =>
     kind === "images"
       ? { fid: r4(v * scale), kid: r4(v * 0.6), kid_std: r4(0.0008 + v * 0.02) }
-      : { w2: r4(v) };
+      : { w2: r4(v), w2_std: r4(0.04 * v) };
   const protocol = kind === "images" ? { protocol: FIXTURE_PROTOCOL } : {};
   const out: EvalRecord[] = [];
   for (const steps of [2, 4, 8, 16]) {
@@ -118,6 +119,8 @@ function evalsFor(dataset: string, method: string, kind: "toy2d" | "images"): Ev
       metrics: metric(q),
       ...protocol,
       seconds: r4(0.01 * nfe),
+      // The headline setting's NFE on four quarters of the noise: standard error 0.913.
+      ...(i === 1 ? { nfeDraws: { batch: 500, nfe: [nfe - 2, nfe - 1, nfe + 1, nfe + 2] } } : {}),
     });
   });
   return out;
@@ -269,10 +272,13 @@ export function buildFixture(opts: FixtureOptions = {}): ResultsFile {
       const nllNats = (dataset === datasets[0] ? 2.31 : 3.02) + 4 * p.floor;
       const d = kind === "images" ? 3072 : 2;
       const nats = kind === "images" ? d * Math.LN2 * (3 + 10 * p.floor - 7) : nllNats;
+      const seconds = r4(40 + 900 * p.floor + (m.family === "diffusion" ? 12 : 0));
       const train = {
         steps: 2000,
         batch: 256,
-        seconds: r4(40 + 900 * p.floor + (m.family === "diffusion" ? 12 : 0)),
+        seconds,
+        cpuSeconds: r4(0.9 * seconds),
+        cpuStderr: r4(0.01 * seconds),
         lossCurve: lossCurve(s, 2.2, 0.6 + p.floor),
         finalLoss: 0,
       };
@@ -301,6 +307,7 @@ export function buildFixture(opts: FixtureOptions = {}): ResultsFile {
           seconds: 3.2,
         }],
         straightness: r4(0.02 + p.curve * 0.4),
+        straightnessStderr: r4(0.002 + p.curve * 0.02),
         samples: kind === "images"
           ? { image: imageGrid(s, m.label) }
           : points2d(dataset, m.label, s, 400),
@@ -423,6 +430,12 @@ export function buildFixture(opts: FixtureOptions = {}): ResultsFile {
       ? { quality: "fid", nll: "bpd", adaptiveSolver: "dopri5" }
       : { quality: "w2", nll: "nats", adaptiveSolver: "dopri5" },
     runs,
+    heldOut: Object.fromEntries(datasets.map((d) => [
+      d,
+      kind === "images"
+        ? { image: imageGrid(subSeed(seed, `held-out ${d}`), "fm-ot") }
+        : { points: points2d(d, "fm-ot", subSeed(seed, `held-out ${d}`), 300).points },
+    ])),
   };
 }
 

@@ -4,9 +4,11 @@ import assert from "node:assert/strict";
 import { inverse, Matrix } from "ml-matrix";
 import {
   batchStats,
+  defaultLinalg,
   frechetDistance,
   frechetParts,
   type GaussianStats,
+  JS_LINALG,
   prepareGaussian,
   RunningStats,
 } from "../features/frechet.ts";
@@ -14,6 +16,7 @@ import { normals, rng } from "../core/rng.ts";
 import { frechetCases, spectrumMatrix } from "../bench/frechet-cases.ts";
 import { frechetPartsEigen } from "../bench/frechet-eigen.ts";
 import { matmul, pivotedCholesky, symmetricEigenvalues } from "../features/linalg.ts";
+import { loadLapack } from "../features/lapack.ts";
 
 function gauss(mu: number[], sigma: number[][]): GaussianStats {
   const d = mu.length;
@@ -277,4 +280,45 @@ Deno.test("frechet: the new route agrees with the previous one (well, ill, very 
     const tol = /very|n < d/.test(c.name) ? 3e-8 : 1e-9;
     assert.ok(rel <= tol, `${c.name}: new ${now.fid}, previous ${before.fid}, rel ${rel}`);
   }
+});
+
+Deno.test("frechet: the LAPACK route agrees with the JS route; JS stays the fallback", () => {
+  const native = defaultLinalg();
+  const { lapack, why } = loadLapack();
+  assert.equal(native.name === "js", !lapack, why);
+  if (!lapack) {
+    console.error(`LAPACK route not checked: ${why}`);
+    return;
+  }
+  assert.match(native.name, /^lapack /);
+  for (const d of [1, 2, 7, 96]) {
+    for (const c of frechetCases(d)) {
+      const js = frechetParts(prepareGaussian(c.a, { linalg: JS_LINALG }), c.b, {
+        linalg: JS_LINALG,
+      });
+      const nat = frechetParts(prepareGaussian(c.a, { linalg: native }), c.b, { linalg: native });
+      const rel = Math.abs(nat.fid - js.fid) / Math.max(js.fid, 1e-12);
+      const tol = /very|n < d/.test(c.name) ? 3e-8 : 1e-10;
+      assert.ok(rel <= tol, `d ${d} ${c.name}: lapack ${nat.fid}, js ${js.fid}, rel ${rel}`);
+    }
+  }
+  // Each step: the factor reconstructs the matrix and reveals its rank; the eigenvalues are known.
+  const d = 40;
+  const l = Array.from({ length: d }, (_, i) => (i < 25 ? 1 + i : 0));
+  const s = spectrumMatrix(l, 5);
+  const f = lapack.pivotedCholesky(s, d);
+  assert.equal(f.rank, 25);
+  assert.deepEqual(lapack.pivotedCholesky(s, d).perm.length, d);
+  for (let i = 0; i < d; i++) {
+    for (let j = 0; j < d; j++) {
+      let v = 0;
+      for (let k = 0; k < f.rank; k++) v += f.l[i * f.rank + k] * f.l[j * f.rank + k];
+      close(v, s[f.perm[i] * d + f.perm[j]], 1e-9, `L L^T [${i}][${j}]`);
+    }
+  }
+  const ev = lapack.symmetricEigenvalues(s, d);
+  [...l].sort((a, b) => a - b).forEach((want, i) => close(ev[i], want, 1e-9, `eigenvalue ${i}`));
+  const m = lapack.congruenceLower(s, f.l, d, f.rank);
+  const mJs = JS_LINALG.congruenceLower(s, f.l, d, f.rank);
+  m.forEach((v, i) => close(v, mJs[i], 1e-9 * (1 + Math.abs(mJs[i])), `congruence ${i}`));
 });

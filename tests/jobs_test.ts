@@ -199,6 +199,18 @@ Deno.test("--jobs 2 gives the results of --jobs 1, in one results.json, and resu
     assert.equal(s.train!.finalLoss, r.train!.finalLoss);
   }
   assert.match(rb.manifest.backendNotes.join(" "), /--jobs 2 .*2 shards/);
+  // Threads: the cores a process's workers leave it (fewer on a busy machine), recorded; the
+  // numbers above did not change.
+  if (ra.manifest.backend === "wasm" && ra.manifest.backendNotes.some((n) => /OpenBLAS/.test(n))) {
+    const cores = navigator.hardwareConcurrency;
+    const one = ra.manifest.threads!, two = rb.manifest.threads!;
+    assert.ok(one >= 1 && one <= cores, ra.manifest.backendNotes.join("; "));
+    assert.ok(two >= 1 && two <= Math.max(1, Math.floor(cores / 2)), `${two}`);
+    assert.match(
+      ra.manifest.backendNotes.join(" "),
+      new RegExp(`on ${one} OpenBLAS threads? \\(auto: ${cores} cores? / 1 worker`),
+    );
+  }
   assert.ok(rb.manifest.finishedAt, "a complete run records its finish time");
   await Deno.stat(`${two}/reflow/moons__1-rf__mlp-tiny.f32`);
   // A report write killed mid-way (SIGKILL) leaves its temporary file; the resume sweeps it.

@@ -159,7 +159,7 @@ async function realProbe(p: Parts) {
     solver: reg.solvers.get("dopri5")!,
     config: { from: 1, n: 30, rtol: 1e-3, atol: 1e-3 },
     quality: {
-      fn: async (x) => ({ w2: w2(await x.data() as Float32Array, ref, 30, 2) }),
+      fn: async (x) => ({ metrics: { w2: w2(await x.data() as Float32Array, ref, 30, 2) } }),
       dispose() {},
     },
     seed: 5,

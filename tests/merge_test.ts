@@ -29,12 +29,18 @@ Deno.test("merging two shards restores the full run", () => {
   assert.deepEqual(merged.methods, full.methods);
   assert.deepEqual(merged.plugins, full.plugins);
   assert.deepEqual(merged.headline, full.headline);
-  assert.deepEqual(buildTables(merged), buildTables(full));
+  // The same tables, except that shards on two backends (wasm + webgpu here) rank training cost
+  // on the wall clock: CPU seconds mean nothing for the GPU shard's work.
+  const sameBackend = { ...merged, manifest: { ...merged.manifest, backend: "wasm" } };
+  assert.deepEqual(buildTables(sameBackend), buildTables(full));
+  assert.equal(buildTables(merged)[0].columns.at(-1)!.sub, "wall clock");
   const m = merged.manifest as MergedManifest;
   assert.equal(m.configHash, full.manifest.configHash);
   assert.deepEqual(m.config, full.manifest.config, "config (what configHash hashes) is unchanged");
   assert.equal(m.backend, "wasm + webgpu");
-  assert.equal(m.wallSeconds, 600 + 660);
+  // Elapsed: first start (03:00) to last finish (03:11), not the sum of the shards' 600 + 660 s.
+  assert.equal(m.wallSeconds, 660);
+  assert.equal(m.shardSeconds, 600 + 660);
   assert.equal(m.startedAt, "2025-01-02T03:00:00.000Z");
   assert.equal(m.finishedAt, "2025-01-02T03:11:00.000Z");
   assert.deepEqual(m.mergedFrom!.map((s) => [s.index, s.count, s.source, s.runs]), [
@@ -46,7 +52,14 @@ Deno.test("merging two shards restores the full run", () => {
   assert.deepEqual(swapped, merged);
   const page = renderReport(merged);
   assert.match(page, /merged from 2 shards/);
-  assert.match(page, /<h3>Merged shards<\/h3>/);
+  // The shard table is folded away; the manifest gives the elapsed time and the shard time.
+  assert.match(
+    page,
+    /<details class="shards"><summary>Merged shards: 2 shards, 21m 00s of shard time<\/summary>/,
+  );
+  assert.match(page, /<dt>Wall time<\/dt><dd>11m 00s elapsed<\/dd>/);
+  assert.match(page, /<dt>Shard time<\/dt><dd>21m 00s \(the shards&#39; own wall times added up/);
+  assert.doesNotMatch(page, /sum over shards/);
   // A single shard also renders, with a banner saying it is partial.
   assert.match(renderReport(shards[0]), /This is shard 0 of 2: it\s+holds only part of the run/);
 });

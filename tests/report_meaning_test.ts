@@ -3,6 +3,7 @@
 // clipping, colours keyed by method name, and the configuration folded away.
 import assert from "node:assert/strict";
 import { qualityVsNfeChart, seriesColors } from "../reports/charts.ts";
+import { frontierChart } from "../reports/frontier-chart.ts";
 import { offScaleCap } from "../reports/chart-guides.ts";
 import { colorsFor, METHOD_COLORS } from "../reports/colors.ts";
 import { headlineMargins, missingEverywhere, sampleSourceText } from "../reports/meaning.ts";
@@ -40,7 +41,7 @@ Deno.test("meaning: a smoke-test budget gets a 'numbers not meaningful' banner, 
   assert.match(renderReport(legacy), /Smoke test: numbers not/);
 });
 
-Deno.test("meaning: a metric n/a in every run is one note and one failure row, not one per evaluation", () => {
+Deno.test("meaning: a metric n/a in every run is one note and no failure row, not one per evaluation", () => {
   const reason = "n/a: Inception weights not found at data/x.safetensors";
   const noFid = clone(images, (r) => {
     for (const run of r.runs) {
@@ -56,9 +57,8 @@ Deno.test("meaning: a metric n/a in every run is one note and one failure row, n
   assert.deepEqual(missingEverywhere(noFid), [
     { metric: "fid", evals, runs: noFid.runs.length, reasons: [reason] },
   ]);
-  const rows = collectFailures(noFid).filter((f) => f.kind === "missing fid");
-  assert.equal(rows.length, 1, "one grouped row");
-  assert.equal(rows[0].where, `${evals} evaluations`);
+  // Expected n/a (no Inception weights) is the note above the tables, not a failure.
+  assert.equal(collectFailures(noFid).filter((f) => f.kind.startsWith("missing")).length, 0);
   const page = renderReport(noFid);
   assert.equal([...page.matchAll(/class="banner missing"/g)].length, 1);
   assert.match(page, /FID\s+is n\/a for all 6 runs<\/strong> \(\d+ evaluations\)/);
@@ -79,10 +79,30 @@ Deno.test("meaning: the headline says by how much the best beats the runner-up",
   const pct = (100 * (q[1] - q[0])) / q[1];
   assert.match(html, /W2 \(dopri5\) on moons: <strong>fm-ot<\/strong> 0\.0412/);
   assert.ok(html.includes(`${Number(pct.toPrecision(3))}% lower than the runner-up`), html);
-  assert.match(html, /NLL on moons: .*combined standard errors/s);
-  // With the floor known, the best is also put against it.
-  const withFloor = buildTables(clone(toy, (r) => (r.references = { moons: { w2: 0.02 } })))[0];
-  assert.match(headlineMargins(withFloor, "w2").value, /2\.06x the floor of 0\.02/);
+  // W2's gap (0.0056) is 2.25 combined standard errors (√(0.0016² + 0.0019²) = 0.00248).
+  assert.match(html, /\(0\.0468 ± 0\.0019\): 2\.25 combined standard errors/);
+  // NLL's gap (0.022) is inside 2 combined standard errors (0.059): no best is named.
+  assert.match(
+    html,
+    /NLL on moons: no clear best: fm-ot \(2\.475 ± 0\.021 nats\) and the runner-up\s+&lt;img.*?\(2\.497 ± 0\.021 nats\); the gap 0\.0224 nats is inside 2 combined standard errors \(0\.0594 nats\)/,
+  );
+  // With the noise level known, it is given beside the best; never as "x the floor".
+  const withFloor = buildTables(
+    clone(toy, (r) => (r.references = { moons: { w2: 0.02, w2_std: 0.003 } })),
+  )[0];
+  const floorHtml = headlineMargins(withFloor, "w2").value;
+  assert.match(floorHtml, /noise level 0\.0200 ± 0\.0030 \(W2 between two held-out samples\)/);
+  assert.doesNotMatch(floorHtml, /floor|perfect/);
+  // No uncertainty recorded for the best: no best named, and it says why.
+  const unmeasured = buildTables(clone(toy, (r) => {
+    for (const run of r.runs) for (const e of run.evals) delete e.metrics.w2_std;
+  }))[0];
+  assert.match(
+    headlineMargins(unmeasured, "w2").value,
+    /no clear best: fm-ot \(0\.0412\) .*no uncertainty was measured for fm-ot&#39;s value/s,
+  );
+  // A smoke-test budget gets no headline at all.
+  assert.equal(headlineMargins(table, "w2", true).value, "");
   // Ties are called ties, a single value has no runner-up.
   const tie = buildTables(clone(toy, (r) => {
     for (const run of r.runs) for (const e of run.evals) if (e.metrics.w2) e.metrics.w2 = 0.5;
@@ -107,16 +127,45 @@ Deno.test("meaning: a sample grid says which solver, setting and NFE made it", (
   assert.match(renderReport(toy), /12 trajectories|trajectories; made by dopri5/);
 });
 
-Deno.test("meaning: the W2 floor is a dashed line in the quality-vs-NFE chart", () => {
+Deno.test("meaning: the W2 noise level is a dashed line, a band with its spread, never a floor", () => {
   const without = qualityVsNfeChart(toy, "moons")!;
   const withRef = qualityVsNfeChart(
     clone(toy, (r) => (r.references = { moons: { w2: 0.03 } })),
     "moons",
   )!;
   const dashed = (svg: string) => [...svg.matchAll(/stroke-dasharray="2,3"/g)].length;
+  const band = (svg: string) => [...svg.matchAll(/fill-opacity="0\.22"/g)].length;
   assert.equal(dashed(without.svg), 0);
-  assert.ok(dashed(withRef.svg) >= 1, "a dashed floor rule");
-  assert.match(withRef.note!, /the W2 floor 0\.03/);
+  assert.ok(dashed(withRef.svg) >= 1, "a dashed noise-level rule");
+  assert.equal(band(withRef.svg), 0, "no band without a recorded spread");
+  assert.match(withRef.note!, /Dashed line: the W2 noise level 0\.03, W2 between two held-out/);
+  assert.match(withRef.note!, /points near or below it are within that noise, not better than/);
+  // With its spread over held-out draws (the toy-optimum helper's w2_std): a band in every panel.
+  const banded = qualityVsNfeChart(
+    clone(toy, (r) => (r.references = { moons: { w2: 0.03, w2_std: 0.004 } })),
+    "moons",
+  )!;
+  assert.equal(band(banded.svg), 2, "one band per solver panel (euler, dopri5)");
+  assert.match(banded.note!, /Grey band: the W2 noise level 0\.03 ± 0\.004/);
+  // The frontier chart draws and words it the same way.
+  const frontier = frontierChart(
+    clone(toy, (r) => (r.references = { moons: { w2: 0.03, w2_std: 0.004 } })),
+    "moons",
+  )!;
+  assert.equal(band(frontier.svg), 1);
+  assert.match(frontier.note!, /Grey band: the W2 noise level 0\.03 ± 0\.004/);
+  for (const note of [withRef.note!, banded.note!]) {
+    assert.doesNotMatch(note, /floor|perfect model reaches/);
+  }
+  // The table caption words it the same way.
+  const page = renderReport(
+    clone(toy, (r) => (r.references = { moons: { w2: 0.03, w2_std: 0.004 } })),
+  );
+  assert.match(
+    page,
+    /noise level: W2 0\.0300 ± 0\.0040 between two held-out samples of\s+the evaluation size \(± its spread over held-out draws\)/,
+  );
+  assert.doesNotMatch(page, /the floor a perfect model reaches|x the floor/);
 });
 
 Deno.test("meaning: one method off the scale is clipped with a marker instead of flattening the rest", () => {

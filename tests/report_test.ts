@@ -102,22 +102,23 @@ Deno.test("every section exists once, in a self-contained document", () => {
 Deno.test("table: known W2 and NFE cells, best marks, n/a with reason", () => {
   const moons = tableHtml(page, KNOWN_CELL.dataset);
   const row = rowHtml(moons, KNOWN_CELL.method);
-  // fm-ot has the lowest W2 on moons: bold + star; its NFE (62) is not the lowest (32 is).
+  // fm-ot has the lowest W2 on moons (0.0412 ± 0.0016 against 0.0468 ± 0.0019: a gap of 0.0056
+  // beyond 2 combined standard errors, 0.0049): bold + star; its NFE (62) is not the lowest.
   assert.match(
     row,
     new RegExp(
-      `<td class="num best"[^>]*><strong>${KNOWN_CELL.w2}</strong><span class="best-mark"`,
+      `<td class="num best"[^>]*><strong>${KNOWN_CELL.w2} ± 0.0016</strong><span class="best-mark"`,
     ),
   );
-  assert.match(row, new RegExp(`<td class="num" title="[^"]*">${KNOWN_CELL.nfe}</td>`));
+  assert.match(row, new RegExp(`<td class="num" title="[^"]*">${KNOWN_CELL.nfe} ± 0.91</td>`));
   const hostile = rowHtml(moons, HOSTILE_METHOD);
-  assert.match(hostile, /<td class="num best"[^>]*><strong>32<\/strong>/);
-  // NLL 2.475 ± 0.021 vs the runner-up's 2.497 ± 0.021: a gap of 0.022 is within the combined
-  // spread √(0.021² + 0.021²) ≈ 0.030, so that column gets no ★; the other four do.
+  assert.match(hostile, /<td class="num best"[^>]*><strong>32 ± 0\.91<\/strong>/);
+  // NLL 2.475 ± 0.021 vs the runner-up's 2.497 ± 0.021: a gap of 0.022 is within 2 combined
+  // standard errors (2 √(0.021² + 0.021²) ≈ 0.059), so that column gets no ★; the other four do.
   assert.equal(count(moons, /class="num best"/g), 4, "a best in 4 columns, none for NLL");
   assert.match(row, /<td class="num" title="[^"]*">2\.475 ± 0\.021<\/td>/);
   // The headline eval is dopri5 at rtol 1e-5 (tightest), not rtol 1e-3.
-  assert.match(row, /title="best in column; dopri5 \(rtol=1e-5, atol=1e-5\)"/);
+  assert.match(row, /title="best in column; dopri5 \(rtol=1e-5, atol=1e-5\);/);
   assert.match(row, /2\.475 ± 0\.021/);
 
   const g = tableHtml(page, "8gaussians");
@@ -139,7 +140,9 @@ Deno.test("table: known W2 and NFE cells, best marks, n/a with reason", () => {
   assert.equal(cell.nfe.value, KNOWN_CELL.nfe);
   assert.equal(cell.quality.best, true);
   assert.equal(cell.nfe.best, undefined);
-  assert.equal(cell.trainTime.text, "1m 17s");
+  // Train cost: the CPU seconds of the training thread (0.9 of the 77.08 s wall clock here).
+  assert.equal(cell.trainTime.text, "69.37 s ± 0.77 s");
+  assert.match(cell.trainTime.detail!, /own training wall clock 1m 17s/);
   // The failed eval on 8gaussians must not fall back to the looser rtol=1e-3 eval.
   const vp = tables[1].rows.find((r) => r.methodLabel === "diffusion-vp")!.cells;
   assert.equal(vp.quality.value, undefined);
@@ -147,13 +150,15 @@ Deno.test("table: known W2 and NFE cells, best marks, n/a with reason", () => {
 });
 
 Deno.test("charts: one SVG per chart, standalone and well-formed", () => {
-  // Per dataset: frontier + quality-vs-NFE + training + one sample scatter per method (3) = 6.
-  assert.equal(meta(page, "fmbench-charts"), "12");
-  assert.equal(count(page, /<svg[\s>]/g), 12);
+  // Per dataset: frontier + quality-vs-NFE + training + the held-out data + one sample scatter per
+  // method (3) = 7.
+  assert.equal(meta(page, "fmbench-charts"), "14");
+  assert.equal(count(page, /<svg[\s>]/g), 14);
   assert.equal(count(page, /<figure class="chart" data-chart="frontier"/g), 2);
   assert.equal(count(page, /<figure class="chart" data-chart="quality-vs-nfe"/g), 2);
   assert.equal(count(page, /<figure class="chart" data-chart="training"/g), 2);
-  assert.equal(count(page, /<figure class="chart" data-chart="samples"/g), 6);
+  assert.equal(count(page, /<figure class="chart" data-chart="samples"/g), 8);
+  assert.equal(count(page, /<figcaption>Held-out data \(ground truth\)<\/figcaption>/g), 2);
   assert.equal(meta(page, "fmbench-images"), "0");
   const charts = ["moons", "8gaussians"].flatMap((d) => [
     frontierChart(fixture, d)!,
@@ -161,7 +166,7 @@ Deno.test("charts: one SVG per chart, standalone and well-formed", () => {
     trainingChart(fixture, d)!,
     ...sampleCharts(fixture, d),
   ]);
-  assert.equal(charts.length, 12);
+  assert.equal(charts.length, 14);
   for (const c of charts) {
     assert.ok(c.svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'), c.title);
     assert.ok(c.svg.endsWith("</svg>"), c.title);
@@ -241,12 +246,17 @@ Deno.test("image suites: bits/dim, FID and inline PNG sample grids", () => {
   const row = rowHtml(tableHtml(doc, "cifar10-32"), "fm-ot");
   // bpd = nats / (D ln 2) + 7 for the fixture's nats: 3 + 10 * 0.0412 = 3.412 bits/dim.
   assert.match(row, /<strong>3\.412 ± 0\.012<\/strong>/);
-  assert.match(row, /<strong>24\.7<\/strong>/);
-  // KID next to FID: mean ± std over subsets, with the samples and NFE in the tooltip.
+  // One seed: FID has no measured uncertainty, so no ★ however large its lead.
+  assert.match(
+    row,
+    /<td class="num" title="[^"]*no uncertainty recorded for this value \(no ★\)">24\.7<\/td>/,
+  );
+  // KID next to FID: mean ± std over subsets, with the samples and NFE in the tooltip; 0.0247 ±
+  // 0.0016 against 0.0281 ± 0.0017 is inside 2 combined standard errors: no ★ either.
   assert.match(doc, /FID <span class="arrow">↓<\/span>.*KID <span class="arrow">↓<\/span>.*NFE/s);
   assert.match(
     row,
-    /title="best in column; dopri5 \(rtol=1e-5, atol=1e-5\), 5000 samples, NFE 62; ± std over 100 subsets"><strong>0\.0247 ± 0\.0016<\/strong>/,
+    /title="dopri5 \(rtol=1e-5, atol=1e-5\), 5000 samples, NFE 62; ± std over 100 subsets">0\.0247 ± 0\.0016<\/td>/,
   );
   // The protocol line under the table: reference, samples, preprocessing, KID, weights' hash.
   const after = doc.slice(doc.indexOf(tableHtml(doc, "cifar10-32")));
@@ -261,14 +271,16 @@ Deno.test("image suites: bits/dim, FID and inline PNG sample grids", () => {
     protocol,
     /sha256 6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2 \(pytorch-fid&#39;s published file\)/,
   );
-  assert.equal(meta(doc, "fmbench-images"), "6");
-  assert.equal(count(doc, /<img class="grid" src="data:image\/png;base64,[A-Za-z0-9+/=]+"/g), 6);
+  // Per data set: the held-out grid (ground truth) and one grid per method.
+  assert.equal(meta(doc, "fmbench-images"), "8");
+  assert.equal(count(doc, /<img class="grid" src="data:image\/png;base64,[A-Za-z0-9+/=]+"/g), 8);
+  assert.equal(count(doc, /alt="held-out test images of /g), 2);
   // frontier + quality-vs-NFE + training per dataset; images are not SVG charts.
   assert.equal(meta(doc, "fmbench-charts"), "6");
   assert.equal(count(doc, /<svg[\s>]/g), 6);
 });
 
-Deno.test("FID and KID n/a for one reason share one footnote that says how to get the weights", () => {
+Deno.test("FID and KID n/a in every run: one note above the tables, once; a short footnote", () => {
   const r = buildFixture({ kind: "images" });
   const reason =
     "n/a: Inception weights not found; looked for /data/pt_inception-2015-12-05-6726825d.pth";
@@ -283,10 +295,13 @@ Deno.test("FID and KID n/a for one reason share one footnote that says how to ge
   const table = doc.slice(doc.indexOf(tableHtml(doc, "cifar10-32")));
   const notes = table.slice(table.indexOf('<ol class="footnotes">'), table.indexOf("</ol>"));
   assert.equal(count(notes, /<li>/g), 1, notes);
-  assert.match(
-    notes,
-    /FID\/KID not computed for dopri5 \(rtol=1e-5, atol=1e-5\): n\/a: Inception weights not found; looked for \/data\/pt_inception/,
-  );
+  assert.match(notes, /<li>FID\/KID n\/a in every run: see the note above the tables<\/li>/);
+  // The long reason is said once in the whole page (the note), not per cell, table or failure.
+  assert.equal(count(doc, /Inception weights not found/g), 1);
+  assert.match(doc, /<p class="banner missing"[^>]*><strong>FID and KID\s+are n\/a for all 6 runs/);
+  // Not a failure: the failures are the fixture's own (a failed eval and a plugin load).
+  assert.match(doc, /<section id="failures"><h2>Failures<\/h2><p class="lede">2 failures\./);
+  assert.doesNotMatch(doc, /missing fid/);
   assert.doesNotMatch(table.slice(0, table.indexOf("</div>")), /class="protocol"/);
 });
 

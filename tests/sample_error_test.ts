@@ -14,7 +14,7 @@ await tf.setBackend("cpu");
 // dx/dt = A x: a rotation with decay; smooth, so Euler's error is O(h) and rk4's O(h^4).
 const AT = tf.keep(tf.tensor2d([[-0.5, 2], [-2, -0.5]]));
 const field: VelocityField = (x) => tf.matMul(x as tf.Tensor2D, AT);
-const quality = { fn: () => Promise.resolve({}), dispose() {} };
+const quality = { fn: () => Promise.resolve({ metrics: {} }), dispose() {} };
 
 Deno.test("sampling error: fixed-step samples against the tight adaptive reference, same noise", async () => {
   const before = tf.memory().numTensors;

@@ -8,7 +8,7 @@ import { TOY2D_EVAL, TOY2D_TRAIN } from "../harness/suites/toy2d.ts";
 import type { ResultsFile, RunRecord } from "../results/schema.ts";
 import { qualityVsNfeChart, trainingChart } from "../reports/charts.ts";
 import { renderReport } from "../reports/render.ts";
-import { bestIndex, meanSd } from "../reports/seeds.ts";
+import { bestIndex, bestMargin, meanSd, seedsUncertainty } from "../reports/seeds.ts";
 import { summaryRows } from "../reports/summary.ts";
 import { buildTables } from "../reports/table.ts";
 import { buildFixture } from "./fixtures.ts";
@@ -110,8 +110,9 @@ Deno.test("table: mean ± standard deviation over seeds, and the best mark only 
   assert.ok(Math.abs(fmOt.cells.quality.spread! - sd) < 1e-12);
   assert.equal(fmOt.cells.quality.text, "0.0412 ± 0.0041");
   assert.match(fmOt.cells.quality.detail!, /mean ± standard deviation over 3 of 3 seeds/);
-  // W2: 0.0412 ± 0.0041 vs the runner-up 0.0468 ± 0.0047: the gap (0.0056) is inside the
-  // combined spread (0.0062), so no star, although fm-ot has the lowest mean.
+  // W2: 0.0412 ± 0.0041 vs the runner-up 0.0468 ± 0.0047 (sd over 3 seeds): the gap (0.0056)
+  // is inside 2 combined standard errors of the means (2 √(0.0041² + 0.0047²) / √3 = 0.0072),
+  // so no star, although fm-ot has the lowest mean.
   assert.ok(!moons.rows.some((r) => r.cells.quality.best));
   // NFE: 32 ± 3.2 vs 62 ± 6.2 is far beyond the spread: starred.
   const hostile = moons.rows.find((r) => r.cells.nfe.value === meanSd([28.8, 32, 35.2]).mean)!;
@@ -123,7 +124,7 @@ Deno.test("table: mean ± standard deviation over seeds, and the best mark only 
   // The report states the rule and the seeds.
   const page = renderReport(res);
   assert.match(page, /mean ± standard deviation over 3 seeds \(0, 1, 2\)/);
-  assert.match(page, /combined spread √\(s₁² \+ s₂²\)/);
+  assert.match(page, /by more than 2√\(u₁² \+ u₂²\)/);
 });
 
 Deno.test("a seed without a value is left out of the mean and said so", () => {
@@ -136,15 +137,35 @@ Deno.test("a seed without a value is left out of the mean and said so", () => {
   assert.match(row.cells.quality.detail!, /over 2 of 3 seeds.*1 seed\(s\) n\/a: .*underflow/);
 });
 
-Deno.test("bestIndex: lowest mean beyond the combined spread; ties and close calls unmarked", () => {
-  assert.equal(bestIndex([{ value: 2, spread: 0 }, { value: 1, spread: 0 }]), 1);
-  assert.equal(bestIndex([{ value: 1, spread: 0 }, { value: 1, spread: 0 }]), -1);
-  assert.equal(bestIndex([{ value: 1, spread: 0.3 }, { value: 1.5, spread: 0.4 }]), -1);
+Deno.test("bestIndex: lowest value beyond 2 combined standard errors; unmeasured, ties and close calls unmarked", () => {
+  assert.equal(bestIndex([{ value: 2, uncertainty: 0 }, { value: 1, uncertainty: 0 }]), 1);
+  assert.equal(bestIndex([{ value: 1, uncertainty: 0 }, { value: 1, uncertainty: 0 }]), -1);
+  // Gap 0.5 against 2 x √(0.1² + 0.2²) = 0.447: marked; against 2 x √(0.2² + 0.2²) = 0.566: not.
+  assert.equal(bestIndex([{ value: 1, uncertainty: 0.1 }, { value: 1.5, uncertainty: 0.2 }]), 0);
+  assert.equal(bestIndex([{ value: 1, uncertainty: 0.2 }, { value: 1.5, uncertainty: 0.2 }]), -1);
   assert.equal(
-    bestIndex([{ value: 1, spread: 0.3 }, { value: 1.6, spread: 0.4 }, { value: 9, spread: 0 }]),
-    0,
+    bestIndex([{ value: 9, uncertainty: 0 }, { value: 1, uncertainty: 0.3 }, {
+      value: 2,
+      uncertainty: 0.3,
+    }]),
+    1,
   );
-  assert.equal(bestIndex([{ value: 1, spread: 0 }]), -1);
+  // No measured uncertainty for the best or for the runner-up: no mark, however large the gap.
+  assert.equal(bestIndex([{ value: 1 }, { value: 100, uncertainty: 0 }]), -1);
+  assert.equal(bestIndex([{ value: 1, uncertainty: 0 }, { value: 100 }]), -1);
+  assert.equal(bestIndex([{ value: 1, uncertainty: 0 }]), -1);
+  const m = bestMargin([{ value: 3, uncertainty: 0.1 }, { value: 1, uncertainty: 0.1 }])!;
+  assert.deepEqual([m.best, m.runnerUp, m.gap, m.clear], [1, 0, 2, true]);
+  assert.ok(Math.abs(m.noise! - 2 * Math.hypot(0.1, 0.1)) < 1e-12);
+});
+
+Deno.test("seedsUncertainty: sd over seeds / √n, or the seeds' own errors when larger", () => {
+  assert.ok(Math.abs(seedsUncertainty([1, 2, 3])! - 1 / Math.sqrt(3)) < 1e-12);
+  assert.ok(Math.abs(seedsUncertainty([1, 1], [0.5, 0.5])! - Math.sqrt(0.5) / 2) < 1e-12);
+  assert.ok(
+    Math.abs(seedsUncertainty([1, 3], [0.1, undefined])! - Math.SQRT2 / Math.SQRT2) < 1e-12,
+  );
+  assert.equal(seedsUncertainty([1]), undefined);
 });
 
 Deno.test("charts show the seed spread: error bars on quality vs NFE, a band on the loss", () => {

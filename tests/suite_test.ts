@@ -109,6 +109,8 @@ Deno.test("cli: bad flags, plugin and data-set names exit 2 and list the valid o
     [["--shard", "2/2"], /--shard must be I\/N/],
     [["--backend", "quantum"], /unknown --backend "quantum"/],
     [["--models", "mlp:huge"], /unknown preset of model mlp "huge"/],
+    [["--metrics", "w3"], /unknown metric "w3"; valid: w2, precision-recall, density-coverage/],
+    [["--metrics", "w2,fid"], /metric "fid" reads inception-pool3 features, which suite toy2d/],
   ];
   const base = await Deno.makeTempDir({ prefix: "fmbench-refused-" });
   const never = `${base}/never/written`;
@@ -128,4 +130,10 @@ Deno.test("cli: --list prints every plugin with kind, name, family and descripti
   assert.match(r.out, /paths\s+cond-ot\s+ot\s+Conditional OT path/);
   assert.match(r.out, /solvers\s+dopri5/);
   assert.match(r.out, /models\s+mlp/);
+  assert.match(r.out, /metrics\s+precision-recall/);
+  assert.match(
+    r.out,
+    /precision-recall\s+Precision ↑, Recall ↑\s+inception-pool3 or raw\s+toy2d, cifar10/,
+  );
+  assert.match(r.out, /fd-dinov2\s+FD-DINOv2 ↓\s+dinov2-cls\s+cifar10 when named/);
 });

@@ -116,7 +116,7 @@ Deno.test("cifar10 report: Table 1 order with published rows beside the measured
       "KID",
       "NFE",
       "Straightness",
-      "Train time",
+      "Train cost",
     ],
   );
   const icfm = published.find((r) => nameOf(r) === "I-CFM")!;

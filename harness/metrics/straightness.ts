@@ -97,6 +97,27 @@ export function straightness(
   return integral / T;
 }
 
+/** Straightness of a flow with its standard error over the examples it was measured on. */
+export interface StraightnessStats {
+  /** The mean over examples: what flowStraightness returns. */
+  mean: number;
+  /** Standard error of that mean: the sample standard deviation over examples / sqrt(n). */
+  stderr: number;
+  /** Examples (trajectories). */
+  n: number;
+}
+
+/** What {@link flowStraightness} and {@link flowStraightnessStats} integrate. */
+export interface FlowStraightnessInput {
+  field: VelocityField;
+  x0: Tensor;
+  steps: number;
+  t0?: number;
+  t1?: number;
+  /** Examples per pass; all at once when absent. */
+  evalBatch?: number;
+}
+
 /**
  * Straightness of the flow of `f` from x0 (a batch, first axis = examples) over [t0, t1]
  * (default [0, 1]) on `steps` uniform explicit Euler steps: the left-rule value of straightness()
@@ -108,35 +129,49 @@ export function straightness(
  * @example
  * const s = await flowStraightness({ field: loss.velocity(model, path), x0, steps: 100 });
  */
-export async function flowStraightness(
-  opts: {
-    field: VelocityField;
-    x0: Tensor;
-    steps: number;
-    t0?: number;
-    t1?: number;
-    /** Examples per pass; all at once when absent. */
-    evalBatch?: number;
-  },
-): Promise<number> {
-  const { field: f, x0, steps } = opts;
+export async function flowStraightness(opts: FlowStraightnessInput): Promise<number> {
+  return (await flowStraightnessStats(opts)).mean;
+}
+
+/**
+ * {@link flowStraightness} with its standard error: S is a mean over examples of each example's
+ * own value (the variance over steps of its velocity), so the spread of those values over the
+ * examples gives the standard error of S for this noise draw (accumulated in float64).
+ * @example
+ * const { mean, stderr } = await flowStraightnessStats({ field: vf, x0, steps: 100 });
+ */
+export async function flowStraightnessStats(
+  opts: FlowStraightnessInput,
+): Promise<StraightnessStats> {
+  const { x0 } = opts;
   const n = x0.rank >= 1 ? x0.shape[0] : 0;
   const bs = opts.evalBatch && opts.evalBatch < n ? opts.evalBatch : n;
+  const values = new Float64Array(n);
   if (bs < n) {
-    // The per-example mean over batches, weighted by batch size: the same value as all at once.
-    let total = 0;
+    // Batches fill their slice of the per-example values: the same values as all at once.
     for (let start = 0; start < n; start += bs) {
       const m = Math.min(bs, n - start);
       const part = x0.slice(start, m);
       try {
-        total += m *
-          await flowStraightness({ field: f, x0: part, steps, t0: opts.t0, t1: opts.t1 });
+        values.set(await perExample({ ...opts, x0: part }), start);
       } finally {
         part.dispose();
       }
     }
-    return total / n;
+  } else {
+    values.set(await perExample(opts));
   }
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += (values[i] - mean) / (i + 1);
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (values[i] - mean) * (values[i] - mean);
+  const stderr = n > 1 ? Math.sqrt(ss / (n - 1) / n) : 0;
+  return { mean, stderr, n };
+}
+
+/** Each example's straightness (the variance over Euler steps of its velocity, summed). */
+async function perExample(opts: FlowStraightnessInput): Promise<Float32Array> {
+  const { field: f, x0, steps } = opts;
   if (!Number.isInteger(steps) || steps < 1) {
     throw new RangeError(`flowStraightness: steps must be a positive integer, got ${steps}`);
   }
@@ -176,10 +211,8 @@ export async function flowStraightness(
       mean = meanNext;
       m2 = m2Next;
     }
-    const s = tf.tidy(() => tf.mean(m2));
-    const value = (await s.data())[0] / steps;
-    s.dispose();
-    return value;
+    const per = (await m2.data()) as Float32Array;
+    return per.map((v) => v / steps);
   } finally {
     x.dispose();
     mean.dispose();

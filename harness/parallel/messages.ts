@@ -10,6 +10,10 @@ export type ToWorker =
     /** Plugin roots as URLs (built-in first). */
     roots: string[];
     backend: string;
+    /** The native kernels' threads per worker, and why (as the parent chose them). */
+    threads: { threads: number; why: string };
+    /** Whether the parent uses the native kernels (it checked them; workers need not). */
+    native: boolean;
     argv: string[];
     /** Total shards of the grid. */
     count: number;

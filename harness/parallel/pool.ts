@@ -4,10 +4,17 @@
 // <out>/shards/<group>/ (shard-folders.ts), and the shards are merged into one results.json after
 // every finished run, also after Ctrl-C.
 import type { FromWorker, ToWorker } from "./messages.ts";
+import { activeThreads } from "../../backend/threads.ts";
 import { buildManifest } from "../manifest.ts";
 import { planGroups, runHash } from "../plan.ts";
 import type { ProgressSink, SuiteDisplay } from "../progress.ts";
-import { openResultsFile, resultsHeader } from "../results-file.ts";
+import {
+  type EarlierSessions,
+  earlierSessions,
+  openResultsFile,
+  resultsHeader,
+  sessionTime,
+} from "../results-file.ts";
 import { type RunSuiteOptions, SuiteInterrupted } from "../run-options.ts";
 import { readResults } from "../../results/io.ts";
 import { mergeResults } from "../../results/merge.ts";
@@ -58,7 +65,13 @@ export async function runParallel(o: ParallelInput): Promise<ResultsFile> {
   // Larger groups (a teacher and its reflow students) first, so they do not finish last.
   const queue = groups.map((g, i) => ({ i, n: g.length })).sort((a, b) => b.n - a.n || a.i - b.i)
     .map((x) => x.i);
-  const mergeInput: MergeInput = { o, manifest, keys, started };
+  const mergeInput: MergeInput = {
+    o,
+    manifest,
+    keys,
+    started,
+    earlier: earlierSessions(previous, manifest),
+  };
   // <out>/results.json is re-merged after every finished run, so it is valid at any moment,
   // even if this process is killed (deno task may kill its child soon after a Ctrl-C).
   let merging: Promise<ResultsFile | undefined> = Promise.resolve(undefined);
@@ -149,6 +162,8 @@ export async function runParallel(o: ParallelInput): Promise<ResultsFile> {
         config: o.config,
         roots: o.jobs.roots.map((r) => r.href),
         backend: o.backend.backend,
+        threads: { threads: o.backend.threads ?? 1, why: o.backend.threadsWhy ?? "default" },
+        native: activeThreads() !== undefined,
         argv: o.argv ?? [],
         count,
         stopFlag,
@@ -171,6 +186,8 @@ interface MergeInput {
   /** The groups' folder names, in shard order. */
   keys: string[];
   started: number;
+  /** Elapsed time of earlier sessions in this folder (summed into wallSeconds). */
+  earlier: EarlierSessions;
 }
 
 /**
@@ -178,7 +195,7 @@ interface MergeInput {
  * of another plan or config (none, once prepareShardFolders has run) is left out, not an error.
  */
 async function mergeShards(
-  { o, manifest, keys, started, finished }: MergeInput & { finished: boolean },
+  { o, manifest, keys, started, earlier, finished }: MergeInput & { finished: boolean },
 ): Promise<ResultsFile> {
   const files: ResultsFile[] = [];
   const names: string[] = [];
@@ -204,20 +221,21 @@ async function mergeShards(
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
   }
-  const wallSeconds = (performance.now() - started) / 1000;
   const complete = finished && files.length === count;
   // The shards of one run: a commit made while it ran (each shard reads HEAD when it starts) is
   // recorded per shard in mergedFrom, not a reason to stop merging.
   const base: ResultsFile = files.length
     ? mergeResults(files, { names, allowMissing: true, allowMixedCommits: true })
     : resultsHeader({ ...o, manifest });
-  const mergedFrom = base.manifest.mergedFrom;
+  const { mergedFrom, shardSeconds } = base.manifest;
   const results: ResultsFile = {
     ...base,
     manifest: {
       ...manifest,
       ...(mergedFrom ? { mergedFrom } : {}),
-      wallSeconds,
+      ...(shardSeconds !== undefined ? { shardSeconds } : {}),
+      // Elapsed time (the shards ran side by side), summed over this folder's sessions.
+      ...sessionTime(earlier, started),
       ...(complete ? { finishedAt: new Date().toISOString() } : {}),
     },
   };

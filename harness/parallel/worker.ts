@@ -4,6 +4,7 @@
 /// <reference lib="deno.worker" />
 import type { FromWorker, ToWorker } from "./messages.ts";
 import { selectBackend } from "../../backend/select.ts";
+import { useThreads } from "../../backend/threads.ts";
 import { firstLine } from "../../core/error-message.ts";
 import { discoverPlugins } from "../registry.ts";
 import { runSuite, SuiteInterrupted } from "../run-suite.ts";
@@ -25,7 +26,9 @@ async function prepare(m: Extract<ToWorker, { type: "init" }>): Promise<void> {
     },
   };
   registry = await discoverPlugins(m.roots.map((r) => new URL(r)));
-  backend = await selectBackend(m.backend);
+  // The parent checked the same native library in this process before starting the workers.
+  backend = await selectBackend(m.backend, { nativeCheck: m.native ? "skip" : "off" });
+  useThreads(backend, m.threads);
   post({ type: "ready", backend: backend.backend, device: backend.device, notes: backend.notes });
 }
 

@@ -1,21 +1,13 @@
-// The cifar10 suite: CIFAR-10 32x32 from the official binary files, the U-Net, FID and KID against
-// cached training-set statistics (weights downloaded when missing; n/a without them), bits/dim via
-// Hutchinson, and budgets.
+// The cifar10 suite: CIFAR-10 32x32 from the official binary files, the U-Net, the image metrics
+// (FID, KID, precision/recall, ...) on Inception/DINOv2 features against cached training-set
+// statistics (weights downloaded when missing; n/a without them), bits/dim via Hutchinson, budgets.
 import { Cifar10Error, loadCifar10, whereToPutFiles } from "../data/cifar10.ts";
 import { imageSource } from "../data/image-source.ts";
 import type { DataSource } from "../data/source.ts";
-import type { Quality } from "../evaluate.ts";
 import { firstLine } from "../../core/error-message.ts";
-import { tf } from "../../core/tf.ts";
-import { computeFid, ensureFidModel, type FidModel } from "../../features/fid.ts";
-import { defaultFeatureBatch } from "../../features/image-stats.ts";
-import { tfDotProducts } from "../../features/kid.ts";
-import { type ReferenceStats, referenceStats } from "../../features/reference-stats.ts";
-import { byteProgress } from "../progress.ts";
-import type { FeatureMetricProtocol } from "../../results/schema.ts";
-import { throwIfStopped } from "../stop.ts";
 import type { TrainConfig } from "../train.ts";
-import type { EvalConfig, SolverSetting, SuiteDef, SuiteRequest } from "./types.ts";
+import { IMAGE_FEATURES, imageFeatureSource } from "./image-features.ts";
+import type { EvalConfig, SolverSetting, SuiteDef } from "./types.ts";
 
 /** The cifar10 suite's data settings. */
 export type CifarData = {
@@ -299,119 +291,6 @@ export async function loadCifarSource(d: CifarData): Promise<DataSource> {
   return src;
 }
 
-/** KID settings (clean-fid's and torch-fidelity's defaults). */
-const KID = { subsets: 100, subsetSize: 1000 };
-
-/** How samples become Inception inputs (features.ts toUnitImages + FidInception.features). */
-const PREPROCESSING = "samples in [-1, 1] mapped to [0, 1], clipped and rounded to 8 bits " +
-  "(floor(255 x + 0.5) / 255, as a PNG round trip); bilinear resize to 299x299 " +
-  "(align_corners=False), scaled to [-1, 1]";
-
-/**
- * The protocol every FID/KID of this suite is computed with (recorded in results.json).
- * @example
- * cifarProtocol(model, ref, 50000).network; // "pytorch-fid InceptionV3 pool3 (2048-d)"
- */
-export function cifarProtocol(
-  { model, ref, generated }: { model: FidModel; ref: ReferenceStats; generated: number },
-): FeatureMetricProtocol {
-  const file = model.path.slice(model.path.lastIndexOf("/") + 1);
-  return {
-    network: "pytorch-fid InceptionV3 pool3 (2048-d)",
-    weights: {
-      file,
-      sha256: model.sha256,
-      contentSha256: model.contentSha256,
-      published: model.publishedFile,
-    },
-    reference: {
-      dataset: ref.provenance.dataset,
-      split: ref.provenance.split,
-      n: ref.provenance.n,
-      kidFeatures: ref.provenance.kidFeatures,
-    },
-    generated,
-    preprocessing: PREPROCESSING,
-    kid: {
-      subsets: KID.subsets,
-      subsetSize: Math.min(KID.subsetSize, generated, ref.provenance.kidFeatures),
-      kernel: "(x.y/d + 1)^3",
-      estimator: "unbiased MMD^2, mean and std over subsets",
-    },
-  };
-}
-
-/** Why FID is n/a, per data dir: the download is tried once per process, not once per run. */
-const unavailable = new Map<string, string>();
-
-/**
- * FID and KID of generated samples against cached training statistics, or n/a notes.
- * @example
- * const quality = await cifarQuality({ data: source, config, seed: 0 }); // quality.notes: why FID is n/a, if it is
- */
-export async function cifarQuality(
-  { data, config: cfg, seed }: SuiteRequest<CifarData> & { data: DataSource },
-): Promise<Quality> {
-  const d = cfg.data;
-  const known = unavailable.get(d.dataDir);
-  const model = known !== undefined
-    ? await ensureFidModel({ dataDir: d.dataDir, download: false })
-    : await ensureFidModel({
-      dataDir: d.dataDir,
-      onProgress: byteProgress("fid: Inception weights"),
-      log: (line) => console.error(`fid: ${line}`),
-    });
-  if (!model.available) {
-    if (known === undefined) console.error(`fid: ${model.reason}`);
-    const reason = known ?? model.reason;
-    unavailable.set(d.dataDir, reason);
-    const notes = { fid: reason, kid: reason };
-    return { fn: () => Promise.resolve({}), notes, dispose() {} };
-  }
-  const batch = d.fidBatch > 0 ? d.fidBatch : defaultFeatureBatch(tf.getBackend());
-  const n = Math.min(d.fidReference, data.nTrain);
-  const ref = await referenceStats({
-    dataDir: d.dataDir,
-    dataset: "cifar10",
-    split: "train",
-    n,
-    kidFeatures: Math.min(d.kidReference, n),
-    extractor: model.extractor,
-    weightsSha256: model.contentSha256,
-    images: (offset, count) => Promise.resolve(data.trainImages!(offset, count)),
-    range: [-1, 1],
-    batch,
-    onProgress: (done, total) =>
-      done === total && console.error(`fid: reference statistics of ${total} images`),
-    log: (line) => console.error(`fid: ${line}`),
-  });
-  return {
-    async fn(samples, stop) {
-      let offset = 0;
-      const r = await computeFid({
-        extractor: model.extractor,
-        reference: ref.stats,
-        referenceFeatures: ref.features,
-        kid: { ...KID, seed, dot: tfDotProducts },
-        n: samples.shape[0],
-        range: [-1, 1],
-        batch,
-        generate: (count) => {
-          throwIfStopped(stop); // between Inception batches
-          const slice = samples.slice(offset, count);
-          offset += count;
-          return Promise.resolve(slice);
-        },
-      });
-      return { fid: r.fid, ...(r.kid ? { kid: r.kid.mean, kid_std: r.kid.std } : {}) };
-    },
-    protocol: cifarProtocol({ model, ref, generated: cfg.eval.samples }),
-    dispose() {
-      model.extractor.dispose();
-    },
-  };
-}
-
 /**
  * The cifar10 suite: FID against training-set statistics and bits/dim on the test set.
  * @example
@@ -419,7 +298,8 @@ export async function cifarQuality(
  */
 export const cifar10Suite: SuiteDef<CifarData> = {
   name: "cifar10",
-  description: "CIFAR-10 32x32 (official binary files); FID and bits/dim; U-Net",
+  description: "CIFAR-10 32x32 (official binary files); FID, KID, precision/recall, " +
+    "density/coverage, Inception Score and bits/dim; U-Net",
   datasets: ["cifar10"],
   defaultDatasets: ["cifar10"],
   budgets: Object.fromEntries(Object.entries(CIFAR_BUDGETS).map(([k, b]) => [k, b.description])),
@@ -454,6 +334,8 @@ export const cifar10Suite: SuiteDef<CifarData> = {
     }
   },
   load: ({ config }) => loadCifarSource(config.data),
-  quality: cifarQuality,
+  features: IMAGE_FEATURES,
+  featureSource: ({ data, config, wanted }) =>
+    imageFeatureSource({ data, settings: config.data, generated: config.eval.samples, wanted }),
   headline: { quality: "fid", nll: "bpd" },
 };

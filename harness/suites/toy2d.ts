@@ -1,5 +1,10 @@
-// The toy2d suite: 2-D data sets, the MLP, every solver at 1..100 NFE, exact W2 and NLL.
+// The toy2d suite: 2-D data sets, the MLP, every solver at 1..100 NFE, metrics on the raw samples
+// (exact W2, precision/recall, density/coverage) and NLL.
+import { rng, subSeed } from "../../core/rng.ts";
 import { vectorSource } from "../data/source.ts";
+import { TOY2D_SHAPES } from "../data/toy2d-density.ts";
+import { toy2dEntropy } from "../data/toy2d-entropy.ts";
+import { SINKHORN_BLUR, sinkhornW2, sinkhornW2Floor } from "../metrics/sinkhorn-w2.ts";
 import { loadToy2d, TOY2D } from "../data/toy2d.ts";
 import { w2 } from "../metrics/w2.ts";
 import type { TrainConfig } from "../train.ts";
@@ -132,7 +137,29 @@ export function defaultSettings(adaptive: boolean): SolverSetting[] {
 }
 
 /**
- * The toy2d suite: exact W2 against held-out points and exact or Hutchinson NLL in nats.
+ * Pairs of independent held-out draws behind W2's noise (its standard deviation at the
+ * evaluation's size, references[dataset].w2_std).
+ * @example
+ * W2_NOISE_PAIRS; // 16
+ */
+export const W2_NOISE_PAIRS = 16;
+
+/**
+ * n fresh points of a toy data set, independent of its training and test splits and of other
+ * labels' draws: the held-out points of the high-resolution W2.
+ * @example
+ * heldOutDraw("moons", { n: 5000, seed: 0, label: "compare" }); // Float32Array of 10000 values
+ */
+export function heldOutDraw(
+  name: string,
+  draw: { n: number; seed: number; label: string },
+): Float32Array {
+  return TOY2D[name](draw.n, rng(subSeed(draw.seed, `toy2d-held-out-${name}-${draw.label}`)));
+}
+
+/**
+ * The toy2d suite: metrics on the raw samples against held-out points (exact W2, precision/recall,
+ * density/coverage) and exact or Hutchinson NLL in nats.
  * @example
  * toy2dSuite.datasets; // ["moons", "8gaussians", "checkerboard", "circles"]
  */
@@ -160,26 +187,79 @@ export const toy2dSuite: SuiteDef<Toy2dData> = {
     const s = loadToy2d(dataset, cfg.data.nTrain, cfg.data.nTest, seed);
     return Promise.resolve(vectorSource(dataset, s.train, s.test, 2));
   },
-  async quality({ data, config: cfg }) {
+  features: {
+    raw: "the raw 2-D samples: each evaluation's generated points against as many held-out " +
+      "test points (min(samples, test set)); the reference floor: two disjoint held-out halves",
+  },
+  async featureSource({ data, config: cfg }) {
+    const d = data.shape.reduce((a, b) => a * b, 1);
     const n = Math.min(cfg.eval.samples, data.nTest);
     const ref = data.testSet(n);
     const refData = await ref.data() as Float32Array;
     ref.dispose();
     return {
-      fn: async (samples) => {
+      reference: { raw: { data: refData, dim: d, n } },
+      unavailable: {},
+      async extract(samples) {
         const got = await samples.data() as Float32Array;
-        const m = Math.min(n, samples.shape[0]);
-        return { w2: w2(got.subarray(0, m * 2), refData.subarray(0, m * 2), m, 2) };
+        return { features: { raw: { data: got, dim: d, n: samples.shape[0] } }, failed: {} };
       },
       dispose() {},
     };
   },
-  async reference(data, cfg) {
+  async referencePair(data, cfg) {
+    const d = data.shape.reduce((a, b) => a * b, 1);
     const n = Math.min(cfg.eval.samples, Math.floor(data.nTest / 2));
     const all = data.testSet(2 * n);
     const v = await all.data() as Float32Array;
     all.dispose();
-    return { w2: w2(v.subarray(0, 2 * n), v.subarray(2 * n, 4 * n), n, 2) };
+    return {
+      generated: { raw: { data: v.subarray(0, n * d), dim: d, n } },
+      reference: { raw: { data: v.subarray(n * d, 2 * n * d), dim: d, n } },
+    };
+  },
+  referenceFigures({ data, config: cfg, seed }) {
+    const out: Record<string, number> = {};
+    // W2's noise: its spread between independent held-out draws of the evaluation's size (the
+    // uncertainty of every W2 in the table; a delta-method error of the matched costs
+    // underestimates it about 6x, bench/w2-calibration.ts).
+    if (TOY2D[data.name]) {
+      const n = cfg.eval.samples, pairs = W2_NOISE_PAIRS;
+      const ws = Array.from({ length: pairs }, (_, k) =>
+        w2(
+          heldOutDraw(data.name, { n, seed, label: `w2-noise-a${k}` }),
+          heldOutDraw(data.name, { n, seed, label: `w2-noise-b${k}` }),
+          n,
+          2,
+        ));
+      const mean = ws.reduce((a, b) => a + b, 0) / pairs;
+      out.w2_std = Math.sqrt(ws.reduce((a, b) => a + (b - mean) ** 2, 0) / (pairs - 1));
+      out.w2_noise_pairs = pairs;
+    }
+    // The best possible NLL: the data set's true entropy (nats), with its error bound.
+    if (TOY2D_SHAPES[data.name]) {
+      const e = toy2dEntropy(data.name);
+      out.entropy = e.nats;
+      out.entropy_stderr = e.stderr;
+    }
+    // The floor band of the high-resolution W2: pairs of independent held-out draws.
+    const hr = cfg.eval.highRes;
+    if (hr && hr.samples > 0 && hr.floorPairs >= 2) {
+      const floor = sinkhornW2Floor(
+        (n, k) => heldOutDraw(data.name, { n, seed, label: `floor-${k}` }),
+        { n: hr.samples, pairs: hr.floorPairs },
+      );
+      out.sinkhorn_w2 = floor.mean;
+      out.sinkhorn_w2_std = floor.sd;
+      out.sinkhorn_w2_n = hr.samples;
+      out.sinkhorn_w2_pairs = hr.floorPairs;
+      out.sinkhorn_w2_blur = SINKHORN_BLUR;
+    }
+    return out;
+  },
+  highRes({ data, samples, seed }) {
+    const n = samples.length / 2;
+    return sinkhornW2(samples, heldOutDraw(data.name, { n, seed, label: "compare" }));
   },
   headline: { quality: "w2", nll: "nats" },
 };

@@ -1,7 +1,8 @@
 // The suite contract: a typed suite definition and the resolved configuration it runs with.
 import type { MethodEntry, SolverSetting } from "../../results/schema.ts";
 import type { DataSource } from "../data/source.ts";
-import type { Quality } from "../quality.ts";
+import type { FeatureName } from "../../core/types.ts";
+import type { FeatureMap, FeatureSource } from "../quality.ts";
 import type { TrainConfig } from "../train.ts";
 
 export type { SolverSetting };
@@ -28,6 +29,12 @@ export interface EvalConfig {
   reflowPairs: number;
   /** A learning curve recorded during training (continuous data only; absent: none). */
   curve?: CurveConfig;
+  /**
+   * A finer score of each model (suites with a `highRes` scorer; absent: off, as by default):
+   * `samples` generated points of the headline setting, and `floorPairs` pairs of held-out draws
+   * of that size for the floor band in the references (--high-res-samples N).
+   */
+  highRes?: { samples: number; floorPairs: number };
   /**
    * Examples per batch when sampling, in the likelihood, straightness, FID features and reflow
    * pairs (absent: all at once). The CLI sets it from --eval-batch or defaultEvalBatch.
@@ -67,6 +74,11 @@ export interface SuiteConfig<Data = Record<string, unknown>> {
   checkpoint?: ReleasedCheckpoint;
   /** For a budget that is a published recipe: the flags that changed a field it fixes. */
   recipeChanges?: string[];
+  /**
+   * The metric plugins that score samples (--metrics); absent: the suite's defaults (every
+   * metric whose features it offers, except those computed only when named).
+   */
+  metrics?: string[];
   /** The suite's own data settings plus the budget they came from. */
   data: Data & { budget: string };
 }
@@ -80,6 +92,13 @@ export interface ReleasedCheckpoint {
   /** SHA-256 of the file, so a changed file never reuses earlier results. */
   sha256: string;
 }
+
+/**
+ * Pairs of held-out draws behind the high-resolution score's floor band (its mean and spread).
+ * @example
+ * cfg.eval.highRes = { samples: 5000, floorPairs: HIGH_RES_FLOOR_PAIRS };
+ */
+export const HIGH_RES_FLOOR_PAIRS = 4;
 
 /** What a suite's data and scoring depend on: the configuration and the run's seed. */
 export interface SuiteRequest<Data> {
@@ -138,9 +157,38 @@ export interface SuiteDef<Data = Record<string, unknown>> {
   preflight?(cfg: SuiteConfig<Data>): Promise<string | undefined>;
   /** Data for one data set of the suite, drawn for one seed (toy data is sampled). */
   load(req: SuiteRequest<Data> & { dataset: string }): Promise<DataSource>;
-  /** How one run's generated samples are scored against held-out data. */
-  quality(req: SuiteRequest<Data> & { data: DataSource }): Promise<Quality>;
-  /** The quality metric between two disjoint held-out samples (a perfect model's score). */
-  reference?(data: DataSource, cfg: SuiteConfig<Data>): Promise<Record<string, number>>;
+  /**
+   * The feature sets the suite gives metric plugins, each with a one-line description of how it
+   * is made (for the report's protocol lines).
+   */
+  features: Partial<Record<FeatureName, string>>;
+  /**
+   * One run's features: the reference features (made once), and the feature networks `wanted`
+   * (a subset of `features`) for the generated samples of each evaluation.
+   */
+  featureSource(
+    req: SuiteRequest<Data> & { data: DataSource; wanted: FeatureName[] },
+  ): Promise<FeatureSource>;
+  /**
+   * Two disjoint held-out samples of the evaluation's size as features, one standing in for
+   * generated samples: the metrics between them are what a perfect model would score.
+   */
+  referencePair?(
+    data: DataSource,
+    cfg: SuiteConfig<Data>,
+  ): Promise<{ generated: FeatureMap; reference: FeatureMap }>;
+  /**
+   * Reference figures of a data set beyond the metrics' held-out scores, recorded in
+   * results.references (toy2d: the true entropy, the optimum NLL; the high-resolution W2's floor
+   * band when it is on).
+   */
+  referenceFigures?(req: SuiteRequest<Data> & { data: DataSource }): Record<string, number>;
+  /**
+   * Scores `config.eval.highRes.samples` generated points of the headline setting (row-major)
+   * more finely than the metrics (toy2d: the high-resolution W2 against fresh held-out points).
+   */
+  highRes?(
+    req: SuiteRequest<Data> & { data: DataSource; samples: Float32Array },
+  ): Record<string, number>;
   headline: { quality: "w2" | "fid"; nll: "nats" | "bpd" };
 }

@@ -69,6 +69,18 @@ export default defineTimeSampler({
   }),
 });
 `,
+  "metrics/mean-shift.ts": `
+import { defineMetric } from "${modUrl}";
+export default defineMetric({
+  name: "mean-shift", description: "distance between the means of generated and reference data",
+  features: ["inception-pool3", "raw"], protocol: { norm: "Euclidean" },
+  values: { mean_shift: { direction: "lower", title: "Mean shift", description: "|mean g - mean r|" } },
+  compute: ({ generated, reference, stats }) => {
+    const [g, r] = [stats.moments(generated), stats.moments(reference!)];
+    return { mean_shift: Math.hypot(...g.mu.map((m, i) => m - r.mu[i])) };
+  },
+});
+`,
   "solvers/ralston.ts": `
 import { fixedStepSolver } from "${modUrl}";
 export default fixedStepSolver({
