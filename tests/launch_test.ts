@@ -382,7 +382,7 @@ Deno.test("deno task bench --help: the usage line in the form the user ran (npx 
   });
   assert.ok(plain.text.includes(`\nUsage: ${runner} task bench [flags]\n`), plain.text);
   // The per-suite defaults of the flags that depend on the suite.
-  assert.match(plain.text, /^ {2}toy2d +1000 +256 +2e-3 +500 /m);
+  assert.match(plain.text, /^ {2}toy2d --budget default +1000 +256 +2e-3 +500 /m);
   assert.match(plain.text, /^ {2}cifar10 --budget quick +40 +16 +2e-4 +32 /m);
   // A misspelled flag through the launcher: exit 2 and the closest flag.
   const typo = await run(["task", "bench", "--stepz", "3"]);
