@@ -5,6 +5,7 @@ import { tf } from "../core/tf.ts";
 import { selectBackend } from "../backend/select.ts";
 import { fourCases } from "./four.ts";
 import { cpuNow, installKernelTimer } from "./kernel-timer.ts";
+import { machineCores, useThreads } from "../backend/threads.ts";
 
 const { values: v } = parseArgs({
   args: Deno.args,
@@ -14,11 +15,18 @@ const { values: v } = parseArgs({
     top: { type: "string", default: "12" },
     backend: { type: "string", default: "wasm" },
     clock: { type: "string", default: "cpu" },
+    threads: { type: "string", default: "1" },
   },
 });
 if (v.clock !== "cpu" && v.clock !== "wall") throw new Error(`--clock must be cpu or wall`);
 const clock = v.clock === "cpu" ? cpuNow : () => performance.now();
-await selectBackend(v.backend);
+const info = await selectBackend(v.backend);
+if (v.threads !== "1") {
+  // Native matrix products and convolutions on N OpenBLAS threads ("all": every core).
+  const threads = v.threads === "all" ? machineCores() : Number(v.threads);
+  useThreads(info, { threads, why: `--threads ${v.threads}` });
+  console.log(info.notes.join("\n"));
+}
 const timer = installKernelTimer(tf.getBackend(), clock);
 for (const c of await fourCases({ only: v.only!.split(",") })) {
   const reps = c.name === "unet_train"

@@ -34,6 +34,7 @@ import { checkReferenceSamples, REFERENCE_SAMPLES_FORMAT } from "../harness/refe
 import { checkReferenceStats } from "../features/reference-stats-check.ts";
 import { REFERENCE_FORMAT } from "../features/reference-stats.ts";
 import { RESULTS_SCHEMA } from "../results/schema.ts";
+import { renderReport, summaryRows } from "../reports/mod.ts";
 import { mutateBytes, mutateJsonText, type Rand } from "./fuzz-mutate.ts";
 
 /** One reader under test. */
@@ -455,6 +456,14 @@ async function gunzip(b: Uint8Array): Promise<Uint8Array> {
 }
 
 /**
+ * A real results file as the report's seed: the default toy2d short look (moons, every method),
+ * with sample sets, trajectories and solver settings trimmed so one case renders in ~0.1 s.
+ */
+async function reportSeed(): Promise<Uint8Array> {
+  return await Deno.readFile(new URL("./fuzz-seeds/results-toy2d.json", import.meta.url));
+}
+
+/**
  * Every reader of the fuzz test, with its seeds (the tar seed is gzipped by `prepare`).
  * @example
  * const targets = await fuzzTargets(); targets.map((t) => t.name); // ["pickle", "torch-zip", ...]
@@ -527,6 +536,20 @@ export async function fuzzTargets(): Promise<FuzzTarget[]> {
       seeds: [resultsSeed("toy"), resultsSeed("images")],
       mutate: (s, r) => enc.encode(mutateJsonText(dec.decode(s), r)),
       read: (b) => (parseResults(dec.decode(b), SRC), "accepted"),
+      refused: (e) => e instanceof ResultsFileError,
+    },
+    {
+      // What `deno task report` does with a results file: check it, then draw the page and the
+      // terminal table from whatever the check let through.
+      name: "report",
+      seeds: [resultsSeed("toy"), resultsSeed("images"), await reportSeed()],
+      mutate: (s, r) => enc.encode(mutateJsonText(dec.decode(s), r)),
+      read: (b) => {
+        const results = parseResults(dec.decode(b), SRC);
+        renderReport(results);
+        summaryRows(results);
+        return "accepted";
+      },
       refused: (e) => e instanceof ResultsFileError,
     },
     {
