@@ -18,7 +18,7 @@ export interface ReleasedRecord {
 
 /**
  * Load the state dict at `src.key` of a released checkpoint into `model` (which must implement
- * Model.loadStateDict, e.g. adm-unet); errors are one line naming the file (a missing key lists
+ * Model.loadStateDict, e.g. adm-unet or mlp); errors are one line naming the file (a missing key lists
  * the keys that exist; a mismatched tensor names the key, both shapes and the preset that fits).
  * @example
  * const rec = await loadReleased(model, { file: "/data/otcfm.pt", key: "ema_model", sha256 });
@@ -31,7 +31,8 @@ export async function loadReleased(
   if (!model.loadStateDict) {
     throw new Error(
       `--checkpoint: this model cannot load a PyTorch state dict; use a model that mirrors the ` +
-        `published network, e.g. --models adm-unet:torchcfm`,
+        `network that was trained, e.g. --models adm-unet:torchcfm (TorchCFM's CIFAR-10 U-Net) ` +
+        `or mlp (bench/toy_torch_train.py's ToyMLP)`,
     );
   }
   const bytes = await Deno.readFile(src.file);

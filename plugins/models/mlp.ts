@@ -3,6 +3,7 @@ import {
   defineModel,
   type Model,
   type ModelSpec,
+  type StateDictTensor,
   subSeed,
   type Tensor,
   type Tensor1D,
@@ -22,6 +23,68 @@ const presets: Record<string, MlpPreset> = {
 
 /** Instances created, so variable names stay unique when several models are alive. */
 let instances = 0;
+
+const fmt = (s: number[]) => `[${s.join(", ")}]`;
+
+/**
+ * Set the layers from a PyTorch state dict of the same network: an `nn.Sequential` named `net`
+ * of Linear layers with SiLU between them, input [x, t] (bench/toy_torch_train.py's ToyMLP; keys
+ * net.0.weight [out, in], net.0.bias, net.2.weight, ...; a DataParallel "module." prefix is
+ * dropped). The activations are not in a state dict: one with other activations (TorchCFM's
+ * SELU MLP) loads only if its sizes match, and then computes another function. Checked whole
+ * (names, shapes, value counts) before anything is assigned.
+ */
+function loadMlpStateDict(
+  net: { label: string; sizes: number[]; weights: tf.Variable[]; biases: tf.Variable[] },
+  given: Map<string, StateDictTensor>,
+): void {
+  const { label, sizes } = net;
+  let tensors = given;
+  const keys = [...given.keys()];
+  if (keys.length > 0 && keys.every((k) => k.startsWith("module."))) {
+    tensors = new Map(keys.map((k) => [k.slice("module.".length), given.get(k)!]));
+  }
+  const want = net.weights.flatMap((_, i) => [
+    { name: `net.${2 * i}.weight`, shape: [sizes[i + 1], sizes[i]] },
+    { name: `net.${2 * i}.bias`, shape: [sizes[i + 1]] },
+  ]);
+  const names = new Set(want.map((x) => x.name));
+  const missing = want.filter((x) => !tensors.has(x.name)).map((x) => x.name);
+  const unexpected = [...tensors.keys()].filter((k) => !names.has(k));
+  if (missing.length || unexpected.length) {
+    const parts = [];
+    if (missing.length) parts.push(`missing ${missing.slice(0, 3).join(", ")}`);
+    if (unexpected.length) parts.push(`unexpected ${unexpected.slice(0, 3).join(", ")}`);
+    throw new Error(
+      `${label}: state dict does not match (${parts.join("; ")}); expected ` +
+        `${want.map((x) => x.name).join(", ")}`,
+    );
+  }
+  for (const x of want) {
+    const t = tensors.get(x.name)!;
+    const n = x.shape.reduce((a, b) => a * b, 1);
+    if (t.shape.length !== x.shape.length || t.shape.some((d, i) => d !== x.shape[i])) {
+      throw new Error(
+        `${label}: state dict key "${x.name}" has shape ${fmt(t.shape)}, the model expects ` +
+          `${fmt(x.shape)} (layer sizes ${fmt(sizes)})`,
+      );
+    }
+    if (t.data.length !== n) {
+      throw new Error(
+        `${label}: state dict key "${x.name}" holds ${t.data.length} values for shape ${
+          fmt(t.shape)
+        }`,
+      );
+    }
+  }
+  net.weights.forEach((w, i) => {
+    const wt = tensors.get(`net.${2 * i}.weight`)!;
+    tf.tidy(() => {
+      w.assign(tf.transpose(tf.tensor2d(wt.data, [sizes[i + 1], sizes[i]])));
+      net.biases[i].assign(tf.tensor1d(tensors.get(`net.${2 * i}.bias`)!.data));
+    });
+  });
+}
 
 function create(spec: ModelSpec): Model {
   const p = presets[spec.preset];
@@ -64,6 +127,9 @@ function create(spec: ModelSpec): Model {
     },
     variables: () => weights.flatMap((w, i) => [w, biases[i]]),
     paramCount: () => weights.reduce((n, w, i) => n + w.size + biases[i].size, 0),
+    loadStateDict(tensors: Map<string, StateDictTensor>): void {
+      loadMlpStateDict({ label: `mlp:${spec.preset}`, sizes, weights, biases }, tensors);
+    },
     dispose() {
       for (const v of [...weights, ...biases]) v.dispose();
     },
@@ -72,7 +138,8 @@ function create(spec: ModelSpec): Model {
 
 export default defineModel({
   name: "mlp",
-  description: "MLP on [x, t]: 3 hidden layers of 256 with SiLU (preset default)",
+  description: "MLP on [x, t]: 3 hidden layers of 256 with SiLU (preset default); loads the " +
+    "state dict of the same network in PyTorch (--checkpoint)",
   accepts: ["vector"],
   presets: presets as unknown as Record<string, Record<string, unknown>>,
   defaultPreset: "default",
