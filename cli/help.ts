@@ -83,6 +83,10 @@ Usage: ${runner} task bench [flags]
   --nll-dequant K     images: dequantisation samples per image for bits/dim, combined as
                       log (1/K) sum_k p(x + u_k) (default: the budget's; quick 2, small 5, paper 20)
   --reflow-pairs N    pairs a reflow teacher generates (default: the suite's)
+  --checkpoint FILE   evaluate a PyTorch checkpoint (torch.save) instead of training: one method,
+                      one model whose layers mirror the file's (adm-unet: TorchCFM's CIFAR-10
+                      U-Net; mlp: bench/toy_torch_train.py's), one seed
+  --checkpoint-key K  the state dict's key in FILE (default ema_model; net_model: raw weights)
   --eval-batch N      examples per batch when sampling, in the likelihood, straightness and
                       reflow pairs (default: 2-D data all at once; images 256 on webgpu and
                       tensorflow, 32 on wasm and cpu)
