@@ -94,6 +94,12 @@ def main():
     ap.add_argument("--end-lr", type=float, default=2e-5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument(
+        "--init",
+        choices=["torch", "glorot"],
+        default="torch",
+        help="torch: PyTorch's default Linear init; glorot: fmbench's (Glorot-uniform, zero bias)",
+    )
     ap.add_argument("--out")
     a = ap.parse_args()
     if a.fixture:
@@ -105,6 +111,11 @@ def main():
     np.random.seed(a.seed)  # TorchCFM's OT plan sampler draws pairs with NumPy
     data = torch.from_numpy(np.fromfile(a.train, dtype=np.float32).reshape(-1, 2))
     model = ToyMLP()
+    if a.init == "glorot":
+        for m in model.net:
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr, eps=1e-7)
     # fmbench's polynomial decay (power 1): lr_k = end + (lr - end) (1 - k / steps).
     sched = torch.optim.lr_scheduler.LambdaLR(

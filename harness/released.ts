@@ -18,8 +18,9 @@ export interface ReleasedRecord {
 
 /**
  * Load the state dict at `src.key` of a released checkpoint into `model` (which must implement
- * Model.loadStateDict, e.g. adm-unet or mlp); errors are one line naming the file (a missing key lists
- * the keys that exist; a mismatched tensor names the key, both shapes and the preset that fits).
+ * Model.loadStateDict, e.g. adm-unet or mlp); errors are one line naming the file (a missing key
+ * lists the keys that exist; a mismatched tensor names the key, both shapes and the preset that
+ * fits).
  * @example
  * const rec = await loadReleased(model, { file: "/data/otcfm.pt", key: "ema_model", sha256 });
  * rec.step; // 400000
