@@ -9,7 +9,8 @@ Methods (fmbench label -> TorchCFM class):
   1-rf    1-RF     -> ConditionalFlowMatcher(sigma=0)  (I-CFM)
 Recipe (fmbench's --budget converged): 20,000 steps, batch 256 drawn with replacement from the
 20,000 training points, Adam lr 2e-3 (eps 1e-7 as tfjs) decayed linearly to 2e-5 at the last
-step, no EMA, no clipping. PyTorch's default initialisation (as a TorchCFM user gets).
+step, no EMA, no clipping. PyTorch's default initialisation (as a TorchCFM user gets), or
+fmbench's with --init glorot.
 
 usage: PYTHONPATH=/path/to/TorchCFM python3 bench/toy_torch_train.py --train moons.f32 \
          --method ot-cfm --seed 0 --out ot-cfm.pt
