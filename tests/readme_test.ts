@@ -22,8 +22,11 @@ Deno.test("readme: the quick start runs the short look first, then the full run,
   const commands = block.split("\n").filter((l) => l.startsWith("npx "));
   assert.match(commands[0], /^npx -y deno@2\.9\.6 task bench --datasets moons --steps 300/);
   assert.equal(commands[1], "npx -y deno@2.9.6 task bench", "then the full run");
-  assert.match(quick, /The short look takes .*\(measured: \d+ s of CPU/s);
-  assert.match(quick, /full\s+run takes about \d+ minutes .*\(measured: \d+ s\)/s);
+  assert.match(quick, /The short look takes .*\(measured.*\d+ s of wall\s+time and \d+ s of CPU/s);
+  assert.match(
+    quick,
+    /full\s+run takes about \d+ minutes .*\(measured.*\d+ s of wall\s+time, \d+ s of CPU/s,
+  );
   assert.match(
     quick.replace(/\s+/g, " "),
     /Ignored build scripts/,
