@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { basename } from "node:path";
 import type { Model } from "../core/types.ts";
 import { readTorchCheckpoint, readTorchSaved } from "../store/torch-checkpoint.ts";
+import { quote } from "../store/quote.ts";
 import type { ReleasedCheckpoint } from "./suites/types.ts";
 
 /** What a run records of the checkpoint it evaluated (results.json: provenance.checkpoint). */
@@ -14,6 +15,27 @@ export interface ReleasedRecord {
   key: string;
   /** The training step the file says it was saved at, when it says. */
   step?: number;
+}
+
+/**
+ * Refuse a state dict holding NaN or infinity (a damaged file, or one saved after training
+ * diverged): one line naming the file, the key, the tensor and the element, before any weight is
+ * set; such a model would otherwise be scored with NaN figures and no reason.
+ */
+function firstNonFinite(
+  tensors: Map<string, { shape: number[]; data: Float32Array }>,
+  src: ReleasedCheckpoint,
+): void {
+  for (const [name, t] of tensors) {
+    const i = t.data.findIndex((v) => !Number.isFinite(v));
+    if (i >= 0) {
+      throw new Error(
+        `${src.file}: state dict ${quote(src.key)} tensor ${quote(name)} holds ${t.data[i]} at ` +
+          `element ${i} of ${t.data.length}; the checkpoint is damaged or was saved after its ` +
+          `training diverged`,
+      );
+    }
+  }
 }
 
 /**
@@ -47,7 +69,9 @@ export async function loadReleased(
   const saved = readTorchSaved(bytes, src.file);
   const step = saved.value instanceof Map ? saved.value.get("step") : undefined;
   const ckpt = readTorchCheckpoint(bytes, src.file, { key: src.key });
-  model.loadStateDict(ckpt.float32Tensors());
+  const tensors = ckpt.float32Tensors();
+  firstNonFinite(tensors, src);
+  model.loadStateDict(tensors);
   return {
     file: basename(src.file),
     sha256,

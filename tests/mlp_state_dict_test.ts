@@ -8,6 +8,9 @@ import { main } from "../cli/bench.ts";
 import { readResults } from "../results/io.ts";
 import { captureConsole } from "./helpers/console.ts";
 import { TINY_TOY2D } from "./helpers/tiny-toy2d.ts";
+import { loadReleased } from "../harness/released.ts";
+import { contiguousStrides, encodeCheckpointZip, f32Bytes } from "../store/torch-save.ts";
+import { createHash } from "node:crypto";
 
 interface Fixture {
   state_dict: Record<string, StateDictTensor & { data: number[] }>;
@@ -109,6 +112,45 @@ Deno.test("--checkpoint on toy2d: a torch.save'd MLP is evaluated without traini
     assert.equal((r.provenance?.checkpoint as { step: number }).step, 123);
     assert.ok(Number.isFinite(r.nll[0].nats), "NLL of the loaded network");
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--checkpoint: a state dict holding NaN is refused in one line, before any weight is set", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fmbench-mlp-nan-" });
+  const model = mlp.create({ shape: [2], preset: "tiny", seed: 4 });
+  try {
+    const storages = new Map(),
+      tensors: Array<[string, {
+        storage: string;
+        offset: number;
+        shape: number[];
+        stride: number[];
+      }]> = [];
+    for (const [name, t] of stateDict()) {
+      const data = Float32Array.from(t.data);
+      if (name === "net.2.weight") data[5] = NaN;
+      const key = String(storages.size);
+      storages.set(key, { type: "FloatStorage", data: f32Bytes(data), numel: data.length });
+      tensors.push([name, {
+        storage: key,
+        offset: 0,
+        shape: t.shape,
+        stride: contiguousStrides(t.shape),
+      }]);
+    }
+    const bytes = encodeCheckpointZip({ stateDicts: { net_model: { storages, tensors } } });
+    const file = `${dir}/diverged.pt`;
+    await Deno.writeFile(file, bytes);
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    const before = await Promise.all(model.variables().map((v) => v.data()));
+    await assert.rejects(
+      () => loadReleased(model, { file, key: "net_model", sha256 }),
+      /diverged\.pt: state dict "net_model" tensor "net\.2\.weight" holds NaN at element 5 of 1024; the checkpoint is damaged/,
+    );
+    assert.deepEqual(await Promise.all(model.variables().map((v) => v.data())), before);
+  } finally {
+    model.dispose();
     await Deno.remove(dir, { recursive: true });
   }
 });
