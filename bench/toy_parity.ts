@@ -12,6 +12,7 @@ import { TOY2D_DATA } from "../harness/suites/toy2d.ts";
 import { readResults } from "../results/io.ts";
 import { headlineEval, headlineNll } from "../results/headline.ts";
 import type { ResultsFile, RunRecord } from "../results/schema.ts";
+import { pathExists } from "../store/path-exists.ts";
 
 const USAGE = `usage: deno run -A bench/toy_parity.ts --fmbench DIR [--tcfm DIR] [--datasets LIST]
   [--methods fm-ot,ot-cfm,1-rf] [--init torch|glorot] [--out DIR] [--python /usr/bin/python3]`;
@@ -46,15 +47,6 @@ const fmbench: ResultsFile = await readResults(v.fmbench);
 const out = v.out!;
 await Deno.mkdir(out, { recursive: true });
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<void> {
   const r = await new Deno.Command(cmd, { args, env, stdout: "inherit", stderr: "inherit" })
     .output();
@@ -74,14 +66,14 @@ const f = (x: number | null | undefined, d = 3) =>
   typeof x === "number" && Number.isFinite(x) ? x.toFixed(d) : "n/a";
 for (const dataset of v.datasets!.split(",")) {
   const train = `${out}/${dataset}.f32`;
-  if (!(await exists(train))) {
+  if (!(await pathExists(train))) {
     const split = loadToy2d(dataset, TOY2D_DATA.nTrain, TOY2D_DATA.nTest, 0);
     await Deno.writeFile(train, new Uint8Array(split.train.buffer));
   }
   for (const m of methods) {
     const tag = `${dataset}-${m}-${v.init}`;
     const pt = `${out}/torch-${tag}.pt`;
-    if (!(await exists(pt))) {
+    if (!(await pathExists(pt))) {
       console.log(`== training ${LABELS[m]} on ${dataset} with TorchCFM (${v.init} init)`);
       const script = new URL("./toy_torch_train.py", import.meta.url).pathname;
       await run(
@@ -91,7 +83,7 @@ for (const dataset of v.datasets!.split(",")) {
       );
     }
     const evalDir = `${out}/eval-${tag}`;
-    if (!(await exists(`${evalDir}/results.json`))) {
+    if (!(await pathExists(`${evalDir}/results.json`))) {
       console.log(`== scoring ${pt} with fmbench's evaluator`);
       await run(Deno.execPath(), [
         ...["task", "-q", "bench", "--budget", "converged", "--datasets", dataset],

@@ -6,6 +6,7 @@ import { readResults } from "../results/io.ts";
 import type { RunRecord } from "../results/schema.ts";
 import { readCheckpointState } from "./checkpoint.ts";
 import { taskCommand } from "../store/task-command.ts";
+import { pathExists } from "../store/path-exists.ts";
 
 /** A run's label in messages: "moons · FM w/ OT · mlp". */
 function labelOf(r: RunRecord): string {
@@ -23,15 +24,6 @@ async function entriesOf(dir: string): Promise<Deno.DirEntry[]> {
 async function filesIn(dir: string, suffix: string): Promise<string[]> {
   return (await entriesOf(dir)).filter((e) => e.isFile && e.name.endsWith(suffix))
     .map((e) => e.name);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The config fields the description uses, read defensively from the manifest. */
@@ -114,7 +106,7 @@ async function filesOf(
   }
   for (const f of await filesIn(join(dir, "reflow"), ".f32")) {
     const id = f.replace(/\.f32$/, "");
-    if (!seen.has(f) && await exists(join(dir, "reflow", `${id}.json`))) {
+    if (!seen.has(f) && await pathExists(join(dir, "reflow", `${id}.json`))) {
       seen.add(f);
       lines.push(`${rel("reflow", f)}: reflow pairs of ${name(id)}`);
     }
@@ -145,7 +137,7 @@ export async function describeRunFolder(outDir: string): Promise<string[]> {
   let totals: Totals = {};
   const labels = new Map<string, string>();
   let res: Awaited<ReturnType<typeof readResults>> | undefined;
-  if (!(await exists(file))) {
+  if (!(await pathExists(file))) {
     lines.push("results.json: not written yet (no run had finished training)");
   } else {
     try {
@@ -183,7 +175,7 @@ export async function describeRunFolder(outDir: string): Promise<string[]> {
     for (const r of failed) lines.push(`  failed:   ${labelOf(r)}: ${r.error ?? "no reason"}`);
   }
   lines.push(...files);
-  if (await exists(join(outDir, "report.html"))) {
+  if (await pathExists(join(outDir, "report.html"))) {
     lines.push(`report.html (re-render from results.json: ${taskCommand("report", [outDir])})`);
   }
   return lines;

@@ -13,6 +13,7 @@
 export { removeDurably, removeStaleTemps, writeFileAtomic } from "./atomic.ts";
 export { acquireRunLock, LOCK_FILE, LockHeldError, type LockInfo, type RunLock } from "./lock.ts";
 export { copy } from "./copy.ts";
+export { pathExists } from "./path-exists.ts";
 export { sha256FileSync } from "./sha256.ts";
 export { dataDirOf, defaultOutDir } from "./folders.ts";
 export { phase, PHASE_PREFIX } from "./trace.ts";

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { main } from "../cli/bench.ts";
 import { acquireRunLock, LOCK_FILE, LockHeldError } from "../store/lock.ts";
+import { pathExists } from "../store/path-exists.ts";
 
 const HOLDER = new URL("./helpers/hold-lock.ts", import.meta.url).pathname;
 const BENCH = new URL("../cli/bench.ts", import.meta.url).pathname;
@@ -25,15 +26,6 @@ async function holdLock(dir: string): Promise<Deno.ChildProcess> {
   reader.releaseLock();
   child.stdout.cancel().catch(() => {});
   return child;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 Deno.test("lock: a second process is refused with the holder's PID; a killed holder's lock is taken over", async () => {
@@ -100,7 +92,7 @@ Deno.test("lock: the bench CLI refuses a folder another process holds and names 
   assert.equal(code, 1);
   const line = err.find((l) => l.startsWith("error:"))!;
   assert.match(line, new RegExp(`in use by another fmbench run \\(PID ${holder.pid}`));
-  assert.ok(!(await exists(join(dir, "results.json"))), "nothing was written");
+  assert.ok(!(await pathExists(join(dir, "results.json"))), "nothing was written");
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -132,7 +124,8 @@ Deno.test("lock: Ctrl-C on a real bench run exits 130 and releases the lock", as
     stderr: "piped",
   }).spawn();
   const lockPath = join(dir, LOCK_FILE);
-  const held = async () => (await exists(lockPath)) && (await Deno.readTextFile(lockPath)) !== "";
+  const held = async () =>
+    (await pathExists(lockPath)) && (await Deno.readTextFile(lockPath)) !== "";
   const t0 = Date.now();
   while (!(await held()) && Date.now() - t0 < 120_000) {
     await new Promise((r) => setTimeout(r, 100));

@@ -7,6 +7,7 @@ import type { ResultsFile, RunRecord } from "../../results/schema.ts";
 import { writeResults } from "../../results/write.ts";
 import { copy } from "../../store/copy.ts";
 import type { Run } from "../plan.ts";
+import { pathExists } from "../../store/path-exists.ts";
 
 /**
  * The stable name of a group's folder: the id of its root run (the method that is no other's
@@ -91,23 +92,14 @@ export async function prepareShardFolders(o: ShardFoldersInput): Promise<void> {
     for (const run of group) {
       for (const ext of [".f32", ".json"]) {
         const at = `${dir}/reflow/${run.id}${ext}`;
-        if (!(await exists(at))) await copyIfPresent(`${o.outDir}/reflow/${run.id}${ext}`, at);
+        if (!(await pathExists(at))) await copyIfPresent(`${o.outDir}/reflow/${run.id}${ext}`, at);
       }
     }
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function copyIfPresent(src: string, dst: string): Promise<void> {
-  if (await exists(src)) await copy(src, dst);
+  if (await pathExists(src)) await copy(src, dst);
 }
 
 /**
@@ -139,7 +131,7 @@ async function migrateOldLayout(o: ShardFoldersInput, keys: string[]): Promise<v
         const id = basename(f.name).replace(/(\.reference)?\.safetensors$/, "");
         const key = complete.has(id) ? undefined : keyOf.get(id);
         const to = key && join(shardDir(o.outDir, key), sub, f.name);
-        if (!f.isFile || !to || await exists(to)) continue;
+        if (!f.isFile || !to || await pathExists(to)) continue;
         await Deno.mkdir(join(shardDir(o.outDir, key), sub), { recursive: true });
         await Deno.rename(join(old, sub, f.name), to);
       }
