@@ -24,6 +24,10 @@ const info = await selectBackend(v.backend);
 if (v.threads !== "1") {
   // Native matrix products and convolutions on N OpenBLAS threads ("all": every core).
   const threads = v.threads === "all" ? machineCores() : Number(v.threads);
+  if (!Number.isInteger(threads) || threads < 1) {
+    console.error(`--threads must be an integer >= 1 or "all", got "${v.threads}"`);
+    Deno.exit(2);
+  }
   useThreads(info, { threads, why: `--threads ${v.threads}` });
   console.log(info.notes.join("\n"));
 }

@@ -7,6 +7,7 @@
 //     --methods "FM w/ OT,OT-CFM,1-RF" --solvers dopri5 --out runs/converged
 //   deno run -A bench/toy_parity.ts --fmbench runs/converged [--tcfm /tmp/tcfm] [--init torch]
 import { parseArgs } from "node:util";
+import { resolve } from "node:path";
 import { loadToy2d } from "../harness/data/toy2d.ts";
 import { TOY2D_DATA } from "../harness/suites/toy2d.ts";
 import { readResults } from "../results/io.ts";
@@ -44,13 +45,34 @@ if (!v.fmbench || unknown.length || !["torch", "glorot"].includes(v.init!)) {
   Deno.exit(2);
 }
 const fmbench: ResultsFile = await readResults(v.fmbench);
-const out = v.out!;
+// Absolute, since the steps run in the repository root.
+const out = resolve(v.out!);
 await Deno.mkdir(out, { recursive: true });
 
-async function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<void> {
-  const r = await new Deno.Command(cmd, { args, env, stdout: "inherit", stderr: "inherit" })
-    .output();
-  if (!r.success) throw new Error(`${cmd} ${args.join(" ")} failed (exit ${r.code})`);
+/** The repository root: `deno task bench` must run there whatever the caller's folder. */
+const ROOT = new URL("..", import.meta.url).pathname;
+
+async function run(
+  o: { cmd: string; args: string[]; env?: Record<string, string> },
+): Promise<void> {
+  const r = await new Deno.Command(o.cmd, {
+    args: o.args,
+    env: o.env,
+    cwd: ROOT,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!r.success) throw new Error(`${o.cmd} ${o.args.join(" ")} failed (exit ${r.code})`);
+}
+
+/** The one run of a scored folder, or undefined when it is missing or did not finish. */
+async function scored(dir: string): Promise<RunRecord | undefined> {
+  try {
+    const r = (await readResults(dir)).runs[0];
+    return r?.status === "ok" ? r : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const rows: string[][] = [[
@@ -58,7 +80,7 @@ const rows: string[][] = [[
   "method",
   "NLL, fmbench-trained",
   "NLL, TorchCFM-trained",
-  "difference (in standard errors)",
+  "difference (÷ larger stderr)",
   "W2 fmbench / TorchCFM",
   "NFE fmbench / TorchCFM",
 ]];
@@ -76,22 +98,28 @@ for (const dataset of v.datasets!.split(",")) {
     if (!(await pathExists(pt))) {
       console.log(`== training ${LABELS[m]} on ${dataset} with TorchCFM (${v.init} init)`);
       const script = new URL("./toy_torch_train.py", import.meta.url).pathname;
-      await run(
-        v.python!,
-        [script, "--train", train, "--method", m, "--init", v.init!, "--out", pt],
-        { PYTHONPATH: v.tcfm! },
-      );
+      const path = [resolve(v.tcfm!), Deno.env.get("PYTHONPATH")].filter((x) => x).join(":");
+      await run({
+        cmd: v.python!,
+        args: [script, "--train", train, "--method", m, "--init", v.init!, "--out", pt],
+        env: { PYTHONPATH: path },
+      });
     }
     const evalDir = `${out}/eval-${tag}`;
-    if (!(await pathExists(`${evalDir}/results.json`))) {
+    let torch = await scored(evalDir);
+    if (!torch) {
       console.log(`== scoring ${pt} with fmbench's evaluator`);
-      await run(Deno.execPath(), [
-        ...["task", "-q", "bench", "--budget", "converged", "--datasets", dataset],
-        ...["--methods", LABELS[m], "--solvers", "dopri5", "--jobs", "1", "--threads", "1"],
-        ...["--checkpoint", pt, "--checkpoint-key", "net_model", "--out", evalDir],
-      ]);
+      await run({
+        cmd: Deno.execPath(),
+        args: [
+          ...["task", "-q", "bench", "--budget", "converged", "--datasets", dataset],
+          ...["--methods", LABELS[m], "--solvers", "dopri5", "--jobs", "1", "--threads", "1"],
+          ...["--checkpoint", pt, "--checkpoint-key", "net_model", "--out", evalDir],
+        ],
+      });
+      torch = await scored(evalDir);
+      if (!torch) throw new Error(`${evalDir}: the evaluation did not finish; see its log above`);
     }
-    const torch = (await readResults(evalDir)).runs[0];
     const ours: RunRecord | undefined = fmbench.runs.find((r) =>
       r.dataset === dataset && r.method === LABELS[m] && r.status === "ok"
     );

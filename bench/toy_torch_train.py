@@ -28,7 +28,6 @@ import torch
 from torch import nn
 
 
-
 class ToyMLP(nn.Module):
     """fmbench's mlp:default in PyTorch: Linear/SiLU layers on [x, t] (state-dict keys net.N.*)."""
 

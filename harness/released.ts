@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { basename } from "node:path";
 import type { Model } from "../core/types.ts";
 import { readTorchCheckpoint, readTorchSaved } from "../store/torch-checkpoint.ts";
-import { quote } from "../store/quote.ts";
+import { quote, safeMessage } from "../store/quote.ts";
 import type { ReleasedCheckpoint } from "./suites/types.ts";
 
 /** What a run records of the checkpoint it evaluated (results.json: provenance.checkpoint). */
@@ -22,7 +22,7 @@ export interface ReleasedRecord {
  * diverged): one line naming the file, the key, the tensor and the element, before any weight is
  * set; such a model would otherwise be scored with NaN figures and no reason.
  */
-function firstNonFinite(
+function refuseNonFinite(
   tensors: Map<string, { shape: number[]; data: Float32Array }>,
   src: ReleasedCheckpoint,
 ): void {
@@ -41,8 +41,8 @@ function firstNonFinite(
 /**
  * Load the state dict at `src.key` of a released checkpoint into `model` (which must implement
  * Model.loadStateDict, e.g. adm-unet or mlp); errors are one line naming the file (a missing key
- * lists the keys that exist; a mismatched tensor names the key, both shapes and the preset that
- * fits).
+ * lists the keys that exist; a mismatched tensor names the key, both shapes and, for adm-unet,
+ * the preset that fits, for mlp the layer sizes; a NaN or infinity names the tensor and element).
  * @example
  * const rec = await loadReleased(model, { file: "/data/otcfm.pt", key: "ema_model", sha256 });
  * rec.step; // 400000
@@ -70,8 +70,13 @@ export async function loadReleased(
   const step = saved.value instanceof Map ? saved.value.get("step") : undefined;
   const ckpt = readTorchCheckpoint(bytes, src.file, { key: src.key });
   const tensors = ckpt.float32Tensors();
-  firstNonFinite(tensors, src);
-  model.loadStateDict(tensors);
+  refuseNonFinite(tensors, src);
+  try {
+    model.loadStateDict(tensors);
+  } catch (e) {
+    // The model names the keys it missed or did not expect, which come from the file: escaped here.
+    throw new Error(`${src.file}: ${safeMessage(e, 600)}`);
+  }
   return {
     file: basename(src.file),
     sha256,

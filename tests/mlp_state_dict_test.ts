@@ -116,37 +116,54 @@ Deno.test("--checkpoint on toy2d: a torch.save'd MLP is evaluated without traini
   }
 });
 
-Deno.test("--checkpoint: a state dict holding NaN is refused in one line, before any weight is set", async () => {
+/** The fixture's state dict as a torch.save'd checkpoint under net_model, written to `file`. */
+async function writeCheckpoint(file: string, dict: Map<string, StateDictTensor>): Promise<string> {
+  const storages = new Map(),
+    tensors: Array<
+      [string, { storage: string; offset: number; shape: number[]; stride: number[] }]
+    > = [];
+  for (const [name, t] of dict) {
+    const key = String(storages.size);
+    storages.set(key, { type: "FloatStorage", data: f32Bytes(t.data), numel: t.data.length });
+    tensors.push([name, {
+      storage: key,
+      offset: 0,
+      shape: t.shape,
+      stride: contiguousStrides(t.shape),
+    }]);
+  }
+  const bytes = encodeCheckpointZip({ stateDicts: { net_model: { storages, tensors } } });
+  await Deno.writeFile(file, bytes);
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+Deno.test("--checkpoint: NaN, or a hostile key name, is refused in one safe line, before any weight is set", async () => {
   const dir = await Deno.makeTempDir({ prefix: "fmbench-mlp-nan-" });
   const model = mlp.create({ shape: [2], preset: "tiny", seed: 4 });
   try {
-    const storages = new Map(),
-      tensors: Array<[string, {
-        storage: string;
-        offset: number;
-        shape: number[];
-        stride: number[];
-      }]> = [];
-    for (const [name, t] of stateDict()) {
-      const data = Float32Array.from(t.data);
-      if (name === "net.2.weight") data[5] = NaN;
-      const key = String(storages.size);
-      storages.set(key, { type: "FloatStorage", data: f32Bytes(data), numel: data.length });
-      tensors.push([name, {
-        storage: key,
-        offset: 0,
-        shape: t.shape,
-        stride: contiguousStrides(t.shape),
-      }]);
-    }
-    const bytes = encodeCheckpointZip({ stateDicts: { net_model: { storages, tensors } } });
-    const file = `${dir}/diverged.pt`;
-    await Deno.writeFile(file, bytes);
-    const sha256 = createHash("sha256").update(bytes).digest("hex");
     const before = await Promise.all(model.variables().map((v) => v.data()));
+    const nan = stateDict();
+    nan.get("net.2.weight")!.data[5] = NaN;
+    const file = `${dir}/diverged.pt`;
+    let sha256 = await writeCheckpoint(file, nan);
     await assert.rejects(
       () => loadReleased(model, { file, key: "net_model", sha256 }),
       /diverged\.pt: state dict "net_model" tensor "net\.2\.weight" holds NaN at element 5 of 1024; the checkpoint is damaged/,
+    );
+    // A key name from the file reaches the message escaped (no terminal control codes).
+    const hostile = stateDict();
+    hostile.set("net.9\u001b]0;pwned\u0007", { shape: [1], data: new Float32Array(1) });
+    sha256 = await writeCheckpoint(file, hostile);
+    await assert.rejects(
+      () => loadReleased(model, { file, key: "net_model", sha256 }),
+      (e: Error) => {
+        assert.match(
+          e.message,
+          /diverged\.pt: mlp:tiny: state dict does not match \(unexpected net\.9\\u001b\]0;pwned\\u0007\)/,
+        );
+        assert.ok(![...e.message].some((c) => c.charCodeAt(0) < 32), "no control characters");
+        return true;
+      },
     );
     assert.deepEqual(await Promise.all(model.variables().map((v) => v.data())), before);
   } finally {
