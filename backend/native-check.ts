@@ -3,7 +3,8 @@
 // ReLU) on small seeded inputs against float64 loops in JS, on one thread and on several, with a
 // rounding-error bound per element; a few milliseconds. A BLAS that fails it is not used.
 import type { Blas } from "./native-blas.ts";
-import { type ConvGeometry, convGeometry, im2colConv } from "./wasm-blas-im2col.ts";
+import { im2colConv } from "./wasm-blas-im2col.ts";
+import { type ConvGeometry, convGeometry } from "./conv-geometry.ts";
 import { gridConvForward } from "./wasm-blas-conv.ts";
 
 /** One failed comparison: the case, the thread count, the worst element's error and its bound. */

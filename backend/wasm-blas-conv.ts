@@ -4,18 +4,14 @@
 // block of grid rows, for cache reuse across the taps).
 import { tf } from "../core/tf.ts";
 import type { Blas } from "./native-blas.ts";
+import { convGeometry } from "./conv-geometry.ts";
+import { heapView } from "./wasm-blas-matmul.ts";
 
 type Info = tf.TensorInfo;
 type Attrs = tf.NamedAttrMap;
 // deno-lint-ignore no-explicit-any
 type WasmBackend = any;
 type KernelFunc = tf.KernelConfig["kernelFunc"];
-
-function heap(backend: WasmBackend, x: Info): Float32Array {
-  const { memoryOffset } = backend.dataIdMap.get(x.dataId);
-  const n = x.shape.reduce((p, d) => p * d, 1);
-  return new Float32Array(backend.wasm.HEAPU8.buffer, memoryOffset, n);
-}
 
 /**
  * Grid rows per block: each block runs all its taps before the next, so its rows of the padded
@@ -65,31 +61,18 @@ interface Grid {
 
 /** The grid of a convolution, or undefined when it is not stride 1, dilation 1, NHWC. */
 function grid(xShape: number[], filterShape: number[], attrs: Attrs): Grid | undefined {
-  if (attrs.dataFormat !== undefined && attrs.dataFormat !== "NHWC") return undefined;
-  const info = tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    attrs.strides as [number, number] | number,
-    (attrs.dilations ?? 1) as [number, number] | number,
-    attrs.pad as "same" | "valid" | number,
-    attrs.dimRoundingMode as "floor" | "round" | "ceil" | undefined,
-    false,
-    "channelsLast",
-  );
-  if (info.strideHeight !== 1 || info.strideWidth !== 1) return undefined;
-  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
-  const { top, left } = info.padInfo;
-  const kh = info.filterHeight, kw = info.filterWidth;
-  const ho = info.outHeight, wo = info.outWidth;
+  const c = convGeometry(xShape, filterShape, attrs);
+  if (!c || c.sh !== 1 || c.sw !== 1 || c.dh !== 1 || c.dw !== 1) return undefined;
+  const { top, left, kh, kw, ho, wo } = c;
   const hp = ho + kh - 1, wp = wo + kw - 1;
   // The padded input must contain the input (true for "same", "valid" and explicit pads >= 0).
-  if (top < 0 || left < 0 || top + info.inHeight > hp || left + info.inWidth > wp) return undefined;
+  if (top < 0 || left < 0 || top + c.h > hp || left + c.w > wp) return undefined;
   return {
-    b: info.batchSize,
-    h: info.inHeight,
-    w: info.inWidth,
-    ci: info.inChannels,
-    co: info.outChannels,
+    b: c.b,
+    h: c.h,
+    w: c.w,
+    ci: c.ci,
+    co: c.co,
     kh,
     kw,
     top,
@@ -98,7 +81,7 @@ function grid(xShape: number[], filterShape: number[], attrs: Attrs): Grid | und
     wo,
     hp,
     wp,
-    rows: info.batchSize * hp * wp - ((kh - 1) * wp + (kw - 1)),
+    rows: c.b * hp * wp - ((kh - 1) * wp + (kw - 1)),
   };
 }
 
@@ -154,9 +137,9 @@ function makeFilterGrad(blas: Blas, fallback: KernelFunc): KernelFunc {
     if (!g) return fallback(args);
     const backend = args.backend as WasmBackend;
     const out = backend.makeOutput(filterShape, "float32") as Info;
-    const xp = toGrid(g, heap(backend, x), g.ci, g.h, g.w, g.top, g.left, 0);
-    const dz = toGrid(g, heap(backend, dy), g.co, g.ho, g.wo, 0, 0, 1);
-    const dw = heap(backend, out);
+    const xp = toGrid(g, heapView(backend, x), g.ci, g.h, g.w, g.top, g.left, 0);
+    const dz = toGrid(g, heapView(backend, dy), g.co, g.ho, g.wo, 0, 0, 1);
+    const dw = heapView(backend, out);
     const tap = g.ci * g.co;
     forEachTap(g, (r0, m, s, t) =>
       blas.sgemm(
@@ -188,9 +171,9 @@ function makeInputGrad(blas: Blas, fallback: KernelFunc): KernelFunc {
     if (!g) return fallback(args);
     const backend = args.backend as WasmBackend;
     const out = backend.makeOutput(inputShape, "float32") as Info;
-    const dz = toGrid(g, heap(backend, dy), g.co, g.ho, g.wo, 0, 0, 1);
+    const dz = toGrid(g, heapView(backend, dy), g.co, g.ho, g.wo, 0, 0, 1);
     const dxp = zeroed(0, g.b * g.hp * g.wp * g.ci);
-    const wv = heap(backend, filter);
+    const wv = heapView(backend, filter);
     const tap = g.ci * g.co;
     forEachTap(g, (r0, m, s, t) =>
       blas.sgemm(
@@ -208,7 +191,7 @@ function makeInputGrad(blas: Blas, fallback: KernelFunc): KernelFunc {
         dxp.subarray(s, s + m * g.ci),
         g.ci,
       ));
-    const dx = heap(backend, out);
+    const dx = heapView(backend, out);
     const row = g.w * g.ci;
     for (let b = 0; b < g.b; b++) {
       for (let y = 0; y < g.h; y++) {

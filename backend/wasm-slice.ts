@@ -2,15 +2,11 @@
 // contiguous runs of the input, copied with TypedArray.set (wasm's own kernels are ~20x slower on
 // strided slices such as the channel split in a U-Net's skip-connection gradient).
 import { tf } from "../core/tf.ts";
+import { heapView } from "./wasm-blas-matmul.ts";
 
 type Info = tf.TensorInfo;
 // deno-lint-ignore no-explicit-any
 type WasmBackend = any;
-
-function heap(backend: WasmBackend, x: Info, n: number): Float32Array {
-  const { memoryOffset } = backend.dataIdMap.get(x.dataId);
-  return new Float32Array(backend.wasm.HEAPU8.buffer, memoryOffset, n);
-}
 
 /**
  * Copy the block x[begin : begin + size] of a row-major array of `shape` into `out` (densely).
@@ -56,7 +52,7 @@ function sliceInfo(backend: WasmBackend, x: Info, begin: number[], size: number[
   const n = size.reduce((p, s) => p * s, 1);
   if (n > 0) {
     const total = x.shape.reduce((p, s) => p * s, 1);
-    copyBlock(heap(backend, x, total), x.shape, begin, size, heap(backend, out, n));
+    copyBlock(heapView(backend, x, 0, total), x.shape, begin, size, heapView(backend, out, 0, n));
   }
   return out;
 }
