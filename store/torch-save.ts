@@ -293,3 +293,28 @@ export function contiguousStrides(shape: number[]): number[] {
   }
   return s;
 }
+
+/**
+ * A float32 state dict as a PthSpec: one contiguous FloatStorage per tensor, in order, keyed
+ * `${prefix}0`, `${prefix}1`, ... (distinct prefixes keep two state dicts of one checkpoint apart).
+ * @example
+ * const spec = float32StateDictSpec(new Map([["w", { shape: [2], data: Float32Array.of(1, 2) }]]));
+ * encodeCheckpointZip({ stateDicts: { net_model: spec } });
+ */
+export function float32StateDictSpec(
+  tensors: Map<string, { shape: number[]; data: Float32Array }>,
+  prefix = "",
+): PthSpec {
+  const storages = new Map<string, PthStorage>(), list: PthSpec["tensors"] = [];
+  for (const [name, t] of tensors) {
+    const key = `${prefix}${storages.size}`;
+    storages.set(key, { type: "FloatStorage", data: f32Bytes(t.data), numel: t.data.length });
+    list.push([name, {
+      storage: key,
+      offset: 0,
+      shape: t.shape,
+      stride: contiguousStrides(t.shape),
+    }]);
+  }
+  return { storages, tensors: list };
+}

@@ -2,36 +2,12 @@
 // resumes to exactly the uninterrupted result; the NaN guard says what it can tell.
 import assert from "node:assert/strict";
 import { tf } from "../core/tf.ts";
-import { vectorSource } from "../harness/data/source.ts";
-import { loadToy2d } from "../harness/data/toy2d.ts";
-import { discoverPlugins } from "../harness/registry.ts";
 import { readCheckpointState } from "../harness/checkpoint.ts";
 import { Cancelled, isCancelled } from "../harness/stop.ts";
-import { NonFiniteLossError, train, type TrainConfig } from "../harness/train.ts";
+import { NonFiniteLossError, train } from "../harness/train.ts";
+import { tinyTraining } from "./helpers/tiny-training.ts";
 
-await tf.setBackend("cpu");
-const reg = await discoverPlugins();
-const split = loadToy2d("moons", 500, 50, 0);
-const data = vectorSource("moons", split.train, split.test, 2);
-const config: TrainConfig = {
-  steps: 40,
-  batch: 32,
-  lr: 1e-2,
-  warmup: 5,
-  clip: 1,
-  ema: 0.9,
-  minutes: 0,
-  seed: 3,
-  logEvery: 10,
-};
-const parts = () => ({
-  model: reg.models.get("mlp")!.create({ shape: [2], preset: "tiny", seed: 1 }),
-  path: reg.paths.get("cond-ot")!,
-  loss: reg.losses.get("cfm")!,
-  coupling: reg.couplings.get("independent")!,
-  data,
-  config,
-});
+const { reg, config, parts } = await tinyTraining();
 
 function weights(m: { variables(): tf.Variable[] }): Promise<number[][]> {
   return Promise.all(m.variables().map(async (v) => Array.from(await v.data())));

@@ -2,10 +2,7 @@
 // state, and training with probes: on the EMA weights, leaving training bit for bit unchanged, and
 // resumed from a checkpoint to the same curve as an uninterrupted run.
 import assert from "node:assert/strict";
-import { tf } from "../core/tf.ts";
-import { vectorSource } from "../harness/data/source.ts";
-import { loadToy2d } from "../harness/data/toy2d.ts";
-import { discoverPlugins } from "../harness/registry.ts";
+import type { tf } from "../core/tf.ts";
 import { readCheckpointState } from "../harness/checkpoint.ts";
 import {
   checkCheckpointState,
@@ -22,7 +19,8 @@ import {
 } from "../harness/learning-curve.ts";
 import { learningProbe } from "../harness/learning-probe.ts";
 import { w2 } from "../harness/metrics/w2.ts";
-import { train, type TrainConfig } from "../harness/train.ts";
+import { train } from "../harness/train.ts";
+import { tinyTraining } from "./helpers/tiny-training.ts";
 
 Deno.test("learningSteps: 1-2-5 per decade from `from`, below the total, then the total", () => {
   assert.deepEqual(learningSteps(1000, 10), [10, 20, 50, 100, 200, 500, 1000]);
@@ -120,29 +118,7 @@ Deno.test("LearningCurve: points, the paired change, a failed probe, state and r
   assert.deepEqual(a.state().perPoint.map(([s]) => s), [100, 200, 500, 1000]);
 });
 
-await tf.setBackend("cpu");
-const reg = await discoverPlugins();
-const split = loadToy2d("moons", 500, 100, 0);
-const data = vectorSource("moons", split.train, split.test, 2);
-const config: TrainConfig = {
-  steps: 40,
-  batch: 32,
-  lr: 1e-2,
-  warmup: 5,
-  clip: 1,
-  ema: 0.9,
-  minutes: 0,
-  seed: 3,
-  logEvery: 10,
-};
-const parts = () => ({
-  model: reg.models.get("mlp")!.create({ shape: [2], preset: "tiny", seed: 1 }),
-  path: reg.paths.get("cond-ot")!,
-  loss: reg.losses.get("cfm")!,
-  coupling: reg.couplings.get("independent")!,
-  data,
-  config,
-});
+const { reg, data, parts } = await tinyTraining({ nTest: 100 });
 type Parts = ReturnType<typeof parts>;
 
 function weights(m: { variables(): tf.Variable[] }): Promise<number[][]> {

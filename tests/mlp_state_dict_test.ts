@@ -9,7 +9,7 @@ import { readResults } from "../results/io.ts";
 import { captureConsole } from "./helpers/console.ts";
 import { TINY_TOY2D } from "./helpers/tiny-toy2d.ts";
 import { loadReleased } from "../harness/released.ts";
-import { contiguousStrides, encodeCheckpointZip, f32Bytes } from "../store/torch-save.ts";
+import { encodeCheckpointZip, float32StateDictSpec } from "../store/torch-save.ts";
 import { createHash } from "node:crypto";
 
 interface Fixture {
@@ -118,21 +118,7 @@ Deno.test("--checkpoint on toy2d: a torch.save'd MLP is evaluated without traini
 
 /** The fixture's state dict as a torch.save'd checkpoint under net_model, written to `file`. */
 async function writeCheckpoint(file: string, dict: Map<string, StateDictTensor>): Promise<string> {
-  const storages = new Map(),
-    tensors: Array<
-      [string, { storage: string; offset: number; shape: number[]; stride: number[] }]
-    > = [];
-  for (const [name, t] of dict) {
-    const key = String(storages.size);
-    storages.set(key, { type: "FloatStorage", data: f32Bytes(t.data), numel: t.data.length });
-    tensors.push([name, {
-      storage: key,
-      offset: 0,
-      shape: t.shape,
-      stride: contiguousStrides(t.shape),
-    }]);
-  }
-  const bytes = encodeCheckpointZip({ stateDicts: { net_model: { storages, tensors } } });
+  const bytes = encodeCheckpointZip({ stateDicts: { net_model: float32StateDictSpec(dict) } });
   await Deno.writeFile(file, bytes);
   return createHash("sha256").update(bytes).digest("hex");
 }

@@ -4,44 +4,20 @@
 // results.json, corrupt tensors blamed on --lr).
 import assert from "node:assert/strict";
 import { tf } from "../core/tf.ts";
-import { vectorSource } from "../harness/data/source.ts";
-import { loadToy2d } from "../harness/data/toy2d.ts";
-import { discoverPlugins } from "../harness/registry.ts";
 import { loadWeights, saveWeights } from "../harness/checkpoint.ts";
 import { checkPairChunk, loadPairs, savePairs } from "../harness/teachers.ts";
 import { referenceStore } from "../harness/reference-samples.ts";
 import { referenceStats } from "../features/reference-stats.ts";
-import { NonFiniteLossError, train, type TrainConfig } from "../harness/train.ts";
+import { NonFiniteLossError, train } from "../harness/train.ts";
 import { Cancelled } from "../harness/stop.ts";
 import { encodeSafetensors, SafetensorsFile, type TensorToWrite } from "../store/safetensors.ts";
 import { main } from "../cli/bench.ts";
 import { readResults } from "../results/io.ts";
 import { captureConsole } from "./helpers/console.ts";
 import { TINY_TOY2D } from "./helpers/tiny-toy2d.ts";
+import { tinyTraining } from "./helpers/tiny-training.ts";
 
-await tf.setBackend("cpu");
-const reg = await discoverPlugins();
-const split = loadToy2d("moons", 500, 50, 0);
-const data = vectorSource("moons", split.train, split.test, 2);
-const config: TrainConfig = {
-  steps: 40,
-  batch: 32,
-  lr: 1e-2,
-  warmup: 5,
-  clip: 1,
-  ema: 0.9,
-  minutes: 0,
-  seed: 3,
-  logEvery: 10,
-};
-const parts = () => ({
-  model: reg.models.get("mlp")!.create({ shape: [2], preset: "tiny", seed: 1 }),
-  path: reg.paths.get("cond-ot")!,
-  loss: reg.losses.get("cfm")!,
-  coupling: reg.couplings.get("independent")!,
-  data,
-  config,
-});
+const { reg, parts } = await tinyTraining();
 
 /** Rewrite a safetensors file's metadata and tensors (F32 and F64 kept) in place. */
 async function edit(

@@ -3,40 +3,21 @@
 import assert from "node:assert/strict";
 import { main } from "../cli/bench.ts";
 import { readResults } from "../results/io.ts";
-import {
-  contiguousStrides,
-  encodeCheckpointZip,
-  f32Bytes,
-  type PthSpec,
-} from "../store/torch-save.ts";
+import { encodeCheckpointZip, float32StateDictSpec } from "../store/torch-save.ts";
 import { ADM_PRESETS } from "../plugins/models/_adm/config.ts";
-import type { StateDictTensor } from "../core/types.ts";
 import { captureConsole } from "./helpers/console.ts";
 import { seededAdmWeights } from "./helpers/adm-weights.ts";
 import { writeTinyCifar } from "./helpers/tiny-cifar.ts";
 import admUnet from "../plugins/models/adm-unet.ts";
 import { loadReleased } from "../harness/released.ts";
 
-/** A state dict as a torch.save spec, its storages named with `prefix`. */
-function specOf(tensors: Map<string, StateDictTensor>, prefix: string): PthSpec {
-  const storages = new Map(), list: PthSpec["tensors"] = [];
-  for (const [name, t] of tensors) {
-    const key = `${prefix}${storages.size}`;
-    storages.set(key, { type: "FloatStorage", data: f32Bytes(t.data), numel: t.data.length });
-    list.push([name, {
-      storage: key,
-      offset: 0,
-      shape: t.shape,
-      stride: contiguousStrides(t.shape),
-    }]);
-  }
-  return { storages, tensors: list };
-}
-
 const ema = seededAdmWeights(ADM_PRESETS.tiny, [32, 32, 3], 5).tensors;
 const net = seededAdmWeights(ADM_PRESETS.tiny, [32, 32, 3], 6).tensors;
 const CHECKPOINT = encodeCheckpointZip({
-  stateDicts: { net_model: specOf(net, "n"), ema_model: specOf(ema, "e") },
+  stateDicts: {
+    net_model: float32StateDictSpec(net, "n"),
+    ema_model: float32StateDictSpec(ema, "e"),
+  },
   emptyDicts: ["optim", "sched"],
   ints: { step: 400000 },
 });
