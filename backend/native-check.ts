@@ -6,6 +6,7 @@ import type { Blas } from "./native-blas.ts";
 import { im2colConv } from "./wasm-blas-im2col.ts";
 import { type ConvGeometry, convGeometry } from "./conv-geometry.ts";
 import { gridConvForward } from "./wasm-blas-conv.ts";
+import { lcgUniform } from "../core/rng.ts";
 
 /** One failed comparison: the case, the thread count, the worst element's error and its bound. */
 export interface CheckFailure {
@@ -30,17 +31,6 @@ export interface NativeCheck {
   /** Whether every result on several threads was bit-identical to the one-thread result. */
   identical: boolean;
   ms: number;
-}
-
-/** A seeded generator of values in [-1, 1) (a 32-bit LCG: the values only need to be varied). */
-function values(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(1664525, s) + 1013904223) >>> 0;
-    out[i] = 2 * (s / 4294967296) - 1;
-  }
-  return out;
 }
 
 /** float32 unit roundoff. */
@@ -118,7 +108,9 @@ const GEMMS: GemmCase[] = [
 
 function gemmCase(blas: Blas, c: GemmCase, seed: number) {
   const { m, n, k, ta, tb, beta } = c;
-  const a = values(m * k, seed), b = values(k * n, seed + 1), c0 = values(m * n, seed + 2);
+  const a = lcgUniform(m * k, seed),
+    b = lcgUniform(k * n, seed + 1),
+    c0 = lcgUniform(m * n, seed + 2);
   const out = Float32Array.from(c0);
   const lda = ta ? m : k, ldb = tb ? k : n;
   blas.sgemm(ta, tb, m, n, k, 1, a, lda, b, ldb, beta, out, n);
@@ -231,9 +223,9 @@ function referenceConv(
 function convCase(blas: Blas, c: (typeof CONVS)[number], seed: number) {
   const attrs = c.attrs as Parameters<typeof convGeometry>[2];
   const g = convGeometry(c.x, c.f, attrs)!;
-  const x = values(c.x.reduce((p, d) => p * d, 1), seed);
-  const filter = values(c.f.reduce((p, d) => p * d, 1), seed + 1);
-  const bias = c.bias ? values(g.co, seed + 2) : undefined;
+  const x = lcgUniform(c.x.reduce((p, d) => p * d, 1), seed);
+  const filter = lcgUniform(c.f.reduce((p, d) => p * d, 1), seed + 1);
+  const bias = c.bias ? lcgUniform(g.co, seed + 2) : undefined;
   const y = new Float32Array(g.b * g.ho * g.wo * g.co);
   if (c.route === "grid") {
     gridConvForward(blas, { xShape: c.x, filterShape: c.f, attrs }, { x, filter, y, bias });

@@ -9,6 +9,7 @@ import { createAdam } from "../harness/fused-adam.ts";
 import { optimizerStep } from "../harness/train.ts";
 import { TOY2D_TRAIN } from "../harness/suites/toy2d.ts";
 import { admForwardCase, frechetCase, type HeavyCase, inceptionCase } from "./heavy-cases.ts";
+import { lcgUniform } from "../core/rng.ts";
 
 /** One timing: the median over `reps` repetitions after a warm-up, in milliseconds. */
 export interface FourTiming {
@@ -24,24 +25,8 @@ export interface FourTiming {
   [extra: string]: unknown;
 }
 
-/**
- * n values in [-1, 1) from the LCG s <- 1664525 s + 1013904223 (mod 2^32); the same sequence as
- * bench/torch_reference.py's det_uniform, so both sides can build the same weights.
- * @example
- * detUniform(3, 1000); // three values in [-1, 1)
- */
-export function detUniform(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(1664525, s) + 1013904223) >>> 0;
-    out[i] = 2 * (s / 4294967296) - 1;
-  }
-  return out;
-}
-
 function detNormal(n: number, seed: number): Float32Array {
-  const u = [0, 1, 2, 3].map((k) => detUniform(n, seed + k));
+  const u = [0, 1, 2, 3].map((k) => lcgUniform(n, seed + k));
   return Float32Array.from(
     { length: n },
     (_, i) => (Math.sqrt(3) / 2) * (u[0][i] + u[1][i] + u[2][i] + u[3][i]),
@@ -57,8 +42,8 @@ function setDetWeights(model: Model, gain: number, outGain: number): void {
     const [fin, fout] = w.shape;
     const lim = (i + 1 === layers ? outGain : gain) * Math.sqrt(6 / (fin + fout));
     tf.tidy(() => {
-      w.assign(tf.mul(tf.tensor(detUniform(fin * fout, 1000 + i), [fin, fout]), lim));
-      b.assign(tf.mul(tf.tensor(detUniform(fout, 2000 + i), [fout]), 0.1));
+      w.assign(tf.mul(tf.tensor(lcgUniform(fin * fout, 1000 + i), [fin, fout]), lim));
+      b.assign(tf.mul(tf.tensor(lcgUniform(fout, 2000 + i), [fout]), 0.1));
     });
   }
 }

@@ -21,7 +21,7 @@ preset, plugins/models/unet.ts `small`, Adam, the cfm loss on the cond-ot path):
               (bench/frechet-input.ts's file; bench/frechet_scipy.py's computation)
 
 and prints one JSON object per line: {"name", "ms" (median), "reps", ...}. The MLP weights of the
-dopri5 field come from `det_weights` (the same integer LCG as bench/four.ts), so both sides
+dopri5 field come from `det_weights` (the same integer LCG as core/rng.ts lcgUniform, used by bench/four.ts), so both sides
 integrate the same field and take the same number of steps. dopri5 here mirrors
 plugins/solvers/dopri5.ts (Hairer's initial step, RMS error norm over all elements, FSAL,
 safety 0.9, factors 0.2..10); `--torchdiffeq` uses torchdiffeq's odeint instead if it is on

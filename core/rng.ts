@@ -44,3 +44,20 @@ export function subSeed(seed: number, label: string | number): number {
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
   return h;
 }
+
+/**
+ * n values in [-1, 1) from the LCG s <- 1664525 s + 1013904223 (mod 2^32), started at `seed`:
+ * varied, reproducible values that a few lines of any language regenerate exactly (the native
+ * kernels' start-up check; bench/torch_reference.py's det_uniform builds the same weights).
+ * @example
+ * lcgUniform(3, 1000); // three values in [-1, 1)
+ */
+export function lcgUniform(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(1664525, s) + 1013904223) >>> 0;
+    out[i] = 2 * (s / 4294967296) - 1;
+  }
+  return out;
+}
