@@ -36,6 +36,7 @@ import { REFERENCE_FORMAT } from "../features/reference-stats.ts";
 import { RESULTS_SCHEMA } from "../results/schema.ts";
 import { printSummary, renderReport } from "../reports/mod.ts";
 import { mutateBytes, mutateJsonText, type Rand } from "./fuzz-mutate.ts";
+import { ustarHeader } from "../store/tar-write.ts";
 
 /** One reader under test. */
 export interface FuzzTarget {
@@ -408,24 +409,10 @@ function unpackPairs(b: Uint8Array): { json: string; f32: Uint8Array } {
   return { json: dec.decode(b.subarray(4, 4 + len)), f32: b.slice(4 + len) };
 }
 
-/** A ustar header block. */
-function tarHeader(name: string, size: number, type: string): Uint8Array {
-  const h = new Uint8Array(512);
-  const put = (at: number, s: string) => h.set(enc.encode(s).subarray(0, 512 - at), at);
-  put(0, name);
-  put(100, "0000644\0");
-  put(124, size.toString(8).padStart(11, "0") + "\0");
-  put(136, "00000000000\0");
-  h[156] = type.charCodeAt(0);
-  put(257, "ustar\x0000");
-  h.fill(32, 148, 156);
-  put(148, h.reduce((a, b) => a + b, 0).toString(8).padStart(6, "0") + "\0 ");
-  return h;
-}
 function tarSeed(): Uint8Array {
   const blocks: Uint8Array[] = [];
   const entry = (name: string, body: Uint8Array, type = "0") => {
-    blocks.push(tarHeader(name, body.length, type), body);
+    blocks.push(ustarHeader(name, body.length, type), body);
     blocks.push(new Uint8Array((512 - (body.length % 512)) % 512));
   };
   entry("cifar-10-batches-bin/", new Uint8Array(), "5");

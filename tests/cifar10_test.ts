@@ -15,6 +15,7 @@ import {
 } from "../harness/data/cifar10.ts";
 import { md5File, verifyMd5 } from "../store/md5.ts";
 import { tf } from "../core/tf.ts";
+import { ustarHeader } from "../store/tar-write.ts";
 
 await tf.setBackend("cpu");
 
@@ -188,24 +189,9 @@ Deno.test("MD5 of a file, checked against an expected digest", async () => {
 
 /** A minimal ustar archive of the given files, gzip-compressed. */
 async function tarGz(files: Array<[string, Uint8Array]>): Promise<Uint8Array> {
-  const enc = new TextEncoder();
   const blocks: Uint8Array[] = [];
-  const field = (h: Uint8Array, at: number, len: number, s: string) =>
-    h.set(enc.encode(s).subarray(0, len), at);
-  const oct = (n: number, len: number) => n.toString(8).padStart(len - 1, "0") + "\0";
   for (const [name, data] of files) {
-    const h = new Uint8Array(512);
-    field(h, 0, 100, name);
-    field(h, 100, 8, oct(0o644, 8));
-    field(h, 108, 8, oct(0, 8));
-    field(h, 116, 8, oct(0, 8));
-    field(h, 124, 12, oct(data.length, 12));
-    field(h, 136, 12, oct(0, 12));
-    h[156] = "0".charCodeAt(0);
-    field(h, 257, 8, "ustar\x0000");
-    h.fill(32, 148, 156);
-    const sum = h.reduce((a, b) => a + b, 0);
-    field(h, 148, 8, sum.toString(8).padStart(6, "0") + "\0 ");
+    const h = ustarHeader(name, data.length, "0");
     blocks.push(h, data, new Uint8Array((512 - (data.length % 512)) % 512));
   }
   blocks.push(new Uint8Array(1024));

@@ -20,6 +20,7 @@ import { extractTarGz } from "../store/tar.ts";
 import { readResults, ResultsFileError } from "../results/io.ts";
 import { Cifar10Error, loadCifar10 } from "../harness/data/cifar10.ts";
 import { acquireRunLock, LOCK_FILE, LockHeldError } from "../store/lock.ts";
+import { ustarHeader } from "../store/tar-write.ts";
 
 /** No byte a terminal would act on (C0 controls but tab, DEL, C1), and a bounded length. */
 function assertSafe(message: string, max = 2000): void {
@@ -113,21 +114,6 @@ Deno.test("finding 9: a stride-0 view of 2^31 elements is refused before anythin
   ]);
 });
 
-/** One tar header block (ustar, checksummed). */
-function header(name: string, size: number, type: string): Uint8Array {
-  const h = new Uint8Array(512);
-  const put = (at: number, s: string) => h.set(new TextEncoder().encode(s), at);
-  put(0, name);
-  put(100, "0000644\0");
-  put(124, size.toString(8).padStart(11, "0") + "\0");
-  put(136, "00000000000\0");
-  h[156] = type.charCodeAt(0);
-  put(257, "ustar\x0000");
-  h.fill(32, 148, 156);
-  put(148, h.reduce((a, b) => a + b, 0).toString(8).padStart(6, "0") + "\0 ");
-  return h;
-}
-
 async function gzip(parts: Uint8Array[]): Promise<Uint8Array> {
   const stream = new Blob(parts as Uint8Array<ArrayBuffer>[]).stream()
     .pipeThrough(new CompressionStream("gzip"));
@@ -139,14 +125,17 @@ Deno.test("finding 9: a gzip that expands a tar long-name field is refused with 
   try {
     // A GNU long-name header declaring 3 GiB (what a gzip of 3 MiB can expand to), followed by
     // 512 KiB of zeros: refused at the header, before its body is read.
-    const bomb = await gzip([header("././@LongLink", 3 * 2 ** 30, "L"), new Uint8Array(2 ** 19)]);
+    const bomb = await gzip([
+      ustarHeader("././@LongLink", 3 * 2 ** 30, "L"),
+      new Uint8Array(2 ** 19),
+    ]);
     await Deno.writeFile(`${dir}/bomb.tar.gz`, bomb);
     await assert.rejects(
       extractTarGz(`${dir}/bomb.tar.gz`, `${dir}/out`),
       /^TarError: tar .*bomb\.tar\.gz: a GNU long-name header of 3221225472 bytes exceeds the limit of 1048576/,
     );
     // A file entry of zeros: refused once it passes 100 times the archive's size.
-    const zeros = await gzip([header("a.bin", 2 ** 26, "0"), new Uint8Array(2 ** 26)]);
+    const zeros = await gzip([ustarHeader("a.bin", 2 ** 26, "0"), new Uint8Array(2 ** 26)]);
     await Deno.writeFile(`${dir}/zeros.tar.gz`, zeros);
     await assert.rejects(
       extractTarGz(`${dir}/zeros.tar.gz`, `${dir}/out`),
