@@ -148,3 +148,30 @@ export function noiseLevelMarks(
     : [];
   return [...band, Plot.ruleY([level.value], { stroke: "#555", strokeDasharray: "2,3" })];
 }
+
+/**
+ * The notes a quality chart ends with, in order, empty ones left out: the log scale, the noise
+ * floor's band and the points drawn at the cap.
+ * @example
+ * scaleNotes({ name: "W2", logY: false, level, points, cap, fmt: formatNumber }); // ["Grey band: ..."]
+ */
+export function scaleNotes(o: {
+  name: string;
+  logY: boolean;
+  level: NoiseLevel | null;
+  points: Array<{ series: string; q: number; clipped: boolean }>;
+  cap: number | null;
+  fmt: (v: number) => string;
+}): string[] {
+  return [
+    o.logY ? `${o.name} on a log scale (values span ≥ 10x).` : "",
+    o.level
+      ? floorNote(
+        o.name,
+        o.fmt(o.level.value),
+        o.level.std !== undefined ? o.fmt(o.level.std) : undefined,
+      )
+      : "",
+    clipNote(o.points, o.cap, o.name, o.fmt),
+  ].filter((n) => n);
+}

@@ -3,13 +3,12 @@ import * as Plot from "@observablehq/plot";
 import { parseHTML } from "linkedom";
 import type { ResultsFile, RunRecord } from "../results/schema.ts";
 import {
-  clipNote,
   clipTo,
-  floorNote,
   noiseLevel,
   noiseLevelExtent,
   noiseLevelMarks,
   offScaleCap,
+  scaleNotes,
 } from "./chart-guides.ts";
 import { colorsFor } from "./colors.ts";
 import { groupSeeds, meanSd, seedOf, seedsIn } from "./seeds.ts";
@@ -403,15 +402,7 @@ export function qualityVsNfeChart(
       bars.length
         ? `Points are means over seeds; vertical bars span ± one standard deviation.`
         : "",
-      logY ? `${name} on a log scale (values span ≥ 10x).` : "",
-      level
-        ? floorNote(
-          name,
-          formatNumber(level.value),
-          level.std !== undefined ? formatNumber(level.std) : undefined,
-        )
-        : "",
-      clipNote(drawn, cap, name, formatNumber),
+      ...scaleNotes({ name, logY, level, points: drawn, cap, fmt: formatNumber }),
       variants.length > 1
         ? `Markers: ● step/tolerance sweep; ${
           variants.slice(1).map((v) => `${symbolOf.get(v)![1]} ${v} (dashed)`).join("; ")

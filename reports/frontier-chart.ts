@@ -3,13 +3,12 @@
 import * as Plot from "@observablehq/plot";
 import type { ResultsFile } from "../results/schema.ts";
 import {
-  clipNote,
   clipTo,
-  floorNote,
   noiseLevel,
   noiseLevelExtent,
   noiseLevelMarks,
   offScaleCap,
+  scaleNotes,
 } from "./chart-guides.ts";
 import {
   type Chart,
@@ -119,15 +118,7 @@ export function frontierChart(
       `solver setting that used at most that many evaluations (a setting's value is its mean ` +
       `over seeds, its NFE the mean count). Dots are the settings on the front; hover one for ` +
       `the solver and setting that reached it.`,
-      logY ? `${name} on a log scale (values span ≥ 10x).` : "",
-      level
-        ? floorNote(
-          name,
-          formatNumber(level.value),
-          level.std !== undefined ? formatNumber(level.std) : undefined,
-        )
-        : "",
-      clipNote(dots, cap, name, formatNumber),
+      ...scaleNotes({ name, logY, level, points: dots, cap, fmt: formatNumber }),
     ].filter((n) => n).join(" "),
   };
 }
