@@ -1,7 +1,8 @@
 // The exact probability-flow field of Gaussian data N(m, s^2) on an affine path, as a tensor
 // velocity field, with its closed-form solution: the analytic problem for sampler convergence.
 import { tf } from "../core/tf.ts";
-import type { Schedule, VelocityField } from "../core/types.ts";
+import type { Path, Schedule, SolveOptions, Solver, VelocityField } from "../core/types.ts";
+import { countNfe } from "../core/solve/nfe.ts";
 
 /** Gaussian data N(m, s^2 I) under a path with source N(0, std^2 I). */
 export interface GaussianFlow {
@@ -47,4 +48,41 @@ export function convergenceSlope(steps: number[], errors: number[]): number {
     den += (x - mx) ** 2;
   });
   return num / den;
+}
+
+/**
+ * A sampler's error on an analytic field: `solver` in `steps` steps on the exact flow of the data
+ * N(1.5, 0.5^2) on `path`, from four points of the source; the largest |error| at the path's end
+ * and the velocity evaluations it made.
+ * @example
+ * const { error, nfe } = await endError({ path: condOt, solver: dpm, steps: 16 });
+ */
+export async function endError(o: {
+  path: Path;
+  solver: Solver;
+  steps: number;
+  extra?: Partial<SolveOptions>;
+}): Promise<{ error: number; nfe: number }> {
+  const { path, solver } = o;
+  const std = path.sourceStd, [t0, t1] = path.tRange;
+  const flow = gaussianFlow(path.schedule!, { m: 1.5, s: 0.5, std });
+  const start = [-2, -0.5, 0.3, 1.7].map((z) => z * std);
+  const exact = flow.exact(start, t0, t1);
+  const counted = countNfe(flow.f);
+  const x0 = tf.tensor2d(start, [4, 1]);
+  try {
+    const { x } = await solver.integrate(counted.f, x0, {
+      t0,
+      t1,
+      steps: o.steps,
+      schedule: path.schedule,
+      sourceStd: std,
+      ...o.extra,
+    });
+    const got = await x.data();
+    x.dispose();
+    return { error: Math.max(...exact.map((e, i) => Math.abs(e - got[i]))), nfe: counted.count() };
+  } finally {
+    x0.dispose();
+  }
 }

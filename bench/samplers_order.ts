@@ -6,7 +6,6 @@
 //
 // Columns: max |error| at t1 over four starting points, and in parentheses the order measured
 // between that step count and the previous one (log2 of the error ratio).
-import { countNfe } from "../core/solve/nfe.ts";
 import { tf } from "../core/tf.ts";
 import type { Path, SolveOptions, Solver } from "../core/types.ts";
 import condOt from "../plugins/paths/cond-ot.ts";
@@ -18,42 +17,24 @@ import dpm from "../plugins/solvers/dpm-solver-pp.ts";
 import edmHeun from "../plugins/solvers/edm-heun.ts";
 import ipndm from "../plugins/solvers/ipndm.ts";
 import unipc from "../plugins/solvers/unipc.ts";
-import { gaussianFlow } from "./gaussian-flow.ts";
+import { endError } from "./gaussian-flow.ts";
 
 await tf.setBackend("cpu");
 const STEPS = [4, 8, 16, 32, 64, 128];
 const WHOLE = { sigmaMin: 0, sigmaMax: 1e9 };
 
 async function row(path: Path, solver: Solver, extra: Partial<SolveOptions>): Promise<string> {
-  const std = path.sourceStd, [t0, t1] = path.tRange;
-  const flow = gaussianFlow(path.schedule!, { m: 1.5, s: 0.5, std });
-  const start = [-2, -0.5, 0.3, 1.7].map((z) => z * std);
-  const exact = flow.exact(start, t0, t1);
   const cells: string[] = [];
   let prev = NaN;
   for (const n of STEPS) {
-    const counted = countNfe(flow.f);
-    const x0 = tf.tensor2d(start, [4, 1]);
     try {
-      const { x } = await solver.integrate(counted.f, x0, {
-        t0,
-        t1,
-        steps: n,
-        schedule: path.schedule,
-        sourceStd: std,
-        ...extra,
-      });
-      const got = await x.data();
-      x.dispose();
-      const err = Math.max(...exact.map((e, i) => Math.abs(e - got[i])));
+      const { error: err } = await endError({ path, solver, steps: n, extra });
       const order = Number.isNaN(prev) ? "" : ` (${Math.log2(prev / err).toFixed(2)})`;
       cells.push(`${err.toExponential(2)}${order}`.padEnd(17));
       prev = err;
     } catch (e) {
       cells.push(`refused: ${(e as Error).message.slice(0, 90)}`);
       break;
-    } finally {
-      x0.dispose();
     }
   }
   return cells.join(" ");

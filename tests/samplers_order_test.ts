@@ -4,7 +4,6 @@
 import assert from "node:assert/strict";
 import { tf } from "../core/tf.ts";
 import type { Path, SolveOptions, Solver } from "../core/types.ts";
-import { countNfe } from "../core/solve/nfe.ts";
 import condOt from "../plugins/paths/cond-ot.ts";
 import ve from "../plugins/paths/ve-diffusion.ts";
 import vp from "../plugins/paths/vp-diffusion.ts";
@@ -12,7 +11,7 @@ import dpm from "../plugins/solvers/dpm-solver-pp.ts";
 import edmHeun from "../plugins/solvers/edm-heun.ts";
 import ipndm from "../plugins/solvers/ipndm.ts";
 import unipc from "../plugins/solvers/unipc.ts";
-import { convergenceSlope, gaussianFlow } from "../bench/gaussian-flow.ts";
+import { convergenceSlope, endError } from "../bench/gaussian-flow.ts";
 
 await tf.setBackend("cpu");
 
@@ -29,27 +28,11 @@ async function errors(
   steps: number[],
   nfe: (n: number) => number,
 ): Promise<number[]> {
-  const std = path.sourceStd;
-  const flow = gaussianFlow(path.schedule!, { m: 1.5, s: 0.5, std });
-  const [t0, t1] = path.tRange;
-  const start = [-2, -0.5, 0.3, 1.7].map((z) => z * std);
-  const exact = flow.exact(start, t0, t1);
   const out: number[] = [];
   for (const n of steps) {
-    const counted = countNfe(flow.f);
-    const x0 = tf.tensor2d(start, [4, 1]);
-    const { x } = await solver.integrate(counted.f, x0, {
-      t0,
-      t1,
-      steps: n,
-      schedule: path.schedule,
-      sourceStd: std,
-      ...extra,
-    });
-    const got = await x.data();
-    tf.dispose([x, x0]);
-    assert.equal(counted.count(), nfe(n), `${solver.name}: NFE at ${n} steps`);
-    out.push(Math.max(...exact.map((e, i) => Math.abs(e - got[i]))));
+    const { error, nfe: count } = await endError({ path, solver, steps: n, extra });
+    assert.equal(count, nfe(n), `${solver.name}: NFE at ${n} steps`);
+    out.push(error);
   }
   return out;
 }
