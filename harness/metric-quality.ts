@@ -166,6 +166,15 @@ export function metricQuality(
   };
 }
 
+/** What scoring a suite's samples needs: the suite, its metrics, the data, the config and the seed. */
+export interface SuiteScoring<Data> {
+  suite: SuiteDef<Data>;
+  metrics: MetricPlugin[];
+  data: DataSource;
+  config: SuiteConfig<Data>;
+  seed: number;
+}
+
 /**
  * The figures between two disjoint held-out samples of the data (one standing in for generated
  * samples): what a perfect model would score, e.g. W2's finite-sample floor. Empty for a suite
@@ -174,13 +183,7 @@ export function metricQuality(
  * const floor = await heldOutScores({ suite: SUITES.toy2d, metrics, data, config, seed: 0 }); // { w2: 0.21, precision: 0.97, ... }
  */
 export async function heldOutScores<Data>(
-  { suite, metrics, data, config, seed }: {
-    suite: SuiteDef<Data>;
-    metrics: MetricPlugin[];
-    data: DataSource;
-    config: SuiteConfig<Data>;
-    seed: number;
-  },
+  { suite, metrics, data, config, seed }: SuiteScoring<Data>,
 ): Promise<Record<string, number>> {
   if (!suite.referencePair) return {};
   const pair = await suite.referencePair(data, config);
@@ -195,13 +198,7 @@ export async function heldOutScores<Data>(
  * const quality = await suiteQuality({ suite, metrics, data, config, seed: run.seed });
  */
 export async function suiteQuality<Data>(
-  { suite, metrics, data, config, seed }: {
-    suite: SuiteDef<Data>;
-    metrics: MetricPlugin[];
-    data: DataSource;
-    config: SuiteConfig<Data>;
-    seed: number;
-  },
+  { suite, metrics, data, config, seed }: SuiteScoring<Data>,
 ): Promise<Quality> {
   const offered = Object.keys(suite.features) as FeatureName[];
   const wanted = wantedFeatures(metrics, offered);
