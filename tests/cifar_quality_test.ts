@@ -4,18 +4,18 @@
 // evaluation.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { rng } from "../core/rng.ts";
 import { tf } from "../core/tf.ts";
 import { selectBackend } from "../backend/select.ts";
 import { imageSource } from "../harness/data/image-source.ts";
 import { INCEPTION_PTH, INCEPTION_URL } from "../features/weights-file.ts";
-import { cifar10Suite, CIFAR_BUDGETS, type CifarData } from "../harness/suites/cifar10.ts";
+import { cifar10Suite, type CifarData } from "../harness/suites/cifar10.ts";
 import type { SuiteConfig } from "../harness/suites/types.ts";
 import type { DataSource } from "../harness/data/source.ts";
 import { suiteQuality } from "../harness/metric-quality.ts";
 import { discoverPlugins } from "../harness/registry.ts";
 import { inceptionPthSpec, seededWeights } from "../features/inception/seeded-weights.ts";
 import { encodePthLegacy } from "../store/torch-save.ts";
+import { quickCifarConfig, randomImages } from "./helpers/cifar-scoring.ts";
 
 await selectBackend("wasm");
 const reg = await discoverPlugins();
@@ -33,31 +33,14 @@ function cifarQuality(
   });
 }
 
-function images(n: number, seed: number) {
-  const u = rng(seed);
-  return { images: Uint8Array.from({ length: n * 32 * 32 * 3 }, () => Math.floor(256 * u())), n };
-}
-
 function config(dataDir: string): SuiteConfig<CifarData> {
-  const b = CIFAR_BUDGETS.quick;
-  return {
-    suite: "cifar10",
-    datasets: ["cifar10"],
-    methods: [],
-    models: [],
-    solvers: [],
-    adaptiveSolver: "dopri5",
-    train: b.train,
-    eval: { ...b.eval, samples: 3 },
-    seeds: [0],
-    data: { ...b.data, dataDir, fidReference: 4, kidReference: 3, budget: "quick" },
-  };
+  return quickCifarConfig({ dataDir, samples: 3, reference: 4, kidReference: 3 });
 }
 
 Deno.test("cifar10 quality: without weights FID and KID are n/a, naming the folder and the way", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const data = imageSource("cifar10", images(4, 1), images(2, 2), [32, 32, 3]);
+    const data = imageSource("cifar10", randomImages(4, 1), randomImages(2, 2), [32, 32, 3]);
     const q = await cifarQuality({ data, config: config(dir), seed: 0 });
     assert.equal(q.protocol, undefined);
     const reason = q.notes?.fid ?? "";
@@ -81,7 +64,7 @@ Deno.test("cifar10 quality: with weights in the data dir, FID, KID and the proto
       join(dir, INCEPTION_PTH),
       encodePthLegacy(inceptionPthSpec(seededWeights(5))),
     );
-    const data = imageSource("cifar10", images(4, 1), images(2, 2), [32, 32, 3]);
+    const data = imageSource("cifar10", randomImages(4, 1), randomImages(2, 2), [32, 32, 3]);
     const q = await cifarQuality({ data, config: config(dir), seed: 0 });
     const samples = tf.randomUniform([3, 32, 32, 3], -1, 1, "float32", 3);
     const { metrics: m } = await q.fn(samples);

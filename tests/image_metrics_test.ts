@@ -5,7 +5,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { selectBackend } from "../backend/select.ts";
-import { rng } from "../core/rng.ts";
 import { tf } from "../core/tf.ts";
 import {
   computeFid,
@@ -26,32 +25,16 @@ import { imageSource } from "../harness/data/image-source.ts";
 import { suiteQuality } from "../harness/metric-quality.ts";
 import { defaultMetrics } from "../harness/metric-select.ts";
 import { discoverPlugins } from "../harness/registry.ts";
-import { cifar10Suite, CIFAR_BUDGETS, type CifarData } from "../harness/suites/cifar10.ts";
+import { cifar10Suite, type CifarData } from "../harness/suites/cifar10.ts";
 import type { SuiteConfig } from "../harness/suites/types.ts";
 import { encodePthLegacy } from "../store/torch-save.ts";
+import { quickCifarConfig, randomImages } from "./helpers/cifar-scoring.ts";
 
 await selectBackend("wasm");
 const reg = await discoverPlugins();
 
-function images(n: number, seed: number) {
-  const u = rng(seed);
-  return { images: Uint8Array.from({ length: n * 32 * 32 * 3 }, () => Math.floor(256 * u())), n };
-}
-
 function config(dataDir: string, samples: number): SuiteConfig<CifarData> {
-  const b = CIFAR_BUDGETS.quick;
-  return {
-    suite: "cifar10",
-    datasets: ["cifar10"],
-    methods: [],
-    models: [],
-    solvers: [],
-    adaptiveSolver: "dopri5",
-    train: b.train,
-    eval: { ...b.eval, samples },
-    seeds: [0],
-    data: { ...b.data, dataDir, fidReference: 8, kidReference: 8, budget: "quick" },
-  };
+  return quickCifarConfig({ dataDir, samples, reference: 8 });
 }
 
 Deno.test("image metrics: one Inception pass feeds every metric; FID and KID as computeFid's", async () => {
@@ -71,7 +54,7 @@ Deno.test("image metrics: one Inception pass feeds every metric; FID and KID as 
       join(dir, INCEPTION_PTH),
       encodePthLegacy(inceptionPthSpec(seededWeights(5))),
     );
-    const data = imageSource("cifar10", images(8, 1), images(2, 2), [32, 32, 3]);
+    const data = imageSource("cifar10", randomImages(8, 1), randomImages(2, 2), [32, 32, 3]);
     const cfg = config(dir, 10);
     const names = defaultMetrics(reg, cifar10Suite);
     const q = await suiteQuality({
@@ -158,7 +141,7 @@ Deno.test("image metrics: DINOv2 weights with the wrong SHA-256 make only FD-DIN
       encodePthLegacy(inceptionPthSpec(seededWeights(5))),
     );
     await Deno.writeFile(join(dir, DINOV2_SAFETENSORS), new TextEncoder().encode("not weights"));
-    const data = imageSource("cifar10", images(8, 1), images(2, 2), [32, 32, 3]);
+    const data = imageSource("cifar10", randomImages(8, 1), randomImages(2, 2), [32, 32, 3]);
     const q = await suiteQuality({
       suite: cifar10Suite,
       metrics: ["fid", "fd-dinov2"].map((n) => reg.metrics.get(n)!),
