@@ -6,10 +6,10 @@
 //   /usr/bin/python3 bench/dinov2_reference.py large DINOV2_DIR /tmp/dinov2-vitl14-random.safetensors
 //   deno run --allow-read --allow-env --allow-ffi bench/dinov2_parity.ts /tmp/dinov2-vitl14-random.safetensors [wasm]
 import { selectBackend } from "../backend/select.ts";
-import { tf } from "../core/tf.ts";
 import { readSafetensors } from "../store/safetensors.ts";
 import { dinov2FromWeights } from "../features/dinov2/vit.ts";
 import { VIT_L14 } from "../features/dinov2/vit-spec.ts";
+import { dinov2ReferenceImages } from "./dinov2-images.ts";
 
 const [path, backend = "wasm"] = Deno.args;
 if (!path) {
@@ -22,24 +22,8 @@ const t0 = performance.now();
 const net = dinov2FromWeights(file, VIT_L14);
 const loadSeconds = (performance.now() - t0) / 1000;
 
-/** bench/dinov2_reference.py's images (integers by formula), NHWC in [0, 1]. */
-function images(count: number, side: number): tf.Tensor4D {
-  const data = new Float32Array(count * side * side * 3);
-  let o = 0;
-  for (let b = 0; b < count; b++) {
-    for (let y = 0; y < side; y++) {
-      for (let x = 0; x < side; x++) {
-        for (let c = 0; c < 3; c++) {
-          data[o++] = ((b * 7919 + y * 131 + x * 31 + c * 17 + ((x * y) % 13) * 19) % 256) / 255;
-        }
-      }
-    }
-  }
-  return tf.tensor4d(data, [count, side, side, 3]);
-}
-
 const want = file.float32("expected_32");
-const x = images(2, 32);
+const x = dinov2ReferenceImages(2, 32);
 const t1 = performance.now();
 const got = await net.features(x).data();
 const forwardSeconds = (performance.now() - t1) / 1000;

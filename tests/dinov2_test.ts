@@ -19,6 +19,7 @@ import { referenceStats } from "../features/reference-stats.ts";
 import { computeFid } from "../features/fid.ts";
 import { batchStats, frechetDistance } from "../features/frechet.ts";
 import type { TensorToWrite } from "../store/safetensors.ts";
+import { dinov2ReferenceImages } from "../bench/dinov2-images.ts";
 
 const FIXTURE = fileURLToPath(
   new URL("./fixtures/dinov2-small-reference.safetensors", import.meta.url),
@@ -32,23 +33,6 @@ const SMALL: VitConfig = {
   heads: meta.num_heads,
   mlpDim: 4 * meta.embed_dim,
 };
-
-/** bench/dinov2_reference.py's test images (integers 0..255 by formula), NHWC in [0, 1]. */
-function images(count: number, side: number): tf.Tensor4D {
-  const data = new Float32Array(count * side * side * 3);
-  let o = 0;
-  for (let b = 0; b < count; b++) {
-    for (let y = 0; y < side; y++) {
-      for (let x = 0; x < side; x++) {
-        for (let c = 0; c < 3; c++) {
-          const v = (b * 7919 + y * 131 + x * 31 + c * 17 + ((x * y) % 13) * 19) % 256;
-          data[o++] = v / 255;
-        }
-      }
-    }
-  }
-  return tf.tensor4d(data, [count, side, side, 3]);
-}
 
 /** max |got - want| / max |want|. */
 function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
@@ -65,7 +49,7 @@ for (const backend of ["cpu", "wasm"]) {
     await selectBackend(backend);
     const net = dinov2FromWeights(file, SMALL);
     for (const [count, side] of [[2, 32], [1, 300]]) {
-      const x = images(count, side);
+      const x = dinov2ReferenceImages(count, side);
       const f = net.features(x);
       assert.deepEqual(f.shape, [count, SMALL.dim]);
       const err = relError(await f.data(), file.float32(`expected_${side}`));
@@ -103,7 +87,7 @@ Deno.test("dinov2: the original checkpoint's names (fused qkv) give the same fea
   const original = new SafetensorsFile(encodeSafetensors(tensors), "dinov2_pretrain.safetensors");
   const a = dinov2FromWeights(file, SMALL);
   const b = dinov2FromWeights(original, SMALL);
-  const x = images(2, 32);
+  const x = dinov2ReferenceImages(2, 32);
   assert.deepEqual(await b.features(x).data(), await a.features(x).data());
   tf.dispose(x);
   a.dispose();
@@ -139,7 +123,7 @@ Deno.test("FD-DINOv2 through the Fréchet routine: cached apart from FID, equal 
   const dir = await Deno.makeTempDir({ prefix: "fmbench-fd-dinov2-" });
   try {
     // Reference: 6 images in [0, 1]; generated: 5 images in [-1, 1] (mapped, rounded to 8 bits).
-    const refImages = images(6, 32);
+    const refImages = dinov2ReferenceImages(6, 32);
     const ref = await referenceStats({
       dataDir: dir,
       dataset: "toyimages",
@@ -152,7 +136,7 @@ Deno.test("FD-DINOv2 through the Fréchet routine: cached apart from FID, equal 
     });
     assert.match(ref.path, /\/fd-dinov2-ref-toyimages-train-6\.safetensors$/);
     assert.equal(ref.provenance.pipeline, DINOV2_PIPELINE);
-    const gen = tf.sub(tf.mul(images(5, 32), 2), 1);
+    const gen = tf.sub(tf.mul(dinov2ReferenceImages(5, 32), 2), 1);
     let at = 0;
     const r = await computeFid({
       extractor: net,
@@ -167,7 +151,7 @@ Deno.test("FD-DINOv2 through the Fréchet routine: cached apart from FID, equal 
       },
     });
     const direct = (t: tf.Tensor4D) => batchStats(net.features(t).dataSync(), SMALL.dim);
-    const want = frechetDistance(direct(refImages), direct(images(5, 32)));
+    const want = frechetDistance(direct(refImages), direct(dinov2ReferenceImages(5, 32)));
     assert.ok(Math.abs(r.fid - want) <= 1e-6 * Math.abs(want), `${r.fid} vs ${want}`);
     assert.ok(want > 0);
     tf.dispose([refImages, gen]);
