@@ -4,7 +4,7 @@
 // block of grid rows, for cache reuse across the taps).
 import { tf } from "../core/tf.ts";
 import type { Blas } from "./native-blas.ts";
-import { convGeometry } from "./conv-geometry.ts";
+import { type ConvGeometry, convGeometry } from "./conv-geometry.ts";
 import { heapView } from "./wasm-blas-matmul.ts";
 
 type Info = tf.TensorInfo;
@@ -39,19 +39,11 @@ function zeroed(slot: number, n: number): Float32Array {
   return a;
 }
 
-/** The geometry of a stride-1, dilation-1 NHWC convolution on the padded pixel grid. */
-interface Grid {
-  b: number;
-  h: number;
-  w: number;
-  ci: number;
-  co: number;
-  kh: number;
-  kw: number;
-  top: number;
-  left: number;
-  ho: number;
-  wo: number;
+/**
+ * The geometry of a stride-1, dilation-1 NHWC convolution on the padded pixel grid (its strides
+ * and dilations are all 1).
+ */
+interface Grid extends ConvGeometry {
   /** Padded grid: hp = ho + kh - 1 rows, wp = wo + kw - 1 columns. */
   hp: number;
   wp: number;
@@ -63,26 +55,10 @@ interface Grid {
 function grid(xShape: number[], filterShape: number[], attrs: Attrs): Grid | undefined {
   const c = convGeometry(xShape, filterShape, attrs);
   if (!c || c.sh !== 1 || c.sw !== 1 || c.dh !== 1 || c.dw !== 1) return undefined;
-  const { top, left, kh, kw, ho, wo } = c;
-  const hp = ho + kh - 1, wp = wo + kw - 1;
+  const hp = c.ho + c.kh - 1, wp = c.wo + c.kw - 1;
   // The padded input must contain the input (true for "same", "valid" and explicit pads >= 0).
-  if (top < 0 || left < 0 || top + c.h > hp || left + c.w > wp) return undefined;
-  return {
-    b: c.b,
-    h: c.h,
-    w: c.w,
-    ci: c.ci,
-    co: c.co,
-    kh,
-    kw,
-    top,
-    left,
-    ho,
-    wo,
-    hp,
-    wp,
-    rows: c.b * hp * wp - ((kh - 1) * wp + (kw - 1)),
-  };
+  if (c.top < 0 || c.left < 0 || c.top + c.h > hp || c.left + c.w > wp) return undefined;
+  return { ...c, hp, wp, rows: c.b * hp * wp - ((c.kh - 1) * wp + (c.kw - 1)) };
 }
 
 /** x [B, H, W, C] into a zeroed [B, hp, wp, C] grid at offset (top, left). */
