@@ -1,6 +1,7 @@
 // Native matrix products for the wasm backend: a system BLAS's cblas_sgemm (OpenBLAS, Apple
 // Accelerate) called through Deno FFI directly on the wasm heap, several times XNNPACK's speed;
 // OpenBLAS's own threads where the process has cores to itself.
+import { envVar } from "../core/env.ts";
 
 /** The BLAS entry points fmbench calls. Pointers are views into the wasm heap. */
 export interface Blas {
@@ -145,14 +146,6 @@ export type BlasLoad = { blas: Blas; why?: undefined } | { blas?: undefined; why
 
 let cached: BlasLoad | undefined;
 
-function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Load a system BLAS through FFI, once. `FMBENCH_BLAS=off` disables it; `FMBENCH_BLAS=/path/lib`
  * names the library; `FMBENCH_BLAS_THREADS=N` sets OpenBLAS's thread count (default 1: one core
@@ -168,7 +161,7 @@ export function loadBlas(): BlasLoad {
 }
 
 function tryLoad(): BlasLoad {
-  const wanted = env("FMBENCH_BLAS");
+  const wanted = envVar("FMBENCH_BLAS");
   if (wanted === "off" || wanted === "0") return { why: "disabled by FMBENCH_BLAS=off" };
   try {
     if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
@@ -177,7 +170,7 @@ function tryLoad(): BlasLoad {
   } catch {
     return { why: "FFI permission could not be queried" };
   }
-  const threads = Number(env("FMBENCH_BLAS_THREADS") ?? 1);
+  const threads = Number(envVar("FMBENCH_BLAS_THREADS") ?? 1);
   if (!(Number.isInteger(threads) && threads >= 1)) {
     return { why: `FMBENCH_BLAS_THREADS must be a positive integer, got "${threads}"` };
   }

@@ -2,6 +2,7 @@
 // by Deno FFI: pivoted Cholesky (dpstrf), the congruence L^T S L (dtrmm / dgemm) and symmetric
 // eigenvalues (dsyevd): the same steps as features/linalg.ts's JS route, which stays the fallback.
 import type { PivotedCholesky } from "./linalg.ts";
+import { envVar } from "../core/env.ts";
 
 /** The three steps of the Frechet distance's trace term, natively. */
 export interface Lapack {
@@ -106,14 +107,6 @@ function candidates(): string[] {
   return ["libopenblas.so.0", "libopenblas.so", "liblapack.so.3"];
 }
 
-function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
-}
-
 /** Why no LAPACK was loaded, or the loaded one. */
 export type LapackLoad = { lapack: Lapack; why?: undefined } | { lapack?: undefined; why: string };
 
@@ -133,8 +126,8 @@ export function loadLapack(): LapackLoad {
 }
 
 function tryLoad(): LapackLoad {
-  const wanted = env("FMBENCH_LAPACK");
-  if (wanted === "off" || env("FMBENCH_BLAS") === "off") {
+  const wanted = envVar("FMBENCH_LAPACK");
+  if (wanted === "off" || envVar("FMBENCH_BLAS") === "off") {
     return { why: "disabled by FMBENCH_LAPACK=off or FMBENCH_BLAS=off" };
   }
   try {

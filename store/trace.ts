@@ -1,6 +1,7 @@
 // Phase markers for the kill test and other tests: with FMBENCH_TRACE=1 each phase of a run prints
 // "fmbench-phase: <phase> <detail>" on stderr; FMBENCH_TRACE_PAUSE_MS=N then also pauses N ms at
 // each marker and between writing and renaming a durable file, so a test can aim a signal there.
+import { envVar } from "../core/env.ts";
 
 /**
  * The prefix of every phase marker line.
@@ -9,21 +10,13 @@
  */
 export const PHASE_PREFIX = "fmbench-phase:";
 
-function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined; // no --allow-env: tracing stays off
-  }
-}
-
 let settings: { on: boolean; pauseMs: number } | undefined;
 
 function traceSettings(): { on: boolean; pauseMs: number } {
   if (!settings) {
-    const pause = Number(env("FMBENCH_TRACE_PAUSE_MS") ?? 0);
+    const pause = Number(envVar("FMBENCH_TRACE_PAUSE_MS") ?? 0);
     settings = {
-      on: env("FMBENCH_TRACE") === "1",
+      on: envVar("FMBENCH_TRACE") === "1",
       pauseMs: Number.isFinite(pause) && pause > 0 ? pause : 0,
     };
   }
