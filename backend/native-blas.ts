@@ -19,6 +19,13 @@ export interface Blas {
    * blas.setThreads(navigator.hardwareConcurrency);
    */
   setThreads(n: number): void;
+  /**
+   * Run `fn` with OpenBLAS on one thread (products that would thread stay on this one), so that
+   * helper threads can call the library at the same time; a no-op wrapper for other libraries.
+   * @example
+   * blas.oneThread(() => runJobs(jobs));
+   */
+  oneThread<T>(fn: () => T): T;
   /** OpenBLAS's kernel set (openblas_get_corename, e.g. "SkylakeX"); undefined for other BLAS. */
   core?: string;
   /** Set when fmbench chose the kernel set through OPENBLAS_CORETYPE: why. */
@@ -201,6 +208,17 @@ function tryLoad(): BlasLoad {
 }
 
 /**
+ * The BLAS at `path` for a helper thread: the library the calling thread loaded (the same handle),
+ * without touching its thread count.
+ * @example
+ * const blas = blasAt(loadBlas().blas!.path);
+ */
+export function blasAt(path: string): Blas {
+  const lib = Deno.dlopen(path, SYMBOLS);
+  return makeBlas({ path, f: lib.symbols.cblas_sgemm, threads: 1 });
+}
+
+/**
  * Deno's dlopen error in a few words: its first line without the repeated "Could not open
  * library:" prefix and the path (which the caller names), e.g. "cannot open shared object file:
  * No such file or directory".
@@ -270,6 +288,44 @@ type Sgemm = (
   ldc: number,
 ) => void;
 
+/**
+ * Throw a RangeError unless the arrays hold every element the product reads or writes (row-major
+ * op(A) m x k, op(B) k x n, C m x n with their leading dimensions): the library reads raw memory.
+ * @example
+ * checkExtents({ ta: false, tb: false, m: 2, n: 2, k: 2, lda: 2, ldb: 2, ldc: 2 }, { a: 4, b: 4, c: 3 });
+ * // RangeError: sgemm 2x2x2: C holds 3 floats, the product needs 4
+ */
+export function checkExtents(
+  s: {
+    ta: boolean;
+    tb: boolean;
+    m: number;
+    n: number;
+    k: number;
+    lda: number;
+    ldb: number;
+    ldc: number;
+  },
+  have: { a: number; b: number; c: number },
+): void {
+  if (s.m === 0 || s.n === 0) return;
+  const [ar, ac] = s.ta ? [s.k, s.m] : [s.m, s.k];
+  const [br, bc] = s.tb ? [s.n, s.k] : [s.k, s.n];
+  const need = {
+    a: s.k === 0 ? 0 : (ar - 1) * s.lda + ac,
+    b: s.k === 0 ? 0 : (br - 1) * s.ldb + bc,
+    c: (s.m - 1) * s.ldc + s.n,
+  };
+  for (const w of ["a", "b", "c"] as const) {
+    if (have[w] < need[w]) {
+      throw new RangeError(
+        `sgemm ${s.m}x${s.n}x${s.k}: ${w.toUpperCase()} holds ${have[w]} floats, ` +
+          `the product needs ${need[w]}`,
+      );
+    }
+  }
+}
+
 /** The Blas over a loaded library's cblas_sgemm, with inner dimensions chunked at KCHUNK. */
 function makeBlas(o: {
   path: string;
@@ -282,10 +338,14 @@ function makeBlas(o: {
   let threads = o.setThreads ? o.threads : 0;
   /** The count OpenBLAS has now (set per product, up to `threads`). */
   let native = threads;
+  /** Set while oneThread runs: every product on one thread. */
+  let pinned = false;
   const f = o.f;
   const fit = (work: number) => {
     if (threads <= 1) return;
-    const want = Math.max(1, Math.min(threads, Math.floor(work / MIN_WORK_PER_THREAD)));
+    const want = pinned
+      ? 1
+      : Math.max(1, Math.min(threads, Math.floor(work / MIN_WORK_PER_THREAD)));
     if (want !== native) {
       o.setThreads!(want);
       native = want;
@@ -306,7 +366,21 @@ function makeBlas(o: {
       o.setThreads(n);
       threads = native = n;
     },
+    oneThread<T>(fn: () => T): T {
+      const was = pinned;
+      pinned = true;
+      if (threads > 1 && native !== 1) {
+        o.setThreads!(1);
+        native = 1;
+      }
+      try {
+        return fn();
+      } finally {
+        pinned = was;
+      }
+    },
     sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+      checkExtents({ ta, tb, m, n, k, lda, ldb, ldc }, { a: a.length, b: b.length, c: c.length });
       const tA = ta ? TRANS : NO_TRANS, tB = tb ? TRANS : NO_TRANS;
       type F = Float32Array<ArrayBuffer>;
       fit(m * n * Math.min(k, KCHUNK));

@@ -95,7 +95,8 @@ interface GemmCase {
 
 /**
  * The products checked: small and odd-sized, every transpose, accumulation into C, inner
- * dimensions below and above KCHUNK, and one large enough to run on 2 threads (MIN_WORK_PER_THREAD).
+ * dimensions below and above KCHUNK, and one large enough to be shared by 2 threads (MIN_SHARE_WORK
+ * per thread).
  */
 const GEMMS: GemmCase[] = [
   { m: 37, n: 29, k: 53, ta: false, tb: false, beta: 0 },
@@ -150,6 +151,15 @@ const CONVS: Array<{
     attrs: { strides: 1, pad: "same" },
     bias: true,
     relu: true,
+    route: "grid",
+  },
+  {
+    // Enough grid rows (48 x 50 = 2400) for the forward's blocks to be shared between threads.
+    x: [1, 48, 48, 4],
+    f: [3, 3, 4, 4],
+    attrs: { strides: 1, pad: "same" },
+    bias: true,
+    relu: false,
     route: "grid",
   },
   {
@@ -330,6 +340,7 @@ export function faultyBlas(
       return blas.threads;
     },
     setThreads: (n) => blas.setThreads(n),
+    oneThread: (fn) => blas.oneThread(fn),
     sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
       blas.sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
       if (o.onlyThreaded && blas.threads <= 1) return;

@@ -7,6 +7,8 @@ import { type Blas, loadBlas } from "./native-blas.ts";
 import { checkNativeKernels, describeCheck, faultyBlas } from "./native-check.ts";
 import { activeThreads, machineCores, setActiveBlas } from "./threads.ts";
 import { registerBlasConvGrads } from "./wasm-blas-conv.ts";
+import { sharedBlas } from "./shared-blas.ts";
+import { setJobBlas } from "./helper-pool.ts";
 import { registerBlasIm2col } from "./wasm-blas-im2col.ts";
 import { registerBlasMatMul } from "./wasm-blas-matmul.ts";
 import { registerBlasReduce } from "./wasm-blas-reduce.ts";
@@ -14,6 +16,7 @@ import { applyWasmMatMulFix } from "./wasm-fixes.ts";
 import { registerWasmSlice } from "./wasm-slice.ts";
 import { registerWasmConvGrads } from "./wasm-conv-grads.ts";
 import { registerGroupNormKernels } from "./group-norm-kernel.ts";
+import { compileGroupNormSimd } from "./group-norm-simd.ts";
 import { registerSiluKernels } from "./silu-kernel.ts";
 import { registerWebgpuConvGrads } from "./webgpu-conv-grads.ts";
 import {
@@ -60,6 +63,22 @@ export interface SelectOptions {
   nativeCheck?: "skip" | "off";
   /** Tests only: break the native products (backend/native-check.ts faultyBlas) before the check. */
   nativeFault?: { relative: number; onlyThreaded?: boolean };
+}
+
+let groupNormSimdNote = "GroupNorm passes as JS loops";
+
+/** The compiled SIMD GroupNorm module, or undefined (JS loops) where it cannot be compiled. */
+async function groupNormModule(): Promise<WebAssembly.Module | undefined> {
+  try {
+    const module = await compileGroupNormSimd();
+    groupNormSimdNote = "GroupNorm passes as WebAssembly SIMD";
+    return module;
+  } catch (e) {
+    groupNormSimdNote = `GroupNorm passes as JS loops: the SIMD module failed to compile (${
+      (e as Error).message.split("\n")[0]
+    })`;
+    return undefined;
+  }
 }
 
 /**
@@ -201,10 +220,11 @@ async function activate(name: BackendName, opts: SelectOptions = {}): Promise<st
   if (name === "webgpu") convGrads = registerWebgpuConvGrads();
   if (name === "cpu" || name === "wasm") {
     // One JS-loop kernel each way instead of ~15 tfjs ops forward (more backward).
-    registerGroupNormKernels(name);
+    registerGroupNormKernels(name, { simd: name === "wasm" ? await groupNormModule() : undefined });
     registerSiluKernels(name);
   }
-  const fused = `${name}: GroupNorm and SiLU by fused kernels (backend/group-norm-kernel.ts)`;
+  const fused = `${name}: GroupNorm and SiLU by fused kernels (backend/group-norm-kernel.ts` +
+    (name === "wasm" ? `; ${groupNormSimdNote})` : ")");
   if (name === "cpu") return [fused];
   if (name !== "wasm") return [];
   applyWasmMatMulFix();
@@ -217,7 +237,10 @@ async function activate(name: BackendName, opts: SelectOptions = {}): Promise<st
     setActiveBlas({ why: `no native BLAS (${loaded.why})` });
     return [`wasm: matrix products by XNNPACK (no native BLAS: ${loaded.why})`, fused];
   }
-  const blas: Blas = opts.nativeFault ? faultyBlas(loaded.blas, opts.nativeFault) : loaded.blas;
+  // Products on several threads go through fmbench's helper threads (backend/shared-blas.ts).
+  const shared = sharedBlas(loaded.blas);
+  const blas: Blas = opts.nativeFault ? faultyBlas(shared, opts.nativeFault) : shared;
+  setJobBlas(loaded.blas);
   const notes: string[] = [];
   let checked = [1];
   if (opts.nativeCheck !== "skip") {

@@ -3,6 +3,7 @@
 // knows how many workers share the machine, checking the kernels again at a new count.
 import type { Blas } from "./native-blas.ts";
 import { checkNativeKernels, describeCheck } from "./native-check.ts";
+import { threadsFailure } from "./shared-blas.ts";
 
 /** The native kernels in use in this process, or why there are none. */
 let active: { blas: Blas; checked: Set<number> } | undefined;
@@ -104,11 +105,18 @@ export function useThreads(info: ThreadsTarget, o: { threads: number; why: strin
     if (!r.ok) return single(`single-threaded: ${describeCheck(r)}`);
   }
   blas.setThreads(o.threads);
+  if (blas.threads !== o.threads) {
+    return single(`single-threaded: ${threadsFailure() ?? "the helper threads did not start"}`);
+  }
   info.threads = o.threads;
   info.threadsWhy = o.why;
   info.device = device(o.threads);
   info.notes.push(
-    `threads: native matrix products and convolutions on ${o.threads} OpenBLAS thread` +
-      `${o.threads === 1 ? "" : "s"} (${o.why}); other kernels on one`,
+    `threads: native matrix products and convolutions on ${o.threads} thread` +
+      `${o.threads === 1 ? "" : "s"} (${o.why}${
+        o.threads > 1
+          ? `: this one and ${o.threads - 1} helper thread${o.threads > 2 ? "s" : ""}`
+          : ""
+      }); other kernels on one`,
   );
 }

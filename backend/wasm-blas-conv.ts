@@ -6,19 +6,15 @@ import { tf } from "../core/tf.ts";
 import type { Blas } from "./native-blas.ts";
 import { type ConvGeometry, convGeometry } from "./conv-geometry.ts";
 import { heapView } from "./wasm-blas-matmul.ts";
+import { filterGradTaps, gridForwardRows, inputGradRows, ROW_BLOCK } from "./conv-grid-taps.ts";
+import type { Job } from "./helper-jobs.ts";
+import { helperThreads, runJobs } from "./helper-pool.ts";
 
 type Info = tf.TensorInfo;
 type Attrs = tf.NamedAttrMap;
 // deno-lint-ignore no-explicit-any
 type WasmBackend = any;
 type KernelFunc = tf.KernelConfig["kernelFunc"];
-
-/**
- * Grid rows per block: each block runs all its taps before the next, so its rows of the padded
- * input, the output and the gradient stay in cache across the taps (about 10% faster than whole
- * grids at 32x32x32 and up; same arithmetic, summed in another order for dW).
- */
-const ROW_BLOCK = 4096;
 
 /**
  * Grid rows per block of the forward pass: a 1024-row block of the output (up to 1 MiB at 256
@@ -84,26 +80,32 @@ function toGrid(
 }
 
 /**
- * Calls `fn` for every block of up to `block` grid rows (m rows from row r0) and every filter
- * tap (i, j), blocks outermost so a block stays in cache across its taps. `s` is where the block,
- * shifted by the tap, starts in an input-side grid (ci values per row); `t` where the tap's
- * [ci, co] matrix starts in the filter.
+ * Run `one` over rows [0, total) on this thread, or, with helper threads, `job` for whole blocks
+ * of rows per thread (OpenBLAS on one thread meanwhile).
  */
-function forEachTap(
-  g: Grid,
-  fn: (r0: number, m: number, s: number, t: number) => void,
-  block = ROW_BLOCK,
+function rowShares(
+  blas: Blas,
+  total: number,
+  block: number,
+  one: (rows: [number, number]) => void,
+  job: (rows: [number, number]) => Job,
 ): void {
-  const tap = g.ci * g.co;
-  for (let r0 = 0; r0 < g.rows; r0 += block) {
-    const m = Math.min(block, g.rows - r0);
-    for (let i = 0; i < g.kh; i++) {
-      for (let j = 0; j < g.kw; j++) fn(r0, m, (i * g.wp + j + r0) * g.ci, (i * g.kw + j) * tap);
-    }
-  }
+  const blocks = Math.ceil(total / block);
+  const shares = Math.min(helperThreads(), blocks);
+  if (shares <= 1) return one([0, total]);
+  const jobs = Array.from({ length: shares }, (_, i) =>
+    job([
+      Math.floor((i * blocks) / shares) * block,
+      Math.min(total, Math.floor(((i + 1) * blocks) / shares) * block),
+    ]));
+  blas.oneThread(() => runJobs(jobs));
 }
 
-/** dW[i, j] = sum over grid rows of xpad[r + shift(i, j)]^T dz[r]: one sgemm per tap. */
+/**
+ * dW[i, j] = sum over grid rows of xpad[r + shift(i, j)]^T dz[r]: one sgemm per tap and block of
+ * rows. With helper threads, each thread takes a range of taps (OpenBLAS on one thread meanwhile);
+ * a tap's products are the same calls in the same order on any thread, so dW is bit-identical.
+ */
 function makeFilterGrad(blas: Blas, fallback: KernelFunc): KernelFunc {
   return (args) => {
     const { x, dy } = args.inputs as { x: Info; dy: Info };
@@ -116,28 +118,36 @@ function makeFilterGrad(blas: Blas, fallback: KernelFunc): KernelFunc {
     const xp = toGrid(g, heapView(backend, x), g.ci, g.h, g.w, g.top, g.left, 0);
     const dz = toGrid(g, heapView(backend, dy), g.co, g.ho, g.wo, 0, 0, 1);
     const dw = heapView(backend, out);
-    const tap = g.ci * g.co;
-    forEachTap(g, (r0, m, s, t) =>
-      blas.sgemm(
-        true,
-        false,
+    const taps = g.kh * g.kw;
+    const shares = Math.min(taps, helperThreads());
+    if (shares <= 1) {
+      filterGradTaps(blas, g, { xp, dz, dw }, [0, taps]);
+      return out;
+    }
+    const jobs: Job[] = Array.from({ length: shares }, (_, i) => ({
+      kind: "filterGradTaps",
+      arrays: [xp, dz, dw],
+      nums: [
         g.ci,
         g.co,
-        m,
-        1,
-        xp.subarray(s, s + m * g.ci),
-        g.ci,
-        dz.subarray(r0 * g.co, (r0 + m) * g.co),
-        g.co,
-        r0 === 0 ? 0 : 1,
-        dw.subarray(t, t + tap),
-        g.co,
-      ));
+        g.kh,
+        g.kw,
+        g.wp,
+        g.rows,
+        Math.floor((i * taps) / shares),
+        Math.floor(((i + 1) * taps) / shares),
+      ],
+    }));
+    blas.oneThread(() => runJobs(jobs));
     return out;
   };
 }
 
-/** dxpad[r + shift(i, j)] += dz[r] W[i, j]^T for every tap, then dx is cropped from dxpad. */
+/**
+ * dxpad[q] = sum over taps of dz[q - shift(i, j)] W[i, j]^T (gathered per block of grid rows),
+ * then dx is cropped from dxpad. With helper threads, each thread takes whole blocks; a row's
+ * taps are summed in the same order on any thread, so dx is bit-identical.
+ */
 function makeInputGrad(blas: Blas, fallback: KernelFunc): KernelFunc {
   return (args) => {
     const { dy, filter } = args.inputs as { dy: Info; filter: Info };
@@ -149,24 +159,18 @@ function makeInputGrad(blas: Blas, fallback: KernelFunc): KernelFunc {
     const out = backend.makeOutput(inputShape, "float32") as Info;
     const dz = toGrid(g, heapView(backend, dy), g.co, g.ho, g.wo, 0, 0, 1);
     const dxp = zeroed(0, g.b * g.hp * g.wp * g.ci);
-    const wv = heapView(backend, filter);
-    const tap = g.ci * g.co;
-    forEachTap(g, (r0, m, s, t) =>
-      blas.sgemm(
-        false,
-        true,
-        m,
-        g.ci,
-        g.co,
-        1,
-        dz.subarray(r0 * g.co, (r0 + m) * g.co),
-        g.co,
-        wv.subarray(t, t + tap),
-        g.co,
-        1,
-        dxp.subarray(s, s + m * g.ci),
-        g.ci,
-      ));
+    const a = { dz, filter: heapView(backend, filter), dxp };
+    rowShares(
+      blas,
+      g.b * g.hp * g.wp,
+      ROW_BLOCK,
+      (rows) => inputGradRows(blas, g, a, rows, ROW_BLOCK),
+      (rows) => ({
+        kind: "inputGradRows",
+        arrays: [a.dz, a.filter, a.dxp],
+        nums: [g.ci, g.co, g.kh, g.kw, g.wp, g.rows, rows[0], rows[1], ROW_BLOCK],
+      }),
+    );
     const dx = heapView(backend, out);
     const row = g.w * g.ci;
     for (let b = 0; b < g.b; b++) {
@@ -200,23 +204,18 @@ export function gridConvForward(
     z.set(a.bias.subarray(0, g.co));
     for (let k = g.co; k < z.length; k *= 2) z.copyWithin(k, 0, Math.min(k, z.length - k));
   }
-  const tap = g.ci * g.co;
-  forEachTap(g, (r0, m, s, t) =>
-    blas.sgemm(
-      false,
-      false,
-      m,
-      g.co,
-      g.ci,
-      1,
-      xp.subarray(s, s + m * g.ci),
-      g.ci,
-      a.filter.subarray(t, t + tap),
-      g.co,
-      1,
-      z.subarray(r0 * g.co, (r0 + m) * g.co),
-      g.co,
-    ), FORWARD_ROW_BLOCK * Math.max(1, blas.threads));
+  const f = { xp, filter: a.filter, z };
+  rowShares(
+    blas,
+    g.rows,
+    FORWARD_ROW_BLOCK,
+    (rows) => gridForwardRows(blas, g, f, rows, FORWARD_ROW_BLOCK),
+    (rows) => ({
+      kind: "gridForwardRows",
+      arrays: [xp, a.filter, z],
+      nums: [g.ci, g.co, g.kh, g.kw, g.wp, g.rows, rows[0], rows[1], FORWARD_ROW_BLOCK],
+    }),
+  );
   const row = g.wo * g.co;
   for (let b = 0; b < g.b; b++) {
     for (let r = 0; r < g.ho; r++) {

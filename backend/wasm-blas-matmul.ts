@@ -1,7 +1,10 @@
 // BatchMatMul on the wasm backend through a native BLAS (backend/native-blas.ts): one
 // cblas_sgemm per batch matrix, reading and writing the wasm heap in place, transposes included.
 import { tf } from "../core/tf.ts";
-import type { Blas } from "./native-blas.ts";
+import { type Blas, KCHUNK } from "./native-blas.ts";
+import type { Job } from "./helper-jobs.ts";
+import { helperThreads, runJobs } from "./helper-pool.ts";
+import { MIN_SHARE_WORK } from "./shared-blas.ts";
 
 type Info = tf.TensorInfo;
 // deno-lint-ignore no-explicit-any
@@ -51,6 +54,21 @@ export function makeBlasBatchMatMul(blas: Blas, fallback: KernelFunc): KernelFun
     // Views are made after the output is allocated (an allocation may grow the heap).
     const av = heapView(backend, a), bv = heapView(backend, b), cv = heapView(backend, out);
     const lda = ta ? m : k, ldb = tb ? k : n;
+    const sa = batchA === 1 ? 0 : m * k, sb = batchB === 1 ? 0 : k * n;
+    const shares = Math.min(helperThreads(), batch);
+    if (shares > 1 && batch * m * n * Math.min(k, KCHUNK) >= shares * MIN_SHARE_WORK) {
+      // Whole products per thread: each is the one-thread product, bit for bit.
+      const jobs: Job[] = Array.from({ length: shares }, (_, j) => {
+        const i0 = Math.floor((j * batch) / shares), i1 = Math.floor(((j + 1) * batch) / shares);
+        return {
+          kind: "sgemmBatch",
+          arrays: [av.subarray(i0 * sa), bv.subarray(i0 * sb), cv.subarray(i0 * m * n)],
+          nums: [+ta, +tb, m, n, k, lda, ldb, i1 - i0, sa, sb],
+        };
+      });
+      blas.oneThread(() => runJobs(jobs));
+      return out;
+    }
     for (let i = 0; i < batch; i++) {
       const ai = batchA === 1 ? av : av.subarray(i * m * k, (i + 1) * m * k);
       const bi = batchB === 1 ? bv : bv.subarray(i * k * n, (i + 1) * k * n);

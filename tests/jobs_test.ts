@@ -208,7 +208,7 @@ Deno.test("--jobs 2 gives the results of --jobs 1, in one results.json, and resu
     assert.ok(two >= 1 && two <= Math.max(1, Math.floor(cores / 2)), `${two}`);
     assert.match(
       ra.manifest.backendNotes.join(" "),
-      new RegExp(`on ${one} OpenBLAS threads? \\(auto: ${cores} cores? / 1 worker`),
+      new RegExp(`on ${one} threads? \\(auto: ${cores} cores? / 1 worker`),
     );
   }
   assert.ok(rb.manifest.finishedAt, "a complete run records its finish time");

@@ -1,0 +1,168 @@
+// The per-tap loop of stride-1 convolutions on the padded pixel grid (no tfjs): blocks of grid
+// rows outermost, filter taps inside, and the filter gradient of a range of taps through BLAS.
+import type { Blas } from "./native-blas.ts";
+
+/**
+ * Grid rows per block: each block runs all its taps before the next, so its rows of the padded
+ * input, the output and the gradient stay in cache across the taps (about 10% faster than whole
+ * grids at 32x32x32 and up; same arithmetic, summed in another order for dW).
+ */
+export const ROW_BLOCK = 4096;
+
+/**
+ * What the per-tap loop needs of a convolution on its padded grid: channels in and out, filter
+ * size, the grid's row width wp, and `rows`, the grid rows that can hold an output pixel.
+ * @example
+ * const g: TapGrid = { ci: 32, co: 32, kh: 3, kw: 3, wp: 34, rows: 32 * 34 * 34 - 70 };
+ */
+export interface TapGrid {
+  ci: number;
+  co: number;
+  kh: number;
+  kw: number;
+  wp: number;
+  rows: number;
+}
+
+/**
+ * Calls `fn` for every block of up to `block` grid rows (m rows from row r0, within `rows`: all
+ * by default) and every filter tap t in `taps` (t = i kw + j; all by default), blocks outermost so a block stays in
+ * cache across its taps. `s` is where the block, shifted by the tap, starts in an input-side grid
+ * (ci values per row); `t` where the tap's [ci, co] matrix starts in the filter.
+ * @example
+ * forEachTap(g, (r0, m, s, t) => console.log(r0, m, s, t));
+ */
+export function forEachTap(
+  g: TapGrid,
+  fn: (r0: number, m: number, s: number, t: number) => void,
+  block = ROW_BLOCK,
+  taps: [number, number] = [0, g.kh * g.kw],
+  rows: [number, number] = [0, g.rows],
+): void {
+  const tap = g.ci * g.co;
+  for (let r0 = rows[0]; r0 < rows[1]; r0 += block) {
+    const m = Math.min(block, rows[1] - r0);
+    for (let t = taps[0]; t < taps[1]; t++) {
+      const i = Math.floor(t / g.kw), j = t - i * g.kw;
+      fn(r0, m, (i * g.wp + j + r0) * g.ci, t * tap);
+    }
+  }
+}
+
+/**
+ * dW[t] = sum over grid rows r of xpad[r + shift(t)]^T dz[r] for the taps t in `taps`: one sgemm
+ * per block and tap, the first block writing (beta 0), the others adding. Each tap's result is
+ * the same whichever taps run with it, so ranges of taps can run on different threads.
+ * @example
+ * filterGradTaps(blas, g, { xp, dz, dw }, [0, 9]); // dw: [kh, kw, ci, co]
+ */
+export function filterGradTaps(
+  blas: Pick<Blas, "sgemm">,
+  g: TapGrid,
+  a: { xp: Float32Array; dz: Float32Array; dw: Float32Array },
+  taps: [number, number],
+): void {
+  const tap = g.ci * g.co;
+  forEachTap(
+    g,
+    (r0, m, s, t) =>
+      blas.sgemm(
+        true,
+        false,
+        g.ci,
+        g.co,
+        m,
+        1,
+        a.xp.subarray(s, s + m * g.ci),
+        g.ci,
+        a.dz.subarray(r0 * g.co, (r0 + m) * g.co),
+        g.co,
+        r0 === 0 ? 0 : 1,
+        a.dw.subarray(t, t + tap),
+        g.co,
+      ),
+    ROW_BLOCK,
+    taps,
+  );
+}
+
+/**
+ * z[r] += sum over taps of xpad[r + shift(t)] W[t] for the grid rows r in `rows` (z holds the
+ * bias or zeros): one sgemm per block and tap. Each row sums its taps in the same order whatever
+ * the blocks, so ranges of rows can run on different threads with the same bits.
+ * @example
+ * gridForwardRows(blas, g, { xp, filter, z }, [0, g.rows], 1024);
+ */
+export function gridForwardRows(
+  blas: Pick<Blas, "sgemm">,
+  g: TapGrid,
+  a: { xp: Float32Array; filter: Float32Array; z: Float32Array },
+  rows: [number, number],
+  block: number,
+): void {
+  const tap = g.ci * g.co;
+  forEachTap(
+    g,
+    (r0, m, s, t) =>
+      blas.sgemm(
+        false,
+        false,
+        m,
+        g.co,
+        g.ci,
+        1,
+        a.xp.subarray(s, s + m * g.ci),
+        g.ci,
+        a.filter.subarray(t, t + tap),
+        g.co,
+        1,
+        a.z.subarray(r0 * g.co, (r0 + m) * g.co),
+        g.co,
+      ),
+    block,
+    [0, g.kh * g.kw],
+    rows,
+  );
+}
+
+/**
+ * The input gradient on the padded grid, gathered: dxpad[q] = sum over taps t (in order) of
+ * dz[q - shift(t)] W[t]^T for the grid rows q in `rows` (of rows + the largest shift in all),
+ * dxpad zeroed before: one sgemm per block and tap. Each row sums its taps in the same order
+ * whatever the blocks, so ranges of rows can run on different threads with the same bits.
+ * @example
+ * inputGradRows(blas, g, { dz, filter, dxp }, [0, g.rows + 2 * g.wp + 2], ROW_BLOCK);
+ */
+export function inputGradRows(
+  blas: Pick<Blas, "sgemm">,
+  g: TapGrid,
+  a: { dz: Float32Array; filter: Float32Array; dxp: Float32Array },
+  rows: [number, number],
+  block: number,
+): void {
+  const tap = g.ci * g.co;
+  for (let q0 = rows[0]; q0 < rows[1]; q0 += block) {
+    const q1 = Math.min(q0 + block, rows[1]);
+    for (let t = 0; t < g.kh * g.kw; t++) {
+      const i = Math.floor(t / g.kw), shift = i * g.wp + (t - i * g.kw);
+      // Rows q whose source row q - shift holds a gradient: shift <= q < rows + shift.
+      const qa = Math.max(q0, shift), qb = Math.min(q1, g.rows + shift);
+      if (qb <= qa) continue;
+      blas.sgemm(
+        false,
+        true,
+        qb - qa,
+        g.ci,
+        g.co,
+        1,
+        a.dz.subarray((qa - shift) * g.co, (qb - shift) * g.co),
+        g.co,
+        a.filter.subarray(t * tap, (t + 1) * tap),
+        g.co,
+        1,
+        a.dxp.subarray(qa * g.ci, qb * g.ci),
+        g.ci,
+      );
+    }
+  }
+}

@@ -1,0 +1,154 @@
+// The jobs helper threads run: each names a function of backend/conv-grid-taps.ts (or one sgemm)
+// with its arrays and numbers, written into shared memory as raw pointers and read back as views.
+import type { Blas } from "./native-blas.ts";
+import { filterGradTaps, gridForwardRows, inputGradRows, type TapGrid } from "./conv-grid-taps.ts";
+
+/** An array a job reads or writes: float32 or float64, in any memory that does not move. */
+export type JobArray = Float32Array | Float64Array;
+
+/** What a job runs with on its thread: that thread's BLAS, for jobs that multiply matrices. */
+export interface JobEnv {
+  blas?: Pick<Blas, "sgemm">;
+}
+
+const RUNNERS = {
+  /** filterGradTaps: [xp, dz, dw], [ci, co, kh, kw, wp, rows, t0, t1]. */
+  filterGradTaps(a: JobArray[], v: number[], env: JobEnv) {
+    if (!env.blas) throw new Error("filterGradTaps needs a BLAS on this thread");
+    const [xp, dz, dw] = a as Float32Array[];
+    const [ci, co, kh, kw, wp, rows, t0, t1] = v;
+    const g: TapGrid = { ci, co, kh, kw, wp, rows };
+    filterGradTaps(env.blas, g, { xp, dz, dw }, [t0, t1]);
+  },
+  /** gridForwardRows: [xp, filter, z], [ci, co, kh, kw, wp, rows, r0, r1, block]. */
+  gridForwardRows(a: JobArray[], v: number[], env: JobEnv) {
+    if (!env.blas) throw new Error("gridForwardRows needs a BLAS on this thread");
+    const [xp, filter, z] = a as Float32Array[];
+    const [ci, co, kh, kw, wp, rows, r0, r1, block] = v;
+    gridForwardRows(env.blas, { ci, co, kh, kw, wp, rows }, { xp, filter, z }, [r0, r1], block);
+  },
+  /** inputGradRows: [dz, filter, dxp], [ci, co, kh, kw, wp, rows, q0, q1, block]. */
+  inputGradRows(a: JobArray[], v: number[], env: JobEnv) {
+    if (!env.blas) throw new Error("inputGradRows needs a BLAS on this thread");
+    const [dz, filter, dxp] = a as Float32Array[];
+    const [ci, co, kh, kw, wp, rows, q0, q1, block] = v;
+    inputGradRows(env.blas, { ci, co, kh, kw, wp, rows }, { dz, filter, dxp }, [q0, q1], block);
+  },
+  /**
+   * count products C_i = op(A_i) op(B_i), A_i at i sa floats (sa 0: one A for all), B_i at i sb,
+   * C_i at i m n: [a, b, c], [transA, transB, m, n, k, lda, ldb, count, sa, sb].
+   */
+  sgemmBatch(a: JobArray[], v: number[], env: JobEnv) {
+    if (!env.blas) throw new Error("sgemmBatch needs a BLAS on this thread");
+    const [A, B, C] = a as Float32Array[];
+    const [ta, tb, m, n, k, lda, ldb, count, sa, sb] = v;
+    for (let i = 0; i < count; i++) {
+      env.blas.sgemm(
+        !!ta,
+        !!tb,
+        m,
+        n,
+        k,
+        1,
+        A.subarray(i * sa),
+        lda,
+        B.subarray(i * sb),
+        ldb,
+        0,
+        C.subarray(i * m * n),
+        n,
+      );
+    }
+  },
+  /** One sgemm: [a, b, c], [transA, transB, m, n, k, alpha, lda, ldb, beta, ldc]. */
+  sgemm(a: JobArray[], v: number[], env: JobEnv) {
+    if (!env.blas) throw new Error("sgemm needs a BLAS on this thread");
+    const [A, B, C] = a as Float32Array[];
+    env.blas.sgemm(!!v[0], !!v[1], v[2], v[3], v[4], v[5], A, v[6], B, v[7], v[8], C, v[9]);
+  },
+} satisfies Record<string, (a: JobArray[], v: number[], env: JobEnv) => void>;
+
+/**
+ * The kinds of job.
+ * @example
+ * const kind: JobKind = "sgemm";
+ */
+export type JobKind = keyof typeof RUNNERS;
+
+const KINDS = Object.keys(RUNNERS) as JobKind[];
+
+/**
+ * One share of a kernel's work: a kind, its arrays and its numbers (see RUNNERS for each kind's).
+ * @example
+ * const job: Job = { kind: "sgemm", arrays: [a, b, c], nums: [0, 0, m, n, k, 1, k, n, 0, n] };
+ */
+export interface Job {
+  kind: JobKind;
+  arrays: JobArray[];
+  nums: number[];
+}
+
+/** Float64 slots of one job's descriptor: kind, counts, 3 per array, then the numbers. */
+export const JOB_SLOTS = 40;
+
+/**
+ * Run a job on this thread.
+ * @example
+ * runJob({ kind: "sgemm", arrays: [a, b, c], nums: [0, 0, m, n, k, 1, k, n, 0, n] }, { blas });
+ */
+export function runJob(job: Job, env: JobEnv): void {
+  RUNNERS[job.kind](job.arrays, job.nums, env);
+}
+
+/**
+ * Write a job's descriptor at slots[at...]: its kind, each array as (address, length, float64?)
+ * and its numbers. The arrays' memory must stay where it is until the job has run.
+ * @example
+ * encodeJob(job, slots, 0);
+ */
+export function encodeJob(job: Job, slots: Float64Array, at: number): void {
+  const need = 3 + 3 * job.arrays.length + job.nums.length;
+  if (need > JOB_SLOTS) throw new Error(`helper job ${job.kind}: ${need} slots > ${JOB_SLOTS}`);
+  slots[at] = KINDS.indexOf(job.kind);
+  slots[at + 1] = job.arrays.length;
+  slots[at + 2] = job.nums.length;
+  let o = at + 3;
+  for (const a of job.arrays) {
+    slots[o++] = a.length === 0 ? 0 : Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(a)));
+    slots[o++] = a.length;
+    slots[o++] = a instanceof Float64Array ? 1 : 0;
+  }
+  for (const v of job.nums) slots[o++] = v;
+}
+
+const buffers = new Map<string, ArrayBuffer>();
+function foreignBuffer(address: number, bytes: number): ArrayBuffer {
+  const key = `${address}:${bytes}`;
+  let b = buffers.get(key);
+  if (!b) {
+    if (buffers.size > 4096) buffers.clear();
+    b = Deno.UnsafePointerView.getArrayBuffer(Deno.UnsafePointer.create(BigInt(address))!, bytes);
+    buffers.set(key, b);
+  }
+  return b;
+}
+
+/**
+ * Read the job at slots[at...] that encodeJob wrote, with views onto its arrays' memory.
+ * @example
+ * runJob(decodeJob(slots, 0), env);
+ */
+export function decodeJob(slots: Float64Array, at: number): Job {
+  const kind = KINDS[slots[at]];
+  if (!kind) throw new Error(`helper job: unknown kind ${slots[at]}`);
+  const nArrays = slots[at + 1], nNums = slots[at + 2];
+  const arrays: JobArray[] = [];
+  let o = at + 3;
+  for (let i = 0; i < nArrays; i++, o += 3) {
+    const [address, length, f64] = [slots[o], slots[o + 1], slots[o + 2]];
+    const bytes = length * (f64 ? 8 : 4);
+    const buffer = length === 0 ? new ArrayBuffer(0) : foreignBuffer(address, bytes);
+    arrays.push(f64 ? new Float64Array(buffer) : new Float32Array(buffer));
+  }
+  return { kind, arrays, nums: Array.from(slots.subarray(o, o + nNums)) };
+}
