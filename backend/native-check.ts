@@ -154,7 +154,7 @@ const CONVS: Array<{
     route: "grid",
   },
   {
-    // Enough grid rows (48 x 50 = 2400) for the forward's blocks to be shared between threads.
+    // Enough grid rows (50 x 50 - 102 = 2398: 3 blocks of 1024) for the forward to be shared.
     x: [1, 48, 48, 4],
     f: [3, 3, 4, 4],
     attrs: { strides: 1, pad: "same" },

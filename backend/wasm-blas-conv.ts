@@ -21,8 +21,7 @@ type KernelFunc = tf.KernelConfig["kernelFunc"];
  * channels) stays in a core's L2 cache across the taps; measured on the U-Nets' 3x3 convs at
  * 32x32 and 16x16, 5-12% faster than 4096 rows. The forward's arithmetic does not depend on it
  * (each output row sums its taps in the same order in any block); the gradients keep ROW_BLOCK.
- * On several threads a block has 1024 rows per thread, so each thread keeps the same share and a
- * pass synchronises its threads no more often than one thread's pass calls BLAS.
+ * With helper threads, each thread takes whole blocks.
  */
 const FORWARD_ROW_BLOCK = 1024;
 
