@@ -88,6 +88,13 @@ export interface Job {
   nums: number[];
 }
 
+/**
+ * The smallest buffer a job's array may live in: V8 keeps the data of small typed arrays (up to
+ * 64 bytes, v8_typed_array_max_size_in_heap) in its moving heap; larger buffers are allocated
+ * outside it, at a fixed address.
+ */
+export const MIN_BUFFER_BYTES = 128;
+
 /** Float64 slots of one job's descriptor: kind, counts, 3 per array, then the numbers. */
 export const JOB_SLOTS = 40;
 
@@ -114,6 +121,14 @@ export function encodeJob(job: Job, slots: Float64Array, at: number): void {
   slots[at + 2] = job.nums.length;
   let o = at + 3;
   for (const a of job.arrays) {
+    if (a.length > 0 && a.buffer.byteLength < MIN_BUFFER_BYTES) {
+      // V8 keeps typed arrays of up to 64 bytes inside its heap, where the garbage collector
+      // moves them: a helper could read freed memory through the address.
+      throw new Error(
+        `helper job ${job.kind}: an array in a ${a.buffer.byteLength}-byte buffer may move ` +
+          `(jobs need buffers of at least ${MIN_BUFFER_BYTES} bytes)`,
+      );
+    }
     slots[o++] = a.length === 0 ? 0 : Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(a)));
     slots[o++] = a.length;
     slots[o++] = a instanceof Float64Array ? 1 : 0;

@@ -9,6 +9,7 @@ import { heapView } from "./wasm-blas-matmul.ts";
 import { filterGradTaps, gridForwardRows, inputGradRows, ROW_BLOCK } from "./conv-grid-taps.ts";
 import type { Job } from "./helper-jobs.ts";
 import { helperThreads, runJobs } from "./helper-pool.ts";
+import { MIN_SHARE_WORK } from "./shared-blas.ts";
 
 type Info = tf.TensorInfo;
 type Attrs = tf.NamedAttrMap;
@@ -28,7 +29,8 @@ const FORWARD_ROW_BLOCK = 1024;
 /** Reused scratch buffers (zero-filled on each use), so a training step does not churn the GC. */
 const scratch: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
 function zeroed(slot: number, n: number): Float32Array {
-  if (scratch[slot].length < n) scratch[slot] = new Float32Array(n);
+  // At least 1 KiB: off V8's moving heap, so helper threads can read it by address.
+  if (scratch[slot].length < n) scratch[slot] = new Float32Array(Math.max(n, 256));
   const a = scratch[slot].subarray(0, n);
   a.fill(0);
   return a;
@@ -118,7 +120,8 @@ function makeFilterGrad(blas: Blas, fallback: KernelFunc): KernelFunc {
     const dz = toGrid(g, heapView(backend, dy), g.co, g.ho, g.wo, 0, 0, 1);
     const dw = heapView(backend, out);
     const taps = g.kh * g.kw;
-    const shares = Math.min(taps, helperThreads());
+    const work = taps * g.ci * g.co * g.rows;
+    const shares = Math.min(taps, helperThreads(), Math.floor(work / MIN_SHARE_WORK));
     if (shares <= 1) {
       filterGradTaps(blas, g, { xp, dz, dw }, [0, taps]);
       return out;

@@ -109,7 +109,8 @@ export function im2colConv(
     return;
   }
   const block = Math.max(16, Math.min(pixels, Math.floor(PATCH_FLOATS / k)));
-  if (patchBuffer.length < block * k) patchBuffer = new Float32Array(block * k);
+  // At least 1 KiB: off V8's moving heap, so helper threads can read it by address.
+  if (patchBuffer.length < block * k) patchBuffer = new Float32Array(Math.max(block * k, 256));
   for (let p0 = 0; p0 < pixels; p0 += block) {
     const m = Math.min(block, pixels - p0);
     const rows = patchBuffer.subarray(0, m * k);

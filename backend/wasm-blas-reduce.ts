@@ -15,7 +15,8 @@ const MAX_OUTER_CALLS = 512;
 let ones = new Float32Array(0);
 
 function onesOf(n: number): Float32Array {
-  if (ones.length < n) ones = new Float32Array(Math.max(n, 2 * ones.length)).fill(1);
+  // At least 1 KiB: off V8's moving heap, so helper threads can read it by address.
+  if (ones.length < n) ones = new Float32Array(Math.max(n, 2 * ones.length, 256)).fill(1);
   return ones.subarray(0, n);
 }
 
