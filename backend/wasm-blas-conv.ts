@@ -26,14 +26,19 @@ type KernelFunc = tf.KernelConfig["kernelFunc"];
  */
 const FORWARD_ROW_BLOCK = 1024;
 
-/** Reused scratch buffers (zero-filled on each use), so a training step does not churn the GC. */
+/** Reused scratch buffers, so a training step does not churn the GC. */
 const scratch: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
 function zeroed(slot: number, n: number): Float32Array {
-  // At least 1 KiB: off V8's moving heap, so helper threads can read it by address.
-  if (scratch[slot].length < n) scratch[slot] = new Float32Array(Math.max(n, 256));
-  const a = scratch[slot].subarray(0, n);
+  const a = scratchOf(slot, n);
   a.fill(0);
   return a;
+}
+
+/** Scratch slot `slot` as n floats, contents undefined. */
+function scratchOf(slot: number, n: number): Float32Array {
+  // At least 1 KiB: off V8's moving heap, so helper threads can read it by address.
+  if (scratch[slot].length < n) scratch[slot] = new Float32Array(Math.max(n, 256));
+  return scratch[slot].subarray(0, n);
 }
 
 /**
@@ -58,7 +63,10 @@ function grid(xShape: number[], filterShape: number[], attrs: Attrs): Grid | und
   return { ...c, hp, wp, rows: c.b * hp * wp - ((c.kh - 1) * wp + (c.kw - 1)) };
 }
 
-/** x [B, H, W, C] into a zeroed [B, hp, wp, C] grid at offset (top, left). */
+/**
+ * x [B, H, W, C] into a [B, hp, wp, C] grid at offset (top, left), zeros around it: each grid row
+ * is written once (the zeros only where x does not land).
+ */
 function toGrid(
   g: Grid,
   x: Float32Array,
@@ -69,13 +77,18 @@ function toGrid(
   left: number,
   slot: number,
 ): Float32Array {
-  const out = zeroed(slot, g.b * g.hp * g.wp * c);
-  const row = w * c;
+  const out = scratchOf(slot, g.b * g.hp * g.wp * c);
+  const row = w * c, gridRow = g.wp * c;
   for (let b = 0; b < g.b; b++) {
+    const image = b * g.hp * gridRow;
+    out.fill(0, image, image + top * gridRow);
     for (let y = 0; y < h; y++) {
-      const src = (b * h + y) * row;
-      out.set(x.subarray(src, src + row), ((b * g.hp + y + top) * g.wp + left) * c);
+      const at = image + (y + top) * gridRow, src = (b * h + y) * row;
+      out.fill(0, at, at + left * c);
+      out.set(x.subarray(src, src + row), at + left * c);
+      out.fill(0, at + left * c + row, at + gridRow);
     }
+    out.fill(0, image + (top + h) * gridRow, image + g.hp * gridRow);
   }
   return out;
 }
