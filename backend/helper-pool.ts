@@ -55,8 +55,8 @@ export function startHelpers(count: number, blasPath?: string): void {
       workerData: { sab: shared.control.buffer, blasPath },
     });
     w.unref();
-    // A worker that fails before its first line (a module that does not load) says so here;
-    // startHelpers then times out and reports it.
+    // A worker that fails before its first line (a module that does not load) would end the
+    // process with an unhandled error event; startHelpers times out on it instead and says so.
     w.on("error", () => {});
     workers.push(w);
   }

@@ -103,8 +103,11 @@ export function finish(s: Shared, count: number, error: unknown): void {
   if (Atomics.add(s.control, DONE, 1) + 1 === count) Atomics.notify(s.control, DONE);
 }
 
-/** Milliseconds startHelpers waits for its helpers to start (each takes ~0.1 s). */
-export const START_TIMEOUT_MS = 10_000;
+/**
+ * Milliseconds startHelpers waits for its helpers to start (each takes ~0.1 s; a first start under
+ * `deno test` also type-checks the worker's modules).
+ */
+export const START_TIMEOUT_MS = 30_000;
 
 /** Milliseconds a thread polls a word before sleeping on it (a futex wake costs ~10 us). */
 export const SPIN_MS = 0.1;
