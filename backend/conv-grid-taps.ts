@@ -166,3 +166,120 @@ export function inputGradRows(
     }
   }
 }
+
+/**
+ * Where an image lies in a padded grid: c values per pixel, the grid's hp x wp pixels per image,
+ * the image's h x w pixels at offset (top, left).
+ * @example
+ * const at: GridPlace = { c: 32, hp: 34, wp: 34, top: 1, left: 1, h: 32, w: 32 };
+ */
+export interface GridPlace {
+  c: number;
+  hp: number;
+  wp: number;
+  top: number;
+  left: number;
+  h: number;
+  w: number;
+}
+
+/**
+ * Copy the image's pixels that lie in grid pixel rows [q0, q1) out of the grid into `image`
+ * ([b, h, w, c]), in runs along the grid's rows: ranges of rows can be cropped on different
+ * threads.
+ * @example
+ * cropGridRows(z, y, { c: co, hp, wp, top: 0, left: 0, h: ho, w: wo }, [0, b * hp * wp]);
+ */
+export function cropGridRows(
+  grid: Float32Array,
+  image: Float32Array,
+  at: GridPlace,
+  rows: [number, number],
+): void {
+  const { c, hp, wp, top, left, h, w } = at;
+  for (let q = rows[0]; q < rows[1];) {
+    const b = Math.floor(q / (hp * wp)), within = q - b * hp * wp;
+    const yy = Math.floor(within / wp), xx = within - yy * wp;
+    const rowEnd = q - xx + wp; // the next grid row starts here
+    const y = yy - top;
+    if (y >= 0 && y < h) {
+      const from = Math.max(xx, left), to = Math.min(left + w, wp, xx + rows[1] - q);
+      if (to > from) {
+        const src = (q - xx + from) * c;
+        image.set(grid.subarray(src, src + (to - from) * c), ((b * h + y) * w + from - left) * c);
+      }
+    }
+    q = rowEnd;
+  }
+}
+
+/**
+ * Fill grid rows [r0, r1) (co values each) with `bias`, or zeros without one: the start of an
+ * accumulation by sgemm with beta 1.
+ * @example
+ * fillRows(z, co, bias, [0, rows]);
+ */
+export function fillRows(
+  z: Float32Array,
+  co: number,
+  bias: Float32Array | undefined,
+  rows: [number, number],
+): void {
+  const start = rows[0] * co, end = rows[1] * co;
+  if (!bias) {
+    z.fill(0, start, end);
+    return;
+  }
+  z.set(bias.subarray(0, co), start);
+  // Copies doubling in length: memmove speed.
+  for (let k = co; start + k < end; k *= 2) {
+    z.copyWithin(start + k, start, start + Math.min(k, end - start - k));
+  }
+}
+
+/**
+ * One share of a stride-1 convolution's forward pass on grid rows [r0, r1): the rows start from
+ * the bias (or zeros), accumulate every tap (gridForwardRows), and their output pixels are copied
+ * into y ([b, ho, wo, co]).
+ * @example
+ * forwardShare(blas, g, { xp, filter, z, y, bias }, { hp, ho, wo }, [0, g.rows], 1024);
+ */
+export function forwardShare(
+  blas: Pick<Blas, "sgemm">,
+  g: TapGrid,
+  a: {
+    xp: Float32Array;
+    filter: Float32Array;
+    z: Float32Array;
+    y: Float32Array;
+    bias?: Float32Array;
+  },
+  out: { hp: number; ho: number; wo: number },
+  rows: [number, number],
+  block: number,
+): void {
+  fillRows(a.z, g.co, a.bias, rows);
+  gridForwardRows(blas, g, a, rows, block);
+  const place = { c: g.co, hp: out.hp, wp: g.wp, top: 0, left: 0, h: out.ho, w: out.wo };
+  cropGridRows(a.z, a.y, place, rows);
+}
+
+/**
+ * One share of a stride-1 convolution's input gradient on grid rows [q0, q1): the rows start
+ * from zeros, gather every tap (inputGradRows), and the input's pixels among them are copied into
+ * dx ([b, h, w, ci]) from `place` (the input's place in the grid).
+ * @example
+ * inputGradShare(blas, g, { dz, filter, dxp, dx }, place, [0, total], 4096);
+ */
+export function inputGradShare(
+  blas: Pick<Blas, "sgemm">,
+  g: TapGrid,
+  a: { dz: Float32Array; filter: Float32Array; dxp: Float32Array; dx: Float32Array },
+  place: GridPlace,
+  rows: [number, number],
+  block: number,
+): void {
+  a.dxp.fill(0, rows[0] * g.ci, rows[1] * g.ci);
+  inputGradRows(blas, g, a, rows, block);
+  cropGridRows(a.dxp, a.dx, place, rows);
+}

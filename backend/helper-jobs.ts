@@ -1,7 +1,7 @@
 // The jobs helper threads run: each names a function of backend/conv-grid-taps.ts (or one sgemm)
 // with its arrays and numbers, written into shared memory as raw pointers and read back as views.
 import type { Blas } from "./native-blas.ts";
-import { filterGradTaps, gridForwardRows, inputGradRows, type TapGrid } from "./conv-grid-taps.ts";
+import { filterGradTaps, forwardShare, inputGradShare, type TapGrid } from "./conv-grid-taps.ts";
 
 /** An array a job reads or writes: float32 or float64, in any memory that does not move. */
 export type JobArray = Float32Array | Float64Array;
@@ -20,19 +20,28 @@ const RUNNERS = {
     const g: TapGrid = { ci, co, kh, kw, wp, rows };
     filterGradTaps(env.blas, g, { xp, dz, dw }, [t0, t1]);
   },
-  /** gridForwardRows: [xp, filter, z], [ci, co, kh, kw, wp, rows, r0, r1, block]. */
-  gridForwardRows(a: JobArray[], v: number[], env: JobEnv) {
-    if (!env.blas) throw new Error("gridForwardRows needs a BLAS on this thread");
-    const [xp, filter, z] = a as Float32Array[];
-    const [ci, co, kh, kw, wp, rows, r0, r1, block] = v;
-    gridForwardRows(env.blas, { ci, co, kh, kw, wp, rows }, { xp, filter, z }, [r0, r1], block);
+  /**
+   * forwardShare: [xp, filter, z, y(, bias)], [ci, co, kh, kw, wp, rows, r0, r1, block, hp, ho,
+   * wo].
+   */
+  forwardShare(a: JobArray[], v: number[], env: JobEnv) {
+    if (!env.blas) throw new Error("forwardShare needs a BLAS on this thread");
+    const [xp, filter, z, y, bias] = a as Float32Array[];
+    const [ci, co, kh, kw, wp, rows, r0, r1, block, hp, ho, wo] = v;
+    const g = { ci, co, kh, kw, wp, rows };
+    forwardShare(env.blas, g, { xp, filter, z, y, bias }, { hp, ho, wo }, [r0, r1], block);
   },
-  /** inputGradRows: [dz, filter, dxp], [ci, co, kh, kw, wp, rows, q0, q1, block]. */
-  inputGradRows(a: JobArray[], v: number[], env: JobEnv) {
-    if (!env.blas) throw new Error("inputGradRows needs a BLAS on this thread");
-    const [dz, filter, dxp] = a as Float32Array[];
-    const [ci, co, kh, kw, wp, rows, q0, q1, block] = v;
-    inputGradRows(env.blas, { ci, co, kh, kw, wp, rows }, { dz, filter, dxp }, [q0, q1], block);
+  /**
+   * inputGradShare: [dz, filter, dxp, dx], [ci, co, kh, kw, wp, rows, q0, q1, block, hp, top,
+   * left, h, w].
+   */
+  inputGradShare(a: JobArray[], v: number[], env: JobEnv) {
+    if (!env.blas) throw new Error("inputGradShare needs a BLAS on this thread");
+    const [dz, filter, dxp, dx] = a as Float32Array[];
+    const [ci, co, kh, kw, wp, rows, q0, q1, block, hp, top, left, h, w] = v;
+    const g = { ci, co, kh, kw, wp, rows };
+    const place = { c: ci, hp, wp, top, left, h, w };
+    inputGradShare(env.blas, g, { dz, filter, dxp, dx }, place, [q0, q1], block);
   },
   /**
    * count products C_i = op(A_i) op(B_i), A_i at i sa floats (sa 0: one A for all), B_i at i sb,

@@ -233,9 +233,15 @@ function referenceConv(
 function convCase(blas: Blas, c: (typeof CONVS)[number], seed: number) {
   const attrs = c.attrs as Parameters<typeof convGeometry>[2];
   const g = convGeometry(c.x, c.f, attrs)!;
-  const x = lcgUniform(c.x.reduce((p, d) => p * d, 1), seed);
-  const filter = lcgUniform(c.f.reduce((p, d) => p * d, 1), seed + 1);
-  const bias = c.bias ? lcgUniform(g.co, seed + 2) : undefined;
+  // Buffers of at least 1 KiB, as fmbench's own are: helper threads read them by address.
+  const offHeap = (a: Float32Array) => {
+    const big = new Float32Array(Math.max(a.length, 256));
+    big.set(a);
+    return big.subarray(0, a.length);
+  };
+  const x = offHeap(lcgUniform(c.x.reduce((p, d) => p * d, 1), seed));
+  const filter = offHeap(lcgUniform(c.f.reduce((p, d) => p * d, 1), seed + 1));
+  const bias = c.bias ? offHeap(lcgUniform(g.co, seed + 2)) : undefined;
   const y = new Float32Array(g.b * g.ho * g.wo * g.co);
   if (c.route === "grid") {
     gridConvForward(blas, { xShape: c.x, filterShape: c.f, attrs }, { x, filter, y, bias });

@@ -6,7 +6,7 @@ import { tf } from "../core/tf.ts";
 import type { Blas } from "./native-blas.ts";
 import { type ConvGeometry, convGeometry } from "./conv-geometry.ts";
 import { heapView } from "./wasm-blas-matmul.ts";
-import { filterGradTaps, gridForwardRows, inputGradRows, ROW_BLOCK } from "./conv-grid-taps.ts";
+import { filterGradTaps, forwardShare, inputGradShare, ROW_BLOCK } from "./conv-grid-taps.ts";
 import type { Job } from "./helper-jobs.ts";
 import { helperThreads, runJobs } from "./helper-pool.ts";
 import { MIN_SHARE_WORK } from "./shared-blas.ts";
@@ -28,11 +28,6 @@ const FORWARD_ROW_BLOCK = 1024;
 
 /** Reused scratch buffers, so a training step does not churn the GC. */
 const scratch: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
-function zeroed(slot: number, n: number): Float32Array {
-  const a = scratchOf(slot, n);
-  a.fill(0);
-  return a;
-}
 
 /** Scratch slot `slot` as n floats, contents undefined. */
 function scratchOf(slot: number, n: number): Float32Array {
@@ -173,27 +168,23 @@ function makeInputGrad(blas: Blas, fallback: KernelFunc): KernelFunc {
     const backend = args.backend as WasmBackend;
     const out = backend.makeOutput(inputShape, "float32") as Info;
     const dz = toGrid(g, heapView(backend, dy), g.co, g.ho, g.wo, 0, 0, 1);
-    const dxp = zeroed(0, g.b * g.hp * g.wp * g.ci);
-    const a = { dz, filter: heapView(backend, filter), dxp };
+    const dxp = scratchOf(0, g.b * g.hp * g.wp * g.ci);
+    const a = { dz, filter: heapView(backend, filter), dxp, dx: heapView(backend, out) };
+    const place = { c: g.ci, hp: g.hp, wp: g.wp, top: g.top, left: g.left, h: g.h, w: g.w };
     rowShares(
       blas,
       g.b * g.hp * g.wp,
       ROW_BLOCK,
-      (rows) => inputGradRows(blas, g, a, rows, ROW_BLOCK),
+      (rows) => inputGradShare(blas, g, a, place, rows, ROW_BLOCK),
       (rows) => ({
-        kind: "inputGradRows",
-        arrays: [a.dz, a.filter, a.dxp],
-        nums: [g.ci, g.co, g.kh, g.kw, g.wp, g.rows, rows[0], rows[1], ROW_BLOCK],
+        kind: "inputGradShare",
+        arrays: [a.dz, a.filter, a.dxp, a.dx],
+        nums: [
+          ...[g.ci, g.co, g.kh, g.kw, g.wp, g.rows, rows[0], rows[1], ROW_BLOCK],
+          ...[g.hp, g.top, g.left, g.h, g.w],
+        ],
       }),
     );
-    const dx = heapView(backend, out);
-    const row = g.w * g.ci;
-    for (let b = 0; b < g.b; b++) {
-      for (let y = 0; y < g.h; y++) {
-        const src = ((b * g.hp + y + g.top) * g.wp + g.left) * g.ci;
-        dx.set(dxp.subarray(src, src + row), (b * g.h + y) * row);
-      }
-    }
     return out;
   };
 }
@@ -213,31 +204,23 @@ export function gridConvForward(
   const g = grid(shapes.xShape, shapes.filterShape, shapes.attrs);
   if (!g) return false;
   const xp = toGrid(g, a.x, g.ci, g.h, g.w, g.top, g.left, 0);
-  const z = zeroed(1, g.b * g.hp * g.wp * g.co);
-  if (a.bias) {
-    // Start from the bias in every row (copies doubling in length: memmove speed).
-    z.set(a.bias.subarray(0, g.co));
-    for (let k = g.co; k < z.length; k *= 2) z.copyWithin(k, 0, Math.min(k, z.length - k));
-  }
-  const f = { xp, filter: a.filter, z };
+  const z = scratchOf(1, g.b * g.hp * g.wp * g.co);
+  const f = { xp, filter: a.filter, z, y: a.y, bias: a.bias };
+  const out = { hp: g.hp, ho: g.ho, wo: g.wo };
   rowShares(
     blas,
     g.rows,
     FORWARD_ROW_BLOCK,
-    (rows) => gridForwardRows(blas, g, f, rows, FORWARD_ROW_BLOCK),
+    (rows) => forwardShare(blas, g, f, out, rows, FORWARD_ROW_BLOCK),
     (rows) => ({
-      kind: "gridForwardRows",
-      arrays: [xp, a.filter, z],
-      nums: [g.ci, g.co, g.kh, g.kw, g.wp, g.rows, rows[0], rows[1], FORWARD_ROW_BLOCK],
+      kind: "forwardShare",
+      arrays: a.bias ? [xp, a.filter, z, a.y, a.bias] : [xp, a.filter, z, a.y],
+      nums: [
+        ...[g.ci, g.co, g.kh, g.kw, g.wp, g.rows, rows[0], rows[1], FORWARD_ROW_BLOCK],
+        ...[g.hp, g.ho, g.wo],
+      ],
     }),
   );
-  const row = g.wo * g.co;
-  for (let b = 0; b < g.b; b++) {
-    for (let r = 0; r < g.ho; r++) {
-      const src = (b * g.hp + r) * g.wp * g.co;
-      a.y.set(z.subarray(src, src + row), (b * g.ho + r) * row);
-    }
-  }
   return true;
 }
 
