@@ -283,3 +283,30 @@ export function inputGradShare(
   inputGradRows(blas, g, a, rows, block);
   cropGridRows(a.dxp, a.dx, place, rows);
 }
+
+/**
+ * Images [b0, b1) of x ([b, h, w, c]) into their padded grid `grid` at `place`, zeros around them:
+ * each grid row written once. Ranges of images can be placed on different threads.
+ * @example
+ * toGridImages(x, xp, { c: ci, hp, wp, top: 1, left: 1, h, w }, [0, b]);
+ */
+export function toGridImages(
+  x: Float32Array,
+  grid: Float32Array,
+  place: GridPlace,
+  images: [number, number],
+): void {
+  const { c, hp, wp, top, left, h, w } = place;
+  const row = w * c, gridRow = wp * c;
+  for (let b = images[0]; b < images[1]; b++) {
+    const image = b * hp * gridRow;
+    grid.fill(0, image, image + top * gridRow);
+    for (let y = 0; y < h; y++) {
+      const at = image + (y + top) * gridRow, src = (b * h + y) * row;
+      grid.fill(0, at, at + left * c);
+      grid.set(x.subarray(src, src + row), at + left * c);
+      grid.fill(0, at + left * c + row, at + gridRow);
+    }
+    grid.fill(0, image + (top + h) * gridRow, image + hp * gridRow);
+  }
+}

@@ -1,7 +1,13 @@
 // The jobs helper threads run: each names a function of backend/conv-grid-taps.ts (or one sgemm)
 // with its arrays and numbers, written into shared memory as raw pointers and read back as views.
 import type { Blas } from "./native-blas.ts";
-import { filterGradTaps, forwardShare, inputGradShare, type TapGrid } from "./conv-grid-taps.ts";
+import {
+  filterGradTaps,
+  forwardShare,
+  inputGradShare,
+  type TapGrid,
+  toGridImages,
+} from "./conv-grid-taps.ts";
 
 /** An array a job reads or writes: float32 or float64, in any memory that does not move. */
 export type JobArray = Float32Array | Float64Array;
@@ -19,6 +25,12 @@ const RUNNERS = {
     const [ci, co, kh, kw, wp, rows, t0, t1] = v;
     const g: TapGrid = { ci, co, kh, kw, wp, rows };
     filterGradTaps(env.blas, g, { xp, dz, dw }, [t0, t1]);
+  },
+  /** toGridImages: [x, grid], [c, hp, wp, top, left, h, w, b0, b1]. */
+  toGridImages(a: JobArray[], v: number[]) {
+    const [x, grid] = a as Float32Array[];
+    const [c, hp, wp, top, left, h, w, b0, b1] = v;
+    toGridImages(x, grid, { c, hp, wp, top, left, h, w }, [b0, b1]);
   },
   /**
    * forwardShare: [xp, filter, z, y(, bias)], [ci, co, kh, kw, wp, rows, r0, r1, block, hp, ho,

@@ -6,7 +6,14 @@ import { tf } from "../core/tf.ts";
 import type { Blas } from "./native-blas.ts";
 import { type ConvGeometry, convGeometry } from "./conv-geometry.ts";
 import { heapView } from "./wasm-blas-matmul.ts";
-import { filterGradTaps, forwardShare, inputGradShare, ROW_BLOCK } from "./conv-grid-taps.ts";
+import {
+  filterGradTaps,
+  forwardShare,
+  type GridPlace,
+  inputGradShare,
+  ROW_BLOCK,
+  toGridImages,
+} from "./conv-grid-taps.ts";
 import type { Job } from "./helper-jobs.ts";
 import { helperThreads, runJobs } from "./helper-pool.ts";
 import { MIN_SHARE_WORK } from "./shared-blas.ts";
@@ -59,33 +66,41 @@ function grid(xShape: number[], filterShape: number[], attrs: Attrs): Grid | und
 }
 
 /**
- * x [B, H, W, C] into a [B, hp, wp, C] grid at offset (top, left), zeros around it: each grid row
- * is written once (the zeros only where x does not land).
+ * Padded grids of several tensors, each [B, H, W, C] at its `place` (into scratch slot `slot`):
+ * with helper threads, shared out by ranges of images (one wait for all of them).
  */
-function toGrid(
+function toGrids(
+  blas: Blas,
   g: Grid,
-  x: Float32Array,
-  c: number,
-  h: number,
-  w: number,
-  top: number,
-  left: number,
-  slot: number,
-): Float32Array {
-  const out = scratchOf(slot, g.b * g.hp * g.wp * c);
-  const row = w * c, gridRow = g.wp * c;
-  for (let b = 0; b < g.b; b++) {
-    const image = b * g.hp * gridRow;
-    out.fill(0, image, image + top * gridRow);
-    for (let y = 0; y < h; y++) {
-      const at = image + (y + top) * gridRow, src = (b * h + y) * row;
-      out.fill(0, at, at + left * c);
-      out.set(x.subarray(src, src + row), at + left * c);
-      out.fill(0, at + left * c + row, at + gridRow);
-    }
-    out.fill(0, image + (top + h) * gridRow, image + g.hp * gridRow);
+  parts: Array<{ x: Float32Array; place: GridPlace; slot: number }>,
+): Float32Array[] {
+  const grids = parts.map((p) => scratchOf(p.slot, g.b * g.hp * g.wp * p.place.c));
+  const shares = Math.min(helperThreads(), g.b);
+  if (shares <= 1) {
+    parts.forEach((p, i) => toGridImages(p.x, grids[i], p.place, [0, g.b]));
+    return grids;
   }
-  return out;
+  const jobs: Job[] = parts.flatMap((p, i) =>
+    Array.from({ length: shares }, (_, j) => ({
+      kind: "toGridImages" as const,
+      arrays: [p.x, grids[i]],
+      nums: [
+        ...[p.place.c, p.place.hp, p.place.wp, p.place.top, p.place.left, p.place.h, p.place.w],
+        Math.floor((j * g.b) / shares),
+        Math.floor(((j + 1) * g.b) / shares),
+      ],
+    }))
+  );
+  blas.oneThread(() => runJobs(jobs));
+  return grids;
+}
+
+/** Where x (ci channels) and the output gradient (co channels) lie in the conv's grid. */
+function places(g: Grid): { input: GridPlace; output: GridPlace } {
+  return {
+    input: { c: g.ci, hp: g.hp, wp: g.wp, top: g.top, left: g.left, h: g.h, w: g.w },
+    output: { c: g.co, hp: g.hp, wp: g.wp, top: 0, left: 0, h: g.ho, w: g.wo },
+  };
 }
 
 /**
@@ -124,8 +139,11 @@ function makeFilterGrad(blas: Blas, fallback: KernelFunc): KernelFunc {
     if (!g) return fallback(args);
     const backend = args.backend as WasmBackend;
     const out = backend.makeOutput(filterShape, "float32") as Info;
-    const xp = toGrid(g, heapView(backend, x), g.ci, g.h, g.w, g.top, g.left, 0);
-    const dz = toGrid(g, heapView(backend, dy), g.co, g.ho, g.wo, 0, 0, 1);
+    const { input, output } = places(g);
+    const [xp, dz] = toGrids(blas, g, [
+      { x: heapView(backend, x), place: input, slot: 0 },
+      { x: heapView(backend, dy), place: output, slot: 1 },
+    ]);
     const dw = heapView(backend, out);
     const taps = g.kh * g.kw;
     const work = taps * g.ci * g.co * g.rows;
@@ -167,10 +185,10 @@ function makeInputGrad(blas: Blas, fallback: KernelFunc): KernelFunc {
     if (!g) return fallback(args);
     const backend = args.backend as WasmBackend;
     const out = backend.makeOutput(inputShape, "float32") as Info;
-    const dz = toGrid(g, heapView(backend, dy), g.co, g.ho, g.wo, 0, 0, 1);
+    const { input: place, output } = places(g);
+    const [dz] = toGrids(blas, g, [{ x: heapView(backend, dy), place: output, slot: 1 }]);
     const dxp = scratchOf(0, g.b * g.hp * g.wp * g.ci);
     const a = { dz, filter: heapView(backend, filter), dxp, dx: heapView(backend, out) };
-    const place = { c: g.ci, hp: g.hp, wp: g.wp, top: g.top, left: g.left, h: g.h, w: g.w };
     rowShares(
       blas,
       g.b * g.hp * g.wp,
@@ -203,7 +221,7 @@ export function gridConvForward(
 ): boolean {
   const g = grid(shapes.xShape, shapes.filterShape, shapes.attrs);
   if (!g) return false;
-  const xp = toGrid(g, a.x, g.ci, g.h, g.w, g.top, g.left, 0);
+  const [xp] = toGrids(blas, g, [{ x: a.x, place: places(g).input, slot: 0 }]);
   const z = scratchOf(1, g.b * g.hp * g.wp * g.co);
   const f = { xp, filter: a.filter, z, y: a.y, bias: a.bias };
   const out = { hp: g.hp, ho: g.ho, wo: g.wo };
