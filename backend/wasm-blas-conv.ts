@@ -75,7 +75,8 @@ function toGrids(
   parts: Array<{ x: Float32Array; place: GridPlace; slot: number }>,
 ): Float32Array[] {
   const grids = parts.map((p) => scratchOf(p.slot, g.b * g.hp * g.wp * p.place.c));
-  const shares = Math.min(helperThreads(), g.b);
+  const floats = grids.reduce((n, a) => n + a.length, 0);
+  const shares = floats < SHARE_MIN_FLOATS ? 1 : Math.min(helperThreads(), g.b);
   if (shares <= 1) {
     parts.forEach((p, i) => toGridImages(p.x, grids[i], p.place, [0, g.b]));
     return grids;
@@ -94,6 +95,9 @@ function toGrids(
   blas.oneThread(() => runJobs(jobs));
   return grids;
 }
+
+/** Grid floats below which copying them is not worth waking a helper (~10 us each way). */
+const SHARE_MIN_FLOATS = 1 << 16;
 
 /** Where x (ci channels) and the output gradient (co channels) lie in the conv's grid. */
 function places(g: Grid): { input: GridPlace; output: GridPlace } {

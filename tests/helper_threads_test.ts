@@ -11,6 +11,7 @@ import { useThreads } from "../backend/threads.ts";
 import { groupNormKernelFuncs } from "../backend/group-norm-kernel.ts";
 import { compileGroupNormSimd } from "../backend/group-norm-simd.ts";
 import { randomArray } from "./helpers/random.ts";
+import { groupNorm } from "../core/ops/group-norm.ts";
 
 const info = await selectBackend("wasm");
 const { blas } = loadBlas();
@@ -63,7 +64,17 @@ function sharedWork(): Float32Array[] {
       tf.tensor2d(randomArray(1024 * 300, 6), [1024, 300]),
       tf.tensor2d(randomArray(300 * 96, 7), [300, 96]),
     );
-    return [y, dx, dw, p, q].map((t) => t.dataSync() as Float32Array);
+    // GroupNorm with SiLU between them (its passes stay on this thread).
+    const gx = tf.tensor4d(randomArray(8 * 16 * 16 * 32, 8).map((t) => 5 + 2 * t), [8, 16, 16, 32]);
+    const gamma = tf.tensor1d(randomArray(32, 9)), beta = tf.tensor1d(randomArray(32, 10));
+    const gdy = tf.tensor4d(randomArray(8 * 16 * 16 * 32, 11), [8, 16, 16, 32]);
+    const gn = (a: tf.Tensor, gm: tf.Tensor, bt: tf.Tensor) =>
+      tf.sum(
+        tf.mul(groupNorm(a as tf.Tensor4D, { groups: 8, gamma: gm, beta: bt, silu: true }), gdy),
+      );
+    const gy = groupNorm(gx, { groups: 8, gamma, beta, silu: true });
+    const [gdx, gdg, gdb] = tf.grads(gn)([gx, gamma, beta]);
+    return [y, dx, dw, p, q, gy, gdx, gdg, gdb].map((t) => t.dataSync() as Float32Array);
   });
 }
 
@@ -82,7 +93,8 @@ Deno.test({
     });
     useThreads({ ...info, notes: [] }, { threads: 1, why: "test" });
     assert.equal(helperThreads(), 1, "one thread: no helpers");
-    const names = ["conv", "conv dx", "conv dW", "batched matMul", "matMul"];
+    const names = ["conv", "conv dx", "conv dW", "batched matMul", "matMul"]
+      .concat(["GroupNorm", "GroupNorm dx", "GroupNorm dgamma", "GroupNorm dbeta"]);
     for (const r of runs.slice(1)) {
       r.forEach((v, i) => assert.ok(v.every((x, j) => Object.is(x, runs[0][i][j])), names[i]));
     }
