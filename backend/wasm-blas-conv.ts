@@ -108,8 +108,10 @@ function places(g: Grid): { input: GridPlace; output: GridPlace } {
 }
 
 /**
- * Run `one` over rows [0, total) on this thread, or, with helper threads, `job` for whole blocks
- * of rows per thread (OpenBLAS on one thread meanwhile).
+ * Run `one` over rows [0, total) on this thread, or, with helper threads, `job` for pieces of
+ * `block` rows (fewer rows, down to MIN_PIECE_ROWS, where that leaves under 4 pieces per thread),
+ * claimed one by one so that the threads end together (OpenBLAS on one thread meanwhile). Each
+ * row's result does not depend on its piece.
  */
 function rowShares(
   blas: Blas,
@@ -118,16 +120,22 @@ function rowShares(
   one: (rows: [number, number]) => void,
   job: (rows: [number, number]) => Job,
 ): void {
-  const blocks = Math.ceil(total / block);
-  const shares = Math.min(helperThreads(), blocks);
-  if (shares <= 1) return one([0, total]);
-  const jobs = Array.from({ length: shares }, (_, i) =>
-    job([
-      Math.floor((i * blocks) / shares) * block,
-      Math.min(total, Math.floor(((i + 1) * blocks) / shares) * block),
-    ]));
+  const threads = helperThreads();
+  const size = Math.max(
+    MIN_PIECE_ROWS,
+    Math.min(block, Math.ceil(total / (4 * threads) / MIN_PIECE_ROWS) * MIN_PIECE_ROWS),
+  );
+  const pieces = Math.ceil(total / size);
+  if (threads <= 1 || pieces <= 1) return one([0, total]);
+  const jobs = Array.from(
+    { length: pieces },
+    (_, i) => job([i * size, Math.min(total, (i + 1) * size)]),
+  );
   blas.oneThread(() => runJobs(jobs));
 }
+
+/** The fewest grid rows in a piece of a shared convolution (a multiple of 64). */
+const MIN_PIECE_ROWS = 256;
 
 /**
  * dW[i, j] = sum over grid rows of xpad[r + shift(i, j)]^T dz[r]: one sgemm per tap and block of
