@@ -25,9 +25,19 @@ export interface TapGrid {
 }
 
 /**
+ * The grid-row shift of filter tap t = i kw + j: i grid rows of wp pixels, plus j.
+ * @example
+ * tapShift({ ci: 1, co: 1, kh: 3, kw: 3, wp: 34, rows: 1 }, 4); // 35
+ */
+export function tapShift(g: TapGrid, t: number): number {
+  const i = Math.floor(t / g.kw);
+  return i * g.wp + (t - i * g.kw);
+}
+
+/**
  * Calls `fn` for every block of up to `block` grid rows (m rows from row r0, within `rows`: all
- * by default) and every filter tap t in `taps` (t = i kw + j; all by default), blocks outermost so a block stays in
- * cache across its taps. `s` is where the block, shifted by the tap, starts in an input-side grid
+ * by default) and every filter tap t in `taps` (t = i kw + j; all by default), blocks outermost
+ * so a block stays in cache across its taps. `s` is where the block, shifted by the tap, starts in an input-side grid
  * (ci values per row); `t` where the tap's [ci, co] matrix starts in the filter.
  * @example
  * forEachTap(g, (r0, m, s, t) => console.log(r0, m, s, t));
@@ -42,10 +52,7 @@ export function forEachTap(
   const tap = g.ci * g.co;
   for (let r0 = rows[0]; r0 < rows[1]; r0 += block) {
     const m = Math.min(block, rows[1] - r0);
-    for (let t = taps[0]; t < taps[1]; t++) {
-      const i = Math.floor(t / g.kw), j = t - i * g.kw;
-      fn(r0, m, (i * g.wp + j + r0) * g.ci, t * tap);
-    }
+    for (let t = taps[0]; t < taps[1]; t++) fn(r0, m, (tapShift(g, t) + r0) * g.ci, t * tap);
   }
 }
 
@@ -144,7 +151,7 @@ export function inputGradRows(
   for (let q0 = rows[0]; q0 < rows[1]; q0 += block) {
     const q1 = Math.min(q0 + block, rows[1]);
     for (let t = 0; t < g.kh * g.kw; t++) {
-      const i = Math.floor(t / g.kw), shift = i * g.wp + (t - i * g.kw);
+      const shift = tapShift(g, t);
       // Rows q whose source row q - shift holds a gradient: shift <= q < rows + shift.
       const qa = Math.max(q0, shift), qb = Math.min(q1, g.rows + shift);
       if (qb <= qa) continue;

@@ -173,61 +173,8 @@ export function groupNormBackward(
   dbeta: Float32Array,
   silu?: { z: Float32Array; s: Float32Array },
 ): void {
+  // Each example's shares of dgamma and dbeta, summed in order at the end.
   const perExample = { dg: new Float64Array(d.b * d.c), db: new Float64Array(d.b * d.c) };
-  groupNormBackwardExamples({ dz, x, gamma, stats, d, dx, perExample, silu });
-  sumExamples(perExample, d, dgamma, dbeta);
-}
-
-/**
- * dgamma and dbeta from the per-example sums `groupNormBackwardExamples` wrote, summed over the
- * examples in order in float64 (so the result does not depend on how the examples were split).
- * @example
- * const dgamma = new Float32Array(1), dbeta = new Float32Array(1);
- * sumExamples({ dg: Float64Array.of(1, 2), db: Float64Array.of(3, 4) },
- *   { b: 2, n: 1, c: 1, groups: 1 }, dgamma, dbeta); // dgamma = [3], dbeta = [7]
- */
-export function sumExamples(
-  perExample: { dg: Float64Array; db: Float64Array },
-  d: GroupNormDims,
-  dgamma: Float32Array,
-  dbeta: Float32Array,
-): void {
-  const { b, c } = d;
-  for (let k = 0; k < c; k++) {
-    let g = 0, s = 0;
-    for (let e = 0; e < b; e++) {
-      g += perExample.dg[e * c + k];
-      s += perExample.db[e * c + k];
-    }
-    dgamma[k] = g;
-    dbeta[k] = s;
-  }
-}
-
-/** The arrays of {@link groupNormBackwardExamples}: those of groupNormBackward, per example. */
-export interface GroupNormBackwardArgs {
-  dz: Float32Array;
-  x: Float32Array;
-  gamma: Float32Array;
-  stats: Float32Array;
-  d: GroupNormDims;
-  dx: Float32Array;
-  /** Per example e and channel k at e c + k: the example's share of dgamma and of dbeta. */
-  perExample: { dg: Float64Array; db: Float64Array };
-  silu?: { z: Float32Array; s: Float32Array };
-}
-
-/**
- * groupNormBackward's dx for each example, and each example's share of dgamma and dbeta (summed
- * by {@link sumExamples}): examples are independent, so a range of them can run on any thread.
- * @example
- * const perExample = { dg: new Float64Array(2), db: new Float64Array(2) };
- * groupNormBackwardExamples({ dz: Float32Array.of(1, 0), x: Float32Array.of(1, 3),
- *   gamma: Float32Array.of(1, 1), stats: Float32Array.of(2, 1), d: { b: 1, n: 1, c: 2, groups: 1 },
- *   dx: new Float32Array(2), perExample }); // perExample.dg = [-1, 0], perExample.db = [1, 0]
- */
-export function groupNormBackwardExamples(a: GroupNormBackwardArgs): void {
-  const { dz, x, gamma, stats, d, dx, perExample, silu } = a;
   const { b, n, c, groups } = d;
   const sumDz = buf(0, c), sumDzX = buf(1, c), k1 = buf(2, c), k2 = buf(3, c), k3 = buf(4, c);
   for (let e = 0; e < b; e++) {
@@ -271,6 +218,33 @@ export function groupNormBackwardExamples(a: GroupNormBackwardArgs): void {
     for (let p = 0, o = base; p < n; p++, o += c) {
       for (let k = 0; k < c; k++) dx[o + k] = src[o + k] * k1[k] + x[o + k] * k2[k] + k3[k];
     }
+  }
+  sumExamples(perExample, d, dgamma, dbeta);
+}
+
+/**
+ * dgamma and dbeta from each example's share of them (from gradCoefs), summed over the examples
+ * in order in float64: what the JS loops and the SIMD kernels both finish with.
+ * @example
+ * const dgamma = new Float32Array(1), dbeta = new Float32Array(1);
+ * sumExamples({ dg: Float64Array.of(1, 2), db: Float64Array.of(3, 4) },
+ *   { b: 2, n: 1, c: 1, groups: 1 }, dgamma, dbeta); // dgamma = [3], dbeta = [7]
+ */
+export function sumExamples(
+  perExample: { dg: Float64Array; db: Float64Array },
+  d: GroupNormDims,
+  dgamma: Float32Array,
+  dbeta: Float32Array,
+): void {
+  const { b, c } = d;
+  for (let k = 0; k < c; k++) {
+    let g = 0, s = 0;
+    for (let e = 0; e < b; e++) {
+      g += perExample.dg[e * c + k];
+      s += perExample.db[e * c + k];
+    }
+    dgamma[k] = g;
+    dbeta[k] = s;
   }
 }
 

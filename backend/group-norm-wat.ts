@@ -68,6 +68,34 @@ function sumsFunc(
 }
 
 /**
+ * Examples, then their pixels, then their channels 4 at a time, pixels outermost (contiguous
+ * reads): `perExample` runs at each example's start, `perPixel` at each pixel's, `body` for each
+ * 4 channels, after which $i (the byte offset of those 4 channels in the batch) advances by 16.
+ * The function declares $e, $p, $k and $i.
+ */
+function pixelLoops(o: { perExample: string[]; perPixel: string[]; body: string[] }): string {
+  const lines = (xs: string[], indent: string) => xs.join(`\n${indent}`);
+  return `(block $eDone (loop $eLoop
+      (br_if $eDone (i32.ge_u ${get("e")} ${get("b")}))
+      ${lines(o.perExample, "      ")}
+      (local.set $p ${get("n")})
+      (block $pDone (loop $pLoop
+        (br_if $pDone (i32.eqz ${get("p")}))
+        ${lines(o.perPixel, "        ")}
+        (local.set $k ${get("c")})
+        (block $kDone (loop $kLoop
+          (br_if $kDone (i32.eqz ${get("k")}))
+          ${lines(o.body, "          ")}
+          (local.set $i (i32.add ${get("i")} (i32.const 16)))
+          (local.set $k (i32.sub ${get("k")} (i32.const 4)))
+          (br $kLoop)))
+        (local.set $p (i32.sub ${get("p")} (i32.const 1)))
+        (br $pLoop)))
+      (local.set $e (i32.add ${get("e")} (i32.const 1)))
+      (br $eLoop)))`;
+}
+
+/**
  * The sums of {@link sumsFunc} with pixels outermost (contiguous reads), the float64 sums kept
  * in the output planes (in L1) instead of registers: same order per channel, same bits.
  */
@@ -94,31 +122,23 @@ function sumsFuncRows(
     (local $base1 i32) (local $base2 i32) (local $a1 i32) (local $a2 i32) (local $v v128) (local $si v128)
     (local.set $plane (i32.shl (i32.mul ${get("b")} ${get("c")}) (i32.const 3)))
     (memory.fill ${get("out")} (i32.const 0) (i32.shl ${get("plane")} (i32.const 1)))
-    (block $eDone (loop $eLoop
-      (br_if $eDone (i32.ge_u ${get("e")} ${get("b")}))
-      (local.set $base1 (i32.add ${get("out")} (i32.shl (i32.mul ${get("e")} ${
-    get("c")
-  }) (i32.const 3))))
-      (local.set $base2 (i32.add ${get("base1")} ${get("plane")}))
-      (local.set $p ${get("n")})
-      (block $pDone (loop $pLoop
-        (br_if $pDone (i32.eqz ${get("p")}))
-        (local.set $a1 ${get("base1")})
-        (local.set $a2 ${get("base2")})
-        (local.set $k ${get("c")})
-        (block $kDone (loop $kLoop
-          (br_if $kDone (i32.eqz ${get("k")}))
-          ${half(0)}
-          ${half(8)}
-          (local.set $a1 (i32.add ${get("a1")} (i32.const 32)))
-          (local.set $a2 (i32.add ${get("a2")} (i32.const 32)))
-          (local.set $i (i32.add ${get("i")} (i32.const 16)))
-          (local.set $k (i32.sub ${get("k")} (i32.const 4)))
-          (br $kLoop)))
-        (local.set $p (i32.sub ${get("p")} (i32.const 1)))
-        (br $pLoop)))
-      (local.set $e (i32.add ${get("e")} (i32.const 1)))
-      (br $eLoop))))`;
+    ${
+    pixelLoops({
+      perExample: [
+        `(local.set $base1 (i32.add ${get("out")} (i32.shl (i32.mul ${get("e")} ${
+          get("c")
+        }) (i32.const 3))))`,
+        `(local.set $base2 (i32.add ${get("base1")} ${get("plane")}))`,
+      ],
+      perPixel: [`(local.set $a1 ${get("base1")})`, `(local.set $a2 ${get("base2")})`],
+      body: [
+        half(0),
+        half(8),
+        `(local.set $a1 (i32.add ${get("a1")} (i32.const 32)))`,
+        `(local.set $a2 (i32.add ${get("a2")} (i32.const 32)))`,
+      ],
+    })
+  })`;
 }
 
 /**
@@ -145,29 +165,21 @@ function mapFunc(
     (local $e i32) (local $p i32) (local $k i32) (local $i i32) (local $base i32) (local $plane i32)
     (local $cf i32) (local $cf1 i32) (local $cf2 i32)
     (local.set $plane (i32.shl (i32.mul ${get("b")} ${get("c")}) (i32.const 3)))
-    (block $eDone (loop $eLoop
-      (br_if $eDone (i32.ge_u ${get("e")} ${get("b")}))
-      (local.set $base (i32.add ${get("coef")} (i32.shl (i32.mul ${get("e")} ${
-    get("c")
-  }) (i32.const 3))))
-      (local.set $p ${get("n")})
-      (block $pDone (loop $pLoop
-        (br_if $pDone (i32.eqz ${get("p")}))
-        (local.set $cf ${get("base")})
-        (local.set $cf1 (i32.add ${get("base")} ${get("plane")}))
-        (local.set $cf2 (i32.add ${get("cf1")} ${get("plane")}))
-        (local.set $k ${get("c")})
-        (block $kDone (loop $kLoop
-          (br_if $kDone (i32.eqz ${get("k")}))
-          ${pair(0)}
-          ${pair(8)}
-          (local.set $i (i32.add ${get("i")} (i32.const 16)))
-          (local.set $k (i32.sub ${get("k")} (i32.const 4)))
-          (br $kLoop)))
-        (local.set $p (i32.sub ${get("p")} (i32.const 1)))
-        (br $pLoop)))
-      (local.set $e (i32.add ${get("e")} (i32.const 1)))
-      (br $eLoop))))`;
+    ${
+    pixelLoops({
+      perExample: [
+        `(local.set $base (i32.add ${get("coef")} (i32.shl (i32.mul ${get("e")} ${
+          get("c")
+        }) (i32.const 3))))`,
+      ],
+      perPixel: [
+        `(local.set $cf ${get("base")})`,
+        `(local.set $cf1 (i32.add ${get("base")} ${get("plane")}))`,
+        `(local.set $cf2 (i32.add ${get("cf1")} ${get("plane")}))`,
+      ],
+      body: [pair(0), pair(8)],
+    })
+  })`;
 }
 
 const at = (base: string) => `(i32.add ${get(base)} ${get("i")})`;

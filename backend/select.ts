@@ -65,19 +65,13 @@ export interface SelectOptions {
   nativeFault?: { relative: number; onlyThreaded?: boolean };
 }
 
-let groupNormSimdNote = "GroupNorm passes as JS loops";
-
-/** The compiled SIMD GroupNorm module, or undefined (JS loops) where it cannot be compiled. */
-async function groupNormModule(): Promise<WebAssembly.Module | undefined> {
+/** The compiled SIMD GroupNorm module (undefined: JS loops where it cannot be compiled), and a note. */
+async function groupNormModule(): Promise<{ module?: WebAssembly.Module; note: string }> {
   try {
-    const module = await compileGroupNormSimd();
-    groupNormSimdNote = "GroupNorm passes as WebAssembly SIMD";
-    return module;
+    return { module: await compileGroupNormSimd(), note: "GroupNorm passes as WebAssembly SIMD" };
   } catch (e) {
-    groupNormSimdNote = `GroupNorm passes as JS loops: the SIMD module failed to compile (${
-      (e as Error).message.split("\n")[0]
-    })`;
-    return undefined;
+    const why = (e as Error).message.split("\n")[0];
+    return { note: `GroupNorm passes as JS loops: the SIMD module failed to compile (${why})` };
   }
 }
 
@@ -218,13 +212,15 @@ async function activate(name: BackendName, opts: SelectOptions = {}): Promise<st
   }
   await tf.ready();
   if (name === "webgpu") convGrads = registerWebgpuConvGrads();
+  let fused = "";
   if (name === "cpu" || name === "wasm") {
     // One JS-loop kernel each way instead of ~15 tfjs ops forward (more backward).
-    registerGroupNormKernels(name, { simd: name === "wasm" ? await groupNormModule() : undefined });
+    const simd = name === "wasm" ? await groupNormModule() : undefined;
+    registerGroupNormKernels(name, { simd: simd?.module });
     registerSiluKernels(name);
+    fused = `${name}: GroupNorm and SiLU by fused kernels (backend/group-norm-kernel.ts` +
+      (simd ? `; ${simd.note})` : ")");
   }
-  const fused = `${name}: GroupNorm and SiLU by fused kernels (backend/group-norm-kernel.ts` +
-    (name === "wasm" ? `; ${groupNormSimdNote})` : ")");
   if (name === "cpu") return [fused];
   if (name !== "wasm") return [];
   applyWasmMatMulFix();
